@@ -1,0 +1,27 @@
+"""EmoDB (Berlin): wav/SSTTTEV.wav; speaker SS, text TTT, emotion letter E, version V.
+
+>>> parse_name("03a01Fa")
+{'label': 'happy', 'speaker': 'emodb_03', 'text': 'a01'}
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from featbench.corpus._files import audio_files
+
+EMOTIONS = {"W": "angry", "L": "bored", "E": "disgust", "A": "fearful", "F": "happy", "T": "sad", "N": "neutral"}
+
+
+def parse_name(stem: str) -> dict | None:
+    if len(stem) != 7 or not stem[:2].isdigit() or stem[5] not in EMOTIONS:
+        return None
+    return {"label": EMOTIONS[stem[5]], "speaker": f"emodb_{stem[:2]}", "text": stem[2:5]}
+
+
+def load(root: Path) -> list[dict]:
+    rows = []
+    for path in audio_files(root, "EmoDB"):
+        info = parse_name(path.stem)
+        if info is not None:
+            rows.append(dict(id=path.stem, path=str(path), label=info["label"], speaker=info["speaker"]))
+    return rows

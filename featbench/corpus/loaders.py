@@ -1,0 +1,82 @@
+"""The corpus registry: layout name -> loader, plus header probing and problem finding.
+
+>>> load_corpus("nosuch", ".")
+Traceback (most recent call last):
+featbench.errors.FeatbenchError: unknown corpus layout 'nosuch'; choose from: cremad, csv, demo, emodb, iemocap, ravdess, tess
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+
+from featbench.corpus import cremad, csv_manifest, emodb, iemocap, ravdess, synthetic, tess
+from featbench.corpus.table import make_table, select_labels
+from featbench.errors import FeatbenchError
+
+
+def _demo(root: Path) -> list[dict]:
+    """The embedded synthetic corpus: generated into root on first use."""
+    return csv_manifest.load(synthetic.generate(root))
+
+
+LOADERS: dict[str, Callable[[Path], list[dict]]] = {
+    "csv": csv_manifest.load,
+    "ravdess": ravdess.load,
+    "emodb": emodb.load,
+    "cremad": cremad.load,
+    "tess": tess.load,
+    "iemocap": iemocap.load,
+    "demo": _demo,
+}
+
+
+def probe_durations(table: pd.DataFrame) -> pd.DataFrame:
+    """Fill missing durations from file headers (no decoding); unreadable headers stay NaN."""
+    import soundfile as sf
+
+    table = table.copy()
+    for i in table.index[table["duration"].isna()]:
+        try:
+            table.at[i, "duration"] = sf.info(table.at[i, "path"]).duration
+        except (sf.LibsndfileError, OSError, RuntimeError):
+            pass  # reported as a problem by find_problems; decoding will try again with a fallback
+    return table
+
+
+def load_corpus(name: str, root: str | Path, classes: list[str] | None = None,
+                merge: dict[str, str] | None = None, probe: bool = True) -> pd.DataFrame:
+    """Load a corpus layout into the utterance table, then merge and select labels.
+
+    Example: ``load_corpus("iemocap", "/data/IEMOCAP", ["neutral", "happy", "sad", "angry"], {"excited": "happy"})``.
+    """
+    if name not in LOADERS:
+        raise FeatbenchError(f"unknown corpus layout '{name}'; choose from: {', '.join(sorted(LOADERS))}")
+    root = Path(root).expanduser().resolve()
+    table = select_labels(make_table(LOADERS[name](root), name=f"{name} at {root}"), classes, merge)
+    return probe_durations(table) if probe else table
+
+
+def find_problems(table: pd.DataFrame, min_duration: float = 0.25) -> pd.DataFrame:
+    """Files that are missing, unreadable, empty, too short, or byte-identical to another (columns: path, problem)."""
+    from featbench.audio import file_hash
+
+    problems, first_seen = [], {}
+    for row in table.itertuples():
+        path = Path(row.path)
+        if not path.is_file():
+            problems.append((row.path, "missing file"))
+            continue
+        if pd.isna(row.duration):
+            problems.append((row.path, "unreadable audio header"))
+        elif row.duration == 0:
+            problems.append((row.path, "empty clip (0 samples)"))
+        elif row.duration < min_duration:
+            problems.append((row.path, f"too short ({row.duration:.3f} s)"))
+        digest = file_hash(path)
+        if digest in first_seen:
+            problems.append((row.path, f"byte-identical to {first_seen[digest]}"))
+        else:
+            first_seen[digest] = row.path
+    return pd.DataFrame(problems, columns=["path", "problem"])

@@ -1,0 +1,40 @@
+"""RAVDESS speech: Actor_XX/03-01-EE-II-SS-RR-AA.(wav|flac); emotion EE, actor AA (odd = male).
+
+Only audio-only speech files (modality 03 or audio-video 01/02 ignored, vocal channel 01) are kept.
+
+>>> parse_name("03-01-05-02-01-01-07")
+{'label': 'angry', 'speaker': 'ravdess_07', 'gender': 'male', 'intensity': 'strong'}
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from featbench.corpus._files import audio_files
+
+EMOTIONS = {
+    "01": "neutral", "02": "calm", "03": "happy", "04": "sad",
+    "05": "angry", "06": "fearful", "07": "disgust", "08": "surprised",
+}
+
+
+def parse_name(stem: str) -> dict | None:
+    """Labels from a RAVDESS file stem, or None when it is not an audio-only speech file."""
+    parts = stem.split("-")
+    if len(parts) != 7 or parts[0] != "03" or parts[1] != "01" or parts[2] not in EMOTIONS:
+        return None
+    actor = int(parts[6])
+    return {
+        "label": EMOTIONS[parts[2]],
+        "speaker": f"ravdess_{actor:02d}",
+        "gender": "male" if actor % 2 else "female",
+        "intensity": "normal" if parts[3] == "01" else "strong",
+    }
+
+
+def load(root: Path) -> list[dict]:
+    rows = []
+    for path in audio_files(root, "RAVDESS"):
+        info = parse_name(path.stem)
+        if info is not None:
+            rows.append(dict(id=path.stem, path=str(path), label=info["label"], speaker=info["speaker"]))
+    return rows

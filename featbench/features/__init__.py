@@ -1,0 +1,27 @@
+"""Feature families: a registry from family name to class.
+
+>>> sorted(FAMILIES)
+['compare-lld', 'egemaps-func', 'egemaps-lld', 'fbank', 'raw']
+"""
+from __future__ import annotations
+
+from featbench.audio import AudioConfig
+from featbench.errors import FeatbenchError
+from featbench.features.base import FeatureFamily
+from featbench.features.fbank import Fbank
+from featbench.features.opensmile_family import ComParELLD, EGeMAPSFunctionals, EGeMAPSLLD
+from featbench.features.raw import RawWaveform
+
+FAMILIES: dict[str, type[FeatureFamily]] = {
+    cls.name: cls for cls in (EGeMAPSLLD, EGeMAPSFunctionals, ComParELLD, Fbank, RawWaveform)
+}
+
+
+def build_family(name: str, options: dict | None = None, audio: AudioConfig = AudioConfig()) -> FeatureFamily:
+    """Instantiate a registered family with its options (strings are coerced to the option's type)."""
+    if name not in FAMILIES:
+        raise FeatbenchError(f"unknown feature family '{name}'; choose from: {', '.join(FAMILIES)}")
+    return FAMILIES[name](options, audio=audio)
+
+
+__all__ = ["FAMILIES", "FeatureFamily", "build_family"]

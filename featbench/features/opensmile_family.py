@@ -1,0 +1,80 @@
+"""openSMILE feature sets through the `opensmile` package: eGeMAPSv02 LLDs / functionals, ComParE_2016 LLDs.
+
+>>> from featbench.features import build_family
+>>> fam = build_family("egemaps-func")
+>>> fam.dim, fam.frame_rate
+(88, 0.0)
+>>> import numpy as np
+>>> x = np.random.default_rng(0).normal(0, 0.1, 16000).astype(np.float32)
+>>> build_family("egemaps-lld").extract(x, 16000).shape
+(96, 25)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from featbench.features.base import FeatureFamily
+
+
+@dataclass(frozen=True)
+class SmileConfig:
+    feature_set: str = "eGeMAPSv02"
+    feature_level: str = "LowLevelDescriptors"
+
+
+class OpenSmileFamily(FeatureFamily):
+    """Base for the openSMILE families; subclasses fix the feature set and level."""
+
+    Config = SmileConfig
+    feature_set: str = "eGeMAPSv02"
+    feature_level: str = "LowLevelDescriptors"
+
+    def __init__(self, options=None, audio=None, **kwargs):
+        options = {"feature_set": self.feature_set, "feature_level": self.feature_level, **(options or {})}
+        super().__init__(options, **({"audio": audio} if audio else {}), **kwargs)
+
+    @property
+    def smile(self):
+        if getattr(self, "_smile", None) is None:
+            import opensmile
+
+            self._smile = opensmile.Smile(
+                feature_set=opensmile.FeatureSet[self.config.feature_set],
+                feature_level=opensmile.FeatureLevel[self.config.feature_level],
+            )
+        return self._smile
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self.smile.feature_names)
+
+    @property
+    def frame_rate(self) -> float:
+        return 0.0 if self.config.feature_level == "Functionals" else 100.0
+
+    def library_versions(self) -> dict[str, str]:
+        import opensmile
+
+        return {"opensmile": opensmile.__version__}
+
+    def extract(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
+        return self.smile.process_signal(signal, sample_rate).to_numpy(dtype=np.float32)
+
+
+class EGeMAPSLLD(OpenSmileFamily):
+    name = "egemaps-lld"
+    description = "openSMILE eGeMAPSv02 low-level descriptors, 25 per 10 ms frame"
+
+
+class EGeMAPSFunctionals(OpenSmileFamily):
+    name = "egemaps-func"
+    description = "openSMILE eGeMAPSv02 functionals, 88 per utterance"
+    feature_level = "Functionals"
+
+
+class ComParELLD(OpenSmileFamily):
+    name = "compare-lld"
+    description = "openSMILE ComParE_2016 low-level descriptors, 65 per 10 ms frame"
+    feature_set = "ComParE_2016"

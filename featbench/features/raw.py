@@ -1,0 +1,36 @@
+"""The raw waveform at the audio sample rate, one column.
+
+>>> import numpy as np
+>>> from featbench.features import build_family
+>>> build_family("raw").extract(np.ones(5, np.float32), 16000).shape
+(5, 1)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from featbench.features.base import FeatureFamily
+
+
+@dataclass(frozen=True)
+class RawConfig:
+    pass
+
+
+class RawWaveform(FeatureFamily):
+    name = "raw"
+    description = "raw waveform samples (16 kHz by default), for learnable front ends"
+    Config = RawConfig
+
+    @property
+    def columns(self) -> list[str]:
+        return ["sample"]
+
+    @property
+    def frame_rate(self) -> float:
+        return float(self.audio.sample_rate)
+
+    def extract(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
+        return np.asarray(signal, dtype=np.float32).reshape(-1, 1)
