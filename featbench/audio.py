@@ -55,9 +55,13 @@ def decode(path: str | Path) -> tuple[np.ndarray, int]:
         return data, int(rate)
     except sf.LibsndfileError as sf_error:
         try:
+            import warnings
+
             import librosa
 
-            data, rate = librosa.load(str(path), sr=None, mono=False, dtype=np.float32)
+            with warnings.catch_warnings():  # librosa warns that it falls back to audioread: that is the point
+                warnings.simplefilter("ignore")
+                data, rate = librosa.load(str(path), sr=None, mono=False, dtype=np.float32)
         except Exception as err:  # audioread raises many unrelated types; report both causes
             raise AudioProblem(f"unreadable audio ({sf_error}; fallback: {type(err).__name__}: {err})") from err
         data = np.atleast_2d(data).T if data.ndim == 1 else data.T

@@ -17,8 +17,9 @@ from featbench.errors import FeatbenchError
 
 
 def _demo(root: Path) -> list[dict]:
-    """The embedded synthetic corpus: generated into root on first use."""
-    return csv_manifest.load(synthetic.generate(root))
+    """The embedded synthetic corpus: generated into root on first use (its manifest is written last)."""
+    manifest = root / "manifest.csv"
+    return csv_manifest.load(manifest if manifest.is_file() else synthetic.generate(root))
 
 
 LOADERS: dict[str, Callable[[Path], list[dict]]] = {

@@ -1,0 +1,156 @@
+"""The featbench command line: thin wiring over the library, one library call per command.
+
+Exit codes: 0 success; 1 error (one line on stderr, no traceback); 2 bad usage;
+3 partial extraction (some clips failed; see errors.csv in the store).
+"""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from featbench.errors import FeatbenchError
+
+EXIT_PARTIAL = 3
+
+app = typer.Typer(
+    name="featbench",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    help="Which audio representation for speech emotion recognition, and how many labelled examples? "
+    "corpus -> extract -> train -> compare. Run `featbench demo` for the whole chain on a built-in corpus.",
+)
+
+
+def _user_errors(command):
+    """Turn the library's FeatbenchError (and OS errors such as a permission denied) into one line and exit 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except (FeatbenchError, OSError) as err:
+            typer.echo(f"featbench: error: {err}", err=True)
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            typer.echo("featbench: interrupted; finished work is kept, run the same command again to resume", err=True)
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def _version(value: bool) -> None:
+    if value:
+        from featbench import __version__
+
+        typer.echo(f"featbench {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = None,
+) -> None:
+    """featbench: feature families x data budgets for speech emotion recognition."""
+
+
+Layout = Annotated[str, typer.Argument(help="Corpus layout: csv, ravdess, emodb, cremad, tess, iemocap, demo.")]
+Root = Annotated[Path, typer.Argument(help="Corpus root folder (or the CSV manifest for 'csv').")]
+Classes = Annotated[Optional[str], typer.Option(help="Keep only these labels, comma-separated (after --merge).")]
+Merge = Annotated[Optional[str], typer.Option(help="Merge labels, e.g. 'excited=happy,calm=neutral'.")]
+
+
+def _table(layout: str, root: Path, classes: Optional[str], merge: Optional[str]):
+    from featbench.corpus import load_corpus
+    from featbench.corpus.table import parse_classes, parse_merge
+
+    return load_corpus(layout, root, parse_classes(classes), parse_merge(merge))
+
+
+@app.command()
+@_user_errors
+def corpus(layout: Layout, root: Root, classes: Classes = None, merge: Merge = None) -> None:
+    """Summarise a corpus: utterances per speaker x class, hours, and problems found (missing,
+    unreadable, too short or duplicate files).
+
+    Example: featbench corpus ravdess ../shared/data/ravdess --classes neutral,happy,sad,angry
+    """
+    from featbench.corpus.loaders import find_problems
+    from featbench.corpus.table import summary_text
+
+    table = _table(layout, root, classes, merge)
+    typer.echo(summary_text(table, find_problems(table), name=f"{layout} ({root})"))
+
+
+@app.command()
+@_user_errors
+def families() -> None:
+    """List the feature families and their options."""
+    import dataclasses
+
+    from featbench.features import FAMILIES
+
+    for name, cls in FAMILIES.items():
+        options = ", ".join(f"{f.name}={f.default}" for f in dataclasses.fields(cls.Config))
+        typer.echo(f"{name:14s} {cls.description}" + (f"\n{'':14s} options: {options}" if options else ""))
+
+
+@app.command()
+@_user_errors
+def extract(
+    layout: Layout,
+    root: Root,
+    features: Annotated[str, typer.Option(help="Feature families, comma-separated (see `featbench families`).")] = "egemaps-func,egemaps-lld,compare-lld,fbank,raw",
+    out: Annotated[Path, typer.Option(help="Store folder (one HDF5 file per family).")] = Path("store"),
+    classes: Classes = None,
+    merge: Merge = None,
+    jobs: Annotated[int, typer.Option(min=1, help="Parallel worker processes.")] = 1,
+    sample_rate: Annotated[int, typer.Option(help="Resample every clip to this rate (Hz).")] = 16000,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", help="Family option, e.g. --set fbank.n_mels=64 (repeatable).")] = None,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Extract feature families for a corpus into an HDF5 store; re-running resumes.
+
+    Example: featbench extract ravdess ../shared/data/ravdess --features egemaps-func,fbank --out store/ --jobs 2
+
+    Exit code 3 means the run finished but some clips failed (listed in <out>/errors.csv).
+    """
+    from featbench.audio import AudioConfig
+    from featbench.extract import run_extraction
+    from featbench.options import parse_list, parse_settings
+
+    names = parse_list(features)
+    if not names:
+        raise FeatbenchError("--features is empty")
+    settings = parse_settings(set_)
+    stray = sorted(set(settings) - set(names))
+    if stray:
+        raise FeatbenchError(f"--set names family '{stray[0]}', which is not in --features")
+    table = _table(layout, root, classes, merge)
+    report = run_extraction(table, [(n, settings.get(n, {})) for n in names], out,
+                            AudioConfig(sample_rate=sample_rate), jobs=jobs, progress=progress)
+    typer.echo(report.summary())
+    if report.partial:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@app.command()
+@_user_errors
+def demo(
+    out: Annotated[Path, typer.Option(help="Working folder for the demo corpus, store and results.")] = Path("featbench-demo"),
+    jobs: Annotated[int, typer.Option(min=1, help="Parallel worker processes.")] = 2,
+) -> None:
+    """Run the whole chain on the built-in synthetic corpus (no download): generate, extract, train, compare.
+
+    Example: featbench demo --out featbench-demo
+    """
+    from featbench.demo import run_demo
+
+    run_demo(out, jobs=jobs, echo=typer.echo)
+
+
+def main() -> None:
+    app()

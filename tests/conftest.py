@@ -1,0 +1,51 @@
+"""Shared fixtures: a small demo corpus, tiny audio writers, and the ../shared data when present."""
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("FEATBENCH_SHARED", REPO.parent / "shared"))
+RAVDESS = SHARED / "data" / "ravdess"
+RAVDESS_48K = SHARED / "data" / "ravdess-48k-sample"
+
+needs_ravdess = pytest.mark.skipif(not RAVDESS.is_dir(), reason=f"real RAVDESS data not found at {RAVDESS}")
+needs_ravdess_48k = pytest.mark.skipif(not RAVDESS_48K.is_dir(), reason=f"48 kHz RAVDESS sample not found at {RAVDESS_48K}")
+
+
+def tone(seconds: float = 0.6, rate: int = 16000, freq: float = 220.0, channels: int = 1, seed: int = 0) -> np.ndarray:
+    """A voiced-like test signal (harmonics plus a little noise), shape (n,) or (n, channels)."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * rate)) / rate
+    x = sum(np.sin(2 * np.pi * freq * k * t) / k for k in range(1, 6)) * 0.2 + rng.normal(0, 0.01, t.size)
+    x = x.astype(np.float32)
+    return np.stack([x] * channels, axis=1) if channels > 1 else x
+
+
+def write_wav(path: Path, seconds: float = 0.6, rate: int = 16000, **kwargs) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(path, tone(seconds, rate, **kwargs), rate)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_corpus_master(tmp_path_factory) -> Path:
+    """A small demo corpus (4 speakers x 4 emotions x 2 clips), generated once per session."""
+    from featbench.corpus import synthetic
+
+    root = tmp_path_factory.mktemp("demo") / "corpus"
+    synthetic.generate(root, per_class=2, speakers=4)
+    return root
+
+
+@pytest.fixture
+def demo_corpus(demo_corpus_master, tmp_path) -> Path:
+    """A private copy of the small demo corpus, safe to modify."""
+    copy = tmp_path / "corpus"
+    shutil.copytree(demo_corpus_master, copy)
+    return copy

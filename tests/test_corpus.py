@@ -1,0 +1,155 @@
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from featbench.corpus import load_corpus, parse_merge, select_labels
+from featbench.corpus.loaders import find_problems
+from featbench.corpus.table import make_table, summary_text
+from featbench.errors import FeatbenchError
+from tests.conftest import RAVDESS, needs_ravdess, write_wav
+
+
+def test_ravdess_layout(tmp_path):
+    for name in ["03-01-05-02-01-01-07", "03-01-01-01-01-01-08", "03-02-05-01-01-01-07", "01-01-05-01-01-01-07"]:
+        write_wav(tmp_path / f"Actor_{name[-2:]}" / f"{name}.wav")
+    table = load_corpus("ravdess", tmp_path)
+    assert list(table.id) == ["03-01-01-01-01-01-08", "03-01-05-02-01-01-07"]  # song and video files skipped
+    assert list(table.label) == ["neutral", "angry"]
+    assert list(table.speaker) == ["ravdess_08", "ravdess_07"]
+    assert (table.duration > 0.5).all()
+
+
+def test_emodb_layout(tmp_path):
+    for name in ["03a01Fa", "03a01Wa", "16b10Td", "readme"]:
+        write_wav(tmp_path / "wav" / f"{name}.wav")
+    table = load_corpus("emodb", tmp_path)
+    assert dict(zip(table.id, table.label)) == {"03a01Fa": "happy", "03a01Wa": "angry", "16b10Td": "sad"}
+    assert set(table.speaker) == {"emodb_03", "emodb_16"}
+
+
+def test_cremad_layout(tmp_path):
+    for name in ["1001_DFA_ANG_XX", "1091_WSI_NEU_XX", "1002_IEO_HAP_HI"]:
+        write_wav(tmp_path / "AudioWAV" / f"{name}.wav")
+    table = load_corpus("cremad", tmp_path, classes=["angry", "happy"])
+    assert list(table.label) == ["angry", "happy"]
+    assert list(table.speaker) == ["cremad_1001", "cremad_1002"]
+
+
+def test_tess_layout(tmp_path):
+    for folder, name in [("OAF_angry", "OAF_back_angry"), ("YAF_pleasant_surprised", "YAF_bean_ps"), ("OAF_Fear", "OAF_dog_fear")]:
+        write_wav(tmp_path / "TESS Toronto emotional speech set data" / folder / f"{name}.wav")
+    table = load_corpus("tess", tmp_path)
+    assert dict(zip(table.id, table.label)) == {"OAF_back_angry": "angry", "YAF_bean_ps": "surprised", "OAF_dog_fear": "fearful"}
+    assert set(table.speaker) == {"tess_OAF", "tess_YAF"}
+
+
+def _iemocap_tree(root: Path) -> None:
+    """Two sessions in the release layout, with the quirks of the real files."""
+    labels = {
+        1: [("Ses01F_impro01_F000", "neu"), ("Ses01F_impro01_M000", "exc"), ("Ses01F_impro01_F001", "fru"), ("Ses01F_impro01_M001", "xxx")],
+        2: [("Ses02M_script01_1_F000", "hap"), ("Ses02M_script01_1_M003", "ang"), ("Ses02M_script01_1_F001", "sad")],
+    }
+    for session, items in labels.items():
+        base = root / f"Session{session}"
+        dialog = items[0][0].rsplit("_", 1)[0]
+        lines = ["% [START_TIME - END_TIME] TURN_NAME EMOTION [V, A, D]", ""]
+        trans = []
+        for i, (utt, code) in enumerate(items):
+            lines += [f"[{i}.1000 - {i}.9000]\t{utt}\t{code}\t[2.5000, 3.0000, 3.5000]", "C-E2:\tNeutral;\t()", "A-F1:\tval 3; act 2; dom  3;\t()", ""]
+            trans.append(f"{utt} [00{i}.1000-00{i}.9000]: Sentence number {i}.")
+            write_wav(base / "sentences" / "wav" / dialog / f"{utt}.wav", seconds=0.8)
+        (base / "dialog" / "EmoEvaluation" / "Categorical").mkdir(parents=True)
+        (base / "dialog" / "EmoEvaluation" / f"{dialog}.txt").write_text("\n".join(lines))
+        (base / "dialog" / "EmoEvaluation" / "Categorical" / f"{dialog}_e1_cat.txt").write_text(f"{items[0][0]} :Anger; ()\n")
+        (base / "dialog" / "transcriptions").mkdir(parents=True)
+        (base / "dialog" / "transcriptions" / f"{dialog}.txt").write_text("\n".join(trans + ["M: [BREATHING]"]))
+
+
+def test_iemocap_layout_and_standard_four_classes(tmp_path):
+    _iemocap_tree(tmp_path)
+    table = load_corpus("iemocap", tmp_path)
+    assert len(table) == 7
+    four = load_corpus("iemocap", tmp_path, ["neutral", "happy", "sad", "angry"], parse_merge("excited=happy"))
+    assert sorted(four.label) == ["angry", "happy", "happy", "neutral", "sad"]
+    row = four.set_index("id").loc["Ses01F_impro01_M000"]
+    assert (row.label, row.speaker, row.group) == ("happy", "Ses01M", "Session1")
+    assert row.transcript == "Sentence number 1."
+    assert Path(row.path).is_file()
+    assert set(four.group) == {"Session1", "Session2"}
+
+
+def test_csv_manifest_relative_paths_and_optional_columns(tmp_path):
+    write_wav(tmp_path / "clips" / "a.wav")
+    write_wav(tmp_path / "clips" / "b.wav")
+    (tmp_path / "meta").mkdir()
+    (tmp_path / "meta" / "m.csv").write_text("path,emotion,speaker,group,transcript\n../clips/a.wav,sad,s1,g1,hello\n../clips/b.wav,happy,s2,,\n")
+    table = load_corpus("csv", tmp_path / "meta" / "m.csv")
+    assert list(table.group) == ["g1", "s2"]
+    assert list(table.transcript) == ["hello", ""]
+    assert all(Path(p).is_file() for p in table.path)
+
+
+def test_csv_manifest_missing_column_is_one_line_error(tmp_path):
+    (tmp_path / "m.csv").write_text("file,emotion\na.wav,sad\n")
+    with pytest.raises(FeatbenchError, match=r"m.csv: no column 'path'"):
+        load_corpus("csv", tmp_path / "m.csv")
+
+
+def test_select_and_merge():
+    table = make_table([dict(id=str(i), path=f"/{i}.wav", label=l, speaker="s") for i, l in enumerate(["calm", "neutral", "sad", "angry"])])
+    out = select_labels(table, ["neutral", "sad"], {"calm": "neutral"})
+    assert sorted(out.label) == ["neutral", "neutral", "sad"]
+    with pytest.raises(FeatbenchError, match="class 'happy' has no utterance"):
+        select_labels(table, ["happy"])
+    with pytest.raises(FeatbenchError, match="not of the form"):
+        parse_merge("excited-happy")
+
+
+def test_unknown_layout_and_empty_folder(tmp_path):
+    with pytest.raises(FeatbenchError, match="unknown corpus layout"):
+        load_corpus("voxceleb", tmp_path)
+    with pytest.raises(FeatbenchError, match="no audio files"):
+        load_corpus("ravdess", tmp_path)
+
+
+def test_find_problems(tmp_path):
+    a = write_wav(tmp_path / "a.wav")
+    (tmp_path / "b.wav").write_bytes(a.read_bytes())
+    (tmp_path / "c.wav").write_text("not audio")
+    write_wav(tmp_path / "d.wav", seconds=0.05)
+    rows = [dict(id=n, path=str(tmp_path / f"{n}.wav"), label="x", speaker="s") for n in "abcde"]
+    from featbench.corpus.loaders import probe_durations
+
+    problems = dict(find_problems(probe_durations(make_table(rows))).values)
+    assert "byte-identical" in problems[str(tmp_path / "b.wav")]
+    assert problems[str(tmp_path / "c.wav")] == "unreadable audio header"
+    assert "too short" in problems[str(tmp_path / "d.wav")]
+    assert problems[str(tmp_path / "e.wav")] == "missing file"
+    assert str(a) not in problems
+
+
+def test_demo_corpus_is_deterministic(tmp_path):
+    from featbench.corpus import synthetic
+
+    m1 = synthetic.generate(tmp_path / "one", per_class=1, speakers=2)
+    m2 = synthetic.generate(tmp_path / "two", per_class=1, speakers=2)
+    assert m1.read_text() == m2.read_text()
+    for rel in pd.read_csv(m1).path:
+        assert (m1.parent / rel).read_bytes() == (m2.parent / rel).read_bytes()
+    table = load_corpus("demo", tmp_path / "one")
+    assert len(table) == 8 and table.label.nunique() == 4 and table.speaker.nunique() == 2
+
+
+@needs_ravdess
+def test_real_ravdess():
+    table = load_corpus("ravdess", RAVDESS)
+    assert len(table) == 1440
+    assert table.speaker.nunique() == 24
+    counts = table.label.value_counts()
+    assert counts["neutral"] == 96 and (counts.drop("neutral") == 192).all()
+    assert abs(table.duration.sum() / 60 - 88.8) < 0.2
+    four = load_corpus("ravdess", RAVDESS, ["neutral", "happy", "sad", "angry"])
+    assert len(four) == 96 + 3 * 192
+    text = summary_text(four, find_problems(four))
+    assert "problems found: 1" in text and "byte-identical" in text
