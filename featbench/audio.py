@@ -63,7 +63,8 @@ def decode(path: str | Path) -> tuple[np.ndarray, int]:
                 warnings.simplefilter("ignore")
                 data, rate = librosa.load(str(path), sr=None, mono=False, dtype=np.float32)
         except Exception as err:  # audioread raises many unrelated types; report both causes
-            raise AudioProblem(f"unreadable audio ({sf_error}; fallback: {type(err).__name__}: {err})") from err
+            detail = f"{type(err).__name__}: {err}" if str(err) else type(err).__name__
+            raise AudioProblem(f"unreadable audio ({sf_error}; librosa fallback: {detail})") from err
         data = np.atleast_2d(data).T if data.ndim == 1 else data.T
         return np.ascontiguousarray(data, dtype=np.float32), int(rate)
 

@@ -270,7 +270,7 @@ class StoreWriter:
         """Register a family; return {utterance id: audio hash} already stored with this exact config.
 
         A main file made with another config is kept under ``<family>.<old hash>.h5`` (never served for the
-        new config); shards of another config are removed.
+        new config, and reused if that config comes back); shards of another config are removed.
         """
         self.meta[meta.family] = meta
         self._buffer.setdefault(meta.family, [])
@@ -281,7 +281,12 @@ class StoreWriter:
                 aside = main.with_name(f"{meta.family}.{old.config_hash}.h5")
                 os.replace(main, aside)
                 self.messages.append(f"{meta.family}: config changed ({old.config_hash} -> {meta.config_hash}); "
-                                     f"previous features kept as {aside.name}, extracting again")
+                                     f"previous features kept as {aside.name}")
+        if not main.is_file():
+            earlier = main.with_name(f"{meta.family}.{meta.config_hash}.h5")
+            if earlier.is_file():  # this exact config was extracted before: reuse it
+                os.replace(earlier, main)
+                self.messages.append(f"{meta.family}: reusing features kept from config {meta.config_hash}")
         for leftover in [*self.store.glob(f"{meta.family}.h5.tmp*"), *(self.store / ".pending" / meta.family).glob("*.tmp*")]:
             leftover.unlink()  # half-written by a killed run; never renamed, so never read
         for shard in _pending_files(self.store, meta.family):

@@ -29,11 +29,12 @@ def load(manifest: Path) -> list[dict]:
         frame = pd.read_csv(manifest, dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
         raise FeatbenchError(f"{manifest}: not a readable CSV ({str(err).splitlines()[0]})") from err
+    original_columns = list(frame.columns)
     if "label" not in frame and "emotion" in frame:
         frame = frame.rename(columns={"emotion": "label"})
     for column in ("path", "label", "speaker"):
         if column not in frame:
-            raise FeatbenchError(f"{manifest}: no column '{column}' (columns: {', '.join(frame.columns)})")
+            raise FeatbenchError(f"{manifest}: no column '{column}' (columns: {', '.join(original_columns)})")
     base = manifest.parent
     rows = []
     for record in frame.to_dict("records"):

@@ -1,0 +1,86 @@
+import subprocess
+import sys
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from featbench.cli import EXIT_PARTIAL, app
+
+runner = CliRunner()
+
+
+def test_help_lists_every_command():
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for command in ("corpus", "extract", "families", "demo"):
+        assert command in result.output
+
+
+def test_version():
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.startswith("featbench ")
+
+
+def test_corpus_summary(demo_corpus):
+    result = runner.invoke(app, ["corpus", "csv", str(demo_corpus / "manifest.csv"), "--classes", "sad,angry"])
+    assert result.exit_code == 0, result.output
+    assert "16 utterances, 2 classes, 4 speakers" in result.output
+    assert "problems found: 0" in result.output
+
+
+def test_extract_then_rerun_skips(demo_corpus, tmp_path):
+    args = ["extract", "demo", str(demo_corpus), "--features", "egemaps-func,fbank", "--set", "fbank.n_mels=20",
+            "--out", str(tmp_path / "store"), "--no-progress"]
+    first = runner.invoke(app, args)
+    assert first.exit_code == 0, first.output
+    assert "32 extracted" in first.output
+    second = runner.invoke(app, args)
+    assert "32 already stored, 0 extracted" in second.output
+
+
+def test_partial_run_exit_code(demo_corpus, tmp_path):
+    manifest = demo_corpus / "manifest.csv"
+    rows = pd.read_csv(manifest)
+    (demo_corpus / "broken.wav").write_text("nope")
+    pd.concat([rows, pd.DataFrame([dict(id="broken", path="broken.wav", label="sad", speaker="demo_f1")])]).to_csv(manifest, index=False)
+    result = runner.invoke(app, ["extract", "csv", str(manifest), "--features", "egemaps-func", "--out", str(tmp_path / "s"), "--no-progress"])
+    assert result.exit_code == EXIT_PARTIAL
+    assert "1 failed" in result.output and "errors.csv" in result.output
+
+
+def test_user_errors_are_one_line(tmp_path):
+    cases = [
+        ["extract", "voxceleb", str(tmp_path)],
+        ["extract", "ravdess", str(tmp_path / "nowhere")],
+        ["extract", "ravdess", str(tmp_path), "--features", "mfcc"],
+        ["extract", "ravdess", str(tmp_path), "--features", "fbank", "--set", "raw.x=1"],
+        ["corpus", "csv", str(tmp_path / "m.csv")],
+    ]
+    for args in cases:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 1, (args, result.output)
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("featbench: error: "), (args, result.output)
+        assert "Traceback" not in result.output
+
+
+def test_real_subprocess_error_path(tmp_path):
+    bad = tmp_path / "m.csv"
+    bad.write_text("file,emotion\na.wav,sad\n")
+    result = subprocess.run([sys.executable, "-m", "featbench", "extract", "csv", str(bad), "--out", str(tmp_path / "s")],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"featbench: error: {bad}: no column 'path' (columns: file, emotion)"
+    assert result.stdout == ""
+
+
+def test_locked_store_through_cli(demo_corpus, tmp_path):
+    from featbench.store import StoreWriter
+
+    with StoreWriter(tmp_path / "store"):
+        code = ("import sys; from featbench.cli import main; sys.argv = ['featbench', 'extract', 'demo', "
+                f"{str(demo_corpus)!r}, '--features', 'raw', '--out', {str(tmp_path / 'store')!r}]; main()")
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "another featbench process is writing this store" in result.stderr
+    assert "Traceback" not in result.stderr

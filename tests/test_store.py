@@ -1,0 +1,97 @@
+import json
+import subprocess
+import sys
+
+import h5py
+import numpy as np
+import pytest
+
+from featbench.errors import FeatbenchError, StoreLockedError
+from featbench.store import FamilyMeta, StoreWriter, family_path, list_families, read_family
+
+META = FamilyMeta("toy", "a toy family", {"k": 1}, "hash1", {"sample_rate": 16000}, {"x": "1"}, 16000, 100.0, ["a", "b", "c"])
+
+
+def _arrays(n, seed=0):
+    rng = np.random.default_rng(seed)
+    return {f"u{i}": rng.normal(size=(int(rng.integers(1, 6)), 3)).astype(np.float32) for i in range(n)}
+
+
+def test_layout_is_readable_with_plain_h5py(tmp_path):
+    arrays = _arrays(5)
+    with StoreWriter(tmp_path) as writer:
+        writer.prepare(META)
+        for uid, array in arrays.items():
+            writer.add("toy", uid, "h" + uid, array)
+        writer.consolidate("toy", sorted(arrays))
+    with h5py.File(tmp_path / "toy.h5", "r") as h5:
+        ids = list(h5["ids"].asstr()[:])
+        features, offsets, lengths = h5["features"][:], h5["offsets"][:], h5["lengths"][:]
+        assert json.loads(h5.attrs["config"]) == {"k": 1}
+        assert h5.attrs["config_hash"] == "hash1" and h5.attrs["dim"] == 3 and h5.attrs["frame_rate"] == 100.0
+        assert list(h5["columns"].asstr()[:]) == ["a", "b", "c"]
+        assert list(h5["audio_hash"].asstr()[:]) == ["h" + u for u in ids]
+        assert h5["features"].chunks is None  # contiguous: one fast read
+    assert ids == sorted(arrays)
+    for uid, start, length in zip(ids, offsets, lengths):
+        np.testing.assert_array_equal(features[start:start + length], arrays[uid])
+    assert not list((tmp_path / ".pending" / "toy").glob("*.h5"))
+
+
+def test_pending_shards_are_readable_before_consolidation(tmp_path):
+    arrays = _arrays(4)
+    with StoreWriter(tmp_path, flush_utterances=2) as writer:
+        writer.prepare(META)
+        for uid, array in arrays.items():
+            writer.add("toy", uid, "h", array)
+    assert len(list((tmp_path / ".pending" / "toy").glob("*.h5"))) == 2
+    fs = read_family(tmp_path, "toy")
+    assert sorted(fs.ids) == sorted(arrays)
+    for uid, array in arrays.items():
+        np.testing.assert_array_equal(fs.get(uid), array)
+    assert list_families(tmp_path) == ["toy"]
+
+
+def test_second_writer_is_refused(tmp_path):
+    with StoreWriter(tmp_path):
+        code = f"from featbench.store import StoreWriter\nStoreWriter({str(tmp_path)!r})"
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        assert result.returncode != 0
+        assert "another featbench process is writing this store" in result.stderr
+    with StoreWriter(tmp_path):  # released after the first closes
+        pass
+
+
+def test_config_change_keeps_old_file_aside_and_serves_nothing_stale(tmp_path):
+    with StoreWriter(tmp_path) as writer:
+        writer.prepare(META)
+        writer.add("toy", "u0", "h", np.ones((2, 3), np.float32))
+        writer.consolidate("toy", ["u0"])
+    new = FamilyMeta(**{**META.__dict__, "config_hash": "hash2"})
+    with StoreWriter(tmp_path) as writer:
+        assert writer.prepare(new) == {}
+        assert "config changed" in writer.messages[0]
+    assert (tmp_path / "toy.hash1.h5").is_file() and not family_path(tmp_path, "toy").exists()
+
+
+def test_changed_audio_hash_drops_stale_record(tmp_path):
+    with StoreWriter(tmp_path) as writer:
+        writer.prepare(META)
+        writer.add("toy", "u0", "old", np.ones((2, 3), np.float32))
+        writer.add("toy", "u1", "h1", np.ones((2, 3), np.float32))
+        writer.consolidate("toy", ["u0", "u1"], expected={"u0": "new", "u1": "h1"})
+    assert list(read_family(tmp_path, "toy").ids) == ["u1"]
+
+
+def test_missing_family_is_one_line_error(tmp_path):
+    with pytest.raises(FeatbenchError, match="no 'fbank' features in this store"):
+        read_family(tmp_path, "fbank")
+
+
+def test_wrong_width_is_refused(tmp_path):
+    with StoreWriter(tmp_path) as writer:
+        writer.prepare(META)
+        with pytest.raises(FeatbenchError, match="does not fit"):
+            writer.add("toy", "u0", "h", np.ones((2, 4), np.float32))
+            writer.flush()
+        writer._buffer["toy"] = []
