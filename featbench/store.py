@@ -337,6 +337,8 @@ class StoreWriter:
         in_order = [u for u in order if u in latest] + sorted(set(latest) - set(order))
         records = [(u, sources[latest[u][0]].hashes[latest[u][1]], int(sources[latest[u][0]].lengths[latest[u][1]]))
                    for u in in_order]
+        if len(sources) == 1 and sources[0].path == family_path(self.store, family) and sources[0].ids == in_order:
+            return len(records)  # already consolidated in this order: nothing to rewrite
         handles = [h5py.File(s.path, "r") for s in sources]
         try:
             def fetch() -> Iterator[np.ndarray]:

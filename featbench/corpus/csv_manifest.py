@@ -1,7 +1,7 @@
 """A generic CSV manifest: one row per utterance, paths relative to the CSV file.
 
 Required columns: path, label (or emotion), speaker. Optional: id (default: path without suffix),
-group (default: speaker), duration, transcript.
+group (default: speaker), gender, duration, transcript.
 
 >>> import tempfile, pathlib
 >>> d = pathlib.Path(tempfile.mkdtemp()); _ = (d / "m.csv").write_text("path,emotion,speaker\\na.wav,sad,s1\\n")
@@ -41,7 +41,7 @@ def load(manifest: Path) -> list[dict]:
         path = base / record["path"]
         row = dict(id=record.get("id") or str(Path(record["path"]).with_suffix("")), path=str(path),
                    label=record["label"], speaker=record["speaker"])
-        for optional in ("group", "duration", "transcript"):
+        for optional in ("group", "gender", "duration", "transcript"):
             if record.get(optional, "") != "":
                 row[optional] = record[optional]
         rows.append(row)

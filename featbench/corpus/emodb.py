@@ -9,6 +9,8 @@ from pathlib import Path
 
 from featbench.corpus._files import audio_files
 
+GENDER = {"03": "male", "08": "female", "09": "female", "10": "male", "11": "male", "12": "male",
+          "13": "female", "14": "female", "15": "male", "16": "female"}
 EMOTIONS = {"W": "angry", "L": "bored", "E": "disgust", "A": "fearful", "F": "happy", "T": "sad", "N": "neutral"}
 
 
@@ -23,5 +25,6 @@ def load(root: Path) -> list[dict]:
     for path in audio_files(root, "EmoDB"):
         info = parse_name(path.stem)
         if info is not None:
-            rows.append(dict(id=path.stem, path=str(path), label=info["label"], speaker=info["speaker"]))
+            rows.append(dict(id=path.stem, path=str(path), label=info["label"], speaker=info["speaker"],
+                            gender=GENDER.get(path.stem[:2], "")))
     return rows

@@ -66,6 +66,7 @@ def load(root: Path) -> list[dict]:
                 wav = session / "sentences" / "wav" / dialog / f"{utterance}.wav"
                 rows.append(dict(
                     id=utterance, path=str(wav), label=label, speaker=speaker_of(utterance),
-                    group=session.name, transcript=transcripts.get(utterance, ""),
+                    group=session.name, gender={"F": "female", "M": "male"}.get(speaker_of(utterance)[-1], ""),
+                    transcript=transcripts.get(utterance, ""),
                 ))
     return rows

@@ -36,5 +36,6 @@ def load(root: Path) -> list[dict]:
     for path in audio_files(root, "RAVDESS"):
         info = parse_name(path.stem)
         if info is not None:
-            rows.append(dict(id=path.stem, path=str(path), label=info["label"], speaker=info["speaker"]))
+            rows.append(dict(id=path.stem, path=str(path), label=info["label"], speaker=info["speaker"],
+                            gender=info["gender"]))
     return rows

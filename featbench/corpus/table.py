@@ -1,7 +1,7 @@
 """The utterance table every corpus loader produces, and label selection / merging.
 
-Columns: id, path (absolute), label, speaker, group (for folds), duration (s, NaN if unknown),
-transcript (may be empty).
+Columns: id, path (absolute), label, speaker, group (for folds), gender (may be empty; used to
+balance folds), duration (s, NaN if unknown), transcript (may be empty).
 
 >>> t = make_table([dict(id="a", path="/x/a.wav", label="exc", speaker="s1"),
 ...                 dict(id="b", path="/x/b.wav", label="neu", speaker="s2")])
@@ -16,7 +16,7 @@ import pandas as pd
 
 from featbench.errors import FeatbenchError
 
-COLUMNS = ["id", "path", "label", "speaker", "group", "duration", "transcript"]
+COLUMNS = ["id", "path", "label", "speaker", "group", "gender", "duration", "transcript"]
 
 
 def make_table(rows: Iterable[dict], name: str = "corpus") -> pd.DataFrame:
@@ -32,10 +32,14 @@ def make_table(rows: Iterable[dict], name: str = "corpus") -> pd.DataFrame:
     table["group"] = table["group"].fillna(table["speaker"])
     if "duration" not in table:
         table["duration"] = float("nan")
+    for column in ("gender", "transcript"):
+        if column not in table:
+            table[column] = ""
+        table[column] = table[column].fillna("")
     if "transcript" not in table:
         table["transcript"] = ""
     table["transcript"] = table["transcript"].fillna("")
-    for column in ("id", "label", "speaker", "group", "path", "transcript"):
+    for column in ("id", "label", "speaker", "group", "gender", "path", "transcript"):
         table[column] = table[column].astype(str)
     table["duration"] = pd.to_numeric(table["duration"], errors="coerce")
     dup = table["id"][table["id"].duplicated()]

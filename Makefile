@@ -1,0 +1,31 @@
+# Two commands do all set-up on a fresh clone:  make demo  (the whole chain on the built-in corpus)
+# and  make test  (the test suite). Both create .venv and install the project into it first.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+# The CPU build of torch is pinned for set-up here; pyproject.toml keeps the range open for users.
+TORCH_PIN ?= torch==2.13.0
+
+.PHONY: install demo test bench clean
+
+$(BIN)/featbench: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install "$(TORCH_PIN)"
+	$(PIP) install -e ".[hf,test]"
+	touch $@
+
+install: $(BIN)/featbench
+
+demo: install
+	$(BIN)/featbench demo
+
+test: install
+	$(BIN)/python -m pytest
+
+bench: install
+	$(BIN)/python benchmarks/opensmile_overhead.py
+	$(BIN)/python benchmarks/extraction_memory.py
+
+clean:
+	rm -rf $(VENV) featbench-demo .pytest_cache

@@ -1,0 +1,92 @@
+"""The data-efficiency ratio: how much less labelled data family A needs to match baseline B.
+
+For A against B: the target is B's mean UA at a reference budget (default B's largest). A's budget
+to reach it is the first measured budget whose mean UA meets the target, refined by interpolating
+linearly in log(examples per class) between it and the budget before. The ratio is B's reference
+examples per class over A's. A bootstrap over (fold, seed) units, paired between A and B (they share
+the same subsets), gives the 95% interval.
+
+>>> import numpy as np
+>>> x = np.array([8.0, 16, 32, 64, 128])
+>>> round(crossing(x, np.array([0.40, 0.50, 0.60, 0.65, 0.70]), 0.55), 2)
+22.63
+>>> crossing(x, np.array([0.40, 0.50, 0.60, 0.65, 0.70]), 0.90) is None
+True
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+def crossing(x: np.ndarray, curve: np.ndarray, target: float) -> float | None:
+    """Examples per class at which `curve` first reaches `target` (log-linear interpolation), or None."""
+    hits = np.nonzero(curve >= target)[0]
+    if not len(hits):
+        return None
+    i = int(hits[0])
+    if i == 0:
+        return float(x[0])
+    lo, hi = curve[i - 1], curve[i]
+    frac = (target - lo) / (hi - lo) if hi > lo else 1.0
+    return float(np.exp(np.log(x[i - 1]) + frac * (np.log(x[i]) - np.log(x[i - 1]))))
+
+
+@dataclass
+class Efficiency:
+    family: str
+    baseline: str
+    reference_x: float  # baseline's examples per class at the reference budget
+    target: float  # baseline's mean score there
+    matched_x: float | None  # examples per class at which the family reaches it (interpolated)
+    first_budget_x: float | None  # the first measured budget that reaches it
+    ratio: float | None
+    ci_low: float | None
+    ci_high: float | None
+    reached_fraction: float  # share of bootstrap samples in which the target is reached
+    at_smallest: bool = False  # reached already at the smallest budget: the ratio is a lower bound
+
+    def sentence(self) -> str:
+        if self.ratio is None:
+            return (f"{self.family} does not reach {self.baseline}'s {self.target:.1%} "
+                    f"(at {self.reference_x:.0f} examples per class) within the measured budgets: not reached")
+        ci = (f"95% CI {self.ci_low:.1f}x to {self.ci_high:.1f}x" if self.ci_high is not None and self.ci_low is not None
+              else f"95% CI lower end: not reached in {1 - self.reached_fraction:.0%} of bootstrap samples")
+        at_first = " (reached at the smallest budget measured, so at least this)" if self.at_smallest else ""
+        return (f"{self.family} matches {self.baseline} at {self.reference_x:.0f} examples per class "
+                f"({self.target:.1%}) with {self.matched_x:.0f} per class: {self.ratio:.1f}x less labelled data "
+                f"({ci}){at_first}")
+
+
+def efficiency_ratio(x_a: np.ndarray, units_a: np.ndarray, x_b: np.ndarray, units_b: np.ndarray,
+                     family: str = "A", baseline: str = "B", reference: int = -1,
+                     n_boot: int = 2000, seed: int = 0) -> Efficiency:
+    """Ratio of B's examples per class at `reference` (an index into x_b) to A's matching budget.
+
+    units_a, units_b: scores of shape (n_units, n_budgets) for the same (fold, seed) units in the same order.
+    """
+    if units_a.shape[0] != units_b.shape[0]:
+        raise ValueError("families must be measured on the same (fold, seed) units for a paired ratio")
+    ref_x = float(x_b[reference])
+    target = float(units_b[:, reference].mean())
+    matched = crossing(x_a, units_a.mean(0), target)
+    first = None
+    if matched is not None:
+        first = float(x_a[np.nonzero(units_a.mean(0) >= target)[0][0]])
+    rng = np.random.default_rng(seed)
+    ratios = []
+    n = units_a.shape[0]
+    for _ in range(n_boot):
+        pick = rng.integers(0, n, n)
+        m = crossing(x_a, units_a[pick].mean(0), float(units_b[pick, reference].mean()))
+        ratios.append(ref_x / m if m else np.nan)
+    ratios = np.array(ratios)
+    reached = float(np.mean(~np.isnan(ratios)))
+    ci_low = ci_high = None
+    if reached >= 0.975:
+        ci_low, ci_high = (float(v) for v in np.nanpercentile(ratios, [2.5, 97.5]))
+    elif reached > 0:
+        ci_high = float(np.nanpercentile(ratios, 97.5))
+    return Efficiency(family, baseline, ref_x, target, matched, first, ref_x / matched if matched else None,
+                      ci_low, ci_high, reached, at_smallest=first is not None and first == float(x_a[0]))

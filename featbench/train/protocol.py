@@ -1,0 +1,139 @@
+"""The evaluation protocol: speaker/session-independent folds and nested, stratified per-class budgets.
+
+Folds are fixed by the corpus (not by the seed): groups are dealt to folds round-robin within each
+gender, so k folds are balanced by gender where it is known. Seeds change the budget subsets (and
+the classifiers' initialisation). A budget is the number of labelled examples per class the learner
+gets (training and validation together); subsets are nested (the 16-per-class subset is inside the
+32-per-class one), stratified, fixed by (seed, fold) and identical for every feature family.
+
+>>> import pandas as pd
+>>> t = pd.DataFrame({"id": [f"u{i}" for i in range(24)], "label": list("ab") * 12,
+...                   "group": [f"g{i // 4}" for i in range(24)], "gender": ["f", "m"] * 12})
+>>> folds = make_folds(t, 3)
+>>> [sorted(f.test_groups) for f in folds]
+[['g0', 'g3'], ['g1', 'g4'], ['g2', 'g5']]
+>>> small, large = (budget_subset(t, folds[0], b, seed=0) for b in (2, 4))
+>>> set(small) <= set(large), len(small), len(large)
+(True, 4, 8)
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from featbench.errors import FeatbenchError
+
+ALL = "all"
+
+
+@dataclass(frozen=True)
+class Fold:
+    """One outer fold: the groups held out for testing."""
+
+    index: int
+    test_groups: tuple[str, ...]
+    scheme: str  # "leave-one-group-out" or "k-group-folds"
+
+    def test_mask(self, table: pd.DataFrame) -> np.ndarray:
+        return table["group"].isin(self.test_groups).to_numpy()
+
+
+def make_folds(table: pd.DataFrame, n_folds: int | None = None) -> list[Fold]:
+    """Leave-one-group-out when n_folds is None or equals the number of groups; else k group folds.
+
+    Groups are sorted, split by gender (the most common gender per group; '' when unknown) and dealt
+    round-robin to folds, continuing the deal across genders so fold sizes stay even.
+    """
+    groups = sorted(table["group"].unique())
+    if n_folds is None or n_folds == len(groups):
+        return [Fold(i, (g,), "leave-one-group-out") for i, g in enumerate(groups)]
+    if not 2 <= n_folds <= len(groups):
+        raise FeatbenchError(f"--folds {n_folds}: must be between 2 and the number of groups ({len(groups)})")
+    gender = table.groupby("group")["gender"].agg(lambda s: s.mode().iloc[0] if len(s.mode()) else "")
+    assignment: dict[int, list[str]] = {i: [] for i in range(n_folds)}
+    k = 0
+    for g_value in sorted(gender.unique()):
+        for group in [g for g in groups if gender[g] == g_value]:
+            assignment[k % n_folds].append(group)
+            k += 1
+    return [Fold(i, tuple(sorted(gs)), "k-group-folds") for i, gs in assignment.items()]
+
+
+def parse_budgets(spec: str) -> list[int | str]:
+    """'8,16,all' -> [8, 16, 'all']; numbers must be positive and are sorted, duplicates dropped.
+
+    >>> parse_budgets("32, 8, all, 8")
+    [8, 32, 'all']
+    """
+    budgets: list[int | str] = []
+    for item in (s.strip().lower() for s in spec.split(",") if s.strip()):
+        if item == ALL:
+            value: int | str = ALL
+        elif item.isdigit() and int(item) > 0:
+            value = int(item)
+        else:
+            raise FeatbenchError(f"--budgets item '{item}' is not a positive number of examples per class or 'all'")
+        if value not in budgets:
+            budgets.append(value)
+    if not budgets:
+        raise FeatbenchError("--budgets is empty")
+    return sorted([b for b in budgets if b != ALL]) + ([ALL] if ALL in budgets else [])
+
+
+def _class_order(ids: np.ndarray, label: str, seed: int, fold: int) -> np.ndarray:
+    rng = np.random.default_rng([seed, fold, zlib.crc32(label.encode())])
+    ordered = np.sort(ids)  # independent of table order
+    return ordered[rng.permutation(len(ordered))]
+
+
+def budget_subset(table: pd.DataFrame, fold: Fold, budget: int | str, seed: int) -> list[str]:
+    """Ids of the training subset: `budget` per class (or all) from the fold's training groups."""
+    train = table[~fold.test_mask(table)]
+    chosen = []
+    for label, part in sorted(train.groupby("label"), key=lambda kv: kv[0]):
+        order = _class_order(part["id"].to_numpy(), str(label), seed, fold.index)
+        if budget != ALL:
+            if budget > len(order):
+                raise FeatbenchError(
+                    f"budget {budget} per class is larger than class '{label}' in the training groups of fold "
+                    f"{fold.index} ({len(order)} utterances); use at most {len(order)} or 'all'"
+                )
+            order = order[:budget]
+        chosen.extend(order.tolist())
+    return chosen
+
+
+def check_folds(table: pd.DataFrame, folds: list[Fold]) -> None:
+    """Every class must appear in every fold's training and test part."""
+    classes = sorted(table["label"].unique())
+    if len(classes) < 2:
+        raise FeatbenchError(f"need at least 2 classes to train, found {len(classes)} ({', '.join(classes)})")
+    for fold in folds:
+        mask = fold.test_mask(table)
+        for part, name in ((table[mask], "test"), (table[~mask], "training")):
+            missing = sorted(set(classes) - set(part["label"]))
+            if missing:
+                raise FeatbenchError(
+                    f"class '{missing[0]}' is missing from the {name} part of fold {fold.index} "
+                    f"(test groups {', '.join(fold.test_groups)}); choose fewer folds or other classes"
+                )
+
+
+def validation_split(table: pd.DataFrame, ids: list[str], seed: int, fraction: float = 0.25) -> tuple[list[str], list[str]]:
+    """Split training ids into (fit, validation) by group: validation speakers never appear in fit.
+
+    Returns ([], []) when fewer than 2 groups are available (no held-out selection possible).
+    """
+    part = table.set_index("id").loc[ids]
+    groups = np.array(sorted(part["group"].unique()))
+    if len(groups) < 2:
+        return [], []
+    rng = np.random.default_rng([seed, 7919])
+    n_val = max(1, int(round(fraction * len(groups))))
+    val_groups = set(rng.permutation(groups)[:n_val])
+    in_val = part["group"].isin(val_groups).to_numpy()
+    ids_arr = np.asarray(ids)
+    return ids_arr[~in_val].tolist(), ids_arr[in_val].tolist()
