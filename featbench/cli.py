@@ -139,6 +139,72 @@ def extract(
 
 @app.command()
 @_user_errors
+def train(
+    store: Annotated[Path, typer.Argument(help="Feature store folder made by `featbench extract`.")],
+    out: Annotated[Path, typer.Option(help="Results CSV (rows are appended; existing rows are skipped).")] = Path("results.csv"),
+    features: Annotated[Optional[str], typer.Option(help="Families to train on, comma-separated (default: every family in the store).")] = None,
+    classifiers: Annotated[str, typer.Option(help="logreg, svm, lgbm, mlp (utterance level) and seq (sequence model).")] = "logreg,svm,lgbm,mlp",
+    budgets: Annotated[str, typer.Option(help="Training examples per class, comma-separated, plus 'all'.")] = "4,8,16,32,64,all",
+    folds: Annotated[Optional[int], typer.Option(help="Group folds (default: leave-one-group-out up to 10 groups, else 6).")] = None,
+    seeds: Annotated[str, typer.Option(help="Seeds for the budget subsets and models, comma-separated.")] = "0,1,2",
+    classes: Classes = None,
+    merge: Merge = None,
+    corpus: Annotated[Optional[str], typer.Option(help="Corpus name written into every row (default: the store folder's name).")] = None,
+    seq_epochs: Annotated[int, typer.Option(min=1, help="Maximum epochs of the sequence model.")] = 30,
+    jobs: Annotated[int, typer.Option(min=1, help="Parallel worker processes.")] = 1,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Train comparable classifiers on growing per-class budgets under speaker-independent folds.
+
+    Example: featbench train store/ --classes neutral,happy,sad,angry --budgets 8,16,32,64,all --folds 6 --out results.csv
+    """
+    from featbench.corpus.table import parse_classes, parse_merge
+    from featbench.options import parse_list
+    from featbench.store import list_families
+    from featbench.train.protocol import parse_budgets
+    from featbench.train.runner import Experiment, load_table, run_training
+
+    names = parse_list(features) or list_families(store)
+    if not names:
+        raise FeatbenchError(f"{store}: empty store (no feature families); run featbench extract first")
+    seed_list = []
+    for item in parse_list(seeds):
+        if not item.isdigit():
+            raise FeatbenchError(f"--seeds item '{item}' is not a non-negative integer")
+        seed_list.append(int(item))
+    if not seed_list:
+        raise FeatbenchError("--seeds is empty")
+    class_list, merges = parse_classes(classes), parse_merge(merge)
+    if folds is None:
+        n_groups = load_table(store, class_list, merges)["group"].nunique()
+        folds = n_groups if n_groups <= 10 else 6
+    exp = Experiment(store=store, families=names, classifiers=parse_list(classifiers), budgets=parse_budgets(budgets),
+                     seeds=seed_list, n_folds=folds, classes=class_list, merge=merges,
+                     corpus=corpus or Path(store).resolve().name, seq_epochs=seq_epochs)
+    typer.echo(run_training(exp, out, jobs=jobs, progress=progress).summary())
+
+
+@app.command()
+@_user_errors
+def compare(
+    results: Annotated[list[Path], typer.Argument(help="Results CSV(s) from `featbench train` (one protocol).")],
+    out: Annotated[Path, typer.Option(help="Report folder.")] = Path("report"),
+    baseline: Annotated[Optional[str], typer.Option(help="Family the others are compared against (default: the first).")] = None,
+    reference_budget: Annotated[Optional[str], typer.Option(help="Baseline budget to match (default: its largest).")] = None,
+    target_ua: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="UA for label-budget planning (default: the baseline's reference score).")] = None,
+) -> None:
+    """Learning curves, summary tables, data-efficiency ratios and label-budget planning.
+
+    Example: featbench compare results.csv --baseline egemaps-func --target-ua 0.6 --out report/
+    """
+    from featbench.report.compare import compare as run_compare
+
+    made = run_compare([str(r) for r in results], out, baseline=baseline, target_ua=target_ua, reference_budget=reference_budget)
+    typer.echo("\n".join([*made["efficiency"], *made["plans"], f"report written to {made['out'] / 'report.md'}"]))
+
+
+@app.command()
+@_user_errors
 def demo(
     out: Annotated[Path, typer.Option(help="Working folder for the demo corpus, store and results.")] = Path("featbench-demo"),
     jobs: Annotated[int, typer.Option(min=1, help="Parallel worker processes.")] = 2,

@@ -1,0 +1,116 @@
+"""Figures: learning curves (UA against examples per class, log x, 95% bands) and confusion matrices.
+
+Every figure carries its protocol in a caption line. Written as PNG and SVG.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def caption(protocol: dict) -> str:
+    merge = f", merges {protocol['merge']}" if protocol.get("merge") else ""
+    return (f"{protocol['corpus']}: {protocol['n_classes']} classes ({protocol['classes']}{merge}); "
+            f"{protocol['n_folds']} speaker-independent {protocol['fold_scheme']} x seeds {protocol['seeds']}; "
+            f"metric UA (balanced accuracy); bands: 95% t-interval over folds x seeds")
+
+
+def _save(fig, base: Path) -> list[Path]:
+    paths = [base.with_suffix(".png"), base.with_suffix(".svg")]
+    for path in paths:
+        fig.savefig(path, dpi=130, bbox_inches="tight")
+    _plt().close(fig)
+    return paths
+
+
+def _curve(ax, part: pd.DataFrame, label: str, color=None, style="-") -> None:
+    part = part.sort_values("x")
+    line, = ax.plot(part["x"], part["mean"] * 100, style, marker="o", ms=3.5, label=label, color=color)
+    ax.fill_between(part["x"], part["ci_low"] * 100, part["ci_high"] * 100, alpha=0.15, color=line.get_color())
+
+
+def _axes_style(ax, chance: float) -> None:
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(_plt().matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.axhline(chance * 100, color="grey", lw=0.8, ls=":", label="chance")
+    ax.set_xlabel("training examples per class (log scale)")
+    ax.set_ylabel("UA (%)")
+    ax.grid(alpha=0.3, which="both")
+
+
+def learning_curves(agg: pd.DataFrame, best: dict[str, str], protocol: dict, out: Path) -> list[Path]:
+    """Two figures: best classifier per family; and one panel per classifier with every family."""
+    plt = _plt()
+    chance = 1.0 / protocol["n_classes"]
+    families = list(dict.fromkeys(agg["family"]))
+    colors = {f: plt.cm.tab10(i % 10) for i, f in enumerate(families)}
+    fig, ax = plt.subplots(figsize=(7.5, 5))
+    for family in families:
+        clf = best[family]
+        _curve(ax, agg[(agg.family == family) & (agg.classifier == clf)], f"{family} ({clf})", colors[family])
+    _axes_style(ax, chance)
+    ax.set_title("Learning curves, best classifier per family")
+    ax.legend(fontsize=8, loc="lower right")
+    fig.text(0, -0.02, caption(protocol), fontsize=7, wrap=True, va="top")
+    paths = _save(fig, out / "learning_curves")
+
+    classifiers = list(dict.fromkeys(agg["classifier"]))
+    cols = min(len(classifiers), 3)
+    rows = int(np.ceil(len(classifiers) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(5 * cols, 3.8 * rows), sharey=True, squeeze=False)
+    for ax, clf in zip(axes.flat, classifiers):
+        for family in families:
+            part = agg[(agg.family == family) & (agg.classifier == clf)]
+            if len(part):
+                _curve(ax, part, family, colors[family])
+        _axes_style(ax, chance)
+        ax.set_title(clf)
+    for ax in list(axes.flat)[len(classifiers):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7, loc="lower right")
+    fig.text(0, -0.01, caption(protocol), fontsize=7, wrap=True, va="top")
+    fig.tight_layout()
+    return paths + _save(fig, out / "learning_curves_by_classifier")
+
+
+def confusion_matrices(rows: pd.DataFrame, best: dict[str, str], protocol: dict, out: Path) -> list[Path]:
+    """Per family: its best classifier at its largest budget, summed over folds and seeds, row-normalised (%)."""
+    plt = _plt()
+    families = list(best)
+    cols = min(len(families), 3)
+    n_rows = int(np.ceil(len(families) / cols))
+    fig, axes = plt.subplots(n_rows, cols, figsize=(4.2 * cols, 3.9 * n_rows), squeeze=False)
+    for ax, family in zip(axes.flat, families):
+        part = rows[(rows.family == family) & (rows.classifier == best[family])]
+        largest = part.loc[part["examples_per_class"].idxmax(), "budget"]
+        part = part[part.budget == largest]
+        labels = json.loads(part["labels"].iloc[0])
+        total = np.sum([np.array(json.loads(c)) for c in part["confusion"]], axis=0).astype(float)
+        share = total / np.maximum(total.sum(1, keepdims=True), 1) * 100
+        ax.imshow(share, cmap="Blues", vmin=0, vmax=100)
+        for i in range(len(labels)):
+            for j in range(len(labels)):
+                ax.text(j, i, f"{share[i, j]:.0f}", ha="center", va="center", fontsize=7,
+                        color="white" if share[i, j] > 60 else "black")
+        ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=7)
+        ax.set_yticks(range(len(labels)), labels, fontsize=7)
+        ax.set_title(f"{family} ({best[family]}, budget {largest})", fontsize=8)
+        ax.set_xlabel("predicted", fontsize=7)
+        ax.set_ylabel("true", fontsize=7)
+    for ax in list(axes.flat)[len(families):]:
+        ax.axis("off")
+    fig.text(0, -0.01, "Row-normalised %, summed over folds x seeds. " + caption(protocol), fontsize=7, wrap=True, va="top")
+    fig.tight_layout()
+    return _save(fig, out / "confusion_matrices")

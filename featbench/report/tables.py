@@ -1,0 +1,36 @@
+"""Summary tables: UA per budget for every family x classifier, best classifier per family marked.
+
+>>> import pandas as pd
+>>> agg = pd.DataFrame({"family": ["a", "a"], "classifier": ["lr", "lr"], "budget": ["8", "all"],
+...                     "x": [8.0, 20.0], "mean": [0.5, 0.6], "ci_low": [0.45, 0.55], "ci_high": [0.55, 0.65]})
+>>> summary_table(agg, {"a": "lr"}).columns.tolist()
+['family', 'classifier', 'best', 'UA@8', 'UA@all']
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+
+def summary_table(agg: pd.DataFrame, best: dict[str, str]) -> pd.DataFrame:
+    """Wide table: one row per family x classifier, one 'UA@budget' column per budget (mean, fraction)."""
+    order = agg.groupby("budget")["x"].mean().sort_values().index
+    wide = agg.pivot_table(index=["family", "classifier"], columns="budget", values="mean", sort=False)[order]
+    wide.columns = [f"UA@{b}" for b in wide.columns]
+    wide = wide.reset_index()
+    wide.insert(2, "best", [best.get(f) == c for f, c in zip(wide.family, wide.classifier)])
+    return wide
+
+
+def summary_markdown(agg: pd.DataFrame, best: dict[str, str], caption: str) -> str:
+    """Markdown: UA % (mean ± 95% half-interval) per budget; the best classifier per family in bold."""
+    order = agg.groupby("budget")["x"].mean().sort_values()
+    header = "| family | classifier | " + " | ".join(f"{b} ({x:.0f}/class)" if b == "all" else str(b) for b, x in order.items()) + " |"
+    lines = [header, "|" + "---|" * (order.size + 2)]
+    for (family, clf), part in agg.groupby(["family", "classifier"], sort=False):
+        cells = []
+        for budget in order.index:
+            row = part[part.budget == budget]
+            cells.append("" if row.empty else f"{row['mean'].iloc[0] * 100:.1f} ± {(row['ci_high'].iloc[0] - row['mean'].iloc[0]) * 100:.1f}")
+        name = f"**{clf}**" if best.get(family) == clf else clf
+        lines.append(f"| {family} | {name} | " + " | ".join(cells) + " |")
+    return f"UA (%) by training examples per class, mean ± 95% half-interval. {caption}\n\n" + "\n".join(lines) + "\n"
