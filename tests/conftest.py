@@ -49,3 +49,14 @@ def demo_corpus(demo_corpus_master, tmp_path) -> Path:
     copy = tmp_path / "corpus"
     shutil.copytree(demo_corpus_master, copy)
     return copy
+
+
+@pytest.fixture(scope="session")
+def demo_store(demo_corpus_master, tmp_path_factory) -> Path:
+    """egemaps-func and egemaps-lld features of the small demo corpus, extracted once per session."""
+    from featbench.corpus import load_corpus
+    from featbench.extract import run_extraction
+
+    store = tmp_path_factory.mktemp("store") / "demo"
+    run_extraction(load_corpus("demo", demo_corpus_master), [("egemaps-func", {}), ("egemaps-lld", {})], store, progress=False)
+    return store

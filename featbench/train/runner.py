@@ -142,6 +142,7 @@ def _run_task(task: tuple, shared: dict) -> list[dict]:
         # Expected and harmless here: an MLP stopped at max_iter; a small validation split lacking a class.
         warnings.filterwarnings("ignore", message=".*Maximum iterations.*")
         warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
+        warnings.filterwarnings("ignore", message="A single label was found")
         if classifier == SEQUENCE:
             import torch
 

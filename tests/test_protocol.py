@@ -1,0 +1,82 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from featbench.corpus import load_corpus
+from featbench.errors import FeatbenchError
+from featbench.train.protocol import budget_subset, check_folds, make_folds, parse_budgets, validation_split
+from tests.conftest import RAVDESS, needs_ravdess
+
+
+def _table(n_groups=8, per_group=12, classes=("a", "b", "c")):
+    rows = []
+    for g in range(n_groups):
+        for k in range(per_group):
+            rows.append(dict(id=f"g{g}_{k}", label=classes[k % len(classes)], group=f"g{g}", speaker=f"g{g}",
+                             gender="female" if g % 2 else "male"))
+    return pd.DataFrame(rows)
+
+
+@pytest.mark.parametrize("n_folds", [None, 4, 3])
+def test_no_group_on_both_sides(n_folds):
+    table = _table()
+    folds = make_folds(table, n_folds)
+    assert sorted(g for f in folds for g in f.test_groups) == sorted(table.group.unique())  # each group tested once
+    for fold in folds:
+        test = set(table.group[fold.test_mask(table)])
+        for seed in range(3):
+            train_ids = budget_subset(table, fold, "all", seed)
+            train_groups = set(table.set_index("id").loc[train_ids].group)
+            assert not test & train_groups
+            fit, val = validation_split(table, train_ids, seed)
+            fit_groups = set(table.set_index("id").loc[fit].group)
+            val_groups = set(table.set_index("id").loc[val].group)
+            assert val and not fit_groups & val_groups and not val_groups & test
+
+
+def test_budgets_nested_stratified_and_seeded():
+    table = _table()
+    fold = make_folds(table, 4)[1]
+    subsets = {b: budget_subset(table, fold, b, seed=5) for b in (2, 4, 8, 16)}
+    for small, large in [(2, 4), (4, 8), (8, 16)]:
+        assert set(subsets[small]) <= set(subsets[large])
+    for b, ids in subsets.items():
+        counts = table.set_index("id").loc[ids].label.value_counts()
+        assert (counts == b).all() and len(counts) == 3
+    assert budget_subset(table, fold, 8, seed=5) == subsets[8]  # fixed by seed
+    assert set(budget_subset(table, fold, 8, seed=6)) != set(subsets[8])
+    shuffled = table.sample(frac=1.0, random_state=1)
+    assert sorted(budget_subset(shuffled, fold, 8, seed=5)) == sorted(subsets[8])  # independent of row order
+
+
+def test_budget_larger_than_class_is_an_error():
+    table = _table()
+    fold = make_folds(table, 4)[0]
+    with pytest.raises(FeatbenchError, match="budget 100 per class is larger than class 'a'"):
+        budget_subset(table, fold, 100, seed=0)
+
+
+def test_missing_class_in_a_fold_is_an_error():
+    table = _table()
+    held_out = make_folds(table, 4)[0].test_groups
+    table = table[~(table.group.isin(held_out) & (table.label == "c"))]
+    with pytest.raises(FeatbenchError, match="class 'c' is missing from the test part of fold 0"):
+        check_folds(table, make_folds(table, 4))
+
+
+def test_parse_budgets():
+    assert parse_budgets("all,64,8") == [8, 64, "all"]
+    with pytest.raises(FeatbenchError, match="'-3'"):
+        parse_budgets("8,-3")
+
+
+@needs_ravdess
+def test_ravdess_six_folds_balanced_by_gender():
+    table = load_corpus("ravdess", RAVDESS, probe=False)
+    folds = make_folds(table, 6)
+    for fold in folds:
+        actors = [int(g.split("_")[1]) for g in fold.test_groups]
+        assert len(actors) == 4 and sum(a % 2 for a in actors) == 2  # two male (odd), two female
+    check_folds(table, folds)
+    counts = [len(budget_subset(table, f, "all", 0)) for f in folds]
+    assert counts == [1200] * 6
