@@ -144,7 +144,7 @@ def train(
     out: Annotated[Path, typer.Option(help="Results CSV (rows are appended; existing rows are skipped).")] = Path("results.csv"),
     features: Annotated[Optional[str], typer.Option(help="Families to train on, comma-separated (default: every family in the store).")] = None,
     classifiers: Annotated[str, typer.Option(help="logreg, svm, lgbm, mlp (utterance level) and seq (sequence model).")] = "logreg,svm,lgbm,mlp",
-    budgets: Annotated[str, typer.Option(help="Training examples per class, comma-separated, plus 'all'.")] = "4,8,16,32,64,all",
+    budgets: Annotated[str, typer.Option(help="Training examples per class (or fractions of each class, e.g. 0.25), comma-separated, plus 'all'.")] = "4,8,16,32,64,all",
     folds: Annotated[Optional[int], typer.Option(help="Group folds (default: leave-one-group-out up to 10 groups, else 6).")] = None,
     seeds: Annotated[str, typer.Option(help="Seeds for the budget subsets and models, comma-separated.")] = "0,1,2",
     classes: Classes = None,

@@ -64,8 +64,17 @@ def test_missing_class_in_a_fold_is_an_error():
         check_folds(table, make_folds(table, 4))
 
 
+def test_fraction_budgets_are_nested_and_stratified():
+    table = _table()
+    fold = make_folds(table, 4)[2]
+    quarter, half = budget_subset(table, fold, 0.25, seed=1), budget_subset(table, fold, 0.5, seed=1)
+    assert set(quarter) <= set(half)
+    assert (table.set_index("id").loc[half].label.value_counts() == 12).all()  # half of 24 per class
+    assert set(budget_subset(table, fold, 12, seed=1)) == set(half)  # the same ordering as counts
+
+
 def test_parse_budgets():
-    assert parse_budgets("all,64,8") == [8, 64, "all"]
+    assert parse_budgets("all,64,8,0.1") == [8, 64, 0.1, "all"]
     with pytest.raises(FeatbenchError, match="'-3'"):
         parse_budgets("8,-3")
 

@@ -62,25 +62,35 @@ def make_folds(table: pd.DataFrame, n_folds: int | None = None) -> list[Fold]:
     return [Fold(i, tuple(sorted(gs)), "k-group-folds") for i, gs in assignment.items()]
 
 
-def parse_budgets(spec: str) -> list[int | str]:
-    """'8,16,all' -> [8, 16, 'all']; numbers must be positive and are sorted, duplicates dropped.
+def parse_budgets(spec: str) -> list[int | float | str]:
+    """'8,16,all' -> [8, 16, 'all']: examples per class (integers), fractions of each class's training
+    pool (0 < f < 1, e.g. 0.25), or 'all'. Sorted (counts, then fractions, then all), duplicates dropped.
 
-    >>> parse_budgets("32, 8, all, 8")
-    [8, 32, 'all']
+    >>> parse_budgets("32, 8, all, 8, 0.5")
+    [8, 32, 0.5, 'all']
     """
-    budgets: list[int | str] = []
+    budgets: list = []
     for item in (s.strip().lower() for s in spec.split(",") if s.strip()):
+        try:
+            number = float(item)
+        except ValueError:
+            number = None
         if item == ALL:
-            value: int | str = ALL
+            value: int | float | str = ALL
         elif item.isdigit() and int(item) > 0:
             value = int(item)
+        elif number is not None and 0 < number < 1:
+            value = number
         else:
-            raise FeatbenchError(f"--budgets item '{item}' is not a positive number of examples per class or 'all'")
+            raise FeatbenchError(f"--budgets item '{item}' is not a positive number of examples per class, "
+                                 "a fraction between 0 and 1, or 'all'")
         if value not in budgets:
             budgets.append(value)
     if not budgets:
         raise FeatbenchError("--budgets is empty")
-    return sorted([b for b in budgets if b != ALL]) + ([ALL] if ALL in budgets else [])
+    counts = sorted(b for b in budgets if isinstance(b, int))
+    fractions = sorted(b for b in budgets if isinstance(b, float))
+    return counts + fractions + ([ALL] if ALL in budgets else [])
 
 
 def _class_order(ids: np.ndarray, label: str, seed: int, fold: int) -> np.ndarray:
@@ -90,12 +100,15 @@ def _class_order(ids: np.ndarray, label: str, seed: int, fold: int) -> np.ndarra
 
 
 def budget_subset(table: pd.DataFrame, fold: Fold, budget: int | str, seed: int) -> list[str]:
-    """Ids of the training subset: `budget` per class (or all) from the fold's training groups."""
+    """Ids of the training subset: `budget` per class (a count, a fraction of the class, or all) from the
+    fold's training groups."""
     train = table[~fold.test_mask(table)]
     chosen = []
     for label, part in sorted(train.groupby("label"), key=lambda kv: kv[0]):
         order = _class_order(part["id"].to_numpy(), str(label), seed, fold.index)
-        if budget != ALL:
+        if isinstance(budget, float):  # a fraction of this class's training pool: still nested and stratified
+            order = order[:max(1, int(round(budget * len(order))))]
+        elif budget != ALL:
             if budget > len(order):
                 raise FeatbenchError(
                     f"budget {budget} per class is larger than class '{label}' in the training groups of fold "

@@ -209,7 +209,7 @@ def run_training(exp: Experiment, out: str | Path, jobs: int = 1, progress: bool
     check_folds(table, folds)
     for fold in folds:  # fail on an impossible budget before any work
         for budget in exp.budgets:
-            if budget != ALL:
+            if isinstance(budget, int):
                 budget_subset(table, fold, budget, exp.seeds[0])
     protocol = {
         "corpus": exp.corpus or Path(exp.store).name, "classes": ",".join(labels),
