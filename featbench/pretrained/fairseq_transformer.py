@@ -1,0 +1,105 @@
+"""fairseq wav2vec 2.0 and HuBERT checkpoints mapped onto `transformers` models (no fairseq needed).
+
+The checkpoint's own config (2020 ``args`` or Hydra ``cfg``) becomes a Wav2Vec2Config / HubertConfig;
+the state dict is renamed onto the transformers model and loaded strictly (training-only heads:
+quantizer, project_q, final_proj, label embeddings and mask_emb are dropped). Options the mapping does
+not cover (other layer types, positional conv depth > 1, non-GELU activations, ...) are refused by name.
+
+>>> fairseq_key_to_hf("encoder.layers.3.self_attn.k_proj.weight")
+'encoder.layers.3.attention.k_proj.weight'
+>>> fairseq_key_to_hf("feature_extractor.conv_layers.0.2.1.weight")
+'feature_extractor.conv_layers.0.layer_norm.weight'
+"""
+from __future__ import annotations
+
+import re
+
+from featbench.errors import FeatbenchError
+from featbench.pretrained.checkpoint import safe_eval_layers
+
+_DROP = ("quantizer.", "project_q.", "final_proj.", "label_embs_concat", "mask_emb", "target_glu.", "final_proj")
+_RENAMES = [
+    (r"^feature_extractor\.conv_layers\.(\d+)\.0\.", r"feature_extractor.conv_layers.\1.conv."),
+    (r"^feature_extractor\.conv_layers\.(\d+)\.2\.1\.", r"feature_extractor.conv_layers.\1.layer_norm."),
+    (r"^feature_extractor\.conv_layers\.(\d+)\.2\.", r"feature_extractor.conv_layers.\1.layer_norm."),
+    (r"^layer_norm\.", "feature_projection.layer_norm."),
+    (r"^post_extract_proj\.", "feature_projection.projection."),
+    (r"^encoder\.pos_conv\.0\.weight_g$", "encoder.pos_conv_embed.conv.parametrizations.weight.original0"),
+    (r"^encoder\.pos_conv\.0\.weight_v$", "encoder.pos_conv_embed.conv.parametrizations.weight.original1"),
+    (r"^encoder\.pos_conv\.0\.bias$", "encoder.pos_conv_embed.conv.bias"),
+    (r"\.self_attn_layer_norm\.", ".layer_norm."),
+    (r"\.self_attn\.", ".attention."),
+    (r"\.fc1\.", ".feed_forward.intermediate_dense."),
+    (r"\.fc2\.", ".feed_forward.output_dense."),
+]
+
+
+def fairseq_key_to_hf(key: str) -> str:
+    for pattern, replacement in _RENAMES:
+        key = re.sub(pattern, replacement, key)
+    return key
+
+
+def kind_of(model_cfg: dict) -> str:
+    name = str(model_cfg.get("_name") or model_cfg.get("arch") or "")
+    if name.startswith("hubert"):
+        return "hubert"
+    if name.startswith("wav2vec2"):
+        return "wav2vec2"
+    raise FeatbenchError(f"checkpoint model '{name}' is neither wav2vec 2.0 nor HuBERT")
+
+
+def hf_config(model_cfg: dict, source: str = "checkpoint"):
+    """A transformers config equivalent to the fairseq model config; unsupported options are refused."""
+    from transformers import HubertConfig, Wav2Vec2Config
+
+    c = model_cfg
+    checks = [
+        (c.get("layer_type", "transformer") not in (None, "transformer"), f"layer_type={c.get('layer_type')!r}"),
+        ((c.get("pos_conv_depth") or 1) != 1, f"pos_conv_depth={c.get('pos_conv_depth')!r}"),
+        ((c.get("activation_fn") or "gelu") != "gelu", f"activation_fn={c.get('activation_fn')!r}"),
+        (c.get("extractor_mode", "default") not in ("default", "layer_norm"), f"extractor_mode={c.get('extractor_mode')!r}"),
+        (bool(c.get("conv_pos_batch_norm", False)), "conv_pos_batch_norm=True"),
+    ]
+    for bad, what in checks:
+        if bad:
+            raise FeatbenchError(f"{source}: option {what} is not supported by featbench's fairseq loader")
+    layers = safe_eval_layers(c.get("conv_feature_layers") or "[(512, 10, 5)] + [(512, 3, 2)] * 4 + [(512,2,2)] * 2")
+    kind = kind_of(c)
+    common = dict(
+        hidden_size=int(c.get("encoder_embed_dim", 768)), num_hidden_layers=int(c.get("encoder_layers", 12)),
+        num_attention_heads=int(c.get("encoder_attention_heads", 12)), intermediate_size=int(c.get("encoder_ffn_embed_dim", 3072)),
+        hidden_act="gelu", conv_dim=[l[0] for l in layers], conv_kernel=[l[1] for l in layers], conv_stride=[l[2] for l in layers],
+        conv_bias=bool(c.get("conv_bias", False)),
+        feat_extract_norm="layer" if c.get("extractor_mode") == "layer_norm" else "group",
+        num_conv_pos_embeddings=int(c.get("conv_pos", 128)), num_conv_pos_embedding_groups=int(c.get("conv_pos_groups", 16)),
+        do_stable_layer_norm=bool(c.get("layer_norm_first", False)), layer_norm_eps=1e-5,
+        hidden_dropout=0.0, attention_dropout=0.0, activation_dropout=0.0, feat_proj_dropout=0.0, layerdrop=0.0,
+        apply_spec_augment=False,
+    )
+    if kind == "hubert":
+        return HubertConfig(**common, feat_proj_layer_norm=True)
+    return Wav2Vec2Config(**common)
+
+
+def build_hf_model(state: dict, model_cfg: dict, source: str = "checkpoint"):
+    """The transformers model with the checkpoint's weights (float32, eval mode, eager attention)."""
+    import torch
+    from transformers import HubertModel, Wav2Vec2Model
+
+    config = hf_config(model_cfg, source)
+    config._attn_implementation = "eager"
+    model = (HubertModel if kind_of(model_cfg) == "hubert" else Wav2Vec2Model)(config)
+    weights = {fairseq_key_to_hf(k): v.float() for k, v in state.items() if not k.startswith(_DROP)}
+    target = model.state_dict()
+    if "feature_projection.projection.weight" not in weights:  # conv dim == model dim: fairseq has no projection
+        dim = config.hidden_size
+        weights["feature_projection.projection.weight"] = torch.eye(dim)
+        weights["feature_projection.projection.bias"] = torch.zeros(dim)
+    weights.setdefault("masked_spec_embed", target["masked_spec_embed"]) if "masked_spec_embed" in target else None
+    try:
+        model.load_state_dict(weights, strict=True)
+    except RuntimeError as err:
+        first = str(err).splitlines()[0]
+        raise FeatbenchError(f"{source}: weights do not fit the architecture its config describes ({first})") from err
+    return model.eval()

@@ -1,0 +1,187 @@
+"""wav2vec (v1, Schneider et al. 2019) in plain PyTorch: feature encoder (z) and context aggregator (c).
+
+Every architectural choice is read from the checkpoint's own args (conv layer specs, log compression,
+skip connections in encoder and aggregator, residual scale, zero or replication padding, conv bias,
+affine GroupNorm, ReLU/GELU, CNN or GRU aggregator); fields absent from old checkpoints take
+fairseq's defaults. The state dict is loaded strictly and float16 weights are cast to float32.
+Checkpoints with options this code does not implement (vector quantisation, a non-CNN encoder) are
+refused by name.
+
+>>> cfg = Wav2VecV1Config.from_args({"conv_feature_layers": "[(8, 10, 5)]", "conv_aggregator_layers": "[(8, 2, 1)]"})
+>>> import torch
+>>> z, c = Wav2VecV1(cfg)(torch.zeros(1, 1000))
+>>> tuple(z.shape), tuple(c.shape)
+((1, 8, 199), (1, 8, 199))
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import torch
+from torch import nn
+
+from featbench.errors import FeatbenchError
+from featbench.pretrained.checkpoint import safe_eval_layers
+
+DEFAULTS = dict(  # fairseq's Wav2VecConfig defaults, for fields that old checkpoints lack
+    conv_feature_layers="[(512, 10, 5), (512, 8, 4), (512, 4, 2), (512, 4, 2), (512, 4, 2), (512, 1, 1), (512, 1, 1)]",
+    conv_aggregator_layers="[(512, 2, 1), (512, 3, 1), (512, 4, 1), (512, 5, 1), (512, 6, 1), (512, 7, 1), (512, 8, 1), (512, 9, 1), (512, 10, 1), (512, 11, 1), (512, 12, 1), (512, 13, 1)]",
+    aggregator="cnn", encoder="cnn", gru_dim=512, no_conv_bias=False, agg_zero_pad=False,
+    skip_connections_feat=False, skip_connections_agg=False, residual_scale=0.5, log_compression=False,
+    non_affine_group_norm=False, activation="relu", vq_type="none", project_features="none",
+)
+
+
+@dataclass(frozen=True)
+class Wav2VecV1Config:
+    feature_layers: tuple
+    aggregator_layers: tuple
+    aggregator: str
+    gru_dim: int
+    conv_bias: bool
+    zero_pad: bool
+    skip_feat: bool
+    skip_agg: bool
+    residual_scale: float
+    log_compression: bool
+    affine_norm: bool
+    activation: str
+
+    @classmethod
+    def from_args(cls, args: dict, source: str = "checkpoint") -> "Wav2VecV1Config":
+        a = {**DEFAULTS, **{k: v for k, v in args.items() if v is not None}}
+        unsupported = [
+            (a["encoder"] != "cnn", f"encoder={a['encoder']!r}"),
+            (a["vq_type"] != "none", f"vq_type={a['vq_type']!r} (vq-wav2vec)"),
+            (a["project_features"] != "none", f"project_features={a['project_features']!r}"),
+            (a["aggregator"] not in ("cnn", "gru"), f"aggregator={a['aggregator']!r}"),
+            (a["activation"] not in ("relu", "gelu"), f"activation={a['activation']!r}"),
+        ]
+        for bad, what in unsupported:
+            if bad:
+                raise FeatbenchError(f"{source}: wav2vec option {what} is not supported by featbench's wav2vec loader")
+        return cls(tuple(safe_eval_layers(a["conv_feature_layers"])), tuple(safe_eval_layers(a["conv_aggregator_layers"])),
+                   a["aggregator"], int(a["gru_dim"]), not a["no_conv_bias"], bool(a["agg_zero_pad"]),
+                   bool(a["skip_connections_feat"]), bool(a["skip_connections_agg"]), float(a["residual_scale"]),
+                   bool(a["log_compression"]), not a["non_affine_group_norm"], a["activation"])
+
+
+class _GroupNorm32(nn.GroupNorm):
+    """fairseq's Fp32GroupNorm: one group, computed in float32."""
+
+    def forward(self, x):
+        out = nn.functional.group_norm(x.float(), self.num_groups, self.weight.float() if self.weight is not None else None,
+                                       self.bias.float() if self.bias is not None else None, self.eps)
+        return out.type_as(x)
+
+
+class _ZeroPad1d(nn.Module):
+    def __init__(self, left: int):
+        super().__init__()
+        self.left = left
+
+    def forward(self, x):
+        return nn.functional.pad(x, (self.left, 0))
+
+
+class _FeatureEncoder(nn.Module):
+    def __init__(self, cfg: Wav2VecV1Config):
+        super().__init__()
+        act = nn.ReLU() if cfg.activation == "relu" else nn.GELU()
+        layers, in_d = [], 1
+        for dim, k, stride in cfg.feature_layers:
+            layers.append(nn.Sequential(nn.Conv1d(in_d, dim, k, stride=stride, bias=False), nn.Dropout(0.0),
+                                        _GroupNorm32(1, dim, affine=cfg.affine_norm), act))
+            in_d = dim
+        self.conv_layers = nn.ModuleList(layers)
+        self.cfg = cfg
+        self.scale = math.sqrt(cfg.residual_scale)
+
+    def forward(self, x):
+        x = x.unsqueeze(1)
+        for conv in self.conv_layers:
+            residual = x
+            x = conv(x)
+            if self.cfg.skip_feat and x.size(1) == residual.size(1):
+                t, rt = x.size(2), residual.size(2)
+                residual = residual[..., :: rt // t][..., :t]
+                x = (x + residual) * self.scale
+        if self.cfg.log_compression:
+            x = (x.abs() + 1).log()
+        return x
+
+
+class _ConvAggregator(nn.Module):
+    def __init__(self, cfg: Wav2VecV1Config, embed: int):
+        super().__init__()
+        act = nn.ReLU() if cfg.activation == "relu" else nn.GELU()
+        layers, projections, in_d = [], [], embed
+        for dim, k, stride in cfg.aggregator_layers:
+            ka = k // 2
+            kb = ka - 1 if k % 2 == 0 else ka
+            pad = _ZeroPad1d(ka + kb) if cfg.zero_pad else nn.ReplicationPad1d((ka + kb, 0))
+            projections.append(nn.Conv1d(in_d, dim, 1, bias=False) if in_d != dim and cfg.skip_agg else None)
+            layers.append(nn.Sequential(pad, nn.Conv1d(in_d, dim, k, stride=stride, bias=cfg.conv_bias), nn.Dropout(0.0),
+                                        _GroupNorm32(1, dim, affine=cfg.affine_norm), act))
+            in_d = dim
+        self.conv_layers = nn.Sequential(*layers)
+        self.residual_proj = nn.ModuleList(projections)
+        self.cfg = cfg
+        self.scale = math.sqrt(cfg.residual_scale)
+
+    def forward(self, x):
+        for projection, conv in zip(self.residual_proj, self.conv_layers):
+            residual = x
+            x = conv(x)
+            if self.cfg.skip_agg:
+                if projection is not None:
+                    residual = projection(residual)
+                x = (x + residual) * self.scale
+        return x
+
+
+class _GruAggregator(nn.Module):
+    """fairseq's GRU aggregator, kept exactly: a (B, T, C) tensor enters a time-first GRU."""
+
+    def __init__(self, embed: int, hidden: int):
+        super().__init__()
+        self.gru = nn.GRU(input_size=embed, hidden_size=hidden, num_layers=1)
+
+    def forward(self, x):
+        return self.gru(x.transpose(-2, -1))[0].transpose(-2, -1)
+
+
+class Wav2VecV1(nn.Module):
+    """forward(wave (B, samples)) -> (z (B, C, T), c (B, C', T))."""
+
+    def __init__(self, cfg: Wav2VecV1Config):
+        super().__init__()
+        self.feature_extractor = _FeatureEncoder(cfg)
+        embed = cfg.feature_layers[-1][0]
+        self.feature_aggregator = (_ConvAggregator(cfg, embed) if cfg.aggregator == "cnn" else _GruAggregator(embed, cfg.gru_dim))
+        self.cfg = cfg
+
+    def forward(self, wave):
+        z = self.feature_extractor(wave)
+        return z, self.feature_aggregator(z)
+
+    @property
+    def dims(self) -> dict[str, int]:
+        return {"z": self.cfg.feature_layers[-1][0],
+                "c": self.cfg.aggregator_layers[-1][0] if self.cfg.aggregator == "cnn" else self.cfg.gru_dim}
+
+    def load_fairseq_state(self, state: dict, source: str = "checkpoint") -> None:
+        """Load the checkpoint's model weights strictly (training-only heads are dropped), as float32."""
+        weights = {}
+        for key, value in state.items():
+            if key.startswith(("wav2vec_predictions.", "project_features.")):
+                continue
+            if key.startswith("feature_aggregator.") and self.cfg.aggregator == "gru":
+                key = key.replace("feature_aggregator.1.", "feature_aggregator.gru.")
+            weights[key] = value.float()
+        try:
+            self.load_state_dict(weights, strict=True)
+        except RuntimeError as err:
+            raise FeatbenchError(f"{source}: weights do not fit the architecture its args describe ({str(err).splitlines()[0]}"
+                                 f"{' ...' if len(str(err).splitlines()) > 1 else ''})") from err
