@@ -1,7 +1,7 @@
 """Feature families: a registry from family name to class.
 
 >>> sorted(FAMILIES)
-['compare-lld', 'egemaps-func', 'egemaps-lld', 'fbank', 'raw']
+['compare-lld', 'egemaps-func', 'egemaps-lld', 'fairseq', 'fbank', 'hf', 'raw', 'wav2vec1', 'whisper']
 """
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from featbench.errors import FeatbenchError
 from featbench.features.base import FeatureFamily
 from featbench.features.fbank import Fbank
 from featbench.features.opensmile_family import ComParELLD, EGeMAPSFunctionals, EGeMAPSLLD
+from featbench.features.pretrained import FairseqTransformer, HFFamily, Wav2Vec1, WhisperEncoderLayers
 from featbench.features.raw import RawWaveform
 
 FAMILIES: dict[str, type[FeatureFamily]] = {
-    cls.name: cls for cls in (EGeMAPSLLD, EGeMAPSFunctionals, ComParELLD, Fbank, RawWaveform)
+    cls.name: cls for cls in (EGeMAPSLLD, EGeMAPSFunctionals, ComParELLD, Fbank, RawWaveform,
+                              Wav2Vec1, FairseqTransformer, HFFamily, WhisperEncoderLayers)
 }
 
 

@@ -1,0 +1,282 @@
+"""Pretrained speech representations as feature families: fairseq wav2vec (v1), fairseq wav2vec 2.0 /
+HuBERT checkpoints, and Hugging Face model folders (wav2vec2, HuBERT, WavLM, data2vec-audio, Whisper).
+
+Everything loads from local paths only (``local_files_only``), float32 on the CPU. ``layer`` is
+``last`` (the model's final output), a layer number (0 = input to the first transformer layer,
+k = output of layer k) or ``all`` (every layer side by side, columns ``Lkk_ddd``; train on one with
+``--features name@L4``). The config hash covers a fingerprint of the checkpoint or model folder.
+
+>>> import numpy as np
+>>> fam = WhisperEncoderLayers.__mro__[1].__name__
+>>> fam
+'HFFamily'
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from featbench.errors import FeatbenchError
+from featbench.features.base import FeatureFamily
+from featbench.pretrained.encoders import stitch, transformer_states, whisper_states
+
+SUPPORTED_HF = ("wav2vec2", "hubert", "wavlm", "data2vec-audio", "whisper")
+
+
+def fingerprint(path: Path) -> str:
+    """Content fingerprint of a checkpoint file or model folder: sizes plus the first and last MiB of each file."""
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    digest = hashlib.sha256()
+    for file in files:
+        size = file.stat().st_size
+        digest.update(f"{file.name}:{size}".encode())
+        with file.open("rb") as handle:
+            digest.update(handle.read(1 << 20))
+            if size > 2 << 20:
+                handle.seek(-(1 << 20), 2)
+                digest.update(handle.read())
+    return digest.hexdigest()[:16]
+
+
+def _layer_value(layer: str) -> str:
+    layer = str(layer).strip().lower()
+    if layer not in ("last", "all") and not layer.isdigit():
+        raise FeatbenchError(f"layer must be 'last', 'all' or a layer number, not '{layer}'")
+    return layer
+
+
+class _PretrainedFamily(FeatureFamily):
+    """Shared by the pretrained families: a path option, lazy model loading, layer selection."""
+
+    path_option = "checkpoint"
+
+    def validate(self) -> None:
+        value = getattr(self.config, self.path_option)
+        if not value:
+            raise FeatbenchError(f"family '{self.name}' needs --set {self.name}.{self.path_option}=PATH")
+        if not Path(value).exists():
+            raise FeatbenchError(f"{value}: not found (option {self.name}.{self.path_option})")
+        if self.audio.sample_rate != 16000:
+            raise FeatbenchError(f"family '{self.name}' needs 16 kHz audio, not {self.audio.sample_rate} Hz")
+
+    def config_dict(self) -> dict:
+        d = super().config_dict()
+        d[self.path_option] = str(Path(d[self.path_option]).expanduser().resolve())
+        return d
+
+    def library_versions(self) -> dict[str, str]:
+        import torch
+
+        versions = {"torch": torch.__version__.split("+")[0],
+                    "model_fingerprint": fingerprint(Path(getattr(self.config, self.path_option)))}
+        try:
+            import transformers
+
+            versions["transformers"] = transformers.__version__
+        except ImportError:
+            pass  # only the wav2vec (v1) family works without transformers
+        return versions
+
+    def _select(self, states: np.ndarray, final: np.ndarray | None = None) -> np.ndarray:
+        """(L + 1, T, D) -> (T, D) for one layer, (T, (L + 1) * D) for all, or the final output for 'last'."""
+        layer = _layer_value(self.config.layer)
+        if layer == "all":
+            return np.ascontiguousarray(states.transpose(1, 0, 2).reshape(states.shape[1], -1), dtype=np.float32)
+        if layer == "last":
+            return np.asarray(final if final is not None else states[-1], dtype=np.float32)
+        k = int(layer)
+        if k >= states.shape[0]:
+            raise FeatbenchError(f"layer {k} does not exist: the model has layers 0..{states.shape[0] - 1}")
+        return np.asarray(states[k], dtype=np.float32)
+
+    def _columns(self, n_layers: int, dim: int) -> list[str]:
+        if _layer_value(self.config.layer) == "all":
+            return [f"L{k:02d}_{d:03d}" for k in range(n_layers + 1) for d in range(dim)]
+        return [f"d{d:03d}" for d in range(dim)]
+
+
+@dataclass(frozen=True)
+class Wav2Vec1Config:
+    checkpoint: str = ""
+    output: str = "c"
+
+
+class Wav2Vec1(_PretrainedFamily):
+    name = "wav2vec1"
+    description = "fairseq wav2vec (2019) checkpoint without fairseq: context c (default) or encoder z, 100 Hz"
+    Config = Wav2Vec1Config
+
+    def validate(self) -> None:
+        super().validate()
+        if self.config.output not in ("c", "z"):
+            raise FeatbenchError(f"wav2vec1.output must be 'c' or 'z', not '{self.config.output}'")
+
+    @property
+    def model(self):
+        if getattr(self, "_model", None) is None:
+            from featbench.pretrained.checkpoint import load_checkpoint, model_config
+            from featbench.pretrained.wav2vec1 import Wav2VecV1, Wav2VecV1Config
+
+            state = load_checkpoint(self.config.checkpoint)
+            args, _ = model_config(state, self.config.checkpoint)
+            model = Wav2VecV1(Wav2VecV1Config.from_args(args, self.config.checkpoint))
+            model.load_fairseq_state(state["model"], self.config.checkpoint)
+            self._model = model.eval()
+        return self._model
+
+    @property
+    def columns(self) -> list[str]:
+        return [f"{self.config.output}{d:03d}" for d in range(self.model.dims[self.config.output])]
+
+    @property
+    def frame_rate(self) -> float:
+        stride = int(np.prod([s for _, _, s in self.model.cfg.feature_layers]))
+        return 16000 / stride
+
+    def extract(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
+        import torch
+
+        with torch.no_grad():
+            z, c = self.model(torch.from_numpy(np.ascontiguousarray(signal)).reshape(1, -1))
+        out = z if self.config.output == "z" else c
+        return out[0].T.numpy().astype(np.float32)
+
+
+@dataclass(frozen=True)
+class FairseqConfig:
+    checkpoint: str = ""
+    layer: str = "last"
+    chunk_seconds: float = 20.0
+    overlap_seconds: float = 0.5
+
+
+class FairseqTransformer(_PretrainedFamily):
+    name = "fairseq"
+    description = "fairseq wav2vec 2.0 / HuBERT checkpoint without fairseq (mapped onto transformers), 50 Hz"
+    Config = FairseqConfig
+
+    @property
+    def model(self):
+        if getattr(self, "_model", None) is None:
+            from featbench.pretrained.checkpoint import load_checkpoint, model_config
+            from featbench.pretrained.fairseq_transformer import build_hf_model
+
+            state = load_checkpoint(self.config.checkpoint)
+            model_cfg, task_cfg = model_config(state, self.config.checkpoint)
+            self._model = build_hf_model(state["model"], model_cfg, self.config.checkpoint)
+            self._normalize = bool(task_cfg.get("normalize", False))
+        return self._model
+
+    @property
+    def columns(self) -> list[str]:
+        cfg = self.model.config
+        return self._columns(cfg.num_hidden_layers, cfg.hidden_size)
+
+    @property
+    def frame_rate(self) -> float:
+        return 50.0
+
+    def extract(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
+        import torch
+
+        model = self.model
+        if self._normalize:  # as fairseq's dataset does when task.normalize=True
+            signal = torch.nn.functional.layer_norm(torch.from_numpy(signal), signal.shape).numpy()
+        states = stitch(len(signal), self.config.chunk_seconds, self.config.overlap_seconds,
+                        lambda s, e: transformer_states(model, signal[s:e]))
+        final = None
+        if _layer_value(self.config.layer) == "last" and getattr(model.config, "do_stable_layer_norm", False):
+            with torch.no_grad():
+                final = model.encoder.layer_norm(torch.from_numpy(states[-1])).numpy()
+        return self._select(states, final)
+
+
+@dataclass(frozen=True)
+class HFConfig:
+    model: str = ""
+    layer: str = "last"
+    whisper_mode: str = "adaptive"
+    chunk_seconds: float = 20.0
+    overlap_seconds: float = 0.5
+
+
+class HFFamily(_PretrainedFamily):
+    name = "hf"
+    description = "Hugging Face model folder (wav2vec2, HuBERT, WavLM, data2vec-audio, Whisper encoder), any layer, 50 Hz"
+    Config = HFConfig
+    path_option = "model"
+
+    def validate(self) -> None:
+        super().validate()
+        if self.config.whisper_mode not in ("adaptive", "padded"):
+            raise FeatbenchError(f"{self.name}.whisper_mode must be 'adaptive' or 'padded', not '{self.config.whisper_mode}'")
+        _layer_value(self.config.layer)
+        if not (Path(self.config.model) / "config.json").is_file():
+            raise FeatbenchError(f"{self.config.model}: not a Hugging Face model folder (no config.json)")
+
+    def _load(self):
+        if getattr(self, "_model", None) is not None:
+            return
+        import torch
+        from transformers import AutoConfig, AutoFeatureExtractor, AutoModel
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+        folder = self.config.model
+        config = AutoConfig.from_pretrained(folder, local_files_only=True)
+        if config.model_type not in SUPPORTED_HF:
+            raise FeatbenchError(f"{folder}: model type '{config.model_type}' is not supported ({', '.join(SUPPORTED_HF)})")
+        self._type = config.model_type
+        self._extractor = AutoFeatureExtractor.from_pretrained(folder, local_files_only=True)
+        model = AutoModel.from_pretrained(folder, local_files_only=True, dtype=torch.float32)
+        if self._type == "whisper":
+            model = model.get_encoder()
+            if self.config.chunk_seconds > 30:
+                raise FeatbenchError("Whisper windows are at most 30 s: set hf.chunk_seconds <= 30")
+        self._model = model.eval()
+
+    @property
+    def columns(self) -> list[str]:
+        self._load()
+        cfg = self._model.config
+        layers = cfg.encoder_layers if self._type == "whisper" else cfg.num_hidden_layers
+        dim = cfg.d_model if self._type == "whisper" else cfg.hidden_size
+        return self._columns(layers, dim)
+
+    @property
+    def frame_rate(self) -> float:
+        return 50.0
+
+    def extract(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
+        import torch
+
+        self._load()
+        model = self._model
+        if self._type == "whisper":
+            chunk = min(self.config.chunk_seconds, 30.0)
+            states = stitch(len(signal), chunk, self.config.overlap_seconds,
+                            lambda s, e: whisper_states(model, self._extractor, signal[s:e], self.config.whisper_mode))
+            final = None
+            if _layer_value(self.config.layer) == "last":
+                with torch.no_grad():
+                    final = model.layer_norm(torch.from_numpy(states[-1])).numpy()
+            return self._select(states, final)
+        if getattr(self._extractor, "do_normalize", False):  # the model's own per-clip normalisation, before chunking
+            signal = (signal - signal.mean()) / np.sqrt(signal.var() + 1e-7)
+        states = stitch(len(signal), self.config.chunk_seconds, self.config.overlap_seconds,
+                        lambda s, e: transformer_states(model, signal[s:e]))
+        final = None
+        if _layer_value(self.config.layer) == "last" and getattr(model.config, "do_stable_layer_norm", False):
+            with torch.no_grad():
+                final = model.encoder.layer_norm(torch.from_numpy(states[-1])).numpy()
+        return self._select(states, final)
+
+
+class WhisperEncoderLayers(HFFamily):
+    """Alias of `hf` for readability in stores: `--features whisper --set whisper.model=PATH`."""
+
+    name = "whisper"
+    description = "alias of hf for a Whisper model folder (encoder only)"

@@ -1,0 +1,95 @@
+"""Run pretrained speech encoders and return every layer: (n_layers + 1, frames, dim) for one clip.
+
+Layer 0 is the input to the first transformer layer (after the convolutional front end and positional
+information); layer k is the output of transformer layer k as that layer returns it. Long clips are
+cut into windows of `chunk_seconds` overlapping by `overlap_seconds` on each side, and the frames of
+each window's core are stitched, so memory stays bounded whatever the clip length.
+
+Whisper's encoder in transformers only accepts 30 s inputs. Two modes: 'padded' pads every window to
+30 s of log-Mel frames exactly as Whisper was trained, then keeps the clip's own frames; 'adaptive'
+encodes only the clip's own frames (positional embeddings truncated), about 30 s / clip length faster.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+HOP = 320  # samples per output frame at 16 kHz for wav2vec 2.0, HuBERT, WavLM, data2vec and Whisper (50 Hz)
+
+
+def windows(n_samples: int, chunk: int, overlap: int) -> list[tuple[int, int, int, int]]:
+    """(start, end, keep_from, keep_to) sample bounds; the kept cores tile [0, n_samples) without gaps.
+
+    >>> windows(1000, 2000, 100)
+    [(0, 1000, 0, 1000)]
+    >>> [w[2:] for w in windows(5000, 2000, 320)]
+    [(0, 1680), (1680, 3040), (3040, 4400), (4400, 5000)]
+    """
+    if n_samples <= chunk:
+        return [(0, n_samples, 0, n_samples)]
+    step = chunk - 2 * overlap
+    out, core = [], 0
+    while core < n_samples:
+        start = max(core - overlap, 0)
+        end = min(start + chunk, n_samples)
+        keep_to = n_samples if end == n_samples else end - overlap
+        out.append((start, end, core, keep_to))
+        core = keep_to
+        if end == n_samples:
+            break
+    assert all(w[3] > w[2] for w in out) and step > 0
+    return out
+
+
+def stitch(n_samples: int, chunk_s: float, overlap_s: float, run) -> np.ndarray:
+    """Apply `run(start, end) -> (layers, frames, dim)` per window and keep each window's core frames."""
+    chunk = max(int(chunk_s * 16000) // HOP * HOP, 2 * HOP)
+    overlap = int(overlap_s * 16000) // HOP * HOP
+    overlap = min(overlap, (chunk - HOP) // 2 // HOP * HOP)
+    parts = []
+    for start, end, keep_from, keep_to in windows(n_samples, chunk, overlap):
+        states = run(start, end)
+        first = (keep_from - start) // HOP
+        last = states.shape[1] if keep_to == n_samples else (keep_to - start) // HOP
+        parts.append(states[:, first:last])
+    return np.concatenate(parts, axis=1)
+
+
+def transformer_states(model, wave: np.ndarray) -> np.ndarray:
+    """All layers of a wav2vec 2.0-style transformers model for one window: (L + 1, frames, dim)."""
+    import torch
+
+    captured = {}
+    hooks = [layer.register_forward_hook(lambda m, i, o, k=k: captured.__setitem__(k, o[0] if isinstance(o, tuple) else o))
+             for k, layer in enumerate(model.encoder.layers)]
+    try:
+        with torch.no_grad():
+            out = model(torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32)).reshape(1, -1), output_hidden_states=True)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    layers = [out.hidden_states[0][0]] + [captured[k][0] for k in range(len(model.encoder.layers))]
+    return torch.stack(layers).numpy()
+
+
+def whisper_states(encoder, feature_extractor, wave: np.ndarray, mode: str) -> np.ndarray:
+    """All layers of a Whisper encoder for one window of at most 30 s: (L + 1, frames, dim)."""
+    import torch
+    from torch.nn import functional as F
+
+    n_frames = len(wave) // HOP  # complete frames only, in both modes
+    if mode == "padded":
+        mel = feature_extractor(wave, sampling_rate=16000, return_tensors="pt").input_features
+    else:
+        mel = feature_extractor(wave, sampling_rate=16000, return_tensors="pt", padding="longest").input_features
+        if mel.shape[-1] % 2:
+            mel = F.pad(mel, (0, 1))
+    with torch.no_grad():
+        h = F.gelu(encoder.conv1(mel.to(encoder.conv1.weight.dtype)))
+        h = F.gelu(encoder.conv2(h)).permute(0, 2, 1)
+        h = h + encoder.embed_positions.weight[: h.shape[1]]
+        layers = [h]
+        for layer in encoder.layers:
+            h = layer(h, None)
+            h = h[0] if isinstance(h, tuple) else h
+            layers.append(h)
+    return torch.stack([l[0, :n_frames] for l in layers]).numpy()
