@@ -11,25 +11,48 @@ from __future__ import annotations
 import numpy as np
 
 
-def pool(features: np.ndarray, offsets: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+def pool(features: np.ndarray, offsets: np.ndarray, lengths: np.ndarray, block: int = 128) -> np.ndarray:
     """Mean and standard deviation over each utterance's frames: (n_utterances, 2 * dim).
 
-    Computed in float64 with np.add.reduceat, one pass over the contiguous array.
+    Computed in float64 with np.add.reduceat over blocks of `block` utterances (stored back to back).
     """
     if (lengths <= 0).any():
         raise ValueError("every utterance needs at least one frame to pool")
-    x = features.astype(np.float64, copy=False)
-    sums = np.add.reduceat(x, offsets, axis=0)
-    squares = np.add.reduceat(x * x, offsets, axis=0)
-    n = lengths[:, None].astype(np.float64)
-    mean = sums / n
-    std = np.sqrt(np.maximum(squares / n - mean * mean, 0.0))
-    return np.hstack([mean, std]).astype(np.float32)
+    mean = np.empty((len(offsets), features.shape[1]), np.float32)
+    std = np.empty_like(mean)
+    for start in range(0, len(offsets), block):  # bounded temporary memory, also for wide all-layer stores
+        stop = min(start + block, len(offsets))
+        first, last = offsets[start], offsets[stop - 1] + lengths[stop - 1]
+        x = features[first:last].astype(np.float64)
+        local = offsets[start:stop] - first
+        n = lengths[start:stop, None].astype(np.float64)
+        m = np.add.reduceat(x, local, axis=0) / n
+        mean[start:stop] = m
+        std[start:stop] = np.sqrt(np.maximum(np.add.reduceat(x * x, local, axis=0) / n - m * m, 0.0))
+    return np.hstack([mean, std])
 
 
-def utterance_matrix(feature_set, ids: list[str]) -> np.ndarray:
-    """One row per id: the stored row for utterance-level families (frame_rate 0), else pooled frames."""
+def utterance_matrix(feature_set, ids: list[str], columns: np.ndarray | None = None, pooled: np.ndarray | None = None) -> np.ndarray:
+    """One row per id: the stored row for utterance-level families (frame_rate 0), else pooled frames.
+
+    `columns` selects feature columns (a layer of an all-layer store); `pooled` reuses an earlier pool().
+    """
     rows = np.array([feature_set.position[u] for u in ids])
     if feature_set.meta.frame_rate == 0.0:
-        return feature_set.features[feature_set.offsets[rows]]
-    return pool(feature_set.features, feature_set.offsets, feature_set.lengths)[rows]
+        matrix = feature_set.features[feature_set.offsets[rows]]
+        return matrix if columns is None else matrix[:, columns]
+    if pooled is None:
+        pooled = pool(feature_set.features, feature_set.offsets, feature_set.lengths)
+    if columns is not None:
+        pooled = pooled[:, np.concatenate([columns, columns + feature_set.meta.dim])]
+    return pooled[rows]
+
+
+def layer_columns(columns: list[str], layer: int) -> np.ndarray:
+    """Indices of layer `layer` in an all-layer store (columns named 'Lkk_ddd').
+
+    >>> layer_columns(["L00_000", "L00_001", "L01_000", "L01_001"], 1).tolist()
+    [2, 3]
+    """
+    prefix = f"L{layer:02d}_"
+    return np.array([i for i, c in enumerate(columns) if c.startswith(prefix)], dtype=np.int64)

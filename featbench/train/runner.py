@@ -13,7 +13,7 @@ import csv
 import json
 import time
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -151,11 +151,44 @@ def _run_task(task: tuple, shared: dict) -> list[dict]:
             if key not in _SEQ_CACHE:
                 from featbench.store import read_family
 
-                fs = read_family(shared["store"], family)
+                fs = read_family(shared["store"], data["base"])
+                cols = data["columns"]
                 _SEQ_CACHE.clear()
-                _SEQ_CACHE[key] = [fs.get(u) for u in shared["table"]["id"]]
+                _SEQ_CACHE[key] = [fs.get(u) if cols is None else np.ascontiguousarray(fs.get(u)[:, cols])
+                                   for u in shared["table"]["id"]]
             data["sequences"] = _SEQ_CACHE[key]
         return _task_rows(family, classifier, fold, seed, budgets, data, shared["context"])
+
+
+def resolve_views(store: Path, names: list[str]) -> dict[str, tuple[str, int | None]]:
+    """Feature names -> (stored family, layer or None). 'whisper@L4' is layer 4 of an all-layer store;
+    'whisper@all' expands to every layer it holds.
+
+    >>> resolve_views(Path("."), ["fbank"])
+    {'fbank': ('fbank', None)}
+    """
+    from featbench.store import FamilyIndex, family_path
+
+    views = {}
+    for name in names:
+        base, at, layer = name.partition("@")
+        if not at:
+            views[name] = (name, None)
+            continue
+        path = family_path(store, base)
+        if not path.is_file():
+            raise FeatbenchError(f"{store}: no '{base}' features in this store (asked for '{name}')")
+        columns = FamilyIndex.read(path).meta.columns
+        present = sorted({int(c[1:3]) for c in columns if c.startswith("L") and c[3:4] == "_" and c[1:3].isdigit()})
+        if not present:
+            raise FeatbenchError(f"'{name}': family '{base}' was not extracted with layer=all")
+        if layer == "all":
+            views.update({f"{base}@L{k}": (base, k) for k in present})
+        elif layer[:1].upper() == "L" and layer[1:].isdigit() and int(layer[1:]) in present:
+            views[name] = (base, int(layer[1:]))
+        else:
+            raise FeatbenchError(f"'{name}': choose a layer of {base} from L{present[0]} to L{present[-1]}, or @all")
+    return views
 
 
 def load_table(store: Path, classes: list[str] | None, merge: dict) -> pd.DataFrame:
@@ -187,7 +220,7 @@ def run_training(exp: Experiment, out: str | Path, jobs: int = 1, progress: bool
 
     from featbench.store import read_family
     from featbench.train.classifiers import CLASSIFIERS
-    from featbench.train.pooling import utterance_matrix
+    from featbench.train.pooling import layer_columns, pool, utterance_matrix
 
     start = time.perf_counter()
     out = Path(out)
@@ -196,7 +229,8 @@ def run_training(exp: Experiment, out: str | Path, jobs: int = 1, progress: bool
         if name != SEQUENCE and name not in CLASSIFIERS:
             raise FeatbenchError(f"unknown classifier '{name}'; choose from: {', '.join(CLASSIFIERS)}, {SEQUENCE}")
     table = load_table(exp.store, exp.classes, exp.merge)
-    sets = {f: read_family(exp.store, f) for f in exp.families}
+    views = resolve_views(exp.store, exp.families)
+    sets = {base: read_family(exp.store, base) for base in dict.fromkeys(b for b, _ in views.values())}
     available = set(table["id"])
     for fs in sets.values():
         available &= set(fs.ids)
@@ -216,14 +250,19 @@ def run_training(exp: Experiment, out: str | Path, jobs: int = 1, progress: bool
         "merge": ",".join(f"{k}={v}" for k, v in sorted(exp.merge.items())), "n_classes": len(labels),
         "fold_scheme": folds[0].scheme, "n_folds": len(folds),
     }
-    families = {}
-    for f, fs in sets.items():
-        families[f] = {"config_hash": fs.meta.config_hash, "raw": fs.meta.family == "raw" or fs.meta.columns == ["sample"]}
+    families, pooled = {}, {}
+    for f, (base, layer) in views.items():
+        fs = sets[base]
+        columns = None if layer is None else layer_columns(fs.meta.columns, layer)
+        families[f] = {"config_hash": fs.meta.config_hash, "raw": fs.meta.columns == ["sample"], "base": base, "columns": columns}
         if any(c != SEQUENCE for c in exp.classifiers):
-            families[f]["X"] = utterance_matrix(fs, list(table["id"]))
+            if base not in pooled and fs.meta.frame_rate != 0.0:
+                pooled[base] = pool(fs.features, fs.offsets, fs.lengths)
+            families[f]["X"] = utterance_matrix(fs, list(table["id"]), columns, pooled.get(base))
         if SEQUENCE in exp.classifiers and fs.meta.frame_rate == 0.0:
             raise FeatbenchError(f"family '{f}' has one row per utterance; the sequence classifier needs frame-level features")
-    del sets
+    exp = replace(exp, families=list(views))
+    del sets, pooled
     shared = {"table": table, "y": table["label"].map({l: i for i, l in enumerate(labels)}).to_numpy(),
               "labels": labels, "families": families, "store": Path(exp.store),
               "context": {"protocol": protocol, "seq_epochs": exp.seq_epochs}}

@@ -1,0 +1,139 @@
+"""Pretrained families: tiny randomly initialised models built from configs, plus the real whisper-base."""
+import numpy as np
+import pytest
+import torch
+
+from featbench.errors import FeatbenchError
+from featbench.features import build_family
+from tests.conftest import SHARED, tone
+
+WHISPER_BASE = SHARED / "models" / "whisper-base"
+REF = SHARED / "models" / "fairseq-reference"
+TINY = dict(hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+            conv_dim=[16] * 7, conv_kernel=[10, 3, 3, 3, 3, 2, 2], conv_stride=[5, 2, 2, 2, 2, 2, 2],
+            num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=4)
+
+
+def frames(kind: str, n_samples: int) -> int:
+    """Output frames: Whisper keeps complete 20 ms frames; the wav2vec 2.0 family's conv stack gives (n - 400) // 320 + 1."""
+    return n_samples // 320 if kind == "whisper" else (n_samples - 400) // 320 + 1
+
+
+def _save_tiny(kind: str, folder):
+    import transformers as tf
+
+    torch.manual_seed(0)
+    if kind == "whisper":
+        config = tf.WhisperConfig(d_model=32, encoder_layers=2, encoder_attention_heads=2, decoder_layers=1,
+                                  decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, vocab_size=64,
+                                  num_mel_bins=80, max_source_positions=1500, max_target_positions=32,
+                                  pad_token_id=0, bos_token_id=1, eos_token_id=2, decoder_start_token_id=3)
+        tf.WhisperModel(config).save_pretrained(folder)
+        tf.WhisperFeatureExtractor().save_pretrained(folder)
+        return folder
+    classes = {"wav2vec2": (tf.Wav2Vec2Config, tf.Wav2Vec2Model), "hubert": (tf.HubertConfig, tf.HubertModel),
+               "wavlm": (tf.WavLMConfig, tf.WavLMModel), "data2vec-audio": (tf.Data2VecAudioConfig, tf.Data2VecAudioModel)}
+    config_cls, model_cls = classes[kind]
+    extra = {"num_buckets": 16, "max_bucket_distance": 64} if kind == "wavlm" else {}
+    model_cls(config_cls(**TINY, **extra)).save_pretrained(folder)
+    tf.Wav2Vec2FeatureExtractor(do_normalize=True).save_pretrained(folder)
+    return folder
+
+
+@pytest.fixture(scope="module", params=["wav2vec2", "hubert", "wavlm", "data2vec-audio", "whisper"])
+def tiny_model(request, tmp_path_factory):
+    return request.param, _save_tiny(request.param, tmp_path_factory.mktemp(request.param))
+
+
+def test_layers_shapes_and_names(tiny_model):
+    kind, folder = tiny_model
+    x = tone(1.3)
+    every = build_family("hf", {"model": str(folder), "layer": "all"})
+    states = every.extract(x, 16000)
+    assert states.shape == (frames(kind, len(x)), 3 * 32) and every.dim == 96 and every.columns[32] == "L01_000"
+    assert np.isfinite(states).all()
+    one = build_family("hf", {"model": str(folder), "layer": "1"}).extract(x, 16000)
+    np.testing.assert_allclose(one, states[:, 32:64], atol=1e-5)
+    last = build_family("hf", {"model": str(folder)}).extract(x, 16000)
+    assert last.shape == (frames(kind, len(x)), 32)
+    with pytest.raises(FeatbenchError, match="layer 7 does not exist"):
+        build_family("hf", {"model": str(folder), "layer": "7"}).extract(x, 16000)
+
+
+def test_long_clips_are_chunked_and_stitched(tiny_model):
+    kind, folder = tiny_model
+    x = tone(7.3, seed=3)
+    family = build_family("hf", {"model": str(folder), "layer": "all", "chunk_seconds": "2", "overlap_seconds": "0.4"})
+    states = family.extract(x, 16000)
+    assert states.shape[0] == frames(kind, len(x)) and np.isfinite(states).all()
+    whole = build_family("hf", {"model": str(folder), "layer": "all", "chunk_seconds": "30"}).extract(x, 16000)
+    assert whole.shape == states.shape
+    if kind == "whisper":  # the first window's core frames see the same audio up to the window edge
+        assert np.corrcoef(states[10:50].ravel(), whole[10:50].ravel())[0, 1] > 0.5
+
+
+def test_whisper_modes_on_tiny_model(tmp_path):
+    from transformers import WhisperFeatureExtractor, WhisperModel
+
+    folder = _save_tiny("whisper", tmp_path / "w")
+    x = tone(2.0)
+    padded = build_family("hf", {"model": str(folder), "whisper_mode": "padded"}).extract(x, 16000)
+    adaptive = build_family("hf", {"model": str(folder), "whisper_mode": "adaptive"}).extract(x, 16000)
+    assert padded.shape == adaptive.shape == (100, 32)
+    encoder = WhisperModel.from_pretrained(folder).encoder.eval()
+    mel = WhisperFeatureExtractor.from_pretrained(folder)(x, sampling_rate=16000, return_tensors="pt").input_features
+    with torch.no_grad():
+        official = encoder(mel).last_hidden_state[0, :100].numpy()
+    np.testing.assert_allclose(padded, official, atol=1e-5)  # padded mode is the official computation
+
+
+def test_bad_options(tmp_path):
+    with pytest.raises(FeatbenchError, match="needs --set hf.model=PATH"):
+        build_family("hf")
+    with pytest.raises(FeatbenchError, match="not found"):
+        build_family("hf", {"model": str(tmp_path / "nope")})
+    with pytest.raises(FeatbenchError, match="not a Hugging Face model folder"):
+        build_family("hf", {"model": str(tmp_path)})
+    folder = _save_tiny("wav2vec2", tmp_path / "m")
+    with pytest.raises(FeatbenchError, match="layer must be"):
+        build_family("hf", {"model": str(folder), "layer": "middle"})
+    with pytest.raises(FeatbenchError, match="whisper_mode"):
+        build_family("hf", {"model": str(folder), "whisper_mode": "fast"})
+
+
+@pytest.mark.skipif(not REF.is_dir(), reason=f"fairseq reference fixtures not found at {REF}")
+def test_fairseq_families_through_the_store(demo_corpus, tmp_path):
+    from featbench.corpus import load_corpus
+    from featbench.extract import run_extraction
+    from featbench.store import read_family
+
+    table = load_corpus("demo", demo_corpus).head(3)
+    specs = [("wav2vec1", {"checkpoint": str(REF / "wav2vec1_large_c64.pt")}),
+             ("fairseq", {"checkpoint": str(REF / "hubert_base_tiny_cfg.pt"), "layer": "all"})]
+    report = run_extraction(table, specs, tmp_path / "store", progress=False)
+    assert report.extracted == 3, report.summary()
+    v1 = read_family(tmp_path / "store", "wav2vec1")
+    assert v1.meta.dim == 64 and v1.meta.frame_rate == 100.0
+    hub = read_family(tmp_path / "store", "fairseq")
+    assert hub.meta.dim == 3 * 96 and hub.meta.columns[96] == "L01_000"
+    assert "model_fingerprint" in hub.meta.versions
+
+
+@pytest.mark.skipif(not WHISPER_BASE.is_dir(), reason=f"real whisper-base not found at {WHISPER_BASE}")
+def test_real_whisper_base():
+    from transformers import AutoFeatureExtractor, WhisperModel
+
+    from featbench.audio import load
+    from tests.conftest import RAVDESS
+
+    clip = RAVDESS / "Actor_01" / "03-01-05-02-01-01-01.flac"
+    x = load(clip) if clip.is_file() else tone(3.0)
+    padded = build_family("whisper", {"model": str(WHISPER_BASE), "whisper_mode": "padded"}).extract(x, 16000)
+    adaptive = build_family("whisper", {"model": str(WHISPER_BASE)}).extract(x, 16000)
+    encoder = WhisperModel.from_pretrained(WHISPER_BASE, dtype=torch.float32).encoder.eval()
+    mel = AutoFeatureExtractor.from_pretrained(WHISPER_BASE)(x, sampling_rate=16000, return_tensors="pt").input_features
+    with torch.no_grad():
+        official = encoder(mel).last_hidden_state[0, :len(x) // 320].numpy()
+    np.testing.assert_allclose(padded, official, atol=1e-4)
+    a, p = adaptive.mean(0), padded.mean(0)
+    assert a @ p / np.linalg.norm(a) / np.linalg.norm(p) > 0.95
