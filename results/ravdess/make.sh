@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Reproduce results/ravdess/ from the real RAVDESS speech in ../shared/data/ravdess:
 #   bash results/ravdess/make.sh            (from the repository root, after `make install`)
-# Extracts the hand-crafted families, trains the utterance-level grid for 8 classes and for the
-# neutral/happy/sad/angry subset, writes the reports, and records every step's wall time.
+# Extracts the hand-crafted families, trains the utterance-level and sequence grids for 8 classes and
+# for the neutral/happy/sad/angry subset, writes the reports, then (PRETRAINED=1, the default) adds the
+# Whisper-base layers through make_pretrained.sh, and records every step's wall time.
 # STORE (default /tmp/featbench-ravdess-store) holds the 0.7 GB feature store outside the repository.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -34,4 +35,8 @@ for setting in "8class:" "4class:neutral,happy,sad,angry"; do
   fi
   step "compare $name" "$BIN/featbench" compare "$OUT/$name"/results*.csv --baseline egemaps-func --out "$OUT/$name"
 done
-cat "$TIMES"
+if [ "${PRETRAINED:-1}" = 1 ] && [ -d "${MODEL:-../shared/models/whisper-base}" ]; then
+  bash results/ravdess/make_pretrained.sh
+else
+  cat "$TIMES"
+fi
