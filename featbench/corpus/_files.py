@@ -12,6 +12,18 @@ from featbench.errors import FeatbenchError
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 
 
+def rows_from_file_names(root: Path, name: str, parse) -> list[dict]:
+    """Utterance rows for a corpus whose labels live in file names: `parse(stem)` returns a dict with
+    label and speaker (optionally gender), or None for files that are not part of the corpus."""
+    rows = []
+    for path in audio_files(root, name):
+        info = parse(path.stem)
+        if info is not None:
+            rows.append(dict(id=path.stem, path=str(path), label=info["label"], speaker=info["speaker"],
+                             gender=info.get("gender", "")))
+    return rows
+
+
 def audio_files(root: Path, name: str) -> list[Path]:
     """All audio files below root, sorted; a missing root or no file is a one-line error."""
     if not root.is_dir():

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from featbench.corpus._files import audio_files
+from featbench.corpus._files import rows_from_file_names
 
 EMOTIONS = {"ANG": "angry", "DIS": "disgust", "FEA": "fearful", "HAP": "happy", "NEU": "neutral", "SAD": "sad"}
 
@@ -20,9 +20,4 @@ def parse_name(stem: str) -> dict | None:
 
 
 def load(root: Path) -> list[dict]:
-    rows = []
-    for path in audio_files(root, "CREMA-D"):
-        info = parse_name(path.stem)
-        if info is not None:
-            rows.append(dict(id=path.stem, path=str(path), label=info["label"], speaker=info["speaker"]))
-    return rows
+    return rows_from_file_names(root, "CREMA-D", parse_name)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from featbench.corpus._files import audio_files
+from featbench.corpus._files import rows_from_file_names
 
 EMOTIONS = {
     "01": "neutral", "02": "calm", "03": "happy", "04": "sad",
@@ -32,10 +32,4 @@ def parse_name(stem: str) -> dict | None:
 
 
 def load(root: Path) -> list[dict]:
-    rows = []
-    for path in audio_files(root, "RAVDESS"):
-        info = parse_name(path.stem)
-        if info is not None:
-            rows.append(dict(id=path.stem, path=str(path), label=info["label"], speaker=info["speaker"],
-                            gender=info["gender"]))
-    return rows
+    return rows_from_file_names(root, "RAVDESS", parse_name)

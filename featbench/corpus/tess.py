@@ -3,7 +3,7 @@
 TESS has two speakers only: speaker-independent folds are two-fold at most.
 
 >>> parse_name("OAF_back_ps")
-{'label': 'surprised', 'speaker': 'tess_OAF', 'word': 'back'}
+{'label': 'surprised', 'speaker': 'tess_OAF', 'word': 'back', 'gender': 'female'}
 >>> parse_name("YAF_germ_angry")["label"]
 'angry'
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from featbench.corpus._files import audio_files
+from featbench.corpus._files import rows_from_file_names
 
 EMOTIONS = {"angry": "angry", "disgust": "disgust", "fear": "fearful", "happy": "happy",
             "neutral": "neutral", "ps": "surprised", "sad": "sad"}
@@ -21,13 +21,9 @@ def parse_name(stem: str) -> dict | None:
     parts = stem.split("_")
     if len(parts) < 3 or parts[0].upper() not in ("OAF", "YAF") or parts[-1].lower() not in EMOTIONS:
         return None
-    return {"label": EMOTIONS[parts[-1].lower()], "speaker": f"tess_{parts[0].upper()}", "word": "_".join(parts[1:-1])}
+    return {"label": EMOTIONS[parts[-1].lower()], "speaker": f"tess_{parts[0].upper()}", "word": "_".join(parts[1:-1]),
+            "gender": "female"}
 
 
 def load(root: Path) -> list[dict]:
-    rows = []
-    for path in audio_files(root, "TESS"):
-        info = parse_name(path.stem)
-        if info is not None:
-            rows.append(dict(id=path.stem, path=str(path), label=info["label"], speaker=info["speaker"], gender="female"))
-    return rows
+    return rows_from_file_names(root, "TESS", parse_name)

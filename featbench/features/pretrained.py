@@ -92,6 +92,18 @@ class _PretrainedFamily(FeatureFamily):
             raise FeatbenchError(f"layer {k} does not exist: the model has layers 0..{states.shape[0] - 1}")
         return np.asarray(states[k], dtype=np.float32)
 
+    def _wav2vec_style(self, model, signal: np.ndarray) -> np.ndarray:
+        """Chunked, stitched layers of a wav2vec 2.0-style transformers model, then the chosen layer(s)."""
+        import torch
+
+        states = stitch(len(signal), self.config.chunk_seconds, self.config.overlap_seconds,
+                        lambda s, e: transformer_states(model, signal[s:e]))
+        final = None
+        if _layer_value(self.config.layer) == "last" and getattr(model.config, "do_stable_layer_norm", False):
+            with torch.no_grad():  # the encoder's final LayerNorm of pre-LN models
+                final = model.encoder.layer_norm(torch.from_numpy(states[-1])).numpy()
+        return self._select(states, final)
+
     def _columns(self, n_layers: int, dim: int) -> list[str]:
         if _layer_value(self.config.layer) == "all":
             return [f"L{k:02d}_{d:03d}" for k in range(n_layers + 1) for d in range(dim)]
@@ -185,13 +197,7 @@ class FairseqTransformer(_PretrainedFamily):
         model = self.model
         if self._normalize:  # as fairseq's dataset does when task.normalize=True
             signal = torch.nn.functional.layer_norm(torch.from_numpy(signal), signal.shape).numpy()
-        states = stitch(len(signal), self.config.chunk_seconds, self.config.overlap_seconds,
-                        lambda s, e: transformer_states(model, signal[s:e]))
-        final = None
-        if _layer_value(self.config.layer) == "last" and getattr(model.config, "do_stable_layer_norm", False):
-            with torch.no_grad():
-                final = model.encoder.layer_norm(torch.from_numpy(states[-1])).numpy()
-        return self._select(states, final)
+        return self._wav2vec_style(model, signal)
 
 
 @dataclass(frozen=True)
@@ -266,13 +272,7 @@ class HFFamily(_PretrainedFamily):
             return self._select(states, final)
         if getattr(self._extractor, "do_normalize", False):  # the model's own per-clip normalisation, before chunking
             signal = (signal - signal.mean()) / np.sqrt(signal.var() + 1e-7)
-        states = stitch(len(signal), self.config.chunk_seconds, self.config.overlap_seconds,
-                        lambda s, e: transformer_states(model, signal[s:e]))
-        final = None
-        if _layer_value(self.config.layer) == "last" and getattr(model.config, "do_stable_layer_norm", False):
-            with torch.no_grad():
-                final = model.encoder.layer_norm(torch.from_numpy(states[-1])).numpy()
-        return self._select(states, final)
+        return self._wav2vec_style(model, signal)
 
 
 class WhisperEncoderLayers(HFFamily):
