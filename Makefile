@@ -26,6 +26,7 @@ test: install
 bench: install
 	$(BIN)/python benchmarks/opensmile_overhead.py
 	$(BIN)/python benchmarks/extraction_memory.py
+	$(BIN)/python benchmarks/pretrained_speed.py
 
 clean:
 	rm -rf $(VENV) featbench-demo .pytest_cache

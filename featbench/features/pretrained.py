@@ -6,10 +6,10 @@ Everything loads from local paths only (``local_files_only``), float32 on the CP
 k = output of layer k) or ``all`` (every layer side by side, columns ``Lkk_ddd``; train on one with
 ``--features name@L4``). The config hash covers a fingerprint of the checkpoint or model folder.
 
->>> import numpy as np
->>> fam = WhisperEncoderLayers.__mro__[1].__name__
->>> fam
-'HFFamily'
+>>> from featbench.features import build_family
+>>> build_family("whisper", {"layer": "all"})
+Traceback (most recent call last):
+featbench.errors.FeatbenchError: family 'whisper' needs --set whisper.model=PATH
 """
 from __future__ import annotations
 
