@@ -49,6 +49,8 @@ def test_curve_fit_recovers_parameters_and_budget():
     far = plan_budget(X, _units(power_law(X, *truth), noise=0.005), 0.74, n_boot=50)
     assert far.extrapolated and "EXTRAPOLATED" in far.sentence()
     assert "not reachable" in plan_budget(X, _units(power_law(X, *truth), noise=0.005), 0.9, n_boot=20).sentence()
+    slow = plan_budget(X, _units(power_law(X, 0.75, 0.8, 0.1), noise=0.002), 0.74, n_boot=20)
+    assert slow.needed > 100 * X.max() and "too far to extrapolate" in slow.sentence()
 
 
 def test_compare_end_to_end(demo_store, tmp_path):

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+FAR = 100  # a required budget beyond FAR x the largest measured one is reported as too far to extrapolate
+
 
 def power_law(n, a, b, c):
     return a - b * np.power(n, -c)
@@ -61,11 +63,15 @@ class Plan:
         model = f"fit UA(n) = {a:.3f} - {b:.3f} n^-{c:.2f}"
         if self.needed is None:
             return f"{self.family} ({self.classifier}): {self.target:.1%} is not reachable; the fitted asymptote is {a:.1%} ({model})"
+        measured = f"measured {self.measured_range[0]:.0f} to {self.measured_range[1]:.0f}"
+        if self.needed > FAR * self.measured_range[1]:
+            return (f"{self.family} ({self.classifier}): {self.target:.1%} needs more than {FAR}x the largest measured "
+                    f"budget by the fit; too far to extrapolate ({model}; {measured})")
         ci = (f"95% CI {self.ci_low:.0f} to {self.ci_high:.0f}" if self.ci_high is not None
               else f"upper end unbounded: not reachable in {1 - self.reachable_fraction:.0%} of bootstrap fits")
         flag = " EXTRAPOLATED beyond the measured budgets" if self.extrapolated else ""
         return (f"{self.family} ({self.classifier}): about {self.needed:.0f} examples per class for {self.target:.1%} "
-                f"({ci}; {model}; measured {self.measured_range[0]:.0f} to {self.measured_range[1]:.0f}){flag}")
+                f"({ci}; {model}; {measured}){flag}")
 
 
 def plan_budget(x: np.ndarray, units: np.ndarray, target: float, family: str = "", classifier: str = "",
