@@ -46,16 +46,18 @@ class Efficiency:
     ci_high: float | None
     reached_fraction: float  # share of bootstrap samples in which the target is reached
     at_smallest: bool = False  # reached already at the smallest budget: the ratio is a lower bound
+    n_units: int = 0  # (fold, seed) units both families share, over which the means are taken
 
     def sentence(self) -> str:
         if self.ratio is None:
             return (f"{self.family} does not reach {self.baseline}'s {self.target:.1%} "
-                    f"(at {self.reference_x:.0f} examples per class) within the measured budgets: not reached")
+                    f"(at {self.reference_x:.0f} examples per class, {self.n_units} shared fold x seed units) "
+                    f"within the measured budgets: not reached")
         ci = (f"95% CI {self.ci_low:.1f}x to {self.ci_high:.1f}x" if self.ci_high is not None and self.ci_low is not None
               else f"95% CI lower end: not reached in {1 - self.reached_fraction:.0%} of bootstrap samples")
         at_first = " (reached at the smallest budget measured, so at least this)" if self.at_smallest else ""
         return (f"{self.family} matches {self.baseline} at {self.reference_x:.0f} examples per class "
-                f"({self.target:.1%}) with {self.matched_x:.0f} per class: {self.ratio:.1f}x less labelled data "
+                f"({self.target:.1%} over {self.n_units} shared fold x seed units) with {self.matched_x:.0f} per class: {self.ratio:.1f}x less labelled data "
                 f"({ci}){at_first}")
 
 
@@ -89,4 +91,4 @@ def efficiency_ratio(x_a: np.ndarray, units_a: np.ndarray, x_b: np.ndarray, unit
     elif reached > 0:
         ci_high = float(np.nanpercentile(ratios, 97.5))
     return Efficiency(family, baseline, ref_x, target, matched, first, ref_x / matched if matched else None,
-                      ci_low, ci_high, reached, at_smallest=first is not None and first == float(x_a[0]))
+                      ci_low, ci_high, reached, at_smallest=first is not None and first == float(x_a[0]), n_units=n)
