@@ -20,8 +20,7 @@ from featbench.features.base import FeatureFamily
 
 @dataclass(frozen=True)
 class SmileConfig:
-    feature_set: str = "eGeMAPSv02"
-    feature_level: str = "LowLevelDescriptors"
+    """No user options: each openSMILE family is one fixed, published feature set."""
 
 
 class OpenSmileFamily(FeatureFamily):
@@ -31,9 +30,8 @@ class OpenSmileFamily(FeatureFamily):
     feature_set: str = "eGeMAPSv02"
     feature_level: str = "LowLevelDescriptors"
 
-    def __init__(self, options=None, audio=None, **kwargs):
-        options = {"feature_set": self.feature_set, "feature_level": self.feature_level, **(options or {})}
-        super().__init__(options, **({"audio": audio} if audio else {}), **kwargs)
+    def config_dict(self) -> dict:
+        return {"feature_set": self.feature_set, "feature_level": self.feature_level}
 
     @property
     def smile(self):
@@ -41,8 +39,8 @@ class OpenSmileFamily(FeatureFamily):
             import opensmile
 
             self._smile = opensmile.Smile(
-                feature_set=opensmile.FeatureSet[self.config.feature_set],
-                feature_level=opensmile.FeatureLevel[self.config.feature_level],
+                feature_set=opensmile.FeatureSet[self.feature_set],
+                feature_level=opensmile.FeatureLevel[self.feature_level],
             )
         return self._smile
 
@@ -52,7 +50,7 @@ class OpenSmileFamily(FeatureFamily):
 
     @property
     def frame_rate(self) -> float:
-        return 0.0 if self.config.feature_level == "Functionals" else 100.0
+        return 0.0 if self.feature_level == "Functionals" else 100.0
 
     def library_versions(self) -> dict[str, str]:
         import opensmile
