@@ -50,19 +50,33 @@ def _axes_style(ax, chance: float) -> None:
     ax.grid(alpha=0.3, which="both")
 
 
+def family_styles(families: list[str]) -> tuple[dict, dict]:
+    """A distinct colour per family (tab10, or tab20 beyond ten); layers of one model share a dashed style.
+
+    >>> colors, styles = family_styles(["a", "m@L1", "m@L2"])
+    >>> styles["a"], styles["m@L1"], colors["m@L1"] != colors["m@L2"]
+    ('-', '--', True)
+    """
+    plt = _plt()
+    cmap = plt.cm.tab10 if len(families) <= 10 else plt.cm.tab20
+    colors = {f: cmap(i % cmap.N) for i, f in enumerate(families)}
+    styles = {f: "--" if "@" in f else "-" for f in families}
+    return colors, styles
+
+
 def learning_curves(agg: pd.DataFrame, best: dict[str, str], protocol: dict, out: Path) -> list[Path]:
     """Two figures: best classifier per family; and one panel per classifier with every family."""
     plt = _plt()
     chance = 1.0 / protocol["n_classes"]
     families = list(dict.fromkeys(agg["family"]))
-    colors = {f: plt.cm.tab10(i % 10) for i, f in enumerate(families)}
-    fig, ax = plt.subplots(figsize=(7.5, 5))
+    colors, styles = family_styles(families)
+    fig, ax = plt.subplots(figsize=(8.5, 5))
     for family in families:
         clf = best[family]
-        _curve(ax, agg[(agg.family == family) & (agg.classifier == clf)], f"{family} ({clf})", colors[family])
+        _curve(ax, agg[(agg.family == family) & (agg.classifier == clf)], f"{family} ({clf})", colors[family], styles[family])
     _axes_style(ax, chance)
     ax.set_title("Learning curves, best classifier per family")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.text(0, -0.02, caption(protocol), fontsize=7, wrap=True, va="top")
     paths = _save(fig, out / "learning_curves")
 
@@ -74,12 +88,13 @@ def learning_curves(agg: pd.DataFrame, best: dict[str, str], protocol: dict, out
         for family in families:
             part = agg[(agg.family == family) & (agg.classifier == clf)]
             if len(part):
-                _curve(ax, part, family, colors[family])
+                _curve(ax, part, family, colors[family], styles[family])
         _axes_style(ax, chance)
         ax.set_title(clf)
     for ax in list(axes.flat)[len(classifiers):]:
         ax.axis("off")
-    axes.flat[0].legend(fontsize=7, loc="lower right")
+    handles = {h.get_label(): h for ax in axes.flat for h in ax.get_legend_handles_labels()[0]}
+    fig.legend(list(handles.values()), list(handles), fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.text(0, -0.01, caption(protocol), fontsize=7, wrap=True, va="top")
     fig.tight_layout()
     return paths + _save(fig, out / "learning_curves_by_classifier")
