@@ -11,8 +11,6 @@ measured in the same run.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,10 +28,14 @@ def _time_family(family, signals) -> tuple[float, list]:
 
 
 def _peak_child(code: str) -> float:
-    """Peak RSS (MiB) of a fresh Python process running `code`."""
-    result = subprocess.run([sys.executable, "-c", code + "\nimport resource; print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"],
-                            capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(REPO)})
-    return int(result.stdout.strip().splitlines()[-1]) / 1024
+    """Peak RSS (MiB) of a fresh Python process running `code`, sampled from outside (ru_maxrss would
+    inherit this process's peak through fork)."""
+    from _common import run_with_peak_rss
+
+    _, peak, code_ = run_with_peak_rss([sys.executable, "-c", code], interval=0.02)
+    if code_:
+        raise RuntimeError(f"memory probe failed: {code}")
+    return peak
 
 
 def main() -> None:
