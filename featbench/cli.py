@@ -110,6 +110,7 @@ def extract(
     jobs: Annotated[int, typer.Option(min=1, help="Parallel worker processes.")] = 1,
     sample_rate: Annotated[int, typer.Option(help="Resample every clip to this rate (Hz).")] = 16000,
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Family option, e.g. --set fbank.n_mels=64 (repeatable).")] = None,
+    batch_size: Annotated[int, typer.Option(min=1, help="Clips of similar length handed to a family together (pretrained encoders batch where exact).")] = 1,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Extract feature families for a corpus into an HDF5 store; re-running resumes.
@@ -131,7 +132,7 @@ def extract(
         raise FeatbenchError(f"--set names family '{stray[0]}', which is not in --features")
     table = _table(layout, root, classes, merge)
     report = run_extraction(table, [(n, settings.get(n, {})) for n in names], out,
-                            AudioConfig(sample_rate=sample_rate), jobs=jobs, progress=progress)
+                            AudioConfig(sample_rate=sample_rate), jobs=jobs, progress=progress, batch_size=batch_size)
     typer.echo(report.summary())
     if report.partial:
         raise typer.Exit(EXIT_PARTIAL)

@@ -82,22 +82,38 @@ def _init_worker(specs: list[tuple[str, dict]], audio: AudioConfig, threads: int
     _WORKER_FAMILIES.update({name: build_family(name, options, audio) for name, options in specs})
 
 
-def _extract_one(path: str, families: list[str], audio: AudioConfig) -> tuple[dict, dict, float]:
-    """(arrays by family, error reason by family, seconds of audio) for one clip."""
-    try:
-        signal = load(path, audio)
-    except AudioProblem as err:
-        return {}, {name: str(err) for name in families}, 0.0
-    arrays, errors = {}, {}
-    for name in families:
+def _checked(array: np.ndarray) -> np.ndarray:
+    if array.size and not np.all(np.isfinite(array)):
+        raise ValueError("non-finite feature values")
+    return array
+
+
+def _extract_batch(items: list[tuple[str, str, list[str]]], audio: AudioConfig) -> list[tuple[str, str, tuple]]:
+    """[(id, path, (arrays by family, error reason by family, seconds of audio))] for a batch of clips.
+
+    Families see the usable clips together (`extract_batch`); if a batch fails, its clips are extracted
+    one by one so that the failure is reported against the clip that caused it.
+    """
+    signals, results = {}, {}
+    for uid, path, needed in items:
         try:
-            array = _WORKER_FAMILIES[name].extract(signal, audio.sample_rate)
-            if array.size and not np.all(np.isfinite(array)):
-                raise ValueError("non-finite feature values")
-            arrays[name] = array
-        except Exception as err:  # one family failing on one clip must not stop the run; reported per clip
-            errors[name] = f"{type(err).__name__}: {err}"
-    return arrays, errors, signal.size / audio.sample_rate
+            signals[uid] = load(path, audio)
+            results[uid] = ({}, {}, signals[uid].size / audio.sample_rate)
+        except AudioProblem as err:
+            results[uid] = ({}, {name: str(err) for name in needed}, 0.0)
+    for name in dict.fromkeys(n for _, _, needed in items for n in needed):
+        family = _WORKER_FAMILIES[name]
+        group = [uid for uid, _, needed in items if name in needed and uid in signals]
+        try:
+            arrays = [_checked(a) for a in family.extract_batch([signals[u] for u in group], audio.sample_rate)]
+        except Exception:  # retried clip by clip below, where the failing clip's error is recorded
+            arrays = None
+        for k, uid in enumerate(group):
+            try:
+                results[uid][0][name] = arrays[k] if arrays is not None else _checked(family.extract(signals[uid], audio.sample_rate))
+            except Exception as err:  # one family failing on one clip must not stop the run; reported per clip
+                results[uid][1][name] = f"{type(err).__name__}: {err}"
+    return [(uid, path, results[uid]) for uid, path, _ in items]
 
 
 def _write_errors(path: Path, errors: list[dict]) -> None:
@@ -109,10 +125,12 @@ def _write_errors(path: Path, errors: list[dict]) -> None:
 
 def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: str | Path,
                    audio: AudioConfig = AudioConfig(), jobs: int = 1, progress: bool = True,
-                   flush_utterances: int = 64) -> ExtractionReport:
+                   flush_utterances: int = 64, batch_size: int = 1) -> ExtractionReport:
     """Extract every family in `specs` ([(name, options)]) for every utterance of `table` into `store`.
 
-    jobs > 1 uses that many worker processes (each single-threaded). Finished utterances reach the disk
+    jobs > 1 uses that many worker processes (each single-threaded). batch_size > 1 hands clips of
+    similar duration to the families in batches (pretrained encoders batch where that is exact; the
+    stored arrays do not depend on it). Finished utterances reach the disk
     every `flush_utterances` utterances (or 64 MB), so a killed run loses at most that much work.
     Returns an ExtractionReport.
     """
@@ -132,8 +150,12 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
             if needed:
                 todo.append((row.id, row.path, needed))
         report.already_done = len(table) - len(todo)
+        if batch_size > 1:  # similar durations together, so that padding inside a batch stays small
+            duration = dict(zip(table["id"], table["duration"].fillna(0.0)))
+            todo.sort(key=lambda item: duration[item[0]])
+        batches = [todo[i:i + max(batch_size, 1)] for i in range(0, len(todo), max(batch_size, 1))]
         pool, limiter = None, None
-        if jobs > 1 and len(todo) > 1:
+        if jobs > 1 and len(batches) > 1:
             import multiprocessing
 
             pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
@@ -158,18 +180,21 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
 
         try:
             if pool is None:
-                for uid, path, needed in todo:
-                    record(uid, path, _extract_one(path, needed, audio))
+                for batch in batches:
+                    for item in _extract_batch(batch, audio):
+                        record(*item)
             else:
-                pending, queue = {}, iter(todo)
-                for uid, path, needed in queue:
-                    pending[pool.submit(_extract_one, path, needed, audio)] = (uid, path)
+                pending = set()
+                for batch in batches:
+                    pending.add(pool.submit(_extract_batch, batch, audio))
                     if len(pending) >= 4 * jobs:
-                        finished, _ = wait(pending, return_when=FIRST_COMPLETED)
+                        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
                         for future in finished:
-                            record(*pending.pop(future), future.result())
-                for future in list(pending):
-                    record(*pending.pop(future), future.result())
+                            for item in future.result():
+                                record(*item)
+                for future in pending:
+                    for item in future.result():
+                        record(*item)
         finally:
             bar.close()
             if pool is not None:

@@ -56,7 +56,8 @@ def test_resume_after_kill_gives_identical_arrays(demo_corpus, tmp_path, kill_af
     _same_store(reference, store)
 
 
-def test_bad_clips_are_reported_and_the_rest_extracted(demo_corpus, tmp_path):
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_bad_clips_are_reported_and_the_rest_extracted(demo_corpus, tmp_path, batch_size):
     manifest = demo_corpus / "manifest.csv"
     rows = pd.read_csv(manifest)
     bad = {"corrupt": "corrupt.wav", "empty": "empty.wav", "text": "notes.wav", "missing": "missing.wav",
@@ -72,7 +73,7 @@ def test_bad_clips_are_reported_and_the_rest_extracted(demo_corpus, tmp_path):
     pd.concat([rows, extra]).to_csv(manifest, index=False)
 
     table = load_corpus("demo", demo_corpus)
-    report = run_extraction(table, FAMILIES, tmp_path / "store", progress=False)
+    report = run_extraction(table, FAMILIES, tmp_path / "store", progress=False, batch_size=batch_size)
     assert report.partial and report.failed == len(bad)
     assert report.extracted == len(rows)
     errors = pd.read_csv(tmp_path / "store" / "errors.csv")

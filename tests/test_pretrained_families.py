@@ -137,3 +137,49 @@ def test_real_whisper_base():
     np.testing.assert_allclose(padded, official, atol=1e-4)
     a, p = adaptive.mean(0), padded.mean(0)
     assert a @ p / np.linalg.norm(a) / np.linalg.norm(p) > 0.95
+
+
+@pytest.mark.parametrize("kind, options", [
+    ("wav2vec2-layer-norm", {"layer": "all"}),
+    ("wav2vec2", {"layer": "all"}),
+    ("whisper", {"layer": "all", "whisper_mode": "padded"}),
+    ("whisper", {"layer": "last", "whisper_mode": "adaptive"}),
+])
+def test_batches_give_the_same_features_as_single_clips(kind, options, tmp_path):
+    import transformers as tf
+
+    if kind == "wav2vec2-layer-norm":  # the large-model layout: per-frame norms, so padding changes no valid frame
+        torch.manual_seed(0)
+        tf.Wav2Vec2Model(tf.Wav2Vec2Config(**TINY, feat_extract_norm="layer", do_stable_layer_norm=True)).save_pretrained(tmp_path)
+        tf.Wav2Vec2FeatureExtractor(do_normalize=True, return_attention_mask=True).save_pretrained(tmp_path)
+        folder = tmp_path
+    else:
+        folder = _save_tiny(kind, tmp_path)
+    family = build_family("hf", {"model": str(folder), **options})
+    clips = [tone(0.9, seed=1), tone(1.6, seed=2, freq=180), tone(1.25, seed=3, freq=300)]
+    batched = family.extract_batch(clips, 16000)
+    for clip, together in zip(clips, batched):
+        alone = family.extract(clip, 16000)
+        assert together.shape == alone.shape
+        np.testing.assert_allclose(together, alone, atol=2e-5)
+
+
+def test_extraction_with_batches_matches_single_clips(tmp_path):
+    from featbench.corpus import load_corpus
+    from featbench.extract import run_extraction
+    from featbench.store import read_family
+    from tests.conftest import write_wav
+
+    folder = _save_tiny("whisper", tmp_path / "w")
+    rows = []
+    for i, seconds in enumerate([0.6, 1.4, 0.9, 2.1, 1.1]):
+        write_wav(tmp_path / "c" / f"u{i}.wav", seconds=seconds, freq=150 + 40 * i)
+        rows.append(f"c/u{i}.wav,{'ab'[i % 2]},s{i % 2}")
+    (tmp_path / "m.csv").write_text("path,label,speaker\n" + "\n".join(rows) + "\n")
+    table = load_corpus("csv", tmp_path / "m.csv")
+    spec = [("whisper", {"model": str(folder), "layer": "all", "whisper_mode": "padded"})]
+    run_extraction(table, spec, tmp_path / "one", progress=False)
+    run_extraction(table, spec, tmp_path / "batched", progress=False, batch_size=3)
+    a, b = read_family(tmp_path / "one", "whisper"), read_family(tmp_path / "batched", "whisper")
+    assert list(a.ids) == list(b.ids)
+    np.testing.assert_allclose(a.features, b.features, atol=2e-5)

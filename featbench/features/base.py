@@ -91,6 +91,11 @@ class FeatureFamily(ABC):
     def extract(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
         """Features of one clip, float32 (frames, dim)."""
 
+    def extract_batch(self, signals: list[np.ndarray], sample_rate: int) -> list[np.ndarray]:
+        """Features of several clips (similar lengths, see `featbench extract --batch-size`); one by one
+        unless a family can batch exactly."""
+        return [self.extract(signal, sample_rate) for signal in signals]
+
     def __getstate__(self):
         # Heavy handles (openSMILE, torch models) are rebuilt lazily after pickling.
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}

@@ -21,7 +21,9 @@ import numpy as np
 
 from featbench.errors import FeatbenchError
 from featbench.features.base import FeatureFamily
-from featbench.pretrained.encoders import stitch, transformer_states, whisper_states
+from featbench.pretrained.encoders import (
+    batchable, stitch, transformer_states, transformer_states_batch, whisper_states, whisper_states_batch,
+)
 
 SUPPORTED_HF = ("wav2vec2", "hubert", "wavlm", "data2vec-audio", "whisper")
 
@@ -92,17 +94,33 @@ class _PretrainedFamily(FeatureFamily):
             raise FeatbenchError(f"layer {k} does not exist: the model has layers 0..{states.shape[0] - 1}")
         return np.asarray(states[k], dtype=np.float32)
 
-    def _wav2vec_style(self, model, signal: np.ndarray) -> np.ndarray:
-        """Chunked, stitched layers of a wav2vec 2.0-style transformers model, then the chosen layer(s)."""
+    def _final(self, model, last: np.ndarray) -> np.ndarray | None:
+        """The encoder's final LayerNorm of pre-LN models, for layer='last'; None otherwise."""
         import torch
 
+        if _layer_value(self.config.layer) == "last" and getattr(model.config, "do_stable_layer_norm", False):
+            with torch.no_grad():
+                return model.encoder.layer_norm(torch.from_numpy(last)).numpy()
+        return None
+
+    def _wav2vec_style_batch(self, model, signals: list[np.ndarray]) -> list[np.ndarray]:
+        """Clips within one window go through the model together when that is exact (see `batchable`)."""
+        window = int(self.config.chunk_seconds * 16000)
+        short = [i for i, s in enumerate(signals) if len(s) <= window]
+        if not batchable(model) or len(short) < 2:
+            return [self._wav2vec_style(model, s) for s in signals]
+        out = [None] * len(signals)
+        for i, states in zip(short, transformer_states_batch(model, [signals[i] for i in short])):
+            out[i] = self._select(states, self._final(model, states[-1]))
+        for i in set(range(len(signals))) - set(short):
+            out[i] = self._wav2vec_style(model, signals[i])
+        return out
+
+    def _wav2vec_style(self, model, signal: np.ndarray) -> np.ndarray:
+        """Chunked, stitched layers of a wav2vec 2.0-style transformers model, then the chosen layer(s)."""
         states = stitch(len(signal), self.config.chunk_seconds, self.config.overlap_seconds,
                         lambda s, e: transformer_states(model, signal[s:e]))
-        final = None
-        if _layer_value(self.config.layer) == "last" and getattr(model.config, "do_stable_layer_norm", False):
-            with torch.no_grad():  # the encoder's final LayerNorm of pre-LN models
-                final = model.encoder.layer_norm(torch.from_numpy(states[-1])).numpy()
-        return self._select(states, final)
+        return self._select(states, self._final(model, states[-1]))
 
     def _columns(self, n_layers: int, dim: int) -> list[str]:
         if _layer_value(self.config.layer) == "all":
@@ -194,10 +212,15 @@ class FairseqTransformer(_PretrainedFamily):
     def extract(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
         import torch
 
+        return self.extract_batch([signal], sample_rate)[0]
+
+    def extract_batch(self, signals: list[np.ndarray], sample_rate: int) -> list[np.ndarray]:
+        import torch
+
         model = self.model
-        if self._normalize:  # as fairseq's dataset does when task.normalize=True
-            signal = torch.nn.functional.layer_norm(torch.from_numpy(signal), signal.shape).numpy()
-        return self._wav2vec_style(model, signal)
+        if self._normalize:  # as fairseq's dataset does when task.normalize=True, per clip
+            signals = [torch.nn.functional.layer_norm(torch.from_numpy(s), s.shape).numpy() for s in signals]
+        return self._wav2vec_style_batch(model, signals)
 
 
 @dataclass(frozen=True)
@@ -257,22 +280,37 @@ class HFFamily(_PretrainedFamily):
         return 50.0
 
     def extract(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
+        return self.extract_batch([signal], sample_rate)[0]
+
+    def _whisper_select(self, states: np.ndarray) -> np.ndarray:
         import torch
 
+        final = None
+        if _layer_value(self.config.layer) == "last":
+            with torch.no_grad():
+                final = self._model.layer_norm(torch.from_numpy(states[-1])).numpy()
+        return self._select(states, final)
+
+    def extract_batch(self, signals: list[np.ndarray], sample_rate: int) -> list[np.ndarray]:
+        """Batched where exact: Whisper 'padded' windows, and layer-norm wav2vec 2.0-style front ends."""
         self._load()
         model = self._model
         if self._type == "whisper":
             chunk = min(self.config.chunk_seconds, 30.0)
-            states = stitch(len(signal), chunk, self.config.overlap_seconds,
-                            lambda s, e: whisper_states(model, self._extractor, signal[s:e], self.config.whisper_mode))
-            final = None
-            if _layer_value(self.config.layer) == "last":
-                with torch.no_grad():
-                    final = model.layer_norm(torch.from_numpy(states[-1])).numpy()
-            return self._select(states, final)
+            mode = self.config.whisper_mode
+            out: list = [None] * len(signals)
+            short = [i for i, s in enumerate(signals) if len(s) <= chunk * 16000] if mode == "padded" else []
+            if len(short) > 1:
+                for i, states in zip(short, whisper_states_batch(model, self._extractor, [signals[i] for i in short], mode)):
+                    out[i] = self._whisper_select(states)
+            for i, signal in enumerate(signals):
+                if out[i] is None:
+                    out[i] = self._whisper_select(stitch(len(signal), chunk, self.config.overlap_seconds,
+                                                         lambda s, e: whisper_states(model, self._extractor, signal[s:e], mode)))
+            return out
         if getattr(self._extractor, "do_normalize", False):  # the model's own per-clip normalisation, before chunking
-            signal = (signal - signal.mean()) / np.sqrt(signal.var() + 1e-7)
-        return self._wav2vec_style(model, signal)
+            signals = [(s - s.mean()) / np.sqrt(s.var() + 1e-7) for s in signals]
+        return self._wav2vec_style_batch(model, signals)
 
 
 class WhisperEncoderLayers(HFFamily):

@@ -56,31 +56,57 @@ def stitch(n_samples: int, chunk_s: float, overlap_s: float, run) -> np.ndarray:
 
 def transformer_states(model, wave: np.ndarray) -> np.ndarray:
     """All layers of a wav2vec 2.0-style transformers model for one window: (L + 1, frames, dim)."""
+    return transformer_states_batch(model, [wave])[0]
+
+
+def batchable(model) -> bool:
+    """Padding a batch changes no valid frame only for models whose conv front end normalises per frame
+    (layer norm) and whose encoder takes an attention mask; group-norm front ends normalise over time."""
+    return getattr(model.config, "feat_extract_norm", "group") == "layer"
+
+
+def transformer_states_batch(model, waves: list[np.ndarray]) -> list[np.ndarray]:
+    """All layers for several windows at once, zero-padded with an attention mask: [(L + 1, frames_i, dim)]."""
     import torch
 
+    lengths = [len(w) for w in waves]
+    batch = np.zeros((len(waves), max(lengths)), np.float32)
+    mask = np.zeros(batch.shape, np.int64)
+    for i, wave in enumerate(waves):
+        batch[i, :len(wave)], mask[i, :len(wave)] = wave, 1
     captured = {}
     hooks = [layer.register_forward_hook(lambda m, i, o, k=k: captured.__setitem__(k, o[0] if isinstance(o, tuple) else o))
              for k, layer in enumerate(model.encoder.layers)]
     try:
         with torch.no_grad():
-            out = model(torch.from_numpy(np.ascontiguousarray(wave, dtype=np.float32)).reshape(1, -1), output_hidden_states=True)
+            kwargs = {"attention_mask": torch.from_numpy(mask)} if len(waves) > 1 else {}
+            out = model(torch.from_numpy(batch), output_hidden_states=True, **kwargs)
     finally:
         for hook in hooks:
             hook.remove()
-    layers = [out.hidden_states[0][0]] + [captured[k][0] for k in range(len(model.encoder.layers))]
-    return torch.stack(layers).numpy()
+    layers = torch.stack([out.hidden_states[0]] + [captured[k] for k in range(len(model.encoder.layers))], dim=1)
+    frames = model._get_feat_extract_output_lengths(torch.tensor(lengths)).tolist()
+    return [layers[i, :, :frames[i]].numpy() for i in range(len(waves))]
 
 
 def whisper_states(encoder, feature_extractor, wave: np.ndarray, mode: str) -> np.ndarray:
     """All layers of a Whisper encoder for one window of at most 30 s: (L + 1, frames, dim)."""
+    return whisper_states_batch(encoder, feature_extractor, [wave], mode)[0]
+
+
+def whisper_states_batch(encoder, feature_extractor, waves: list[np.ndarray], mode: str) -> list[np.ndarray]:
+    """Several windows at once. Exact in 'padded' mode (every window is padded to 30 s anyway); in
+    'adaptive' mode only one window is accepted, since padding would change the shorter ones."""
     import torch
     from torch.nn import functional as F
 
-    n_frames = len(wave) // HOP  # complete frames only, in both modes
+    if mode != "padded" and len(waves) > 1:
+        raise ValueError("adaptive Whisper windows are encoded one at a time")
+    n_frames = [len(w) // HOP for w in waves]  # complete frames only, in both modes
     if mode == "padded":
-        mel = feature_extractor(wave, sampling_rate=16000, return_tensors="pt").input_features
+        mel = feature_extractor(list(waves), sampling_rate=16000, return_tensors="pt").input_features
     else:
-        mel = feature_extractor(wave, sampling_rate=16000, return_tensors="pt", padding="longest").input_features
+        mel = feature_extractor(waves[0], sampling_rate=16000, return_tensors="pt", padding="longest").input_features
         if mel.shape[-1] % 2:
             mel = F.pad(mel, (0, 1))
     with torch.no_grad():
@@ -92,4 +118,5 @@ def whisper_states(encoder, feature_extractor, wave: np.ndarray, mode: str) -> n
             h = layer(h, None)
             h = h[0] if isinstance(h, tuple) else h
             layers.append(h)
-    return torch.stack([l[0, :n_frames] for l in layers]).numpy()
+    stacked = torch.stack(layers, dim=1)  # (B, L + 1, frames, dim)
+    return [stacked[i, :, :n].numpy() for i, n in enumerate(n_frames)]
