@@ -17,7 +17,7 @@ from tests.conftest import write_wav
 FAMILIES = [("egemaps-lld", {}), ("fbank", {})]
 
 
-def _same_store(a, b, families=("egemaps-lld", "fbank")):
+def assert_same_store(a, b, families=("egemaps-lld", "fbank")):
     for name in families:
         fa, fb = read_family(a, name), read_family(b, name)
         assert list(fa.ids) == list(fb.ids)
@@ -53,7 +53,7 @@ def test_resume_after_kill_gives_identical_arrays(demo_corpus, tmp_path, kill_af
     assert 0 < len(partial.ids) < len(table)
     report = run_extraction(table, FAMILIES, store, progress=False)
     assert report.already_done >= len(partial.ids) - 1 and report.extracted + report.already_done == len(table)
-    _same_store(reference, store)
+    assert_same_store(reference, store)
 
 
 @pytest.mark.parametrize("batch_size", [1, 4])
@@ -111,4 +111,4 @@ def test_parallel_equals_serial(demo_corpus, tmp_path):
     table = load_corpus("demo", demo_corpus)
     run_extraction(table, FAMILIES, tmp_path / "serial", progress=False)
     run_extraction(table, FAMILIES, tmp_path / "parallel", jobs=2, progress=False)
-    _same_store(tmp_path / "serial", tmp_path / "parallel")
+    assert_same_store(tmp_path / "serial", tmp_path / "parallel")

@@ -96,7 +96,8 @@ def build_hf_model(state: dict, model_cfg: dict, source: str = "checkpoint"):
         dim = config.hidden_size
         weights["feature_projection.projection.weight"] = torch.eye(dim)
         weights["feature_projection.projection.bias"] = torch.zeros(dim)
-    weights.setdefault("masked_spec_embed", target["masked_spec_embed"]) if "masked_spec_embed" in target else None
+    if "masked_spec_embed" in target:  # used only for training-time masking; fairseq's mask_emb is dropped
+        weights.setdefault("masked_spec_embed", target["masked_spec_embed"])
     try:
         model.load_state_dict(weights, strict=True)
     except RuntimeError as err:
