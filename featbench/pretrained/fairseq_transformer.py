@@ -2,7 +2,7 @@
 
 The checkpoint's own config (2020 ``args`` or Hydra ``cfg``) becomes a Wav2Vec2Config / HubertConfig;
 the state dict is renamed onto the transformers model and loaded strictly (training-only heads:
-quantizer, project_q, final_proj, label embeddings and mask_emb are dropped). Options the mapping does
+quantizer, project_q, final_proj and label embeddings are dropped; mask_emb becomes masked_spec_embed). Options the mapping does
 not cover (other layer types, positional conv depth > 1, non-GELU activations, ...) are refused by name.
 
 >>> fairseq_key_to_hf("encoder.layers.3.self_attn.k_proj.weight")
@@ -17,8 +17,9 @@ import re
 from featbench.errors import FeatbenchError
 from featbench.pretrained.checkpoint import safe_eval_layers
 
-_DROP = ("quantizer.", "project_q.", "final_proj.", "label_embs_concat", "mask_emb", "target_glu.", "final_proj")
+_DROP = ("quantizer.", "project_q.", "final_proj.", "label_embs_concat", "target_glu.")
 _RENAMES = [
+    (r"^mask_emb$", "masked_spec_embed"),
     (r"^feature_extractor\.conv_layers\.(\d+)\.0\.", r"feature_extractor.conv_layers.\1.conv."),
     (r"^feature_extractor\.conv_layers\.(\d+)\.2\.1\.", r"feature_extractor.conv_layers.\1.layer_norm."),
     (r"^feature_extractor\.conv_layers\.(\d+)\.2\.", r"feature_extractor.conv_layers.\1.layer_norm."),
@@ -91,13 +92,10 @@ def build_hf_model(state: dict, model_cfg: dict, source: str = "checkpoint"):
     config._attn_implementation = "eager"
     model = (HubertModel if kind_of(model_cfg) == "hubert" else Wav2Vec2Model)(config)
     weights = {fairseq_key_to_hf(k): v.float() for k, v in state.items() if not k.startswith(_DROP)}
-    target = model.state_dict()
     if "feature_projection.projection.weight" not in weights:  # conv dim == model dim: fairseq has no projection
         dim = config.hidden_size
         weights["feature_projection.projection.weight"] = torch.eye(dim)
         weights["feature_projection.projection.bias"] = torch.zeros(dim)
-    if "masked_spec_embed" in target:  # used only for training-time masking; fairseq's mask_emb is dropped
-        weights.setdefault("masked_spec_embed", target["masked_spec_embed"])
     try:
         model.load_state_dict(weights, strict=True)
     except RuntimeError as err:
