@@ -1,6 +1,5 @@
 """fairseq checkpoints without fairseq: every fixture in ../shared/models/fairseq-reference reproduced."""
 import json
-import pickle
 import sys
 
 import numpy as np

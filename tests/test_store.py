@@ -6,7 +6,7 @@ import h5py
 import numpy as np
 import pytest
 
-from featbench.errors import FeatbenchError, StoreLockedError
+from featbench.errors import FeatbenchError
 from featbench.store import FamilyMeta, StoreWriter, family_path, list_families, read_family
 
 META = FamilyMeta("toy", "a toy family", {"k": 1}, "hash1", {"sample_rate": 16000}, {"x": "1"}, 16000, 100.0, ["a", "b", "c"])

@@ -176,11 +176,17 @@ class Wav2Vec1(_PretrainedFamily):
 
 
 @dataclass(frozen=True)
-class FairseqConfig:
-    checkpoint: str = ""
+class EncoderOptions:
+    """Options every transformer encoder family shares."""
+
     layer: str = "last"
     chunk_seconds: float = 20.0
     overlap_seconds: float = 0.5
+
+
+@dataclass(frozen=True)
+class FairseqConfig(EncoderOptions):
+    checkpoint: str = ""
 
 
 class FairseqTransformer(_PretrainedFamily):
@@ -210,7 +216,6 @@ class FairseqTransformer(_PretrainedFamily):
         return 50.0
 
     def extract(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
-        import torch
 
         return self.extract_batch([signal], sample_rate)[0]
 
@@ -224,12 +229,9 @@ class FairseqTransformer(_PretrainedFamily):
 
 
 @dataclass(frozen=True)
-class HFConfig:
+class HFConfig(EncoderOptions):
     model: str = ""
-    layer: str = "last"
     whisper_mode: str = "adaptive"
-    chunk_seconds: float = 20.0
-    overlap_seconds: float = 0.5
 
 
 class HFFamily(_PretrainedFamily):
@@ -306,7 +308,7 @@ class HFFamily(_PretrainedFamily):
             for i, signal in enumerate(signals):
                 if out[i] is None:
                     out[i] = self._whisper_select(stitch(len(signal), chunk, self.config.overlap_seconds,
-                                                         lambda s, e: whisper_states(model, self._extractor, signal[s:e], mode)))
+                                                         lambda s, e, x=signal: whisper_states(model, self._extractor, x[s:e], mode)))
             return out
         if getattr(self._extractor, "do_normalize", False):  # the model's own per-clip normalisation, before chunking
             signals = [(s - s.mean()) / np.sqrt(s.var() + 1e-7) for s in signals]

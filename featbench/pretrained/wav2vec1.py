@@ -16,9 +16,8 @@ refused by name.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
-import torch
 from torch import nn
 
 from featbench.errors import FeatbenchError

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from featbench.errors import FeatbenchError
-from featbench.train.protocol import ALL, Fold, budget_subset, check_folds, make_folds, validation_split
+from featbench.train.protocol import Fold, budget_subset, check_folds, make_folds, validation_split
 
 SEQUENCE = "seq"
 RESULT_COLUMNS = [
