@@ -10,6 +10,8 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import struct
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -34,7 +36,7 @@ class AudioConfig:
 
 
 class AudioProblem(ValueError):
-    """A clip that cannot be used: unreadable, empty, too short, non-finite or silent."""
+    """A clip that cannot be used: unreadable, truncated, empty, too short, non-finite or silent."""
 
 
 def file_hash(path: str | Path, chunk: int = 1 << 20) -> str:
@@ -44,6 +46,53 @@ def file_hash(path: str | Path, chunk: int = 1 << 20) -> str:
         while block := handle.read(chunk):
             digest.update(block)
     return digest.hexdigest()[:16]
+
+
+_UNKNOWN_DATA_SIZES = (0, 0xFFFFFFFF)  # streaming writers leave the data size open
+_MAX_CHUNKS = 1024  # a sane WAV has a handful of chunks before its data
+
+
+def wav_truncation(path: str | Path) -> str | None:
+    """'truncated WAV: ...' when a RIFF/WAVE file holds fewer data bytes than its data chunk declares, else None.
+
+    Reads chunk headers only, seeking over chunk bodies (odd sizes are padded to even). Files that are not
+    RIFF/WAVE (RF64 included), data sizes left open by streaming writers (0, 0xFFFFFFFF) and headers too
+    damaged to walk give None: decoding then reads or rejects them as before.
+
+    >>> import tempfile, soundfile as sf
+    >>> p = os.path.join(tempfile.mkdtemp(), "t.wav"); sf.write(p, np.zeros(1000, np.float32), 16000, subtype="PCM_16")
+    >>> wav_truncation(p) is None
+    True
+    >>> os.truncate(p, 44 + 2 * 600); wav_truncation(p)
+    'truncated WAV: header declares 1000 samples, file holds 600'
+    """
+    file_size = os.path.getsize(path)
+    with open(path, "rb") as handle:
+        riff = handle.read(12)
+        if len(riff) < 12 or riff[:4] != b"RIFF" or riff[8:12] != b"WAVE":
+            return None
+        block_align = 0
+        for _ in range(_MAX_CHUNKS):
+            header = handle.read(8)
+            if len(header) < 8:
+                return None
+            chunk_id, size = struct.unpack("<4sI", header)
+            if chunk_id == b"data":
+                held = file_size - handle.tell()
+                if size in _UNKNOWN_DATA_SIZES or held >= size:
+                    return None
+                if block_align:
+                    return f"truncated WAV: header declares {size // block_align} samples, file holds {held // block_align}"
+                return f"truncated WAV: header declares {size} data bytes, file holds {held}"
+            if chunk_id == b"fmt " and size >= 14:
+                fmt = handle.read(14)  # format tag, channels, rate, byte rate, block align (same in EXTENSIBLE)
+                if len(fmt) < 14:
+                    return None
+                block_align = struct.unpack("<H", fmt[12:14])[0]
+                handle.seek(size - 14 + (size & 1), os.SEEK_CUR)
+            else:
+                handle.seek(size + (size & 1), os.SEEK_CUR)
+    return None
 
 
 def decode(path: str | Path) -> tuple[np.ndarray, int]:
@@ -105,6 +154,12 @@ def load(path: str | Path, cfg: AudioConfig = AudioConfig()) -> np.ndarray:
     """
     if not Path(path).is_file():
         raise AudioProblem("missing file")
+    try:
+        truncated = wav_truncation(path)  # WAV only: it looks at the first 12 bytes of other files and stops
+    except OSError as err:
+        raise AudioProblem(f"unreadable audio ({err})") from err
+    if truncated:
+        raise AudioProblem(truncated)
     data, rate = decode(path)
     signal = resample(to_mono(data), rate, cfg.sample_rate) if data.size else np.zeros(0, np.float32)
     problem = check_signal(signal, cfg)

@@ -123,7 +123,7 @@ def extract(
     from featbench.extract import run_extraction
     from featbench.options import parse_list, parse_settings
 
-    names = parse_list(features)
+    names = parse_list(features, "--features")
     if not names:
         raise FeatbenchError("--features is empty")
     settings = parse_settings(set_)
@@ -146,7 +146,7 @@ def train(
     features: Annotated[Optional[str], typer.Option(help="Families to train on, comma-separated (default: every family in the store).")] = None,
     classifiers: Annotated[str, typer.Option(help="logreg, svm, lgbm, mlp (utterance level) and seq (sequence model).")] = "logreg,svm,lgbm,mlp",
     budgets: Annotated[str, typer.Option(help="Training examples per class (or fractions of each class, e.g. 0.25), comma-separated, plus 'all'.")] = "4,8,16,32,64,all",
-    folds: Annotated[Optional[int], typer.Option(help="Group folds (default: leave-one-group-out up to 10 groups, else 6).")] = None,
+    folds: Annotated[Optional[int], typer.Option(min=2, help="Group folds (default: leave-one-group-out up to 10 groups, else 6).")] = None,
     seeds: Annotated[str, typer.Option(help="Seeds for the budget subsets and models, comma-separated.")] = "0,1,2",
     classes: Classes = None,
     merge: Merge = None,
@@ -162,25 +162,13 @@ def train(
     from featbench.corpus.table import parse_classes, parse_merge
     from featbench.options import parse_list
     from featbench.store import list_families
-    from featbench.train.protocol import parse_budgets
-    from featbench.train.runner import Experiment, load_table, run_training
+    from featbench.train import Experiment, parse_budgets, parse_seeds, run_training
 
-    names = parse_list(features) or list_families(store)
+    names = parse_list(features, "--features") or list_families(store)
     if not names:
         raise FeatbenchError(f"{store}: empty store (no feature families); run featbench extract first")
-    seed_list = []
-    for item in parse_list(seeds):
-        if not item.isdigit():
-            raise FeatbenchError(f"--seeds item '{item}' is not a non-negative integer")
-        seed_list.append(int(item))
-    if not seed_list:
-        raise FeatbenchError("--seeds is empty")
-    class_list, merges = parse_classes(classes), parse_merge(merge)
-    if folds is None:
-        n_groups = load_table(store, class_list, merges)["group"].nunique()
-        folds = n_groups if n_groups <= 10 else 6
-    exp = Experiment(store=store, families=names, classifiers=parse_list(classifiers), budgets=parse_budgets(budgets),
-                     seeds=seed_list, n_folds=folds, classes=class_list, merge=merges,
+    exp = Experiment(store=store, families=names, classifiers=parse_list(classifiers, "--classifiers"), budgets=parse_budgets(budgets),
+                     seeds=parse_seeds(seeds), n_folds=folds, classes=parse_classes(classes), merge=parse_merge(merge),
                      corpus=corpus or Path(store).resolve().name, seq_epochs=seq_epochs)
     typer.echo(run_training(exp, out, jobs=jobs, progress=progress).summary())
 
@@ -201,7 +189,7 @@ def compare(
     from featbench.report.compare import compare as run_compare
 
     made = run_compare([str(r) for r in results], out, baseline=baseline, target_ua=target_ua, reference_budget=reference_budget)
-    typer.echo("\n".join([*made["efficiency"], *made["plans"], f"report written to {made['out'] / 'report.md'}"]))
+    typer.echo("\n".join([*made["notes"], *made["efficiency"], *made["plans"], f"report written to {made['out'] / 'report.md'}"]))
 
 
 @app.command()

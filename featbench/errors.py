@@ -1,8 +1,9 @@
-"""The one exception type the CLI turns into a one-line message and exit code 1.
+"""The exception types the CLI turns into a one-line message and exit code 1.
 
 >>> str(FeatbenchError("corpus.csv: no column 'label'"))
 "corpus.csv: no column 'label'"
 """
+from __future__ import annotations
 
 
 class FeatbenchError(Exception):
@@ -10,4 +11,15 @@ class FeatbenchError(Exception):
 
 
 class StoreLockedError(FeatbenchError):
-    """Another process is writing the same feature store."""
+    """Another process is writing the same feature store (or results file)."""
+
+
+class CorruptStoreError(FeatbenchError):
+    """Clips of a store file fail their checksum: `ids` of `family` in `store` are damaged."""
+
+    def __init__(self, message: str, store=None, family: str = "", ids: list[str] | None = None):
+        super().__init__(message)
+        self.store, self.family, self.ids = store, family, list(ids or [])
+
+    def __reduce__(self):  # keeps the attributes when sent back from a worker process
+        return (type(self), (str(self), self.store, self.family, self.ids))

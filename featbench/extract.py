@@ -16,10 +16,8 @@ utterances whose features are stored with the same config and the same audio has
 """
 from __future__ import annotations
 
-import csv
 import os
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,13 +25,10 @@ import numpy as np
 import pandas as pd
 
 from featbench.audio import AudioConfig, AudioProblem, file_hash, load
+from featbench.errors import FeatbenchError
+from featbench.executors import run_tasks
 from featbench.features import build_family
-from featbench.store import FamilyMeta, StoreWriter
-
-CORPUS_FILE = "corpus.csv"
-ERRORS_FILE = "errors.csv"
-
-_WORKER_FAMILIES: dict = {}
+from featbench.store import ERRORS_FILE, FamilyMeta, StoreWriter, write_corpus, write_errors
 
 
 @dataclass
@@ -64,22 +59,20 @@ class ExtractionReport:
         return "\n".join([*self.messages, line])
 
 
-def _limit_threads(threads: int):
-    """Pin BLAS/OpenMP (and torch, if loaded) to `threads`: processes, not threads, are the unit of
-    parallelism. Returns the threadpoolctl limiter, whose restore_original_limits() undoes it."""
-    import sys
+@dataclass(frozen=True)
+class ClipBatch:
+    """One task: clips of similar length, each with the families it still needs."""
 
-    from threadpoolctl import threadpool_limits
-
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
-    return threadpool_limits(threads)
+    items: tuple[tuple[str, str, tuple[str, ...]], ...]  # (id, path, family names)
+    audio: AudioConfig
 
 
-def _init_worker(specs: list[tuple[str, dict]], audio: AudioConfig, threads: int) -> None:
-    _limit_threads(threads)
-    _WORKER_FAMILIES.clear()
-    _WORKER_FAMILIES.update({name: build_family(name, options, audio) for name, options in specs})
+def build_families(specs: list[tuple[str, dict]], audio: AudioConfig) -> dict:
+    """{name: family}, options validated and heavy parts loaded (once per worker process)."""
+    families = {name: build_family(name, options, audio) for name, options in specs}
+    for family in families.values():
+        family.load()
+    return families
 
 
 def _checked(array: np.ndarray) -> np.ndarray:
@@ -88,39 +81,40 @@ def _checked(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def _extract_batch(items: list[tuple[str, str, list[str]]], audio: AudioConfig) -> list[tuple[str, str, tuple]]:
+def _per_clip(err: Exception) -> str:
+    """The reason recorded for a clip; configuration errors are not per-clip failures and go up."""
+    if isinstance(err, FeatbenchError):
+        raise err
+    return f"{type(err).__name__}: {err}"
+
+
+def extract_batch(families: dict, batch: ClipBatch) -> list[tuple[str, str, tuple]]:
     """[(id, path, (arrays by family, error reason by family, seconds of audio))] for a batch of clips.
 
     Families see the usable clips together (`extract_batch`); if a batch fails, its clips are extracted
     one by one so that the failure is reported against the clip that caused it.
     """
     signals, results = {}, {}
-    for uid, path, needed in items:
+    for uid, path, needed in batch.items:
         try:
-            signals[uid] = load(path, audio)
-            results[uid] = ({}, {}, signals[uid].size / audio.sample_rate)
+            signals[uid] = load(path, batch.audio)
+            results[uid] = ({}, {}, signals[uid].size / batch.audio.sample_rate)
         except AudioProblem as err:
             results[uid] = ({}, {name: str(err) for name in needed}, 0.0)
-    for name in dict.fromkeys(n for _, _, needed in items for n in needed):
-        family = _WORKER_FAMILIES[name]
-        group = [uid for uid, _, needed in items if name in needed and uid in signals]
+    for name in dict.fromkeys(n for _, _, needed in batch.items for n in needed):
+        family = families[name]
+        group = [uid for uid, _, needed in batch.items if name in needed and uid in signals]
         try:
-            arrays = [_checked(a) for a in family.extract_batch([signals[u] for u in group], audio.sample_rate)]
-        except Exception:  # retried clip by clip below, where the failing clip's error is recorded
+            arrays = [_checked(a) for a in family.extract_batch([signals[u] for u in group], batch.audio.sample_rate)]
+        except Exception as err:  # retried clip by clip below, where the failing clip's error is recorded
+            _per_clip(err)
             arrays = None
         for k, uid in enumerate(group):
             try:
-                results[uid][0][name] = arrays[k] if arrays is not None else _checked(family.extract(signals[uid], audio.sample_rate))
+                results[uid][0][name] = arrays[k] if arrays is not None else _checked(family.extract(signals[uid], batch.audio.sample_rate))
             except Exception as err:  # one family failing on one clip must not stop the run; reported per clip
-                results[uid][1][name] = f"{type(err).__name__}: {err}"
-    return [(uid, path, results[uid]) for uid, path, _ in items]
-
-
-def _write_errors(path: Path, errors: list[dict]) -> None:
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["id", "path", "family", "reason"])
-        writer.writeheader()
-        writer.writerows(errors)
+                results[uid][1][name] = _per_clip(err)
+    return [(uid, path, results[uid]) for uid, path, _ in batch.items]
 
 
 def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: str | Path,
@@ -132,7 +126,8 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
     similar duration to the families in batches (pretrained encoders batch where that is exact; the
     stored arrays do not depend on it). Finished utterances reach the disk
     every `flush_utterances` utterances (or 64 MB), so a killed run loses at most that much work.
-    Returns an ExtractionReport.
+    Options, models and the store are checked before any clip: a configuration error raises
+    FeatbenchError and is never recorded as a per-clip failure. Returns an ExtractionReport.
     """
     from tqdm import tqdm
 
@@ -140,31 +135,23 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
     store = Path(store)
     report = ExtractionReport(store=store, utterances=len(table))
     families = {name: build_family(name, options, audio) for name, options in specs}  # validates options early
+    metas = {name: FamilyMeta.of(family) for name, family in families.items()}
+    del families  # the run's families live in the executor (here or in each worker), built once there
     with StoreWriter(store, flush_utterances=flush_utterances) as writer:
-        table.to_csv(store / CORPUS_FILE, index=False)
-        done = {name: writer.prepare(FamilyMeta.of(fam)) for name, fam in families.items()}
+        done = {name: writer.prepare(meta) for name, meta in metas.items()}
+        write_corpus(store, table)
         hashes, todo = {}, []
         for row in table.itertuples():
             hashes[row.id] = file_hash(row.path) if os.path.isfile(row.path) else "missing"
-            needed = [n for n in families if done[n].get(row.id) != hashes[row.id]]
+            needed = tuple(n for n in metas if done[n].get(row.id) != hashes[row.id])
             if needed:
                 todo.append((row.id, row.path, needed))
         report.already_done = len(table) - len(todo)
         if batch_size > 1:  # similar durations together, so that padding inside a batch stays small
             duration = dict(zip(table["id"], table["duration"].fillna(0.0)))
             todo.sort(key=lambda item: duration[item[0]])
-        batches = [todo[i:i + max(batch_size, 1)] for i in range(0, len(todo), max(batch_size, 1))]
-        pool, limiter = None, None
-        if jobs > 1 and len(batches) > 1:
-            import multiprocessing
-
-            pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
-                                       initializer=_init_worker, initargs=(specs, audio, 1))
-        else:
-            limiter = _limit_threads(1)
-            _WORKER_FAMILIES.clear()
-            _WORKER_FAMILIES.update(families)
-        bar = tqdm(total=len(todo), unit="clip", disable=not progress, dynamic_ncols=True, desc="extract", mininterval=0.5)
+        batches = [ClipBatch(tuple(todo[i:i + batch_size]), audio) for i in range(0, len(todo), max(batch_size, 1))]
+        workers = jobs if jobs > 1 and len(batches) > 1 else 1
 
         def record(uid: str, path: str, result: tuple[dict, dict, float]) -> None:
             arrays, errors, seconds = result
@@ -175,35 +162,28 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
             report.failed += bool(errors)
             report.extracted += not errors
             report.audio_seconds += seconds
-            bar.update()
-            bar.set_postfix_str(f"{report.audio_seconds / max(time.perf_counter() - start, 1e-9):.1f}x realtime, {report.failed} failed", refresh=False)
 
+        bar = None
         try:
-            if pool is None:
-                for batch in batches:
-                    for item in _extract_batch(batch, audio):
-                        record(*item)
-            else:
-                pending = set()
-                for batch in batches:
-                    pending.add(pool.submit(_extract_batch, batch, audio))
-                    if len(pending) >= 4 * jobs:
-                        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-                        for future in finished:
-                            for item in future.result():
-                                record(*item)
-                for future in pending:
-                    for item in future.result():
-                        record(*item)
+            results = run_tasks(extract_batch, batches, workers, setup=build_families, setup_args=(specs, audio))
+            for n, items in enumerate(results):
+                if bar is None:  # models are loaded and compiled by now: the bar's rate and ETA are true
+                    bar = tqdm(total=len(todo), unit="clip", disable=not progress, dynamic_ncols=True, desc="extract",
+                               mininterval=0.5)
+                    clock = time.perf_counter()
+                    first_audio = report.audio_seconds
+                for item in items:
+                    record(*item)
+                bar.update(len(items))
+                elapsed = max(time.perf_counter() - clock, 1e-9)
+                bar.set_postfix_str(f"{(report.audio_seconds - first_audio) / elapsed:.1f}x realtime, {report.failed} failed",
+                                    refresh=False)
         finally:
-            bar.close()
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
-            if limiter is not None:
-                limiter.restore_original_limits()
+            if bar is not None:
+                bar.close()
             writer.flush()  # keep every finished utterance, also on Ctrl-C
-            _write_errors(store / ERRORS_FILE, report.errors)
-        for name in families:
+            write_errors(store, report.errors)
+        for name in metas:
             writer.consolidate(name, list(table["id"]), hashes)
         report.messages = writer.messages
     report.wall_seconds = time.perf_counter() - start

@@ -10,12 +10,19 @@ from __future__ import annotations
 from featbench.errors import FeatbenchError
 
 
-def parse_list(spec: str | None) -> list[str]:
-    """Comma-separated names, blanks dropped, order kept, duplicates removed."""
+def parse_list(spec: str | None, what: str = "the list") -> list[str]:
+    """Comma-separated names, blanks dropped, order kept; a name given twice is refused.
+
+    >>> parse_list("a,b,a", "--features")
+    Traceback (most recent call last):
+    featbench.errors.FeatbenchError: --features names 'a' twice
+    """
     seen = []
-    for item in (spec or "").split(","):
-        if item.strip() and item.strip() not in seen:
-            seen.append(item.strip())
+    for item in (s.strip() for s in (spec or "").split(",")):
+        if item in seen:
+            raise FeatbenchError(f"{what} names '{item}' twice")
+        if item:
+            seen.append(item)
     return seen
 
 

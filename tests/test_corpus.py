@@ -153,3 +153,68 @@ def test_real_ravdess():
     assert len(four) == 96 + 3 * 192
     text = summary_text(four, find_problems(four))
     assert "problems found: 1" in text and "byte-identical" in text
+
+
+def test_file_name_ids_keep_the_extension_only_where_stems_clash(tmp_path):
+    actor = tmp_path / "Actor_01"
+    for i, name in enumerate(["03-01-01-01-01-01-01.wav", "03-01-01-01-01-01-01.flac", "03-01-05-02-01-01-01.wav"]):
+        write_wav(actor / name, freq=200.0 + 50 * i)
+    table = load_corpus("ravdess", tmp_path)
+    assert list(table.id) == ["03-01-01-01-01-01-01.flac", "03-01-01-01-01-01-01.wav", "03-01-05-02-01-01-01"]
+    assert list(table.label) == ["neutral", "neutral", "angry"]
+    problems = dict(find_problems(table).values)
+    assert problems == {str(actor / "03-01-01-01-01-01-01.wav"):
+                        f"same name as {actor / '03-01-01-01-01-01-01.flac'} with another extension"}
+    assert "same name" in summary_text(table, find_problems(table))
+
+
+def test_csv_default_ids_keep_the_extension_only_where_paths_clash(tmp_path):
+    for name in ["a.wav", "a.flac", "b.wav"]:
+        write_wav(tmp_path / "clips" / name)
+    (tmp_path / "m.csv").write_text("path,label,speaker\nclips/a.wav,sad,s1\nclips/a.flac,sad,s1\nclips/b.wav,sad,s2\n")
+    table = load_corpus("csv", tmp_path / "m.csv")
+    assert list(table.id) == ["clips/a.flac", "clips/a.wav", "clips/b"]
+
+
+def test_duplicate_ids_are_one_line_naming_the_id_and_both_paths(tmp_path):
+    write_wav(tmp_path / "a.wav")
+    write_wav(tmp_path / "b.wav")
+    (tmp_path / "m.csv").write_text("id,path,label,speaker\nx,a.wav,sad,s1\nx,b.wav,sad,s1\n")
+    with pytest.raises(FeatbenchError) as err:
+        load_corpus("csv", tmp_path / "m.csv")
+    message = str(err.value)
+    assert "\n" not in message
+    assert f"duplicate utterance id 'x' ({tmp_path / 'a.wav'} and {tmp_path / 'b.wav'})" in message
+    for layout_root in ("Actor_01", "Actor_02"):  # same file name in two folders: still a duplicate id
+        write_wav(tmp_path / "rav" / layout_root / "03-01-01-01-01-01-01.wav")
+    with pytest.raises(FeatbenchError, match=r"duplicate utterance id '03-01-01-01-01-01-01' \(.*Actor_01.* and .*Actor_02"):
+        load_corpus("ravdess", tmp_path / "rav")
+
+
+def _manifest(tmp_path: Path, lines: list[str]) -> Path:
+    (tmp_path / "m.csv").write_text("path,label,speaker\n" + "\n".join(lines) + "\n")
+    return tmp_path / "m.csv"
+
+
+def test_csv_manifest_problems_are_one_line_with_spreadsheet_rows(tmp_path):
+    for name in "abc":
+        write_wav(tmp_path / f"{name}.wav")
+    manifest = _manifest(tmp_path, ["a.wav,sad,s1", "b.wav,,s1", "gone.wav,sad,s1", "", "./a.wav,happy,s2", "c.wav, ,s2"])
+    with pytest.raises(FeatbenchError) as err:
+        load_corpus("csv", manifest)
+    assert str(err.value) == (f"{manifest}: empty label in rows 3, 7; missing audio file in row 4 (gone.wav); "
+                              "duplicate path in rows 2, 6 (a.wav)")
+
+
+@pytest.mark.parametrize("lines, expected", [
+    ([f"a{i}.wav,,s1" for i in range(13)], "empty label in rows 2, 3, 4, 5, 6, 7, 8, 9, 10, 11 and 3 more"),
+    (["a0.wav,sad,s1", ",sad,s1"], "missing audio file in row 3 (blank path)"),
+    (["a0.wav,sad,s1", "a1.wav,sad,s1", "a0.wav,happy,s2", "a1.wav,sad,s3"], "duplicate path in rows 2, 3, 4, 5 (a0.wav)"),
+])
+def test_csv_manifest_each_problem_alone(tmp_path, lines, expected):
+    for i in range(13):
+        (tmp_path / f"a{i}.wav").write_bytes(b"never decoded: checked before any audio is read")
+    manifest = _manifest(tmp_path, lines)
+    with pytest.raises(FeatbenchError) as err:
+        load_corpus("csv", manifest, probe=False)
+    assert str(err.value) == f"{manifest}: {expected}"

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from featbench.errors import FeatbenchError
-from featbench.pretrained.checkpoint import load_checkpoint, model_config
-from featbench.pretrained.fairseq_transformer import build_hf_model
-from featbench.pretrained.wav2vec1 import Wav2VecV1, Wav2VecV1Config
+from featbench.encoders.checkpoint import load_checkpoint, model_config
+from featbench.encoders.fairseq_transformer import build_hf_model
+from featbench.encoders.wav2vec1 import Wav2VecV1, Wav2VecV1Config
 from tests.conftest import SHARED
 
 REF = SHARED / "models" / "fairseq-reference"

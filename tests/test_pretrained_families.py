@@ -56,8 +56,8 @@ def test_layers_shapes_and_names(tiny_model):
     np.testing.assert_allclose(one, states[:, 32:64], atol=1e-5)
     last = build_family("hf", {"model": str(folder)}).extract(x, 16000)
     assert last.shape == (frames(kind, len(x)), 32)
-    with pytest.raises(FeatbenchError, match="layer 7 does not exist"):
-        build_family("hf", {"model": str(folder), "layer": "7"}).extract(x, 16000)
+    with pytest.raises(FeatbenchError, match=r"hf.layer=7: the model has layers 0..2"):
+        build_family("hf", {"model": str(folder), "layer": "7"})  # at construction, before any clip
 
 
 def test_long_clips_are_chunked_and_stitched(tiny_model):
@@ -88,7 +88,7 @@ def test_whisper_modes_on_tiny_model(tmp_path):
 
 
 def test_bad_options(tmp_path):
-    with pytest.raises(FeatbenchError, match="needs --set hf.model=PATH"):
+    with pytest.raises(FeatbenchError, match="needs the option hf.model=PATH"):
         build_family("hf")
     with pytest.raises(FeatbenchError, match="not found"):
         build_family("hf", {"model": str(tmp_path / "nope")})

@@ -3,7 +3,7 @@ import pytest
 
 from featbench.corpus import load_corpus
 from featbench.errors import FeatbenchError
-from featbench.train.protocol import budget_subset, check_folds, make_folds, parse_budgets, validation_split
+from featbench.train.protocol import budget_subset, check_folds, make_folds, parse_budgets, parse_seeds, validation_split
 from tests.conftest import RAVDESS, needs_ravdess
 
 
@@ -73,9 +73,26 @@ def test_fraction_budgets_are_nested_and_stratified():
 
 
 def test_parse_budgets():
-    assert parse_budgets("all,64,8,0.1") == [8, 64, 0.1, "all"]
+    assert parse_budgets("all,64,8") == [8, 64, "all"]
+    assert parse_budgets("0.5,all,0.1") == [0.1, 0.5, "all"]
     with pytest.raises(FeatbenchError, match="'-3'"):
         parse_budgets("8,-3")
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("8,0.5", "budgets mix counts"),  # a fraction subset is not nested in a count subset, nor the reverse
+    ("8,16,8", "budget 8 is given twice"),
+    ("all,all", "budget all is given twice"),
+])
+def test_mixed_or_repeated_budgets_are_refused(spec, message):
+    with pytest.raises(FeatbenchError, match=message):
+        parse_budgets(spec)
+
+
+def test_repeated_seeds_are_refused():
+    assert parse_seeds("2,0,1") == [2, 0, 1]
+    with pytest.raises(FeatbenchError, match="seed 1 is given twice"):
+        parse_seeds("0,1,1")
 
 
 @needs_ravdess

@@ -4,7 +4,8 @@ from typer.testing import CliRunner
 
 from featbench.cli import app
 from featbench.errors import FeatbenchError
-from featbench.train.runner import RESULT_COLUMNS, Experiment, run_training
+from featbench.results import RESULT_COLUMNS
+from featbench.train.runner import Experiment, run_training
 
 runner = CliRunner()
 
@@ -52,11 +53,11 @@ def test_sequence_model_rows(demo_store, tmp_path):
 
 @pytest.mark.parametrize("args, message", [
     (["--budgets", "50"], "budget 50 per class is larger than class"),
-    (["--folds", "9"], "--folds 9: must be between 2 and the number of groups"),
+    (["--folds", "9"], "9 folds: must be between 2 and the number of groups"),
     (["--classes", "happy,bored"], "class 'bored' has no utterance"),
     (["--classifiers", "knn"], "unknown classifier 'knn'"),
     (["--features", "fbank"], "no 'fbank' features in this store"),
-    (["--seeds", "a"], "--seeds item 'a'"),
+    (["--seeds", "a"], "seed 'a' is not a non-negative integer"),
 ])
 def test_bad_arguments_are_one_line_errors(demo_store, tmp_path, args, message):
     result = runner.invoke(app, ["train", str(demo_store), "--out", str(tmp_path / "r.csv"), "--no-progress", *args])

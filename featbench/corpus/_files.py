@@ -2,26 +2,45 @@
 
 >>> AUDIO_SUFFIXES
 ('.wav', '.flac', '.ogg', '.mp3')
+>>> clip_ids(["Actor_01/x.wav", "Actor_01/x.flac", "Actor_01/y.wav"])
+['Actor_01/x.wav', 'Actor_01/x.flac', 'Actor_01/y']
 """
 from __future__ import annotations
 
+from collections import defaultdict
 from pathlib import Path
+from typing import Sequence
 
 from featbench.errors import FeatbenchError
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 
 
+def clip_ids(names: Sequence[str]) -> list[str]:
+    """Utterance ids for file names (or relative paths): the name without its extension, except where
+    names differ only in their extension (a.wav, a.flac): those keep it, so their ids stay unique.
+
+    Every other id is exactly the extension-less name, as it always was (stores are keyed on it).
+
+    >>> clip_ids(["a.wav", "a.flac", "b.wav", "c/d.mp3"])
+    ['a.wav', 'a.flac', 'b', 'c/d']
+    """
+    bare = [str(Path(name).with_suffix("")) for name in names]
+    full = [str(Path(name)) for name in names]
+    spellings = defaultdict(set)
+    for stem, name in zip(bare, full):
+        spellings[stem].add(name)
+    return [name if len(spellings[stem]) > 1 else stem for stem, name in zip(bare, full)]
+
+
 def rows_from_file_names(root: Path, name: str, parse) -> list[dict]:
     """Utterance rows for a corpus whose labels live in file names: `parse(stem)` returns a dict with
-    label and speaker (optionally gender), or None for files that are not part of the corpus."""
-    rows = []
-    for path in audio_files(root, name):
-        info = parse(path.stem)
-        if info is not None:
-            rows.append(dict(id=path.stem, path=str(path), label=info["label"], speaker=info["speaker"],
-                             gender=info.get("gender", "")))
-    return rows
+    label and speaker (optionally gender), or None for files that are not part of the corpus.
+    The id is the stem, or the file name where another file of the corpus has the same stem."""
+    kept = [(path, info) for path in audio_files(root, name) if (info := parse(path.stem)) is not None]
+    ids = clip_ids([path.name for path, _ in kept])
+    return [dict(id=uid, path=str(path), label=info["label"], speaker=info["speaker"], gender=info.get("gender", ""))
+            for uid, (path, info) in zip(ids, kept)]
 
 
 def audio_files(root: Path, name: str) -> list[Path]:

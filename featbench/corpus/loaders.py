@@ -17,9 +17,12 @@ from featbench.errors import FeatbenchError
 
 
 def _demo(root: Path) -> list[dict]:
-    """The embedded synthetic corpus: generated into root on first use (its manifest is written last)."""
+    """The embedded synthetic corpus: generated into root on first use (its manifest is written last).
+
+    A clip gone missing from it is left to extraction, which lists it in errors.csv with the other bad clips.
+    """
     manifest = root / "manifest.csv"
-    return csv_manifest.load(manifest if manifest.is_file() else synthetic.generate(root))
+    return csv_manifest.load(manifest if manifest.is_file() else synthetic.generate(root), require_files=False)
 
 
 LOADERS: dict[str, Callable[[Path], list[dict]]] = {
@@ -60,12 +63,22 @@ def load_corpus(name: str, root: str | Path, classes: list[str] | None = None,
 
 
 def find_problems(table: pd.DataFrame, min_duration: float = 0.25) -> pd.DataFrame:
-    """Files that are missing, unreadable, empty, too short, or byte-identical to another (columns: path, problem)."""
+    """Files that are missing, unreadable, empty, too short, byte-identical to another, or named like another
+    but for the extension (columns: path, problem).
+
+    >>> t = make_table([dict(id=i, path=f"/nowhere/a.{i}", label="x", speaker="s") for i in ("wav", "flac")])
+    >>> find_problems(t).problem.tolist()
+    ['missing file', 'same name as /nowhere/a.flac with another extension', 'missing file']
+    """
     from featbench.audio import file_hash
 
-    problems, first_seen = [], {}
+    problems, first_seen, same_stem = [], {}, {}
     for row in table.itertuples():
         path = Path(row.path)
+        other = next((p for p in same_stem.setdefault(path.stem, []) if p.suffix != path.suffix), None)
+        same_stem[path.stem].append(path)
+        if other is not None:
+            problems.append((row.path, f"same name as {other} with another extension"))
         if not path.is_file():
             problems.append((row.path, "missing file"))
             continue

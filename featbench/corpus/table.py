@@ -7,6 +7,9 @@ balance folds), duration (s, NaN if unknown), transcript (may be empty).
 ...                 dict(id="b", path="/x/b.wav", label="neu", speaker="s2")])
 >>> list(select_labels(t, ["neu", "hap"], {"exc": "hap"}).label)
 ['hap', 'neu']
+>>> make_table([dict(id="a", path="/x/a.wav", label="l", speaker="s"), dict(id="a", path="/y/a.wav", label="l", speaker="s")])
+Traceback (most recent call last):
+featbench.errors.FeatbenchError: corpus: duplicate utterance id 'a' (/x/a.wav and /y/a.wav)
 """
 from __future__ import annotations
 
@@ -42,9 +45,13 @@ def make_table(rows: Iterable[dict], name: str = "corpus") -> pd.DataFrame:
     for column in ("id", "label", "speaker", "group", "gender", "path", "transcript"):
         table[column] = table[column].astype(str)
     table["duration"] = pd.to_numeric(table["duration"], errors="coerce")
-    dup = table["id"][table["id"].duplicated()]
-    if len(dup):
-        raise FeatbenchError(f"{name}: duplicate utterance id '{dup.iloc[0]}'")
+    duplicated = table["id"].duplicated(keep=False)
+    if duplicated.any():
+        first = table["id"][duplicated].iloc[0]
+        paths = table["path"][table["id"] == first].tolist()
+        others = table["id"][duplicated].nunique() - 1
+        more = f"; {others} more duplicate ids" if others else ""
+        raise FeatbenchError(f"{name}: duplicate utterance id '{first}' ({paths[0]} and {paths[1]}){more}")
     return table[COLUMNS].sort_values("id", kind="stable").reset_index(drop=True)
 
 

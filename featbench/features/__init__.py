@@ -10,7 +10,7 @@ from featbench.errors import FeatbenchError
 from featbench.features.base import FeatureFamily
 from featbench.features.fbank import Fbank
 from featbench.features.opensmile_family import ComParELLD, EGeMAPSFunctionals, EGeMAPSLLD
-from featbench.features.pretrained import FairseqTransformer, HFFamily, Wav2Vec1, WhisperEncoderLayers
+from featbench.features.pretrained_families import FairseqTransformer, HFFamily, Wav2Vec1, WhisperEncoderLayers
 from featbench.features.raw import RawWaveform
 
 FAMILIES: dict[str, type[FeatureFamily]] = {

@@ -13,23 +13,52 @@ True
 from __future__ import annotations
 
 import dataclasses
-from abc import ABC, abstractmethod
 import hashlib
 import json
+import math
+from abc import ABC, abstractmethod
 from typing import Any, ClassVar
 
 import numpy as np
 
 from featbench.audio import AudioConfig
 from featbench.errors import FeatbenchError
+from featbench.row_kinds import RowKind
 
 
-def _coerce(value: Any, to_type: type) -> Any:
-    if isinstance(value, str) and to_type in (int, float):
-        return to_type(value)
-    if isinstance(value, str) and to_type is bool:
-        return value.lower() in ("1", "true", "yes", "on")
-    return value
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def coerce_option(family: str, option: str, value: Any, to_type: type) -> Any:
+    """An option value (usually text from ``--set``) as the option's type; a one-line error otherwise.
+
+    >>> coerce_option("fbank", "n_mels", "64", int), coerce_option("fbank", "center", "no", bool)
+    (64, False)
+    >>> coerce_option("fbank", "n_mels", "40.5", int)
+    Traceback (most recent call last):
+    featbench.errors.FeatbenchError: fbank.n_mels='40.5': not a whole number
+    """
+    text = str(value).strip()
+    if to_type is bool:
+        if isinstance(value, bool):
+            return value
+        if text.lower() in _TRUE + _FALSE:
+            return text.lower() in _TRUE
+        raise FeatbenchError(f"{family}.{option}={text!r}: not a yes/no value (true/false, yes/no, on/off, 1/0)")
+    if to_type is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise FeatbenchError(f"{family}.{option}={text!r}: not a whole number") from None
+    if to_type is float:
+        try:
+            number = float(text)
+        except ValueError:
+            raise FeatbenchError(f"{family}.{option}={text!r}: not a number") from None
+        if not math.isfinite(number):
+            raise FeatbenchError(f"{family}.{option}={text!r}: not a finite number")
+        return number
+    return text if isinstance(value, str) else value
 
 
 class FeatureFamily(ABC):
@@ -47,13 +76,16 @@ class FeatureFamily(ABC):
             raise FeatbenchError(
                 f"family '{self.name}' has no option '{unknown[0]}'; options: {', '.join(fields) or 'none'}"
             )
-        typed = {k: _coerce(v, type(fields[k].default)) for k, v in options.items()}
+        typed = {k: coerce_option(self.name, k, v, type(fields[k].default)) for k, v in options.items()}
         self.config = self.Config(**typed)
         self.audio = audio
         self.validate()
 
     def validate(self) -> None:
         """Raise FeatbenchError for an invalid option combination (at construction, not mid-run)."""
+
+    def load(self) -> None:
+        """Load what is heavy (a model, a native library) now, so that the first clip is not slow."""
 
     # -- description -------------------------------------------------------------------------
     @property
@@ -69,6 +101,16 @@ class FeatureFamily(ABC):
     @abstractmethod
     def frame_rate(self) -> float:
         """Frames per second; 0.0 for utterance-level families (one row per utterance)."""
+
+    @property
+    def row_kind(self) -> RowKind:
+        """What one row of the output is (stored with the features, so that nobody parses column names)."""
+        return RowKind.UTTERANCE if self.frame_rate == 0.0 else RowKind.FRAMES
+
+    @property
+    def n_layers(self) -> int:
+        """0 for one representation; the number of layers an all-layer output holds side by side."""
+        return 0
 
     def library_versions(self) -> dict[str, str]:
         """Versions of the libraries whose output this family depends on (part of the config hash)."""

@@ -44,6 +44,9 @@ class OpenSmileFamily(FeatureFamily):
             )
         return self._smile
 
+    def load(self) -> None:
+        _ = self.smile
+
     @property
     def columns(self) -> list[str]:
         return list(self.smile.feature_names)

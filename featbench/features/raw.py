@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from featbench.features.base import FeatureFamily
+from featbench.row_kinds import RowKind
 
 
 @dataclass(frozen=True)
@@ -27,6 +28,10 @@ class RawWaveform(FeatureFamily):
     @property
     def columns(self) -> list[str]:
         return ["sample"]
+
+    @property
+    def row_kind(self) -> RowKind:
+        return RowKind.WAVEFORM
 
     @property
     def frame_rate(self) -> float:

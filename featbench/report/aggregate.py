@@ -15,32 +15,23 @@ import numpy as np
 import pandas as pd
 
 from featbench.errors import FeatbenchError
+from featbench.results import PROTOCOL_COLUMNS, budget_order, read_results
 
-PROTOCOL_COLUMNS = ["corpus", "classes", "merge", "n_classes", "fold_scheme", "n_folds", "metric"]
 CURVE = ["family", "classifier"]
 
 
-def read_results(paths: list[str | Path]) -> pd.DataFrame:
-    """Concatenate results CSVs; they must share one protocol (corpus, classes, merges, folds, metric)."""
-    from featbench.train.runner import RESULT_COLUMNS
-
-    frames = []
-    for path in paths:
-        path = Path(path)
-        if not path.is_file():
-            raise FeatbenchError(f"{path}: results file not found")
-        frame = pd.read_csv(path, keep_default_na=False)
-        if list(frame.columns) != RESULT_COLUMNS:
-            raise FeatbenchError(f"{path}: not a featbench results file (columns differ)")
-        frames.append(frame)
-    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+def read_one_protocol(paths: list[str | Path]) -> tuple[pd.DataFrame, list[str]]:
+    """Rows of results CSVs that share one protocol (corpus, classes, merges, folds, metric), and notes
+    about repaired files."""
+    table = read_results(paths)
+    rows = table.rows
     if rows.empty:
-        raise FeatbenchError("no results rows to compare")
+        raise FeatbenchError(f"no results rows to compare in {', '.join(str(p) for p in paths)}")
     protocols = rows[PROTOCOL_COLUMNS].drop_duplicates()
     if len(protocols) > 1:
         first, second = (", ".join(f"{k}={v}" for k, v in p.items()) for p in protocols.head(2).to_dict("records"))
         raise FeatbenchError(f"results mix {len(protocols)} protocols ({first} | {second}); compare one at a time")
-    return rows
+    return rows, table.notes
 
 
 def protocol_of(rows: pd.DataFrame) -> dict:
@@ -50,12 +41,6 @@ def protocol_of(rows: pd.DataFrame) -> dict:
     p.update(seeds=sorted(int(s) for s in rows["seed"].unique()), budgets=budget_order(rows),
              families=list(dict.fromkeys(rows["family"])), classifiers=list(dict.fromkeys(rows["classifier"])))
     return p
-
-
-def budget_order(rows: pd.DataFrame) -> list[str]:
-    """Budgets sorted by the examples per class they gave."""
-    x = rows.groupby("budget")["examples_per_class"].mean().sort_values()
-    return [str(b) for b in x.index]
 
 
 def aggregate(rows: pd.DataFrame, metric: str = "ua") -> pd.DataFrame:
@@ -84,7 +69,7 @@ def unit_matrix(rows: pd.DataFrame, family: str, classifier: str, metric: str = 
     """(x per budget, scores of shape (n_units, n_budgets), units): one unit per (fold, seed)."""
     part = rows[(rows["family"] == family) & (rows["classifier"] == classifier)]
     table = part.pivot_table(index=["fold", "seed"], columns="budget", values=metric)
+    order = budget_order(part)
     x = part.groupby("budget")["examples_per_class"].mean()
-    order = x.sort_values().index
     table = table[order].dropna()
     return x[order].to_numpy(float), table.to_numpy(float), list(table.index)

@@ -12,7 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from featbench.errors import FeatbenchError
-from featbench.report.aggregate import aggregate, best_classifiers, protocol_of, read_results, unit_matrix
+from featbench.results import budget_order
+from featbench.report.aggregate import aggregate, best_classifiers, protocol_of, read_one_protocol, unit_matrix
 from featbench.report.curvefit import plan_budget
 from featbench.report.efficiency import efficiency_ratio
 from featbench.report.plots import caption, confusion_matrices, learning_curves
@@ -24,7 +25,7 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
     """Write every report artefact for one protocol's results into `out`; return their paths and texts."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    rows = read_results(results)
+    rows, notes = read_one_protocol(results)
     protocol = protocol_of(rows)
     agg = aggregate(rows)
     best = best_classifiers(agg)
@@ -34,7 +35,7 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
     cap = caption(protocol)
 
     x_b, units_b, keys_b = unit_matrix(rows, baseline, best[baseline])
-    budgets_b = list(rows[(rows.family == baseline)].groupby("budget")["examples_per_class"].mean().sort_values().index)
+    budgets_b = budget_order(rows[rows.family == baseline])
     if reference_budget is not None and reference_budget not in budgets_b:
         raise FeatbenchError(f"--reference-budget '{reference_budget}' not measured for {baseline} (budgets: {', '.join(budgets_b)})")
     ref_index = budgets_b.index(reference_budget) if reference_budget else len(budgets_b) - 1
@@ -87,4 +88,4 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
         "![learning curves by classifier](learning_curves_by_classifier.png)", "", "![confusion matrices](confusion_matrices.png)", "",
     ])
     (out / "report.md").write_text(report)
-    return {"out": out, "figures": figures, "efficiency": sentences, "plans": [p["sentence"] for p in plans], "report": report}
+    return {"out": out, "notes": notes, "figures": figures, "efficiency": sentences, "plans": [p["sentence"] for p in plans], "report": report}

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import pandas as pd
 
+from featbench.results import budget_order
+
 
 def summary_table(agg: pd.DataFrame, best: dict[str, str]) -> pd.DataFrame:
     """Wide table: one row per family x classifier, one 'UA@budget' column per budget (mean, fraction)."""
-    order = agg.groupby("budget")["x"].mean().sort_values().index
+    order = budget_order(agg, "x")
     wide = agg.pivot_table(index=["family", "classifier"], columns="budget", values="mean", sort=False)[order]
     wide.columns = [f"UA@{b}" for b in wide.columns]
     wide = wide.reset_index()
@@ -23,12 +25,13 @@ def summary_table(agg: pd.DataFrame, best: dict[str, str]) -> pd.DataFrame:
 
 def summary_markdown(agg: pd.DataFrame, best: dict[str, str], caption: str) -> str:
     """Markdown: UA % (mean ± 95% half-interval) per budget; the best classifier per family in bold."""
-    order = agg.groupby("budget")["x"].mean().sort_values()
-    header = "| family | classifier | " + " | ".join(f"{b} ({x:.0f}/class)" if b == "all" else str(b) for b, x in order.items()) + " |"
-    lines = [header, "|" + "---|" * (order.size + 2)]
+    x = agg.groupby("budget")["x"].mean()
+    order = budget_order(agg, "x")
+    header = "| family | classifier | " + " | ".join(f"{b} ({x[b]:.0f}/class)" if b == "all" else str(b) for b in order) + " |"
+    lines = [header, "|" + "---|" * (len(order) + 2)]
     for (family, clf), part in agg.groupby(["family", "classifier"], sort=False):
         cells = []
-        for budget in order.index:
+        for budget in order:
             row = part[part.budget == budget]
             cells.append("" if row.empty else f"{row['mean'].iloc[0] * 100:.1f} ± {(row['ci_high'].iloc[0] - row['mean'].iloc[0]) * 100:.1f}")
         name = f"**{clf}**" if best.get(family) == clf else clf

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from featbench.row_kinds import RowKind
+
 
 def pool(features: np.ndarray, offsets: np.ndarray, lengths: np.ndarray, block: int = 128) -> np.ndarray:
     """Mean and standard deviation over each utterance's frames: (n_utterances, 2 * dim).
@@ -33,12 +35,12 @@ def pool(features: np.ndarray, offsets: np.ndarray, lengths: np.ndarray, block: 
 
 
 def utterance_matrix(feature_set, ids: list[str], columns: np.ndarray | None = None, pooled: np.ndarray | None = None) -> np.ndarray:
-    """One row per id: the stored row for utterance-level families (frame_rate 0), else pooled frames.
+    """One row per id: the stored row for utterance-level families, else pooled rows (frames, samples).
 
     `columns` selects feature columns (a layer of an all-layer store); `pooled` reuses an earlier pool().
     """
     rows = np.array([feature_set.position[u] for u in ids])
-    if feature_set.meta.frame_rate == 0.0:
+    if feature_set.meta.rows == RowKind.UTTERANCE.value:
         matrix = feature_set.features[feature_set.offsets[rows]]
         return matrix if columns is None else matrix[:, columns]
     if pooled is None:
@@ -46,13 +48,3 @@ def utterance_matrix(feature_set, ids: list[str], columns: np.ndarray | None = N
     if columns is not None:
         pooled = pooled[:, np.concatenate([columns, columns + feature_set.meta.dim])]
     return pooled[rows]
-
-
-def layer_columns(columns: list[str], layer: int) -> np.ndarray:
-    """Indices of layer `layer` in an all-layer store (columns named 'Lkk_ddd').
-
-    >>> layer_columns(["L00_000", "L00_001", "L01_000", "L01_001"], 1).tolist()
-    [2, 3]
-    """
-    prefix = f"L{layer:02d}_"
-    return np.array([i for i, c in enumerate(columns) if c.startswith(prefix)], dtype=np.int64)

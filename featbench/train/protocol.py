@@ -27,6 +27,8 @@ import pandas as pd
 from featbench.errors import FeatbenchError
 
 ALL = "all"
+MAX_LOGO_GROUPS = 10  # up to this many groups, leave one group out; beyond it, DEFAULT_K folds
+DEFAULT_K = 6
 
 
 @dataclass(frozen=True)
@@ -41,17 +43,30 @@ class Fold:
         return table["group"].isin(self.test_groups).to_numpy()
 
 
+def default_n_folds(table: pd.DataFrame) -> int:
+    """The number of folds used when none is given: leave-one-group-out up to MAX_LOGO_GROUPS groups,
+    else DEFAULT_K group folds. The library and the command line both use this.
+
+    >>> default_n_folds(pd.DataFrame({"group": list("abcd")})), default_n_folds(pd.DataFrame({"group": range(24)}))
+    (4, 6)
+    """
+    n_groups = table["group"].nunique()
+    return n_groups if n_groups <= MAX_LOGO_GROUPS else DEFAULT_K
+
+
 def make_folds(table: pd.DataFrame, n_folds: int | None = None) -> list[Fold]:
-    """Leave-one-group-out when n_folds is None or equals the number of groups; else k group folds.
+    """Leave-one-group-out when n_folds equals the number of groups; else k group folds. None means
+    `default_n_folds(table)`.
 
     Groups are sorted, split by gender (the most common gender per group; '' when unknown) and dealt
     round-robin to folds, continuing the deal across genders so fold sizes stay even.
     """
     groups = sorted(table["group"].unique())
-    if n_folds is None or n_folds == len(groups):
+    n_folds = default_n_folds(table) if n_folds is None else n_folds
+    if n_folds == len(groups):
         return [Fold(i, (g,), "leave-one-group-out") for i, g in enumerate(groups)]
     if not 2 <= n_folds <= len(groups):
-        raise FeatbenchError(f"--folds {n_folds}: must be between 2 and the number of groups ({len(groups)})")
+        raise FeatbenchError(f"{n_folds} folds: must be between 2 and the number of groups ({len(groups)})")
     gender = table.groupby("group")["gender"].agg(lambda s: s.mode().iloc[0] if len(s.mode()) else "")
     assignment: dict[int, list[str]] = {i: [] for i in range(n_folds)}
     k = 0
@@ -63,11 +78,14 @@ def make_folds(table: pd.DataFrame, n_folds: int | None = None) -> list[Fold]:
 
 
 def parse_budgets(spec: str) -> list[int | float | str]:
-    """'8,16,all' -> [8, 16, 'all']: examples per class (integers), fractions of each class's training
-    pool (0 < f < 1, e.g. 0.25), or 'all'. Sorted (counts, then fractions, then all), duplicates dropped.
+    """'8,16,all' -> [8, 16, 'all']: examples per class (integers) or fractions of each class's training
+    pool (0 < f < 1, e.g. 0.25), not both, plus 'all'. Sorted; a repeated budget is refused.
 
-    >>> parse_budgets("32, 8, all, 8, 0.5")
-    [8, 32, 0.5, 'all']
+    >>> parse_budgets("32, 8, all")
+    [8, 32, 'all']
+    >>> parse_budgets("8, 0.5")
+    Traceback (most recent call last):
+    featbench.errors.FeatbenchError: budgets mix counts (8) and fractions (0.5): the subsets of one kind are not nested in the other's; use one kind
     """
     budgets: list = []
     for item in (s.strip().lower() for s in spec.split(",") if s.strip()):
@@ -82,15 +100,52 @@ def parse_budgets(spec: str) -> list[int | float | str]:
         elif number is not None and 0 < number < 1:
             value = number
         else:
-            raise FeatbenchError(f"--budgets item '{item}' is not a positive number of examples per class, "
+            raise FeatbenchError(f"budget '{item}' is not a positive number of examples per class, "
                                  "a fraction between 0 and 1, or 'all'")
-        if value not in budgets:
-            budgets.append(value)
+        budgets.append(value)
+    return check_budgets(budgets)
+
+
+def check_budgets(budgets: list) -> list:
+    """Budgets sorted (counts or fractions, then 'all'); empty, repeated or mixed lists are refused."""
     if not budgets:
-        raise FeatbenchError("--budgets is empty")
-    counts = sorted(b for b in budgets if isinstance(b, int))
+        raise FeatbenchError("no budgets given")
+    repeated = sorted({str(b) for b in budgets if budgets.count(b) > 1})
+    if repeated:
+        raise FeatbenchError(f"budget {repeated[0]} is given twice; each budget once")
+    counts = sorted(b for b in budgets if isinstance(b, int) and not isinstance(b, bool))
     fractions = sorted(b for b in budgets if isinstance(b, float))
+    if counts and fractions:
+        raise FeatbenchError(f"budgets mix counts ({counts[0]}) and fractions ({fractions[0]}): the subsets of one kind "
+                             "are not nested in the other's; use one kind")
+    strange = [b for b in budgets if b != ALL and b not in counts and b not in fractions]
+    if strange:
+        raise FeatbenchError(f"budget {strange[0]!r} is not a count, a fraction or 'all'")
     return counts + fractions + ([ALL] if ALL in budgets else [])
+
+
+def parse_seeds(spec: str) -> list[int]:
+    """'0,1,2' -> [0, 1, 2]; non-negative integers, each once.
+
+    >>> parse_seeds("2, 0")
+    [2, 0]
+    """
+    seeds = []
+    for item in (s.strip() for s in spec.split(",") if s.strip()):
+        if not item.isdigit():
+            raise FeatbenchError(f"seed '{item}' is not a non-negative integer")
+        seeds.append(int(item))
+    return check_seeds(seeds)
+
+
+def check_seeds(seeds: list[int]) -> list[int]:
+    """Seeds as given; empty or repeated lists are refused."""
+    if not seeds:
+        raise FeatbenchError("no seeds given")
+    repeated = sorted({s for s in seeds if seeds.count(s) > 1})
+    if repeated:
+        raise FeatbenchError(f"seed {repeated[0]} is given twice; each seed once")
+    return list(seeds)
 
 
 def _class_order(ids: np.ndarray, label: str, seed: int, fold: int) -> np.ndarray:

@@ -9,7 +9,7 @@ k = output of layer k) or ``all`` (every layer side by side, columns ``Lkk_ddd``
 >>> from featbench.features import build_family
 >>> build_family("whisper", {"layer": "all"})
 Traceback (most recent call last):
-featbench.errors.FeatbenchError: family 'whisper' needs --set whisper.model=PATH
+featbench.errors.FeatbenchError: family 'whisper' needs the option whisper.model=PATH
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import numpy as np
 
 from featbench.errors import FeatbenchError
 from featbench.features.base import FeatureFamily
-from featbench.pretrained.encoders import (
+from featbench.encoders.runtime import (
     batchable, stitch, transformer_states, transformer_states_batch, whisper_states, whisper_states_batch,
 )
 
@@ -43,11 +43,59 @@ def fingerprint(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def _layer_value(layer: str) -> str:
-    layer = str(layer).strip().lower()
-    if layer not in ("last", "all") and not layer.isdigit():
-        raise FeatbenchError(f"layer must be 'last', 'all' or a layer number, not '{layer}'")
-    return layer
+@dataclass(frozen=True)
+class Layer:
+    """A layer choice, parsed once from the ``layer`` option: 'last', 'all' or a layer number.
+
+    >>> Layer.parse(" 4 "), Layer.parse("all").is_all
+    (Layer(kind='index', index=4), True)
+    >>> Layer.parse("middle")
+    Traceback (most recent call last):
+    featbench.errors.FeatbenchError: layer must be 'last', 'all' or a layer number, not 'middle'
+    """
+
+    kind: str  # "last", "all" or "index"
+    index: int = -1
+
+    @classmethod
+    def parse(cls, text) -> "Layer":
+        value = str(text).strip().lower()
+        if value in ("last", "all"):
+            return cls(value)
+        if value.isdigit():
+            return cls("index", int(value))
+        raise FeatbenchError(f"layer must be 'last', 'all' or a layer number, not '{value}'")
+
+    @property
+    def is_all(self) -> bool:
+        return self.kind == "all"
+
+    @property
+    def is_last(self) -> bool:
+        return self.kind == "last"
+
+    def check(self, n_layers: int, family: str) -> None:
+        """A layer number must exist in a model with `n_layers` transformer layers (0..n_layers)."""
+        if self.kind == "index" and self.index > n_layers:
+            raise FeatbenchError(f"{family}.layer={self.index}: the model has layers 0..{n_layers} "
+                                 f"(0 = input to the first transformer layer)")
+
+
+class _LoadErrors:
+    """Turns any failure while loading a model (a damaged file, a wrong format) into one FeatbenchError line."""
+
+    def __init__(self, path, option: str, what: str):
+        self.path, self.option, self.what = path, option, what
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, err, tb):
+        if err is None or isinstance(err, (FeatbenchError, KeyboardInterrupt)) or not isinstance(err, Exception):
+            return False
+        detail = (str(err).strip().splitlines() or [""])[0][:300]
+        raise FeatbenchError(f"{self.path}: cannot load the {self.what} (option {self.option}): "
+                             f"{type(err).__name__}: {detail}") from None
 
 
 class _PretrainedFamily(FeatureFamily):
@@ -58,11 +106,26 @@ class _PretrainedFamily(FeatureFamily):
     def validate(self) -> None:
         value = getattr(self.config, self.path_option)
         if not value:
-            raise FeatbenchError(f"family '{self.name}' needs --set {self.name}.{self.path_option}=PATH")
+            raise FeatbenchError(f"family '{self.name}' needs the option {self.name}.{self.path_option}=PATH")
         if not Path(value).exists():
             raise FeatbenchError(f"{value}: not found (option {self.name}.{self.path_option})")
         if self.audio.sample_rate != 16000:
             raise FeatbenchError(f"family '{self.name}' needs 16 kHz audio, not {self.audio.sample_rate} Hz")
+        if hasattr(self.config, "layer"):
+            self.layer = Layer.parse(self.config.layer)
+        if hasattr(self.config, "chunk_seconds"):
+            chunk, overlap = self.config.chunk_seconds, self.config.overlap_seconds
+            if chunk < 0.1 or not 0 <= overlap < chunk / 2:
+                raise FeatbenchError(f"{self.name}: chunk_seconds must be >= 0.1 and 0 <= overlap_seconds < "
+                                     f"chunk_seconds / 2 (got {chunk} and {overlap})")
+
+    def _loading(self, what: str):
+        """Context manager: any failure while loading the model becomes one line naming the path."""
+        return _LoadErrors(getattr(self.config, self.path_option), f"{self.name}.{self.path_option}", what)
+
+    @property
+    def n_layers(self) -> int:
+        return self._transformer_layers() + 1 if getattr(self, "layer", None) is not None and self.layer.is_all else 0
 
     def config_dict(self) -> dict:
         d = super().config_dict()
@@ -84,21 +147,17 @@ class _PretrainedFamily(FeatureFamily):
 
     def _select(self, states: np.ndarray, final: np.ndarray | None = None) -> np.ndarray:
         """(L + 1, T, D) -> (T, D) for one layer, (T, (L + 1) * D) for all, or the final output for 'last'."""
-        layer = _layer_value(self.config.layer)
-        if layer == "all":
+        if self.layer.is_all:
             return np.ascontiguousarray(states.transpose(1, 0, 2).reshape(states.shape[1], -1), dtype=np.float32)
-        if layer == "last":
+        if self.layer.is_last:
             return np.asarray(final if final is not None else states[-1], dtype=np.float32)
-        k = int(layer)
-        if k >= states.shape[0]:
-            raise FeatbenchError(f"layer {k} does not exist: the model has layers 0..{states.shape[0] - 1}")
-        return np.asarray(states[k], dtype=np.float32)
+        return np.asarray(states[self.layer.index], dtype=np.float32)
 
     def _final(self, model, last: np.ndarray) -> np.ndarray | None:
         """The encoder's final LayerNorm of pre-LN models, for layer='last'; None otherwise."""
         import torch
 
-        if _layer_value(self.config.layer) == "last" and getattr(model.config, "do_stable_layer_norm", False):
+        if self.layer.is_last and getattr(model.config, "do_stable_layer_norm", False):
             with torch.no_grad():
                 return model.encoder.layer_norm(torch.from_numpy(last)).numpy()
         return None
@@ -123,7 +182,7 @@ class _PretrainedFamily(FeatureFamily):
         return self._select(states, self._final(model, states[-1]))
 
     def _columns(self, n_layers: int, dim: int) -> list[str]:
-        if _layer_value(self.config.layer) == "all":
+        if self.layer.is_all:
             return [f"L{k:02d}_{d:03d}" for k in range(n_layers + 1) for d in range(dim)]
         return [f"d{d:03d}" for d in range(dim)]
 
@@ -147,15 +206,19 @@ class Wav2Vec1(_PretrainedFamily):
     @property
     def model(self):
         if getattr(self, "_model", None) is None:
-            from featbench.pretrained.checkpoint import load_checkpoint, model_config
-            from featbench.pretrained.wav2vec1 import Wav2VecV1, Wav2VecV1Config
+            from featbench.encoders.checkpoint import load_checkpoint, model_config
+            from featbench.encoders.wav2vec1 import Wav2VecV1, Wav2VecV1Config
 
-            state = load_checkpoint(self.config.checkpoint)
-            args, _ = model_config(state, self.config.checkpoint)
-            model = Wav2VecV1(Wav2VecV1Config.from_args(args, self.config.checkpoint))
-            model.load_fairseq_state(state["model"], self.config.checkpoint)
+            with self._loading("wav2vec checkpoint"):
+                state = load_checkpoint(self.config.checkpoint)
+                args, _ = model_config(state, self.config.checkpoint)
+                model = Wav2VecV1(Wav2VecV1Config.from_args(args, self.config.checkpoint))
+                model.load_fairseq_state(state["model"], self.config.checkpoint)
             self._model = model.eval()
         return self._model
+
+    def load(self) -> None:
+        _ = self.model
 
     @property
     def columns(self) -> list[str]:
@@ -194,15 +257,26 @@ class FairseqTransformer(_PretrainedFamily):
     description = "fairseq wav2vec 2.0 / HuBERT checkpoint without fairseq (mapped onto transformers), 50 Hz"
     Config = FairseqConfig
 
+    def validate(self) -> None:
+        super().validate()
+        self.layer.check(self._transformer_layers(), self.name)  # loads the checkpoint: a bad one fails here
+
+    def _transformer_layers(self) -> int:
+        return self.model.config.num_hidden_layers
+
+    def load(self) -> None:
+        _ = self.model
+
     @property
     def model(self):
         if getattr(self, "_model", None) is None:
-            from featbench.pretrained.checkpoint import load_checkpoint, model_config
-            from featbench.pretrained.fairseq_transformer import build_hf_model
+            from featbench.encoders.checkpoint import load_checkpoint, model_config
+            from featbench.encoders.fairseq_transformer import build_hf_model
 
-            state = load_checkpoint(self.config.checkpoint)
-            model_cfg, task_cfg = model_config(state, self.config.checkpoint)
-            self._model = build_hf_model(state["model"], model_cfg, self.config.checkpoint)
+            with self._loading("fairseq checkpoint"):
+                state = load_checkpoint(self.config.checkpoint)
+                model_cfg, task_cfg = model_config(state, self.config.checkpoint)
+                self._model = build_hf_model(state["model"], model_cfg, self.config.checkpoint)
             self._normalize = bool(task_cfg.get("normalize", False))
         return self._model
 
@@ -216,7 +290,6 @@ class FairseqTransformer(_PretrainedFamily):
         return 50.0
 
     def extract(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
-
         return self.extract_batch([signal], sample_rate)[0]
 
     def extract_batch(self, signals: list[np.ndarray], sample_rate: int) -> list[np.ndarray]:
@@ -241,41 +314,51 @@ class HFFamily(_PretrainedFamily):
     path_option = "model"
 
     def validate(self) -> None:
+        """Options, the folder's config.json, the model type and the layer number: all before any clip."""
         super().validate()
         if self.config.whisper_mode not in ("adaptive", "padded"):
             raise FeatbenchError(f"{self.name}.whisper_mode must be 'adaptive' or 'padded', not '{self.config.whisper_mode}'")
-        _layer_value(self.config.layer)
         if not (Path(self.config.model) / "config.json").is_file():
             raise FeatbenchError(f"{self.config.model}: not a Hugging Face model folder (no config.json)")
+        try:
+            from transformers import AutoConfig
+        except ImportError:
+            raise FeatbenchError(f"family '{self.name}' needs the transformers package (pip install 'featbench[hf]')") from None
+        with self._loading("model configuration"):
+            config = AutoConfig.from_pretrained(self.config.model, local_files_only=True)
+        if config.model_type not in SUPPORTED_HF:
+            raise FeatbenchError(f"{self.config.model}: model type '{config.model_type}' is not supported ({', '.join(SUPPORTED_HF)})")
+        self.model_type = config.model_type
+        whisper = self.model_type == "whisper"
+        self.shape = (config.encoder_layers if whisper else config.num_hidden_layers,
+                      config.d_model if whisper else config.hidden_size)
+        if whisper and self.config.chunk_seconds > 30:
+            raise FeatbenchError(f"{self.name}.chunk_seconds={self.config.chunk_seconds}: Whisper windows are at most 30 s")
+        self.layer.check(self.shape[0], self.name)
+
+    def _transformer_layers(self) -> int:
+        return self.shape[0]
 
     def _load(self):
         if getattr(self, "_model", None) is not None:
             return
         import torch
-        from transformers import AutoConfig, AutoFeatureExtractor, AutoModel
+        from transformers import AutoFeatureExtractor, AutoModel
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-        folder = self.config.model
-        config = AutoConfig.from_pretrained(folder, local_files_only=True)
-        if config.model_type not in SUPPORTED_HF:
-            raise FeatbenchError(f"{folder}: model type '{config.model_type}' is not supported ({', '.join(SUPPORTED_HF)})")
-        self._type = config.model_type
-        self._extractor = AutoFeatureExtractor.from_pretrained(folder, local_files_only=True)
-        model = AutoModel.from_pretrained(folder, local_files_only=True, dtype=torch.float32)
-        if self._type == "whisper":
-            model = model.get_encoder()
-            if self.config.chunk_seconds > 30:
-                raise FeatbenchError("Whisper windows are at most 30 s: set hf.chunk_seconds <= 30")
-        self._model = model.eval()
+        with self._loading("model"):
+            self._extractor = AutoFeatureExtractor.from_pretrained(self.config.model, local_files_only=True)
+            model = AutoModel.from_pretrained(self.config.model, local_files_only=True, dtype=torch.float32)
+        self._model = (model.get_encoder() if self.model_type == "whisper" else model).eval()
+
+    def load(self) -> None:
+        """Load the model now (extraction does this before the first clip, so that it is not timed as one)."""
+        self._load()
 
     @property
     def columns(self) -> list[str]:
-        self._load()
-        cfg = self._model.config
-        layers = cfg.encoder_layers if self._type == "whisper" else cfg.num_hidden_layers
-        dim = cfg.d_model if self._type == "whisper" else cfg.hidden_size
-        return self._columns(layers, dim)
+        return self._columns(*self.shape)
 
     @property
     def frame_rate(self) -> float:
@@ -288,7 +371,7 @@ class HFFamily(_PretrainedFamily):
         import torch
 
         final = None
-        if _layer_value(self.config.layer) == "last":
+        if self.layer.is_last:
             with torch.no_grad():
                 final = self._model.layer_norm(torch.from_numpy(states[-1])).numpy()
         return self._select(states, final)
@@ -297,7 +380,7 @@ class HFFamily(_PretrainedFamily):
         """Batched where exact: Whisper 'padded' windows, and layer-norm wav2vec 2.0-style front ends."""
         self._load()
         model = self._model
-        if self._type == "whisper":
+        if self.model_type == "whisper":
             chunk = min(self.config.chunk_seconds, 30.0)
             mode = self.config.whisper_mode
             out: list = [None] * len(signals)

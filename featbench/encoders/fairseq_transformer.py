@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from featbench.errors import FeatbenchError
-from featbench.pretrained.checkpoint import safe_eval_layers
+from featbench.encoders.checkpoint import safe_eval_layers
 
 _DROP = ("quantizer.", "project_q.", "final_proj.", "label_embs_concat", "target_glu.")
 _RENAMES = [

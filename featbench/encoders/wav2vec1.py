@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from torch import nn
 
 from featbench.errors import FeatbenchError
-from featbench.pretrained.checkpoint import safe_eval_layers
+from featbench.encoders.checkpoint import safe_eval_layers
 
 DEFAULTS = dict(  # fairseq's Wav2VecConfig defaults, for fields that old checkpoints lack
     conv_feature_layers="[(512, 10, 5), (512, 8, 4), (512, 4, 2), (512, 4, 2), (512, 4, 2), (512, 1, 1), (512, 1, 1)]",

@@ -1,0 +1,175 @@
+"""Run tasks and yield their results as they finish: in this process, or in local worker processes.
+
+Extraction and the training grid both run through `run_tasks`; neither knows which executor runs it.
+A task is `work(context, task)`, where the context is built once per worker by `setup(*setup_args)`
+(models loaded once per worker, not once per task) and dropped when the run ends.
+
+Interrupts and crashes are normal use:
+
+- Ctrl-C raises KeyboardInterrupt in the caller and nothing computed while it arrived is yielded, also
+  when a C library swallowed the interrupt (openSMILE runs its Python callbacks inside C, where an
+  exception cannot propagate): a SIGINT handler records it and every result is checked against it.
+- Worker processes ignore SIGINT (the caller decides), never outlive their parent (Linux
+  ``PR_SET_PDEATHSIG`` plus a watchdog thread elsewhere, so kill -9 of the caller kills them too), and
+  are killed, not awaited, when the caller stops early.
+- At most `2 * workers` tasks are in flight, so memory stays flat however many tasks there are.
+
+>>> list(run_tasks(_demo_work, [1, 2, 3], setup=_demo_setup, setup_args=(10,)))
+[11, 12, 13]
+"""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from concurrent.futures import FIRST_COMPLETED, wait
+from typing import Any, Callable, Iterable, Iterator
+
+_CONTEXT: dict[str, Any] = {}  # inside worker processes only: the context built by setup
+
+
+def _demo_setup(base: int) -> int:
+    return base
+
+
+def _demo_work(context: int, task: int) -> int:
+    return context + task
+
+
+class InterruptGuard:
+    """Within the block, SIGINT sets `interrupted` before raising KeyboardInterrupt, so an interrupt that
+    a C library swallowed is still seen by `check()`. Only the main thread can install it."""
+
+    def __init__(self):
+        self.interrupted = False
+        self._previous = None
+
+    def _handler(self, signum, frame):
+        self.interrupted = True
+        raise KeyboardInterrupt
+
+    def __enter__(self) -> "InterruptGuard":
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt if an interrupt arrived, even one that was swallowed."""
+        if self.interrupted:
+            raise KeyboardInterrupt
+
+
+def _die_with_parent(parent: int) -> None:
+    """Make this worker process end when its parent does, whatever way the parent ends."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: the kernel kills us when the parent dies
+    except (OSError, AttributeError):
+        pass  # not Linux: the watchdog below does the same within a second
+
+    def watchdog() -> None:
+        while True:
+            if os.getppid() != parent:
+                os._exit(1)
+            threading.Event().wait(1.0)
+
+    threading.Thread(target=watchdog, daemon=True, name="featbench-parent-watchdog").start()
+    if os.getppid() != parent:  # the parent died before the kernel was told
+        os._exit(1)
+
+
+def _init_worker(parent: int, threads: int, setup: Callable | None, setup_args: tuple) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _die_with_parent(parent)
+    limit_threads(threads)
+    _CONTEXT["value"] = setup(*setup_args) if setup is not None else None
+
+
+def _call(work: Callable, task: Any) -> Any:
+    return work(_CONTEXT["value"], task)
+
+
+def limit_threads(threads: int):
+    """Pin BLAS/OpenMP (and torch, if loaded) to `threads`: processes, not threads, are the unit of
+    parallelism. Returns the threadpoolctl limiter; restore_original_limits() undoes the BLAS part."""
+    import sys
+
+    from threadpoolctl import threadpool_limits
+
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+    return threadpool_limits(threads)
+
+
+def _in_process(work: Callable, tasks: Iterable, setup: Callable | None, setup_args: tuple) -> Iterator:
+    import sys
+
+    torch_threads = sys.modules["torch"].get_num_threads() if "torch" in sys.modules else None
+    limiter = limit_threads(1)
+    try:
+        with InterruptGuard() as guard:
+            context = setup(*setup_args) if setup is not None else None
+            for task in tasks:
+                result = work(context, task)
+                guard.check()  # an interrupt swallowed during `work` makes its result suspect: drop it
+                yield result
+    finally:
+        limiter.restore_original_limits()
+        if torch_threads is not None and "torch" in sys.modules:
+            sys.modules["torch"].set_num_threads(torch_threads)
+
+
+def _kill(pool) -> None:
+    """Stop a process pool now: queued tasks cancelled, running workers killed (not awaited)."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+    for process in processes:
+        process.join(timeout=5)
+
+
+def _in_workers(work: Callable, tasks: Iterable, workers: int, setup: Callable | None, setup_args: tuple) -> Iterator:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
+                               initargs=(os.getpid(), 1, setup, setup_args))
+    finished_cleanly = False
+    try:
+        pending = set()
+        for task in tasks:
+            pending.add(pool.submit(_call, work, task))
+            if len(pending) >= 2 * workers:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                yield future.result()
+        finished_cleanly = True
+    finally:
+        if finished_cleanly:
+            pool.shutdown(wait=True)
+        else:  # interrupted, failed, or the caller stopped reading: nothing may outlive the run
+            _kill(pool)
+
+
+def run_tasks(work: Callable[[Any, Any], Any], tasks: Iterable, workers: int = 1,
+              setup: Callable | None = None, setup_args: tuple = ()) -> Iterator:
+    """Yield `work(context, task)` for every task, in completion order (in task order when workers <= 1).
+
+    `work` and `setup` must be module-level functions (they are sent to spawned processes). With
+    workers <= 1 everything runs in this process, single-threaded.
+    """
+    if workers <= 1:
+        return _in_process(work, tasks, setup, setup_args)
+    return _in_workers(work, tasks, workers, setup, setup_args)

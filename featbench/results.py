@@ -1,0 +1,184 @@
+"""The results rows: one owner for their columns, the resume key, the protocol columns and budget order.
+
+`train` writes rows through `ResultsFile` (one writer at a time, each task's rows appended in one
+write, a torn last line from a killed run dropped and repaired); `report` reads them through
+`read_results`. Nobody else knows the column list.
+
+>>> import tempfile, os
+>>> path = os.path.join(tempfile.mkdtemp(), "results.csv")
+>>> row = dict.fromkeys(RESULT_COLUMNS, "x") | {"budget": "8", "examples_per_class": 8.0}
+>>> with ResultsFile(path) as results:
+...     results.append([row])
+...     len(results.keys)
+1
+>>> with open(path, "a") as f:
+...     _ = f.write("x,x,x")  # a run killed in the middle of a line
+>>> table = read_results(path)
+>>> len(table.rows), table.notes[0].endswith("dropped an incomplete last line (a run was interrupted while writing it)")
+(1, True)
+"""
+from __future__ import annotations
+
+import csv
+import io
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from featbench.errors import FeatbenchError
+from featbench.locking import exclusive
+
+RESULT_COLUMNS = [
+    "corpus", "classes", "merge", "n_classes", "fold_scheme", "n_folds", "fold", "test_groups", "seed",
+    "budget", "examples_per_class", "n_train", "n_test", "family", "family_config_hash", "level",
+    "classifier", "hparams", "hp_selection", "metric", "ua", "wa", "macro_f1", "confusion", "labels",
+    "fit_seconds", "predict_seconds", "featbench_version",
+]
+"""Every row, in this order. Scores: ua (balanced accuracy, the headline), wa, macro_f1, confusion."""
+
+KEY = ["corpus", "classes", "merge", "n_folds", "family", "family_config_hash", "classifier", "budget", "fold", "seed"]
+"""The columns that identify a row: a re-run skips every row whose key is already in the file."""
+
+PROTOCOL_COLUMNS = ["corpus", "classes", "merge", "n_classes", "fold_scheme", "n_folds", "metric"]
+"""Rows compared together must agree on these."""
+
+
+def row_key(row: dict) -> tuple[str, ...]:
+    """The resume key of a row, as text (the way it reads back from the CSV).
+
+    >>> row_key(dict.fromkeys(KEY, 1))
+    ('1', '1', '1', '1', '1', '1', '1', '1', '1', '1')
+    """
+    return tuple(str(row[c]) for c in KEY)
+
+
+def budget_order(frame: pd.DataFrame, x: str = "examples_per_class") -> list[str]:
+    """Budget labels sorted by the mean examples per class they gave (column `x`).
+
+    >>> budget_order(pd.DataFrame({"budget": ["all", "8", "16"], "examples_per_class": [40.0, 8.0, 16.0]}))
+    ['8', '16', 'all']
+    """
+    return [str(b) for b in frame.groupby("budget")[x].mean().sort_values(kind="stable").index]
+
+
+@dataclass
+class ResultsTable:
+    """Rows read back from one or more results files, with notes about repaired files."""
+
+    rows: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError:
+        raise FeatbenchError(f"{path}: not a featbench results file (not UTF-8 text)") from None
+
+
+def _split_tail(text: str) -> tuple[str, str]:
+    """(complete lines, the torn remainder after the last newline)."""
+    cut = text.rfind("\n") + 1
+    return text[:cut], text[cut:]
+
+
+def _parse(path: Path, text: str, dtype) -> pd.DataFrame:
+    if not text.strip():
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0])))
+    if header != RESULT_COLUMNS:
+        raise FeatbenchError(f"{path}: not a featbench results file of this version (its columns differ)")
+    try:
+        return pd.read_csv(io.StringIO(text), dtype=dtype, keep_default_na=False)
+    except (pd.errors.ParserError, ValueError) as err:
+        raise FeatbenchError(f"{path}: malformed results file ({str(err).splitlines()[0]})") from None
+
+
+def read_results_file(path: str | Path, dtype=None) -> ResultsTable:
+    """Rows of one results file. A 0-byte file has no rows; an incomplete last line is dropped with a note."""
+    path = Path(path)
+    if not path.is_file():
+        raise FeatbenchError(f"{path}: results file not found")
+    complete, torn = _split_tail(_read_text(path))
+    notes = [f"{path}: dropped an incomplete last line (a run was interrupted while writing it)"] if torn.strip() else []
+    return ResultsTable(_parse(path, complete, dtype), notes)
+
+
+def read_results(paths: str | Path | list[str | Path], dtype=None) -> ResultsTable:
+    """Concatenated rows of several results files (see read_results_file)."""
+    paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
+    tables = [read_results_file(p, dtype) for p in paths]
+    frames = [t.rows for t in tables if not t.rows.empty]
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
+    return ResultsTable(rows, [n for t in tables for n in t.notes])
+
+
+def _csv_text(rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=RESULT_COLUMNS, lineterminator="\n")
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+class ResultsFile:
+    """The single writer of a results CSV: locked (on the resolved file, kill -9 safe), repaired on open,
+    rows appended in one write per call so a killed run never leaves half a row.
+
+    Attributes after opening: `keys` (resume keys present), `n_rows`, `notes` (repairs made).
+    """
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.keys: set[tuple[str, ...]] = set()
+        self.n_rows = 0
+        self.notes: list[str] = []
+        self._lock = None
+        self._fd = -1
+
+    def __enter__(self) -> "ResultsFile":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        try:
+            lock = exclusive(self.path, "results file")
+            lock.__enter__()
+            self._lock = lock
+            self._open_rows()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _open_rows(self) -> None:
+        complete, torn = _split_tail(_read_text(self.path))
+        if torn:
+            os.truncate(self.path, len(complete.encode("utf-8")))
+            self.notes.append(f"{self.path}: dropped an incomplete last line (a run was interrupted while writing it)")
+        if not complete.strip():
+            os.truncate(self.path, 0)
+            self._write(",".join(RESULT_COLUMNS) + "\n")
+            return
+        rows = _parse(self.path, complete, str)
+        self.keys = set(map(tuple, rows[KEY].to_numpy().tolist()))
+        self.n_rows = len(rows)
+
+    def _write(self, text: str) -> None:
+        data = text.encode("utf-8")
+        while data:  # one write() for all but pathological cases (signals, full disks)
+            data = data[os.write(self._fd, data):]
+
+    def append(self, rows: list[dict]) -> None:
+        """Append rows (dicts with every RESULT_COLUMNS key) in one write."""
+        if rows:
+            self._write(_csv_text(rows))
+            self.keys.update(row_key(r) for r in rows)
+            self.n_rows += len(rows)
+
+    def __exit__(self, *exc) -> None:
+        if self._lock is not None:
+            self._lock.__exit__(None, None, None)
+            self._lock = None
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1

@@ -1,0 +1,100 @@
+"""One store file on disk: write it atomically, read its index, check each clip's checksum.
+
+Layout of ``<store>/<family>.h5`` (see README): ``features`` float32 (total_rows, dim), every
+utterance's rows back to back; ``ids``, ``audio_hash`` (str), ``offsets``, ``lengths`` (int64) and
+``checksums`` (uint32, CRC-32 of each utterance's float32 rows) per utterance; ``columns``; attributes
+from FamilyMeta.
+
+>>> import numpy as np
+>>> checksum(np.zeros((2, 3), np.float32)) == checksum(np.zeros((2, 3), np.float64))
+True
+"""
+from __future__ import annotations
+
+import os
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+
+from featbench.errors import FeatbenchError
+from featbench.store.meta import FamilyMeta, string_dtype
+
+
+def checksum(array: np.ndarray) -> int:
+    """CRC-32 of an utterance's rows as stored (float32, C order)."""
+    return zlib.crc32(np.ascontiguousarray(array, dtype=np.float32).tobytes())
+
+
+@dataclass
+class FamilyIndex:
+    """The index of one store file: ids, offsets, lengths, audio hashes and checksums (None in format-1 files)."""
+
+    path: Path
+    meta: FamilyMeta
+    ids: list[str]
+    offsets: np.ndarray
+    lengths: np.ndarray
+    hashes: list[str]
+    checksums: np.ndarray | None
+    n_rows: int
+
+    @classmethod
+    def read(cls, path: Path) -> "FamilyIndex":
+        import h5py
+
+        try:
+            with h5py.File(path, "r") as h5:
+                index = cls(path, FamilyMeta.read_attrs(h5), list(h5["ids"].asstr()[:]), h5["offsets"][:],
+                            h5["lengths"][:], list(h5["audio_hash"].asstr()[:]),
+                            h5["checksums"][:] if "checksums" in h5 else None, int(h5["features"].shape[0]))
+        except Exception as err:  # h5py raises OSError, KeyError, ValueError, UnicodeDecodeError on damaged files
+            raise FeatbenchError(f"{path}: not a readable featbench store file ({type(err).__name__}: {err})") from None
+        index._check_shape()
+        return index
+
+    def _check_shape(self) -> None:
+        n = len(self.ids)
+        sizes = {len(self.offsets), len(self.lengths), len(self.hashes)} | ({len(self.checksums)} if self.checksums is not None else set())
+        ends = self.offsets + self.lengths
+        if sizes != {n} or (n and ((self.offsets < 0).any() or (self.lengths < 0).any() or ends.max() > self.n_rows)):
+            raise FeatbenchError(f"{self.path}: damaged store file (its index does not fit its {self.n_rows} feature rows)")
+
+    def damaged(self, features: np.ndarray) -> list[str]:
+        """Ids whose rows in `features` (this file's whole matrix) do not match their checksum."""
+        if self.checksums is None:
+            return []
+        return [uid for uid, start, length, crc in zip(self.ids, self.offsets, self.lengths, self.checksums)
+                if checksum(features[start:start + length]) != int(crc)]
+
+
+def write_file(path: Path, meta: FamilyMeta, records: list[tuple[str, str, int, int]],
+               fetch: Iterable[np.ndarray]) -> None:
+    """Write a store file atomically: `records` gives (id, audio hash, length, checksum), `fetch` yields
+    the arrays in the same order; an array that does not match its checksum is refused."""
+    import h5py
+
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    lengths = np.array([r[2] for r in records], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64) if len(records) else lengths
+    try:
+        with h5py.File(tmp, "w") as h5:
+            meta.write_attrs(h5)
+            data = h5.create_dataset("features", shape=(int(lengths.sum()), meta.dim), dtype=np.float32)
+            h5.create_dataset("ids", data=np.array([r[0] for r in records], dtype=object), dtype=string_dtype())
+            h5.create_dataset("audio_hash", data=np.array([r[1] for r in records], dtype=object), dtype=string_dtype())
+            h5.create_dataset("offsets", data=offsets)
+            h5.create_dataset("lengths", data=lengths)
+            h5.create_dataset("checksums", data=np.array([r[3] for r in records], dtype=np.uint32))
+            for (uid, _, length, crc), start, array in zip(records, offsets, fetch):
+                if len(array) != length or (length and array.shape[1] != meta.dim):
+                    raise FeatbenchError(f"{path}: array of shape {array.shape} does not fit ({length}, {meta.dim})")
+                if checksum(array) != crc:
+                    raise FeatbenchError(f"{path}: rows of '{uid}' changed on their way to the file (checksum)")
+                data[start:start + length] = array
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()

@@ -1,0 +1,163 @@
+"""Read a store back: the families it holds, one family's features in one read, and its health.
+
+Every read checks each utterance's checksum, so bytes damaged on disk never reach training: the
+damaged clips are named (CorruptStoreError) and `repair` removes them, so that the next extraction
+computes them again.
+
+>>> import tempfile
+>>> list_families(tempfile.mkdtemp())
+[]
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from featbench.errors import CorruptStoreError, FeatbenchError
+from featbench.store.files import FamilyIndex
+from featbench.store.meta import FamilyMeta
+
+PENDING = ".pending"
+
+
+def family_path(store: str | Path, family: str) -> Path:
+    return Path(store) / f"{family}.h5"
+
+
+def pending_files(store: Path, family: str) -> list[Path]:
+    folder = Path(store) / PENDING / family
+    return sorted(folder.glob("*.h5")) if folder.is_dir() else []
+
+
+def sources(store: Path, family: str) -> list[FamilyIndex]:
+    """Main file first, then shards oldest first; later sources override earlier ones for the same id."""
+    main = family_path(store, family)
+    return ([FamilyIndex.read(main)] if main.is_file() else []) + [FamilyIndex.read(p) for p in pending_files(store, family)]
+
+
+def latest_records(indexes: list[FamilyIndex]) -> dict[str, tuple[int, int]]:
+    """id -> (source number, row in that source), the newest record winning."""
+    latest = {}
+    for s, source in enumerate(indexes):
+        for row, uid in enumerate(source.ids):
+            latest[uid] = (s, row)
+    return latest
+
+
+def list_families(store: str | Path) -> list[str]:
+    """Family names present in a store folder (consolidated or pending)."""
+    store = Path(store)
+    names = {p.stem for p in store.glob("*.h5")} | {p.name for p in (store / PENDING).glob("*") if p.is_dir()}
+    return sorted(n for n in names if "." not in n)
+
+
+@dataclass
+class FeatureSet:
+    """A whole family read back: features (total_rows, dim) plus the index."""
+
+    meta: FamilyMeta
+    ids: np.ndarray
+    offsets: np.ndarray
+    lengths: np.ndarray
+    hashes: np.ndarray
+    features: np.ndarray
+    position: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        self.position = {uid: i for i, uid in enumerate(self.ids)}
+
+    def sequence(self, i: int) -> np.ndarray:
+        """Rows of the i-th utterance, shape (lengths[i], dim)."""
+        return self.features[self.offsets[i]:self.offsets[i] + self.lengths[i]]
+
+    def get(self, uid: str) -> np.ndarray:
+        return self.sequence(self.position[uid])
+
+
+def _read_features(index: FamilyIndex) -> np.ndarray:
+    import h5py
+
+    try:
+        with h5py.File(index.path, "r") as h5:
+            return h5["features"][:]
+    except OSError as err:
+        raise FeatbenchError(f"{index.path}: feature rows cannot be read ({err})") from None
+
+
+def _names(ids: list[str], limit: int = 5) -> str:
+    more = f" and {len(ids) - limit} more" if len(ids) > limit else ""
+    return ", ".join(ids[:limit]) + more
+
+
+def read_family(store: str | Path, family: str) -> FeatureSet:
+    """Read one family: one contiguous read per file (the main file, plus any shards an interrupted run
+    left), every utterance checked against its checksum. Raises CorruptStoreError naming damaged clips."""
+    store = Path(store)
+    indexes = sources(store, family)
+    if not indexes:
+        have = ", ".join(list_families(store)) or "none"
+        raise FeatbenchError(f"{store}: no '{family}' features in this store (families present: {have})")
+    latest = latest_records(indexes)
+    matrices = [_read_features(index) for index in indexes]
+    damaged = sorted({uid for index, matrix in zip(indexes, matrices) for uid in index.damaged(matrix)
+                      if indexes[latest[uid][0]] is index})
+    if damaged:
+        raise CorruptStoreError(f"{store / (family + '.h5')}: {len(damaged)} clip(s) fail their checksum "
+                                f"({_names(damaged)}); the file was damaged on disk", store=store, family=family, ids=damaged)
+    if len(indexes) == 1:
+        src = indexes[0]
+        return FeatureSet(src.meta, np.array(src.ids, dtype=object), src.offsets, src.lengths,
+                          np.array(src.hashes, dtype=object), matrices[0])
+    chosen = sorted(latest.items())
+    lengths = np.array([indexes[s].lengths[r] for _, (s, r) in chosen], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    parts = [matrices[s][indexes[s].offsets[r]:indexes[s].offsets[r] + indexes[s].lengths[r]] for _, (s, r) in chosen]
+    features = np.concatenate(parts) if parts else np.zeros((0, indexes[-1].meta.dim), np.float32)
+    return FeatureSet(indexes[-1].meta, np.array([u for u, _ in chosen], dtype=object), offsets, lengths,
+                      np.array([indexes[s].hashes[r] for _, (s, r) in chosen], dtype=object), features)
+
+
+@dataclass
+class FamilyHealth:
+    """What `verify` found for one family: clips checked, damaged clip ids, or the file-level problem."""
+
+    family: str
+    checked: int = 0
+    damaged: list[str] = field(default_factory=list)
+    unreadable: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return not self.damaged and not self.unreadable
+
+    def line(self) -> str:
+        if self.unreadable:
+            return f"{self.family}: unreadable ({self.unreadable})"
+        if self.damaged:
+            return f"{self.family}: {len(self.damaged)} of {self.checked} clips damaged: {_names(self.damaged, 20)}"
+        return f"{self.family}: {self.checked} clips ok"
+
+
+def verify(store: str | Path) -> list[FamilyHealth]:
+    """Check every clip of every family against its checksum (the whole store is read once).
+
+    >>> import tempfile
+    >>> verify(tempfile.mkdtemp())
+    []
+    """
+    report = []
+    for family in list_families(store):
+        health = FamilyHealth(family)
+        try:
+            indexes = sources(Path(store), family)
+            latest = latest_records(indexes)
+            health.checked = len(latest)
+            for index in indexes:
+                health.damaged += [u for u in index.damaged(_read_features(index)) if indexes[latest[u][0]] is index]
+        except FeatbenchError as err:
+            health.unreadable = str(err)
+        health.damaged.sort()
+        report.append(health)
+    return report

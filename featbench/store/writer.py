@@ -1,0 +1,206 @@
+"""The single writer of a store folder: prepare families, add arrays, flush shards, consolidate, repair.
+
+New results go to small shard files in ``<store>/.pending/<family>/`` (written to a temporary name and
+renamed, so a killed run never leaves half a shard); ``consolidate`` merges them into the main file the
+same way. A run killed at any moment therefore leaves a readable store. One writer at a time: the
+store folder itself is locked (no lock file), and released by the OS if the process dies.
+
+>>> import tempfile, numpy as np
+>>> from featbench.store import read_family
+>>> d = tempfile.mkdtemp()
+>>> meta = FamilyMeta("toy", "", {}, "abc", {}, {}, 16000, 100.0, ["a", "b"])
+>>> with StoreWriter(d) as w:
+...     _ = w.prepare(meta)
+...     w.add("toy", "u2", "h2", np.ones((3, 2), np.float32)); w.add("toy", "u1", "h1", np.zeros((1, 2), np.float32))
+...     n = w.consolidate("toy", ["u1", "u2"])
+>>> fs = read_family(d, "toy")
+>>> list(fs.ids), fs.features.shape, float(fs.sequence(1).sum())
+(['u1', 'u2'], (4, 2), 6.0)
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from featbench.locking import check_writable, exclusive
+from featbench.store.files import FamilyIndex, checksum, write_file
+from featbench.store.meta import FamilyMeta
+from featbench.store.reader import PENDING, family_path, latest_records, pending_files, sources, verify
+
+
+class StoreWriter:
+    """The single writer of a store folder. Use as a context manager.
+
+    Opening it creates the folder, takes the lock and checks that the folder can take new files, so a
+    read-only store fails before any clip is touched.
+    """
+
+    def __init__(self, store: str | Path, flush_utterances: int = 64, flush_bytes: int = 64 << 20):
+        self.store = Path(store)
+        self.store.mkdir(parents=True, exist_ok=True)
+        self._lock = exclusive(self.store, "store")
+        self._lock.__enter__()
+        try:
+            check_writable(self.store, "store")
+            if (self.store / PENDING).is_dir():
+                for folder in [self.store / PENDING, *(p for p in (self.store / PENDING).iterdir() if p.is_dir())]:
+                    check_writable(folder, "store")
+        except BaseException:
+            self._lock.__exit__(None, None, None)
+            raise
+        self.flush_utterances, self.flush_bytes = flush_utterances, flush_bytes
+        self.meta: dict[str, FamilyMeta] = {}
+        self._buffer: dict[str, list[tuple[str, str, np.ndarray]]] = {}
+        self._buffered_bytes = 0
+        self._buffered_utterances: set[str] = set()
+        self.messages: list[str] = []
+
+    def __enter__(self) -> "StoreWriter":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Flush what is buffered (finished utterances are kept, also on Ctrl-C), tidy up, release the lock."""
+        try:
+            self.flush()
+            self._remove_empty_pending()
+        finally:
+            self._lock.__exit__(None, None, None)
+
+    def _remove_empty_pending(self) -> None:
+        pending = self.store / PENDING
+        if pending.is_dir():
+            for folder in [*pending.iterdir(), pending]:
+                with contextlib.suppress(OSError):  # not empty (shards of an interrupted run): kept
+                    folder.rmdir()
+
+    def prepare(self, meta: FamilyMeta) -> dict[str, str]:
+        """Register a family; return {utterance id: audio hash} already stored with this exact config.
+
+        A main file made with another config is kept under ``<family>.<old hash>.h5`` (never served for the
+        new config, and reused if that config comes back); shards of another config are removed.
+        """
+        self.meta[meta.family] = meta
+        self._buffer.setdefault(meta.family, [])
+        main = family_path(self.store, meta.family)
+        if main.is_file():
+            old = FamilyIndex.read(main).meta
+            if old.config_hash != meta.config_hash:
+                aside = main.with_name(f"{meta.family}.{old.config_hash}.h5")
+                os.replace(main, aside)
+                self.messages.append(f"{meta.family}: config changed ({old.config_hash} -> {meta.config_hash}); "
+                                     f"previous features kept as {aside.name}")
+        if not main.is_file():
+            earlier = main.with_name(f"{meta.family}.{meta.config_hash}.h5")
+            if earlier.is_file():  # this exact config was extracted before: reuse it
+                os.replace(earlier, main)
+                self.messages.append(f"{meta.family}: reusing features kept from config {meta.config_hash}")
+        for leftover in [*self.store.glob(f"{meta.family}.h5.tmp*"), *(self.store / PENDING / meta.family).glob("*.tmp*")]:
+            leftover.unlink()  # half-written by a killed run; never renamed, so never read
+        for shard in pending_files(self.store, meta.family):
+            if FamilyIndex.read(shard).meta.config_hash != meta.config_hash:
+                shard.unlink()
+        done = {}
+        for source in sources(self.store, meta.family):
+            done.update(zip(source.ids, source.hashes))
+        return done
+
+    def add(self, family: str, uid: str, audio_hash: str, array: np.ndarray) -> None:
+        """Buffer one utterance's features; shards are written every `flush_utterances` utterances or `flush_bytes`."""
+        array = np.asarray(array, dtype=np.float32)
+        self._buffer[family].append((uid, audio_hash, array))
+        self._buffered_bytes += array.nbytes
+        self._buffered_utterances.add(uid)
+        if len(self._buffered_utterances) >= self.flush_utterances or self._buffered_bytes >= self.flush_bytes:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write every non-empty buffer as one shard per family (atomically)."""
+        for family, records in self._buffer.items():
+            if not records:
+                continue
+            folder = self.store / PENDING / family
+            folder.mkdir(parents=True, exist_ok=True)
+            shard = folder / f"{time.time_ns():020d}-{os.getpid()}.h5"
+            write_file(shard, self.meta[family], [(u, h, len(a), checksum(a)) for u, h, a in records],
+                       (a for _, _, a in records))
+            self._buffer[family] = []
+        self._buffered_bytes = 0
+        self._buffered_utterances.clear()
+
+    def consolidate(self, family: str, order: list[str], expected: dict[str, str] | None = None,
+                    drop: set[str] | None = None) -> int:
+        """Merge main file and shards into one file in `order` (ids not in `order` follow, sorted).
+
+        Records whose audio hash differs from `expected` (the current file's hash) and ids in `drop` are
+        left out, so a changed clip is never served. Streams utterance by utterance: memory does not grow
+        with the store. Returns the number of utterances in the new file.
+        """
+        import h5py
+
+        self.flush()
+        indexes = sources(self.store, family)
+        if not indexes:
+            return 0
+        latest = latest_records(indexes)
+        if expected:
+            latest = {u: sr for u, sr in latest.items()
+                      if expected.get(u, indexes[sr[0]].hashes[sr[1]]) == indexes[sr[0]].hashes[sr[1]]}
+        latest = {u: sr for u, sr in latest.items() if u not in (drop or set())}
+        in_order = [u for u in order if u in latest] + sorted(set(latest) - set(order))
+        main = family_path(self.store, family)
+        if len(indexes) == 1 and indexes[0].path == main and indexes[0].ids == in_order:
+            return len(in_order)  # already consolidated in this order: nothing to rewrite
+
+        def field(uid: str, name: str):
+            s, r = latest[uid]
+            values = getattr(indexes[s], name)
+            return values[r] if values is not None else None
+
+        handles = [h5py.File(s.path, "r") for s in indexes]
+        try:
+            def fetch() -> Iterator[np.ndarray]:
+                for uid in in_order:
+                    s, r = latest[uid]
+                    start = indexes[s].offsets[r]
+                    yield handles[s]["features"][start:start + indexes[s].lengths[r]]
+
+            records = [(u, field(u, "hashes"), int(field(u, "lengths")),
+                        int(field(u, "checksums")) if field(u, "checksums") is not None else None) for u in in_order]
+            if any(r[3] is None for r in records):  # a format-1 file: checksums start now
+                arrays = list(fetch())
+                records = [(u, h, n, checksum(a)) for (u, h, n, _), a in zip(records, arrays)]
+                write_file(main, self.meta.get(family, indexes[-1].meta), records, iter(arrays))
+            else:
+                write_file(main, self.meta.get(family, indexes[-1].meta), records, fetch())
+        finally:
+            for h in handles:
+                h.close()
+        for shard in pending_files(self.store, family):
+            shard.unlink()
+        return len(records)
+
+    def repair(self) -> list[str]:
+        """Remove damaged clips (and move unreadable files aside) so that the next extraction redoes them.
+        Returns one line per change."""
+        lines = []
+        for health in verify(self.store):
+            if health.unreadable:
+                for path in [family_path(self.store, health.family), *pending_files(self.store, health.family)]:
+                    try:
+                        FamilyIndex.read(path)
+                    except Exception:  # the unreadable one: kept aside for inspection, never read again
+                        os.replace(path, path.with_name(path.name + ".damaged"))
+                        lines.append(f"{health.family}: moved unreadable {path.name} aside as {path.name}.damaged")
+            if health.damaged:
+                order = list(FamilyIndex.read(family_path(self.store, health.family)).ids) if family_path(self.store, health.family).is_file() else []
+                self.consolidate(health.family, order, drop=set(health.damaged))
+                lines.append(f"{health.family}: removed {len(health.damaged)} damaged clip(s); extract again to redo them")
+        return lines

@@ -1,0 +1,57 @@
+"""Feature views: what `train --features` names. A view is a stored family, or one layer of an
+all-layer family ('whisper@L4'); 'whisper@all' expands to every layer it holds. Views are read from
+the store's metadata (row kind, layer count), never from column names.
+
+>>> View("fbank", "fbank").layer is None
+True
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from featbench.errors import FeatbenchError
+
+
+@dataclass(frozen=True)
+class View:
+    """One feature view: `name` as written in results rows, the stored `family`, and a layer (or None)."""
+
+    name: str
+    family: str
+    layer: int | None = None
+
+    def columns(self, meta) -> np.ndarray | None:
+        """Column indices of this view in its family's matrix (None: all columns)."""
+        return None if self.layer is None else meta.layer_columns(self.layer)
+
+
+def resolve_views(store: str | Path, names: list[str]) -> list[View]:
+    """Feature names -> views, checked against the store (a layer needs an all-layer family)."""
+    from featbench.store import FamilyIndex, family_path, list_families
+
+    views: list[View] = []
+    for name in names:
+        base, at, layer = name.partition("@")
+        if not at:
+            views.append(View(name, name))
+            continue
+        path = family_path(store, base)
+        if not path.is_file():
+            have = ", ".join(list_families(store)) or "none"
+            raise FeatbenchError(f"{store}: no '{base}' features in this store (asked for '{name}'; families present: {have})")
+        meta = FamilyIndex.read(path).meta
+        if not meta.layers:
+            raise FeatbenchError(f"'{name}': family '{base}' was not extracted with all layers (layer=all)")
+        if layer == "all":
+            views += [View(f"{base}@L{k}", base, k) for k in range(meta.layers)]
+        elif layer[:1].upper() == "L" and layer[1:].isdigit() and int(layer[1:]) < meta.layers:
+            views.append(View(name, base, int(layer[1:])))
+        else:
+            raise FeatbenchError(f"'{name}': choose a layer of {base} from L0 to L{meta.layers - 1}, or @all")
+    repeated = sorted({v.name for v in views if [w.name for w in views].count(v.name) > 1})
+    if repeated:
+        raise FeatbenchError(f"feature '{repeated[0]}' is named twice")
+    return views
