@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
+from featbench.errors import FeatbenchError
+
 
 @dataclass(frozen=True)
 class AudioConfig:
@@ -30,6 +32,12 @@ class AudioConfig:
     sample_rate: int = 16000
     min_duration: float = 0.25
     silence_peak: float = 1e-4
+
+    def __post_init__(self):
+        if not 1000 <= self.sample_rate <= 384000:
+            raise FeatbenchError(f"sample rate {self.sample_rate} Hz: choose a rate between 1000 and 384000 Hz (e.g. 16000)")
+        if self.min_duration < 0 or self.silence_peak < 0:
+            raise FeatbenchError("min_duration and silence_peak must not be negative")
 
     def to_dict(self) -> dict:
         return asdict(self)

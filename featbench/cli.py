@@ -11,7 +11,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from featbench.errors import FeatbenchError
+from featbench.errors import CorruptStoreError, FeatbenchError
 
 EXIT_PARTIAL = 3
 
@@ -32,6 +32,10 @@ def _user_errors(command):
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
+        except CorruptStoreError as err:
+            typer.echo(f"featbench: error: {err} (featbench verify {err.store} --repair removes them; "
+                       "extract again to redo them)", err=True)
+            raise typer.Exit(1) from None
         except (FeatbenchError, OSError) as err:
             typer.echo(f"featbench: error: {err}", err=True)
             raise typer.Exit(1) from None
@@ -120,7 +124,7 @@ def extract(
     Exit code 3 means the run finished but some clips failed (listed in <out>/errors.csv).
     """
     from featbench.audio import AudioConfig
-    from featbench.extract import run_extraction
+    from featbench.extract import check_families, run_extraction
     from featbench.options import parse_list, parse_settings
 
     names = parse_list(features, "--features")
@@ -130,9 +134,11 @@ def extract(
     stray = sorted(set(settings) - set(names))
     if stray:
         raise FeatbenchError(f"--set names family '{stray[0]}', which is not in --features")
+    audio = AudioConfig(sample_rate=sample_rate)
+    specs = [(n, settings.get(n, {})) for n in names]
+    check_families(specs, audio)  # every option and model checked before the corpus is read
     table = _table(layout, root, classes, merge)
-    report = run_extraction(table, [(n, settings.get(n, {})) for n in names], out,
-                            AudioConfig(sample_rate=sample_rate), jobs=jobs, progress=progress, batch_size=batch_size)
+    report = run_extraction(table, specs, out, audio, jobs=jobs, progress=progress, batch_size=batch_size)
     typer.echo(report.summary())
     if report.partial:
         raise typer.Exit(EXIT_PARTIAL)
@@ -190,6 +196,30 @@ def compare(
 
     made = run_compare([str(r) for r in results], out, baseline=baseline, target_ua=target_ua, reference_budget=reference_budget)
     typer.echo("\n".join([*made["notes"], *made["efficiency"], *made["plans"], f"report written to {made['out'] / 'report.md'}"]))
+
+
+@app.command()
+@_user_errors
+def verify(
+    store: Annotated[Path, typer.Argument(help="Feature store folder made by `featbench extract`.")],
+    repair: Annotated[bool, typer.Option(help="Remove damaged clips (and move unreadable files aside) so that the next extract redoes them.")] = False,
+) -> None:
+    """Check every stored clip against its checksum and name the damaged ones (exit 1 if any).
+
+    Example: featbench verify store/ --repair
+    """
+    from featbench.store import StoreWriter, list_families, verify as check
+
+    if not Path(store).is_dir() or not list_families(store):
+        raise FeatbenchError(f"{store}: not a featbench store (no feature families)")
+    report = check(store)
+    typer.echo("\n".join(h.line() for h in report))
+    if all(h.ok for h in report):
+        return
+    if not repair:
+        raise FeatbenchError(f"{store}: damaged clips found; run again with --repair, then extract again")
+    with StoreWriter(store) as writer:
+        typer.echo("\n".join(writer.repair()))
 
 
 @app.command()

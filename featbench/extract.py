@@ -67,6 +67,12 @@ class ClipBatch:
     audio: AudioConfig
 
 
+def check_families(specs: list[tuple[str, dict]], audio: AudioConfig) -> dict:
+    """{name: FamilyMeta} of every family, options validated and models opened: configuration errors
+    (FeatbenchError) come from here, before any clip is touched."""
+    return {name: FamilyMeta.of(build_family(name, options, audio)) for name, options in specs}
+
+
 def build_families(specs: list[tuple[str, dict]], audio: AudioConfig) -> dict:
     """{name: family}, options validated and heavy parts loaded (once per worker process)."""
     families = {name: build_family(name, options, audio) for name, options in specs}
@@ -134,9 +140,7 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
     start = time.perf_counter()
     store = Path(store)
     report = ExtractionReport(store=store, utterances=len(table))
-    families = {name: build_family(name, options, audio) for name, options in specs}  # validates options early
-    metas = {name: FamilyMeta.of(family) for name, family in families.items()}
-    del families  # the run's families live in the executor (here or in each worker), built once there
+    metas = check_families(specs, audio)  # the run's families live in the executor, built once there
     with StoreWriter(store, flush_utterances=flush_utterances) as writer:
         done = {name: writer.prepare(meta) for name, meta in metas.items()}
         write_corpus(store, table)

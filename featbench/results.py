@@ -6,7 +6,7 @@ write, a torn last line from a killed run dropped and repaired); `report` reads 
 
 >>> import tempfile, os
 >>> path = os.path.join(tempfile.mkdtemp(), "results.csv")
->>> row = dict.fromkeys(RESULT_COLUMNS, "x") | {"budget": "8", "examples_per_class": 8.0}
+>>> row = dict.fromkeys(RESULT_COLUMNS, "x") | dict.fromkeys(NUMERIC, 0) | {"budget": "8", "examples_per_class": 8.0}
 >>> with ResultsFile(path) as results:
 ...     results.append([row])
 ...     len(results.keys)
@@ -25,6 +25,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from featbench.errors import FeatbenchError
@@ -84,16 +85,31 @@ def _split_tail(text: str) -> tuple[str, str]:
     return text[:cut], text[cut:]
 
 
+NUMERIC = ["n_classes", "n_folds", "fold", "seed", "examples_per_class", "n_train", "n_test", "ua", "wa", "macro_f1",
+           "fit_seconds", "predict_seconds"]
+
+
 def _parse(path: Path, text: str, dtype) -> pd.DataFrame:
-    if not text.strip():
+    """Complete lines -> rows; a wrong header, a line with the wrong number of fields or a score that is
+    not a number is one error line naming the file and the line."""
+    lines = list(csv.reader(io.StringIO(text)))
+    if not lines:
         return pd.DataFrame(columns=RESULT_COLUMNS)
-    header = next(csv.reader(io.StringIO(text.split("\n", 1)[0])))
-    if header != RESULT_COLUMNS:
+    if lines[0] != RESULT_COLUMNS:
         raise FeatbenchError(f"{path}: not a featbench results file of this version (its columns differ)")
-    try:
-        return pd.read_csv(io.StringIO(text), dtype=dtype, keep_default_na=False)
-    except (pd.errors.ParserError, ValueError) as err:
-        raise FeatbenchError(f"{path}: malformed results file ({str(err).splitlines()[0]})") from None
+    for number, fields in enumerate(lines[1:], start=2):
+        if len(fields) != len(RESULT_COLUMNS):
+            raise FeatbenchError(f"{path}: malformed results file (line {number} has {len(fields)} fields, "
+                                 f"expected {len(RESULT_COLUMNS)})")
+    rows = pd.DataFrame(lines[1:], columns=RESULT_COLUMNS)
+    numbers = rows[NUMERIC].apply(pd.to_numeric, errors="coerce")
+    bad = numbers.isna() & (rows[NUMERIC] != "")
+    if bad.to_numpy().any():
+        line, column = next((i + 2, c) for i, c in zip(*np.nonzero(bad.to_numpy())) for c in [NUMERIC[c]])
+        raise FeatbenchError(f"{path}: malformed results file (line {line}: {column} is not a number)")
+    if dtype is not str:
+        rows[NUMERIC] = numbers
+    return rows
 
 
 def read_results_file(path: str | Path, dtype=None) -> ResultsTable:

@@ -2,6 +2,7 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from featbench.cli import EXIT_PARTIAL, app
@@ -84,3 +85,60 @@ def test_locked_store_through_cli(demo_corpus, tmp_path):
     assert result.returncode == 1
     assert "another featbench process is writing this store" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def _one_line_error(result, *needles):
+    assert result.exit_code == 1, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("featbench: error: "), result.output
+    for needle in needles:
+        assert needle in lines[0], result.output
+
+
+@pytest.mark.parametrize("setting, message", [  # fault 11: options are typed and checked before any clip
+    ("fbank.n_mels=abc", "fbank.n_mels='abc': not a whole number"),
+    ("fbank.n_mels=40.5", "fbank.n_mels='40.5': not a whole number"),
+    ("fbank.center=maybe", "fbank.center='maybe': not a yes/no value"),
+    ("fbank.fmax=50000", "fmax"),
+    ("fbank.fmin=6000", "fmin"),
+    ("fbank.hop_ms=nan", "not a finite number"),
+])
+def test_bad_family_options_are_one_line_before_any_clip(demo_corpus, tmp_path, setting, message):
+    store = tmp_path / "store"
+    extra = ["--set", "fbank.fmax=4000"] if "fmin" in setting else []
+    result = runner.invoke(app, ["extract", "demo", str(demo_corpus), "--features", "fbank", "--set", setting, *extra,
+                                 "--out", str(store), "--no-progress"])
+    _one_line_error(result, message)
+    assert not store.exists()  # nothing was touched
+
+
+@pytest.mark.parametrize("rate", ["0", "-16000", "100"])
+def test_bad_sample_rate_is_one_line(demo_corpus, tmp_path, rate):
+    result = runner.invoke(app, ["extract", "demo", str(demo_corpus), "--features", "fbank", f"--sample-rate={rate}",
+                                 "--out", str(tmp_path / "s"), "--no-progress"])
+    _one_line_error(result, f"sample rate {rate} Hz")
+
+
+@pytest.mark.parametrize("content, message", [  # fault 11: compare on files that are not results
+    (b"", "no results rows to compare"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\xff\xfe", "not UTF-8 text"),
+    (b"a,b\n1,2\n", "not a featbench results file"),
+])
+def test_compare_on_bad_files_is_one_line(tmp_path, content, message):
+    path = tmp_path / "r.csv"
+    path.write_bytes(content)
+    _one_line_error(runner.invoke(app, ["compare", str(path), "--out", str(tmp_path / "rep")]), message)
+
+
+def test_compare_on_malformed_results_is_one_line(tmp_path):
+    from featbench.results import RESULT_COLUMNS
+
+    path = tmp_path / "r.csv"
+    path.write_text(",".join(RESULT_COLUMNS) + "\n" + ",".join(["x"] * (len(RESULT_COLUMNS) + 3)) + "\n")
+    _one_line_error(runner.invoke(app, ["compare", str(path), "--out", str(tmp_path / "rep")]), "malformed results file")
+
+
+def test_repeated_list_items_are_refused(demo_store, tmp_path):
+    for args, message in [(["--budgets", "4,4"], "budget 4 is given twice"), (["--seeds", "0,0"], "seed 0 is given twice"),
+                          (["--classifiers", "svm,svm"], "--classifiers names 'svm' twice")]:
+        _one_line_error(runner.invoke(app, ["train", str(demo_store), "--out", str(tmp_path / "r.csv"), *args]), message)
