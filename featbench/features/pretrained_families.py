@@ -119,9 +119,22 @@ class _PretrainedFamily(FeatureFamily):
                 raise FeatbenchError(f"{self.name}: chunk_seconds must be >= 0.1 and 0 <= overlap_seconds < "
                                      f"chunk_seconds / 2 (got {chunk} and {overlap})")
 
+    model_kind = "model"  # named in loading errors
+
     def _loading(self, what: str):
         """Context manager: any failure while loading the model becomes one line naming the path."""
         return _LoadErrors(getattr(self.config, self.path_option), f"{self.name}.{self.path_option}", what)
+
+    @property
+    def model(self):
+        """The network, loaded on first use (after pickling to a worker too) from the local path."""
+        if getattr(self, "_model", None) is None:
+            with self._loading(self.model_kind):
+                self._model = self._build_model()
+        return self._model
+
+    def load(self) -> None:
+        _ = self.model
 
     @property
     def n_layers(self) -> int:
@@ -203,22 +216,17 @@ class Wav2Vec1(_PretrainedFamily):
         if self.config.output not in ("c", "z"):
             raise FeatbenchError(f"wav2vec1.output must be 'c' or 'z', not '{self.config.output}'")
 
-    @property
-    def model(self):
-        if getattr(self, "_model", None) is None:
-            from featbench.encoders.checkpoint import load_checkpoint, model_config
-            from featbench.encoders.wav2vec1 import Wav2VecV1, Wav2VecV1Config
+    model_kind = "wav2vec checkpoint"
 
-            with self._loading("wav2vec checkpoint"):
-                state = load_checkpoint(self.config.checkpoint)
-                args, _ = model_config(state, self.config.checkpoint)
-                model = Wav2VecV1(Wav2VecV1Config.from_args(args, self.config.checkpoint))
-                model.load_fairseq_state(state["model"], self.config.checkpoint)
-            self._model = model.eval()
-        return self._model
+    def _build_model(self):
+        from featbench.encoders.checkpoint import load_checkpoint, model_config
+        from featbench.encoders.wav2vec1 import Wav2VecV1, Wav2VecV1Config
 
-    def load(self) -> None:
-        _ = self.model
+        state = load_checkpoint(self.config.checkpoint)
+        args, _ = model_config(state, self.config.checkpoint)
+        model = Wav2VecV1(Wav2VecV1Config.from_args(args, self.config.checkpoint))
+        model.load_fairseq_state(state["model"], self.config.checkpoint)
+        return model.eval()
 
     @property
     def columns(self) -> list[str]:
@@ -261,24 +269,19 @@ class FairseqTransformer(_PretrainedFamily):
         super().validate()
         self.layer.check(self._transformer_layers(), self.name)  # loads the checkpoint: a bad one fails here
 
+    model_kind = "fairseq checkpoint"
+
     def _transformer_layers(self) -> int:
         return self.model.config.num_hidden_layers
 
-    def load(self) -> None:
-        _ = self.model
+    def _build_model(self):
+        from featbench.encoders.checkpoint import load_checkpoint, model_config
+        from featbench.encoders.fairseq_transformer import build_hf_model
 
-    @property
-    def model(self):
-        if getattr(self, "_model", None) is None:
-            from featbench.encoders.checkpoint import load_checkpoint, model_config
-            from featbench.encoders.fairseq_transformer import build_hf_model
-
-            with self._loading("fairseq checkpoint"):
-                state = load_checkpoint(self.config.checkpoint)
-                model_cfg, task_cfg = model_config(state, self.config.checkpoint)
-                self._model = build_hf_model(state["model"], model_cfg, self.config.checkpoint)
-            self._normalize = bool(task_cfg.get("normalize", False))
-        return self._model
+        state = load_checkpoint(self.config.checkpoint)
+        model_cfg, task_cfg = model_config(state, self.config.checkpoint)
+        self._normalize = bool(task_cfg.get("normalize", False))
+        return build_hf_model(state["model"], model_cfg, self.config.checkpoint)
 
     @property
     def columns(self) -> list[str]:
@@ -339,22 +342,15 @@ class HFFamily(_PretrainedFamily):
     def _transformer_layers(self) -> int:
         return self.shape[0]
 
-    def _load(self):
-        if getattr(self, "_model", None) is not None:
-            return
+    def _build_model(self):
         import torch
         from transformers import AutoFeatureExtractor, AutoModel
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-        with self._loading("model"):
-            self._extractor = AutoFeatureExtractor.from_pretrained(self.config.model, local_files_only=True)
-            model = AutoModel.from_pretrained(self.config.model, local_files_only=True, dtype=torch.float32)
-        self._model = (model.get_encoder() if self.model_type == "whisper" else model).eval()
-
-    def load(self) -> None:
-        """Load the model now (extraction does this before the first clip, so that it is not timed as one)."""
-        self._load()
+        self._extractor = AutoFeatureExtractor.from_pretrained(self.config.model, local_files_only=True)
+        model = AutoModel.from_pretrained(self.config.model, local_files_only=True, dtype=torch.float32)
+        return (model.get_encoder() if self.model_type == "whisper" else model).eval()
 
     @property
     def columns(self) -> list[str]:
@@ -373,13 +369,12 @@ class HFFamily(_PretrainedFamily):
         final = None
         if self.layer.is_last:
             with torch.no_grad():
-                final = self._model.layer_norm(torch.from_numpy(states[-1])).numpy()
+                final = self.model.layer_norm(torch.from_numpy(states[-1])).numpy()
         return self._select(states, final)
 
     def extract_batch(self, signals: list[np.ndarray], sample_rate: int) -> list[np.ndarray]:
         """Batched where exact: Whisper 'padded' windows, and layer-norm wav2vec 2.0-style front ends."""
-        self._load()
-        model = self._model
+        model = self.model
         if self.model_type == "whisper":
             chunk = min(self.config.chunk_seconds, 30.0)
             mode = self.config.whisper_mode
