@@ -13,7 +13,6 @@ featbench.errors.FeatbenchError: family 'whisper' needs the option whisper.model
 """
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,81 +20,12 @@ import numpy as np
 
 from featbench.errors import FeatbenchError
 from featbench.features.base import FeatureFamily
+from featbench.features.pretrained_options import EncoderOptions, Layer, LoadErrors, fingerprint
 from featbench.encoders.runtime import (
     batchable, stitch, transformer_states, transformer_states_batch, whisper_states, whisper_states_batch,
 )
 
 SUPPORTED_HF = ("wav2vec2", "hubert", "wavlm", "data2vec-audio", "whisper")
-
-
-def fingerprint(path: Path) -> str:
-    """Content fingerprint of a checkpoint file or model folder: sizes plus the first and last MiB of each file."""
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    digest = hashlib.sha256()
-    for file in files:
-        size = file.stat().st_size
-        digest.update(f"{file.name}:{size}".encode())
-        with file.open("rb") as handle:
-            digest.update(handle.read(1 << 20))
-            if size > 2 << 20:
-                handle.seek(-(1 << 20), 2)
-                digest.update(handle.read())
-    return digest.hexdigest()[:16]
-
-
-@dataclass(frozen=True)
-class Layer:
-    """A layer choice, parsed once from the ``layer`` option: 'last', 'all' or a layer number.
-
-    >>> Layer.parse(" 4 "), Layer.parse("all").is_all
-    (Layer(kind='index', index=4), True)
-    >>> Layer.parse("middle")
-    Traceback (most recent call last):
-    featbench.errors.FeatbenchError: layer must be 'last', 'all' or a layer number, not 'middle'
-    """
-
-    kind: str  # "last", "all" or "index"
-    index: int = -1
-
-    @classmethod
-    def parse(cls, text) -> "Layer":
-        value = str(text).strip().lower()
-        if value in ("last", "all"):
-            return cls(value)
-        if value.isdigit():
-            return cls("index", int(value))
-        raise FeatbenchError(f"layer must be 'last', 'all' or a layer number, not '{value}'")
-
-    @property
-    def is_all(self) -> bool:
-        return self.kind == "all"
-
-    @property
-    def is_last(self) -> bool:
-        return self.kind == "last"
-
-    def check(self, n_layers: int, family: str) -> None:
-        """A layer number must exist in a model with `n_layers` transformer layers (0..n_layers)."""
-        if self.kind == "index" and self.index > n_layers:
-            raise FeatbenchError(f"{family}.layer={self.index}: the model has layers 0..{n_layers} "
-                                 f"(0 = input to the first transformer layer)")
-
-
-class _LoadErrors:
-    """Turns any failure while loading a model (a damaged file, a wrong format) into one FeatbenchError line."""
-
-    def __init__(self, path, option: str, what: str):
-        self.path, self.option, self.what = path, option, what
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, kind, err, tb):
-        if err is None or isinstance(err, (FeatbenchError, KeyboardInterrupt)) or not isinstance(err, Exception):
-            return False
-        detail = (str(err).strip().splitlines() or [""])[0][:300]
-        raise FeatbenchError(f"{self.path}: cannot load the {self.what} (option {self.option}): "
-                             f"{type(err).__name__}: {detail}") from None
 
 
 class _PretrainedFamily(FeatureFamily):
@@ -123,7 +53,7 @@ class _PretrainedFamily(FeatureFamily):
 
     def _loading(self, what: str):
         """Context manager: any failure while loading the model becomes one line naming the path."""
-        return _LoadErrors(getattr(self.config, self.path_option), f"{self.name}.{self.path_option}", what)
+        return LoadErrors(getattr(self.config, self.path_option), f"{self.name}.{self.path_option}", what)
 
     @property
     def model(self):
@@ -244,15 +174,6 @@ class Wav2Vec1(_PretrainedFamily):
             z, c = self.model(torch.from_numpy(np.ascontiguousarray(signal)).reshape(1, -1))
         out = z if self.config.output == "z" else c
         return out[0].T.numpy().astype(np.float32)
-
-
-@dataclass(frozen=True)
-class EncoderOptions:
-    """Options every transformer encoder family shares."""
-
-    layer: str = "last"
-    chunk_seconds: float = 20.0
-    overlap_seconds: float = 0.5
 
 
 @dataclass(frozen=True)

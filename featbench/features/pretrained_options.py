@@ -1,0 +1,92 @@
+"""What the pretrained families share besides code: the typed layer choice, the encoder options, the
+model fingerprint that enters the config hash, and one-line loading errors.
+
+>>> Layer.parse("last").is_last, EncoderOptions().chunk_seconds
+(True, 20.0)
+"""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from featbench.errors import FeatbenchError
+
+
+def fingerprint(path: Path) -> str:
+    """Content fingerprint of a checkpoint file or model folder: sizes plus the first and last MiB of each file."""
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    digest = hashlib.sha256()
+    for file in files:
+        size = file.stat().st_size
+        digest.update(f"{file.name}:{size}".encode())
+        with file.open("rb") as handle:
+            digest.update(handle.read(1 << 20))
+            if size > 2 << 20:
+                handle.seek(-(1 << 20), 2)
+                digest.update(handle.read())
+    return digest.hexdigest()[:16]
+
+
+@dataclass(frozen=True)
+class Layer:
+    """A layer choice, parsed once from the ``layer`` option: 'last', 'all' or a layer number.
+
+    >>> Layer.parse(" 4 "), Layer.parse("all").is_all
+    (Layer(kind='index', index=4), True)
+    >>> Layer.parse("middle")
+    Traceback (most recent call last):
+    featbench.errors.FeatbenchError: layer must be 'last', 'all' or a layer number, not 'middle'
+    """
+
+    kind: str  # "last", "all" or "index"
+    index: int = -1
+
+    @classmethod
+    def parse(cls, text) -> "Layer":
+        value = str(text).strip().lower()
+        if value in ("last", "all"):
+            return cls(value)
+        if value.isdigit():
+            return cls("index", int(value))
+        raise FeatbenchError(f"layer must be 'last', 'all' or a layer number, not '{value}'")
+
+    @property
+    def is_all(self) -> bool:
+        return self.kind == "all"
+
+    @property
+    def is_last(self) -> bool:
+        return self.kind == "last"
+
+    def check(self, n_layers: int, family: str) -> None:
+        """A layer number must exist in a model with `n_layers` transformer layers (0..n_layers)."""
+        if self.kind == "index" and self.index > n_layers:
+            raise FeatbenchError(f"{family}.layer={self.index}: the model has layers 0..{n_layers} "
+                                 f"(0 = input to the first transformer layer)")
+
+
+class LoadErrors:
+    """Turns any failure while loading a model (a damaged file, a wrong format) into one FeatbenchError line."""
+
+    def __init__(self, path, option: str, what: str):
+        self.path, self.option, self.what = path, option, what
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, err, tb):
+        if err is None or isinstance(err, (FeatbenchError, KeyboardInterrupt)) or not isinstance(err, Exception):
+            return False
+        detail = (str(err).strip().splitlines() or [""])[0][:300]
+        raise FeatbenchError(f"{self.path}: cannot load the {self.what} (option {self.option}): "
+                             f"{type(err).__name__}: {detail}") from None
+
+
+@dataclass(frozen=True)
+class EncoderOptions:
+    """Options every transformer encoder family shares."""
+
+    layer: str = "last"
+    chunk_seconds: float = 20.0
+    overlap_seconds: float = 0.5
