@@ -84,9 +84,11 @@ def corpus(layout: Layout, root: Root, classes: Classes = None, merge: Merge = N
     """
     from featbench.corpus.loaders import find_problems
     from featbench.corpus.table import summary_text
+    from featbench.train.protocol import preview
 
     table = _table(layout, root, classes, merge)
     typer.echo(summary_text(table, find_problems(table), name=f"{layout} ({root})"))
+    typer.echo(preview(table))
 
 
 @app.command()
@@ -151,8 +153,8 @@ def train(
     out: Annotated[Path, typer.Option(help="Results CSV (rows are appended; existing rows are skipped).")] = Path("results.csv"),
     features: Annotated[Optional[str], typer.Option(help="Families to train on, comma-separated (default: every family in the store).")] = None,
     classifiers: Annotated[str, typer.Option(help="logreg, svm, lgbm, mlp (utterance level) and seq (sequence model).")] = "logreg,svm,lgbm,mlp",
-    budgets: Annotated[str, typer.Option(help="Training examples per class (or fractions of each class, e.g. 0.25), comma-separated, plus 'all'.")] = "4,8,16,32,64,all",
-    folds: Annotated[Optional[int], typer.Option(min=2, help="Group folds (default: leave-one-group-out up to 10 groups, else 6).")] = None,
+    budgets: Annotated[Optional[str], typer.Option(help="Training examples per class (or fractions of each class, e.g. 0.25), comma-separated, plus 'all' (default: 4, 8, 16, ... up to what every fold's training part can serve, then all).")] = None,
+    folds: Annotated[Optional[int], typer.Option(min=2, help="Group folds, each with every class in its test and training part (default: leave-one-group-out when every group has every class and there are at most 10, else the largest k up to 10 that works).")] = None,
     seeds: Annotated[str, typer.Option(help="Seeds for the budget subsets and models, comma-separated.")] = "0,1,2",
     classes: Classes = None,
     merge: Merge = None,
@@ -173,7 +175,7 @@ def train(
     names = parse_list(features, "--features") or list_families(store)
     if not names:
         raise FeatbenchError(f"{store}: empty store (no feature families); run featbench extract first")
-    exp = Experiment(store=store, families=names, classifiers=parse_list(classifiers, "--classifiers"), budgets=parse_budgets(budgets),
+    exp = Experiment(store=store, families=names, classifiers=parse_list(classifiers, "--classifiers"), budgets=parse_budgets(budgets) if budgets else None,
                      seeds=parse_seeds(seeds), n_folds=folds, classes=parse_classes(classes), merge=parse_merge(merge),
                      corpus=corpus or Path(store).resolve().name, seq_epochs=seq_epochs)
     typer.echo(run_training(exp, out, jobs=jobs, progress=progress).summary())

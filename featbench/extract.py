@@ -170,18 +170,17 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
         bar = None
         try:
             results = run_tasks(extract_batch, batches, workers, setup=build_families, setup_args=(specs, audio))
-            for n, items in enumerate(results):
-                if bar is None:  # models are loaded and compiled by now: the bar's rate and ETA are true
-                    bar = tqdm(total=len(todo), unit="clip", disable=not progress, dynamic_ncols=True, desc="extract",
-                               mininterval=0.5)
-                    clock = time.perf_counter()
-                    first_audio = report.audio_seconds
+            for items in results:
                 for item in items:
                     record(*item)
+                if bar is None:  # models are loaded and compiled by now: the rate and ETA count from here
+                    bar = tqdm(total=len(todo), unit="clip", disable=not progress, dynamic_ncols=True, desc="extract",
+                               mininterval=0.5)
+                    clock, first_audio = time.perf_counter(), report.audio_seconds
+                else:
+                    rate = (report.audio_seconds - first_audio) / max(time.perf_counter() - clock, 1e-9)
+                    bar.set_postfix_str(f"{rate:.1f}x realtime, {report.failed} failed", refresh=False)
                 bar.update(len(items))
-                elapsed = max(time.perf_counter() - clock, 1e-9)
-                bar.set_postfix_str(f"{(report.audio_seconds - first_audio) / elapsed:.1f}x realtime, {report.failed} failed",
-                                    refresh=False)
         finally:
             if bar is not None:
                 bar.close()

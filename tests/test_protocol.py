@@ -3,7 +3,10 @@ import pytest
 
 from featbench.corpus import load_corpus
 from featbench.errors import FeatbenchError
-from featbench.train.protocol import budget_subset, check_folds, make_folds, parse_budgets, parse_seeds, validation_split
+from featbench.train.protocol import (
+    budget_subset, check_folds, default_budgets, default_n_folds, largest_budget, make_folds, parse_budgets, parse_seeds,
+    validation_split,
+)
 from tests.conftest import RAVDESS, needs_ravdess
 
 
@@ -57,10 +60,57 @@ def test_budget_larger_than_class_is_an_error():
 
 def test_missing_class_in_a_fold_is_an_error():
     table = _table()
-    held_out = make_folds(table, 4)[0].test_groups
-    table = table[~(table.group.isin(held_out) & (table.label == "c"))]
+    folds = make_folds(table, 4)
+    table = table[~(table.group.isin(folds[0].test_groups) & (table.label == "c"))]
     with pytest.raises(FeatbenchError, match="class 'c' is missing from the test part of fold 0"):
-        check_folds(table, make_folds(table, 4))
+        check_folds(table, folds)
+
+
+def _covers(table, folds):
+    classes = set(table.label)
+    return all(set(table.label[f.test_mask(table)]) == classes and set(table.label[~f.test_mask(table)]) == classes
+               for f in folds)
+
+
+def test_a_speaker_without_a_class_trains_with_the_defaults():
+    # EmoDB-like: 10 speakers, speaker g8 never expressed class 'c': leave-one-speaker-out is impossible
+    table = _table(n_groups=10)
+    table = table[~((table.group == "g8") & (table.label == "c"))]
+    k = default_n_folds(table)
+    assert k == 9  # the largest k up to 10 with every class in every test and training part
+    folds = make_folds(table)
+    assert len(folds) == 9 and _covers(table, folds)
+    assert sorted(g for f in folds for g in f.test_groups) == sorted(table.group.unique())
+    assert make_folds(table) == folds  # deterministic
+    for k in (5, 4, 3):  # explicit fold counts that a round-robin deal got wrong work too
+        assert _covers(table, make_folds(table, k))
+
+
+def test_classes_held_by_few_speakers_still_get_folds():
+    # ~30 speakers, heavy overlap: class 'x' held by 3 speakers only, so round-robin deals miss it
+    rows = []
+    for g in range(30):
+        labels = ["a", "b"] + (["x"] if g in (0, 1, 2) else [])
+        rows += [dict(id=f"g{g}_{label}_{k}", label=label, group=f"g{g:02d}", speaker=f"g{g:02d}",
+                      gender="f" if g % 2 else "m") for label in labels for k in range(3)]
+    table = pd.DataFrame(rows)
+    folds = make_folds(table)
+    assert len(folds) == 3 and _covers(table, folds)  # one holder of 'x' per fold leaves two for training
+    assert max(len(f.test_groups) for f in folds) - min(len(f.test_groups) for f in folds) <= 1
+
+
+def test_a_class_held_by_one_speaker_is_one_line_naming_them():
+    table = _table(n_groups=6)
+    table = table[~((table.group != "g3") & (table.label == "c"))]
+    with pytest.raises(FeatbenchError, match=r"class 'c' is held by 1 group\(s\) \(g3\)"):
+        make_folds(table)
+
+
+def test_default_budgets_adapt_to_a_small_corpus():
+    table = _table(n_groups=5, per_group=9)  # 3 per class per group; 4 groups train: 12 per class
+    folds = make_folds(table)
+    assert largest_budget(table, folds) == 12
+    assert default_budgets(table, folds) == [4, 8, "all"]
 
 
 def test_fraction_budgets_are_nested_and_stratified():

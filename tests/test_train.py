@@ -76,5 +76,11 @@ def test_empty_store_and_missing_class_in_fold(tmp_path, demo_store):
     corpus = pd.read_csv(store / "corpus.csv")
     corpus = corpus[~((corpus.speaker == "demo_f1") & (corpus.label == "sad"))]
     corpus.to_csv(store / "corpus.csv", index=False)
-    result = runner.invoke(app, ["train", str(store), "--out", str(tmp_path / "r.csv"), "--budgets", "2"])
+    result = runner.invoke(app, ["train", str(store), "--out", str(tmp_path / "r.csv"), "--budgets", "2", "--folds", "4"])
     assert result.exit_code == 1 and "class 'sad' is missing from the test part of fold" in result.output
+    # with the default folds, the speaker without 'sad' shares a test part with one who has it (issue 9)
+    result = runner.invoke(app, ["train", str(store), "--out", str(tmp_path / "r.csv"), "--classifiers", "logreg",
+                                 "--no-progress"])
+    assert result.exit_code == 0, result.output
+    rows = pd.read_csv(tmp_path / "r.csv")
+    assert set(rows.n_folds) == {3} and set(rows.budget) == {"4", "all"}  # 3 folds; budgets up to what folds serve

@@ -67,7 +67,7 @@ def parse_merge(spec: str | Iterable[str] | None) -> dict[str, str]:
     merge = {}
     for item in (i.strip() for i in items if i.strip()):
         if item.count("=") != 1:
-            raise FeatbenchError(f"--merge item '{item}' is not of the form source=target")
+            raise FeatbenchError(f"label merge '{item}' is not of the form source=target")
         source, target = (part.strip() for part in item.split("="))
         merge[source] = target
     return merge

@@ -31,13 +31,13 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
     best = best_classifiers(agg)
     baseline = baseline or protocol["families"][0]
     if baseline not in best:
-        raise FeatbenchError(f"--baseline '{baseline}' is not among the families in the results ({', '.join(best)})")
+        raise FeatbenchError(f"baseline '{baseline}' is not among the families in the results ({', '.join(best)})")
     cap = caption(protocol)
 
     x_b, units_b, keys_b = unit_matrix(rows, baseline, best[baseline])
     budgets_b = budget_order(rows[rows.family == baseline])
     if reference_budget is not None and reference_budget not in budgets_b:
-        raise FeatbenchError(f"--reference-budget '{reference_budget}' not measured for {baseline} (budgets: {', '.join(budgets_b)})")
+        raise FeatbenchError(f"reference budget '{reference_budget}' is not measured for {baseline} (budgets: {', '.join(budgets_b)})")
     ref_index = budgets_b.index(reference_budget) if reference_budget else len(budgets_b) - 1
     efficiency, sentences = [], []
     for family, clf in best.items():
@@ -75,7 +75,7 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
     (out / "protocol.json").write_text(json.dumps({**protocol, "caption": cap, "baseline": f"{baseline} ({best[baseline]})",
                                                    "reference_budget": budgets_b[ref_index], "target_ua": target,
                                                    "results": [str(r) for r in results]}, indent=2) + "\n")
-    target_note = "the baseline's score at its reference budget" if target_ua is None else "--target-ua"
+    target_note = "the baseline's score at its reference budget" if target_ua is None else "given"
     report = "\n".join([
         f"# featbench report: {protocol['corpus']}", "", f"Protocol: {cap}.", "",
         "## Summary", "", markdown, "## Data efficiency", "",

@@ -1,8 +1,7 @@
 """The evaluation protocol: speaker/session-independent folds and nested, stratified per-class budgets.
 
-Folds are fixed by the corpus (not by the seed): groups are dealt to folds round-robin within each
-gender, so k folds are balanced by gender where it is known. Seeds change the budget subsets (and
-the classifiers' initialisation). A budget is the number of labelled examples per class the learner
+Folds (see `folds`) are fixed by the corpus, not by the seed, and put every class in every test and
+training part. Seeds change the budget subsets (and the classifiers' initialisation). A budget is the number of labelled examples per class the learner
 gets (training and validation together); subsets are nested (the 16-per-class subset is inside the
 32-per-class one), stratified, fixed by (seed, fold) and identical for every feature family.
 
@@ -25,56 +24,50 @@ import numpy as np
 import pandas as pd
 
 from featbench.errors import FeatbenchError
+from featbench.train.folds import Fold, check_folds, default_n_folds, make_folds
+
+__all__ = ["ALL", "Fold", "budget_subset", "check_budgets", "check_folds", "check_seeds", "default_n_folds",
+           "make_folds", "parse_budgets", "parse_seeds", "validation_split"]
 
 ALL = "all"
-MAX_LOGO_GROUPS = 10  # up to this many groups, leave one group out; beyond it, DEFAULT_K folds
-DEFAULT_K = 6
 
 
-@dataclass(frozen=True)
-class Fold:
-    """One outer fold: the groups held out for testing."""
+def largest_budget(table: pd.DataFrame, folds: list[Fold]) -> int:
+    """The largest per-class count every fold's training part can serve.
 
-    index: int
-    test_groups: tuple[str, ...]
-    scheme: str  # "leave-one-group-out" or "k-group-folds"
-
-    def test_mask(self, table: pd.DataFrame) -> np.ndarray:
-        return table["group"].isin(self.test_groups).to_numpy()
-
-
-def default_n_folds(table: pd.DataFrame) -> int:
-    """The number of folds used when none is given: leave-one-group-out up to MAX_LOGO_GROUPS groups,
-    else DEFAULT_K group folds. The library and the command line both use this.
-
-    >>> default_n_folds(pd.DataFrame({"group": list("abcd")})), default_n_folds(pd.DataFrame({"group": range(24)}))
-    (4, 6)
+    >>> t = pd.DataFrame({"label": list("aab") * 4, "group": list("xxxyyyzzzwww")})
+    >>> largest_budget(t, make_folds(t, 2))
+    2
     """
-    n_groups = table["group"].nunique()
-    return n_groups if n_groups <= MAX_LOGO_GROUPS else DEFAULT_K
+    return int(min(table[~fold.test_mask(table)]["label"].value_counts().min() for fold in folds))
 
 
-def make_folds(table: pd.DataFrame, n_folds: int | None = None) -> list[Fold]:
-    """Leave-one-group-out when n_folds equals the number of groups; else k group folds. None means
-    `default_n_folds(table)`.
+def default_budgets(table: pd.DataFrame, folds: list[Fold]) -> list:
+    """Powers of two from 4 up to what every training part can serve, then 'all'.
 
-    Groups are sorted, split by gender (the most common gender per group; '' when unknown) and dealt
-    round-robin to folds, continuing the deal across genders so fold sizes stay even.
+    >>> t = pd.DataFrame({"label": list("ab") * 40, "group": [f"g{i % 4}" for i in range(80)]})
+    >>> default_budgets(t, make_folds(t, 4))
+    [4, 8, 16, 'all']
     """
-    groups = sorted(table["group"].unique())
-    n_folds = default_n_folds(table) if n_folds is None else n_folds
-    if n_folds == len(groups):
-        return [Fold(i, (g,), "leave-one-group-out") for i, g in enumerate(groups)]
-    if not 2 <= n_folds <= len(groups):
-        raise FeatbenchError(f"{n_folds} folds: must be between 2 and the number of groups ({len(groups)})")
-    gender = table.groupby("group")["gender"].agg(lambda s: s.mode().iloc[0] if len(s.mode()) else "")
-    assignment: dict[int, list[str]] = {i: [] for i in range(n_folds)}
-    k = 0
-    for g_value in sorted(gender.unique()):
-        for group in [g for g in groups if gender[g] == g_value]:
-            assignment[k % n_folds].append(group)
-            k += 1
-    return [Fold(i, tuple(sorted(gs)), "k-group-folds") for i, gs in assignment.items()]
+    top = largest_budget(table, folds)
+    return [2 ** k for k in range(2, 64) if 2 ** k <= top] + [ALL]
+
+
+def preview(table: pd.DataFrame) -> str:
+    """What `train` would do with its defaults: per class the speaker groups and utterances, the folds, and
+    the largest budget every fold can serve (or why no protocol exists)."""
+    lines = ["protocol preview (train's defaults):"]
+    for label, part in table.groupby("label"):
+        lines.append(f"  {label}: {part['group'].nunique()} groups, {len(part)} utterances")
+    try:
+        folds = make_folds(table)
+    except FeatbenchError as err:
+        return "\n".join([*lines, f"  no protocol: {err}"])
+    scheme = f"{len(folds)} folds ({folds[0].scheme})"
+    lines.append(f"  folds: {scheme}; test groups: " + " | ".join(" ".join(f.test_groups) for f in folds))
+    lines.append(f"  largest budget every fold can serve: {largest_budget(table, folds)} per class; "
+                 f"default budgets: {','.join(map(str, default_budgets(table, folds)))}")
+    return "\n".join(lines)
 
 
 def parse_budgets(spec: str) -> list[int | float | str]:
@@ -172,22 +165,6 @@ def budget_subset(table: pd.DataFrame, fold: Fold, budget: int | str, seed: int)
             order = order[:budget]
         chosen.extend(order.tolist())
     return chosen
-
-
-def check_folds(table: pd.DataFrame, folds: list[Fold]) -> None:
-    """Every class must appear in every fold's training and test part."""
-    classes = sorted(table["label"].unique())
-    if len(classes) < 2:
-        raise FeatbenchError(f"need at least 2 classes to train, found {len(classes)} ({', '.join(classes)})")
-    for fold in folds:
-        mask = fold.test_mask(table)
-        for part, name in ((table[mask], "test"), (table[~mask], "training")):
-            missing = sorted(set(classes) - set(part["label"]))
-            if missing:
-                raise FeatbenchError(
-                    f"class '{missing[0]}' is missing from the {name} part of fold {fold.index} "
-                    f"(test groups {', '.join(fold.test_groups)}); choose fewer folds or other classes"
-                )
 
 
 def validation_split(table: pd.DataFrame, ids: list[str], seed: int, fraction: float = 0.25) -> tuple[list[str], list[str]]:

@@ -19,19 +19,19 @@ from featbench.errors import FeatbenchError
 from featbench.results import ResultsFile, row_key
 from featbench.row_kinds import RowKind
 from featbench.train.grid import SEQUENCE, GridData, GridTask, ViewData, make_context, run_task
-from featbench.train.protocol import budget_subset, check_budgets, check_folds, check_seeds, make_folds
+from featbench.train.protocol import budget_subset, check_budgets, check_folds, check_seeds, default_budgets, make_folds
 from featbench.train.views import resolve_views
 
 
 @dataclass
 class Experiment:
     """Everything that defines a grid. `budgets` holds ints (examples per class) or fractions, and/or
-    'all'; `n_folds` None means the protocol's default (`train.protocol.default_n_folds`)."""
+    'all' (None: `train.protocol.default_budgets`); `n_folds` None means `train.protocol.default_n_folds`."""
 
     store: Path
     families: list[str]
     classifiers: list[str]
-    budgets: list
+    budgets: list | None
     seeds: list[int]
     n_folds: int | None = None
     classes: list[str] | None = None
@@ -84,7 +84,8 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int]:
     from featbench.train.pooling import pool, utterance_matrix
 
     _check_classifiers(exp.classifiers)
-    budgets, seeds = check_budgets(list(exp.budgets)), check_seeds(list(exp.seeds))
+    seeds = check_seeds(list(exp.seeds))
+    budgets = None if exp.budgets is None else check_budgets(list(exp.budgets))
     table = load_table(exp.store, exp.classes, exp.merge)
     views = resolve_views(exp.store, exp.families)
     sets = {base: read_family(exp.store, base) for base in dict.fromkeys(v.family for v in views)}
@@ -98,6 +99,7 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int]:
     labels = sorted(table["label"].unique())
     folds = make_folds(table, exp.n_folds)
     check_folds(table, folds)
+    budgets = default_budgets(table, folds) if budgets is None else budgets
     for fold in folds:  # fail on an impossible budget before any work
         for budget in budgets:
             if isinstance(budget, int):
