@@ -1,11 +1,15 @@
-"""Read results rows and aggregate them over folds x seeds: mean, std and a 95% t-interval.
+"""Read results rows and aggregate them over independent units: the folds (test speaker groups).
+
+Seeds train on overlapping data and share their test speakers, so they are not independent: scores are
+first averaged over seeds within each fold, then the mean, standard deviation and 95% t-interval are
+taken over the folds (n = number of folds). Every row keeps its seed; only the interval counts folds.
 
 >>> import pandas as pd
 >>> rows = pd.DataFrame({"family": ["a"] * 4, "classifier": ["lr"] * 4, "budget": ["8"] * 4,
 ...                      "examples_per_class": [8.0] * 4, "fold": [0, 1, 0, 1], "seed": [0, 0, 1, 1],
-...                      "ua": [0.5, 0.6, 0.5, 0.6]})
->>> aggregate(rows)[["mean", "n"]].values.tolist()
-[[0.55, 4.0]]
+...                      "ua": [0.5, 0.6, 0.5, 0.7]})
+>>> aggregate(rows)[["mean", "n", "n_rows"]].values.tolist()
+[[0.575, 2.0, 4.0]]
 """
 from __future__ import annotations
 
@@ -43,13 +47,27 @@ def protocol_of(rows: pd.DataFrame) -> dict:
     return p
 
 
+UNIT = "fold"  # the unit of independence: one test speaker group per fold
+INTERVAL = "95% t-interval over folds (test speaker groups), seeds averaged within each fold"
+
+
+def fold_means(rows: pd.DataFrame, metric: str = "ua") -> pd.DataFrame:
+    """One row per family x classifier x budget x fold: the metric and examples per class averaged over seeds."""
+    return (rows.groupby(CURVE + ["budget", UNIT], sort=False)
+            .agg(examples_per_class=("examples_per_class", "mean"), score=(metric, "mean"), n_rows=(metric, "size"))
+            .reset_index())
+
+
 def aggregate(rows: pd.DataFrame, metric: str = "ua") -> pd.DataFrame:
-    """One row per family x classifier x budget: x (mean examples per class), mean, std, n, ci_low, ci_high."""
+    """One row per family x classifier x budget: x (mean examples per class), mean, std (over folds), n (folds),
+    n_rows (fold x seed rows), ci_low, ci_high (see INTERVAL)."""
     from scipy import stats
 
-    grouped = rows.groupby(CURVE + ["budget"], sort=False)
-    out = grouped.agg(x=("examples_per_class", "mean"), mean=(metric, "mean"), std=(metric, "std"), n=(metric, "size")).reset_index()
+    grouped = fold_means(rows, metric).groupby(CURVE + ["budget"], sort=False)
+    out = grouped.agg(x=("examples_per_class", "mean"), mean=("score", "mean"), std=("score", "std"),
+                      n=("score", "size"), n_rows=("n_rows", "sum")).reset_index()
     out["std"] = out["std"].fillna(0.0)
+    out["n_rows"] = out["n_rows"].astype(float)
     half = stats.t.ppf(0.975, np.maximum(out["n"] - 1, 1)) * out["std"] / np.sqrt(out["n"])
     out["ci_low"], out["ci_high"] = out["mean"] - half, out["mean"] + half
     out["n"] = out["n"].astype(float)
@@ -66,9 +84,9 @@ def best_classifiers(agg: pd.DataFrame) -> dict[str, str]:
 
 
 def unit_matrix(rows: pd.DataFrame, family: str, classifier: str, metric: str = "ua") -> tuple[np.ndarray, np.ndarray, list]:
-    """(x per budget, scores of shape (n_units, n_budgets), units): one unit per (fold, seed)."""
+    """(x per budget, scores of shape (n_folds, n_budgets), folds): one unit per fold, seeds averaged."""
     part = rows[(rows["family"] == family) & (rows["classifier"] == classifier)]
-    table = part.pivot_table(index=["fold", "seed"], columns="budget", values=metric)
+    table = part.pivot_table(index=UNIT, columns="budget", values=metric, aggfunc="mean")
     order = budget_order(part)
     x = part.groupby("budget")["examples_per_class"].mean()
     table = table[order].dropna()

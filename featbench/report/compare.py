@@ -63,7 +63,8 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
         except RuntimeError as err:
             plans.append({"family": family, "classifier": clf, "target": target, "sentence": f"{family}: curve fit failed ({err})"})
             continue
-        plans.append({**plan.__dict__, "params": json.dumps(plan.params), "sentence": plan.sentence()})
+        plans.append({**plan.__dict__, "params": json.dumps(plan.params), "at_bound": "; ".join(plan.at_bound),
+                      "sentence": plan.sentence()})
 
     summary_table(agg, best).to_csv(out / "summary.csv", index=False)
     markdown = summary_markdown(agg, best, cap)
@@ -80,9 +81,12 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
         f"# featbench report: {protocol['corpus']}", "", f"Protocol: {cap}.", "",
         "## Summary", "", markdown, "## Data efficiency", "",
         f"Baseline {baseline} ({best[baseline]}) at budget {budgets_b[ref_index]}; each family with its best classifier; "
-        "95% bootstrap interval over (fold, seed) units, paired.", "",
+        "95% bootstrap interval over folds (test speaker groups, seeds averaged within a fold), paired. "
+        "'>=' marks a ratio reached at the smallest budget tried (a lower bound), '<' one never reached.", "",
         *[f"- {s}" for s in sentences], "", "## Label-budget planning", "",
-        f"Target UA {target:.1%} ({target_note}); inverse power law fitted per family, bootstrap over (fold, seed) units.", "",
+        f"Target UA {target:.1%} ({target_note}); read off the measured curve where it reaches the target, else an "
+        "inverse power law fitted per family (at least 3 budgets; no extrapolation from a fit pinned at a bound), "
+        "bootstrap over folds.", "",
         *[f"- {p['sentence']}" for p in plans], "",
         "## Figures", "", "![learning curves](learning_curves.png)", "",
         "![learning curves by classifier](learning_curves_by_classifier.png)", "", "![confusion matrices](confusion_matrices.png)", "",

@@ -3,8 +3,10 @@
 For A against B: the target is B's mean UA at a reference budget (default B's largest). A's budget
 to reach it is the first measured budget whose mean UA meets the target, refined by interpolating
 linearly in log(examples per class) between it and the budget before. The ratio is B's reference
-examples per class over A's. A bootstrap over (fold, seed) units, paired between A and B (they share
-the same subsets), gives the 95% interval.
+examples per class over A's. A bootstrap over folds (the independent units: test speaker groups; seeds
+are averaged within a fold), paired between A and B (they share the same subsets), gives the 95% interval.
+Censored results are said as such: reached already at A's smallest budget, the ratio is only a lower
+bound (">= N x"); never reached within A's budgets, it is an upper bound ("< N x").
 
 >>> import numpy as np
 >>> x = np.array([8.0, 16, 32, 64, 128])
@@ -46,19 +48,30 @@ class Efficiency:
     ci_high: float | None
     reached_fraction: float  # share of bootstrap samples in which the target is reached
     at_smallest: bool = False  # reached already at the smallest budget: the ratio is a lower bound
-    n_units: int = 0  # (fold, seed) units both families share, over which the means are taken
+    n_units: int = 0  # folds both families share, over which the means are taken
+    smallest_x: float = 0.0  # the family's smallest and largest measured examples per class
+    largest_x: float = 0.0
+    censored_high: float = 0.0  # share of bootstrap samples reached at the smallest budget (upper end a bound)
+
+    @property
+    def bound(self) -> str:
+        """'' for a measured ratio, '>=' when reached at the smallest budget, '<' when never reached."""
+        return ">=" if self.at_smallest else "<" if self.ratio is None else ""
 
     def sentence(self) -> str:
+        where = f"{self.baseline}'s {self.target:.1%} (at {self.reference_x:.0f} examples per class, over {self.n_units} folds)"
         if self.ratio is None:
-            return (f"{self.family} does not reach {self.baseline}'s {self.target:.1%} "
-                    f"(at {self.reference_x:.0f} examples per class, {self.n_units} shared fold x seed units) "
-                    f"within the measured budgets: not reached")
-        ci = (f"95% CI {self.ci_low:.1f}x to {self.ci_high:.1f}x" if self.ci_high is not None and self.ci_low is not None
-              else f"95% CI lower end: not reached in {1 - self.reached_fraction:.0%} of bootstrap samples")
-        at_first = " (reached at the smallest budget measured, so at least this)" if self.at_smallest else ""
-        return (f"{self.family} matches {self.baseline} at {self.reference_x:.0f} examples per class "
-                f"({self.target:.1%} over {self.n_units} shared fold x seed units) with {self.matched_x:.0f} per class: {self.ratio:.1f}x less labelled data "
-                f"({ci}){at_first}")
+            return (f"{self.family} does not reach {where} within its measured budgets (up to {self.largest_x:.0f} per "
+                    f"class): < {self.reference_x / self.largest_x:.1f}x less labelled data (not reached)")
+        if self.at_smallest:
+            return (f"{self.family} reaches {where} already at its smallest budget ({self.smallest_x:.0f} per class): "
+                    f">= {self.ratio:.1f}x less labelled data (reached at the smallest budget tried; a lower bound)")
+        if self.ci_low is None:
+            ci = f"95% CI lower end: not reached in {1 - self.reached_fraction:.0%} of bootstrap samples"
+        else:
+            ci = f"95% CI {self.ci_low:.1f}x to {'>= ' if self.censored_high > 0.025 else ''}{self.ci_high:.1f}x"
+        return (f"{self.family} matches {where} with {self.matched_x:.0f} per class: {self.ratio:.1f}x less labelled "
+                f"data ({ci}, bootstrap over folds)")
 
 
 def efficiency_ratio(x_a: np.ndarray, units_a: np.ndarray, x_b: np.ndarray, units_b: np.ndarray,
@@ -66,10 +79,10 @@ def efficiency_ratio(x_a: np.ndarray, units_a: np.ndarray, x_b: np.ndarray, unit
                      n_boot: int = 2000, seed: int = 0) -> Efficiency:
     """Ratio of B's examples per class at `reference` (an index into x_b) to A's matching budget.
 
-    units_a, units_b: scores of shape (n_units, n_budgets) for the same (fold, seed) units in the same order.
+    units_a, units_b: scores of shape (n_folds, n_budgets) for the same folds in the same order.
     """
     if units_a.shape[0] != units_b.shape[0]:
-        raise ValueError("families must be measured on the same (fold, seed) units for a paired ratio")
+        raise ValueError("families must be measured on the same folds for a paired ratio")
     ref_x = float(x_b[reference])
     target = float(units_b[:, reference].mean())
     matched = crossing(x_a, units_a.mean(0), target)
@@ -77,12 +90,13 @@ def efficiency_ratio(x_a: np.ndarray, units_a: np.ndarray, x_b: np.ndarray, unit
     if matched is not None:
         first = float(x_a[np.nonzero(units_a.mean(0) >= target)[0][0]])
     rng = np.random.default_rng(seed)
-    ratios = []
+    ratios, at_first = [], []
     n = units_a.shape[0]
     for _ in range(n_boot):
         pick = rng.integers(0, n, n)
         m = crossing(x_a, units_a[pick].mean(0), float(units_b[pick, reference].mean()))
         ratios.append(ref_x / m if m else np.nan)
+        at_first.append(m is not None and m == float(x_a[0]))
     ratios = np.array(ratios)
     reached = float(np.mean(~np.isnan(ratios)))
     ci_low = ci_high = None
@@ -91,4 +105,5 @@ def efficiency_ratio(x_a: np.ndarray, units_a: np.ndarray, x_b: np.ndarray, unit
     elif reached > 0:
         ci_high = float(np.nanpercentile(ratios, 97.5))
     return Efficiency(family, baseline, ref_x, target, matched, first, ref_x / matched if matched else None,
-                      ci_low, ci_high, reached, at_smallest=first is not None and first == float(x_a[0]), n_units=n)
+                      ci_low, ci_high, reached, at_smallest=first is not None and first == float(x_a[0]), n_units=n,
+                      smallest_x=float(x_a[0]), largest_x=float(x_a[-1]), censored_high=float(np.mean(at_first)))

@@ -24,7 +24,7 @@ def caption(protocol: dict) -> str:
     merge = f", merges {protocol['merge']}" if protocol.get("merge") else ""
     return (f"{protocol['corpus']}: {protocol['n_classes']} classes ({protocol['classes']}{merge}); "
             f"{protocol['n_folds']} speaker-independent {protocol['fold_scheme']} x seeds {protocol['seeds']}; "
-            f"metric UA (balanced accuracy); bands: 95% t-interval over folds x seeds")
+            f"metric UA (balanced accuracy); bands: 95% t-interval over folds (seeds averaged within a fold)")
 
 
 def _save(fig, base: Path) -> list[Path]:

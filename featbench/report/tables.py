@@ -36,4 +36,4 @@ def summary_markdown(agg: pd.DataFrame, best: dict[str, str], caption: str) -> s
             cells.append("" if row.empty else f"{row['mean'].iloc[0] * 100:.1f} ± {(row['ci_high'].iloc[0] - row['mean'].iloc[0]) * 100:.1f}")
         name = f"**{clf}**" if best.get(family) == clf else clf
         lines.append(f"| {family} | {name} | " + " | ".join(cells) + " |")
-    return f"UA (%) by training examples per class, mean ± 95% half-interval. {caption}\n\n" + "\n".join(lines) + "\n"
+    return f"UA (%) by training examples per class, mean ± half-width of the 95% t-interval over folds (seeds averaged within a fold). {caption}\n\n" + "\n".join(lines) + "\n"
