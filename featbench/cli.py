@@ -14,6 +14,7 @@ import typer
 from featbench.errors import CorruptStoreError, FeatbenchError
 
 EXIT_PARTIAL = 3
+DEFAULT_FAMILIES = "egemaps-func,egemaps-lld,compare-lld,fbank,raw"
 
 app = typer.Typer(
     name="featbench",
@@ -64,7 +65,7 @@ def _root(
 Layout = Annotated[str, typer.Argument(help="Corpus layout: csv, ravdess, emodb, cremad, tess, iemocap, demo.")]
 Root = Annotated[Path, typer.Argument(help="Corpus root folder (or the CSV manifest for 'csv').")]
 Classes = Annotated[Optional[str], typer.Option(help="Keep only these labels, comma-separated (after --merge).")]
-Merge = Annotated[Optional[str], typer.Option(help="Merge labels, e.g. 'excited=happy,calm=neutral'.")]
+Merge = Annotated[Optional[str], typer.Option(help="Merge labels, e.g. 'excited=happy, calm=neutral'.")]
 
 
 def _table(layout: str, root: Path, classes: Optional[str], merge: Optional[str]):
@@ -109,7 +110,7 @@ def families() -> None:
 def extract(
     layout: Layout,
     root: Root,
-    features: Annotated[str, typer.Option(help="Feature families, comma-separated (see `featbench families`).")] = "egemaps-func,egemaps-lld,compare-lld,fbank,raw",
+    features: Annotated[str, typer.Option(show_default=False, help="Feature families, comma-separated (see `featbench families`). Default: egemaps-func, egemaps-lld, compare-lld, fbank, raw.")] = DEFAULT_FAMILIES,
     out: Annotated[Path, typer.Option(help="Store folder (one HDF5 file per family).")] = Path("store"),
     classes: Classes = None,
     merge: Merge = None,

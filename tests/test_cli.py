@@ -142,3 +142,12 @@ def test_repeated_list_items_are_refused(demo_store, tmp_path):
     for args, message in [(["--budgets", "4,4"], "budget 4 is given twice"), (["--seeds", "0,0"], "seed 0 is given twice"),
                           (["--classifiers", "svm,svm"], "--classifiers names 'svm' twice")]:
         _one_line_error(runner.invoke(app, ["train", str(demo_store), "--out", str(tmp_path / "r.csv"), *args]), message)
+
+
+def test_help_shows_defaults_whole():
+    # issue 9: rich used to cut long defaults at 80 columns ("egemaps-func,egemaps-…")
+    for command in ("extract", "train", "compare", "corpus", "verify", "demo"):
+        result = runner.invoke(app, [command, "--help"], env={"COLUMNS": "80"}, terminal_width=80)
+        assert result.exit_code == 0 and "…" not in result.output, (command, result.output)
+    extract = " ".join(runner.invoke(app, ["extract", "--help"], env={"COLUMNS": "80"}).output.split())
+    assert "egemaps-func, egemaps-lld, compare-lld, fbank, raw" in extract.replace("│ ", "")
