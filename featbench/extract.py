@@ -123,6 +123,20 @@ def extract_batch(families: dict, batch: ClipBatch) -> list[tuple[str, str, tupl
     return [(uid, path, results[uid]) for uid, path, _ in batch.items]
 
 
+def _progress_note(report: ExtractionReport, seconds_todo: float, first_audio: float, elapsed: float, n_done: int) -> str:
+    """Speed in audio seconds per second and the ETA from the audio still to do, once a few batches are done
+    (clips differ in length, so clips per second would mislead).
+
+    >>> _progress_note(ExtractionReport(Path("s"), audio_seconds=30.0), 120.0, 10.0, 10.0, 5)
+    '2.0x realtime, ETA 0:45, 0 failed'
+    """
+    rate = (report.audio_seconds - first_audio) / max(elapsed, 1e-9)
+    if n_done < 4 or rate <= 0:
+        return f"ETA after a few clips, {report.failed} failed"
+    left = max(seconds_todo - report.audio_seconds, 0.0) / rate
+    return f"{rate:.1f}x realtime, ETA {int(left // 60)}:{int(left % 60):02d}, {report.failed} failed"
+
+
 def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: str | Path,
                    audio: AudioConfig = AudioConfig(), jobs: int = 1, progress: bool = True,
                    flush_utterances: int = 64, batch_size: int = 1) -> ExtractionReport:
@@ -168,19 +182,19 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
             report.audio_seconds += seconds
 
         bar = None
+        seconds_todo = float(table.set_index("id").loc[[item[0] for item in todo], "duration"].fillna(0.0).sum())
         try:
             results = run_tasks(extract_batch, batches, workers, setup=build_families, setup_args=(specs, audio))
-            for items in results:
+            for n_done, items in enumerate(results, start=1):
                 for item in items:
                     record(*item)
                 if bar is None:  # models are loaded and compiled by now: the rate and ETA count from here
                     bar = tqdm(total=len(todo), unit="clip", disable=not progress, dynamic_ncols=True, desc="extract",
-                               mininterval=0.5)
+                               mininterval=0.5, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
                     clock, first_audio = time.perf_counter(), report.audio_seconds
-                else:
-                    rate = (report.audio_seconds - first_audio) / max(time.perf_counter() - clock, 1e-9)
-                    bar.set_postfix_str(f"{rate:.1f}x realtime, {report.failed} failed", refresh=False)
                 bar.update(len(items))
+                bar.set_postfix_str(_progress_note(report, seconds_todo, first_audio, time.perf_counter() - clock,
+                                                   n_done), refresh=False)
         finally:
             if bar is not None:
                 bar.close()
