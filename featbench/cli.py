@@ -241,4 +241,15 @@ def demo(
 
 
 def main() -> None:
-    app()
+    """The console script. BLAS pools default to one thread (featbench parallelises with processes; a
+    user's own setting wins), and objects alive at exit are frozen so that the interpreter does not
+    spend a garbage collection on them while shutting down."""
+    import gc
+    import os
+
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(var, "1")
+    try:
+        app()
+    finally:
+        gc.freeze()

@@ -165,12 +165,21 @@ class StoreWriter:
             return values[r] if values is not None else None
 
         handles = [h5py.File(s.path, "r") for s in indexes]
+        shard: dict[int, np.ndarray] = {}  # the shard in use, read whole (at most flush_bytes); one at a time
+
+        def rows_of(s: int, start: int, length: int) -> np.ndarray:
+            if indexes[s].path == main:  # utterance by utterance: memory does not grow with the store
+                return handles[s]["features"][start:start + length]
+            if s not in shard:
+                shard.clear()
+                shard[s] = handles[s]["features"][:]
+            return shard[s][start:start + length]
+
         try:
             def fetch() -> Iterator[np.ndarray]:
                 for uid in in_order:
                     s, r = latest[uid]
-                    start = indexes[s].offsets[r]
-                    yield handles[s]["features"][start:start + indexes[s].lengths[r]]
+                    yield rows_of(s, indexes[s].offsets[r], indexes[s].lengths[r])
 
             records = [(u, field(u, "hashes"), int(field(u, "lengths")),
                         int(field(u, "checksums")) if field(u, "checksums") is not None else None) for u in in_order]
