@@ -27,6 +27,8 @@ bench: install
 	$(BIN)/python benchmarks/opensmile_overhead.py
 	$(BIN)/python benchmarks/extraction_memory.py
 	$(BIN)/python benchmarks/pretrained_speed.py
+	$(BIN)/python benchmarks/fbank_overhead.py
+	$(BIN)/python benchmarks/first_clip.py
 
 clean:
 	rm -rf $(VENV) featbench-demo .pytest_cache
