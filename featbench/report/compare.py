@@ -16,7 +16,8 @@ from featbench.results import budget_order
 from featbench.report.aggregate import aggregate, best_classifiers, protocol_of, read_one_protocol, unit_matrix
 from featbench.report.curvefit import plan_budget
 from featbench.report.efficiency import efficiency_ratio
-from featbench.report.plots import caption, confusion_matrices, learning_curves
+from featbench.report.html import write_report_html
+from featbench.report.plots import caption, confusion_matrices, learning_curves, learning_points
 from featbench.report.tables import summary_markdown, summary_table
 
 
@@ -72,7 +73,8 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
     pd.DataFrame(efficiency).to_csv(out / "efficiency.csv", index=False)
     pd.DataFrame(plans).to_csv(out / "planning.csv", index=False)
     agg.to_csv(out / "curves.csv", index=False)
-    figures = learning_curves(agg, best, protocol, out) + confusion_matrices(rows, best, protocol, out)
+    figures = (learning_curves(agg, best, protocol, out) + learning_points(rows, agg, best, protocol, out)
+               + confusion_matrices(rows, best, protocol, out))
     (out / "protocol.json").write_text(json.dumps({**protocol, "caption": cap, "baseline": f"{baseline} ({best[baseline]})",
                                                    "reference_budget": budgets_b[ref_index], "target_ua": target,
                                                    "results": [str(r) for r in results]}, indent=2) + "\n")
@@ -89,7 +91,17 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
         "bootstrap over folds.", "",
         *[f"- {p['sentence']}" for p in plans], "",
         "## Figures", "", "![learning curves](learning_curves.png)", "",
+        "![learning curves with every fold x seed point](learning_points.png)", "",
         "![learning curves by classifier](learning_curves_by_classifier.png)", "", "![confusion matrices](confusion_matrices.png)", "",
+        "A browsable, self-contained version of this report: report.html.", "",
     ])
     (out / "report.md").write_text(report)
+    sidecar = json.loads((out / "protocol.json").read_text())
+    reached = [e for e in efficiency if e["ratio"] is not None]
+    headline = max(reached, key=lambda e: e["ratio"])["sentence"] if reached else (sentences[0] if sentences else "")
+    write_report_html(out, str(protocol["corpus"]), cap, [headline] if headline else [], sentences, [p["sentence"] for p in plans], agg, best, sidecar, {
+        "Learning curves, best classifier per family, with every fold x seed result": out / "learning_points.svg",
+        "Learning curves by classifier": out / "learning_curves_by_classifier.svg",
+        "Confusion matrices at the largest budget": out / "confusion_matrices.svg",
+    })
     return {"out": out, "notes": notes, "figures": figures, "efficiency": sentences, "plans": [p["sentence"] for p in plans], "report": report}

@@ -100,6 +100,27 @@ def learning_curves(agg: pd.DataFrame, best: dict[str, str], protocol: dict, out
     return paths + _save(fig, out / "learning_curves_by_classifier")
 
 
+def learning_points(rows: pd.DataFrame, agg: pd.DataFrame, best: dict[str, str], protocol: dict, out: Path) -> list[Path]:
+    """Best classifier per family: the mean curve and every fold x seed result as a point (jittered in x)."""
+    plt = _plt()
+    chance = 1.0 / protocol["n_classes"]
+    families = list(dict.fromkeys(agg["family"]))
+    colors, styles = family_styles(families)
+    rng = np.random.default_rng(0)
+    fig, ax = plt.subplots(figsize=(8.5, 5))
+    for family in families:
+        clf = best[family]
+        part = rows[(rows.family == family) & (rows.classifier == clf)]
+        jitter = np.exp(rng.uniform(-0.06, 0.06, len(part)))
+        ax.scatter(part["examples_per_class"] * jitter, part["ua"] * 100, s=6, alpha=0.35, color=colors[family], linewidths=0)
+        _curve(ax, agg[(agg.family == family) & (agg.classifier == clf)], f"{family} ({clf})", colors[family], styles[family])
+    _axes_style(ax, chance)
+    ax.set_title("Learning curves with every fold x seed result")
+    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
+    fig.text(0, -0.02, caption(protocol), fontsize=7, wrap=True, va="top")
+    return _save(fig, out / "learning_points")
+
+
 def confusion_matrices(rows: pd.DataFrame, best: dict[str, str], protocol: dict, out: Path) -> list[Path]:
     """Per family: its best classifier at its largest budget, summed over folds and seeds, row-normalised (%)."""
     plt = _plt()
