@@ -139,9 +139,9 @@ def extract(
         raise FeatbenchError(f"--set names family '{stray[0]}', which is not in --features")
     audio = AudioConfig(sample_rate=sample_rate)
     specs = [(n, settings.get(n, {})) for n in names]
-    check_families(specs, audio)  # every option and model checked before the corpus is read
+    metas = check_families(specs, audio)  # every option and model checked before the corpus is read
     table = _table(layout, root, classes, merge)
-    report = run_extraction(table, specs, out, audio, jobs=jobs, progress=progress, batch_size=batch_size)
+    report = run_extraction(table, specs, out, audio, jobs=jobs, progress=progress, batch_size=batch_size, metas=metas)
     typer.echo(report.summary())
     if report.partial:
         raise typer.Exit(EXIT_PARTIAL)

@@ -88,10 +88,15 @@ def _init_worker(parent: int, threads: int, setup: Callable | None, setup_args: 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _die_with_parent(parent)
     limit_threads(threads)
-    _CONTEXT["value"] = setup(*setup_args) if setup is not None else None
+    try:
+        _CONTEXT["value"] = setup(*setup_args) if setup is not None else None
+    except Exception as err:  # raised again with the first task, so that the caller gets it intact
+        _CONTEXT["error"] = err
 
 
 def _call(work: Callable, task: Any) -> Any:
+    if "error" in _CONTEXT:
+        raise _CONTEXT["error"]
     return work(_CONTEXT["value"], task)
 
 
@@ -114,8 +119,10 @@ def _in_process(work: Callable, tasks: Iterable, setup: Callable | None, setup_a
     limiter = limit_threads(1)
     try:
         with InterruptGuard() as guard:
-            context = setup(*setup_args) if setup is not None else None
+            built = False
             for task in tasks:
+                if not built:  # built on the first task: a run with nothing to do loads nothing
+                    context, built = (setup(*setup_args) if setup is not None else None), True
                 result = work(context, task)
                 guard.check()  # an interrupt swallowed during `work` makes its result suspect: drop it
                 yield result
@@ -136,6 +143,19 @@ def _kill(pool) -> None:
         process.join(timeout=5)
 
 
+def _result(future):
+    """A finished task's result; a worker that died (killed, out of memory) is one FeatbenchError line."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    from featbench.errors import FeatbenchError
+
+    try:
+        return future.result()
+    except BrokenProcessPool:
+        raise FeatbenchError("a worker process died (killed, or out of memory?); finished work is kept, "
+                             "run the same command again to resume") from None
+
+
 def _in_workers(work: Callable, tasks: Iterable, workers: int, setup: Callable | None, setup_args: tuple) -> Iterator:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -150,11 +170,11 @@ def _in_workers(work: Callable, tasks: Iterable, workers: int, setup: Callable |
             if len(pending) >= 2 * workers:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    yield future.result()
+                    yield _result(future)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                yield future.result()
+                yield _result(future)
         finished_cleanly = True
     finally:
         if finished_cleanly:
@@ -168,7 +188,8 @@ def run_tasks(work: Callable[[Any, Any], Any], tasks: Iterable, workers: int = 1
     """Yield `work(context, task)` for every task, in completion order (in task order when workers <= 1).
 
     `work` and `setup` must be module-level functions (they are sent to spawned processes). With
-    workers <= 1 everything runs in this process, single-threaded.
+    workers <= 1 everything runs in this process, single-threaded. Close the iterator when stopping early
+    (``with contextlib.closing(run_tasks(...)) as results:``): that ends the workers at once.
     """
     if workers <= 1:
         return _in_process(work, tasks, setup, setup_args)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -139,7 +140,7 @@ def _progress_note(report: ExtractionReport, seconds_todo: float, first_audio: f
 
 def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: str | Path,
                    audio: AudioConfig = AudioConfig(), jobs: int = 1, progress: bool = True,
-                   flush_utterances: int = 64, batch_size: int = 1) -> ExtractionReport:
+                   flush_utterances: int = 64, batch_size: int = 1, metas: dict | None = None) -> ExtractionReport:
     """Extract every family in `specs` ([(name, options)]) for every utterance of `table` into `store`.
 
     jobs > 1 uses that many worker processes (each single-threaded). batch_size > 1 hands clips of
@@ -147,14 +148,15 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
     stored arrays do not depend on it). Finished utterances reach the disk
     every `flush_utterances` utterances (or 64 MB), so a killed run loses at most that much work.
     Options, models and the store are checked before any clip: a configuration error raises
-    FeatbenchError and is never recorded as a per-clip failure. Returns an ExtractionReport.
+    FeatbenchError and is never recorded as a per-clip failure (`metas`, from `check_families`, saves
+    checking twice). Returns an ExtractionReport.
     """
     from tqdm import tqdm
 
     start = time.perf_counter()
     store = Path(store)
     report = ExtractionReport(store=store, utterances=len(table))
-    metas = check_families(specs, audio)  # the run's families live in the executor, built once there
+    metas = metas or check_families(specs, audio)  # the run's families live in the executor, built once there
     with StoreWriter(store, flush_utterances=flush_utterances) as writer:
         done = {name: writer.prepare(meta) for name, meta in metas.items()}
         write_corpus(store, table)
@@ -181,10 +183,11 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
             report.extracted += not errors
             report.audio_seconds += seconds
 
-        bar = None
+        bar, stack = None, ExitStack()
         seconds_todo = float(table.set_index("id").loc[[item[0] for item in todo], "duration"].fillna(0.0).sum())
         try:
-            results = run_tasks(extract_batch, batches, workers, setup=build_families, setup_args=(specs, audio))
+            results = stack.enter_context(closing(run_tasks(extract_batch, batches, workers, setup=build_families,
+                                                            setup_args=(specs, audio))))
             for n_done, items in enumerate(results, start=1):
                 for item in items:
                     record(*item)
@@ -196,6 +199,7 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
                 bar.set_postfix_str(_progress_note(report, seconds_todo, first_audio, time.perf_counter() - clock,
                                                    n_done), refresh=False)
         finally:
+            stack.close()  # workers end here, on success, error or Ctrl-C
             if bar is not None:
                 bar.close()
             writer.flush()  # keep every finished utterance, also on Ctrl-C

@@ -92,7 +92,10 @@ NUMERIC = ["n_classes", "n_folds", "fold", "seed", "examples_per_class", "n_trai
 def _parse(path: Path, text: str, dtype) -> pd.DataFrame:
     """Complete lines -> rows; a wrong header, a line with the wrong number of fields or a score that is
     not a number is one error line naming the file and the line."""
-    lines = list(csv.reader(io.StringIO(text)))
+    try:
+        lines = list(csv.reader(io.StringIO(text)))
+    except csv.Error as err:
+        raise FeatbenchError(f"{path}: malformed results file ({err})") from None
     if not lines:
         return pd.DataFrame(columns=RESULT_COLUMNS)
     if lines[0] != RESULT_COLUMNS:
@@ -167,15 +170,25 @@ class ResultsFile:
         return self
 
     def _open_rows(self) -> None:
-        complete, torn = _split_tail(_read_text(self.path))
-        if torn:
-            os.truncate(self.path, len(complete.encode("utf-8")))
-            self.notes.append(f"{self.path}: dropped an incomplete last line (a run was interrupted while writing it)")
-        if not complete.strip():
-            os.truncate(self.path, 0)
-            self._write(",".join(RESULT_COLUMNS) + "\n")
+        """Check the file is a results file before changing a byte; then drop (or complete) a torn last line."""
+        text = _read_text(self.path)
+        complete, torn = _split_tail(text)
+        header = ",".join(RESULT_COLUMNS)
+        if not complete:
+            if not header.startswith(text.strip()):  # not empty, not the start of our header: someone's file
+                raise FeatbenchError(f"{self.path}: not a featbench results file; choose another output file")
+            os.truncate(self.path, 0)  # empty, or a header cut short by a killed run
+            self._write(header + "\n")
             return
-        rows = _parse(self.path, complete, str)
+        rows = _parse(self.path, complete, str)  # refuses a file whose header is not ours, untouched
+        if torn:
+            fields = next(csv.reader(io.StringIO(torn)), [])
+            if len(fields) == len(RESULT_COLUMNS) and _parse(self.path, header + "\n" + torn + "\n", str).shape[0] == 1:
+                self._write("\n")  # a whole row that only lacks its newline (an edited file): kept
+                rows = _parse(self.path, complete + torn + "\n", str)
+            else:
+                os.truncate(self.path, len(complete.encode("utf-8")))
+                self.notes.append(f"{self.path}: dropped an incomplete last line (a run was interrupted while writing it)")
         self.keys = set(map(tuple, rows[KEY].to_numpy().tolist()))
         self.n_rows = len(rows)
 

@@ -102,6 +102,8 @@ def _one_line_error(result, *needles):
     ("fbank.fmax=50000", "fmax"),
     ("fbank.fmin=6000", "fmin"),
     ("fbank.hop_ms=nan", "not a finite number"),
+    ("fbank.hop_ms=0.01", "must each span at least one sample"),
+    ("fbank.n_mels=500", "contain no FFT bin"),
 ])
 def test_bad_family_options_are_one_line_before_any_clip(demo_corpus, tmp_path, setting, message):
     store = tmp_path / "store"

@@ -496,3 +496,35 @@ def test_parallel_train_prints_no_worker_warnings_and_leaves_no_processes(demo_s
     # restart itself, so also check that no worker of that kind is used any more
     assert not [c for c in commands.values() if "loky" in c], list(commands.values())
     assert len(pd.read_csv(tmp_path / "r.csv")) == 2 * 2 * 2 * 4
+
+
+def test_results_writer_never_truncates_a_file_that_is_not_results(tmp_path):
+    # review finding: the torn-tail repair ran before the header check
+    from featbench.errors import FeatbenchError
+    from featbench.results import RESULT_COLUMNS, ResultsFile
+
+    for content in ("line one\nprecious last line without newline", '{"a": 1}'):
+        path = tmp_path / "other.csv"
+        path.write_text(content)
+        with pytest.raises(FeatbenchError, match="not a featbench results file"):
+            with ResultsFile(path):
+                pass
+        assert path.read_text() == content
+    whole = tmp_path / "edited.csv"  # a complete last row that only lacks its newline is kept
+    row = ",".join(["0"] * len(RESULT_COLUMNS))
+    whole.write_text(",".join(RESULT_COLUMNS) + "\n" + row)
+    with ResultsFile(whole) as results:
+        assert results.n_rows == 1 and not results.notes
+    assert whole.read_text().endswith(row + "\n")
+
+
+def test_a_configuration_error_in_worker_setup_is_one_error_not_a_broken_pool():
+    # review finding: a model that fails to load inside workers surfaced as BrokenProcessPool (a traceback)
+    from featbench.audio import AudioConfig
+    from featbench.errors import FeatbenchError
+    from featbench.executors import run_tasks
+    from featbench.extract import ClipBatch, build_families, extract_batch
+
+    batches = [ClipBatch((("u1", "/nowhere.wav", ("fbank",)),), AudioConfig())] * 3
+    with pytest.raises(FeatbenchError, match="fbank.n_mels='x': not a whole number"):
+        list(run_tasks(extract_batch, batches, workers=2, setup=build_families, setup_args=([("fbank", {"n_mels": "x"})], AudioConfig())))

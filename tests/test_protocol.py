@@ -155,3 +155,21 @@ def test_ravdess_six_folds_balanced_by_gender():
     check_folds(table, folds)
     counts = [len(budget_subset(table, f, "all", 0)) for f in folds]
     assert counts == [1200] * 6
+
+
+def test_library_budgets_and_seeds_are_checked():
+    from featbench.train.protocol import check_budgets, check_seeds
+
+    for bad in ([0, "all"], [-4], [1.5], [0.0]):
+        with pytest.raises(FeatbenchError, match="not a positive count"):
+            check_budgets(bad)
+    for bad in ([-1], [0.5], [True]):
+        with pytest.raises(FeatbenchError, match="not a non-negative integer"):
+            check_seeds(bad)
+
+
+def test_preview_of_a_single_speaker_corpus_says_why_there_is_no_protocol():
+    from featbench.train.protocol import preview
+
+    table = _table(n_groups=1)
+    assert "no protocol: 1 speaker group(s): speaker-independent folds need at least 2" in preview(table)

@@ -7,6 +7,7 @@
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +47,13 @@ class Fbank(FeatureFamily):
         if not 0 <= c.fmin < top:
             raise FeatbenchError(f"fbank.fmin={c.fmin:g}: must be at least 0 and below fmax ({top:g} Hz); "
                                  "otherwise every band is constant")
+        if win < 1 or int(round(c.hop_ms * rate / 1000)) < 1:
+            raise FeatbenchError(f"fbank: win_ms={c.win_ms:g} and hop_ms={c.hop_ms:g} must each span at least one "
+                                 f"sample at {rate} Hz")
+        empty = int((self._mel_basis(rate).max(axis=1) <= 0).sum())
+        if empty:
+            raise FeatbenchError(f"fbank.n_mels={c.n_mels}: {empty} of the bands contain no FFT bin at n_fft={c.n_fft} "
+                                 "(they would be constant); lower n_mels or raise n_fft")
 
     @property
     def columns(self) -> list[str]:
@@ -77,8 +85,10 @@ class Fbank(FeatureFamily):
             import librosa.filters
 
             c = self.config
-            cache[sample_rate] = librosa.filters.mel(sr=sample_rate, n_fft=c.n_fft, n_mels=c.n_mels,
-                                                     fmin=c.fmin, fmax=c.fmax or None)
+            with warnings.catch_warnings():  # librosa warns about empty bands; validate() refuses them in its words
+                warnings.simplefilter("ignore")
+                cache[sample_rate] = librosa.filters.mel(sr=sample_rate, n_fft=c.n_fft, n_mels=c.n_mels,
+                                                         fmin=c.fmin, fmax=c.fmax or None)
         return cache[sample_rate]
 
     def extract(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:

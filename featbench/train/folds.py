@@ -126,6 +126,8 @@ def default_n_folds(table: pd.DataFrame) -> int:
     command line both use this."""
     groups = _Groups.of(table)
     n = len(groups.names)
+    if n < 2:
+        raise FeatbenchError(f"{n} speaker group(s): speaker-independent folds need at least 2")
     if n <= MAX_FOLDS and all(groups.classes[g] == groups.all_classes for g in groups.names):
         return n
     for k in range(min(MAX_FOLDS, n - 1 if n <= MAX_FOLDS else MAX_FOLDS), 1, -1):

@@ -39,7 +39,8 @@ def largest_budget(table: pd.DataFrame, folds: list[Fold]) -> int:
     >>> largest_budget(t, make_folds(t, 2))
     2
     """
-    return int(min(table[~fold.test_mask(table)]["label"].value_counts().min() for fold in folds))
+    counts = [table[~fold.test_mask(table)]["label"].value_counts() for fold in folds]
+    return int(min(c.min() for c in counts)) if counts and all(len(c) for c in counts) else 0
 
 
 def default_budgets(table: pd.DataFrame, folds: list[Fold]) -> list:
@@ -61,6 +62,7 @@ def preview(table: pd.DataFrame) -> str:
         lines.append(f"  {label}: {part['group'].nunique()} groups, {len(part)} utterances")
     try:
         folds = make_folds(table)
+        check_folds(table, folds)
     except FeatbenchError as err:
         return "\n".join([*lines, f"  no protocol: {err}"])
     scheme = f"{len(folds)} folds ({folds[0].scheme})"
@@ -112,8 +114,9 @@ def check_budgets(budgets: list) -> list:
         raise FeatbenchError(f"budgets mix counts ({counts[0]}) and fractions ({fractions[0]}): the subsets of one kind "
                              "are not nested in the other's; use one kind")
     strange = [b for b in budgets if b != ALL and b not in counts and b not in fractions]
+    strange += [b for b in counts if b < 1] + [b for b in fractions if not 0 < b < 1]
     if strange:
-        raise FeatbenchError(f"budget {strange[0]!r} is not a count, a fraction or 'all'")
+        raise FeatbenchError(f"budget {strange[0]!r} is not a positive count, a fraction between 0 and 1, or 'all'")
     return counts + fractions + ([ALL] if ALL in budgets else [])
 
 
@@ -135,6 +138,10 @@ def check_seeds(seeds: list[int]) -> list[int]:
     """Seeds as given; empty or repeated lists are refused."""
     if not seeds:
         raise FeatbenchError("no seeds given")
+    bad = [s for s in seeds if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0]
+    if bad:
+        raise FeatbenchError(f"seed {bad[0]!r} is not a non-negative integer")
+    seeds = [int(s) for s in seeds]
     repeated = sorted({s for s in seeds if seeds.count(s) > 1})
     if repeated:
         raise FeatbenchError(f"seed {repeated[0]} is given twice; each seed once")

@@ -10,6 +10,7 @@ True
 from __future__ import annotations
 
 import time
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -158,9 +159,10 @@ def run_training(exp: Experiment, out: str | Path, jobs: int = 1, progress: bool
         report.tasks = len(tasks)
         workers = min(jobs, len(tasks)) if jobs > 1 else 1
         with tqdm(total=len(tasks), unit="task", disable=not progress, desc="train", mininterval=0.5) as bar:
-            for rows in run_tasks(run_task, tasks, workers, setup=make_context, setup_args=(data,)):
-                results.append(rows)
-                report.rows_added += len(rows)
-                bar.update()
+            with closing(run_tasks(run_task, tasks, workers, setup=make_context, setup_args=(data,))) as done:
+                for rows in done:
+                    results.append(rows)
+                    report.rows_added += len(rows)
+                    bar.update()
     report.wall_seconds = time.perf_counter() - start
     return report
