@@ -217,9 +217,9 @@ def verify(
         raise FeatbenchError(f"{store}: not a featbench store (no feature families)")
     report = check(store)
     typer.echo("\n".join(h.line() for h in report))
-    if all(h.ok for h in report):
+    if all(h.ok for h in report) and not (repair and any(h.unchecked for h in report)):
         return
-    if not repair:
+    if not repair and not all(h.ok for h in report):
         raise FeatbenchError(f"{store}: damaged clips found; run again with --repair, then extract again")
     with StoreWriter(store) as writer:
         typer.echo("\n".join(writer.repair()))

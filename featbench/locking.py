@@ -3,8 +3,8 @@
 A lock is taken on the thing itself: the store folder, or the results file. POSIX ``flock`` locks the
 inode, so a file reached through a symbolic link and the same file reached directly share one lock,
 and the operating system releases it when the holding process dies (kill -9 included). Where ``fcntl``
-does not exist (Windows), a ``<path>.lock`` file is locked with the `filelock` package and removed on
-release.
+does not exist (Windows), or where a filesystem refuses it, a ``<path>.lock`` file is locked with the
+`filelock` package and removed on release.
 
 >>> import tempfile
 >>> d = tempfile.mkdtemp()
@@ -19,6 +19,7 @@ another featbench process is writing this store; wait for it to finish
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 from pathlib import Path
 from typing import Iterator
@@ -33,21 +34,34 @@ except ImportError:  # Windows
 
 @contextlib.contextmanager
 def exclusive(path: str | Path, what: str) -> Iterator[None]:
-    """Hold an exclusive, non-blocking lock on an existing file or folder; StoreLockedError if held."""
+    """Hold an exclusive, non-blocking lock on an existing file or folder; StoreLockedError if held.
+
+    Files are opened for writing (NFS emulates flock with byte-range locks, which need it); where the
+    filesystem refuses flock on the object (a folder on NFS, say), a ``<path>.lock`` file is used instead
+    and removed on release.
+    """
     path = Path(path).resolve()
     message = f"{path}: another featbench process is writing this {what}; wait for it to finish"
     if fcntl is None:
         yield from _file_lock(path, message)
         return
-    fd = os.open(path, os.O_RDONLY)
+    fd = os.open(path, os.O_RDONLY if path.is_dir() else os.O_RDWR)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             raise StoreLockedError(message) from None
+        except OSError as err:
+            if err.errno not in (errno.EBADF, errno.ENOLCK, errno.EINVAL, errno.EOPNOTSUPP):
+                raise FeatbenchError(f"{path}: cannot lock this {what} ({err.strerror})") from None
+            os.close(fd)
+            fd = -1
+            yield from _file_lock(path, message)
+            return
         yield
     finally:
-        os.close(fd)  # closing the descriptor releases the lock
+        if fd >= 0:
+            os.close(fd)  # closing the descriptor releases the lock
 
 
 def _file_lock(path: Path, message: str) -> Iterator[None]:

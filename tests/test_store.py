@@ -95,3 +95,53 @@ def test_wrong_width_is_refused(tmp_path):
             writer.add("toy", "u0", "h", np.ones((2, 4), np.float32))
             writer.flush()
         writer._buffer["toy"] = []
+
+
+def test_lock_falls_back_to_a_lock_file_where_flock_is_refused(tmp_path, monkeypatch):
+    # NFS refuses flock on folders (EBADF): a <path>.lock file serves instead and is removed on release
+    import errno
+
+    from featbench import locking
+    from featbench.errors import StoreLockedError
+
+    import os
+    import stat
+
+    real_flock = locking.fcntl.flock
+
+    def refuse(fd, op):  # like the NFS client: no flock on a folder
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(errno.EBADF, "Bad file descriptor")
+        return real_flock(fd, op)
+
+    monkeypatch.setattr(locking.fcntl, "flock", refuse)
+    with locking.exclusive(tmp_path, "store"):
+        assert (tmp_path.parent / (tmp_path.name + ".lock")).exists()
+        with pytest.raises(StoreLockedError):
+            with locking.exclusive(tmp_path, "store"):
+                pass
+    assert not (tmp_path.parent / (tmp_path.name + ".lock")).exists()
+
+
+def test_format_1_files_are_read_reported_unchecked_and_rewritten_with_checksums(tmp_path):
+    from featbench.store import StoreWriter, verify
+
+    arrays = _arrays(4)
+    with StoreWriter(tmp_path) as writer:
+        writer.prepare(META)
+        for uid, array in arrays.items():
+            writer.add("toy", uid, "h", array)
+        writer.consolidate("toy", sorted(arrays))
+    with h5py.File(tmp_path / "toy.h5", "r+") as h5:  # as featbench 0.1 wrote it
+        del h5["checksums"]
+        for name in ("rows", "layers"):
+            del h5.attrs[name]
+        h5.attrs["format_version"] = 1
+    fs = read_family(tmp_path, "toy")
+    assert fs.meta.rows == "frames" and fs.meta.layers == 0
+    assert "4 not checked" in verify(tmp_path)[0].line()
+    with StoreWriter(tmp_path) as writer:
+        assert "rewritten with checksums (4 clips)" in " ".join(writer.repair())
+    assert verify(tmp_path)[0].line() == "toy: 4 clips ok"
+    for uid, array in arrays.items():
+        np.testing.assert_array_equal(read_family(tmp_path, "toy").get(uid), array)

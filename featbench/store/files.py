@@ -19,7 +19,7 @@ from typing import Iterable
 
 import numpy as np
 
-from featbench.errors import FeatbenchError
+from featbench.errors import CorruptStoreError, FeatbenchError
 from featbench.store.meta import FamilyMeta, string_dtype
 
 
@@ -92,7 +92,8 @@ def write_file(path: Path, meta: FamilyMeta, records: list[tuple[str, str, int, 
                 if len(array) != length or (length and array.shape[1] != meta.dim):
                     raise FeatbenchError(f"{path}: array of shape {array.shape} does not fit ({length}, {meta.dim})")
                 if checksum(array) != crc:
-                    raise FeatbenchError(f"{path}: rows of '{uid}' changed on their way to the file (checksum)")
+                    raise CorruptStoreError(f"{path}: the stored rows of '{uid}' fail their checksum; the file they "
+                                            "come from was damaged on disk", family=meta.family, ids=[uid])
                 data[start:start + length] = array
         os.replace(tmp, path)
     finally:

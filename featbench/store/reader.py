@@ -127,6 +127,7 @@ class FamilyHealth:
     checked: int = 0
     damaged: list[str] = field(default_factory=list)
     unreadable: str = ""
+    unchecked: int = 0  # clips of format-1 files, which hold no checksums
 
     @property
     def ok(self) -> bool:
@@ -137,6 +138,9 @@ class FamilyHealth:
             return f"{self.family}: unreadable ({self.unreadable})"
         if self.damaged:
             return f"{self.family}: {len(self.damaged)} of {self.checked} clips damaged: {_names(self.damaged, 20)}"
+        if self.unchecked:
+            return (f"{self.family}: {self.checked - self.unchecked} clips ok, {self.unchecked} not checked (written by "
+                    "featbench 0.1, without checksums; repair rewrites them with checksums)")
         return f"{self.family}: {self.checked} clips ok"
 
 
@@ -154,6 +158,7 @@ def verify(store: str | Path) -> list[FamilyHealth]:
             indexes = sources(Path(store), family)
             latest = latest_records(indexes)
             health.checked = len(latest)
+            health.unchecked = sum(1 for s, _ in latest.values() if indexes[s].checksums is None)
             for index in indexes:
                 health.damaged += [u for u in index.damaged(_read_features(index)) if indexes[latest[u][0]] is index]
         except FeatbenchError as err:

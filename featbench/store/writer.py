@@ -27,6 +27,7 @@ from typing import Iterator
 
 import numpy as np
 
+from featbench.errors import CorruptStoreError
 from featbench.locking import check_writable, exclusive
 from featbench.store.files import FamilyIndex, checksum, write_file
 from featbench.store.meta import FamilyMeta
@@ -136,11 +137,12 @@ class StoreWriter:
         self._buffered_utterances.clear()
 
     def consolidate(self, family: str, order: list[str], expected: dict[str, str] | None = None,
-                    drop: set[str] | None = None) -> int:
+                    drop: set[str] | None = None, rewrite: bool = False) -> int:
         """Merge main file and shards into one file in `order` (ids not in `order` follow, sorted).
 
         Records whose audio hash differs from `expected` (the current file's hash) and ids in `drop` are
-        left out, so a changed clip is never served. Streams utterance by utterance: memory does not grow
+        left out, so a changed clip is never served. `rewrite` rewrites a file already in order (to add
+        the checksums a format-1 file lacks). Streams utterance by utterance: memory does not grow
         with the store. Returns the number of utterances in the new file.
         """
         import h5py
@@ -156,7 +158,7 @@ class StoreWriter:
         latest = {u: sr for u, sr in latest.items() if u not in (drop or set())}
         in_order = [u for u in order if u in latest] + sorted(set(latest) - set(order))
         main = family_path(self.store, family)
-        if len(indexes) == 1 and indexes[0].path == main and indexes[0].ids == in_order:
+        if not rewrite and len(indexes) == 1 and indexes[0].path == main and indexes[0].ids == in_order:
             return len(in_order)  # already consolidated in this order: nothing to rewrite
 
         def field(uid: str, name: str):
@@ -183,12 +185,15 @@ class StoreWriter:
 
             records = [(u, field(u, "hashes"), int(field(u, "lengths")),
                         int(field(u, "checksums")) if field(u, "checksums") is not None else None) for u in in_order]
-            if any(r[3] is None for r in records):  # a format-1 file: checksums start now
-                arrays = list(fetch())
-                records = [(u, h, n, checksum(a)) for (u, h, n, _), a in zip(records, arrays)]
-                write_file(main, self.meta.get(family, indexes[-1].meta), records, iter(arrays))
-            else:
-                write_file(main, self.meta.get(family, indexes[-1].meta), records, fetch())
+            try:
+                if any(r[3] is None for r in records):  # a format-1 file: checksums start now
+                    arrays = list(fetch())
+                    records = [(u, h, n, checksum(a)) for (u, h, n, _), a in zip(records, arrays)]
+                    write_file(main, self.meta.get(family, indexes[-1].meta), records, iter(arrays))
+                else:
+                    write_file(main, self.meta.get(family, indexes[-1].meta), records, fetch())
+            except CorruptStoreError as err:
+                raise CorruptStoreError(str(err), store=self.store, family=family, ids=err.ids) from None
         finally:
             for h in handles:
                 h.close()
@@ -208,8 +213,12 @@ class StoreWriter:
                     except Exception:  # the unreadable one: kept aside for inspection, never read again
                         os.replace(path, path.with_name(path.name + ".damaged"))
                         lines.append(f"{health.family}: moved unreadable {path.name} aside as {path.name}.damaged")
-            if health.damaged:
-                order = list(FamilyIndex.read(family_path(self.store, health.family)).ids) if family_path(self.store, health.family).is_file() else []
-                self.consolidate(health.family, order, drop=set(health.damaged))
-                lines.append(f"{health.family}: removed {len(health.damaged)} damaged clip(s); extract again to redo them")
+            if health.damaged or health.unchecked:
+                main = family_path(self.store, health.family)
+                order = list(FamilyIndex.read(main).ids) if main.is_file() else []
+                self.consolidate(health.family, order, drop=set(health.damaged), rewrite=True)
+                if health.damaged:
+                    lines.append(f"{health.family}: removed {len(health.damaged)} damaged clip(s); extract again to redo them")
+                if health.unchecked:
+                    lines.append(f"{health.family}: rewritten with checksums ({health.unchecked} clips)")
         return lines
