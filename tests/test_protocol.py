@@ -173,3 +173,12 @@ def test_preview_of_a_single_speaker_corpus_says_why_there_is_no_protocol():
 
     table = _table(n_groups=1)
     assert "no protocol: 1 speaker group(s): speaker-independent folds need at least 2" in preview(table)
+
+
+def test_an_unbalanced_assignment_is_found_when_no_balanced_one_exists():
+    # review finding: the only valid 3-fold assignment has folds of 3, 2 and 1 groups
+    held = {"g0": "a", "g1": "abd", "g2": "d", "g3": "ac", "g4": "abcd", "g5": "bc"}
+    table = pd.DataFrame([dict(id=f"{g}{c}", label=c, group=g, speaker=g, gender="") for g, cs in held.items() for c in cs])
+    folds = make_folds(table, 3)
+    assert sorted(sorted(f.test_groups) for f in folds) == [["g0", "g2", "g5"], ["g1", "g3"], ["g4"]]
+    check_folds(table, folds)

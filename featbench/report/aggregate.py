@@ -35,6 +35,12 @@ def read_one_protocol(paths: list[str | Path]) -> tuple[pd.DataFrame, list[str]]
     if len(protocols) > 1:
         first, second = (", ".join(f"{k}={v}" for k, v in p.items()) for p in protocols.head(2).to_dict("records"))
         raise FeatbenchError(f"results mix {len(protocols)} protocols ({first} | {second}); compare one at a time")
+    speakers = rows.groupby("fold")["test_groups"].nunique()
+    if (speakers > 1).any():
+        fold = speakers[speakers > 1].index[0]
+        sets = sorted(rows.loc[rows["fold"] == fold, "test_groups"].unique())
+        raise FeatbenchError(f"fold {fold} tests different speakers in these results ({sets[0]} | {sets[1]}), so families "
+                             "cannot be paired; train them on the same utterances (one store, families extracted alike)")
     return rows, table.notes
 
 

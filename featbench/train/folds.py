@@ -84,11 +84,15 @@ def _round_robin(groups: _Groups, k: int) -> list[list[str]]:
 
 
 def _search(groups: _Groups, k: int) -> list[list[str]] | None:
-    """Greedy assignments from deterministic random orders (rarest classes first); the first valid one."""
+    """Greedy assignments from deterministic random orders (rarest classes first); the first valid one.
+    Balanced folds (sizes within one group) are tried first, then folds of any size."""
     holders = {c: sum(c in groups.classes[g] for g in groups.names) for c in groups.all_classes}
-    capacity = -(-len(groups.names) // k)
+    if min(holders.values()) < max(k, 2):  # every test part needs a holder of every class, and training one more
+        return None
+    balanced = -(-len(groups.names) // k)
     rng = np.random.default_rng(0)
-    for _ in range(_RESTARTS):
+    for attempt in range(2 * _RESTARTS):
+        capacity = balanced if attempt < _RESTARTS else len(groups.names)
         jitter = dict(zip(groups.names, rng.random(len(groups.names))))
         order = sorted(groups.names, key=lambda g: (min(holders[c] for c in groups.classes[g]), jitter[g]))
         folds: list[list[str]] = [[] for _ in range(k)]
@@ -111,13 +115,18 @@ def assign(table: pd.DataFrame, k: int) -> list[list[str]] | None:
     return dealt if groups.valid(dealt) else _search(groups, k)
 
 
-def _no_assignment(table: pd.DataFrame, k_text: str) -> FeatbenchError:
+def _no_assignment(table: pd.DataFrame, k: int | None) -> FeatbenchError:
     holders = table.groupby("label")["group"].unique()
     rare = sorted(holders.items(), key=lambda kv: len(kv[1]))[0]
     speakers = ", ".join(sorted(rare[1]))
-    return FeatbenchError(f"no assignment of the {table['group'].nunique()} speaker groups to {k_text} puts every class "
-                          f"in every test and training part: class '{rare[0]}' is held by {len(rare[1])} group(s) "
-                          f"({speakers}); drop or merge that class")
+    needed = max(k or 2, 2)
+    if len(rare[1]) < needed:
+        return FeatbenchError(f"no assignment of the {table['group'].nunique()} speaker groups to "
+                              f"{f'{k} folds' if k else 'any number of folds'} puts every class in every test and "
+                              f"training part: class '{rare[0]}' is held by {len(rare[1])} group(s) ({speakers}); "
+                              f"{'choose fewer folds, or ' if k and len(rare[1]) >= 2 else ''}drop or merge that class")
+    return FeatbenchError(f"no assignment of the {table['group'].nunique()} speaker groups to {k or 'any number of'} folds "
+                          "with every class in every test and training part was found; choose fewer folds")
 
 
 def default_n_folds(table: pd.DataFrame) -> int:
@@ -130,10 +139,11 @@ def default_n_folds(table: pd.DataFrame) -> int:
         raise FeatbenchError(f"{n} speaker group(s): speaker-independent folds need at least 2")
     if n <= MAX_FOLDS and all(groups.classes[g] == groups.all_classes for g in groups.names):
         return n
-    for k in range(min(MAX_FOLDS, n - 1 if n <= MAX_FOLDS else MAX_FOLDS), 1, -1):
+    fewest = int(table.groupby("label")["group"].nunique().min())
+    for k in range(min(MAX_FOLDS, n - 1 if n <= MAX_FOLDS else MAX_FOLDS, fewest), 1, -1):
         if assign(table, k) is not None:
             return k
-    raise _no_assignment(table, "any number of folds")
+    raise _no_assignment(table, None)
 
 
 def make_folds(table: pd.DataFrame, n_folds: int | None = None) -> list[Fold]:
@@ -147,7 +157,7 @@ def make_folds(table: pd.DataFrame, n_folds: int | None = None) -> list[Fold]:
         raise FeatbenchError(f"{n_folds} folds: must be between 2 and the number of groups ({len(groups)})")
     folds = assign(table, n_folds)
     if folds is None:
-        raise _no_assignment(table, f"{n_folds} folds")
+        raise _no_assignment(table, n_folds)
     return [Fold(i, tuple(sorted(gs)), "k-group-folds") for i, gs in enumerate(folds)]
 
 
