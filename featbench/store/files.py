@@ -42,7 +42,9 @@ class FamilyIndex:
     n_rows: int
 
     @classmethod
-    def read(cls, path: Path) -> "FamilyIndex":
+    def read(cls, path: Path, with_features: bool = False):
+        """The index of the file at `path`; with `with_features`, (index, features) from the same open file,
+        so that a file replaced meanwhile (a consolidation) is never read half old, half new."""
         import h5py
 
         try:
@@ -50,10 +52,15 @@ class FamilyIndex:
                 index = cls(path, FamilyMeta.read_attrs(h5), list(h5["ids"].asstr()[:]), h5["offsets"][:],
                             h5["lengths"][:], list(h5["audio_hash"].asstr()[:]),
                             h5["checksums"][:] if "checksums" in h5 else None, int(h5["features"].shape[0]))
+                index._check_shape()
+                features = h5["features"][:] if with_features else None
+        except FileNotFoundError:
+            raise
+        except FeatbenchError:
+            raise
         except Exception as err:  # h5py raises OSError, KeyError, ValueError, UnicodeDecodeError on damaged files
             raise FeatbenchError(f"{path}: not a readable featbench store file ({type(err).__name__}: {err})") from None
-        index._check_shape()
-        return index
+        return (index, features) if with_features else index
 
     def _check_shape(self) -> None:
         n = len(self.ids)

@@ -31,10 +31,23 @@ def pending_files(store: Path, family: str) -> list[Path]:
     return sorted(folder.glob("*.h5")) if folder.is_dir() else []
 
 
-def sources(store: Path, family: str) -> list[FamilyIndex]:
-    """Main file first, then shards oldest first; later sources override earlier ones for the same id."""
+def _paths(store: Path, family: str) -> list[Path]:
     main = family_path(store, family)
-    return ([FamilyIndex.read(main)] if main.is_file() else []) + [FamilyIndex.read(p) for p in pending_files(store, family)]
+    return ([main] if main.is_file() else []) + pending_files(store, family)
+
+
+def sources(store: Path, family: str, with_features: bool = False) -> list:
+    """Main file first, then shards oldest first; later sources override earlier ones for the same id.
+    With `with_features`, (index, features) pairs. A file that a concurrent consolidation removed
+    meanwhile makes the listing start again."""
+    for attempt in range(5):
+        try:
+            return [FamilyIndex.read(p, with_features) for p in _paths(Path(store), family)]
+        except FileNotFoundError:
+            if attempt == 4:
+                raise FeatbenchError(f"{store}: the '{family}' files keep changing while being read; "
+                                     "read again when the extraction writing them has finished") from None
+    return []
 
 
 def latest_records(indexes: list[FamilyIndex]) -> dict[str, tuple[int, int]]:
@@ -76,16 +89,6 @@ class FeatureSet:
         return self.sequence(self.position[uid])
 
 
-def _read_features(index: FamilyIndex) -> np.ndarray:
-    import h5py
-
-    try:
-        with h5py.File(index.path, "r") as h5:
-            return h5["features"][:]
-    except OSError as err:
-        raise FeatbenchError(f"{index.path}: feature rows cannot be read ({err})") from None
-
-
 def _names(ids: list[str], limit: int = 5) -> str:
     more = f" and {len(ids) - limit} more" if len(ids) > limit else ""
     return ", ".join(ids[:limit]) + more
@@ -95,12 +98,12 @@ def read_family(store: str | Path, family: str) -> FeatureSet:
     """Read one family: one contiguous read per file (the main file, plus any shards an interrupted run
     left), every utterance checked against its checksum. Raises CorruptStoreError naming damaged clips."""
     store = Path(store)
-    indexes = sources(store, family)
-    if not indexes:
+    pairs = sources(store, family, with_features=True)
+    if not pairs:
         have = ", ".join(list_families(store)) or "none"
         raise FeatbenchError(f"{store}: no '{family}' features in this store (families present: {have})")
+    indexes, matrices = [p[0] for p in pairs], [p[1] for p in pairs]
     latest = latest_records(indexes)
-    matrices = [_read_features(index) for index in indexes]
     damaged = sorted({uid for index, matrix in zip(indexes, matrices) for uid in index.damaged(matrix)
                       if indexes[latest[uid][0]] is index})
     if damaged:
@@ -155,12 +158,13 @@ def verify(store: str | Path) -> list[FamilyHealth]:
     for family in list_families(store):
         health = FamilyHealth(family)
         try:
-            indexes = sources(Path(store), family)
+            pairs = sources(Path(store), family, with_features=True)
+            indexes = [p[0] for p in pairs]
             latest = latest_records(indexes)
             health.checked = len(latest)
             health.unchecked = sum(1 for s, _ in latest.values() if indexes[s].checksums is None)
-            for index in indexes:
-                health.damaged += [u for u in index.damaged(_read_features(index)) if indexes[latest[u][0]] is index]
+            for index, matrix in pairs:
+                health.damaged += [u for u in index.damaged(matrix) if indexes[latest[u][0]] is index]
         except FeatbenchError as err:
             health.unreadable = str(err)
         health.damaged.sort()
