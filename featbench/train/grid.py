@@ -44,6 +44,7 @@ class ViewData:
     config_hash: str
     rows: str
     X: np.ndarray | None = None
+    X_file: str = ""  # where X waits as .npy for worker processes (memory-mapped there, not copied per worker)
 
 
 @dataclass
@@ -86,8 +87,29 @@ class TaskContext:
         return self.sequences[name]
 
 
+def share_matrices(data: GridData, folder: str | Path) -> GridData:
+    """A copy of `data` whose utterance matrices are .npy files in `folder`, for worker processes: each
+    worker memory-maps them (read-only) instead of receiving its own pickled copy."""
+    from dataclasses import replace
+
+    views = {}
+    for name, view in data.views.items():
+        if view.X is None:
+            views[name] = view
+            continue
+        path = Path(folder) / f"X{len(views):04d}.npy"
+        np.save(path, view.X)
+        views[name] = replace(view, X=None, X_file=str(path))
+    return replace(data, views=views)
+
+
 def make_context(data: GridData) -> TaskContext:
-    return TaskContext(data)
+    """A process's context; utterance matrices shared as files are memory-mapped here."""
+    from dataclasses import replace
+
+    views = {name: replace(view, X=np.load(view.X_file, mmap_mode="r")) if view.X_file else view
+             for name, view in data.views.items()}
+    return TaskContext(replace(data, views=views))
 
 
 def _fit_pooled(classifier: str, X, y, train_rows, fit_rows, val_rows, seed: int):

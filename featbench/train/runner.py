@@ -9,6 +9,7 @@ True
 """
 from __future__ import annotations
 
+import tempfile
 import time
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ import pandas as pd
 from featbench.errors import FeatbenchError
 from featbench.results import ResultsFile, row_key
 from featbench.row_kinds import RowKind
-from featbench.train.grid import SEQUENCE, GridData, GridTask, ViewData, make_context, run_task
+from featbench.train.grid import SEQUENCE, GridData, GridTask, ViewData, make_context, run_task, share_matrices
 from featbench.train.protocol import budget_subset, check_budgets, check_folds, check_seeds, default_budgets, make_folds
 from featbench.train.views import resolve_views
 
@@ -163,8 +164,10 @@ def run_training(exp: Experiment, out: str | Path, jobs: int = 1, progress: bool
         tasks = _missing_tasks(data, folds, exp.classifiers, results.keys)
         report.tasks = len(tasks)
         workers = min(jobs, len(tasks)) if jobs > 1 else 1
-        with tqdm(total=len(tasks), unit="task", disable=not progress, desc="train", mininterval=0.5) as bar:
-            with closing(run_tasks(run_task, tasks, workers, setup=make_context, setup_args=(data,))) as done:
+        with tqdm(total=len(tasks), unit="task", disable=not progress, desc="train", mininterval=0.5) as bar, \
+                tempfile.TemporaryDirectory(prefix="featbench-train-") as shared:
+            sent = share_matrices(data, shared) if workers > 1 else data
+            with closing(run_tasks(run_task, tasks, workers, setup=make_context, setup_args=(sent,))) as done:
                 for rows in done:
                     results.append(rows)
                     report.rows_added += len(rows)
