@@ -9,6 +9,7 @@ True
 """
 from __future__ import annotations
 
+import os
 import tempfile
 import time
 from contextlib import closing
@@ -147,6 +148,37 @@ def _missing_tasks(data: GridData, folds: list, classifiers: list[str], done: se
     return tasks
 
 
+SHARED_PREFIX = "featbench-train-"  # temporary folders of matrices shared with workers: <prefix><pid>-<random>
+
+
+def remove_stale_shared(folder: str | None = None) -> list[str]:
+    """Remove the shared-matrix folders of training runs whose process is gone (killed with kill -9).
+
+    >>> remove_stale_shared("/nonexistent")
+    []
+    """
+    import shutil
+
+    removed = []
+    base = Path(folder or tempfile.gettempdir())
+    for path in base.glob(f"{SHARED_PREFIX}*-*") if base.is_dir() else []:
+        pid = path.name[len(SHARED_PREFIX):].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(str(path))
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
 def run_training(exp: Experiment, out: str | Path, jobs: int = 1, progress: bool = True) -> TrainReport:
     """Run the grid of `exp`, appending rows to the CSV `out`. Returns a TrainReport.
 
@@ -157,6 +189,7 @@ def run_training(exp: Experiment, out: str | Path, jobs: int = 1, progress: bool
     from featbench.executors import run_tasks
 
     start = time.perf_counter()
+    remove_stale_shared()
     data, folds, dropped = prepare_grid(exp)
     report = TrainReport(out=Path(out), dropped_ids=dropped)
     with ResultsFile(out) as results:
@@ -165,7 +198,7 @@ def run_training(exp: Experiment, out: str | Path, jobs: int = 1, progress: bool
         report.tasks = len(tasks)
         workers = min(jobs, len(tasks)) if jobs > 1 else 1
         with tqdm(total=len(tasks), unit="task", disable=not progress, desc="train", mininterval=0.5) as bar, \
-                tempfile.TemporaryDirectory(prefix="featbench-train-") as shared:
+                tempfile.TemporaryDirectory(prefix=f"{SHARED_PREFIX}{os.getpid()}-") as shared:
             sent = share_matrices(data, shared) if workers > 1 else data
             with closing(run_tasks(run_task, tasks, workers, setup=make_context, setup_args=(sent,))) as done:
                 for rows in done:
