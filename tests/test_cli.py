@@ -93,6 +93,7 @@ def _one_line_error(result, *needles):
     assert len(lines) == 1 and lines[0].startswith("featbench: error: "), result.output
     for needle in needles:
         assert needle in lines[0], result.output
+    return lines[0]
 
 
 @pytest.mark.parametrize("setting, message", [  # fault 11: options are typed and checked before any clip
@@ -118,7 +119,7 @@ def test_bad_family_options_are_one_line_before_any_clip(demo_corpus, tmp_path, 
 def test_bad_sample_rate_is_one_line(demo_corpus, tmp_path, rate):
     result = runner.invoke(app, ["extract", "demo", str(demo_corpus), "--features", "fbank", f"--sample-rate={rate}",
                                  "--out", str(tmp_path / "s"), "--no-progress"])
-    _one_line_error(result, f"sample rate {rate} Hz")
+    assert _one_line_error(result, f"sample rate {rate} Hz").endswith("(e.g. 16000)")
 
 
 @pytest.mark.parametrize("content, message", [  # fault 11: compare on files that are not results
@@ -129,7 +130,8 @@ def test_bad_sample_rate_is_one_line(demo_corpus, tmp_path, rate):
 def test_compare_on_bad_files_is_one_line(tmp_path, content, message):
     path = tmp_path / "r.csv"
     path.write_bytes(content)
-    _one_line_error(runner.invoke(app, ["compare", str(path), "--out", str(tmp_path / "rep")]), message)
+    assert message in _one_line_error(runner.invoke(app, ["compare", str(path), "--out", str(tmp_path / "rep")]))
+    assert not (tmp_path / "rep" / "report.md").exists()
 
 
 def test_compare_on_malformed_results_is_one_line(tmp_path):
@@ -137,13 +139,15 @@ def test_compare_on_malformed_results_is_one_line(tmp_path):
 
     path = tmp_path / "r.csv"
     path.write_text(",".join(RESULT_COLUMNS) + "\n" + ",".join(["x"] * (len(RESULT_COLUMNS) + 3)) + "\n")
-    _one_line_error(runner.invoke(app, ["compare", str(path), "--out", str(tmp_path / "rep")]), "malformed results file")
+    line = _one_line_error(runner.invoke(app, ["compare", str(path), "--out", str(tmp_path / "rep")]))
+    assert "malformed results file (line 2 has" in line
 
 
 def test_repeated_list_items_are_refused(demo_store, tmp_path):
     for args, message in [(["--budgets", "4,4"], "budget 4 is given twice"), (["--seeds", "0,0"], "seed 0 is given twice"),
                           (["--classifiers", "svm,svm"], "--classifiers names 'svm' twice")]:
-        _one_line_error(runner.invoke(app, ["train", str(demo_store), "--out", str(tmp_path / "r.csv"), *args]), message)
+        assert message in _one_line_error(runner.invoke(app, ["train", str(demo_store), "--out", str(tmp_path / "r.csv"), *args]))
+        assert not (tmp_path / "r.csv").exists()  # refused before the results file is opened
 
 
 def test_help_shows_defaults_whole():
