@@ -125,8 +125,9 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int]:
             if view.family not in pooled and fs.meta.rows != RowKind.UTTERANCE.value:
                 pooled[view.family] = pool(fs.features, fs.offsets, fs.lengths)
             X = utterance_matrix(fs, list(table["id"]), view.columns(fs.meta), pooled.get(view.family))
-        if X is not None and not np.isfinite(X).all():
-            bad = [u for u, ok in zip(table["id"], np.isfinite(X).all(axis=1)) if not ok]
+        finite = np.isfinite(X).all(axis=1) if X is not None else None
+        if finite is not None and not finite.all():
+            bad = [u for u, ok in zip(table["id"], finite) if not ok]
             raise FeatbenchError(f"{exp.store}: '{view.name}' holds non-finite values for {len(bad)} clip(s) "
                                  f"({', '.join(bad[:5])}); remove them from the store and extract again")
         data_views[view.name] = ViewData(view, fs.meta.config_hash, fs.meta.rows, X)
