@@ -35,9 +35,15 @@ RESULT_COLUMNS = [
     "corpus", "classes", "merge", "n_classes", "fold_scheme", "n_folds", "fold", "test_groups", "seed",
     "budget", "examples_per_class", "n_train", "n_test", "family", "family_config_hash", "level",
     "classifier", "hparams", "hp_selection", "metric", "ua", "wa", "macro_f1", "confusion", "labels",
-    "fit_seconds", "predict_seconds", "featbench_version",
+    "fit_seconds", "predict_seconds", "featbench_version", "val_ua", "choice", "ua_by_speaker", "ua_by_gender",
 ]
-"""Every row, in this order. Scores: ua (balanced accuracy, the headline), wa, macro_f1, confusion."""
+"""Every row, in this order. Scores: ua (balanced accuracy, the headline), wa, macro_f1, confusion. What was
+chosen on validation speakers: val_ua (the chosen configuration's UA on them; empty without validation) and
+choice (JSON: layer, classifier, learned layer weights, where the entry chooses them). Who it fails:
+ua_by_speaker and ua_by_gender (JSON, UA over each test speaker's / gender's clips)."""
+
+OLDEST_COLUMNS = RESULT_COLUMNS[:RESULT_COLUMNS.index("featbench_version") + 1]
+"""The columns of featbench 0.1/0.2 files: still read (newer columns empty), never appended to."""
 
 KEY = ["corpus", "classes", "merge", "n_folds", "family", "family_config_hash", "classifier", "budget", "fold", "seed"]
 """The columns that identify a row: a re-run skips every row whose key is already in the file."""
@@ -86,7 +92,14 @@ def _split_tail(text: str) -> tuple[str, str]:
 
 
 NUMERIC = ["n_classes", "n_folds", "fold", "seed", "examples_per_class", "n_train", "n_test", "ua", "wa", "macro_f1",
-           "fit_seconds", "predict_seconds"]
+           "fit_seconds", "predict_seconds", "val_ua"]
+
+
+def _columns_of(path: Path, header: list[str]) -> list[str]:
+    """The header's columns: this version's, or an older version's (a prefix of them), else an error."""
+    if header == RESULT_COLUMNS or (len(header) >= len(OLDEST_COLUMNS) and header == RESULT_COLUMNS[:len(header)]):
+        return header
+    raise FeatbenchError(f"{path}: not a featbench results file (its columns differ from every featbench version's)")
 
 
 def _parse(path: Path, text: str, dtype) -> pd.DataFrame:
@@ -98,13 +111,12 @@ def _parse(path: Path, text: str, dtype) -> pd.DataFrame:
         raise FeatbenchError(f"{path}: malformed results file ({err})") from None
     if not lines:
         return pd.DataFrame(columns=RESULT_COLUMNS)
-    if lines[0] != RESULT_COLUMNS:
-        raise FeatbenchError(f"{path}: not a featbench results file of this version (its columns differ)")
+    columns = _columns_of(path, lines[0])
     for number, fields in enumerate(lines[1:], start=2):
-        if len(fields) != len(RESULT_COLUMNS):
+        if len(fields) != len(columns):
             raise FeatbenchError(f"{path}: malformed results file (line {number} has {len(fields)} fields, "
-                                 f"expected {len(RESULT_COLUMNS)})")
-    rows = pd.DataFrame(lines[1:], columns=RESULT_COLUMNS)
+                                 f"expected {len(columns)})")
+    rows = pd.DataFrame(lines[1:], columns=columns).reindex(columns=RESULT_COLUMNS, fill_value="")
     numbers = rows[NUMERIC].apply(pd.to_numeric, errors="coerce")
     bad = numbers.isna() & (rows[NUMERIC] != "")
     if bad.to_numpy().any():
@@ -181,6 +193,9 @@ class ResultsFile:
             self._write(header + "\n")
             return
         rows = _parse(self.path, complete, str)  # refuses a file whose header is not ours, untouched
+        if not complete.startswith(header + "\n"):
+            raise FeatbenchError(f"{self.path}: written by an older featbench (fewer columns); `compare` still reads "
+                                 "it, but new rows go to a new results file")
         if torn:
             fields = next(csv.reader(io.StringIO(torn)), [])
             if len(fields) == len(RESULT_COLUMNS) and _parse(self.path, header + "\n" + torn + "\n", str).shape[0] == 1:

@@ -19,7 +19,7 @@ import pandas as pd
 
 from featbench.row_kinds import RowKind
 from featbench.train.protocol import Fold, budget_subset, validation_split
-from featbench.train.views import View
+from featbench.train.views import AUTO, WEIGHTED, View
 
 SEQUENCE = "seq"
 
@@ -112,45 +112,67 @@ def make_context(data: GridData) -> TaskContext:
     return TaskContext(replace(data, views=views))
 
 
-def _fit_pooled(classifier: str, X, y, train_rows, fit_rows, val_rows, seed: int):
-    from sklearn.metrics import balanced_accuracy_score
+def _pooled_inputs(view: ViewData, X: np.ndarray, y: np.ndarray, rows: list[int]) -> tuple[dict, list[float]]:
+    """The candidate utterance matrices of a view ({layer or None: matrix}) and learned layer weights; anything
+    fitted here (the layer weighting) is fitted on `rows` only."""
+    from featbench.train.layer_weights import LayerWeighting
 
+    if view.view.mode == WEIGHTED:
+        weighting = LayerWeighting(view.view.layers).fit(X[rows], y[rows])
+        return {None: weighting.transform(X)}, list(weighting.weights_)
+    if view.view.mode == AUTO:
+        width = X.shape[1] // view.view.layers
+        return {k: X[:, k * width:(k + 1) * width] for k in range(view.view.layers)}, []
+    return {None: X}, []
+
+
+def _fit_pooled(entry: str, view: ViewData, X, y, train_rows, fit_rows, val_rows, seed: int):
+    """Choose (layer, classifier, hyper-parameters) on the validation speakers, refit on the training subset.
+    Returns (model, the input matrix it reads, Choice, how the choice was made)."""
     from featbench.train.classifiers import CLASSIFIERS, build
+    from featbench.train.selection import Choice, candidates_of, choose, is_selected
 
-    spec = CLASSIFIERS[classifier]
-    hp, selection = spec.default, "default (too few speakers for validation)"
+    options = candidates_of(entry)
     if val_rows and len(set(y[fit_rows])) >= 2:
-        best = -1.0
-        for candidate in spec.grid:
-            model = build(classifier, candidate, seed).fit(X[fit_rows], y[fit_rows])
-            score = balanced_accuracy_score(y[val_rows], model.predict(X[val_rows]))
-            if score > best:
-                best, hp = score, candidate
-        selection = f"grid on held-out speakers ({len(fit_rows)} fit / {len(val_rows)} val), val UA {best:.3f}"
-    return build(classifier, hp, seed).fit(X[train_rows], y[train_rows]), hp, selection
+        candidates, _ = _pooled_inputs(view, X, y, fit_rows)
+        choice = choose(candidates, options, y, fit_rows, val_rows, seed)
+        chosen = ("layer, " if view.view.mode == AUTO else "") + ("classifier and " if is_selected(entry) else "") + "grid"
+        selection = f"{chosen} on held-out speakers ({len(fit_rows)} fit / {len(val_rows)} val), val UA {choice.val_ua:.3f}"
+    else:
+        last = view.view.layers - 1 if view.view.mode == AUTO else None
+        choice = Choice(options[0], CLASSIFIERS[options[0]].default, last)
+        selection = "default (too few speakers for validation)"
+    inputs, choice.layer_weights = _pooled_inputs(view, X, y, train_rows)
+    X_final = inputs[choice.layer]
+    return build(choice.classifier, choice.hparams, seed).fit(X_final[train_rows], y[train_rows]), X_final, choice, selection
 
 
 def _fit_sequence(seqs, y, train_rows, fit_rows, val_rows, data: GridData, view: ViewData, seed: int):
+    from featbench.train.selection import Choice
     from featbench.train.sequence import SequenceClassifier
 
     model = SequenceClassifier(n_classes=len(data.labels), raw=view.rows == RowKind.WAVEFORM.value, seed=seed,
-                               max_epochs=data.seq_epochs)
+                               max_epochs=data.seq_epochs, layers=view.view.layers if view.view.mode == WEIGHTED else 1)
     if val_rows and len(set(y[fit_rows])) >= 2:
         model.fit([seqs[i] for i in fit_rows], y[fit_rows], [seqs[i] for i in val_rows], y[val_rows])
         selection = f"early stopping on held-out speakers ({len(fit_rows)} fit / {len(val_rows)} val)"
+        val_ua = model.val_ua_
     else:
         model.fit([seqs[i] for i in train_rows], y[train_rows])
-        selection = "fixed epochs (too few speakers for validation)"
-    return model, {"epochs": model.epochs_}, selection
+        selection, val_ua = "fixed epochs (too few speakers for validation)", None
+    choice = Choice(SEQUENCE, {"epochs": model.epochs_}, val_ua=val_ua, layer_weights=list(model.layer_weights_))
+    return model, choice, selection
 
 
 def _rows(context: TaskContext, task: GridTask) -> list[dict]:
     from featbench import __version__
-    from featbench.train.metrics import scores
+    from featbench.train.metrics import scores, ua_by
 
     data, view = context.data, context.data.views[task.view]
     table, y, index = data.table, data.y, data.index
-    test_rows = [index[u] for u in table["id"][task.fold.test_mask(table)]]
+    test_mask = np.asarray(task.fold.test_mask(table))
+    test_rows = [index[u] for u in table["id"][test_mask]]
+    speakers, genders = (table[c].fillna("").astype(str).to_numpy()[test_rows] for c in ("speaker", "gender"))
     sequence = task.classifier == SEQUENCE
     inputs = context.sequences_of(task.view) if sequence else view.X
     rows = []
@@ -160,12 +182,13 @@ def _rows(context: TaskContext, task: GridTask) -> list[dict]:
         train_rows, fit_rows, val_rows = ([index[u] for u in ids] for ids in (train_ids, fit_ids, val_ids))
         start = time.perf_counter()
         if sequence:
-            model, hp, selection = _fit_sequence(inputs, y, train_rows, fit_rows, val_rows, data, view, task.seed)
+            model, choice, selection = _fit_sequence(inputs, y, train_rows, fit_rows, val_rows, data, view, task.seed)
         else:
-            model, hp, selection = _fit_pooled(task.classifier, inputs, y, train_rows, fit_rows, val_rows, task.seed)
+            model, X_used, choice, selection = _fit_pooled(task.classifier, view, inputs, y, train_rows, fit_rows,
+                                                           val_rows, task.seed)
         fit_s = time.perf_counter() - start
         start = time.perf_counter()
-        pred = model.predict([inputs[i] for i in test_rows] if sequence else inputs[test_rows])
+        pred = model.predict([inputs[i] for i in test_rows] if sequence else X_used[test_rows])
         predict_s = time.perf_counter() - start
         s = scores(y[test_rows], pred, len(data.labels))
         rows.append({
@@ -173,10 +196,14 @@ def _rows(context: TaskContext, task: GridTask) -> list[dict]:
             "budget": str(budget), "examples_per_class": len(train_ids) / len(data.labels), "n_train": len(train_ids),
             "n_test": len(test_rows), "family": task.view, "family_config_hash": view.config_hash,
             "level": "sequence" if sequence else "utterance", "classifier": task.classifier,
-            "hparams": json.dumps(hp, sort_keys=True), "hp_selection": selection, "metric": "UA (balanced accuracy)",
+            "hparams": json.dumps(choice.hparams, sort_keys=True), "hp_selection": selection,
+            "metric": "UA (balanced accuracy)",
             "ua": s["ua"], "wa": s["wa"], "macro_f1": s["macro_f1"], "confusion": json.dumps(s["confusion"]),
             "labels": json.dumps(data.labels), "fit_seconds": round(fit_s, 4), "predict_seconds": round(predict_s, 4),
-            "featbench_version": __version__,
+            "featbench_version": __version__, "val_ua": "" if choice.val_ua is None else round(choice.val_ua, 6),
+            "choice": choice.recorded(task.classifier),
+            "ua_by_speaker": json.dumps(ua_by(speakers, y[test_rows], pred)),
+            "ua_by_gender": json.dumps(ua_by(genders, y[test_rows], pred)),
         })
     return rows
 
@@ -190,7 +217,7 @@ def run_task(context: TaskContext, task: GridTask) -> list[dict]:
         warnings.filterwarnings("ignore", message=".*Maximum iterations.*")
         warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
         warnings.filterwarnings("ignore", message="A single label was found")
-        if task.classifier == SEQUENCE:
+        if task.classifier == SEQUENCE or context.data.views[task.view].view.mode == WEIGHTED:
             import torch
 
             torch.set_num_threads(1)

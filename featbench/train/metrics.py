@@ -19,3 +19,16 @@ def scores(y_true, y_pred, n_classes: int) -> dict:
         "macro_f1": float(f1_score(y_true, y_pred, labels=labels, average="macro", zero_division=0)),
         "confusion": confusion_matrix(y_true, y_pred, labels=labels).tolist(),
     }
+
+
+def ua_by(keys, y_true, y_pred) -> dict[str, float]:
+    """UA within each group of clips sharing a key (a test speaker, a gender); empty keys are skipped.
+
+    >>> ua_by(["a", "a", "b", "b"], [0, 1, 0, 1], [0, 1, 0, 0])
+    {'a': 1.0, 'b': 0.5}
+    """
+    from sklearn.metrics import balanced_accuracy_score
+
+    keys, y_true, y_pred = (np.asarray(v) for v in (keys, y_true, y_pred))
+    return {str(k): float(balanced_accuracy_score(y_true[keys == k], y_pred[keys == k]))
+            for k in sorted(set(keys.tolist())) if str(k) not in ("", "nan")}

@@ -24,7 +24,7 @@ from featbench.results import ResultsFile, row_key
 from featbench.row_kinds import RowKind
 from featbench.train.grid import SEQUENCE, GridData, GridTask, ViewData, make_context, run_task, share_matrices
 from featbench.train.protocol import budget_subset, check_budgets, check_folds, check_seeds, default_budgets, make_folds
-from featbench.train.views import resolve_views
+from featbench.train.views import AUTO, resolve_views
 
 
 @dataclass
@@ -68,26 +68,42 @@ def load_table(store: str | Path, classes: list[str] | None, merge: dict) -> pd.
     return select_labels(read_corpus(store), classes, merge)
 
 
-def _check_classifiers(names: list[str]) -> None:
+def _check_classifiers(names: list[str]) -> list[str]:
+    """The classifier entries of a run (`selected` expanded, see train.selection), or a one-line error."""
     from featbench.train.classifiers import CLASSIFIERS
+    from featbench.train.selection import SELECTED, candidates_of, expand_classifiers, is_selected
 
     if not names:
         raise FeatbenchError("no classifiers given")
     for name in names:
-        if name != SEQUENCE and name not in CLASSIFIERS:
-            raise FeatbenchError(f"unknown classifier '{name}'; choose from: {', '.join(CLASSIFIERS)}, {SEQUENCE}")
+        if is_selected(name):
+            stray = [c for c in candidates_of(name) if c not in CLASSIFIERS]
+            if stray or not candidates_of(name)[0]:
+                raise FeatbenchError(f"'{name}': choose among utterance-level classifiers ({', '.join(CLASSIFIERS)}), "
+                                     "joined by '+', e.g. selected(logreg+svm)")
+            if name != SELECTED and SELECTED in names:
+                raise FeatbenchError(f"'{name}' and '{SELECTED}' both name a selected entry; keep one")
+        elif name not in (SEQUENCE, SELECTED) and name not in CLASSIFIERS:
+            raise FeatbenchError(f"unknown classifier '{name}'; choose from: {', '.join(CLASSIFIERS)}, {SELECTED}, {SEQUENCE}")
     if len(set(names)) < len(names):
         raise FeatbenchError(f"classifier '{next(n for n in names if names.count(n) > 1)}' is named twice")
+    return expand_classifiers(names)
 
 
-def prepare_grid(exp: Experiment) -> tuple[GridData, list, int]:
+def _layer_blocks(meta) -> np.ndarray:
+    """Column order that puts each layer's pooled mean and std side by side: [mean L0, std L0, mean L1, ...]."""
+    return np.concatenate([np.concatenate([meta.layer_columns(k), meta.layer_columns(k) + meta.dim])
+                           for k in range(meta.layers)])
+
+
+def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
     """Read the store, check the protocol (every budget in every fold) and build the shared task data.
-    Returns (data, folds, utterances left out for lack of some family's features). Every configuration
-    error is raised here, before any training."""
+    Returns (data, folds, utterances left out for lack of some family's features, classifier entries).
+    Every configuration error is raised here, before any training."""
     from featbench.store import read_family
     from featbench.train.pooling import pool, utterance_matrix
 
-    _check_classifiers(exp.classifiers)
+    classifiers = _check_classifiers(exp.classifiers)
     seeds = check_seeds(list(exp.seeds))
     budgets = None if exp.budgets is None else check_budgets(list(exp.budgets))
     table = load_table(exp.store, exp.classes, exp.merge)
@@ -113,18 +129,23 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int]:
         "merge": ",".join(f"{k}={v}" for k, v in sorted(exp.merge.items())), "n_classes": len(labels),
         "fold_scheme": folds[0].scheme, "n_folds": len(folds),
     }
-    pooled_needed = any(c != SEQUENCE for c in exp.classifiers)
+    pooled_needed = any(c != SEQUENCE for c in classifiers)
     data_views, pooled = {}, {}
     for view in views:
         fs = sets[view.family]
         if SEQUENCE in exp.classifiers and fs.meta.rows == RowKind.UTTERANCE.value:
             raise FeatbenchError(f"family '{view.name}' has one row per utterance; the sequence classifier needs "
                                  "frame-level features")
+        if SEQUENCE in exp.classifiers and view.mode == AUTO:
+            raise FeatbenchError(f"'{view.name}' chooses a layer with the utterance-level classifiers; for the sequence "
+                                 f"model use '{view.family}@weighted' (learned layer weights)")
         X = None
         if pooled_needed:
             if view.family not in pooled and fs.meta.rows != RowKind.UTTERANCE.value:
                 pooled[view.family] = pool(fs.features, fs.offsets, fs.lengths)
             X = utterance_matrix(fs, list(table["id"]), view.columns(fs.meta), pooled.get(view.family))
+            if view.multi_layer:
+                X = np.ascontiguousarray(X[:, _layer_blocks(fs.meta)])
         finite = np.isfinite(X).all(axis=1) if X is not None else None
         if finite is not None and not finite.all():
             bad = [u for u, ok in zip(table["id"], finite) if not ok]
@@ -132,7 +153,7 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int]:
                                  f"({', '.join(bad[:5])}); remove them from the store and extract again")
         data_views[view.name] = ViewData(view, fs.meta.config_hash, fs.meta.rows, X)
     data = GridData(Path(exp.store), table, labels, data_views, protocol, tuple(budgets), tuple(seeds), exp.seq_epochs)
-    return data, folds, dropped
+    return data, folds, dropped, classifiers
 
 
 def _missing_tasks(data: GridData, folds: list, classifiers: list[str], done: set) -> list[GridTask]:
@@ -191,11 +212,11 @@ def run_training(exp: Experiment, out: str | Path, jobs: int = 1, progress: bool
 
     start = time.perf_counter()
     remove_stale_shared()
-    data, folds, dropped = prepare_grid(exp)
+    data, folds, dropped, classifiers = prepare_grid(exp)
     report = TrainReport(out=Path(out), dropped_ids=dropped)
     with ResultsFile(out) as results:
         report.rows_before, report.notes = results.n_rows, list(results.notes)
-        tasks = _missing_tasks(data, folds, exp.classifiers, results.keys)
+        tasks = _missing_tasks(data, folds, classifiers, results.keys)
         report.tasks = len(tasks)
         workers = min(jobs, len(tasks)) if jobs > 1 else 1
         with tqdm(total=len(tasks), unit="task", disable=not progress, desc="train", mininterval=0.5) as bar, \

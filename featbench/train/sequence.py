@@ -1,6 +1,7 @@
 """The sequence-level classifier: one small PyTorch architecture for every frame-level family.
 
-Frames (standardised with training statistics) -> two 1-D convolutions -> attention pooling ->
+Frames (standardised with training statistics) -> [learned softmax weights over the layers of an
+all-layer family, SUPERB's weighted sum, for `@weighted` views] -> two 1-D convolutions -> attention pooling ->
 linear layer; class-weighted cross-entropy, Adam, early stopping on a validation split of held-out
 training speakers. The raw waveform gets a learnable front end (a strided convolution with a 25 ms
 window and 10 ms hop, then log compression), so it enters the same body at a 100 Hz frame rate.
@@ -27,7 +28,7 @@ def _torch():
     return torch
 
 
-def _build_network(input_dim: int, n_classes: int, hidden: int, raw: bool):
+def _build_network(input_dim: int, n_classes: int, hidden: int, raw: bool, layers: int = 1):
     torch = _torch()
     nn = torch.nn
 
@@ -38,12 +39,18 @@ def _build_network(input_dim: int, n_classes: int, hidden: int, raw: bool):
     class Net(nn.Module):
         def __init__(self):
             super().__init__()
+            self.layers = layers
+            if layers > 1:  # SUPERB's weighted sum: softmax weights over the layers, learned with the rest
+                self.layer_logits = nn.Parameter(torch.zeros(layers))
+                input_dim_ = input_dim // layers
+            else:
+                input_dim_ = input_dim
             if raw:  # learnable filterbank: 25 ms windows, 10 ms hop at 16 kHz
                 self.front = nn.Sequential(nn.Conv1d(1, 64, kernel_size=400, stride=160), LogCompress(),
                                            nn.GroupNorm(1, 64))
                 width = 64
             else:
-                self.front, width = nn.Identity(), input_dim
+                self.front, width = nn.Identity(), input_dim_
             self.body = nn.Sequential(
                 nn.Conv1d(width, hidden, 5, padding=2), nn.ReLU(), nn.Dropout(0.2),
                 nn.Conv1d(hidden, hidden, 5, padding=2), nn.ReLU(),
@@ -53,6 +60,9 @@ def _build_network(input_dim: int, n_classes: int, hidden: int, raw: bool):
             self.raw = raw
 
         def forward(self, x, mask):  # x (B, T, D), mask (B, T) True on real frames
+            if self.layers > 1:  # (B, T, layers * D) -> (B, T, D)
+                x = torch.einsum("btld,l->btd", x.reshape(*x.shape[:2], self.layers, -1),
+                                 torch.softmax(self.layer_logits, 0))
             h = self.front(x.transpose(1, 2))
             if self.raw:
                 t = h.shape[-1]
@@ -82,6 +92,14 @@ class SequenceClassifier:
     lr: float = 1e-3
     max_frames: int = 800  # random training crops; 8 s at 100 Hz
     seed: int = 0
+    layers: int = 1  # > 1: frames hold that many layers side by side, combined by learned softmax weights
+
+    @property
+    def layer_weights_(self) -> list[float]:
+        """The learned softmax weight of each layer (empty for a single-layer input)."""
+        if self.layers < 2:
+            return []
+        return _torch().softmax(self.net_.layer_logits.detach(), 0).tolist()
 
     def _batch(self, seqs, indices, rng=None):
         torch = _torch()
@@ -112,7 +130,7 @@ class SequenceClassifier:
         self.std_ = (stacked.std(0) + 1e-5).astype(np.float32)
         counts = np.bincount(y, minlength=self.n_classes).astype(np.float32)
         weights = torch.tensor(np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / self.n_classes, 0.0), dtype=torch.float32)
-        self.net_ = _build_network(seqs[0].shape[1], self.n_classes, self.hidden, self.raw)
+        self.net_ = _build_network(seqs[0].shape[1], self.n_classes, self.hidden, self.raw, self.layers)
         optimiser = torch.optim.Adam(self.net_.parameters(), lr=self.lr, weight_decay=1e-4)
         loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
         y_t = torch.as_tensor(np.asarray(y), dtype=torch.long)

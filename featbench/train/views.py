@@ -1,8 +1,12 @@
 """Feature views: what `train --features` names. A view is a stored family, or one layer of an
-all-layer family ('whisper@L4'); 'whisper@all' expands to every layer it holds. Views are read from
-the store's metadata (row kind, layer count), never from column names.
+all-layer family ('whisper@L4'); 'whisper@all' expands to every layer it holds; 'whisper@auto' lets
+each fold choose its layer on validation speakers; 'whisper@weighted' learns softmax weights over all
+layers (SUPERB's weighted sum). Views are read from the store's metadata (row kind, layer count), never
+from column names.
 
 >>> View("fbank", "fbank").layer is None
+True
+>>> View("whisper@auto", "whisper", mode=AUTO, layers=7).multi_layer
 True
 """
 from __future__ import annotations
@@ -15,13 +19,25 @@ import numpy as np
 from featbench.errors import FeatbenchError
 
 
+AUTO = "auto"
+WEIGHTED = "weighted"
+
+
 @dataclass(frozen=True)
 class View:
-    """One feature view: `name` as written in results rows, the stored `family`, and a layer (or None)."""
+    """One feature view: `name` as written in results rows, the stored `family`, a layer (or None), and a
+    mode: "" (the columns as they are), AUTO or WEIGHTED (every layer of `layers`, chosen or weighted)."""
 
     name: str
     family: str
     layer: int | None = None
+    mode: str = ""
+    layers: int = 0
+
+    @property
+    def multi_layer(self) -> bool:
+        """True when the view keeps every layer apart (AUTO, WEIGHTED)."""
+        return self.mode in (AUTO, WEIGHTED)
 
     def columns(self, meta) -> np.ndarray | None:
         """Column indices of this view in its family's matrix (None: all columns)."""
@@ -47,10 +63,13 @@ def resolve_views(store: str | Path, names: list[str]) -> list[View]:
             raise FeatbenchError(f"'{name}': family '{base}' was not extracted with all layers (layer=all)")
         if layer == "all":
             views += [View(f"{base}@L{k}", base, k) for k in range(meta.layers)]
+        elif layer in (AUTO, WEIGHTED):
+            views.append(View(name, base, mode=layer, layers=meta.layers))
         elif layer[:1].upper() == "L" and layer[1:].isdigit() and int(layer[1:]) < meta.layers:
             views.append(View(name, base, int(layer[1:])))
         else:
-            raise FeatbenchError(f"'{name}': choose a layer of {base} from L0 to L{meta.layers - 1}, or @all")
+            raise FeatbenchError(f"'{name}': choose a layer of {base} from L0 to L{meta.layers - 1}, "
+                                 "or @all, @auto (chosen on validation speakers), @weighted (learned weights)")
     repeated = sorted({v.name for v in views if [w.name for w in views].count(v.name) > 1})
     if repeated:
         raise FeatbenchError(f"feature '{repeated[0]}' is named twice")

@@ -1,0 +1,72 @@
+"""Learned layer weighting for utterance-level classifiers (the pooled counterpart of SUPERB's weighted sum).
+
+Input: one row per utterance holding every layer's pooled statistics side by side, `n_layers` blocks of
+equal width. Each block is standardised (training statistics), then softmax weights over the layers and
+a class-weighted linear softmax classifier are fitted jointly (L-BFGS, L2 on the linear weights) on the
+training rows only. The mixture is re-standardised inside the fit, so its scale (larger for fewer
+layers, since layers are not perfectly correlated) cannot make the L2 penalty favour a single layer.
+`transform` returns the weighted sum of the standardised blocks: one block-wide
+row per utterance, ready for any classifier. The weights are in `weights_`.
+
+>>> import numpy as np
+>>> rng = np.random.default_rng(0)
+>>> y = np.repeat([0, 1], 50)
+>>> noise, signal = rng.normal(size=(100, 4)), rng.normal(size=(100, 4)) + y[:, None]
+>>> w = LayerWeighting(n_layers=2).fit(np.hstack([noise, signal]), y)
+>>> int(np.argmax(w.weights_)), w.transform(np.hstack([noise, signal])).shape
+(1, (100, 4))
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass
+class LayerWeighting:
+    """Softmax layer weights fitted with a linear classifier; `transform` gives the weighted sum of layers."""
+
+    n_layers: int
+    l2: float = 1e-3
+    max_iter: int = 100
+
+    def _blocks(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, np.float64)
+        if X.shape[1] % self.n_layers:
+            raise ValueError(f"{X.shape[1]} columns do not split into {self.n_layers} equal layer blocks")
+        return X.reshape(len(X), self.n_layers, -1)
+
+    def fit(self, X, y) -> "LayerWeighting":
+        import torch
+
+        blocks = self._blocks(X)
+        self.mean_ = blocks.mean(0)
+        self.scale_ = blocks.std(0) + 1e-8
+        z = torch.from_numpy(((blocks - self.mean_) / self.scale_).astype(np.float32))
+        y = np.asarray(y)
+        classes, codes = np.unique(y, return_inverse=True)
+        counts = np.bincount(codes).astype(np.float32)
+        loss_fn = torch.nn.CrossEntropyLoss(weight=torch.from_numpy(counts.sum() / counts / len(classes)))
+        target = torch.from_numpy(codes.astype(np.int64))
+        logits = torch.zeros(self.n_layers, requires_grad=True)  # zero start: equal weights, deterministic
+        weight = torch.zeros(z.shape[2], len(classes), requires_grad=True)
+        bias = torch.zeros(len(classes), requires_grad=True)
+        optimiser = torch.optim.LBFGS([logits, weight, bias], max_iter=self.max_iter, line_search_fn="strong_wolfe")
+
+        def closure():
+            optimiser.zero_grad()
+            mixed = torch.einsum("nld,l->nd", z, torch.softmax(logits, 0))
+            mixed = (mixed - mixed.mean(0)) / (mixed.std(0) + 1e-6)  # so the L2 penalty cannot favour one layer
+            loss = loss_fn(mixed @ weight + bias, target) + self.l2 * (weight * weight).sum()
+            loss.backward()
+            return loss
+
+        optimiser.step(closure)
+        self.weights_ = torch.softmax(logits.detach(), 0).numpy().astype(np.float64)
+        return self
+
+    def transform(self, X) -> np.ndarray:
+        """The weighted sum of the standardised layer blocks: (n, block width), float32."""
+        z = (self._blocks(X) - self.mean_) / self.scale_
+        return np.einsum("nld,l->nd", z, self.weights_).astype(np.float32)
