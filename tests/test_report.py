@@ -105,7 +105,8 @@ def test_compare_end_to_end(demo_store, tmp_path):
     protocol = json.loads((rep / "protocol.json").read_text())
     assert protocol["n_folds"] == 4 and protocol["corpus"] == "demo" and protocol["seeds"] == [0, 1]
     summary = pd.read_csv(rep / "summary.csv")
-    assert set(summary.family) == {"egemaps-func", "egemaps-lld"} and summary.best.sum() == 2
+    assert set(summary.family) == {"egemaps-func", "egemaps-lld"} and summary.entry.sum() == 2
+    assert summary.oracle.sum() == 2  # two classifiers each, none selected on validation: picked on test, labelled
     assert "demo: 4 classes" in (rep / "summary.md").read_text()
 
 

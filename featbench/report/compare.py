@@ -1,8 +1,13 @@
-"""`featbench compare`: results rows -> learning curves, summary tables, efficiency ratios, budget plans.
+"""`featbench compare`: results rows -> learning curves, summary tables, efficiency ratios, budget plans,
+the choices made on validation speakers, and who the model fails (per gender, per test speaker).
+
+Each family is represented by one entry (see report.entries): its `selected` classifier, else its only
+classifier, else the oracle pick, labelled as such. The headline holds honest entries only.
 
 Example: ``compare(["results.csv"], "report/", baseline="egemaps-func", target_ua=0.6)`` writes
-summary.csv/.md, efficiency.csv, planning.csv, learning_curves*.png/.svg, confusion_matrices.png/.svg,
-protocol.json and report.md into report/.
+summary.csv/.md, efficiency.csv, planning.csv, choices.csv, layer_weights.csv, by_gender.csv,
+by_speaker.csv, learning_curves*.png/.svg, confusion_matrices.png/.svg, protocol.json, report.md and
+report.html into report/.
 """
 from __future__ import annotations
 
@@ -13,10 +18,13 @@ import pandas as pd
 
 from featbench.errors import FeatbenchError
 from featbench.results import budget_order
-from featbench.report.aggregate import aggregate, best_classifiers, protocol_of, read_one_protocol, unit_matrix
+from featbench.report.aggregate import aggregate, protocol_of, read_one_protocol, unit_matrix
+from featbench.report.breakdown import breakdown_markdown, by_gender, by_speaker, spread_sentences
+from featbench.report.choices import choice_table, choices_markdown, layer_weight_table
 from featbench.report.curvefit import plan_budget
 from featbench.report.efficiency import efficiency_ratio
-from featbench.report.html import write_report_html
+from featbench.report.entries import family_entries, headline_families
+from featbench.report.html import HtmlParts, write_report_html
 from featbench.report.plots import caption, confusion_matrices, learning_curves, learning_points
 from featbench.report.tables import summary_markdown, summary_table
 
@@ -29,7 +37,10 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
     rows, notes = read_one_protocol(results)
     protocol = protocol_of(rows)
     agg = aggregate(rows)
-    best = best_classifiers(agg)
+    entries = family_entries(agg)
+    best = {family: entry.classifier for family, entry in entries.items()}
+    labels = {family: entry.label for family, entry in entries.items()}
+    oracle = {family for family, entry in entries.items() if not entry.honest}
     baseline = baseline or protocol["families"][0]
     if baseline not in best:
         raise FeatbenchError(f"baseline '{baseline}' is not among the families in the results ({', '.join(best)})")
@@ -40,7 +51,7 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
     if reference_budget is not None and reference_budget not in budgets_b:
         raise FeatbenchError(f"reference budget '{reference_budget}' is not measured for {baseline} (budgets: {', '.join(budgets_b)})")
     ref_index = budgets_b.index(reference_budget) if reference_budget else len(budgets_b) - 1
-    efficiency, sentences = [], []
+    efficiency, sentences, by_family = [], [], {}
     for family, clf in best.items():
         if family == baseline:
             continue
@@ -50,46 +61,76 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
             continue
         ia = [keys_a.index(k) for k in common]
         ib = [keys_b.index(k) for k in common]
-        eff = efficiency_ratio(x_a, units_a[ia], x_b, units_b[ib], f"{family} ({clf})", f"{baseline} ({best[baseline]})",
+        eff = efficiency_ratio(x_a, units_a[ia], x_b, units_b[ib], labels[family], labels[baseline],
                                reference=ref_index, n_boot=n_boot)
-        efficiency.append(eff.__dict__ | {"sentence": eff.sentence()})
+        efficiency.append(eff.__dict__ | {"classifier": clf, "pick": entries[family].how, "sentence": eff.sentence()})
         sentences.append(eff.sentence())
+        by_family[family] = eff.sentence()
 
     plans = []
     target = target_ua if target_ua is not None else float(units_b[:, ref_index].mean())
     for family, clf in best.items():
         x, units, _ = unit_matrix(rows, family, clf)
         try:
-            plan = plan_budget(x, units, target, family, clf)
+            plan = plan_budget(x, units, target, family, clf if family not in oracle else f"{clf}, oracle")
         except RuntimeError as err:
-            plans.append({"family": family, "classifier": clf, "target": target, "sentence": f"{family}: curve fit failed ({err})"})
+            plans.append({"family": family, "classifier": clf, "target": target, "sentence": f"{labels[family]}: curve fit failed ({err})"})
             continue
         plans.append({**plan.__dict__, "params": json.dumps(plan.params), "at_bound": "; ".join(plan.at_bound),
                       "sentence": plan.sentence()})
 
-    summary_table(agg, best).to_csv(out / "summary.csv", index=False)
-    markdown = summary_markdown(agg, best, cap)
+    honest = headline_families(entries, baseline)
+    headline = [by_family[f] for f in honest if f in by_family]
+    if not headline:
+        why = (f"the baseline's classifier ({best[baseline]}) was picked on the test folds" if baseline in oracle
+               else "no other family has an entry chosen without the test speakers")
+        headline_note = (f"No honest headline: {why}. Train with `--classifiers selected` (classifier chosen on "
+                         "validation speakers), a single classifier, or `@auto`/`@weighted` views; oracle ratios are "
+                         "listed under Data efficiency, labelled.")
+    else:
+        headline_note = ("Every choice behind these entries (layer, classifier, hyper-parameters) was made on "
+                         "validation speakers drawn from the training speakers of each fold.")
+    choices, weights = choice_table(rows), layer_weight_table(rows)
+    all_entries = [(f, best[f]) for f in best]
+    speakers, genders = by_speaker(rows, all_entries), by_gender(rows, all_entries)
+    shown = {labels[f].replace(", oracle", "") for f in ([baseline, *honest] if honest else best)}
+    speakers_shown, genders_shown = speakers[speakers.entry.isin(shown)], genders[genders.entry.isin(shown)]
+    chance = 1.0 / protocol["n_classes"]
+
+    summary_table(agg, best, oracle).to_csv(out / "summary.csv", index=False)
+    markdown = summary_markdown(agg, best, cap, oracle)
     (out / "summary.md").write_text(markdown)
     pd.DataFrame(efficiency).to_csv(out / "efficiency.csv", index=False)
     pd.DataFrame(plans).to_csv(out / "planning.csv", index=False)
     agg.to_csv(out / "curves.csv", index=False)
-    figures = (learning_curves(agg, best, protocol, out) + learning_points(rows, agg, best, protocol, out)
-               + confusion_matrices(rows, best, protocol, out))
-    (out / "protocol.json").write_text(json.dumps({**protocol, "caption": cap, "baseline": f"{baseline} ({best[baseline]})",
-                                                   "reference_budget": budgets_b[ref_index], "target_ua": target,
-                                                   "results": [str(r) for r in results]}, indent=2) + "\n")
+    choices.to_csv(out / "choices.csv", index=False)
+    weights.to_csv(out / "layer_weights.csv", index=False)
+    speakers.to_csv(out / "by_speaker.csv", index=False)
+    genders.to_csv(out / "by_gender.csv", index=False)
+    figures = (learning_curves(agg, best, protocol, out, labels) + learning_points(rows, agg, best, protocol, out, labels)
+               + confusion_matrices(rows, best, protocol, out, labels))
+    (out / "protocol.json").write_text(json.dumps({
+        **protocol, "caption": cap, "baseline": labels[baseline], "reference_budget": budgets_b[ref_index],
+        "target_ua": target, "entries": {f: {"classifier": e.classifier, "pick": e.how} for f, e in entries.items()},
+        "headline_families": honest, "results": [str(r) for r in results]}, indent=2) + "\n")
     target_note = "the baseline's score at its reference budget" if target_ua is None else "given"
-    report = "\n".join([
-        f"# featbench report: {protocol['corpus']}", "", f"Protocol: {cap}.", "",
-        "## Summary", "", markdown, "## Data efficiency", "",
-        f"Baseline {baseline} ({best[baseline]}) at budget {budgets_b[ref_index]}; each family with its best classifier; "
-        "95% bootstrap interval over folds (test speaker groups, seeds averaged within a fold), paired. "
-        "'>=' marks a ratio reached at the smallest budget tried (a lower bound), '<' one never reached.", "",
-        *[f"- {s}" for s in sentences], "", "## Label-budget planning", "",
+    efficiency_intro = (
+        f"Baseline {labels[baseline]} at budget {budgets_b[ref_index]}; each family with its entry (its `selected` "
+        "classifier, else its only one, else the best on the test folds, marked 'oracle': biased upwards); 95% "
+        "bootstrap interval over folds (test speaker groups, seeds averaged within a fold), paired. '>=' marks a ratio "
+        "reached at the smallest budget tried (a lower bound), '<' one never reached.")
+    planning_intro = (
         f"Target UA {target:.1%} ({target_note}); read off the measured curve where it reaches the target, else an "
         "inverse power law fitted per family (at least 3 budgets; no extrapolation from a fit pinned at a bound), "
-        "bootstrap over folds.", "",
+        "bootstrap over folds.")
+    report = "\n".join([
+        f"# featbench report: {protocol['corpus']}", "", f"Protocol: {cap}.", "",
+        "## Headline", "", *([f"- {h}" for h in headline] or [headline_note]), "", *([headline_note, ""] if headline else []),
+        "## Summary", "", markdown, "## Data efficiency", "", efficiency_intro, "",
+        *[f"- {s}" for s in sentences], "", "## Label-budget planning", "", planning_intro, "",
         *[f"- {p['sentence']}" for p in plans], "",
+        "## Choices made on validation speakers", "", choices_markdown(choices, weights),
+        "## Who it fails", "", breakdown_markdown(speakers_shown, genders_shown, chance),
         "## Figures", "", "![learning curves](learning_curves.png)", "",
         "![learning curves with every fold x seed point](learning_points.png)", "",
         "![learning curves by classifier](learning_curves_by_classifier.png)", "", "![confusion matrices](confusion_matrices.png)", "",
@@ -97,11 +138,15 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
     ])
     (out / "report.md").write_text(report)
     sidecar = json.loads((out / "protocol.json").read_text())
-    reached = [e for e in efficiency if e["ratio"] is not None]
-    headline = max(reached, key=lambda e: e["ratio"])["sentence"] if reached else (sentences[0] if sentences else "")
-    write_report_html(out, str(protocol["corpus"]), cap, [headline] if headline else [], sentences, [p["sentence"] for p in plans], agg, best, sidecar, {
-        "Learning curves, best classifier per family, with every fold x seed result": out / "learning_points.svg",
+    write_report_html(out, HtmlParts(
+        corpus=str(protocol["corpus"]), caption=cap, headline=headline, headline_note=headline_note,
+        efficiency_intro=efficiency_intro, efficiency=sentences, planning_intro=planning_intro,
+        plans=[p["sentence"] for p in plans], agg=agg, best=best, oracle=oracle, protocol=sidecar,
+        choices=choices, weights=weights, speakers=speakers_shown, genders=genders_shown,
+        breakdown=spread_sentences(speakers_shown, genders_shown, chance), chance=chance), {
+        "Learning curves, each family's entry, with every fold x seed result": out / "learning_points.svg",
         "Learning curves by classifier": out / "learning_curves_by_classifier.svg",
         "Confusion matrices at the largest budget": out / "confusion_matrices.svg",
     })
-    return {"out": out, "notes": notes, "figures": figures, "efficiency": sentences, "plans": [p["sentence"] for p in plans], "report": report}
+    return {"out": out, "notes": notes, "figures": figures, "headline": headline, "efficiency": sentences,
+            "plans": [p["sentence"] for p in plans], "report": report}

@@ -1,13 +1,19 @@
 """`report.html`: one self-contained page (no script, no external file: figures are inline SVG) built from
 the same tables, sentences and figures as `report.md`; it computes no number of its own.
 
->>> page = render_page("demo", "4 classes", ["A matches B"], ["A matches B"], ["plan"], "<table></table>", {"n_folds": 4}, {})
+>>> import pandas as pd
+>>> empty = pd.DataFrame()
+>>> agg = pd.DataFrame({"family": ["a"], "classifier": ["lr"], "budget": ["all"], "x": [9.0], "mean": [0.5], "ci_high": [0.6]})
+>>> parts = HtmlParts("demo", "4 classes", ["A matches B"], "", "", ["A matches B"], "", ["plan"], agg, {"a": "lr"},
+...                   set(), {"n_folds": 4}, empty, empty, empty, empty, [], 0.25)
+>>> page = render_page(parts, {})
 >>> page.startswith("<!DOCTYPE html>") and 'id="headline"' in page and "<script" not in page
 True
 """
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from pathlib import Path
 
 _STYLE = """
@@ -16,6 +22,7 @@ h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 1.6em; border-botto
 #headline { font-size: 1.15em; background: #eef5ff; padding: .6em .8em; border-left: 4px solid #36c; }
 table { border-collapse: collapse; font-size: .85em; } th, td { border: 1px solid #ccc; padding: .25em .5em; }
 th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; } tr.best { font-weight: bold; }
+.bar { display: inline-block; height: .7em; background: #36c; margin-right: .3em; vertical-align: middle; }
 figure { margin: 1em 0; } figure svg { max-width: 100%; height: auto; } .caption { font-size: .85em; color: #555; }
 """
 
@@ -26,8 +33,8 @@ def _svg(path: Path) -> str:
     return text[text.index("<svg"):]
 
 
-def summary_html(agg, best: dict[str, str]) -> str:
-    """The summary table (mean ± half-width of the 95% interval per budget), best classifier rows in bold."""
+def summary_html(agg, best: dict[str, str], oracle: set[str] = frozenset()) -> str:
+    """The summary table (mean ± half-width of the 95% interval per budget), each family's entry in bold."""
     from featbench.results import budget_order
 
     order = budget_order(agg, "x")
@@ -41,39 +48,132 @@ def summary_html(agg, best: dict[str, str]) -> str:
             cells.append("<td class='num'></td>" if row.empty else
                          f"<td class='num'>{row['mean'].iloc[0] * 100:.1f} ± {(row['ci_high'].iloc[0] - row['mean'].iloc[0]) * 100:.1f}</td>")
         style = " class='best'" if best.get(family) == clf else ""
-        lines.append(f"<tr{style}><td>{html.escape(family)}</td><td>{html.escape(clf)}</td>{''.join(cells)}</tr>")
+        name = clf + (" (oracle)" if style and family in oracle else "")
+        lines.append(f"<tr{style}><td>{html.escape(family)}</td><td>{html.escape(name)}</td>{''.join(cells)}</tr>")
     return "\n".join(lines + ["</table>"])
 
 
-def render_page(corpus: str, caption: str, headline: list[str], efficiency: list[str], plans: list[str], summary: str,
-                protocol: dict, figures: dict[str, str]) -> str:
-    """The page: headline (the strongest efficiency sentence), protocol, summary, efficiency, planning, figures."""
+def _table(frame, columns: dict[str, str], formats: dict | None = None) -> str:
+    """A plain HTML table of `frame`'s `columns` ({column: heading}); numbers formatted by `formats`."""
+    formats = formats or {}
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in columns.values())
+    body = []
+    for _, row in frame.iterrows():
+        cells = []
+        for col in columns:
+            value = row[col]
+            text = formats[col](value) if col in formats else str(value)
+            cells.append(f"<td{' class=num' if col in formats else ''}>{html.escape(text)}</td>")
+        body.append(f"<tr>{''.join(cells)}</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def weights_html(weights) -> str:
+    """Learned layer weights: one row per entry and budget, a bar (inline CSS width) and the value per layer."""
+    if weights.empty:
+        return ""
+    n = len([c for c in weights.columns if c.startswith("w")])
+    head = "".join(f"<th>L{k}</th>" for k in range(n))
+    lines = [f"<table><tr><th>entry</th><th>budget</th>{head}</tr>"]
+    for _, r in weights.iterrows():
+        cells = "".join(f"<td class='num'><div class='bar' style='width:{r[f'w{k}'] * 60:.1f}px'></div>{r[f'w{k}']:.2f}</td>"
+                        for k in range(n))
+        lines.append(f"<tr><td>{html.escape(r['entry'])}</td><td>{html.escape(str(r['budget']))}</td>{cells}</tr>")
+    return "\n".join(lines + ["</table>"])
+
+
+def speakers_html(speakers, chance: float) -> str:
+    """UA per test speaker (rows) and entry (columns), each cell shaded from chance (red) to 100% (green)."""
+    if speakers.empty:
+        return ""
+    wide = speakers.pivot_table(index="speaker", columns="entry", values="ua", sort=False)
+    from featbench.report.breakdown import _natural
+
+    wide = wide.loc[sorted(wide.index, key=_natural)]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in wide.columns)
+    lines = [f"<table><tr><th>speaker</th>{head}</tr>"]
+    for speaker, row in zip(wide.index, wide.to_numpy()):
+        cells = []
+        for v in row:
+            if v != v:  # NaN
+                cells.append("<td></td>")
+                continue
+            hue = max(0.0, min(1.0, (v - chance) / max(1e-9, 1 - chance))) * 120
+            cells.append(f"<td class='num' style='background:hsl({hue:.0f},70%,85%)'>{v * 100:.1f}</td>")
+        lines.append(f"<tr><td>{html.escape(str(speaker))}</td>{''.join(cells)}</tr>")
+    return "\n".join(lines + ["</table>"])
+
+
+@dataclass
+class HtmlParts:
+    """Everything report.html shows, already computed by `compare`."""
+
+    corpus: str
+    caption: str
+    headline: list[str]
+    headline_note: str
+    efficiency_intro: str
+    efficiency: list[str]
+    planning_intro: str
+    plans: list[str]
+    agg: object
+    best: dict
+    oracle: set
+    protocol: dict
+    choices: object
+    weights: object
+    speakers: object
+    genders: object
+    breakdown: list[str]
+    chance: float
+
+
+def render_page(parts: HtmlParts, figures: dict[str, str]) -> str:
+    """The page: honest headline, protocol, summary, efficiency, planning, choices and layer weights, who it
+    fails (per gender, per speaker), figures."""
     esc = html.escape
-    headline = headline[0] if headline else "No data-efficiency ratio: only one family in these results."
-    proto_rows = "".join(f"<tr><th>{esc(str(k))}</th><td>{esc(str(v))}</td></tr>" for k, v in protocol.items())
+    pct = lambda v: f"{v:.1%}"  # noqa: E731
+    headline = " ".join(parts.headline) if parts.headline else parts.headline_note
+    proto_rows = "".join(f"<tr><th>{esc(str(k))}</th><td>{esc(str(v))}</td></tr>" for k, v in parts.protocol.items())
     figs = "".join(f"<figure>{svg}<figcaption class='caption'>{esc(title)}</figcaption></figure>"
                    for title, svg in figures.items())
+    choices = (_table(parts.choices, {"entry": "entry", "budget": "budget", "chosen": "chosen (folds x seeds)",
+                                      "val_ua": "val UA", "ua": "test UA"}, {"val_ua": pct, "ua": pct})
+               if not parts.choices.empty else "<p>No entry chose a layer or a classifier on validation speakers.</p>")
+    genders = (_table(parts.genders, {"entry": "entry", "budget": "budget", "gender": "gender", "mean": "UA",
+                                      "ci_low": "95% low", "ci_high": "95% high"},
+                      {"mean": pct, "ci_low": pct, "ci_high": pct}) if not parts.genders.empty else "")
     return "\n".join([
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>featbench report: {esc(corpus)}</title><style>{_STYLE}</style></head><body>",
-        f"<h1>featbench report: {esc(corpus)}</h1>",
+        f"<title>featbench report: {esc(parts.corpus)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>featbench report: {esc(parts.corpus)}</h1>",
         f'<p id="headline">{esc(headline)}</p>',
-        f"<p class='caption'>Protocol: {esc(caption)}.</p>",
+        *([f"<p class='caption'>{esc(parts.headline_note)}</p>"] if parts.headline else []),
+        f"<p class='caption'>Protocol: {esc(parts.caption)}.</p>",
         "<h2>Summary</h2>", "<p class='caption'>UA (%) by training examples per class, mean ± half-width of the 95% "
-        "t-interval over folds (seeds averaged within a fold); each family's best classifier in bold.</p>", summary,
-        "<h2>Data efficiency</h2>", "<ul>", *[f"<li>{esc(s)}</li>" for s in efficiency], "</ul>",
-        "<h2>Label-budget planning</h2>", "<ul>", *[f"<li>{esc(s)}</li>" for s in plans], "</ul>",
+        "t-interval over folds (seeds averaged within a fold); each family's entry in bold, '(oracle)' where it is "
+        "the best on the test folds.</p>", summary_html(parts.agg, parts.best, parts.oracle),
+        "<h2>Data efficiency</h2>", f"<p class='caption'>{esc(parts.efficiency_intro)}</p>", "<ul>",
+        *[f"<li>{esc(s)}</li>" for s in parts.efficiency], "</ul>",
+        "<h2>Label-budget planning</h2>", f"<p class='caption'>{esc(parts.planning_intro)}</p>", "<ul>",
+        *[f"<li>{esc(s)}</li>" for s in parts.plans], "</ul>",
+        "<h2>Choices made on validation speakers</h2>", choices,
+        *(["<h3>Learned layer weights (softmax, mean over folds x seeds)</h3>", weights_html(parts.weights)]
+          if not parts.weights.empty else []),
+        "<h2>Who it fails</h2>",
+        "<ul>", *[f"<li>{esc(s)}</li>" for s in parts.breakdown], "</ul>" if parts.breakdown else
+        "</ul><p>These results hold no per-speaker scores.</p>", genders,
+        "<h3>UA (%) per test speaker, mean over seeds, at the largest budget</h3>" if not parts.speakers.empty else "",
+        speakers_html(parts.speakers, parts.chance),
         "<h2>Figures</h2>", figs,
         "<h2>Protocol</h2>", f"<table>{proto_rows}</table>",
         "</body></html>",
     ])
 
 
-def write_report_html(out: Path, corpus: str, caption: str, headline: list[str], efficiency: list[str], plans: list[str],
-                      agg, best, protocol: dict, figures: dict[str, Path]) -> Path:
+def write_report_html(out: Path, parts: HtmlParts, figures: dict[str, Path]) -> Path:
     """Write ``out/report.html`` from already computed parts; figures are SVG files inlined by title."""
-    page = render_page(corpus, caption, headline, efficiency, plans, summary_html(agg, best), protocol,
-                       {title: _svg(path) for title, path in figures.items()})
+    page = render_page(parts, {title: _svg(path) for title, path in figures.items()})
     path = Path(out) / "report.html"
     path.write_text(page, encoding="utf-8")
     return path

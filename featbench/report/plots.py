@@ -64,8 +64,12 @@ def family_styles(families: list[str]) -> tuple[dict, dict]:
     return colors, styles
 
 
-def learning_curves(agg: pd.DataFrame, best: dict[str, str], protocol: dict, out: Path) -> list[Path]:
-    """Two figures: best classifier per family; and one panel per classifier with every family."""
+def _label(labels: dict | None, family: str, clf: str) -> str:
+    return (labels or {}).get(family, f"{family} ({clf})")
+
+
+def learning_curves(agg: pd.DataFrame, best: dict[str, str], protocol: dict, out: Path, labels: dict | None = None) -> list[Path]:
+    """Two figures: each family's entry (`best`, legend `labels`); and one panel per classifier with every family."""
     plt = _plt()
     chance = 1.0 / protocol["n_classes"]
     families = list(dict.fromkeys(agg["family"]))
@@ -73,9 +77,9 @@ def learning_curves(agg: pd.DataFrame, best: dict[str, str], protocol: dict, out
     fig, ax = plt.subplots(figsize=(8.5, 5))
     for family in families:
         clf = best[family]
-        _curve(ax, agg[(agg.family == family) & (agg.classifier == clf)], f"{family} ({clf})", colors[family], styles[family])
+        _curve(ax, agg[(agg.family == family) & (agg.classifier == clf)], _label(labels, family, clf), colors[family], styles[family])
     _axes_style(ax, chance)
-    ax.set_title("Learning curves, best classifier per family")
+    ax.set_title("Learning curves, each family's entry")
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.text(0, -0.02, caption(protocol), fontsize=7, wrap=True, va="top")
     paths = _save(fig, out / "learning_curves")
@@ -100,8 +104,9 @@ def learning_curves(agg: pd.DataFrame, best: dict[str, str], protocol: dict, out
     return paths + _save(fig, out / "learning_curves_by_classifier")
 
 
-def learning_points(rows: pd.DataFrame, agg: pd.DataFrame, best: dict[str, str], protocol: dict, out: Path) -> list[Path]:
-    """Best classifier per family: the mean curve and every fold x seed result as a point (jittered in x)."""
+def learning_points(rows: pd.DataFrame, agg: pd.DataFrame, best: dict[str, str], protocol: dict, out: Path,
+                    labels: dict | None = None) -> list[Path]:
+    """Each family's entry: the mean curve and every fold x seed result as a point (jittered in x)."""
     plt = _plt()
     chance = 1.0 / protocol["n_classes"]
     families = list(dict.fromkeys(agg["family"]))
@@ -113,7 +118,7 @@ def learning_points(rows: pd.DataFrame, agg: pd.DataFrame, best: dict[str, str],
         part = rows[(rows.family == family) & (rows.classifier == clf)]
         jitter = np.exp(rng.uniform(-0.06, 0.06, len(part)))
         ax.scatter(part["examples_per_class"] * jitter, part["ua"] * 100, s=6, alpha=0.35, color=colors[family], linewidths=0)
-        _curve(ax, agg[(agg.family == family) & (agg.classifier == clf)], f"{family} ({clf})", colors[family], styles[family])
+        _curve(ax, agg[(agg.family == family) & (agg.classifier == clf)], _label(labels, family, clf), colors[family], styles[family])
     _axes_style(ax, chance)
     ax.set_title("Learning curves with every fold x seed result")
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
@@ -121,8 +126,8 @@ def learning_points(rows: pd.DataFrame, agg: pd.DataFrame, best: dict[str, str],
     return _save(fig, out / "learning_points")
 
 
-def confusion_matrices(rows: pd.DataFrame, best: dict[str, str], protocol: dict, out: Path) -> list[Path]:
-    """Per family: its best classifier at its largest budget, summed over folds and seeds, row-normalised (%)."""
+def confusion_matrices(rows: pd.DataFrame, best: dict[str, str], protocol: dict, out: Path, labels: dict | None = None) -> list[Path]:
+    """Per family: its entry at its largest budget, summed over folds and seeds, row-normalised (%)."""
     plt = _plt()
     families = list(best)
     cols = min(len(families), 3)
@@ -132,17 +137,17 @@ def confusion_matrices(rows: pd.DataFrame, best: dict[str, str], protocol: dict,
         part = rows[(rows.family == family) & (rows.classifier == best[family])]
         largest = part.loc[part["examples_per_class"].idxmax(), "budget"]
         part = part[part.budget == largest]
-        labels = json.loads(part["labels"].iloc[0])
+        names = json.loads(part["labels"].iloc[0])
         total = np.sum([np.array(json.loads(c)) for c in part["confusion"]], axis=0).astype(float)
         share = total / np.maximum(total.sum(1, keepdims=True), 1) * 100
         ax.imshow(share, cmap="Blues", vmin=0, vmax=100)
-        for i in range(len(labels)):
-            for j in range(len(labels)):
+        for i in range(len(names)):
+            for j in range(len(names)):
                 ax.text(j, i, f"{share[i, j]:.0f}", ha="center", va="center", fontsize=7,
                         color="white" if share[i, j] > 60 else "black")
-        ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=7)
-        ax.set_yticks(range(len(labels)), labels, fontsize=7)
-        ax.set_title(f"{family} ({best[family]}, budget {largest})", fontsize=8)
+        ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=7)
+        ax.set_yticks(range(len(names)), names, fontsize=7)
+        ax.set_title(f"{_label(labels, family, best[family])}, budget {largest}", fontsize=8)
         ax.set_xlabel("predicted", fontsize=7)
         ax.set_ylabel("true", fontsize=7)
     for ax in list(axes.flat)[len(families):]:

@@ -1,10 +1,11 @@
-"""Summary tables: UA per budget for every family x classifier, best classifier per family marked.
+"""Summary tables: UA per budget for every family x classifier, each family's entry marked (an oracle
+entry, picked on the test folds, says so).
 
 >>> import pandas as pd
 >>> agg = pd.DataFrame({"family": ["a", "a"], "classifier": ["lr", "lr"], "budget": ["8", "all"],
 ...                     "x": [8.0, 20.0], "mean": [0.5, 0.6], "ci_low": [0.45, 0.55], "ci_high": [0.55, 0.65]})
 >>> summary_table(agg, {"a": "lr"}).columns.tolist()
-['family', 'classifier', 'best', 'UA@8', 'UA@all']
+['family', 'classifier', 'entry', 'oracle', 'UA@8', 'UA@all']
 """
 from __future__ import annotations
 
@@ -13,18 +14,21 @@ import pandas as pd
 from featbench.results import budget_order
 
 
-def summary_table(agg: pd.DataFrame, best: dict[str, str]) -> pd.DataFrame:
-    """Wide table: one row per family x classifier, one 'UA@budget' column per budget (mean, fraction)."""
+def summary_table(agg: pd.DataFrame, best: dict[str, str], oracle: set[str] = frozenset()) -> pd.DataFrame:
+    """Wide table: one row per family x classifier, one 'UA@budget' column per budget (mean, fraction);
+    `entry` marks each family's entry, `oracle` an entry picked on the test folds."""
     order = budget_order(agg, "x")
     wide = agg.pivot_table(index=["family", "classifier"], columns="budget", values="mean", sort=False)[order]
     wide.columns = [f"UA@{b}" for b in wide.columns]
     wide = wide.reset_index()
-    wide.insert(2, "best", [best.get(f) == c for f, c in zip(wide.family, wide.classifier)])
+    wide.insert(2, "entry", [best.get(f) == c for f, c in zip(wide.family, wide.classifier)])
+    wide.insert(3, "oracle", [e and f in oracle for f, e in zip(wide.family, wide.entry)])
     return wide
 
 
-def summary_markdown(agg: pd.DataFrame, best: dict[str, str], caption: str) -> str:
-    """Markdown: UA % (mean ± 95% half-interval) per budget; the best classifier per family in bold."""
+def summary_markdown(agg: pd.DataFrame, best: dict[str, str], caption: str, oracle: set[str] = frozenset()) -> str:
+    """Markdown: UA % (mean ± 95% half-interval) per budget; each family's entry in bold, '(oracle)' when it
+    was picked on the test folds."""
     x = agg.groupby("budget")["x"].mean()
     order = budget_order(agg, "x")
     header = "| family | classifier | " + " | ".join(f"{b} ({x[b]:.0f}/class)" if b == "all" else str(b) for b in order) + " |"
@@ -34,6 +38,6 @@ def summary_markdown(agg: pd.DataFrame, best: dict[str, str], caption: str) -> s
         for budget in order:
             row = part[part.budget == budget]
             cells.append("" if row.empty else f"{row['mean'].iloc[0] * 100:.1f} ± {(row['ci_high'].iloc[0] - row['mean'].iloc[0]) * 100:.1f}")
-        name = f"**{clf}**" if best.get(family) == clf else clf
+        name = (f"**{clf}**" + (" (oracle)" if family in oracle else "")) if best.get(family) == clf else clf
         lines.append(f"| {family} | {name} | " + " | ".join(cells) + " |")
-    return f"UA (%) by training examples per class, mean ± half-width of the 95% t-interval over folds (seeds averaged within a fold). {caption}\n\n" + "\n".join(lines) + "\n"
+    return f"UA (%) by training examples per class, mean ± half-width of the 95% t-interval over folds (seeds averaged within a fold); each family's entry in bold, '(oracle)' where it is the best on the test folds. {caption}\n\n" + "\n".join(lines) + "\n"

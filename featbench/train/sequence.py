@@ -131,7 +131,10 @@ class SequenceClassifier:
         counts = np.bincount(y, minlength=self.n_classes).astype(np.float32)
         weights = torch.tensor(np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / self.n_classes, 0.0), dtype=torch.float32)
         self.net_ = _build_network(seqs[0].shape[1], self.n_classes, self.hidden, self.raw, self.layers)
-        optimiser = torch.optim.Adam(self.net_.parameters(), lr=self.lr, weight_decay=1e-4)
+        layer_logits = [p for n, p in self.net_.named_parameters() if n == "layer_logits"]
+        rest = [p for n, p in self.net_.named_parameters() if n != "layer_logits"]
+        groups = [{"params": rest}] + ([{"params": layer_logits, "lr": 10 * self.lr, "weight_decay": 0.0}] if layer_logits else [])
+        optimiser = torch.optim.Adam(groups, lr=self.lr, weight_decay=1e-4)  # 7 layer weights move 10x faster
         loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
         y_t = torch.as_tensor(np.asarray(y), dtype=torch.long)
         best, best_state, stale = -1.0, None, 0

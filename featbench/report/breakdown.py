@@ -1,0 +1,107 @@
+"""Who the model fails: UA per gender and per test speaker, at each entry's largest budget, from the rows'
+`ua_by_gender` and `ua_by_speaker` columns (UA over one gender's / one speaker's test clips of a fold).
+
+Per gender, seeds are averaged within a fold and the interval is taken over folds, as for the overall
+score; per speaker (who is tested in exactly one fold), the UA is averaged over seeds.
+
+>>> import pandas as pd
+>>> rows = pd.DataFrame({"family": ["a"] * 2, "classifier": ["lr"] * 2, "budget": ["all"] * 2,
+...                      "examples_per_class": [9.0] * 2, "fold": [0, 1], "seed": [0, 0],
+...                      "ua_by_speaker": ['{"s1": 0.5}', '{"s2": 0.9}'], "ua_by_gender": ['{"f": 0.5}', '{"f": 0.7}']})
+>>> by_speaker(rows, [("a", "lr")])[["speaker", "ua"]].values.tolist()
+[['s1', 0.5], ['s2', 0.9]]
+>>> round(float(by_gender(rows, [("a", "lr")])["mean"].iloc[0]), 2)
+0.6
+"""
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+
+from featbench.results import budget_order
+
+
+def _largest(rows: pd.DataFrame, family: str, classifier: str, column: str) -> pd.DataFrame:
+    """One row per (fold, seed, key, ua) of the entry's largest budget; empty without the column's data."""
+    part = rows[(rows["family"] == family) & (rows["classifier"] == classifier)]
+    part = part[part[column].fillna("").astype(str).str.startswith("{")]
+    if part.empty:
+        return pd.DataFrame(columns=["fold", "seed", "key", "ua", "budget"])
+    budget = budget_order(part)[-1]
+    part = part[part["budget"].astype(str) == budget]
+    out = [{"fold": r.fold, "seed": r.seed, "key": k, "ua": v, "budget": budget}
+           for r in part.itertuples() for k, v in json.loads(getattr(r, column)).items()]
+    return pd.DataFrame(out)
+
+
+def by_speaker(rows: pd.DataFrame, entries: list[tuple[str, str]]) -> pd.DataFrame:
+    """Per entry and test speaker: UA at the entry's largest budget (mean over seeds)."""
+    out = []
+    for family, clf in entries:
+        long = _largest(rows, family, clf, "ua_by_speaker")
+        for speaker, part in long.groupby("key", sort=False):
+            out.append({"entry": f"{family} ({clf})", "family": family, "classifier": clf, "budget": part["budget"].iloc[0],
+                        "speaker": speaker, "fold": int(part["fold"].iloc[0]), "ua": float(part["ua"].mean()), "n_rows": len(part)})
+    frame = pd.DataFrame(out, columns=["entry", "family", "classifier", "budget", "speaker", "fold", "ua", "n_rows"])
+    return frame.sort_values(["entry", "speaker"], key=lambda s: s.map(_natural) if s.name == "speaker" else s,
+                             kind="stable").reset_index(drop=True)
+
+
+def _natural(text: str):
+    return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(text)))
+
+
+def by_gender(rows: pd.DataFrame, entries: list[tuple[str, str]]) -> pd.DataFrame:
+    """Per entry and gender: mean UA over folds (seeds averaged within a fold) with its 95% t-interval."""
+    from scipy import stats
+
+    out = []
+    for family, clf in entries:
+        long = _largest(rows, family, clf, "ua_by_gender")
+        for gender, part in long.groupby("key", sort=True):
+            folds = part.groupby("fold")["ua"].mean()
+            n, sd = len(folds), float(folds.std()) if len(folds) > 1 else 0.0
+            half = float(stats.t.ppf(0.975, max(n - 1, 1)) * sd / np.sqrt(n))
+            out.append({"entry": f"{family} ({clf})", "family": family, "classifier": clf, "budget": part["budget"].iloc[0],
+                        "gender": gender, "mean": float(folds.mean()), "ci_low": float(folds.mean()) - half,
+                        "ci_high": float(folds.mean()) + half, "n": n})
+    return pd.DataFrame(out, columns=["entry", "family", "classifier", "budget", "gender", "mean", "ci_low", "ci_high", "n"])
+
+
+def spread_sentences(speakers: pd.DataFrame, genders: pd.DataFrame, chance: float) -> list[str]:
+    """One sentence per entry: its worst and best test speaker, how many sit at or below chance, the gender gap."""
+    sentences = []
+    for entry, part in speakers.groupby("entry", sort=False):
+        worst, best = part.loc[part["ua"].idxmin()], part.loc[part["ua"].idxmax()]
+        low = int((part["ua"] <= chance).sum())
+        text = (f"{entry} at budget {part['budget'].iloc[0]}: test speakers range from {worst['ua']:.1%} ({worst['speaker']}) "
+                f"to {best['ua']:.1%} ({best['speaker']}); {low} of {len(part)} at or below chance ({chance:.1%})")
+        g = genders[genders["entry"] == entry]
+        if len(g) > 1:
+            text += "; by gender " + ", ".join(f"{r.gender} {r.mean:.1%} [{r.ci_low:.1%}, {r.ci_high:.1%}]" for r in g.itertuples())
+        sentences.append(text + ".")
+    return sentences
+
+
+def breakdown_markdown(speakers: pd.DataFrame, genders: pd.DataFrame, chance: float) -> str:
+    """Markdown for report.md: the sentences, a gender table and a speaker x entry table."""
+    if speakers.empty and genders.empty:
+        return "These results hold no per-speaker scores (rows written before featbench 0.3).\n"
+    lines = [*(f"- {s}" for s in spread_sentences(speakers, genders, chance)), ""]
+    if not genders.empty:
+        lines += ["| entry | budget | gender | UA | 95% interval (folds) |", "|---|---|---|---|---|"]
+        lines += [f"| {r.entry} | {r.budget} | {r.gender} | {r.mean:.1%} | {r.ci_low:.1%} to {r.ci_high:.1%} |"
+                  for r in genders.itertuples()]
+        lines.append("")
+    if not speakers.empty:
+        wide = speakers.pivot_table(index="speaker", columns="entry", values="ua", sort=False)
+        wide = wide.loc[sorted(wide.index, key=_natural)]
+        lines += ["UA per test speaker (mean over seeds):", "", "| speaker | " + " | ".join(wide.columns) + " |",
+                  "|---|" + "---|" * len(wide.columns)]
+        lines += [f"| {s} | " + " | ".join("" if np.isnan(v) else f"{v:.1%}" for v in row) + " |"
+                  for s, row in zip(wide.index, wide.to_numpy())]
+        lines.append("")
+    return "\n".join(lines)
