@@ -32,7 +32,7 @@ def run_demo(out: str | Path, jobs: int = 2, echo: Callable[[str], None] = print
     if report.partial:
         raise FeatbenchError(f"demo extraction failed for {report.failed} clips; see {store / 'errors.csv'}")
     results = [out / "results" / "results.csv"]
-    grid = Experiment(store, DEMO_FAMILIES, ["logreg", "svm", "lgbm", "mlp"], BUDGETS, [0, 1], n_folds=4, corpus="featbench-demo")
+    grid = Experiment(store, DEMO_FAMILIES, ["logreg", "svm", "lgbm", "mlp", "selected"], BUDGETS, [0, 1], n_folds=4, corpus="featbench-demo")
     echo(run_training(grid, results[0], jobs=jobs).summary())
     if sequence:
         results.append(out / "results" / "results_sequence.csv")

@@ -2,6 +2,7 @@
 console error, the headline present). Skipped with a reason where Chromium is not installed (.ci/run
 installs Debian's chromium when it is missing)."""
 import html
+import re
 import shutil
 import subprocess
 
@@ -46,5 +47,7 @@ def test_report_html_renders_in_chromium(report, tmp_path):
     pixels = matplotlib.image.imread(str(shot))[..., :3]
     assert pixels.std() > 0.05 and (pixels < 0.5).mean() > 0.005  # not blank: text, tables and curves drawn
     dom = subprocess.run([CHROMIUM, *FLAGS, "--dump-dom", report.as_uri()], capture_output=True, text=True, timeout=120).stdout
-    headline = report.read_text().split('id="headline">', 1)[1].split("</p>", 1)[0]
-    assert headline and html.unescape(headline) in html.unescape(dom)
+    block = report.read_text().split('id="headline">', 1)[1].split("</div>", 1)[0]
+    items = re.findall(r"<li>(.*?)</li>", block)  # honest entries: each family trained with one classifier
+    assert items and all(html.unescape(item) in html.unescape(dom) for item in items)
+    assert "Who it fails" in dom and "UA (%) per test speaker" in dom

@@ -19,7 +19,7 @@ from pathlib import Path
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; line-height: 1.4; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
-#headline { font-size: 1.15em; background: #eef5ff; padding: .6em .8em; border-left: 4px solid #36c; }
+#headline ul { margin: 0; padding-left: 1.2em; } #headline { font-size: 1.1em; background: #eef5ff; padding: .6em .8em; border-left: 4px solid #36c; }
 table { border-collapse: collapse; font-size: .85em; } th, td { border: 1px solid #ccc; padding: .25em .5em; }
 th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; } tr.best { font-weight: bold; }
 .bar { display: inline-block; height: .7em; background: #36c; margin-right: .3em; vertical-align: middle; }
@@ -133,7 +133,6 @@ def render_page(parts: HtmlParts, figures: dict[str, str]) -> str:
     fails (per gender, per speaker), figures."""
     esc = html.escape
     pct = lambda v: f"{v:.1%}"  # noqa: E731
-    headline = " ".join(parts.headline) if parts.headline else parts.headline_note
     proto_rows = "".join(f"<tr><th>{esc(str(k))}</th><td>{esc(str(v))}</td></tr>" for k, v in parts.protocol.items())
     figs = "".join(f"<figure>{svg}<figcaption class='caption'>{esc(title)}</figcaption></figure>"
                    for title, svg in figures.items())
@@ -147,7 +146,8 @@ def render_page(parts: HtmlParts, figures: dict[str, str]) -> str:
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         f"<title>featbench report: {esc(parts.corpus)}</title><style>{_STYLE}</style></head><body>",
         f"<h1>featbench report: {esc(parts.corpus)}</h1>",
-        f'<p id="headline">{esc(headline)}</p>',
+        (f'<div id="headline"><ul>{"".join(f"<li>{esc(h)}</li>" for h in parts.headline)}</ul></div>' if parts.headline
+         else f'<div id="headline"><p>{esc(parts.headline_note)}</p></div>'),
         *([f"<p class='caption'>{esc(parts.headline_note)}</p>"] if parts.headline else []),
         f"<p class='caption'>Protocol: {esc(parts.caption)}.</p>",
         "<h2>Summary</h2>", "<p class='caption'>UA (%) by training examples per class, mean ± half-width of the 95% "
