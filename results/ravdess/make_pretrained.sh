@@ -5,19 +5,7 @@
 # layer with the linear classifiers under the same protocol, and rewrites the reports with all results.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-BIN=${BIN:-.venv/bin}
-DATA=${DATA:-../shared/data/ravdess}
-MODEL=${MODEL:-../shared/models/whisper-base}
-STORE=${STORE:-/tmp/featbench-ravdess-store}
-JOBS=${JOBS:-2}
-OUT=results/ravdess
-TIMES=$OUT/wall_times.txt
-step() {
-  local name=$1; shift
-  local start=$(date +%s)
-  "$@"
-  echo "$name: $(( $(date +%s) - start )) s ($*)" >> "$TIMES"
-}
+source results/ravdess/common.sh
 step "extract whisper-base all layers" "$BIN/featbench" extract ravdess "$DATA" --features whisper \
   --set whisper.model="$MODEL" --set whisper.layer=all --set whisper.whisper_mode=adaptive --out "$STORE" --jobs "$JOBS" --no-progress
 for setting in "8class:" "4class:neutral,happy,sad,angry"; do
