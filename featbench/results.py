@@ -21,15 +21,14 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from featbench.append_only import AppendOnlyCsv, read_text, split_tail
 from featbench.errors import FeatbenchError
-from featbench.locking import exclusive
 
 RESULT_COLUMNS = [
     "corpus", "classes", "merge", "n_classes", "fold_scheme", "n_folds", "fold", "test_groups", "seed",
@@ -78,17 +77,6 @@ class ResultsTable:
     notes: list[str] = field(default_factory=list)
 
 
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_bytes().decode("utf-8")
-    except UnicodeDecodeError:
-        raise FeatbenchError(f"{path}: not a featbench results file (not UTF-8 text)") from None
-
-
-def _split_tail(text: str) -> tuple[str, str]:
-    """(complete lines, the torn remainder after the last newline)."""
-    cut = text.rfind("\n") + 1
-    return text[:cut], text[cut:]
 
 
 NUMERIC = ["n_classes", "n_folds", "fold", "seed", "examples_per_class", "n_train", "n_test", "ua", "wa", "macro_f1",
@@ -132,7 +120,7 @@ def read_results_file(path: str | Path, dtype=None) -> ResultsTable:
     path = Path(path)
     if not path.is_file():
         raise FeatbenchError(f"{path}: results file not found")
-    complete, torn = _split_tail(_read_text(path))
+    complete, torn = split_tail(read_text(path, "results file"))
     notes = [f"{path}: dropped an incomplete last line (a run was interrupted while writing it)"] if torn.strip() else []
     return ResultsTable(_parse(path, complete, dtype), notes)
 
@@ -146,83 +134,20 @@ def read_results(paths: str | Path | list[str | Path], dtype=None) -> ResultsTab
     return ResultsTable(rows, [n for t in tables for n in t.notes])
 
 
-def _csv_text(rows: list[dict]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=RESULT_COLUMNS, lineterminator="\n")
-    writer.writerows(rows)
-    return buffer.getvalue()
-
-
-class ResultsFile:
+class ResultsFile(AppendOnlyCsv):
     """The single writer of a results CSV: locked (on the resolved file, kill -9 safe), repaired on open,
     rows appended in one write per call so a killed run never leaves half a row.
 
     Attributes after opening: `keys` (resume keys present), `n_rows`, `notes` (repairs made).
     """
 
-    def __init__(self, path: str | Path):
-        self.path = Path(path)
-        self.keys: set[tuple[str, ...]] = set()
-        self.n_rows = 0
-        self.notes: list[str] = []
-        self._lock = None
-        self._fd = -1
+    columns = RESULT_COLUMNS
+    key = KEY
+    what = "results file"
 
-    def __enter__(self) -> "ResultsFile":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
-        try:
-            lock = exclusive(self.path, "results file")
-            lock.__enter__()
-            self._lock = lock
-            self._open_rows()
-        except BaseException:
-            self.__exit__(None, None, None)
-            raise
-        return self
-
-    def _open_rows(self) -> None:
-        """Check the file is a results file before changing a byte; then drop (or complete) a torn last line."""
-        text = _read_text(self.path)
-        complete, torn = _split_tail(text)
-        header = ",".join(RESULT_COLUMNS)
-        if not complete:
-            if not header.startswith(text.strip()):  # not empty, not the start of our header: someone's file
-                raise FeatbenchError(f"{self.path}: not a featbench results file; choose another output file")
-            os.truncate(self.path, 0)  # empty, or a header cut short by a killed run
-            self._write(header + "\n")
-            return
-        rows = _parse(self.path, complete, str)  # refuses a file whose header is not ours, untouched
-        if not complete.startswith(header + "\n"):
+    def parse(self, text: str) -> pd.DataFrame:
+        rows = _parse(self.path, text, str)  # refuses a file whose header is not ours, untouched
+        if text and not text.startswith(",".join(RESULT_COLUMNS) + "\n"):
             raise FeatbenchError(f"{self.path}: written by an older featbench (fewer columns); `compare` still reads "
                                  "it, but new rows go to a new results file")
-        if torn:
-            fields = next(csv.reader(io.StringIO(torn)), [])
-            if len(fields) == len(RESULT_COLUMNS) and _parse(self.path, header + "\n" + torn + "\n", str).shape[0] == 1:
-                self._write("\n")  # a whole row that only lacks its newline (an edited file): kept
-                rows = _parse(self.path, complete + torn + "\n", str)
-            else:
-                os.truncate(self.path, len(complete.encode("utf-8")))
-                self.notes.append(f"{self.path}: dropped an incomplete last line (a run was interrupted while writing it)")
-        self.keys = set(map(tuple, rows[KEY].to_numpy().tolist()))
-        self.n_rows = len(rows)
-
-    def _write(self, text: str) -> None:
-        data = text.encode("utf-8")
-        while data:  # one write() for all but pathological cases (signals, full disks)
-            data = data[os.write(self._fd, data):]
-
-    def append(self, rows: list[dict]) -> None:
-        """Append rows (dicts with every RESULT_COLUMNS key) in one write."""
-        if rows:
-            self._write(_csv_text(rows))
-            self.keys.update(row_key(r) for r in rows)
-            self.n_rows += len(rows)
-
-    def __exit__(self, *exc) -> None:
-        if self._lock is not None:
-            self._lock.__exit__(None, None, None)
-            self._lock = None
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        return rows

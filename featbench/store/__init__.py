@@ -1,7 +1,8 @@
 """The HDF5 feature store: a folder with one file per feature family, crash-safe and resumable.
 
 This package owns every file in a store folder: ``<family>.h5`` (see `files` for the layout),
-shards of unfinished runs in ``.pending/``, ``corpus.csv`` and ``errors.csv`` (see `tables`).
+shards of unfinished runs in ``.pending/``, ``corpus.csv`` and ``errors.csv`` (see `tables`),
+``transcripts.csv`` (speech-recognition output, see `transcripts`).
 Nothing else reads or writes them directly.
 
 >>> 'StoreWriter' in __all__ and 'read_family' in __all__
@@ -12,10 +13,11 @@ from featbench.store.files import FamilyIndex, checksum
 from featbench.store.meta import FORMAT_VERSION, FamilyMeta
 from featbench.store.reader import FamilyHealth, FeatureSet, family_path, list_families, read_family, verify
 from featbench.store.tables import CORPUS_FILE, ERRORS_FILE, read_corpus, write_corpus, write_errors
+from featbench.store.transcripts import TRANSCRIPTS_FILE, TranscriptsFile, read_transcripts, transcripts_path
 from featbench.store.writer import StoreWriter
 
 __all__ = [
     "CORPUS_FILE", "ERRORS_FILE", "FORMAT_VERSION", "FamilyHealth", "FamilyIndex", "FamilyMeta", "FeatureSet",
-    "RowKind", "StoreWriter", "checksum", "family_path", "list_families", "read_corpus", "read_family", "verify",
-    "write_corpus", "write_errors",
+    "RowKind", "StoreWriter", "TRANSCRIPTS_FILE", "TranscriptsFile", "checksum", "family_path", "list_families",
+    "read_corpus", "read_family", "read_transcripts", "transcripts_path", "verify", "write_corpus", "write_errors",
 ]
