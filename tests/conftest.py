@@ -60,3 +60,37 @@ def demo_store(demo_corpus_master, tmp_path_factory) -> Path:
     store = tmp_path_factory.mktemp("store") / "demo"
     run_extraction(load_corpus("demo", demo_corpus_master), [("egemaps-func", {}), ("egemaps-lld", {})], store, progress=False)
     return store
+
+
+LAYERS = 3  # of the synthetic all-layer family 'toy' in `layered`
+
+
+def add_layered_family(store, seed=0, frames=12, dim=4, skip=()):
+    """Add 'toy', an all-layer frame family: layer k carries class signal of strength k (layer 0 is noise);
+    utterances in `skip` are left out."""
+    from featbench.store import FamilyMeta, StoreWriter, read_corpus
+
+    table = read_corpus(store)
+    labels = sorted(table.label.unique())
+    rng = np.random.default_rng(seed)
+    meta = FamilyMeta("toy", "synthetic layers", {}, "toyhash", {}, {}, 16000, 50.0,
+                      [f"L{k}_{d}" for k in range(LAYERS) for d in range(dim)], rows="frames", layers=LAYERS)
+    kept = [u for u in table.id if u not in skip]
+    with StoreWriter(store) as writer:
+        writer.prepare(meta)
+        for uid, label in zip(table.id, table.label):
+            x = rng.normal(size=(frames, LAYERS, dim))
+            for k in range(LAYERS):
+                x[:, k, labels.index(label) % dim] += 1.2 * k
+            if uid in kept:
+                writer.add("toy", uid, "h" + uid, x.reshape(frames, -1).astype(np.float32))
+        writer.consolidate("toy", kept)
+
+
+@pytest.fixture(scope="session")
+def layered(demo_store, tmp_path_factory):
+    """A copy of demo_store (egemaps-func, egemaps-lld) with the synthetic all-layer family 'toy'."""
+    store = tmp_path_factory.mktemp("layered") / "store"
+    shutil.copytree(demo_store, store)
+    add_layered_family(store)
+    return store

@@ -12,34 +12,7 @@ from featbench.cli import app
 from featbench.errors import FeatbenchError
 from featbench.train.runner import Experiment, run_training
 
-LAYERS = 3
-
-
-def _add_layered_family(store, seed=0, frames=12, dim=4):
-    """Add 'toy', an all-layer frame family: layer k carries class signal of strength k (layer 0 is noise)."""
-    from featbench.store import FamilyMeta, StoreWriter, read_corpus
-
-    table = read_corpus(store)
-    labels = sorted(table.label.unique())
-    rng = np.random.default_rng(seed)
-    meta = FamilyMeta("toy", "synthetic layers", {}, "toyhash", {}, {}, 16000, 50.0,
-                      [f"L{k}_{d}" for k in range(LAYERS) for d in range(dim)], rows="frames", layers=LAYERS)
-    with StoreWriter(store) as writer:
-        writer.prepare(meta)
-        for uid, label in zip(table.id, table.label):
-            x = rng.normal(size=(frames, LAYERS, dim))
-            for k in range(LAYERS):
-                x[:, k, labels.index(label) % dim] += 1.2 * k
-            writer.add("toy", uid, "h" + uid, x.reshape(frames, -1).astype(np.float32))
-        writer.consolidate("toy", list(table.id))
-
-
-@pytest.fixture(scope="module")
-def layered(demo_store, tmp_path_factory):
-    store = tmp_path_factory.mktemp("layered") / "store"
-    shutil.copytree(demo_store, store)
-    _add_layered_family(store)
-    return store
+from tests.conftest import LAYERS
 
 
 def _exp(store, **kw):

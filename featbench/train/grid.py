@@ -22,6 +22,8 @@ from featbench.train.protocol import Fold, budget_subset, validation_split
 from featbench.train.views import AUTO, WEIGHTED, View
 
 SEQUENCE = "seq"
+FUSION = "fusion"
+SEQUENCE_MODELS = (SEQUENCE, FUSION)
 
 
 @dataclass(frozen=True)
@@ -74,17 +76,20 @@ class TaskContext:
     data: GridData
     sequences: dict = field(default_factory=dict)
 
-    def sequences_of(self, name: str) -> list[np.ndarray]:
+    def sequences_of(self, name: str) -> list:
+        """Per utterance: its frames (a single view) or a tuple of each part's frames (a combined view)."""
         if name not in self.sequences:
-            from featbench.store import read_family
-
-            view = self.data.views[name].view
-            fs = read_family(self.data.store, view.family)
-            cols = view.columns(fs.meta)
             self.sequences.clear()  # tasks come grouped by view: one view's frames in memory at a time
-            self.sequences[name] = [fs.get(u) if cols is None else np.ascontiguousarray(fs.get(u)[:, cols])
-                                    for u in self.data.table["id"]]
+            parts = [self._read(leaf) for leaf in self.data.views[name].view.leaves]
+            self.sequences[name] = parts[0] if len(parts) == 1 else list(zip(*parts))
         return self.sequences[name]
+
+    def _read(self, leaf: View) -> list[np.ndarray]:
+        from featbench.store import read_family
+
+        fs = read_family(self.data.store, leaf.family)
+        cols = leaf.columns(fs.meta)
+        return [fs.get(u) if cols is None else np.ascontiguousarray(fs.get(u)[:, cols]) for u in self.data.table["id"]]
 
 
 def share_matrices(data: GridData, folder: str | Path) -> GridData:
@@ -147,12 +152,16 @@ def _fit_pooled(entry: str, view: ViewData, X, y, train_rows, fit_rows, val_rows
     return build(choice.classifier, choice.hparams, seed).fit(X_final[train_rows], y[train_rows]), X_final, choice, selection
 
 
-def _fit_sequence(seqs, y, train_rows, fit_rows, val_rows, data: GridData, view: ViewData, seed: int):
+def _fit_sequence(classifier: str, seqs, y, train_rows, fit_rows, val_rows, data: GridData, view: ViewData, seed: int):
+    from featbench.train.fusion import FusionClassifier
     from featbench.train.selection import Choice
     from featbench.train.sequence import SequenceClassifier
 
-    model = SequenceClassifier(n_classes=len(data.labels), raw=view.rows == RowKind.WAVEFORM.value, seed=seed,
-                               max_epochs=data.seq_epochs, layers=view.view.layers if view.view.mode == WEIGHTED else 1)
+    if classifier == FUSION:
+        model = FusionClassifier(n_classes=len(data.labels), seed=seed, max_epochs=data.seq_epochs)
+    else:
+        model = SequenceClassifier(n_classes=len(data.labels), raw=view.rows == RowKind.WAVEFORM.value, seed=seed,
+                                   max_epochs=data.seq_epochs, layers=view.view.layers if view.view.mode == WEIGHTED else 1)
     if val_rows and len(set(y[fit_rows])) >= 2:
         model.fit([seqs[i] for i in fit_rows], y[fit_rows], [seqs[i] for i in val_rows], y[val_rows])
         selection = f"early stopping on held-out speakers ({len(fit_rows)} fit / {len(val_rows)} val)"
@@ -160,7 +169,7 @@ def _fit_sequence(seqs, y, train_rows, fit_rows, val_rows, data: GridData, view:
     else:
         model.fit([seqs[i] for i in train_rows], y[train_rows])
         selection, val_ua = "fixed epochs (too few speakers for validation)", None
-    choice = Choice(SEQUENCE, {"epochs": model.epochs_}, val_ua=val_ua, layer_weights=list(model.layer_weights_))
+    choice = Choice(classifier, {"epochs": model.epochs_}, val_ua=val_ua, layer_weights=list(model.layer_weights_))
     return model, choice, selection
 
 
@@ -173,7 +182,7 @@ def _rows(context: TaskContext, task: GridTask) -> list[dict]:
     test_mask = np.asarray(task.fold.test_mask(table))
     test_rows = [index[u] for u in table["id"][test_mask]]
     speakers, genders = (table[c].fillna("").astype(str).to_numpy()[test_rows] for c in ("speaker", "gender"))
-    sequence = task.classifier == SEQUENCE
+    sequence = task.classifier in SEQUENCE_MODELS
     inputs = context.sequences_of(task.view) if sequence else view.X
     rows = []
     for budget in task.budgets:
@@ -182,7 +191,8 @@ def _rows(context: TaskContext, task: GridTask) -> list[dict]:
         train_rows, fit_rows, val_rows = ([index[u] for u in ids] for ids in (train_ids, fit_ids, val_ids))
         start = time.perf_counter()
         if sequence:
-            model, choice, selection = _fit_sequence(inputs, y, train_rows, fit_rows, val_rows, data, view, task.seed)
+            model, choice, selection = _fit_sequence(task.classifier, inputs, y, train_rows, fit_rows, val_rows, data, view,
+                                                     task.seed)
         else:
             model, X_used, choice, selection = _fit_pooled(task.classifier, view, inputs, y, train_rows, fit_rows,
                                                            val_rows, task.seed)
@@ -217,7 +227,7 @@ def run_task(context: TaskContext, task: GridTask) -> list[dict]:
         warnings.filterwarnings("ignore", message=".*Maximum iterations.*")
         warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
         warnings.filterwarnings("ignore", message="A single label was found")
-        if task.classifier == SEQUENCE or context.data.views[task.view].view.mode == WEIGHTED:
+        if task.classifier in SEQUENCE_MODELS or context.data.views[task.view].view.mode == WEIGHTED:
             import torch
 
             torch.set_num_threads(1)

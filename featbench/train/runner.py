@@ -22,7 +22,7 @@ import pandas as pd
 from featbench.errors import FeatbenchError
 from featbench.results import ResultsFile, row_key
 from featbench.row_kinds import RowKind
-from featbench.train.grid import SEQUENCE, GridData, GridTask, ViewData, make_context, run_task, share_matrices
+from featbench.train.grid import FUSION, SEQUENCE, SEQUENCE_MODELS, GridData, GridTask, ViewData, make_context, run_task, share_matrices
 from featbench.train.protocol import budget_subset, check_budgets, check_folds, check_seeds, default_budgets, make_folds
 from featbench.train.views import AUTO, resolve_views
 
@@ -76,6 +76,8 @@ def _check_classifiers(names: list[str]) -> list[str]:
     if not names:
         raise FeatbenchError("no classifiers given")
     for name in names:
+        if name == FUSION:
+            continue
         if is_selected(name):
             stray = [c for c in candidates_of(name) if c not in CLASSIFIERS]
             if stray or not candidates_of(name)[0]:
@@ -84,7 +86,8 @@ def _check_classifiers(names: list[str]) -> list[str]:
             if name != SELECTED and SELECTED in names:
                 raise FeatbenchError(f"'{name}' and '{SELECTED}' both name a selected entry; keep one")
         elif name not in (SEQUENCE, SELECTED) and name not in CLASSIFIERS:
-            raise FeatbenchError(f"unknown classifier '{name}'; choose from: {', '.join(CLASSIFIERS)}, {SELECTED}, {SEQUENCE}")
+            raise FeatbenchError(f"unknown classifier '{name}'; choose from: {', '.join(CLASSIFIERS)}, {SELECTED}, {SEQUENCE}, "
+                                 f"{FUSION}")
     if len(set(names)) < len(names):
         raise FeatbenchError(f"classifier '{next(n for n in names if names.count(n) > 1)}' is named twice")
     return expand_classifiers(names)
@@ -94,6 +97,40 @@ def _layer_blocks(meta) -> np.ndarray:
     """Column order that puts each layer's pooled mean and std side by side: [mean L0, std L0, mean L1, ...]."""
     return np.concatenate([np.concatenate([meta.layer_columns(k), meta.layer_columns(k) + meta.dim])
                            for k in range(meta.layers)])
+
+
+def _check_same_utterances(view, sets: dict, wanted: set) -> None:
+    """The parts of a combined view must cover the same utterances (fusion never silently drops one side)."""
+    first, *others = view.parts
+    have = set(sets[first.family].ids) & wanted
+    for part in others:
+        other = set(sets[part.family].ids) & wanted
+        if other != have:
+            only_a, only_b = sorted(have - other), sorted(other - have)
+            example = (only_a or only_b)[0]
+            raise FeatbenchError(f"'{view.name}': the parts cover different utterances ({len(only_a)} only in "
+                                 f"'{first.family}', {len(only_b)} only in '{part.family}', e.g. {example}); extract "
+                                 "both for the same clips before combining them")
+
+
+def _check_view_for(view, classifiers: list[str], sets: dict) -> None:
+    """One-line errors for a view a classifier cannot take."""
+    rows = [sets[leaf.family].meta.rows for leaf in view.leaves]
+    if SEQUENCE in classifiers:
+        if view.parts:
+            raise FeatbenchError(f"'{view.name}' combines families; the sequence model takes one (use --classifiers "
+                                 f"{FUSION} for cross-modal attention over both)")
+        if rows[0] == RowKind.UTTERANCE.value:
+            raise FeatbenchError(f"family '{view.name}' has one row per utterance; the sequence classifier needs "
+                                 "frame-level features")
+        if view.mode == AUTO:
+            raise FeatbenchError(f"'{view.name}' chooses a layer with the utterance-level classifiers; for the sequence "
+                                 f"model use '{view.family}@weighted' (learned layer weights)")
+    if FUSION in classifiers:
+        sequences = (RowKind.FRAMES.value, RowKind.TOKENS.value)
+        if len(view.parts) != 2 or any(r not in sequences for r in rows):
+            raise FeatbenchError(f"'{view.name}': the {FUSION} classifier takes two frame- or token-level views joined "
+                                 "by '+', e.g. whisper@L4+text")
 
 
 def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
@@ -108,7 +145,10 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
     budgets = None if exp.budgets is None else check_budgets(list(exp.budgets))
     table = load_table(exp.store, exp.classes, exp.merge)
     views = resolve_views(exp.store, exp.families)
-    sets = {base: read_family(exp.store, base) for base in dict.fromkeys(v.family for v in views)}
+    sets = {leaf.family: read_family(exp.store, leaf.family) for view in views for leaf in view.leaves}
+    for view in views:
+        if view.parts:
+            _check_same_utterances(view, sets, set(table["id"]))
     available = set(table["id"])
     for fs in sets.values():
         available &= set(fs.ids)
@@ -129,29 +169,27 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
         "merge": ",".join(f"{k}={v}" for k, v in sorted(exp.merge.items())), "n_classes": len(labels),
         "fold_scheme": folds[0].scheme, "n_folds": len(folds),
     }
-    pooled_needed = any(c != SEQUENCE for c in classifiers)
+    pooled_needed = any(c not in SEQUENCE_MODELS for c in classifiers)
     data_views, pooled = {}, {}
     for view in views:
-        fs = sets[view.family]
-        if SEQUENCE in exp.classifiers and fs.meta.rows == RowKind.UTTERANCE.value:
-            raise FeatbenchError(f"family '{view.name}' has one row per utterance; the sequence classifier needs "
-                                 "frame-level features")
-        if SEQUENCE in exp.classifiers and view.mode == AUTO:
-            raise FeatbenchError(f"'{view.name}' chooses a layer with the utterance-level classifiers; for the sequence "
-                                 f"model use '{view.family}@weighted' (learned layer weights)")
+        _check_view_for(view, classifiers, sets)
         X = None
         if pooled_needed:
-            if view.family not in pooled and fs.meta.rows != RowKind.UTTERANCE.value:
-                pooled[view.family] = pool(fs.features, fs.offsets, fs.lengths)
-            X = utterance_matrix(fs, list(table["id"]), view.columns(fs.meta), pooled.get(view.family))
-            if view.multi_layer:
-                X = np.ascontiguousarray(X[:, _layer_blocks(fs.meta)])
+            blocks = []
+            for leaf in view.leaves:
+                fs = sets[leaf.family]
+                if leaf.family not in pooled and fs.meta.rows != RowKind.UTTERANCE.value:
+                    pooled[leaf.family] = pool(fs.features, fs.offsets, fs.lengths)
+                block = utterance_matrix(fs, list(table["id"]), leaf.columns(fs.meta), pooled.get(leaf.family))
+                blocks.append(np.ascontiguousarray(block[:, _layer_blocks(fs.meta)]) if leaf.multi_layer else block)
+            X = blocks[0] if len(blocks) == 1 else np.hstack(blocks)  # late fusion: pooled vectors side by side
         finite = np.isfinite(X).all(axis=1) if X is not None else None
         if finite is not None and not finite.all():
             bad = [u for u, ok in zip(table["id"], finite) if not ok]
             raise FeatbenchError(f"{exp.store}: '{view.name}' holds non-finite values for {len(bad)} clip(s) "
                                  f"({', '.join(bad[:5])}); remove them from the store and extract again")
-        data_views[view.name] = ViewData(view, fs.meta.config_hash, fs.meta.rows, X)
+        metas = [sets[leaf.family].meta for leaf in view.leaves]
+        data_views[view.name] = ViewData(view, "+".join(m.config_hash for m in metas), "+".join(m.rows for m in metas), X)
     data = GridData(Path(exp.store), table, labels, data_views, protocol, tuple(budgets), tuple(seeds), exp.seq_epochs)
     return data, folds, dropped, classifiers
 

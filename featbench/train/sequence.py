@@ -101,23 +101,16 @@ class SequenceClassifier:
             return []
         return _torch().softmax(self.net_.layer_logits.detach(), 0).tolist()
 
-    def _batch(self, seqs, indices, rng=None):
-        torch = _torch()
+    def _standardise(self, seqs) -> None:
+        self.mean_, self.std_ = standardisation(seqs)
+
+    def _network(self, seqs):
+        return _build_network(seqs[0].shape[1], self.n_classes, self.hidden, self.raw, self.layers)
+
+    def _batch(self, seqs, indices, rng=None) -> tuple:
+        """Network inputs for `indices`: (frames, mask); random crops of long clips when `rng` is given."""
         limit = self.max_frames * (160 if self.raw else 1)
-        chunks = []
-        for i in indices:
-            s = seqs[i]
-            if rng is not None and len(s) > limit:
-                start = int(rng.integers(0, len(s) - limit + 1))
-                s = s[start:start + limit]
-            chunks.append(s)
-        longest = max(max(len(c) for c in chunks), 400 if self.raw else 1)
-        x = np.zeros((len(chunks), longest, chunks[0].shape[1]), np.float32)
-        mask = np.zeros((len(chunks), longest), bool)
-        for k, c in enumerate(chunks):
-            x[k, :len(c)] = (c - self.mean_) / self.std_
-            mask[k, :len(c)] = True
-        return torch.from_numpy(x), torch.from_numpy(mask)
+        return padded([seqs[i] for i in indices], self.mean_, self.std_, limit, rng, 400 if self.raw else 1)
 
     def fit(self, seqs, y, val_seqs=None, val_y=None):
         torch = _torch()
@@ -125,12 +118,10 @@ class SequenceClassifier:
 
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
-        stacked = np.concatenate(seqs).astype(np.float64)
-        self.mean_ = stacked.mean(0).astype(np.float32)
-        self.std_ = (stacked.std(0) + 1e-5).astype(np.float32)
+        self._standardise(seqs)
         counts = np.bincount(y, minlength=self.n_classes).astype(np.float32)
         weights = torch.tensor(np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / self.n_classes, 0.0), dtype=torch.float32)
-        self.net_ = _build_network(seqs[0].shape[1], self.n_classes, self.hidden, self.raw, self.layers)
+        self.net_ = self._network(seqs)
         layer_logits = [p for n, p in self.net_.named_parameters() if n == "layer_logits"]
         rest = [p for n, p in self.net_.named_parameters() if n != "layer_logits"]
         groups = [{"params": rest}] + ([{"params": layer_logits, "lr": 10 * self.lr, "weight_decay": 0.0}] if layer_logits else [])
@@ -144,9 +135,9 @@ class SequenceClassifier:
             order = rng.permutation(len(seqs))
             for start in range(0, len(order), self.batch_size):
                 idx = order[start:start + self.batch_size]
-                x, mask = self._batch(seqs, idx, rng)
+                inputs = self._batch(seqs, idx, rng)
                 optimiser.zero_grad()
-                loss = loss_fn(self.net_(x, mask), y_t[idx])
+                loss = loss_fn(self.net_(*inputs), y_t[idx])
                 loss.backward()
                 optimiser.step()
             self.epochs_ = epoch + 1
@@ -165,12 +156,41 @@ class SequenceClassifier:
         self.val_ua_ = best
         return self
 
-    def predict(self, seqs) -> np.ndarray:
+    def predict_proba(self, seqs) -> np.ndarray:
+        """Class probabilities, (n, n_classes)."""
         torch = _torch()
         self.net_.eval()
         out = []
         with torch.no_grad():
             for start in range(0, len(seqs), self.batch_size):
-                x, mask = self._batch(seqs, range(start, min(start + self.batch_size, len(seqs))))
-                out.append(self.net_(x, mask).argmax(1).numpy())
+                inputs = self._batch(seqs, range(start, min(start + self.batch_size, len(seqs))))
+                out.append(torch.softmax(self.net_(*inputs), 1).numpy())
         return np.concatenate(out)
+
+    def predict(self, seqs) -> np.ndarray:
+        return self.predict_proba(seqs).argmax(1)
+
+
+def standardisation(seqs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and std (+1e-5) over every row of `seqs` (computed in float64, returned float32)."""
+    stacked = np.concatenate(seqs).astype(np.float64)
+    return stacked.mean(0).astype(np.float32), (stacked.std(0) + 1e-5).astype(np.float32)
+
+
+def padded(chunks: list[np.ndarray], mean: np.ndarray, std: np.ndarray, limit: int, rng=None, min_length: int = 1):
+    """Standardised sequences zero-padded into one batch: (x (B, T, D), mask (B, T) True on real rows).
+    With `rng`, a sequence longer than `limit` rows is randomly cropped to `limit` (training)."""
+    torch = _torch()
+    cut = []
+    for s in chunks:
+        if rng is not None and len(s) > limit:
+            start = int(rng.integers(0, len(s) - limit + 1))
+            s = s[start:start + limit]
+        cut.append(s)
+    longest = max(max(len(c) for c in cut), min_length)
+    x = np.zeros((len(cut), longest, cut[0].shape[1]), np.float32)
+    mask = np.zeros((len(cut), longest), bool)
+    for k, c in enumerate(cut):
+        x[k, :len(c)] = (c - mean) / std
+        mask[k, :len(c)] = True
+    return torch.from_numpy(x), torch.from_numpy(mask)

@@ -1,8 +1,10 @@
 """Feature views: what `train --features` names. A view is a stored family, or one layer of an
 all-layer family ('whisper@L4'); 'whisper@all' expands to every layer it holds; 'whisper@auto' lets
 each fold choose its layer on validation speakers; 'whisper@weighted' learns softmax weights over all
-layers (SUPERB's weighted sum). Views are read from the store's metadata (row kind, layer count), never
-from column names.
+layers (SUPERB's weighted sum); 'whisper@L4+text' combines views of two families (late fusion for the
+utterance-level classifiers: pooled vectors side by side; the `fusion` classifier: cross-modal attention
+over both sequences). Views are read from the store's metadata (row kind, layer count), never from
+column names.
 
 >>> View("fbank", "fbank").layer is None
 True
@@ -33,6 +35,12 @@ class View:
     layer: int | None = None
     mode: str = ""
     layers: int = 0
+    parts: tuple = ()  # a combined view ('a+b'): its single views, in order
+
+    @property
+    def leaves(self) -> tuple:
+        """The single views this view reads: its parts, or itself."""
+        return self.parts or (self,)
 
     @property
     def multi_layer(self) -> bool:
@@ -44,12 +52,31 @@ class View:
         return None if self.layer is None else meta.layer_columns(self.layer)
 
 
+def _combined(store: str | Path, name: str) -> View:
+    """'a+b' -> one view whose parts are single views (one layer each, no @all/@auto/@weighted)."""
+    parts = []
+    for part in name.split("+"):
+        if not part:
+            raise FeatbenchError(f"'{name}': an empty part; combine views as a+b, e.g. whisper@L4+text")
+        resolved = resolve_views(store, [part])
+        if len(resolved) != 1 or resolved[0].multi_layer:
+            raise FeatbenchError(f"'{name}': each part of a combination is one view (a family or one layer); "
+                                 f"'{part}' is not")
+        parts.append(resolved[0])
+    if len({p.family for p in parts}) < len(parts):
+        raise FeatbenchError(f"'{name}': combine different families")
+    return View(name, "+".join(p.family for p in parts), parts=tuple(parts))
+
+
 def resolve_views(store: str | Path, names: list[str]) -> list[View]:
     """Feature names -> views, checked against the store (a layer needs an all-layer family)."""
     from featbench.store import FamilyIndex, family_path, list_families
 
     views: list[View] = []
     for name in names:
+        if "+" in name:
+            views.append(_combined(store, name))
+            continue
         base, at, layer = name.partition("@")
         if not at:
             views.append(View(name, name))
