@@ -6,6 +6,12 @@ vocal-tract length and expressiveness; emotions differ in pitch level and range,
 loudness and voice quality (tension = spectral tilt, breathiness). Every parameter is drawn with
 per-utterance spread so classes overlap, as in real speech. No download is needed.
 
+Each clip also has a transcript (the manifest's `transcript` column) whose words carry part of the
+emotion, the part the voice carries worst: valence. Six clips in ten say a sentence of their valence
+(positive for happy, negative for angry and sad, matter-of-fact for neutral), the others a sentence from
+a shared pool that says nothing; the voice separates arousal (angry and happy from sad and neutral).
+So text alone and audio alone each confuse some classes, and together they can do better.
+
 >>> clip = synthesize(SPEAKERS[0], EMOTIONS["angry"], np.random.default_rng(0))
 >>> clip.dtype, 0.8 < clip.size / SAMPLE_RATE < 3.5, float(np.abs(clip).max()) <= 1.0
 (dtype('float32'), True, True)
@@ -104,21 +110,51 @@ def synthesize(speaker: Speaker, emo: Emotion, rng: np.random.Generator) -> np.n
     return np.clip(clip, -1, 1).astype(np.float32)
 
 
+SENTENCES = {
+    "positive": ["What a wonderful surprise", "I love this so much", "That is great news for all of us",
+                 "We finally did it and it feels fantastic", "Thank you, this made my day"],
+    "negative": ["This is a terrible mess", "I cannot stand this any longer", "Everything went wrong again",
+                 "That was an awful thing to do", "Nobody ever listens to me"],
+    "matter-of-fact": ["The meeting is at ten", "Please send me the report", "The train leaves from platform two",
+                       "I will check the numbers tomorrow", "The keys are on the table"],
+    "shared": ["I was just about to call you", "Let me think about it", "We talked about this yesterday",
+               "It is the same as last time", "Tell me what happened"],
+}
+VALENCE = {"happy": "positive", "angry": "negative", "sad": "negative", "neutral": "matter-of-fact"}
+SAYS_VALENCE = 0.6  # share of clips whose sentence carries their valence
+
+
+def transcript(label: str, rng: np.random.Generator) -> str:
+    """The sentence of one clip: of its valence (SAYS_VALENCE of the time), else from the shared pool.
+
+    >>> transcript("happy", np.random.default_rng(1)) in SENTENCES["positive"] + SENTENCES["shared"]
+    True
+    """
+    pool = SENTENCES[VALENCE[label]] if rng.random() < SAYS_VALENCE else SENTENCES["shared"]
+    return pool[int(rng.integers(len(pool)))]
+
+
 def generate(out_dir: str | Path, per_class: int = 10, speakers: int = 8, seed: int = 0) -> Path:
     """Write the demo corpus (WAV files and manifest.csv) to out_dir; return the manifest path.
 
     Deterministic: the same arguments give byte-identical files. An existing complete corpus is kept.
     """
+    import csv
+
     import soundfile as sf
 
     out = Path(out_dir)
     manifest = out / "manifest.csv"
     expected_rows = per_class * speakers * len(EMOTIONS)
-    if manifest.is_file() and sum(1 for _ in manifest.open()) == expected_rows + 1:
-        return manifest
+    header = ["id", "path", "label", "speaker", "gender", "duration", "transcript"]
+    if manifest.is_file():
+        with manifest.open(newline="") as handle:
+            rows = list(csv.reader(handle))
+        if rows and rows[0] == header and len(rows) == expected_rows + 1:
+            return manifest
     if speakers > len(SPEAKERS):
         raise ValueError(f"at most {len(SPEAKERS)} synthetic speakers, asked for {speakers}")
-    lines = ["id,path,label,speaker,gender,duration"]
+    lines = [header]
     for s_index, speaker in enumerate(SPEAKERS[:speakers]):
         (out / speaker.name).mkdir(parents=True, exist_ok=True)
         for e_index, (label, emo) in enumerate(EMOTIONS.items()):
@@ -128,6 +164,9 @@ def generate(out_dir: str | Path, per_class: int = 10, speakers: int = 8, seed: 
                 uid = f"{speaker.name}_{label}_{k:02d}"
                 sf.write(out / speaker.name / f"{uid}.wav", clip, SAMPLE_RATE, subtype="PCM_16")
                 gender = "female" if speaker.name.startswith("f") else "male"
-                lines.append(f"{uid},{speaker.name}/{uid}.wav,{label},demo_{speaker.name},{gender},{clip.size / SAMPLE_RATE:.4f}")
-    manifest.write_text("\n".join(lines) + "\n")
+                said = transcript(label, np.random.default_rng([seed, s_index, e_index, k, 1]))
+                lines.append([uid, f"{speaker.name}/{uid}.wav", label, f"demo_{speaker.name}", gender,
+                              f"{clip.size / SAMPLE_RATE:.4f}", said])
+    with manifest.open("w", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(lines)
     return manifest
