@@ -4,6 +4,12 @@ A clip that cannot be used (unreadable, empty, too short, non-finite, silent) or
 fails is listed in ``<store>/errors.csv`` with its reason; the rest is extracted. Re-running skips
 utterances whose features are stored with the same config and the same audio hash.
 
+Families read audio or text (`FeatureFamily.input`). Audio is decoded only for clips an audio family
+still needs. A text family reads each clip's transcript (the corpus table's ``transcript`` column or the
+store's ``transcripts.csv``, by its ``source`` option; `check_transcripts`), and its per-clip hash is a
+hash of that transcript, so a changed transcript is encoded again. A corpus without any transcript for
+the chosen source is a configuration error before any clip; one clip without one is a per-clip failure.
+
 >>> import tempfile
 >>> from featbench.corpus import load_corpus
 >>> d = tempfile.mkdtemp()
@@ -28,8 +34,10 @@ import pandas as pd
 from featbench.audio import AudioConfig, AudioProblem, file_hash, load
 from featbench.errors import FeatbenchError
 from featbench.executors import run_tasks
-from featbench.features import build_family
-from featbench.store import ERRORS_FILE, FamilyMeta, StoreWriter, write_corpus, write_errors
+from featbench.features import FAMILIES, InputKind, build_family
+from featbench.features.text_family import TextSource, Transcript, choose_transcripts, text_hash
+from featbench.store import ERRORS_FILE, FamilyMeta, StoreWriter, read_transcripts, write_corpus, write_errors
+from featbench.store.files import TextRecord
 
 
 @dataclass
@@ -52,9 +60,10 @@ class ExtractionReport:
 
     def summary(self) -> str:
         speed = self.audio_seconds / self.wall_seconds if self.wall_seconds else 0.0
+        timing = (f"{self.audio_seconds:.0f} s of audio in {self.wall_seconds:.1f} s, {speed:.1f} s audio/s"
+                  if self.audio_seconds else f"in {self.wall_seconds:.1f} s")
         line = (f"{self.store}: {self.utterances} utterances, {self.already_done} already stored, "
-                f"{self.extracted} extracted ({self.audio_seconds:.0f} s of audio in {self.wall_seconds:.1f} s, "
-                f"{speed:.1f} s audio/s), {self.failed} failed")
+                f"{self.extracted} extracted ({timing}), {self.failed} failed")
         if self.failed:
             line += f" (see {self.store / ERRORS_FILE})"
         return "\n".join([*self.messages, line])
@@ -62,16 +71,85 @@ class ExtractionReport:
 
 @dataclass(frozen=True)
 class ClipBatch:
-    """One task: clips of similar length, each with the families it still needs."""
+    """One task: clips of similar length, each with the families it still needs, and the transcripts the
+    text families among them read: (id, family, transcript, problem), where a problem ('' if none) is
+    the reason a clip has no usable transcript."""
 
     items: tuple[tuple[str, str, tuple[str, ...]], ...]  # (id, path, family names)
     audio: AudioConfig
+    texts: tuple[tuple[str, str, str, str], ...] = ()
 
 
 def check_families(specs: list[tuple[str, dict]], audio: AudioConfig) -> dict:
     """{name: FamilyMeta} of every family, options validated and models opened: configuration errors
-    (FeatbenchError) come from here, before any clip is touched."""
+    (FeatbenchError) come from here, before any clip is touched. What needs the corpus and the store
+    (the transcripts of text families) is checked by `check_transcripts`, which `run_extraction` calls
+    before it opens the store."""
     return {name: FamilyMeta.of(build_family(name, options, audio)) for name, options in specs}
+
+
+def text_families(specs: list[tuple[str, dict]]) -> list[str]:
+    """Names of the families in `specs` that read transcripts."""
+    return [name for name, _ in specs if name in FAMILIES and FAMILIES[name].input is InputKind.TEXT]
+
+
+def check_transcripts(table: pd.DataFrame, specs: list[tuple[str, dict]], store: str | Path,
+                      audio: AudioConfig = AudioConfig(), file_hashes: dict | None = None) -> dict[str, dict[str, Transcript]]:
+    """{text family: {id: Transcript}} for every utterance of `table`, by each text family's ``source``:
+    the table's ``transcript`` column and the store's ``transcripts.csv`` (`read_transcripts`).
+
+    A corpus with no transcript at all for a family's source raises FeatbenchError (one line, nothing
+    read or written); a clip without one gets a Transcript with a `problem`, recorded as its failure. An
+    ASR transcript made from an earlier version of a clip's audio file (its audio hash differs) is such a
+    problem. `file_hashes` ({path: hash}) is filled and reused, so that no audio file is hashed twice.
+    """
+    names = text_families(specs)
+    if not names:
+        return {}
+    file_hashes = {} if file_hashes is None else file_hashes
+    ids = list(table["id"])
+    corpus = dict(zip(table["id"], table["transcript"] if "transcript" in table else [""] * len(table)))
+    paths = dict(zip(table["id"], table["path"]))
+    rows = read_transcripts(store) if Path(store).is_dir() else pd.DataFrame(columns=["id", "text", "model", "audio_hash"])
+    rows = rows[rows["id"].isin(set(ids))]
+    options = dict(specs)
+    chosen = {}
+    for name in names:
+        source = getattr(build_family(name, options[name], audio), "source", TextSource.AUTO)
+        asr = {}
+        for row in rows.itertuples():
+            if source is TextSource.CORPUS or (source is TextSource.AUTO and str(corpus[row.id]).strip()):
+                continue  # the ASR transcript is not read for this clip: no need to check it
+            asr[row.id] = (row.text, row.model, _stale(paths[row.id], row.audio_hash, file_hashes))
+        chosen[name] = choose_transcripts(source, ids, corpus, asr, family=name, store=str(store))
+    return chosen
+
+
+def _stale(path: str, audio_hash: str, file_hashes: dict) -> str:
+    """Why an ASR transcript no longer fits its clip ('' when it does, or when the file cannot be hashed)."""
+    if not audio_hash or not os.path.isfile(path):
+        return ""
+    if path not in file_hashes:
+        file_hashes[path] = file_hash(path)
+    if file_hashes[path] != audio_hash:
+        return "the ASR transcript was made from an earlier version of the audio file; run `featbench transcribe` again"
+    return ""
+
+
+def _sources_note(name: str, transcripts: dict[str, Transcript]) -> str:
+    """One line: how many transcripts came from where.
+
+    >>> _sources_note("text", {"a": Transcript("Hi.", "corpus"), "b": Transcript("", "asr", "no ASR transcript")})
+    'text: transcripts from corpus for 1 clip, none for 1'
+    """
+    counts: dict[str, int] = {}
+    for t in transcripts.values():
+        key = "none" if t.problem else t.source
+        counts[key] = counts.get(key, 0) + 1
+    parts = [f"from {k} for {n} clip{'s' * (n != 1)}" for k, n in sorted(counts.items()) if k != "none"]
+    if "none" in counts:
+        parts.append(f"none for {counts['none']}")
+    return f"{name}: transcripts " + ", ".join(parts)
 
 
 def build_families(specs: list[tuple[str, dict]], audio: AudioConfig) -> dict:
@@ -96,20 +174,30 @@ def _per_clip(err: Exception) -> str:
 
 
 def extract_batch(families: dict, batch: ClipBatch) -> list[tuple[str, str, tuple]]:
-    """[(id, path, (arrays by family, error reason by family, seconds of audio))] for a batch of clips.
+    """[(id, path, (arrays by family, error reason by family, seconds of audio, row tokens by text family))]
+    for a batch of clips.
 
-    Families see the usable clips together (`extract_batch`); if a batch fails, its clips are extracted
-    one by one so that the failure is reported against the clip that caused it.
+    Families see the usable clips together (`extract_batch`, `extract_text_batch`); if a batch fails, its
+    clips are extracted one by one so that the failure is reported against the clip that caused it. A
+    clip's audio is decoded only when an audio family needs it.
     """
-    signals, results = {}, {}
+    signals, results, seconds = {}, {}, {}
     for uid, path, needed in batch.items:
+        results[uid] = ({}, {}, {})
+        audio_needed = [n for n in needed if families[n].input is InputKind.AUDIO]
+        if not audio_needed:
+            continue  # text only: the audio is never decoded
         try:
             signals[uid] = load(path, batch.audio)
-            results[uid] = ({}, {}, signals[uid].size / batch.audio.sample_rate)
+            seconds[uid] = signals[uid].size / batch.audio.sample_rate
         except AudioProblem as err:
-            results[uid] = ({}, {name: str(err) for name in needed}, 0.0)
+            results[uid][1].update({name: str(err) for name in audio_needed})
+    texts = {(uid, name): (text, problem) for uid, name, text, problem in batch.texts}
     for name in dict.fromkeys(n for _, _, needed in batch.items for n in needed):
         family = families[name]
+        if family.input is InputKind.TEXT:
+            _extract_texts(family, name, batch, texts, results)
+            continue
         group = [uid for uid, _, needed in batch.items if name in needed and uid in signals]
         try:
             arrays = [_checked(a) for a in family.extract_batch([signals[u] for u in group], batch.audio.sample_rate)]
@@ -121,7 +209,39 @@ def extract_batch(families: dict, batch: ClipBatch) -> list[tuple[str, str, tupl
                 results[uid][0][name] = arrays[k] if arrays is not None else _checked(family.extract(signals[uid], batch.audio.sample_rate))
             except Exception as err:  # one family failing on one clip must not stop the run; reported per clip
                 results[uid][1][name] = _per_clip(err)
-    return [(uid, path, results[uid]) for uid, path, _ in batch.items]
+    return [(uid, path, (results[uid][0], results[uid][1], seconds.get(uid, 0.0), results[uid][2]))
+            for uid, path, _ in batch.items]
+
+
+def _extract_texts(family, name: str, batch: ClipBatch, texts: dict, results: dict) -> None:
+    """One text family over a batch: rows and row tokens into `results[uid]`, or the clip's failure."""
+    group = []
+    for uid, _, needed in batch.items:
+        if name in needed:
+            text, problem = texts.get((uid, name), ("", "no transcript"))
+            if problem or not text.strip():
+                results[uid][1][name] = problem or "empty transcript"
+            else:
+                group.append(uid)
+    if not group:
+        return
+    try:
+        together = [texts[(u, name)][0] for u in group]
+        arrays = [_checked(a) for a in family.extract_text_batch(together)]
+        tokens = family.row_tokens(together)
+    except Exception as err:  # retried clip by clip below, where the failing clip's error is recorded
+        _per_clip(err)
+        arrays = tokens = None
+    for k, uid in enumerate(group):
+        try:
+            text = texts[(uid, name)][0]
+            array = arrays[k] if arrays is not None else _checked(family.extract_text([text])[0])
+            row_tokens = tokens[k] if tokens is not None else family.row_tokens([text])[0]
+            if len(row_tokens) != len(array):
+                raise ValueError(f"{len(array)} rows but {len(row_tokens)} tokens")
+            results[uid][0][name], results[uid][2][name] = array, list(row_tokens)
+        except Exception as err:  # reported per clip, the run goes on
+            results[uid][1][name] = _per_clip(err)
 
 
 def _progress_note(report: ExtractionReport, seconds_todo: float, first_audio: float, elapsed: float, n_done: int) -> str:
@@ -138,6 +258,19 @@ def _progress_note(report: ExtractionReport, seconds_todo: float, first_audio: f
     return f"{rate:.1f}x realtime, ETA {int(left // 60)}:{int(left % 60):02d}, {report.failed} failed"
 
 
+def _clip_note(failed: int, clips_todo: int, clips_done: int, first_clips: int, elapsed: float, n_done: int) -> str:
+    """The same for runs without audio families (text only): clips per second and the ETA from the clips left.
+
+    >>> _clip_note(0, 100, 30, 10, 10.0, 5)
+    '2.0 clips/s, ETA 0:35, 0 failed'
+    """
+    rate = (clips_done - first_clips) / max(elapsed, 1e-9)
+    if n_done < 4 or rate <= 0:
+        return f"ETA after a few clips, {failed} failed"
+    left = max(clips_todo - clips_done, 0) / rate
+    return f"{rate:.1f} clips/s, ETA {int(left // 60)}:{int(left % 60):02d}, {failed} failed"
+
+
 def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: str | Path,
                    audio: AudioConfig = AudioConfig(), jobs: int = 1, progress: bool = True,
                    flush_utterances: int = 64, batch_size: int = 1, metas: dict | None = None) -> ExtractionReport:
@@ -147,9 +280,10 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
     similar duration to the families in batches (pretrained encoders batch where that is exact; the
     stored arrays do not depend on it). Finished utterances reach the disk
     every `flush_utterances` utterances (or 64 MB), so a killed run loses at most that much work.
-    Options, models and the store are checked before any clip: a configuration error raises
-    FeatbenchError and is never recorded as a per-clip failure (`metas`, from `check_families`, saves
-    checking twice). Returns an ExtractionReport.
+    Options, models, transcripts (`check_transcripts`) and the store are checked before any clip: a
+    configuration error raises FeatbenchError and is never recorded as a per-clip failure (`metas`, from
+    `check_families`, saves checking twice). The per-clip hash of an audio family is its file's hash,
+    that of a text family its transcript's (`text_hash`). Returns an ExtractionReport.
     """
     from tqdm import tqdm
 
@@ -157,26 +291,50 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
     store = Path(store)
     report = ExtractionReport(store=store, utterances=len(table))
     metas = metas or check_families(specs, audio)  # the run's families live in the executor, built once there
+    file_hashes: dict[str, str] = {}
+    transcripts = check_transcripts(table, specs, store, audio, file_hashes)  # before the store is opened
+    notes = [_sources_note(name, chosen) for name, chosen in transcripts.items()]
+    audio_families = [n for n in metas if n not in transcripts]
     with StoreWriter(store, flush_utterances=flush_utterances) as writer:
         done = {name: writer.prepare(meta) for name, meta in metas.items()}
         write_corpus(store, table)
-        hashes, todo = {}, []
+        hashes: dict[str, dict[str, str]] = {name: {} for name in metas}
+        todo = []
         for row in table.itertuples():
-            hashes[row.id] = file_hash(row.path) if os.path.isfile(row.path) else "missing"
-            needed = tuple(n for n in metas if done[n].get(row.id) != hashes[row.id])
+            if audio_families:
+                if row.path not in file_hashes:
+                    file_hashes[row.path] = file_hash(row.path) if os.path.isfile(row.path) else "missing"
+                for name in audio_families:
+                    hashes[name][row.id] = file_hashes[row.path]
+            for name, chosen in transcripts.items():
+                hashes[name][row.id] = "" if chosen[row.id].problem else text_hash(chosen[row.id].text)
+            needed = tuple(n for n in metas if done[n].get(row.id) != hashes[n][row.id])
             if needed:
                 todo.append((row.id, row.path, needed))
         report.already_done = len(table) - len(todo)
-        if batch_size > 1:  # similar durations together, so that padding inside a batch stays small
-            duration = dict(zip(table["id"], table["duration"].fillna(0.0)))
-            todo.sort(key=lambda item: duration[item[0]])
-        batches = [ClipBatch(tuple(todo[i:i + batch_size]), audio) for i in range(0, len(todo), max(batch_size, 1))]
+        if batch_size > 1:  # similar lengths together, so that padding inside a batch stays small
+            if audio_families:
+                duration = dict(zip(table["id"], table["duration"].fillna(0.0)))
+                todo.sort(key=lambda item: duration[item[0]])
+            else:
+                todo.sort(key=lambda item: max(len(chosen[item[0]].text) for chosen in transcripts.values()))
+
+        def batch_of(items: list) -> ClipBatch:
+            texts = tuple((uid, name, transcripts[name][uid].text, transcripts[name][uid].problem)
+                          for uid, _, needed in items for name in needed if name in transcripts)
+            return ClipBatch(tuple(items), audio, texts)
+
+        batches = [batch_of(todo[i:i + batch_size]) for i in range(0, len(todo), max(batch_size, 1))]
         workers = jobs if jobs > 1 and len(batches) > 1 else 1
 
-        def record(uid: str, path: str, result: tuple[dict, dict, float]) -> None:
-            arrays, errors, seconds = result
+        def record(uid: str, path: str, result: tuple[dict, dict, float, dict]) -> None:
+            arrays, errors, seconds, tokens = result
             for name, array in arrays.items():
-                writer.add(name, uid, hashes[uid], array)
+                text = None
+                if name in tokens:
+                    chosen = transcripts[name][uid]
+                    text = TextRecord(tuple(tokens[name]), chosen.text, chosen.source)
+                writer.add(name, uid, hashes[name][uid], array, text=text)
             for name, reason in errors.items():
                 report.errors.append(dict(id=uid, path=path, family=name, reason=reason))
             report.failed += bool(errors)
@@ -194,10 +352,12 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
                 if bar is None:  # models are loaded and compiled by now: the rate and ETA count from here
                     bar = tqdm(total=len(todo), unit="clip", disable=not progress, dynamic_ncols=True, desc="extract",
                                mininterval=0.5, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
-                    clock, first_audio = time.perf_counter(), report.audio_seconds
+                    clock, first_audio, first_clips = time.perf_counter(), report.audio_seconds, len(items)
                 bar.update(len(items))
-                bar.set_postfix_str(_progress_note(report, seconds_todo, first_audio, time.perf_counter() - clock,
-                                                   n_done), refresh=False)
+                elapsed = time.perf_counter() - clock
+                note = (_progress_note(report, seconds_todo, first_audio, elapsed, n_done) if audio_families else
+                        _clip_note(report.failed, len(todo), bar.n, first_clips, elapsed, n_done))
+                bar.set_postfix_str(note, refresh=False)
         finally:
             stack.close()  # workers end here, on success, error or Ctrl-C
             if bar is not None:
@@ -205,7 +365,7 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
             writer.flush()  # keep every finished utterance, also on Ctrl-C
             write_errors(store, report.errors)
         for name in metas:
-            writer.consolidate(name, list(table["id"]), hashes)
-        report.messages = writer.messages
+            writer.consolidate(name, list(table["id"]), hashes[name])
+        report.messages = notes + writer.messages
     report.wall_seconds = time.perf_counter() - start
     return report

@@ -1,21 +1,22 @@
 """Feature families: a registry from family name to class.
 
 >>> sorted(FAMILIES)
-['compare-lld', 'egemaps-func', 'egemaps-lld', 'fairseq', 'fbank', 'hf', 'raw', 'wav2vec1', 'whisper']
+['compare-lld', 'egemaps-func', 'egemaps-lld', 'fairseq', 'fbank', 'hf', 'raw', 'text', 'wav2vec1', 'whisper']
 """
 from __future__ import annotations
 
 from featbench.audio import AudioConfig
 from featbench.errors import FeatbenchError
-from featbench.features.base import FeatureFamily
+from featbench.features.base import FeatureFamily, InputKind, TextFeatureFamily
 from featbench.features.fbank import Fbank
 from featbench.features.opensmile_family import ComParELLD, EGeMAPSFunctionals, EGeMAPSLLD
 from featbench.features.pretrained_families import FairseqTransformer, HFFamily, Wav2Vec1, WhisperEncoderLayers
 from featbench.features.raw import RawWaveform
+from featbench.features.text_family import TextEncoder
 
 FAMILIES: dict[str, type[FeatureFamily]] = {
     cls.name: cls for cls in (EGeMAPSLLD, EGeMAPSFunctionals, ComParELLD, Fbank, RawWaveform,
-                              Wav2Vec1, FairseqTransformer, HFFamily, WhisperEncoderLayers)
+                              Wav2Vec1, FairseqTransformer, HFFamily, WhisperEncoderLayers, TextEncoder)
 }
 
 
@@ -26,4 +27,4 @@ def build_family(name: str, options: dict | None = None, audio: AudioConfig = Au
     return FAMILIES[name](options, audio=audio)
 
 
-__all__ = ["FAMILIES", "FeatureFamily", "build_family"]
+__all__ = ["FAMILIES", "FeatureFamily", "InputKind", "TextFeatureFamily", "build_family"]

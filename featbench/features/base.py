@@ -3,6 +3,10 @@
 A family turns one validated mono signal into a float32 array of shape (frames, dim)
 (utterance-level families return one row). A family never writes files.
 
+What a family reads is its `input` (an InputKind): AUDIO (the default: `extract(signal, sample_rate)`)
+or TEXT (a TextFeatureFamily: `extract_text(texts)` on each utterance's transcript, and `row_tokens`,
+the token each output row stands for). Extraction decodes audio only for clips an AUDIO family needs.
+
 >>> from featbench.features import build_family
 >>> fam = build_family("fbank", {"n_mels": 40})
 >>> fam.dim, fam.frame_rate, fam.columns[:2]
@@ -17,6 +21,7 @@ import hashlib
 import json
 import math
 from abc import ABC, abstractmethod
+from enum import Enum
 from typing import Any, ClassVar
 
 import numpy as np
@@ -61,12 +66,24 @@ def coerce_option(family: str, option: str, value: Any, to_type: type) -> Any:
     return text if isinstance(value, str) else value
 
 
+class InputKind(str, Enum):
+    """What a family reads for each utterance.
+
+    - AUDIO: the decoded, validated signal (`FeatureFamily.extract`)
+    - TEXT: the utterance's transcript (`TextFeatureFamily.extract_text`); its audio is never decoded
+    """
+
+    AUDIO = "audio"
+    TEXT = "text"
+
+
 class FeatureFamily(ABC):
     """Base class: subclasses set `name`, `Config` (a frozen dataclass) and implement the properties and `extract`."""
 
     name: ClassVar[str]
     Config: ClassVar[type]
     description: ClassVar[str] = ""
+    input: ClassVar[InputKind] = InputKind.AUDIO
 
     def __init__(self, options: dict | None = None, audio: AudioConfig = AudioConfig()):
         fields = {f.name: f for f in dataclasses.fields(self.Config)}
@@ -141,3 +158,29 @@ class FeatureFamily(ABC):
     def __getstate__(self):
         # Heavy handles (openSMILE, torch models) are rebuilt lazily after pickling.
         return {k: v for k, v in self.__dict__.items() if not k.startswith("_")}
+
+
+class TextFeatureFamily(FeatureFamily):
+    """A family whose input is each utterance's transcript (``input = InputKind.TEXT``).
+
+    Subclasses implement `extract_text` (one transcript at a time: the reference), `extract_text_batch`
+    (several at once, exactly or within float rounding of `extract_text`) and `row_tokens` (the token
+    string each output row stands for, so that the store can keep them beside the rows).
+    """
+
+    input: ClassVar[InputKind] = InputKind.TEXT
+
+    def extract(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
+        raise TypeError(f"family '{self.name}' reads transcripts, not audio: use extract_text")
+
+    @abstractmethod
+    def extract_text(self, texts: list[str]) -> list[np.ndarray]:
+        """Features of each transcript, encoded one at a time: float32 (rows, dim) each."""
+
+    def extract_text_batch(self, texts: list[str]) -> list[np.ndarray]:
+        """Features of several transcripts at once; one by one unless a family can batch."""
+        return self.extract_text(texts)
+
+    @abstractmethod
+    def row_tokens(self, texts: list[str]) -> list[list[str]]:
+        """For each transcript, the token each row of its features stands for (as many as rows)."""

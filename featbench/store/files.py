@@ -5,6 +5,12 @@ utterance's rows back to back; ``ids``, ``audio_hash`` (str), ``offsets``, ``len
 ``checksums`` (uint32, CRC-32 of each utterance's float32 rows) per utterance; ``columns``; attributes
 from FamilyMeta.
 
+Files whose rows are tokens (row kind ``tokens``, the text families) also hold ``tokens`` (str
+(total_rows,), the token string of each feature row, parallel to ``features``), ``text`` (str (n,), the
+transcript each utterance's rows were encoded from) and ``text_source`` (str (n,), where it came from:
+``corpus`` or ``asr:<model>``). They are for inspection: the checksums cover the feature rows only. Files
+without them (every other row kind, and files written before they existed) read as before.
+
 >>> import numpy as np
 >>> checksum(np.zeros((2, 3), np.float32)) == checksum(np.zeros((2, 3), np.float64))
 True
@@ -20,7 +26,20 @@ from typing import Iterable
 import numpy as np
 
 from featbench.errors import CorruptStoreError, FeatbenchError
+from featbench.row_kinds import RowKind
 from featbench.store.meta import FamilyMeta, string_dtype
+
+TOKENS, TEXT, TEXT_SOURCE = "tokens", "text", "text_source"
+
+
+@dataclass(frozen=True)
+class TextRecord:
+    """What a file of token rows keeps besides one utterance's rows: the token string of each row, the
+    transcript encoded and its source ('corpus' or 'asr:<model>')."""
+
+    tokens: tuple[str, ...]
+    text: str = ""
+    source: str = ""
 
 
 def checksum(array: np.ndarray) -> int:
@@ -40,6 +59,9 @@ class FamilyIndex:
     hashes: list[str]
     checksums: np.ndarray | None
     n_rows: int
+    texts: list[str] | None = None  # per utterance, files of token rows only
+    text_sources: list[str] | None = None
+    tokens: np.ndarray | None = None  # per row (str objects); read with the features only
 
     @classmethod
     def read(cls, path: Path, with_features: bool = False):
@@ -52,8 +74,15 @@ class FamilyIndex:
                 index = cls(path, FamilyMeta.read_attrs(h5), list(h5["ids"].asstr()[:]), h5["offsets"][:],
                             h5["lengths"][:], list(h5["audio_hash"].asstr()[:]),
                             h5["checksums"][:] if "checksums" in h5 else None, int(h5["features"].shape[0]))
+                if TEXT in h5:
+                    index.texts, index.text_sources = list(h5[TEXT].asstr()[:]), list(h5[TEXT_SOURCE].asstr()[:])
                 index._check_shape()
                 features = h5["features"][:] if with_features else None
+                if with_features and TOKENS in h5:
+                    index.tokens = h5[TOKENS].asstr()[:].astype(object)
+                    if len(index.tokens) != index.n_rows:
+                        raise FeatbenchError(f"{path}: damaged store file ({len(index.tokens)} tokens for "
+                                             f"{index.n_rows} feature rows)")
         except FileNotFoundError:
             raise
         except FeatbenchError:
@@ -65,9 +94,17 @@ class FamilyIndex:
     def _check_shape(self) -> None:
         n = len(self.ids)
         sizes = {len(self.offsets), len(self.lengths), len(self.hashes)} | ({len(self.checksums)} if self.checksums is not None else set())
+        sizes |= {len(v) for v in (self.texts, self.text_sources) if v is not None}
         ends = self.offsets + self.lengths
         if sizes != {n} or (n and ((self.offsets < 0).any() or (self.lengths < 0).any() or ends.max() > self.n_rows)):
             raise FeatbenchError(f"{self.path}: damaged store file (its index does not fit its {self.n_rows} feature rows)")
+
+    def text_record(self, row: int, tokens: np.ndarray | None = None) -> TextRecord | None:
+        """The TextRecord of the utterance in index row `row` (`tokens`: its token strings, read separately),
+        or None for files without text."""
+        if self.texts is None:
+            return None
+        return TextRecord(tuple(tokens) if tokens is not None else (), self.texts[row], self.text_sources[row])
 
     def damaged(self, features: np.ndarray) -> list[str]:
         """Ids whose rows in `features` (this file's whole matrix) do not match their checksum."""
@@ -78,9 +115,11 @@ class FamilyIndex:
 
 
 def write_file(path: Path, meta: FamilyMeta, records: list[tuple[str, str, int, int]],
-               fetch: Iterable[np.ndarray]) -> None:
+               fetch: Iterable[tuple[np.ndarray, TextRecord | None]]) -> None:
     """Write a store file atomically: `records` gives (id, audio hash, length, checksum), `fetch` yields
-    the arrays in the same order; an array that does not match its checksum is refused."""
+    (array, TextRecord or None) in the same order; an array that does not match its checksum is refused.
+    Files of token rows get the ``tokens``, ``text`` and ``text_source`` datasets (empty strings where a
+    record has no TextRecord)."""
     import h5py
 
     tmp = path.with_name(path.name + f".tmp{os.getpid()}")
@@ -95,13 +134,25 @@ def write_file(path: Path, meta: FamilyMeta, records: list[tuple[str, str, int, 
             h5.create_dataset("offsets", data=offsets)
             h5.create_dataset("lengths", data=lengths)
             h5.create_dataset("checksums", data=np.array([r[3] for r in records], dtype=np.uint32))
-            for (uid, _, length, crc), start, array in zip(records, offsets, fetch):
+            with_text = meta.rows == RowKind.TOKENS.value
+            tokens, texts, text_sources = [], [], []
+            for (uid, _, length, crc), start, (array, text) in zip(records, offsets, fetch):
                 if len(array) != length or (length and array.shape[1] != meta.dim):
                     raise FeatbenchError(f"{path}: array of shape {array.shape} does not fit ({length}, {meta.dim})")
                 if checksum(array) != crc:
                     raise CorruptStoreError(f"{path}: the stored rows of '{uid}' fail their checksum; the file they "
                                             "come from was damaged on disk", family=meta.family, ids=[uid])
                 data[start:start + length] = array
+                if with_text:
+                    text = text or TextRecord(("",) * length)
+                    if len(text.tokens) != length:
+                        raise FeatbenchError(f"{path}: '{uid}' has {length} rows but {len(text.tokens)} tokens")
+                    tokens += text.tokens
+                    texts.append(text.text)
+                    text_sources.append(text.source)
+            if with_text:
+                for name, values in ((TOKENS, tokens), (TEXT, texts), (TEXT_SOURCE, text_sources)):
+                    h5.create_dataset(name, data=np.array(values, dtype=object), dtype=string_dtype())
         os.replace(tmp, path)
     finally:
         if tmp.exists():

@@ -4,6 +4,9 @@ Every read checks each utterance's checksum, so bytes damaged on disk never reac
 damaged clips are named (CorruptStoreError) and `repair` removes them, so that the next extraction
 computes them again.
 
+A family of token rows (the text families) is read with the token string of each row and each
+utterance's transcript and its source: ``FeatureSet.tokens(uid)``, ``.text(uid)``, ``.text_source(uid)``.
+
 >>> import tempfile
 >>> list_families(tempfile.mkdtemp())
 []
@@ -68,7 +71,11 @@ def list_families(store: str | Path) -> list[str]:
 
 @dataclass
 class FeatureSet:
-    """A whole family read back: features (total_rows, dim) plus the index."""
+    """A whole family read back: features (total_rows, dim) plus the index.
+
+    Families of token rows also carry `token_rows` (str objects, (total_rows,), parallel to `features`),
+    `texts` and `text_sources` (n,); None for every other family.
+    """
 
     meta: FamilyMeta
     ids: np.ndarray
@@ -77,6 +84,9 @@ class FeatureSet:
     hashes: np.ndarray
     features: np.ndarray
     position: dict = field(default_factory=dict)
+    token_rows: np.ndarray | None = None
+    texts: np.ndarray | None = None
+    text_sources: np.ndarray | None = None
 
     def __post_init__(self):
         self.position = {uid: i for i, uid in enumerate(self.ids)}
@@ -87,6 +97,24 @@ class FeatureSet:
 
     def get(self, uid: str) -> np.ndarray:
         return self.sequence(self.position[uid])
+
+    def _text_field(self, values):
+        if values is None:
+            raise FeatbenchError(f"family '{self.meta.family}' stores no tokens (its rows are {self.meta.rows})")
+        return values
+
+    def tokens(self, uid: str) -> list[str]:
+        """The token string of each row of `uid` (as many as `get(uid)` has rows)."""
+        i = self.position[uid]
+        return list(self._text_field(self.token_rows)[self.offsets[i]:self.offsets[i] + self.lengths[i]])
+
+    def text(self, uid: str) -> str:
+        """The transcript `uid`'s rows were encoded from."""
+        return str(self._text_field(self.texts)[self.position[uid]])
+
+    def text_source(self, uid: str) -> str:
+        """Where that transcript came from: 'corpus' or 'asr:<model>'."""
+        return str(self._text_field(self.text_sources)[self.position[uid]])
 
 
 def _names(ids: list[str], limit: int = 5) -> str:
@@ -112,14 +140,28 @@ def read_family(store: str | Path, family: str) -> FeatureSet:
     if len(indexes) == 1:
         src = indexes[0]
         return FeatureSet(src.meta, np.array(src.ids, dtype=object), src.offsets, src.lengths,
-                          np.array(src.hashes, dtype=object), matrices[0])
+                          np.array(src.hashes, dtype=object), matrices[0], **_text_fields(src))
     chosen = sorted(latest.items())
     lengths = np.array([indexes[s].lengths[r] for _, (s, r) in chosen], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
     parts = [matrices[s][indexes[s].offsets[r]:indexes[s].offsets[r] + indexes[s].lengths[r]] for _, (s, r) in chosen]
     features = np.concatenate(parts) if parts else np.zeros((0, indexes[-1].meta.dim), np.float32)
+    text = {}
+    if chosen and all(indexes[s].texts is not None and indexes[s].tokens is not None for _, (s, _) in chosen):
+        text = {"token_rows": np.array([t for _, (s, r) in chosen for t in indexes[s].tokens[
+                    indexes[s].offsets[r]:indexes[s].offsets[r] + indexes[s].lengths[r]]], dtype=object),
+                "texts": np.array([indexes[s].texts[r] for _, (s, r) in chosen], dtype=object),
+                "text_sources": np.array([indexes[s].text_sources[r] for _, (s, r) in chosen], dtype=object)}
     return FeatureSet(indexes[-1].meta, np.array([u for u, _ in chosen], dtype=object), offsets, lengths,
-                      np.array([indexes[s].hashes[r] for _, (s, r) in chosen], dtype=object), features)
+                      np.array([indexes[s].hashes[r] for _, (s, r) in chosen], dtype=object), features, **text)
+
+
+def _text_fields(index: FamilyIndex) -> dict:
+    """The FeatureSet text fields of a single source (none for files without text)."""
+    if index.texts is None or index.tokens is None:
+        return {}
+    return {"token_rows": index.tokens, "texts": np.array(index.texts, dtype=object),
+            "text_sources": np.array(index.text_sources, dtype=object)}
 
 
 @dataclass

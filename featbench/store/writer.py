@@ -5,6 +5,9 @@ renamed, so a killed run never leaves half a shard); ``consolidate`` merges them
 same way. A run killed at any moment therefore leaves a readable store. One writer at a time: the
 store folder itself is locked (no lock file), and released by the OS if the process dies.
 
+Families whose rows are tokens pass a TextRecord with each utterance (`add(..., text=)`): the token
+string of every row, the transcript and its source, kept beside the rows (see `files`).
+
 >>> import tempfile, numpy as np
 >>> from featbench.store import read_family
 >>> d = tempfile.mkdtemp()
@@ -29,7 +32,7 @@ import numpy as np
 
 from featbench.errors import CorruptStoreError
 from featbench.locking import check_writable, exclusive
-from featbench.store.files import FamilyIndex, checksum, write_file
+from featbench.store.files import FamilyIndex, TextRecord, checksum, write_file
 from featbench.store.meta import FamilyMeta
 from featbench.store.reader import PENDING, family_path, latest_records, pending_files, sources, verify
 
@@ -56,7 +59,7 @@ class StoreWriter:
             raise
         self.flush_utterances, self.flush_bytes = flush_utterances, flush_bytes
         self.meta: dict[str, FamilyMeta] = {}
-        self._buffer: dict[str, list[tuple[str, str, np.ndarray]]] = {}
+        self._buffer: dict[str, list[tuple[str, str, np.ndarray, TextRecord | None]]] = {}
         self._buffered_bytes = 0
         self._buffered_utterances: set[str] = set()
         self.messages: list[str] = []
@@ -113,10 +116,13 @@ class StoreWriter:
             done.update(zip(source.ids, source.hashes))
         return done
 
-    def add(self, family: str, uid: str, audio_hash: str, array: np.ndarray) -> None:
-        """Buffer one utterance's features; shards are written every `flush_utterances` utterances or `flush_bytes`."""
+    def add(self, family: str, uid: str, audio_hash: str, array: np.ndarray, text: TextRecord | None = None) -> None:
+        """Buffer one utterance's features (and, for token rows, its TextRecord: one token per row); shards are
+        written every `flush_utterances` utterances or `flush_bytes`."""
         array = np.asarray(array, dtype=np.float32)
-        self._buffer[family].append((uid, audio_hash, array))
+        if text is not None and len(text.tokens) != len(array):
+            raise ValueError(f"{family}: '{uid}' has {len(array)} rows but {len(text.tokens)} tokens")
+        self._buffer[family].append((uid, audio_hash, array, text))
         self._buffered_bytes += array.nbytes
         self._buffered_utterances.add(uid)
         if len(self._buffered_utterances) >= self.flush_utterances or self._buffered_bytes >= self.flush_bytes:
@@ -130,8 +136,8 @@ class StoreWriter:
             folder = self.store / PENDING / family
             folder.mkdir(parents=True, exist_ok=True)
             shard = folder / f"{time.time_ns():020d}-{os.getpid()}.h5"
-            write_file(shard, self.meta[family], [(u, h, len(a), checksum(a)) for u, h, a in records],
-                       (a for _, _, a in records))
+            write_file(shard, self.meta[family], [(u, h, len(a), checksum(a)) for u, h, a, _ in records],
+                       ((a, t) for _, _, a, t in records))
             self._buffer[family] = []
         self._buffered_bytes = 0
         self._buffered_utterances.clear()
@@ -177,18 +183,24 @@ class StoreWriter:
                 shard[s] = handles[s]["features"][:]
             return shard[s][start:start + length]
 
+        def text_of(s: int, r: int) -> TextRecord | None:
+            if indexes[s].texts is None:
+                return None
+            start, length = indexes[s].offsets[r], indexes[s].lengths[r]
+            return indexes[s].text_record(r, handles[s]["tokens"].asstr()[start:start + length] if length else ())
+
         try:
-            def fetch() -> Iterator[np.ndarray]:
+            def fetch() -> Iterator[tuple[np.ndarray, TextRecord | None]]:
                 for uid in in_order:
                     s, r = latest[uid]
-                    yield rows_of(s, indexes[s].offsets[r], indexes[s].lengths[r])
+                    yield rows_of(s, indexes[s].offsets[r], indexes[s].lengths[r]), text_of(s, r)
 
             records = [(u, field(u, "hashes"), int(field(u, "lengths")),
                         int(field(u, "checksums")) if field(u, "checksums") is not None else None) for u in in_order]
             try:
                 if any(r[3] is None for r in records):  # a format-1 file: checksums start now
                     arrays = list(fetch())
-                    records = [(u, h, n, checksum(a)) for (u, h, n, _), a in zip(records, arrays)]
+                    records = [(u, h, n, checksum(a)) for (u, h, n, _), (a, _) in zip(records, arrays)]
                     write_file(main, self.meta.get(family, indexes[-1].meta), records, iter(arrays))
                 else:
                     write_file(main, self.meta.get(family, indexes[-1].meta), records, fetch())
