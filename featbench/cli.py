@@ -1,7 +1,7 @@
 """The featbench command line: thin wiring over the library, one library call per command.
 
 Exit codes: 0 success; 1 error (one line on stderr, no traceback); 2 bad usage;
-3 partial extraction (some clips failed; see errors.csv in the store).
+3 partial extraction or transcription (some clips failed; see errors.csv in the store).
 """
 from __future__ import annotations
 
@@ -142,6 +142,38 @@ def extract(
     metas = check_families(specs, audio)  # every option and model checked before the corpus is read
     table = _table(layout, root, classes, merge)
     report = run_extraction(table, specs, out, audio, jobs=jobs, progress=progress, batch_size=batch_size, metas=metas)
+    typer.echo(report.summary())
+    if report.partial:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@app.command()
+@_user_errors
+def transcribe(
+    layout: Layout,
+    root: Root,
+    model: Annotated[Path, typer.Option(show_default=False, help="Local Hugging Face Whisper folder with its tokenizer, e.g. ../shared/models/whisper-base.")],
+    out: Annotated[Path, typer.Option(help="Store folder (transcripts go to <out>/transcripts.csv).")] = Path("store"),
+    classes: Classes = None,
+    merge: Merge = None,
+    language: Annotated[Optional[str], typer.Option(help="Force this language (a code such as en, or a name such as english); default: detected per clip.")] = None,
+    jobs: Annotated[int, typer.Option(min=1, help="Parallel worker processes.")] = 1,
+    batch_size: Annotated[int, typer.Option(min=1, help="Clips of up to 30 s decoded together.")] = 8,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Transcribe a corpus with a Whisper model into a store (greedy decoding); re-running resumes.
+
+    Example: featbench transcribe ravdess ../shared/data/ravdess --model ../shared/models/whisper-base --language en --out store/ --jobs 2
+
+    Clips longer than 30 s are transcribed whole with Whisper's long-form decoding. Where the corpus has
+    reference transcripts (RAVDESS sentences, IEMOCAP, a csv 'transcript' column) the word error rate is
+    printed. Exit code 3 means the run finished but some clips failed (listed in <out>/errors.csv).
+    """
+    from featbench.transcribe import check_asr_model, run_transcription
+
+    asr = check_asr_model(model, language)  # the model folder and language checked before the corpus is read
+    table = _table(layout, root, classes, merge)
+    report = run_transcription(table, asr, out, jobs=jobs, batch_size=batch_size, progress=progress)
     typer.echo(report.summary())
     if report.partial:
         raise typer.Exit(EXIT_PARTIAL)

@@ -55,3 +55,48 @@ def read_transcripts(store: str | Path, model_fingerprint: str | None = None) ->
         raise FeatbenchError(f"{path}: no transcripts by the model with fingerprint {model_fingerprint} "
                              f"(present: {fingerprints or 'none'})")
     return rows.drop_duplicates("id", keep="last").reset_index(drop=True)
+
+
+def model_transcripts(store: str | Path, model_fingerprint: str) -> pd.DataFrame:
+    """The last row per id written by one model (all text); an empty frame when that model wrote none.
+
+    Unlike `read_transcripts` with a fingerprint, a store holding only other models' transcripts is not an
+    error: this is what a run of a new model resumes from.
+
+    >>> import tempfile
+    >>> model_transcripts(tempfile.mkdtemp(), "f1").empty
+    True
+    """
+    path = transcripts_path(store)
+    if not path.is_file():
+        return pd.DataFrame(columns=TRANSCRIPT_COLUMNS)
+    complete, _ = split_tail(read_text(path, "transcripts file"))  # a torn last line (a killed run) is ignored
+    rows = TranscriptsFile(path).parse(complete) if complete else pd.DataFrame(columns=TRANSCRIPT_COLUMNS)
+    rows = rows[rows["model_fingerprint"] == model_fingerprint]
+    return rows.drop_duplicates("id", keep="last").reset_index(drop=True)
+
+
+def write_transcription_errors(store: str | Path, errors: list[dict], family: str = "transcribe") -> Path:
+    """Replace the `family` rows of ``errors.csv`` with `errors`, keeping the rows other commands wrote
+    (an extraction's failures survive a transcription run).
+
+    >>> import tempfile
+    >>> from featbench.store.tables import write_errors
+    >>> d = tempfile.mkdtemp()
+    >>> _ = write_errors(d, [dict(id="a", path="a.wav", family="fbank", reason="silent clip")])
+    >>> _ = write_transcription_errors(d, [dict(id="b", path="b.wav", family="transcribe", reason="missing file")])
+    >>> pd.read_csv(Path(d) / "errors.csv")[["id", "family"]].values.tolist()
+    [['a', 'fbank'], ['b', 'transcribe']]
+    """
+    from featbench.store.tables import ERROR_COLUMNS, ERRORS_FILE, write_errors
+
+    path = Path(store) / ERRORS_FILE
+    kept: list[dict] = []
+    if path.is_file():
+        try:
+            earlier = pd.read_csv(path, dtype=str, keep_default_na=False)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+            earlier = pd.DataFrame(columns=ERROR_COLUMNS)  # unreadable: replaced, as write_errors would
+        if list(earlier.columns) == ERROR_COLUMNS:
+            kept = earlier[earlier["family"] != family].to_dict("records")
+    return write_errors(store, kept + list(errors))

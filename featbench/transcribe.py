@@ -1,0 +1,458 @@
+"""Speech recognition into a store: Whisper transcripts in ``<store>/transcripts.csv``, resumable, kill -9 safe.
+
+A local Hugging Face Whisper folder (weights, tokenizer, feature extractor and generation config, e.g.
+``../shared/models/whisper-base``) transcribes every clip of a corpus table: greedy decoding (one beam, no
+sampling, no temperature fallback), task "transcribe", audio decoded as for `featbench extract`
+(featbench.audio.load, 16 kHz). Unusable clips go to ``errors.csv`` (family ``transcribe``); the run goes on.
+
+- Language: forced (``language="en"``, or a name such as "english") or detected per clip from its first 30 s,
+  and stored per clip. A clip is done when this model (fingerprint) has its text for the current audio
+  (hash) and, if a language is forced, in that language; forcing another one transcribes it again.
+- Long clips (> 30 s) are transcribed whole, one at a time, with Whisper's sequential long-form decoding
+  (each next 30 s window starts at the last timestamp the model predicted, so no word is cut at a fixed
+  boundary), greedy, not conditioned on the previous window's text.
+- Batches: Whisper pads every clip to 30 s of log-Mel frames, so clips of any length up to 30 s batch
+  without padding of their own. Batches are cut from the whole table in id order, whatever is already
+  stored, so a resumed run decodes the same batches as an uninterrupted one and gets identical text.
+- Rows are appended one write per batch as batches finish (featbench.append_only) with the store folder
+  locked (transcribe and extract never write one store at once): kill -9 loses the batches in flight only.
+- Word error rate: where the corpus table's ``transcript`` column holds a reference (RAVDESS sentences,
+  IEMOCAP, a csv manifest), the report gives the WER of this model's stored transcripts (`word_error_rate`).
+
+>>> from featbench.corpus import load_corpus
+>>> table = load_corpus("ravdess", "../shared/data/ravdess", ["neutral"]).head(4)          # doctest: +SKIP
+>>> report = run_transcription(table, "../shared/models/whisper-base", "store", language="en")  # doctest: +SKIP
+>>> report.transcribed, report.failed, report.wer_clips                                      # doctest: +SKIP
+(4, 0, 4)
+>>> word_error_rate(["Kids are talking by the door"], ["Kids are talking by the door."])
+0.0
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import time
+import unicodedata
+from collections import Counter
+from contextlib import ExitStack, closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from featbench.audio import AudioConfig, AudioProblem, file_hash, load
+from featbench.errors import FeatbenchError
+from featbench.executors import run_tasks
+from featbench.extract import _progress_note
+from featbench.store import ERRORS_FILE, StoreWriter, TranscriptsFile, transcripts_path, write_corpus
+from featbench.store.transcripts import model_transcripts, write_transcription_errors
+
+FAMILY = "transcribe"  # the family column of errors.csv
+SAMPLE_RATE = 16000
+WINDOW_SECONDS = 30.0  # Whisper's input window
+AUDIO = AudioConfig(sample_rate=SAMPLE_RATE)
+
+
+# ---------------------------------------------------------------------------------------------- word error rate
+
+def normalise_text(text: str) -> str:
+    """Lower-case, apostrophes dropped, other punctuation and symbols turned into spaces, whitespace collapsed.
+
+    >>> normalise_text("  Kids are talking -- by the DOOR! Don't.")
+    'kids are talking by the door dont'
+    """
+    text = unicodedata.normalize("NFKC", str(text)).lower()
+    text = re.sub(r"['\u2019`]", "", text)
+    text = "".join(" " if unicodedata.category(c)[0] in "PS" else c for c in text)
+    return " ".join(text.split())
+
+
+def word_error_rate(references: Iterable[str], hypotheses: Iterable[str]) -> float:
+    """Corpus-level word error rate (word edits over reference words, with jiwer) after `normalise_text`.
+
+    Pairs whose reference is empty after normalisation are left out; NaN when no pair is left.
+
+    >>> word_error_rate(["Kids are talking by the door", "Dogs are sitting by the door"],
+    ...                 ["kids are talking by the door.", "Dogs are sitting by a door"])
+    0.08333333333333333
+    >>> word_error_rate([""], ["anything"])
+    nan
+    """
+    import jiwer
+
+    pairs = [(normalise_text(r), normalise_text(h)) for r, h in zip(references, hypotheses)]
+    pairs = [(r, h) for r, h in pairs if r]
+    if not pairs:
+        return float("nan")
+    return float(jiwer.wer([r for r, _ in pairs], [h for _, h in pairs]))
+
+
+# ---------------------------------------------------------------------------------------------- the model
+
+@dataclass(frozen=True)
+class AsrModel:
+    """A checked Whisper folder: what workers load, and what every transcript row records.
+
+    path: the resolved folder; name: its name (the `model` column); fingerprint: content fingerprint
+    (the `model_fingerprint` column, part of the resume key); language: the forced language code, or None
+    to detect it per clip; multilingual: False for English-only models.
+    """
+
+    path: str
+    name: str
+    fingerprint: str
+    language: str | None = None
+    multilingual: bool = True
+
+
+def _language_code(language: str | None, generation_config, path: Path) -> str | None:
+    """'en', 'English', '<|en|>' -> 'en', checked against the model's languages; None stays None."""
+    if language is None:
+        return None
+    from transformers.models.whisper.tokenization_whisper import TO_LANGUAGE_CODE
+
+    text = str(language).strip().lower()
+    code = TO_LANGUAGE_CODE.get(text, text.strip("<|>"))
+    if not getattr(generation_config, "is_multilingual", True):
+        if code != "en":
+            raise FeatbenchError(f"--language {language}: {path} is an English-only Whisper model")
+        return "en"
+    known = sorted(t.strip("<|>") for t in (generation_config.lang_to_id or {}))
+    if code not in known:
+        raise FeatbenchError(f"--language {language}: not a language of {path.name} (give a code such as en, de, fr "
+                             f"or a name such as english; it knows {len(known)}: {', '.join(known[:12])}, ...)")
+    return code
+
+
+def _check_files(path: Path) -> None:
+    """The files besides config.json and the weights that a Whisper speech-recognition folder needs."""
+    if not ((path / "tokenizer.json").is_file() or (path / "vocab.json").is_file()):
+        raise FeatbenchError(f"{path}: no tokenizer (tokenizer.json, or vocab.json + merges.txt); transcribe needs "
+                             "a Whisper folder saved with its tokenizer (WhisperProcessor.save_pretrained)")
+    if not (path / "preprocessor_config.json").is_file():
+        raise FeatbenchError(f"{path}: no preprocessor_config.json (the Whisper feature extractor); "
+                             "save the folder with WhisperProcessor.save_pretrained")
+
+
+def check_asr_model(path: str | Path, language: str | None = None) -> AsrModel:
+    """Check a Whisper folder and a language before any clip is read; FeatbenchError (one line) otherwise.
+
+    The folder must hold a Whisper encoder-decoder (config.json with model_type 'whisper'), a tokenizer, a
+    feature extractor and Whisper's generation settings (generation_config.json with the language and task
+    tokens); the weights are loaded once here so that a damaged file fails now. `language` must be one the
+    model knows. Returns the AsrModel that `run_transcription` takes.
+    """
+    from featbench.features.pretrained_options import LoadErrors, fingerprint
+
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise FeatbenchError(f"{path}: not found (--model)")
+    if not (path / "config.json").is_file():
+        raise FeatbenchError(f"{path}: not a Hugging Face model folder (no config.json)")
+    try:
+        from transformers import AutoConfig, GenerationConfig
+    except ImportError:
+        raise FeatbenchError("transcribe needs the transformers package (pip install 'featbench[hf]')") from None
+    with LoadErrors(path, "--model", "model configuration"), _quiet_transformers():
+        config = AutoConfig.from_pretrained(path, local_files_only=True)
+    if config.model_type != "whisper" or not getattr(config, "is_encoder_decoder", False):
+        raise FeatbenchError(f"{path}: model type '{config.model_type}' is not a Whisper speech-recognition model "
+                             "(transcribe needs a Whisper encoder-decoder folder with its tokenizer)")
+    _check_files(path)
+    try:
+        with _quiet_transformers():
+            generation = GenerationConfig.from_pretrained(path, local_files_only=True)
+    except OSError:
+        generation = None
+    needed = ["no_timestamps_token_id", "lang_to_id", "task_to_id"] if getattr(generation, "is_multilingual", True) \
+        else ["no_timestamps_token_id"]
+    if generation is None or any(not getattr(generation, name, None) for name in needed):
+        raise FeatbenchError(f"{path}: no Whisper generation settings (generation_config.json with "
+                             f"{', '.join(needed)}); save the model with its generation config")
+    code = _language_code(language, generation, path)
+    spec = AsrModel(path=str(path.resolve()), name=path.resolve().name, fingerprint=fingerprint(path),
+                    language=code, multilingual=bool(getattr(generation, "is_multilingual", True)))
+    load_asr(spec)  # weights and tokenizer open now, so that a damaged file fails before any clip
+    return spec
+
+
+@contextlib.contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """No progress bars or generation advice from transformers within the block (one line per error is ours)."""
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        hf_logging.enable_progress_bar()
+
+
+def load_asr(spec: AsrModel) -> tuple:
+    """(model, processor, spec) for `transcribe_batch`: float32 on the CPU, local files only; once per worker."""
+    import torch
+    from transformers import WhisperForConditionalGeneration, WhisperProcessor
+
+    from featbench.features.pretrained_options import LoadErrors
+
+    with LoadErrors(spec.path, "--model", "Whisper model and tokenizer"), _quiet_transformers():
+        processor = WhisperProcessor.from_pretrained(spec.path, local_files_only=True)
+        model = WhisperForConditionalGeneration.from_pretrained(spec.path, local_files_only=True, dtype=torch.float32)
+    return model.eval(), processor, spec
+
+
+# ---------------------------------------------------------------------------------------------- decoding
+
+def _generate_kwargs(spec: AsrModel, languages: list[str]) -> dict:
+    """Greedy decoding, task transcribe, one language per clip (English-only models take neither)."""
+    kwargs = dict(num_beams=1, do_sample=False)
+    if spec.multilingual:
+        kwargs.update(task="transcribe", language=languages)
+    return kwargs
+
+
+def _detect(model, spec: AsrModel, encoder_outputs) -> list[str]:
+    """The language token the model predicts first for each clip (the forced one if given)."""
+    n = encoder_outputs.last_hidden_state.shape[0]
+    if spec.language is not None or not spec.multilingual:
+        return [spec.language or "en"] * n
+    ids = model.detect_language(encoder_outputs=encoder_outputs)
+    names = {v: k.strip("<|>") for k, v in model.generation_config.lang_to_id.items()}
+    return [names[int(i)] for i in ids]
+
+
+def _one_line(text: str) -> str:
+    """Stored text: whitespace (newlines included) collapsed to single spaces, so that a row is one line.
+
+    >>> _one_line(" Kids are talking" + chr(10) + "by  the door. ")
+    'Kids are talking by the door.'
+    """
+    return " ".join(text.split())
+
+
+def transcribe_signals(loaded: tuple, signals: list[np.ndarray]) -> list[tuple[str, str]]:
+    """[(text, language)] for 16 kHz signals of at most 30 s, decoded together: one encoder pass serves language
+    detection and decoding, and one decoder call per batch (transformers would otherwise start a second
+    window after a stray timestamp token, which only untrained models emit)."""
+    import torch
+
+    model, processor, spec = loaded
+    features = processor.feature_extractor(signals, sampling_rate=SAMPLE_RATE, return_tensors="pt").input_features
+    with torch.no_grad(), _quiet_transformers():
+        encoded = model.get_encoder()(features)
+        languages = _detect(model, spec, encoded)
+        tokens = model.generate(encoder_outputs=encoded, force_unique_generate_call=True,  # one window, one call
+                                **_generate_kwargs(spec, languages))
+    texts = processor.batch_decode(tokens, skip_special_tokens=True)
+    return [(_one_line(text), language) for text, language in zip(texts, languages)]
+
+
+def transcribe_long(loaded: tuple, signal: np.ndarray) -> tuple[str, str]:
+    """(text, language) of one clip longer than 30 s: Whisper's sequential long-form decoding, greedy, with
+    timestamps (they move each next window), not conditioned on the previous window's text; the language
+    is detected from the first 30 s."""
+    import torch
+
+    model, processor, spec = loaded
+    window = int(WINDOW_SECONDS * SAMPLE_RATE)
+    first = processor.feature_extractor(signal[:window], sampling_rate=SAMPLE_RATE, return_tensors="pt").input_features
+    whole = processor.feature_extractor(signal, sampling_rate=SAMPLE_RATE, return_tensors="pt", truncation=False,
+                                        padding="longest", return_attention_mask=True)
+    with torch.no_grad(), _quiet_transformers():
+        language = _detect(model, spec, model.get_encoder()(first))[0]
+        kwargs = _generate_kwargs(spec, [language])
+        if spec.multilingual:
+            kwargs["language"] = language
+        tokens = model.generate(whole.input_features, attention_mask=whole.attention_mask, return_timestamps=True,
+                                condition_on_prev_tokens=False, temperature=0.0, **kwargs)
+    sequences = tokens["sequences"] if isinstance(tokens, dict) else tokens
+    return _one_line(processor.batch_decode(sequences, skip_special_tokens=True)[0]), language
+
+
+@dataclass(frozen=True)
+class ClipBatch:
+    """One task: (id, path) of clips transcribed together."""
+
+    items: tuple[tuple[str, str], ...]
+
+
+def _reason(err: Exception) -> str:
+    """The reason recorded for a clip; configuration errors are not per-clip failures and go up."""
+    if isinstance(err, FeatbenchError):
+        raise err
+    return f"{type(err).__name__}: {err}"
+
+
+def transcribe_batch(loaded: tuple, batch: ClipBatch) -> list[tuple[str, str, tuple | str]]:
+    """[(id, path, (text, language, seconds) or the reason it failed)] for a batch of clips.
+
+    Clips up to 30 s are decoded together; if that fails they are decoded one by one, so that a failure
+    is reported against the clip that caused it. Longer clips go one at a time (`transcribe_long`).
+    """
+    signals, results = {}, {}
+    for uid, path in batch.items:
+        try:
+            signals[uid] = load(path, AUDIO)
+        except AudioProblem as err:
+            results[uid] = str(err)
+    window = int(WINDOW_SECONDS * SAMPLE_RATE)
+    short = [uid for uid in signals if len(signals[uid]) <= window]
+    try:
+        decoded = dict(zip(short, transcribe_signals(loaded, [signals[u] for u in short]))) if short else {}
+    except Exception as err:  # retried clip by clip below, where the failing clip's error is recorded
+        _reason(err)
+        decoded = {}
+    for uid, signal in signals.items():
+        try:
+            if uid not in decoded:
+                long = len(signal) > window
+                decoded[uid] = transcribe_long(loaded, signal) if long else transcribe_signals(loaded, [signal])[0]
+            results[uid] = (*decoded[uid], len(signal) / SAMPLE_RATE)
+        except Exception as err:  # one clip failing must not stop the run; reported per clip
+            results[uid] = _reason(err)
+    return [(uid, path, results[uid]) for uid, path in batch.items]
+
+
+# ---------------------------------------------------------------------------------------------- the run
+
+@dataclass
+class TranscriptionReport:
+    """What a run did. `partial` is True when any clip could not be transcribed; `wer` is the word error rate
+    of this model's stored transcripts of the table's clips that have a reference (`wer_clips` of them;
+    NaN when none has)."""
+
+    store: Path
+    model: str = ""
+    utterances: int = 0
+    already_done: int = 0
+    transcribed: int = 0
+    failed: int = 0
+    audio_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    languages: Counter = field(default_factory=Counter)
+    wer: float = float("nan")
+    wer_clips: int = 0
+    errors: list[dict] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def partial(self) -> bool:
+        return self.failed > 0
+
+    def summary(self) -> str:
+        """Counts, speed, languages, word error rate and where the failures are listed, one line each.
+
+        >>> print(TranscriptionReport(Path("s"), "whisper-base", 6, 0, 6, 0, 21.0, 14.0, Counter(en=6), 0.05, 6).summary())
+        s: 6 utterances, 0 already transcribed, 6 transcribed by whisper-base (21 s of audio in 14.0 s, 1.5 s audio/s), 0 failed
+        languages: en 6
+        word error rate 0.050 over 6 clips with a reference transcript
+        """
+        speed = self.audio_seconds / self.wall_seconds if self.wall_seconds else 0.0
+        line = (f"{self.store}: {self.utterances} utterances, {self.already_done} already transcribed, {self.transcribed} "
+                f"transcribed by {self.model} ({self.audio_seconds:.0f} s of audio in {self.wall_seconds:.1f} s, "
+                f"{speed:.1f} s audio/s), {self.failed} failed")
+        if self.failed:
+            line += f" (see {self.store / ERRORS_FILE})"
+        lines = [*self.messages, line]
+        if self.languages:
+            lines.append("languages: " + ", ".join(f"{k} {n}" for k, n in self.languages.most_common()))
+        if self.wer_clips:
+            lines.append(f"word error rate {self.wer:.3f} over {self.wer_clips} clip{'s' if self.wer_clips != 1 else ''} "
+                         "with a reference transcript")
+        else:
+            lines.append("no word error rate: no clip has both a reference (the corpus table's transcript column) "
+                         "and a stored transcript")
+        return "\n".join(lines)
+
+
+def _row(spec: AsrModel, uid: str, audio_hash: str, text: str, language: str, seconds: float) -> dict:
+    from featbench import __version__
+
+    return dict(id=uid, text=text, language=language, model=spec.name, model_fingerprint=spec.fingerprint,
+                audio_hash=audio_hash, seconds=f"{seconds:.3f}", featbench_version=__version__)
+
+
+def _done(stored: pd.DataFrame, spec: AsrModel, hashes: dict[str, str]) -> set[str]:
+    """Ids whose transcript by this model is stored for the current audio (and in the forced language)."""
+    done = stored[stored["audio_hash"] == stored["id"].map(hashes)]
+    if spec.language is not None:
+        done = done[done["language"] == spec.language]
+    return set(done["id"])
+
+
+def _score(report: TranscriptionReport, table: pd.DataFrame, stored: pd.DataFrame) -> None:
+    """The word error rate of the stored transcripts of the table's clips that have a reference."""
+    text = dict(zip(stored["id"], stored["text"]))
+    scored = [(ref, text[uid]) for uid, ref in zip(table["id"], table["transcript"]) if str(ref).strip() and uid in text]
+    report.wer_clips = len(scored)
+    report.wer = word_error_rate(*zip(*scored)) if scored else float("nan")
+
+
+def run_transcription(table: pd.DataFrame, model: str | Path | AsrModel, store: str | Path, language: str | None = None,
+                      jobs: int = 1, batch_size: int = 8, progress: bool = True) -> TranscriptionReport:
+    """Transcribe every clip of `table` (the utterance table) with a Whisper folder into ``<store>/transcripts.csv``.
+
+    `model` is a folder (checked here with `language`) or the AsrModel from `check_asr_model` (which holds
+    the language). Clips already transcribed by this model (same fingerprint, same audio hash, and the same
+    language when one is forced) are skipped. jobs > 1 runs that many worker processes, each single-threaded.
+    The store folder is locked for the run, the corpus table is merged into ``corpus.csv``, failures are
+    listed in ``errors.csv`` (family ``transcribe``; other commands' rows are kept). Returns a
+    TranscriptionReport.
+    """
+    from tqdm import tqdm
+
+    start = time.perf_counter()
+    spec = model if isinstance(model, AsrModel) else check_asr_model(model, language)
+    store = Path(store)
+    report = TranscriptionReport(store=store, model=spec.name, utterances=len(table))
+    with StoreWriter(store), TranscriptsFile(transcripts_path(store)) as log:
+        report.messages += log.notes
+        write_corpus(store, table)
+        hashes = {row.id: file_hash(row.path) if os.path.isfile(row.path) else "missing" for row in table.itertuples()}
+        done = _done(model_transcripts(store, spec.fingerprint), spec, hashes)
+        report.already_done = len(done)
+        items = list(zip(table["id"], table["path"]))
+        size = max(batch_size, 1)  # batches cut from the whole table: a resumed run sees the same batches
+        batches = [ClipBatch(tuple(i for i in items[k:k + size] if i[0] not in done)) for k in range(0, len(items), size)]
+        batches = [b for b in batches if b.items]
+        todo = [uid for b in batches for uid, _ in b.items]
+        seconds_todo = float(table.set_index("id").loc[todo, "duration"].fillna(0.0).sum())
+        workers = jobs if jobs > 1 and len(batches) > 1 else 1
+        bar, stack = None, ExitStack()
+        try:
+            results = stack.enter_context(closing(run_tasks(transcribe_batch, batches, workers, setup=load_asr,
+                                                            setup_args=(spec,))))
+            for n_done, outcome in enumerate(results, start=1):
+                rows = []
+                for uid, path, result in outcome:
+                    if isinstance(result, str):
+                        report.errors.append(dict(id=uid, path=path, family=FAMILY, reason=result))
+                        continue
+                    text, lang, seconds = result
+                    rows.append(_row(spec, uid, hashes[uid], text, lang, seconds))
+                    report.languages[lang] += 1
+                    report.audio_seconds += seconds
+                log.append(rows)  # one write: a killed run leaves whole rows
+                report.transcribed += len(rows)
+                report.failed += len(outcome) - len(rows)
+                if bar is None:  # the model is loaded by now: the rate and ETA count from here
+                    bar = tqdm(total=len(todo), unit="clip", disable=not progress, dynamic_ncols=True, desc=FAMILY,
+                               mininterval=0.5, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
+                    clock, first_audio = time.perf_counter(), report.audio_seconds
+                bar.update(len(outcome))
+                bar.set_postfix_str(_progress_note(report, seconds_todo, first_audio, time.perf_counter() - clock,
+                                                   n_done), refresh=False)
+        finally:
+            stack.close()  # workers end here, on success, error or Ctrl-C
+            if bar is not None:
+                bar.close()
+            write_transcription_errors(store, report.errors, FAMILY)
+        _score(report, table, model_transcripts(store, spec.fingerprint))
+    report.wall_seconds = time.perf_counter() - start
+    return report
