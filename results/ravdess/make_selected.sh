@@ -21,7 +21,7 @@ done
 for setting in "8class:" "4class:neutral,happy,sad,angry"; do
   name=${setting%%:*}; classes=${setting#*:}
   step "train $name whisper weighted sequence" "$BIN/featbench" train "$STORE" ${classes:+--classes "$classes"} \
-    --corpus ravdess --budgets all --folds 6 --jobs "$JOBS" --no-progress \
+    --corpus ravdess --budgets all --folds 6 --jobs 1 --no-progress \
     --features whisper@weighted --classifiers seq --seeds 0 --out "$OUT/$name/results_weighted_sequence.csv"
 done
 for name in 8class 4class; do
