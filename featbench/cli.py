@@ -184,8 +184,12 @@ def transcribe(
 def train(
     store: Annotated[Path, typer.Argument(help="Feature store folder made by `featbench extract`.")],
     out: Annotated[Path, typer.Option(help="Results CSV (rows are appended; existing rows are skipped).")] = Path("results.csv"),
-    features: Annotated[Optional[str], typer.Option(help="Families to train on, comma-separated (default: every family in the store).")] = None,
-    classifiers: Annotated[str, typer.Option(help="logreg, svm, lgbm, mlp (utterance level) and seq (sequence model).")] = "logreg,svm,lgbm,mlp",
+    features: Annotated[Optional[str], typer.Option(help="Families to train on, comma-separated (default: every family in the store). "
+                                                    "An all-layer family also as name@L4, name@all, name@auto (layer chosen on validation "
+                                                    "speakers), name@weighted (learned layer weights); a+b combines two views (fusion).")] = None,
+    classifiers: Annotated[str, typer.Option(help="logreg, svm, lgbm, mlp (utterance level); selected (chosen per fold on validation "
+                                                  "speakers among the others named, or all; selected(logreg+svm) for a subset); seq "
+                                                  "(sequence model); fusion (cross-modal attention over a+b).")] = "logreg,svm,lgbm,mlp",
     budgets: Annotated[Optional[str], typer.Option(help="Training examples per class (or fractions of each class, e.g. 0.25), comma-separated, plus 'all' (default: 4, 8, 16, ... up to what every fold's training part can serve, then all).")] = None,
     folds: Annotated[Optional[int], typer.Option(min=2, help="Group folds, each with every class in its test and training part (default: leave-one-group-out when every group has every class and there are at most 10, else the largest k up to 10 that works).")] = None,
     seeds: Annotated[str, typer.Option(help="Seeds for the budget subsets and models, comma-separated.")] = "0,1,2",
