@@ -227,6 +227,7 @@ def run_task(context: TaskContext, task: GridTask) -> list[dict]:
         warnings.filterwarnings("ignore", message=".*Maximum iterations.*")
         warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
         warnings.filterwarnings("ignore", message="A single label was found")
+        warnings.filterwarnings("ignore", message="Liblinear failed to converge")  # LinearSVC capped at max_iter
         if task.classifier in SEQUENCE_MODELS or context.data.views[task.view].view.mode == WEIGHTED:
             import torch
 
