@@ -3,8 +3,9 @@
 #   bash results/ravdess/make.sh            (from the repository root, after `make install`)
 # Extracts the hand-crafted families, trains the utterance-level and sequence grids for 8 classes and
 # for the neutral/happy/sad/angry subset, writes the reports, then (PRETRAINED=1, the default) adds the
-# Whisper-base layers through make_pretrained.sh and the entries chosen on validation speakers through
-# make_selected.sh, and records every step's wall time.
+# Whisper-base layers through make_pretrained.sh, the entries chosen on validation speakers through
+# make_selected.sh and the audio + text control through make_multimodal.sh, and records every step's
+# wall time.
 # STORE (default /tmp/featbench-ravdess-store) holds the feature store outside the repository (0.7 GB
 # hand-crafted, 3.8 GB more with every Whisper-base layer).
 set -euo pipefail
@@ -27,7 +28,7 @@ for setting in "8class:" "4class:neutral,happy,sad,angry"; do
   step "compare $name" "$BIN/featbench" compare "$OUT/$name"/results*.csv --baseline egemaps-func --out "$OUT/$name"
 done
 if [ "${PRETRAINED:-1}" = 1 ] && [ -d "$MODEL" ]; then
-  bash results/ravdess/make_pretrained.sh && bash results/ravdess/make_selected.sh
+  bash results/ravdess/make_pretrained.sh && bash results/ravdess/make_selected.sh && bash results/ravdess/make_multimodal.sh
 else
   cat "$TIMES"
 fi
