@@ -244,11 +244,11 @@ def _extract_texts(family, name: str, batch: ClipBatch, texts: dict, results: di
             results[uid][1][name] = _per_clip(err)
 
 
-def _progress_note(report: ExtractionReport, seconds_todo: float, first_audio: float, elapsed: float, n_done: int) -> str:
+def progress_note(report: ExtractionReport, seconds_todo: float, first_audio: float, elapsed: float, n_done: int) -> str:
     """Speed in audio seconds per second and the ETA from the audio still to do, once a few batches are done
     (clips differ in length, so clips per second would mislead).
 
-    >>> _progress_note(ExtractionReport(Path("s"), audio_seconds=30.0), 120.0, 10.0, 10.0, 5)
+    >>> progress_note(ExtractionReport(Path("s"), audio_seconds=30.0), 120.0, 10.0, 10.0, 5)
     '2.0x realtime, ETA 0:45, 0 failed'
     """
     rate = (report.audio_seconds - first_audio) / max(elapsed, 1e-9)
@@ -355,7 +355,7 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
                     clock, first_audio, first_clips = time.perf_counter(), report.audio_seconds, len(items)
                 bar.update(len(items))
                 elapsed = time.perf_counter() - clock
-                note = (_progress_note(report, seconds_todo, first_audio, elapsed, n_done) if audio_families else
+                note = (progress_note(report, seconds_todo, first_audio, elapsed, n_done) if audio_families else
                         _clip_note(report.failed, len(todo), bar.n, first_clips, elapsed, n_done))
                 bar.set_postfix_str(note, refresh=False)
         finally:

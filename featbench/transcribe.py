@@ -46,7 +46,7 @@ import pandas as pd
 from featbench.audio import AudioConfig, AudioProblem, file_hash, load
 from featbench.errors import FeatbenchError
 from featbench.executors import run_tasks
-from featbench.extract import _progress_note
+from featbench.extract import progress_note
 from featbench.store import ERRORS_FILE, StoreWriter, TranscriptsFile, transcripts_path, write_corpus
 from featbench.store.transcripts import model_transcripts, write_transcription_errors
 
@@ -446,7 +446,7 @@ def run_transcription(table: pd.DataFrame, model: str | Path | AsrModel, store: 
                                mininterval=0.5, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
                     clock, first_audio = time.perf_counter(), report.audio_seconds
                 bar.update(len(outcome))
-                bar.set_postfix_str(_progress_note(report, seconds_todo, first_audio, time.perf_counter() - clock,
+                bar.set_postfix_str(progress_note(report, seconds_todo, first_audio, time.perf_counter() - clock,
                                                    n_done), refresh=False)
         finally:
             stack.close()  # workers end here, on success, error or Ctrl-C
