@@ -110,7 +110,7 @@ def check_transcripts(table: pd.DataFrame, specs: list[tuple[str, dict]], store:
     ids = list(table["id"])
     corpus = dict(zip(table["id"], table["transcript"] if "transcript" in table else [""] * len(table)))
     paths = dict(zip(table["id"], table["path"]))
-    rows = read_transcripts(store) if Path(store).is_dir() else pd.DataFrame(columns=["id", "text", "model", "audio_hash"])
+    rows = read_transcripts(store)
     rows = rows[rows["id"].isin(set(ids))]
     options = dict(specs)
     chosen = {}
@@ -244,6 +244,15 @@ def _extract_texts(family, name: str, batch: ClipBatch, texts: dict, results: di
             results[uid][1][name] = _per_clip(err)
 
 
+def _eta_note(done: float, first: float, todo: float, elapsed: float, n_done: int, failed: int, unit: str) -> str:
+    """Rate since the first batch and the ETA from what is left, once a few batches are done."""
+    rate = (done - first) / max(elapsed, 1e-9)
+    if n_done < 4 or rate <= 0:
+        return f"ETA after a few clips, {failed} failed"
+    left = max(todo - done, 0) / rate
+    return f"{rate:.1f}{unit}, ETA {int(left // 60)}:{int(left % 60):02d}, {failed} failed"
+
+
 def progress_note(report: ExtractionReport, seconds_todo: float, first_audio: float, elapsed: float, n_done: int) -> str:
     """Speed in audio seconds per second and the ETA from the audio still to do, once a few batches are done
     (clips differ in length, so clips per second would mislead).
@@ -251,11 +260,7 @@ def progress_note(report: ExtractionReport, seconds_todo: float, first_audio: fl
     >>> progress_note(ExtractionReport(Path("s"), audio_seconds=30.0), 120.0, 10.0, 10.0, 5)
     '2.0x realtime, ETA 0:45, 0 failed'
     """
-    rate = (report.audio_seconds - first_audio) / max(elapsed, 1e-9)
-    if n_done < 4 or rate <= 0:
-        return f"ETA after a few clips, {report.failed} failed"
-    left = max(seconds_todo - report.audio_seconds, 0.0) / rate
-    return f"{rate:.1f}x realtime, ETA {int(left // 60)}:{int(left % 60):02d}, {report.failed} failed"
+    return _eta_note(report.audio_seconds, first_audio, seconds_todo, elapsed, n_done, report.failed, "x realtime")
 
 
 def _clip_note(failed: int, clips_todo: int, clips_done: int, first_clips: int, elapsed: float, n_done: int) -> str:
@@ -264,11 +269,7 @@ def _clip_note(failed: int, clips_todo: int, clips_done: int, first_clips: int, 
     >>> _clip_note(0, 100, 30, 10, 10.0, 5)
     '2.0 clips/s, ETA 0:35, 0 failed'
     """
-    rate = (clips_done - first_clips) / max(elapsed, 1e-9)
-    if n_done < 4 or rate <= 0:
-        return f"ETA after a few clips, {failed} failed"
-    left = max(clips_todo - clips_done, 0) / rate
-    return f"{rate:.1f} clips/s, ETA {int(left // 60)}:{int(left % 60):02d}, {failed} failed"
+    return _eta_note(clips_done, first_clips, clips_todo, elapsed, n_done, failed, " clips/s")
 
 
 def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: str | Path,

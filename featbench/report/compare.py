@@ -93,8 +93,9 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
     choices, weights = choice_table(rows), layer_weight_table(rows)
     all_entries = [(f, best[f]) for f in best]
     speakers, genders = by_speaker(rows, all_entries), by_gender(rows, all_entries)
-    shown = {labels[f].replace(", oracle", "") for f in ([baseline, *honest] if honest else best)}
-    speakers_shown, genders_shown = speakers[speakers.entry.isin(shown)], genders[genders.entry.isin(shown)]
+    shown = {(f, best[f]) for f in ([baseline, *honest] if honest else best)}  # the baseline and headline entries
+    speakers_shown, genders_shown = (frame[[(f, c) in shown for f, c in zip(frame.family, frame.classifier)]]
+                                     for frame in (speakers, genders))
     chance = 1.0 / protocol["n_classes"]
 
     summary_table(agg, best, oracle).to_csv(out / "summary.csv", index=False)

@@ -161,8 +161,8 @@ def render_page(parts: HtmlParts, figures: dict[str, str]) -> str:
         *(["<h3>Learned layer weights (softmax, mean over folds x seeds)</h3>", weights_html(parts.weights)]
           if not parts.weights.empty else []),
         "<h2>Who it fails</h2>",
-        "<ul>", *[f"<li>{esc(s)}</li>" for s in parts.breakdown], "</ul>" if parts.breakdown else
-        "</ul><p>These results hold no per-speaker scores.</p>", genders,
+        ("<ul>" + "".join(f"<li>{esc(s)}</li>" for s in parts.breakdown) + "</ul>" if parts.breakdown
+         else "<p>These results hold no per-speaker scores.</p>"), genders,
         "<h3>UA (%) per test speaker, mean over seeds, at the largest budget</h3>" if not parts.speakers.empty else "",
         speakers_html(parts.speakers, parts.chance),
         "<h2>Figures</h2>", figs,

@@ -22,7 +22,6 @@ from pathlib import Path
 import pandas as pd
 
 from featbench.append_only import AppendOnlyCsv, read_text, split_tail
-from featbench.errors import FeatbenchError
 
 TRANSCRIPTS_FILE = "transcripts.csv"
 TRANSCRIPT_COLUMNS = ["id", "text", "language", "model", "model_fingerprint", "audio_hash", "seconds", "featbench_version"]
@@ -40,38 +39,28 @@ def transcripts_path(store: str | Path) -> Path:
     return Path(store) / TRANSCRIPTS_FILE
 
 
-def read_transcripts(store: str | Path, model_fingerprint: str | None = None) -> pd.DataFrame:
-    """The transcripts of a store (all text), the last row per id (of one model when a fingerprint is given);
-    an empty frame when the store has none. A torn last line (a killed run) is ignored."""
+def _rows(store: str | Path) -> pd.DataFrame:
+    """Every complete row of the store's transcripts (all text); a torn last line (a killed run) is ignored."""
     path = transcripts_path(store)
-    if not path.is_file():
-        return pd.DataFrame(columns=TRANSCRIPT_COLUMNS)
-    complete, _ = split_tail(read_text(path, "transcripts file"))
-    rows = TranscriptsFile(path).parse(complete) if complete else pd.DataFrame(columns=TRANSCRIPT_COLUMNS)
-    if model_fingerprint is not None:
-        rows = rows[rows["model_fingerprint"] == model_fingerprint]
-    if rows.empty and model_fingerprint is not None and path.stat().st_size and complete:
-        fingerprints = ", ".join(sorted(TranscriptsFile(path).parse(complete)["model_fingerprint"].unique()))
-        raise FeatbenchError(f"{path}: no transcripts by the model with fingerprint {model_fingerprint} "
-                             f"(present: {fingerprints or 'none'})")
-    return rows.drop_duplicates("id", keep="last").reset_index(drop=True)
+    complete = split_tail(read_text(path, "transcripts file"))[0] if path.is_file() else ""
+    return TranscriptsFile(path).parse(complete) if complete else pd.DataFrame(columns=TRANSCRIPT_COLUMNS)
+
+
+def read_transcripts(store: str | Path) -> pd.DataFrame:
+    """The transcripts of a store (all text), the last row per id, whatever model wrote it; an empty frame
+    when the store has none."""
+    return _rows(store).drop_duplicates("id", keep="last").reset_index(drop=True)
 
 
 def model_transcripts(store: str | Path, model_fingerprint: str) -> pd.DataFrame:
-    """The last row per id written by one model (all text); an empty frame when that model wrote none.
-
-    Unlike `read_transcripts` with a fingerprint, a store holding only other models' transcripts is not an
-    error: this is what a run of a new model resumes from.
+    """The last row per id written by one model (all text); an empty frame when that model wrote none
+    (what a run of a new model resumes from).
 
     >>> import tempfile
     >>> model_transcripts(tempfile.mkdtemp(), "f1").empty
     True
     """
-    path = transcripts_path(store)
-    if not path.is_file():
-        return pd.DataFrame(columns=TRANSCRIPT_COLUMNS)
-    complete, _ = split_tail(read_text(path, "transcripts file"))  # a torn last line (a killed run) is ignored
-    rows = TranscriptsFile(path).parse(complete) if complete else pd.DataFrame(columns=TRANSCRIPT_COLUMNS)
+    rows = _rows(store)
     rows = rows[rows["model_fingerprint"] == model_fingerprint]
     return rows.drop_duplicates("id", keep="last").reset_index(drop=True)
 
