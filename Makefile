@@ -12,7 +12,7 @@ TORCH_PIN ?= torch==2.13.0
 $(BIN)/featbench: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install "$(TORCH_PIN)"
-	$(PIP) install -e ".[hf,text,test]"
+	$(PIP) install -e ".[hf,text,dask,test]"
 	touch $@
 
 install: $(BIN)/featbench

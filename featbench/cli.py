@@ -5,6 +5,7 @@ Exit codes: 0 success; 1 error (one line on stderr, no traceback); 2 bad usage;
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 from pathlib import Path
 from typing import Annotated, Optional
@@ -68,6 +69,27 @@ Classes = Annotated[Optional[str], typer.Option(help="Keep only these labels, co
 Merge = Annotated[Optional[str], typer.Option(help="Merge labels, e.g. 'excited=happy, calm=neutral'.")]
 
 
+Scheduler = Annotated[Optional[str], typer.Option(help="Run the work on a Dask cluster: a scheduler address (tcp://host:8786), or local:N for "
+                                                   "N worker processes on this machine. Replaces --jobs. Needs featbench[dask].")]
+
+
+@contextlib.contextmanager
+def _cluster(scheduler: Optional[str], jobs: int):
+    """The Dask cluster named by --scheduler (its dashboard printed), or None; closed when the command ends."""
+    if scheduler is None:
+        yield None
+        return
+    if jobs != 1:
+        raise FeatbenchError("--jobs and --scheduler exclude each other: with --scheduler the cluster's workers do the work")
+    try:
+        from featbench.dask_cluster import DaskCluster
+    except ImportError as err:
+        raise FeatbenchError(f"--scheduler needs Dask: pip install 'featbench[dask]' ({err})") from None
+    with DaskCluster.connect(scheduler) as cluster:
+        typer.echo(cluster.describe(), err=True)
+        yield cluster
+
+
 def _table(layout: str, root: Path, classes: Optional[str], merge: Optional[str]):
     from featbench.corpus import load_corpus
     from featbench.corpus.table import parse_classes, parse_merge
@@ -103,6 +125,8 @@ def families() -> None:
     for name, cls in FAMILIES.items():
         options = ", ".join(f"{f.name}={f.default}" for f in dataclasses.fields(cls.Config))
         typer.echo(f"{name:14s} {cls.description}" + (f"\n{'':14s} options: {options}" if options else ""))
+    typer.echo("\nEvery family also takes the storage options dtype=float32 (or float16: half the store) and pooled=false "
+               "(true: frame-level families keep one row of mean and std per utterance, for the utterance-level classifiers).")
 
 
 @app.command()
@@ -119,6 +143,7 @@ def extract(
     set_: Annotated[Optional[list[str]], typer.Option("--set", help="Family option, e.g. --set fbank.n_mels=64 (repeatable).")] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Clips of similar length handed to a family together (pretrained encoders batch where exact).")] = 1,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    scheduler: Scheduler = None,
 ) -> None:
     """Extract feature families for a corpus into an HDF5 store; re-running resumes.
 
@@ -140,8 +165,10 @@ def extract(
     audio = AudioConfig(sample_rate=sample_rate)
     specs = [(n, settings.get(n, {})) for n in names]
     metas = check_families(specs, audio)  # every option and model checked before the corpus is read
-    table = _table(layout, root, classes, merge)
-    report = run_extraction(table, specs, out, audio, jobs=jobs, progress=progress, batch_size=batch_size, metas=metas)
+    with _cluster(scheduler, jobs) as cluster:
+        table = _table(layout, root, classes, merge)
+        report = run_extraction(table, specs, out, audio, jobs=jobs, progress=progress, batch_size=batch_size, metas=metas,
+                                cluster=cluster)
     typer.echo(report.summary())
     if report.partial:
         raise typer.Exit(EXIT_PARTIAL)
@@ -160,6 +187,7 @@ def transcribe(
     jobs: Annotated[int, typer.Option(min=1, help="Parallel worker processes.")] = 1,
     batch_size: Annotated[int, typer.Option(min=1, help="Clips of up to 30 s decoded together.")] = 8,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    scheduler: Scheduler = None,
 ) -> None:
     """Transcribe a corpus with a Whisper model into a store (greedy decoding); re-running resumes.
 
@@ -172,8 +200,9 @@ def transcribe(
     from featbench.transcribe import check_asr_model, run_transcription
 
     asr = check_asr_model(model, language)  # the model folder and language checked before the corpus is read
-    table = _table(layout, root, classes, merge)
-    report = run_transcription(table, asr, out, jobs=jobs, batch_size=batch_size, progress=progress)
+    with _cluster(scheduler, jobs) as cluster:
+        table = _table(layout, root, classes, merge)
+        report = run_transcription(table, asr, out, jobs=jobs, batch_size=batch_size, progress=progress, cluster=cluster)
     typer.echo(report.summary())
     if report.partial:
         raise typer.Exit(EXIT_PARTIAL)
@@ -199,6 +228,7 @@ def train(
     seq_epochs: Annotated[int, typer.Option(min=1, help="Maximum epochs of the sequence model.")] = 30,
     jobs: Annotated[int, typer.Option(min=1, help="Parallel worker processes.")] = 1,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    scheduler: Scheduler = None,
 ) -> None:
     """Train comparable classifiers on growing per-class budgets under speaker-independent folds.
 
@@ -215,7 +245,8 @@ def train(
     exp = Experiment(store=store, families=names, classifiers=parse_list(classifiers, "--classifiers"), budgets=parse_budgets(budgets) if budgets else None,
                      seeds=parse_seeds(seeds), n_folds=folds, classes=parse_classes(classes), merge=parse_merge(merge),
                      corpus=corpus or Path(store).resolve().name, seq_epochs=seq_epochs)
-    typer.echo(run_training(exp, out, jobs=jobs, progress=progress).summary())
+    with _cluster(scheduler, jobs) as cluster:
+        typer.echo(run_training(exp, out, jobs=jobs, progress=progress, cluster=cluster).summary())
 
 
 @app.command()

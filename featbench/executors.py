@@ -1,4 +1,5 @@
-"""Run tasks and yield their results as they finish: in this process, or in local worker processes.
+"""Run tasks and yield their results as they finish: in this process, in local worker processes, or on a
+Dask cluster (`featbench.dask_cluster`, with the same contract).
 
 Extraction and the training grid both run through `run_tasks`; neither knows which executor runs it.
 A task is `work(context, task)`, where the context is built once per worker by `setup(*setup_args)`
@@ -184,13 +185,17 @@ def _in_workers(work: Callable, tasks: Iterable, workers: int, setup: Callable |
 
 
 def run_tasks(work: Callable[[Any, Any], Any], tasks: Iterable, workers: int = 1,
-              setup: Callable | None = None, setup_args: tuple = ()) -> Iterator:
+              setup: Callable | None = None, setup_args: tuple = (), cluster=None) -> Iterator:
     """Yield `work(context, task)` for every task, in completion order (in task order when workers <= 1).
 
     `work` and `setup` must be module-level functions (they are sent to spawned processes). With
-    workers <= 1 everything runs in this process, single-threaded. Close the iterator when stopping early
-    (``with contextlib.closing(run_tasks(...)) as results:``): that ends the workers at once.
+    workers <= 1 everything runs in this process, single-threaded. With a `cluster`
+    (`featbench.dask_cluster.DaskCluster`) the tasks run on its workers and `workers` is ignored. Close the
+    iterator when stopping early (``with contextlib.closing(run_tasks(...)) as results:``): that ends the
+    workers (or cancels the cluster's tasks) at once.
     """
+    if cluster is not None:
+        return cluster.run(work, tasks, setup, setup_args)
     if workers <= 1:
         return _in_process(work, tasks, setup, setup_args)
     return _in_workers(work, tasks, workers, setup, setup_args)

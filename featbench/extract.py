@@ -160,10 +160,12 @@ def build_families(specs: list[tuple[str, dict]], audio: AudioConfig) -> dict:
     return families
 
 
-def _checked(array: np.ndarray) -> np.ndarray:
+def _checked(family, array: np.ndarray) -> np.ndarray:
+    """One clip's features as the store keeps them (`family.storage`: dtype, pooled); a ValueError (a failure of
+    that clip) for non-finite values or values the stored dtype cannot hold."""
     if array.size and not np.all(np.isfinite(array)):
         raise ValueError("non-finite feature values")
-    return array
+    return family.storage.apply(array)
 
 
 def _per_clip(err: Exception) -> str:
@@ -200,13 +202,13 @@ def extract_batch(families: dict, batch: ClipBatch) -> list[tuple[str, str, tupl
             continue
         group = [uid for uid, _, needed in batch.items if name in needed and uid in signals]
         try:
-            arrays = [_checked(a) for a in family.extract_batch([signals[u] for u in group], batch.audio.sample_rate)]
+            arrays = [_checked(family, a) for a in family.extract_batch([signals[u] for u in group], batch.audio.sample_rate)]
         except Exception as err:  # retried clip by clip below, where the failing clip's error is recorded
             _per_clip(err)
             arrays = None
         for k, uid in enumerate(group):
             try:
-                results[uid][0][name] = arrays[k] if arrays is not None else _checked(family.extract(signals[uid], batch.audio.sample_rate))
+                results[uid][0][name] = arrays[k] if arrays is not None else _checked(family, family.extract(signals[uid], batch.audio.sample_rate))
             except Exception as err:  # one family failing on one clip must not stop the run; reported per clip
                 results[uid][1][name] = _per_clip(err)
     return [(uid, path, (results[uid][0], results[uid][1], seconds.get(uid, 0.0), results[uid][2]))
@@ -227,7 +229,7 @@ def _extract_texts(family, name: str, batch: ClipBatch, texts: dict, results: di
         return
     try:
         together = [texts[(u, name)][0] for u in group]
-        arrays = [_checked(a) for a in family.extract_text_batch(together)]
+        arrays = [_checked(family, a) for a in family.extract_text_batch(together)]
         tokens = family.row_tokens(together)
     except Exception as err:  # retried clip by clip below, where the failing clip's error is recorded
         _per_clip(err)
@@ -235,7 +237,7 @@ def _extract_texts(family, name: str, batch: ClipBatch, texts: dict, results: di
     for k, uid in enumerate(group):
         try:
             text = texts[(uid, name)][0]
-            array = arrays[k] if arrays is not None else _checked(family.extract_text([text])[0])
+            array = arrays[k] if arrays is not None else _checked(family, family.extract_text([text])[0])
             row_tokens = tokens[k] if tokens is not None else family.row_tokens([text])[0]
             if len(row_tokens) != len(array):
                 raise ValueError(f"{len(array)} rows but {len(row_tokens)} tokens")
@@ -274,10 +276,12 @@ def _clip_note(failed: int, clips_todo: int, clips_done: int, first_clips: int, 
 
 def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: str | Path,
                    audio: AudioConfig = AudioConfig(), jobs: int = 1, progress: bool = True,
-                   flush_utterances: int = 64, batch_size: int = 1, metas: dict | None = None) -> ExtractionReport:
+                   flush_utterances: int = 64, batch_size: int = 1, metas: dict | None = None,
+                   cluster=None) -> ExtractionReport:
     """Extract every family in `specs` ([(name, options)]) for every utterance of `table` into `store`.
 
-    jobs > 1 uses that many worker processes (each single-threaded). batch_size > 1 hands clips of
+    jobs > 1 uses that many worker processes (each single-threaded); a `cluster` (`DaskCluster`) runs the
+    batches on its workers instead, this process still the only writer. batch_size > 1 hands clips of
     similar duration to the families in batches (pretrained encoders batch where that is exact; the
     stored arrays do not depend on it). Finished utterances reach the disk
     every `flush_utterances` utterances (or 64 MB), so a killed run loses at most that much work.
@@ -346,7 +350,7 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
         seconds_todo = float(table.set_index("id").loc[[item[0] for item in todo], "duration"].fillna(0.0).sum())
         try:
             results = stack.enter_context(closing(run_tasks(extract_batch, batches, workers, setup=build_families,
-                                                            setup_args=(specs, audio))))
+                                                            setup_args=(specs, audio), cluster=cluster)))
             for n_done, items in enumerate(results, start=1):
                 for item in items:
                     record(*item)

@@ -395,12 +395,13 @@ def _score(report: TranscriptionReport, table: pd.DataFrame, stored: pd.DataFram
 
 
 def run_transcription(table: pd.DataFrame, model: str | Path | AsrModel, store: str | Path, language: str | None = None,
-                      jobs: int = 1, batch_size: int = 8, progress: bool = True) -> TranscriptionReport:
+                      jobs: int = 1, batch_size: int = 8, progress: bool = True, cluster=None) -> TranscriptionReport:
     """Transcribe every clip of `table` (the utterance table) with a Whisper folder into ``<store>/transcripts.csv``.
 
     `model` is a folder (checked here with `language`) or the AsrModel from `check_asr_model` (which holds
     the language). Clips already transcribed by this model (same fingerprint, same audio hash, and the same
-    language when one is forced) are skipped. jobs > 1 runs that many worker processes, each single-threaded.
+    language when one is forced) are skipped. jobs > 1 runs that many worker processes, each single-threaded;
+    a `cluster` (`DaskCluster`) runs the batches on its workers instead.
     The store folder is locked for the run, the corpus table is merged into ``corpus.csv``, failures are
     listed in ``errors.csv`` (family ``transcribe``; other commands' rows are kept). Returns a
     TranscriptionReport.
@@ -427,7 +428,7 @@ def run_transcription(table: pd.DataFrame, model: str | Path | AsrModel, store: 
         bar, stack = None, ExitStack()
         try:
             results = stack.enter_context(closing(run_tasks(transcribe_batch, batches, workers, setup=load_asr,
-                                                            setup_args=(spec,))))
+                                                            setup_args=(spec,), cluster=cluster)))
             for n_done, outcome in enumerate(results, start=1):
                 rows = []
                 for uid, path, result in outcome:

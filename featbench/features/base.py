@@ -7,11 +7,17 @@ What a family reads is its `input` (an InputKind): AUDIO (the default: `extract(
 or TEXT (a TextFeatureFamily: `extract_text(texts)` on each utterance's transcript, and `row_tokens`,
 the token each output row stands for). Extraction decodes audio only for clips an AUDIO family needs.
 
+Besides its own options, every family takes the storage options `dtype` and `pooled` (`storage`, see
+featbench.features.storage): how the store keeps its features. They enter the config hash only when
+they differ from the defaults, so stores of the default form keep their hash.
+
 >>> from featbench.features import build_family
 >>> fam = build_family("fbank", {"n_mels": 40})
 >>> fam.dim, fam.frame_rate, fam.columns[:2]
 (40, 100.0, ['mel_000', 'mel_001'])
 >>> fam.config_hash() == build_family("fbank", {"n_mels": 40}).config_hash() != build_family("fbank").config_hash()
+True
+>>> build_family("fbank", {"dtype": "float16"}).config_hash() != build_family("fbank").config_hash()
 True
 """
 from __future__ import annotations
@@ -28,6 +34,7 @@ import numpy as np
 
 from featbench.audio import AudioConfig
 from featbench.errors import FeatbenchError
+from featbench.features.storage import Storage
 from featbench.row_kinds import RowKind
 
 
@@ -84,19 +91,22 @@ class FeatureFamily(ABC):
     Config: ClassVar[type]
     description: ClassVar[str] = ""
     input: ClassVar[InputKind] = InputKind.AUDIO
+    float16_refused: ClassVar[str] = ""  # why dtype=float16 is refused for this family ("": allowed)
 
     def __init__(self, options: dict | None = None, audio: AudioConfig = AudioConfig()):
         fields = {f.name: f for f in dataclasses.fields(self.Config)}
         options = dict(options or {})
+        self.storage = Storage.pop(self.name, options)
         unknown = sorted(set(options) - set(fields))
         if unknown:
             raise FeatbenchError(
-                f"family '{self.name}' has no option '{unknown[0]}'; options: {', '.join(fields) or 'none'}"
+                f"family '{self.name}' has no option '{unknown[0]}'; options: {', '.join([*fields, *Storage.OPTIONS])}"
             )
         typed = {k: coerce_option(self.name, k, v, type(fields[k].default)) for k, v in options.items()}
         self.config = self.Config(**typed)
         self.audio = audio
         self.validate()
+        self.storage.check(self)
 
     def validate(self) -> None:
         """Raise FeatbenchError for an invalid option combination (at construction, not mid-run)."""
@@ -136,14 +146,17 @@ class FeatureFamily(ABC):
     def config_dict(self) -> dict:
         return dataclasses.asdict(self.config)
 
+    def identity(self) -> dict:
+        """What makes the features what they are: family name, options, audio settings, library versions."""
+        return {"family": self.name, "config": self.config_dict(), "audio": self.audio.to_dict(),
+                "versions": self.library_versions()}
+
     def config_hash(self) -> str:
-        """Stable hash of family name, options, audio settings and library versions (12 hex digits)."""
-        blob = json.dumps(
-            {"family": self.name, "config": self.config_dict(), "audio": self.audio.to_dict(),
-             "versions": self.library_versions()},
-            sort_keys=True,
-        )
-        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+        """Stable hash of `identity`, plus the storage form where it is not the default (12 hex digits)."""
+        identity = self.identity()
+        if self.storage.config():  # only then: stores of the default form keep the hash they always had
+            identity["storage"] = self.storage.config()
+        return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()[:12]
 
     # -- work ----------------------------------------------------------------------------------
     @abstractmethod

@@ -79,3 +79,7 @@ class ComParELLD(OpenSmileFamily):
     name = "compare-lld"
     description = "openSMILE ComParE_2016 low-level descriptors, 65 per 10 ms frame"
     feature_set = "ComParE_2016"
+    # Measured: pcm_fftMag_spectralVariance_sma reaches 5e6-9e6 on every RAVDESS clip tried, so float16
+    # storage would fail every clip (or, cast blindly, store inf).
+    float16_refused = ("its spectral variance reaches ~1e7 on ordinary speech, beyond float16's 65504; "
+                       "keep dtype=float32")

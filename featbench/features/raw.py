@@ -24,6 +24,10 @@ class RawWaveform(FeatureFamily):
     name = "raw"
     description = "raw waveform samples (16 kHz by default), for learnable front ends"
     Config = RawConfig
+    # float16 keeps 11 significant bits, fewer than the 16-bit PCM the corpora come in: samples above 1/8
+    # of full scale would be rounded more coarsely than in the source file, changing the waveform a
+    # learnable front end sees. A waveform store is a copy of the audio; it is kept exact.
+    float16_refused = "the waveform is kept as float32 (float16 keeps 11 significant bits, fewer than 16-bit audio)"
 
     @property
     def columns(self) -> list[str]:

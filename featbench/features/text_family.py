@@ -35,7 +35,6 @@ featbench.errors.FeatbenchError: family 'text' needs the option text.model=PATH 
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
@@ -271,11 +270,9 @@ class TextEncoder(TextFeatureFamily):
         return {"torch": torch.__version__.split("+")[0], "transformers": transformers.__version__,
                 "tokenizers": tokenizers.__version__, "model_fingerprint": fingerprint(Path(self.config.model).expanduser())}
 
-    def config_hash(self) -> str:
+    def identity(self) -> dict:
         """Family, options and versions (with the model's fingerprint); the audio settings play no part."""
-        blob = json.dumps({"family": self.name, "config": self.config_dict(), "versions": self.library_versions()},
-                          sort_keys=True)
-        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+        return {"family": self.name, "config": self.config_dict(), "versions": self.library_versions()}
 
     # -- work ----------------------------------------------------------------------------------
     def _tokenize(self, texts: list[str], **kwargs):

@@ -1,9 +1,10 @@
 """One store file on disk: write it atomically, read its index, check each clip's checksum.
 
-Layout of ``<store>/<family>.h5`` (see README): ``features`` float32 (total_rows, dim), every
-utterance's rows back to back; ``ids``, ``audio_hash`` (str), ``offsets``, ``lengths`` (int64) and
-``checksums`` (uint32, CRC-32 of each utterance's float32 rows) per utterance; ``columns``; attributes
-from FamilyMeta.
+Layout of ``<store>/<family>.h5`` (see README): ``features`` float32, or float16 where the family's
+``dtype`` option says so (attribute ``dtype``), (total_rows, dim), every utterance's rows back to back;
+``ids``, ``audio_hash`` (str), ``offsets``, ``lengths`` (int64) and ``checksums`` (uint32, CRC-32 of each
+utterance's rows as float32, also in a float16 file: float16 -> float32 is exact) per utterance;
+``columns``; attributes from FamilyMeta.
 
 Files whose rows are tokens (row kind ``tokens``, the text families) also hold ``tokens`` (str
 (total_rows,), the token string of each feature row, parallel to ``features``), ``text`` (str (n,), the
@@ -43,7 +44,7 @@ class TextRecord:
 
 
 def checksum(array: np.ndarray) -> int:
-    """CRC-32 of an utterance's rows as stored (float32, C order)."""
+    """CRC-32 of an utterance's rows as float32 (C order): of the stored values, whatever the stored dtype."""
     return zlib.crc32(np.ascontiguousarray(array, dtype=np.float32).tobytes())
 
 
@@ -128,7 +129,7 @@ def write_file(path: Path, meta: FamilyMeta, records: list[tuple[str, str, int, 
     try:
         with h5py.File(tmp, "w") as h5:
             meta.write_attrs(h5)
-            data = h5.create_dataset("features", shape=(int(lengths.sum()), meta.dim), dtype=np.float32)
+            data = h5.create_dataset("features", shape=(int(lengths.sum()), meta.dim), dtype=meta.dtype)
             h5.create_dataset("ids", data=np.array([r[0] for r in records], dtype=object), dtype=string_dtype())
             h5.create_dataset("audio_hash", data=np.array([r[1] for r in records], dtype=object), dtype=string_dtype())
             h5.create_dataset("offsets", data=offsets)
@@ -139,6 +140,7 @@ def write_file(path: Path, meta: FamilyMeta, records: list[tuple[str, str, int, 
             for (uid, _, length, crc), start, (array, text) in zip(records, offsets, fetch):
                 if len(array) != length or (length and array.shape[1] != meta.dim):
                     raise FeatbenchError(f"{path}: array of shape {array.shape} does not fit ({length}, {meta.dim})")
+                array = np.asarray(array, dtype=meta.dtype)  # the checksum is checked on the values stored
                 if checksum(array) != crc:
                     raise CorruptStoreError(f"{path}: the stored rows of '{uid}' fail their checksum; the file they "
                                             "come from was damaged on disk", family=meta.family, ids=[uid])

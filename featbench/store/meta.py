@@ -5,6 +5,9 @@
 ('utterance', 0, 2)
 >>> FamilyMeta("w", "", {}, "h", {}, {}, 16000, 50.0, ["x"] * 6, rows="frames", layers=3).layer_dim
 2
+>>> kept = FamilyMeta("w", "", {}, "h", {}, {}, 16000, 50.0, ["x"] * 12, layers=3, dtype="float16", pooled=True)
+>>> kept.rows, kept.frame_dim, kept.layer_dim, kept.statistic_columns(kept.layer_columns(1)).tolist()
+('utterance', 6, 2, [2, 3, 8, 9])
 """
 from __future__ import annotations
 
@@ -29,7 +32,12 @@ class FamilyMeta:
     """Everything a store file records about how its features were made.
 
     `rows` is a RowKind value; `layers` is 0 for one representation, or the number of layers an
-    all-layer file holds side by side (each `dim // layers` columns wide, layer 0 first).
+    all-layer file holds side by side (each `frame_dim // layers` columns wide, layer 0 first).
+
+    Storage (`featbench.features.storage`): `dtype` is how `features` is stored ("float32" or "float16";
+    read back as stored). A `pooled` file keeps one row per utterance (rows "utterance"): the mean of
+    every frame column, then the std of every frame column (`featbench.pooling.pool`), so it is
+    `2 * frame_dim` columns wide; `layers` and `layer_columns` still speak of frame columns.
     """
 
     family: str
@@ -43,22 +51,36 @@ class FamilyMeta:
     columns: list[str]
     rows: str = ""
     layers: int = 0
+    dtype: str = "float32"
+    pooled: bool = False
 
     def __post_init__(self):
+        if self.pooled and self.rows not in ("", RowKind.UTTERANCE.value):
+            raise ValueError(f"{self.family}: a pooled file holds one row per utterance, not rows '{self.rows}'")
         if not self.rows:
-            self.rows = (RowKind.UTTERANCE if self.frame_rate == 0.0 else RowKind.FRAMES).value
+            self.rows = (RowKind.UTTERANCE if self.frame_rate == 0.0 or self.pooled else RowKind.FRAMES).value
         self.rows = RowKind(self.rows).value
-        if self.layers and self.dim % self.layers:
-            raise ValueError(f"{self.family}: {self.dim} columns do not split into {self.layers} layers")
+        self.dtype = np.dtype(self.dtype).name
+        if self.dtype not in ("float32", "float16"):
+            raise ValueError(f"{self.family}: features are stored as float32 or float16, not {self.dtype}")
+        if self.pooled and self.dim % 2:
+            raise ValueError(f"{self.family}: a pooled file has as many std columns as mean columns, not {self.dim} in all")
+        if self.layers and self.frame_dim % self.layers:
+            raise ValueError(f"{self.family}: {self.frame_dim} columns do not split into {self.layers} layers")
 
     @property
     def dim(self) -> int:
         return len(self.columns)
 
     @property
+    def frame_dim(self) -> int:
+        """Columns of the frames the features describe: `dim`, or half of it in a pooled file (mean and std)."""
+        return self.dim // 2 if self.pooled else self.dim
+
+    @property
     def layer_dim(self) -> int:
-        """Columns per layer (the whole width for single-representation files)."""
-        return self.dim // self.layers if self.layers else self.dim
+        """Frame columns per layer (the whole frame width for single-representation files)."""
+        return self.frame_dim // self.layers if self.layers else self.frame_dim
 
     def layer_columns(self, layer: int) -> np.ndarray:
         """Column indices of one layer of an all-layer file."""
@@ -66,18 +88,26 @@ class FamilyMeta:
             raise IndexError(f"{self.family} holds layers 0..{self.layers - 1}, not {layer}")
         return np.arange(layer * self.layer_dim, (layer + 1) * self.layer_dim, dtype=np.int64)
 
+    def statistic_columns(self, columns: np.ndarray) -> np.ndarray:
+        """Where the mean and std of frame columns `columns` sit in a pooled row (this file's rows if `pooled`,
+        else what `pool` makes of them): the means, then the stds."""
+        return np.concatenate([columns, columns + self.frame_dim])
+
     @classmethod
     def of(cls, family) -> "FamilyMeta":
-        """Metadata of a FeatureFamily instance (featbench, numpy and h5py versions added)."""
+        """Metadata of a FeatureFamily instance (featbench, numpy and h5py versions added); its storage
+        options other than the defaults are part of `config`."""
         import h5py
 
         from featbench import __version__
 
         versions = {"featbench": __version__, "numpy": np.__version__, "h5py": h5py.__version__,
                     **family.library_versions()}
-        return cls(family.name, family.description, family.config_dict(), family.config_hash(),
+        storage = family.storage
+        return cls(family.name, family.description, {**family.config_dict(), **storage.config()}, family.config_hash(),
                    family.audio.to_dict(), versions, family.audio.sample_rate, float(family.frame_rate),
-                   list(family.columns), rows=family.row_kind.value, layers=family.n_layers)
+                   storage.columns(list(family.columns)), rows=storage.row_kind(family.row_kind).value,
+                   layers=family.n_layers, dtype=storage.dtype.value, pooled=storage.pooled)
 
     def write_attrs(self, h5) -> None:
         h5.attrs.update(dict(
@@ -85,6 +115,7 @@ class FamilyMeta:
             config=json.dumps(self.config, sort_keys=True), config_hash=self.config_hash,
             audio=json.dumps(self.audio, sort_keys=True), versions=json.dumps(self.versions, sort_keys=True),
             sample_rate=self.sample_rate, frame_rate=self.frame_rate, dim=self.dim, rows=self.rows, layers=self.layers,
+            dtype=self.dtype, pooled=self.pooled,
         ))
         h5.create_dataset("columns", data=np.array(self.columns, dtype=object), dtype=string_dtype())
 
@@ -95,7 +126,8 @@ class FamilyMeta:
         rows, layers = (str(a["rows"]), int(a["layers"])) if "rows" in a else _format1_kind(a, columns)
         return cls(str(a["family"]), str(a["description"]), json.loads(a["config"]), str(a["config_hash"]),
                    json.loads(a["audio"]), json.loads(a["versions"]), int(a["sample_rate"]),
-                   float(a["frame_rate"]), columns, rows=rows, layers=layers)
+                   float(a["frame_rate"]), columns, rows=rows, layers=layers,
+                   dtype=str(a.get("dtype", "float32")), pooled=bool(a.get("pooled", False)))
 
 
 def _format1_kind(attrs, columns: list[str]) -> tuple[str, int]:

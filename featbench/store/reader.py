@@ -71,7 +71,7 @@ def list_families(store: str | Path) -> list[str]:
 
 @dataclass
 class FeatureSet:
-    """A whole family read back: features (total_rows, dim) plus the index.
+    """A whole family read back: features (total_rows, dim), in the dtype stored (`meta.dtype`), plus the index.
 
     Families of token rows also carry `token_rows` (str objects, (total_rows,), parallel to `features`),
     `texts` and `text_sources` (n,); None for every other family.
@@ -145,7 +145,7 @@ def read_family(store: str | Path, family: str) -> FeatureSet:
     lengths = np.array([indexes[s].lengths[r] for _, (s, r) in chosen], dtype=np.int64)
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
     parts = [matrices[s][indexes[s].offsets[r]:indexes[s].offsets[r] + indexes[s].lengths[r]] for _, (s, r) in chosen]
-    features = np.concatenate(parts) if parts else np.zeros((0, indexes[-1].meta.dim), np.float32)
+    features = np.concatenate(parts) if parts else np.zeros((0, indexes[-1].meta.dim), indexes[-1].meta.dtype)
     text = {}
     if chosen and all(indexes[s].texts is not None and indexes[s].tokens is not None for _, (s, _) in chosen):
         text = {"token_rows": np.array([t for _, (s, r) in chosen for t in indexes[s].tokens[

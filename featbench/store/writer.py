@@ -31,6 +31,7 @@ from typing import Iterator
 import numpy as np
 
 from featbench.errors import CorruptStoreError
+from featbench.features.storage import cast
 from featbench.locking import check_writable, exclusive
 from featbench.store.files import FamilyIndex, TextRecord, checksum, write_file
 from featbench.store.meta import FamilyMeta
@@ -118,8 +119,9 @@ class StoreWriter:
 
     def add(self, family: str, uid: str, audio_hash: str, array: np.ndarray, text: TextRecord | None = None) -> None:
         """Buffer one utterance's features (and, for token rows, its TextRecord: one token per row); shards are
-        written every `flush_utterances` utterances or `flush_bytes`."""
-        array = np.asarray(array, dtype=np.float32)
+        written every `flush_utterances` utterances or `flush_bytes`. The array is kept in the family's stored
+        dtype (FamilyMeta.dtype); a value that dtype cannot hold is a ValueError."""
+        array = cast(array, self.meta[family].dtype)
         if text is not None and len(text.tokens) != len(array):
             raise ValueError(f"{family}: '{uid}' has {len(array)} rows but {len(text.tokens)} tokens")
         self._buffer[family].append((uid, audio_hash, array, text))

@@ -94,9 +94,9 @@ def _check_classifiers(names: list[str]) -> list[str]:
 
 
 def _layer_blocks(meta) -> np.ndarray:
-    """Column order that puts each layer's pooled mean and std side by side: [mean L0, std L0, mean L1, ...]."""
-    return np.concatenate([np.concatenate([meta.layer_columns(k), meta.layer_columns(k) + meta.dim])
-                           for k in range(meta.layers)])
+    """Column order that puts each layer's pooled mean and std side by side: [mean L0, std L0, mean L1, ...]
+    (of pooled rows, made when training or kept so in the store)."""
+    return np.concatenate([meta.statistic_columns(meta.layer_columns(k)) for k in range(meta.layers)])
 
 
 def _check_same_utterances(view, sets: dict, wanted: set) -> None:
@@ -239,10 +239,13 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def run_training(exp: Experiment, out: str | Path, jobs: int = 1, progress: bool = True) -> TrainReport:
+def run_training(exp: Experiment, out: str | Path, jobs: int = 1, progress: bool = True, cluster=None) -> TrainReport:
     """Run the grid of `exp`, appending rows to the CSV `out`. Returns a TrainReport.
 
-    jobs > 1 runs tasks in that many worker processes; rows are written by this process only.
+    jobs > 1 runs tasks in that many worker processes, which memory-map the utterance matrices from
+    temporary .npy files. A `cluster` (`DaskCluster`) runs them on its workers instead: the matrices are
+    sent to every worker once, and sequence tasks read frames from the store path, which must therefore be
+    the same path on every worker (a shared filesystem). Rows are written by this process only.
     """
     from tqdm import tqdm
 
@@ -256,11 +259,12 @@ def run_training(exp: Experiment, out: str | Path, jobs: int = 1, progress: bool
         report.rows_before, report.notes = results.n_rows, list(results.notes)
         tasks = _missing_tasks(data, folds, classifiers, results.keys)
         report.tasks = len(tasks)
-        workers = min(jobs, len(tasks)) if jobs > 1 else 1
+        workers = min(jobs, len(tasks)) if jobs > 1 and cluster is None else 1
         with tqdm(total=len(tasks), unit="task", disable=not progress, desc="train", mininterval=0.5) as bar, \
                 tempfile.TemporaryDirectory(prefix=f"{SHARED_PREFIX}{os.getpid()}-") as shared:
             sent = share_matrices(data, shared) if workers > 1 else data
-            with closing(run_tasks(run_task, tasks, workers, setup=make_context, setup_args=(sent,))) as done:
+            with closing(run_tasks(run_task, tasks, workers, setup=make_context, setup_args=(sent,),
+                                   cluster=cluster if tasks else None)) as done:
                 for rows in done:
                     results.append(rows)
                     report.rows_added += len(rows)

@@ -178,7 +178,8 @@ def standardisation(seqs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def padded(chunks: list[np.ndarray], mean: np.ndarray, std: np.ndarray, limit: int, rng=None, min_length: int = 1):
-    """Standardised sequences zero-padded into one batch: (x (B, T, D), mask (B, T) True on real rows).
+    """Standardised sequences (float32 or float16, as stored) zero-padded into one float32 batch: (x (B, T, D),
+    mask (B, T) True on real rows).
     With `rng`, a sequence longer than `limit` rows is randomly cropped to `limit` (training)."""
     torch = _torch()
     cut = []

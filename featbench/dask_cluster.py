@@ -1,0 +1,270 @@
+"""Run featbench's tasks on a Dask cluster (the `distributed` scheduler): the executor behind ``--scheduler``.
+
+`DaskCluster.connect` takes a scheduler address (``tcp://host:8786``) or ``local:N`` (a cluster of N
+single-threaded worker processes on this machine, for trying it out), checks that it answers and that its
+workers run this featbench version, and fails with one line otherwise. `DaskCluster.run` has the contract
+of `featbench.executors.run_tasks`, which delegates to it:
+
+- The setup arguments are sent to every worker once (``scatter(broadcast=True)``); each worker process
+  builds its context (models, memory-mapped matrices) on its first task and keeps it for the rest of the
+  run, so models load once per worker, not once per task.
+- Small tasks travel in chunks of about half a second of work each (`ChunkSize`), so the scheduler's cost
+  per task stays small; at most ``2 x`` the cluster's threads chunks are in flight, so the caller's memory
+  stays flat however many tasks there are; results are yielded as they arrive and the caller stays the
+  only writer.
+- A worker that dies mid-task: the scheduler runs its tasks again elsewhere (tasks are deterministic, so
+  the results are the same). Only when a task has killed several workers in turn does the run stop, with
+  one line; finished work is kept and the next run resumes.
+- Ctrl-C or an error cancels every task still queued.
+
+>>> with DaskCluster.connect("local:1") as cluster:
+...     list(cluster.run(_demo_work, [1, 2], setup=_demo_setup, setup_args=(10,)))
+[11, 12]
+"""
+from __future__ import annotations
+
+import signal
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator
+
+from distributed.diagnostics.plugin import WorkerPlugin
+
+from featbench.errors import FeatbenchError
+
+LOCAL = "local:"
+CONNECT_TIMEOUT_S = 10
+_CONTEXTS: OrderedDict = OrderedDict()  # inside worker processes: {setup key: context}, the latest runs only
+_CONTEXT_LOCK = threading.Lock()
+_KEEP_CONTEXTS = 2
+
+
+def _demo_setup(base: int) -> int:
+    return base
+
+
+def _demo_work(context: int, task: int) -> int:
+    return context + task
+
+
+class IgnoreInterrupts(WorkerPlugin):
+    """Workers of a ``local:N`` cluster share the terminal's process group, so Ctrl-C reaches them too: they
+    ignore it (as local workers do) and the client decides, cancelling the run and closing the cluster."""
+
+    name = "featbench-ignore-interrupts"
+
+    def setup(self, worker) -> None:
+        if threading.current_thread() is threading.main_thread():  # in-process (thread) workers have no handler of their own
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _worker_version() -> str:
+    from featbench import __version__
+
+    return __version__
+
+
+def _context(key: str, setup: Callable | None, setup_args: tuple) -> Any:
+    """This worker's context for the run whose setup arguments have `key`, built on its first task."""
+    with _CONTEXT_LOCK:
+        if key not in _CONTEXTS:
+            from featbench.executors import limit_threads
+
+            limit_threads(1)  # as local workers: one thread each, so results do not depend on where a task ran
+            try:
+                _CONTEXTS[key] = ("value", setup(*setup_args) if setup is not None else None)
+            except Exception as err:  # raised with every task of this run, so that the caller gets it intact
+                _CONTEXTS[key] = ("error", err)
+            while len(_CONTEXTS) > _KEEP_CONTEXTS:
+                _CONTEXTS.popitem(last=False)
+        _CONTEXTS.move_to_end(key)
+        kind, value = _CONTEXTS[key]
+    if kind == "error":
+        raise value
+    return value
+
+
+def _call_chunk(work: Callable, key: str, setup: Callable | None, setup_args: tuple, chunk: list) -> tuple[list, float]:
+    """The results of a chunk of tasks, and the seconds they took (without building the context)."""
+    import time
+
+    context = _context(key, setup, setup_args)
+    start = time.perf_counter()
+    results = [work(context, task) for task in chunk]
+    return results, time.perf_counter() - start
+
+
+class ChunkSize:
+    """How many tasks go into one Dask task: enough that each takes about `target` seconds, so that the
+    scheduler's cost per task (about 1-10 ms) stays a few per cent of the work however small tasks are.
+
+    >>> size = ChunkSize(target=0.5)
+    >>> size.now
+    1
+    >>> size.observe(tasks=4, seconds=0.2); size.now
+    10
+    """
+
+    def __init__(self, target: float = 0.5, most: int = 64):
+        self.target, self.most = target, most
+        self.tasks, self.seconds = 0, 0.0
+
+    def observe(self, tasks: int, seconds: float) -> None:
+        self.tasks += tasks
+        self.seconds += seconds
+
+    @property
+    def now(self) -> int:
+        if not self.tasks:
+            return 1
+        per_task = self.seconds / self.tasks
+        return max(1, min(self.most, int(self.target / per_task) if per_task > 0 else self.most))
+
+
+@dataclass
+class DaskCluster:
+    """A connected Dask client (and the local cluster it owns, for ``local:N``). Use as a context manager."""
+
+    client: Any
+    address: str
+    local: Any = None
+
+    @classmethod
+    def connect(cls, address: str, timeout: float = CONNECT_TIMEOUT_S) -> "DaskCluster":
+        """Connect to `address` (or start ``local:N``); one FeatbenchError line if that is not possible."""
+        import logging
+
+        from distributed import Client, LocalCluster
+
+        address = address.strip()
+        local = None
+        if address.startswith(LOCAL):
+            count = address[len(LOCAL):]
+            if not count.isdigit() or int(count) < 1:
+                raise FeatbenchError(f"--scheduler {address}: write local:N with N >= 1 worker processes, e.g. local:4")
+            local = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True, dashboard_address=":0",
+                                 silence_logs=logging.ERROR)
+            target = local
+        elif "://" in address or ":" in address:
+            target = address
+        else:
+            raise FeatbenchError(f"--scheduler {address!r}: give a scheduler address such as tcp://host:8786, or local:N")
+        try:
+            client = Client(target, timeout=f"{timeout}s", set_as_default=False)
+        except (OSError, TimeoutError) as err:
+            if local is not None:
+                local.close()
+            raise FeatbenchError(f"--scheduler {address}: no Dask scheduler answered within {timeout:g} s "
+                                 f"({type(err).__name__}: {str(err).splitlines()[0][:200]})") from None
+        cluster = cls(client, address, local)
+        try:
+            if local is not None:
+                client.register_plugin(IgnoreInterrupts())
+            cluster._check_workers(timeout)
+        except BaseException:
+            cluster.close()
+            raise
+        return cluster
+
+    @classmethod
+    def from_client(cls, client) -> "DaskCluster":
+        """Use a `distributed.Client` the caller made (and closes); e.g. one of a dask-jobqueue cluster."""
+        cluster = cls(client, str(client.scheduler.address))
+        cluster._check_workers(CONNECT_TIMEOUT_S)
+        return cluster
+
+    def _check_workers(self, timeout: float) -> None:
+        """Workers exist (waiting up to `timeout` for the first) and run this featbench version."""
+        from featbench import __version__
+
+        try:
+            self.client.wait_for_workers(1, timeout=timeout)
+        except (OSError, TimeoutError):
+            raise FeatbenchError(f"--scheduler {self.address}: the scheduler answered but no worker joined within "
+                                 f"{timeout:g} s; start workers with `dask worker {self.address} --nthreads 1`") from None
+        try:
+            versions = self.client.run(_worker_version)
+        except Exception as err:  # a worker that cannot import featbench fails to unpickle the function
+            raise FeatbenchError(f"--scheduler {self.address}: a worker cannot run featbench ({type(err).__name__}: "
+                                 f"{str(err).splitlines()[0][:200] if str(err) else ''}); install featbench "
+                                 f"{__version__} in every worker's environment") from None
+        wrong = {w: v for w, v in versions.items() if v != __version__}
+        if wrong:
+            worker, version = next(iter(wrong.items()))
+            raise FeatbenchError(f"--scheduler {self.address}: worker {worker} runs featbench {version}, this is "
+                                 f"{__version__}; every worker needs the same version")
+
+    @property
+    def threads(self) -> int:
+        """Worker threads in the cluster now (each runs one task at a time)."""
+        return max(sum(self.client.nthreads().values()), 1)
+
+    def describe(self) -> str:
+        """One line for the user: where the work goes, and the dashboard to watch it."""
+        workers = len(self.client.nthreads())
+        link = self.client.dashboard_link if self.client.dashboard_link else "no dashboard"
+        return f"Dask scheduler {self.client.scheduler.address}: {workers} workers, {self.threads} threads; dashboard {link}"
+
+    def run(self, work: Callable, tasks: Iterable, setup: Callable | None = None, setup_args: tuple = (),
+            chunk_seconds: float = 0.5) -> Iterator:
+        """Yield `work(context, task)` for every task, in completion order (see the module docstring).
+
+        Tasks travel in chunks of about `chunk_seconds` of work (`ChunkSize`; one task each until the first
+        results tell how long a task takes; 0: always one); results are still yielded task by task."""
+        import itertools
+
+        from distributed import as_completed
+
+        shared = self.client.scatter([setup_args], broadcast=True, hash=False)[0]
+        in_flight = 2 * self.threads
+        size = ChunkSize(target=chunk_seconds) if chunk_seconds > 0 else ChunkSize(most=1)
+        remaining = iter(tasks)
+        pending = as_completed(loop=self.client.loop)
+        submitted = set()
+        finished_cleanly = False
+
+        def submit() -> bool:
+            chunk = list(itertools.islice(remaining, size.now))
+            if chunk:
+                future = self.client.submit(_call_chunk, work, shared.key, setup, shared, chunk, pure=False)
+                submitted.add(future)
+                pending.add(future)
+            return bool(chunk)
+
+        try:
+            while len(submitted) < in_flight and submit():
+                pass
+            for future in pending:
+                results, seconds = _result(future, self.address)
+                submitted.discard(future)
+                size.observe(len(results), seconds)
+                submit()  # one more in for each one out
+                yield from results
+            finished_cleanly = True
+        finally:
+            if not finished_cleanly and submitted:  # interrupted, failed, or the caller stopped reading
+                self.client.cancel(list(submitted), force=True)
+            self.client.cancel([shared], force=True)
+
+    def close(self) -> None:
+        self.client.close()
+        if self.local is not None:
+            self.local.close()
+
+    def __enter__(self) -> "DaskCluster":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _result(future, address: str):
+    """A finished task's result; a task that kept killing workers is one FeatbenchError line."""
+    from distributed import KilledWorker
+
+    try:
+        return future.result()
+    except KilledWorker:
+        raise FeatbenchError(f"--scheduler {address}: the workers running one task died several times (killed, or out "
+                             "of memory?); finished work is kept, run the same command again to resume") from None

@@ -1,0 +1,212 @@
+"""Extraction and the training grid on a Dask cluster (``--scheduler``): the same output as ``--jobs``, a
+worker killed mid-run changes nothing, and a scheduler that does not answer is one line and exit 1."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pandas as pd
+import psutil
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("distributed", reason="Dask is an optional extra: pip install 'featbench[dask]'")
+
+from featbench.cli import app  # noqa: E402
+from featbench.corpus import load_corpus  # noqa: E402
+from featbench.dask_cluster import DaskCluster  # noqa: E402
+from featbench.errors import FeatbenchError  # noqa: E402
+from featbench.extract import run_extraction  # noqa: E402
+from featbench.store import read_family  # noqa: E402
+from featbench.train import Experiment, run_training  # noqa: E402
+
+FAMILIES = [("egemaps-lld", {}), ("fbank", {"n_mels": 20})]
+ROW_KEY = ["family", "classifier", "budget", "fold", "seed"]
+SCORES = ["ua", "wa", "macro_f1", "confusion", "hparams", "val_ua", "choice", "ua_by_speaker", "n_train", "n_test"]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """Two single-threaded local worker processes (with nannies that restart a killed worker)."""
+    with DaskCluster.connect("local:2") as c:
+        yield c
+
+
+def _arrays(store, family) -> dict:
+    fs = read_family(store, family)
+    return {uid: np.array(fs.get(uid)) for uid in fs.ids}
+
+
+def _assert_same_store(a, b) -> None:
+    for name, _ in FAMILIES:
+        fa, fb = _arrays(a, name), _arrays(b, name)
+        assert list(fa) == list(fb), f"{name}: different utterances or order"
+        for uid in fa:
+            np.testing.assert_array_equal(fa[uid], fb[uid], err_msg=f"{name} {uid}")
+
+
+def _rows(path) -> pd.DataFrame:
+    return pd.read_csv(path).sort_values(ROW_KEY).reset_index(drop=True)[ROW_KEY + SCORES]
+
+
+def _kill_a_worker_once(cluster: DaskCluster, ready, running: threading.Thread, timeout: float = 60) -> int:
+    """Wait until `ready()` (work under way), then kill -9 one worker process; its pid."""
+    deadline = time.monotonic() + timeout
+    while not ready() and running.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert running.is_alive(), "the run finished before a worker could be killed"
+    pid = next(iter(cluster.client.run(os.getpid).values()))
+    os.kill(pid, signal.SIGKILL)
+    return pid
+
+
+def _in_thread(target) -> tuple[threading.Thread, list]:
+    errors: list = []
+
+    def run():
+        try:
+            target()
+        except BaseException as err:  # re-raised by the test
+            errors.append(err)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread, errors
+
+
+def test_extraction_on_a_local_cluster_equals_jobs(demo_corpus_master, tmp_path, cluster):
+    table = load_corpus("demo", demo_corpus_master)
+    run_extraction(table, FAMILIES, tmp_path / "jobs", jobs=2, progress=False)
+    report = run_extraction(table, FAMILIES, tmp_path / "dask", progress=False, cluster=cluster)
+    assert report.extracted == len(table) and report.failed == 0
+    _assert_same_store(tmp_path / "jobs", tmp_path / "dask")
+    again = run_extraction(table, FAMILIES, tmp_path / "dask", progress=False, cluster=cluster)
+    assert again.extracted == 0 and again.already_done == len(table)  # resumes as a local run does
+
+
+def test_a_worker_killed_during_extraction_changes_nothing(demo_corpus_master, tmp_path, cluster):
+    table = load_corpus("demo", demo_corpus_master)
+    run_extraction(table, FAMILIES, tmp_path / "jobs", jobs=2, progress=False)
+    store = tmp_path / "dask"
+    thread, errors = _in_thread(lambda: run_extraction(table, FAMILIES, store, progress=False, flush_utterances=1,
+                                                       cluster=cluster))
+    pending = store / ".pending"
+    killed = _kill_a_worker_once(cluster, lambda: pending.is_dir() and any(pending.rglob("*.h5")), thread)
+    thread.join(120)
+    assert not errors, errors
+    cluster.client.wait_for_workers(2, timeout=30)  # the nanny started a new worker process
+    assert killed not in cluster.client.run(os.getpid).values()
+    _assert_same_store(tmp_path / "jobs", store)
+
+
+def _grid(store, **kwargs) -> Experiment:
+    settings = dict(store=store, families=["egemaps-lld", "fbank"], classifiers=["logreg", "selected(logreg+svm)"],
+                    budgets=[2, "all"], seeds=[0, 1], n_folds=4)
+    return Experiment(**{**settings, **kwargs})
+
+
+@pytest.fixture(scope="module")
+def grid_store(demo_corpus_master, tmp_path_factory):
+    store = tmp_path_factory.mktemp("grid") / "store"
+    run_extraction(load_corpus("demo", demo_corpus_master), FAMILIES, store, jobs=2, progress=False)
+    return store
+
+
+def test_training_on_a_local_cluster_equals_jobs(grid_store, tmp_path, cluster):
+    run_training(_grid(grid_store), tmp_path / "jobs.csv", jobs=2, progress=False)
+    report = run_training(_grid(grid_store), tmp_path / "dask.csv", progress=False, cluster=cluster)
+    assert report.rows_added == 2 * 2 * 2 * 4 * 2
+    pd.testing.assert_frame_equal(_rows(tmp_path / "jobs.csv"), _rows(tmp_path / "dask.csv"))
+    again = run_training(_grid(grid_store), tmp_path / "dask.csv", progress=False, cluster=cluster)
+    assert again.rows_added == 0 and again.tasks == 0
+
+
+def test_sequence_tasks_read_the_store_on_the_workers(grid_store, tmp_path, cluster):
+    exp = _grid(grid_store, families=["fbank"], classifiers=["seq"], budgets=[2], seeds=[0], seq_epochs=2)
+    run_training(exp, tmp_path / "jobs.csv", jobs=2, progress=False)
+    run_training(exp, tmp_path / "dask.csv", progress=False, cluster=cluster)
+    pd.testing.assert_frame_equal(_rows(tmp_path / "jobs.csv"), _rows(tmp_path / "dask.csv"))
+
+
+def test_a_worker_killed_during_training_changes_nothing(grid_store, tmp_path, cluster):
+    exp = _grid(grid_store, classifiers=["logreg", "svm", "mlp"], seeds=[0, 1, 2])
+    run_training(exp, tmp_path / "jobs.csv", jobs=2, progress=False)
+    out = tmp_path / "dask.csv"
+
+    def rows_written() -> bool:
+        return out.is_file() and len(out.read_text().splitlines()) > 3
+
+    thread, errors = _in_thread(lambda: run_training(exp, out, progress=False, cluster=cluster))
+    _kill_a_worker_once(cluster, rows_written, thread)
+    thread.join(300)
+    assert not errors, errors
+    pd.testing.assert_frame_equal(_rows(tmp_path / "jobs.csv"), _rows(out))
+
+
+def test_a_scheduler_that_does_not_answer_is_one_line_within_seconds(grid_store, tmp_path):
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "featbench", "train", str(grid_store), "--out", str(tmp_path / "r.csv"),
+                             "--scheduler", "tcp://127.0.0.1:9", "--no-progress"], capture_output=True, text=True,
+                            timeout=120, cwd=tmp_path)
+    took = time.monotonic() - started
+    text = result.stdout + result.stderr
+    lines = [line for line in text.splitlines() if line.strip()]
+    assert result.returncode == 1, text
+    assert len(lines) == 1 and lines[0].startswith("featbench: error: --scheduler tcp://127.0.0.1:9: no Dask scheduler "
+                                                   "answered within 10 s"), text
+    assert took < 30, f"took {took:.0f} s"
+    assert not (tmp_path / "r.csv").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--scheduler", "local:0"], "write local:N with N >= 1"),
+    (["--scheduler", "somewhere"], "give a scheduler address such as tcp://host:8786"),
+    (["--scheduler", "local:1", "--jobs", "2"], "--jobs and --scheduler exclude each other"),
+])
+def test_bad_scheduler_options_are_one_line(grid_store, tmp_path, args, message):
+    result = CliRunner().invoke(app, ["train", str(grid_store), "--out", str(tmp_path / "r.csv"), *args])
+    assert result.exit_code == 1, result.output
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_workers_with_another_featbench_version_are_refused(monkeypatch):
+    from distributed import Client, LocalCluster
+
+    import featbench.dask_cluster as dask_cluster
+
+    monkeypatch.setattr(dask_cluster, "_worker_version", lambda: "0.0.0")
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=":0") as local, Client(local) as client:
+        with pytest.raises(FeatbenchError, match="runs featbench 0.0.0, this is"):
+            DaskCluster.from_client(client)
+
+
+def test_ctrl_c_on_a_local_cluster_exits_130_and_leaves_no_process(demo_corpus_master, tmp_path):
+    store = tmp_path / "store"
+    args = [sys.executable, "-m", "featbench", "extract", "demo", str(demo_corpus_master), "--features", "egemaps-lld",
+            "--out", str(store), "--scheduler", "local:2", "--no-progress"]
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # its own process group, as a terminal's foreground job
+    seen: dict[int, psutil.Process] = {}
+    deadline = time.monotonic() + 60
+    while not (store / "corpus.csv").is_file() and proc.poll() is None and time.monotonic() < deadline:
+        for child in psutil.Process(proc.pid).children(recursive=True):
+            seen.setdefault(child.pid, child)
+        time.sleep(0.01)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches every process of the foreground group
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+    assert "interrupted" in err and "Traceback" not in err, err
+    assert len(seen) >= 2, "no worker processes were seen"
+    time.sleep(2)
+    alive = [p for p in seen.values() if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+    for p in alive:
+        p.kill()
+    assert not alive, [p.cmdline() for p in alive]
+    resumed = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+    assert len(read_family(store, "egemaps-lld").ids) == len(load_corpus("demo", demo_corpus_master))
