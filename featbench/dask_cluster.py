@@ -168,10 +168,11 @@ class DaskCluster:
         return cluster
 
     @classmethod
-    def from_client(cls, client) -> "DaskCluster":
-        """Use a `distributed.Client` the caller made (and closes); e.g. one of a dask-jobqueue cluster."""
+    def from_client(cls, client, timeout: float = CONNECT_TIMEOUT_S) -> "DaskCluster":
+        """Use a `distributed.Client` the caller made (and closes), e.g. one of a dask-jobqueue cluster, once a
+        worker has joined (waiting up to `timeout` seconds: batch jobs may queue for a while)."""
         cluster = cls(client, str(client.scheduler.address))
-        cluster._check_workers(CONNECT_TIMEOUT_S)
+        cluster._check_workers(timeout)
         return cluster
 
     def _check_workers(self, timeout: float) -> None:

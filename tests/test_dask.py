@@ -185,6 +185,19 @@ def test_workers_with_another_featbench_version_are_refused(monkeypatch):
             DaskCluster.from_client(client)
 
 
+def _setup_that_fails():
+    raise FeatbenchError("/models/missing.pt: no such checkpoint on this worker")
+
+
+def _never_called(context, task):
+    raise AssertionError("work ran although its setup failed")
+
+
+def test_a_setup_error_on_a_worker_reaches_the_caller_intact(cluster):
+    with pytest.raises(FeatbenchError, match="no such checkpoint on this worker"):
+        list(cluster.run(_never_called, [1, 2, 3], setup=_setup_that_fails))
+
+
 def test_ctrl_c_on_a_local_cluster_exits_130_and_leaves_no_process(demo_corpus_master, tmp_path):
     store = tmp_path / "store"
     args = [sys.executable, "-m", "featbench", "extract", "demo", str(demo_corpus_master), "--features", "egemaps-lld",
