@@ -62,6 +62,10 @@ def main() -> None:
     from featbench.train.runner import Experiment, run_training
 
     full_path = family_path(args.store, args.family)
+    if not full_path.is_file():
+        print(f"skipped: no float32 store at {full_path}; make one with results/ravdess/make_pretrained.sh "
+              "(whisper-base, every layer) or pass --store")
+        return
     meta = FamilyIndex.read(full_path).meta
     if meta.dtype != "float32" or meta.pooled:
         raise SystemExit(f"{full_path}: stored as {meta.dtype}{', pooled' if meta.pooled else ''}, not float32 frames")
