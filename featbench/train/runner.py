@@ -190,7 +190,8 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
                                  f"({', '.join(bad[:5])}); remove them from the store and extract again")
         metas = [sets[leaf.family].meta for leaf in view.leaves]
         data_views[view.name] = ViewData(view, "+".join(m.config_hash for m in metas), "+".join(m.rows for m in metas), X)
-    data = GridData(Path(exp.store), table, labels, data_views, protocol, tuple(budgets), tuple(seeds), exp.seq_epochs)
+    # absolute: sequence tasks on cluster workers read frames from this path, whatever their working folder
+    data = GridData(Path(exp.store).resolve(), table, labels, data_views, protocol, tuple(budgets), tuple(seeds), exp.seq_epochs)
     return data, folds, dropped, classifiers
 
 
