@@ -60,6 +60,30 @@ def row_key(row: dict) -> tuple[str, ...]:
     return tuple(str(row[c]) for c in KEY)
 
 
+def transfer_entry(view: str, mode: str, other: str, per_corpus: bool = False) -> str:
+    """The `family` of rows trained with another corpus: ``view [+other]`` (all of `other` added to the
+    target's budget, mode '+') or ``view [from other]`` (trained on `other`, mode 'from'), and whether each
+    corpus was standardised on its own (see train.transfer).
+
+    >>> transfer_entry("egemaps-func", "+", "demo"), parse_transfer_entry("fbank [from demo, per-corpus normalisation]")
+    ('egemaps-func [+demo]', ('fbank', 'from', 'demo'))
+    """
+    kind = "+" if mode == "+" else "from "
+    return f"{view} [{kind}{other}{', per-corpus normalisation' if per_corpus else ''}]"
+
+
+def parse_transfer_entry(family: str) -> tuple[str, str, str] | None:
+    """(view, mode '+' or 'from', other corpus) of a `transfer_entry` name; None for any other family.
+
+    >>> parse_transfer_entry("whisper@L4") is None
+    True
+    """
+    import re
+
+    match = re.fullmatch(r"(.+) \[(\+|from )([^,\]]+)(, per-corpus normalisation)?\]", family)
+    return (match.group(1), match.group(2).strip(), match.group(3)) if match else None
+
+
 def budget_order(frame: pd.DataFrame, x: str = "examples_per_class") -> list[str]:
     """Budget labels sorted by the mean examples per class they gave (column `x`).
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from featbench.errors import FeatbenchError
-from featbench.results import budget_order
+from featbench.results import budget_order, parse_transfer_entry
 from featbench.report.aggregate import aggregate, protocol_of, read_one_protocol, unit_matrix
 from featbench.report.breakdown import breakdown_markdown, by_gender, by_speaker, spread_sentences
 from featbench.report.choices import choice_table, choices_markdown, layer_weight_table
@@ -27,6 +27,23 @@ from featbench.report.entries import family_entries, headline_families
 from featbench.report.html import HtmlParts, write_report_html
 from featbench.report.plots import caption, confusion_matrices, learning_curves, learning_points
 from featbench.report.tables import summary_markdown, summary_table
+
+
+TRANSFER_INTRO = ("Each 'view [+other]' entry trains on this corpus's budget plus every utterance of the other corpus, "
+                  "under this corpus's speaker folds (its test speakers are used for the test only); the ratio is how "
+                  "many fewer of this corpus's labels reach the view's full-data score, 95% bootstrap interval over folds.")
+
+
+def transfer_sentence(eff, other: str, corpus: str, view: str) -> str:
+    """'other saves N x of corpus's labels for view (interval): <the efficiency sentence>'."""
+    if eff.ratio is None:
+        saves = f"{other} does not save {corpus}'s labels for {view} within the measured budgets"
+    else:
+        interval = ("a lower bound: reached at the smallest budget tried" if eff.at_smallest
+                    else f"95% CI {eff.ci_low:.1f}x to {eff.ci_high:.1f}x" if eff.ci_low is not None
+                    else "interval open: not reached in every bootstrap sample")
+        saves = f"{other} saves {eff.bound + ' ' if eff.bound else ''}{eff.ratio:.1f}x of {corpus}'s labels for {view} ({interval})"
+    return f"{saves}: {eff.sentence()}"
 
 
 def compare(results: list[str | Path], out: str | Path, baseline: str | None = None, target_ua: float | None = None,
@@ -51,21 +68,36 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
     if reference_budget is not None and reference_budget not in budgets_b:
         raise FeatbenchError(f"reference budget '{reference_budget}' is not measured for {baseline} (budgets: {', '.join(budgets_b)})")
     ref_index = budgets_b.index(reference_budget) if reference_budget else len(budgets_b) - 1
+    def paired(family: str, base: str, reference: int):
+        """The efficiency ratio of `family` against `base` over the folds both have (None when they share none)."""
+        x_a, units_a, keys_a = unit_matrix(rows, family, best[family])
+        x_base, units_base, keys_base = unit_matrix(rows, base, best[base])
+        common = [k for k in keys_a if k in set(keys_base)]
+        if not common:
+            return None
+        ia, ib = [keys_a.index(k) for k in common], [keys_base.index(k) for k in common]
+        return efficiency_ratio(x_a, units_a[ia], x_base, units_base[ib], labels[family], labels[base],
+                                reference=reference, n_boot=n_boot)
+
     efficiency, sentences, by_family = [], [], {}
     for family, clf in best.items():
         if family == baseline:
             continue
-        x_a, units_a, keys_a = unit_matrix(rows, family, clf)
-        common = [k for k in keys_a if k in set(keys_b)]
-        if not common:
+        eff = paired(family, baseline, ref_index)
+        if eff is None:
             continue
-        ia = [keys_a.index(k) for k in common]
-        ib = [keys_b.index(k) for k in common]
-        eff = efficiency_ratio(x_a, units_a[ia], x_b, units_b[ib], labels[family], labels[baseline],
-                               reference=ref_index, n_boot=n_boot)
         efficiency.append(eff.__dict__ | {"classifier": clf, "pick": entries[family].how, "sentence": eff.sentence()})
         sentences.append(eff.sentence())
         by_family[family] = eff.sentence()
+
+    transfer = []
+    for family in best:  # 'view [+other]' against 'view': the labels of this corpus that the other one saves
+        parsed = parse_transfer_entry(family)
+        if parsed and parsed[1] == "+" and parsed[0] in best:
+            eff = paired(family, parsed[0], -1)
+            if eff is not None:
+                other = parsed[2] + (" (per-corpus normalisation)" if "per-corpus" in family else "")
+                transfer.append(transfer_sentence(eff, other, str(protocol["corpus"]), labels[parsed[0]]))
 
     plans = []
     target = target_ua if target_ua is not None else float(units_b[:, ref_index].mean())
@@ -128,7 +160,10 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
         f"# featbench report: {protocol['corpus']}", "", f"Protocol: {cap}.", "",
         "## Headline", "", *([f"- {h}" for h in headline] or [headline_note]), "", *([headline_note, ""] if headline else []),
         "## Summary", "", markdown, "## Data efficiency", "", efficiency_intro, "",
-        *[f"- {s}" for s in sentences], "", "## Label-budget planning", "", planning_intro, "",
+        *[f"- {s}" for s in sentences], "",
+        *(["## Transfer: labels another corpus saves", "", TRANSFER_INTRO, "", *[f"- {s}" for s in transfer], ""]
+          if transfer else []),
+        "## Label-budget planning", "", planning_intro, "",
         *[f"- {p['sentence']}" for p in plans], "",
         "## Choices made on validation speakers", "", choices_markdown(choices, weights),
         "## Who it fails", "", breakdown_markdown(speakers_shown, genders_shown, chance),
@@ -144,10 +179,10 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
         efficiency_intro=efficiency_intro, efficiency=sentences, planning_intro=planning_intro,
         plans=[p["sentence"] for p in plans], agg=agg, best=best, oracle=oracle, protocol=sidecar,
         choices=choices, weights=weights, speakers=speakers_shown, genders=genders_shown,
-        breakdown=spread_sentences(speakers_shown, genders_shown, chance), chance=chance), {
+        breakdown=spread_sentences(speakers_shown, genders_shown, chance), chance=chance, transfer=transfer), {
         "Learning curves, each family's entry, with every fold x seed result": out / "learning_points.svg",
         "Learning curves by classifier": out / "learning_curves_by_classifier.svg",
         "Confusion matrices at the largest budget": out / "confusion_matrices.svg",
     })
-    return {"out": out, "notes": notes, "figures": figures, "headline": headline, "efficiency": sentences,
+    return {"out": out, "notes": notes, "figures": figures, "headline": headline, "efficiency": sentences, "transfer": transfer,
             "plans": [p["sentence"] for p in plans], "report": report}

@@ -13,7 +13,7 @@ True
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 _STYLE = """
@@ -126,6 +126,7 @@ class HtmlParts:
     genders: object
     breakdown: list[str]
     chance: float
+    transfer: list[str] = field(default_factory=list)  # what another corpus saves of this one's labels (if any)
 
 
 def render_page(parts: HtmlParts, figures: dict[str, str]) -> str:
@@ -155,6 +156,8 @@ def render_page(parts: HtmlParts, figures: dict[str, str]) -> str:
         "the best on the test folds.</p>", summary_html(parts.agg, parts.best, parts.oracle),
         "<h2>Data efficiency</h2>", f"<p class='caption'>{esc(parts.efficiency_intro)}</p>", "<ul>",
         *[f"<li>{esc(s)}</li>" for s in parts.efficiency], "</ul>",
+        *(["<h2>Transfer: labels another corpus saves</h2>", "<ul>", *[f"<li>{esc(s)}</li>" for s in parts.transfer], "</ul>"]
+          if parts.transfer else []),
         "<h2>Label-budget planning</h2>", f"<p class='caption'>{esc(parts.planning_intro)}</p>", "<ul>",
         *[f"<li>{esc(s)}</li>" for s in parts.plans], "</ul>",
         "<h2>Choices made on validation speakers</h2>", choices,

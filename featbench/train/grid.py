@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from featbench.row_kinds import RowKind
-from featbench.train.protocol import Fold, budget_subset, validation_split
+from featbench.train.protocol import Fold, validation_split
+from featbench.train.transfer import Design
 from featbench.train.views import AUTO, WEIGHTED, View
 
 SEQUENCE = "seq"
@@ -61,6 +62,7 @@ class GridData:
     budgets: tuple = ()
     seeds: tuple = ()
     seq_epochs: int = 30
+    design: Design = field(default_factory=Design)  # one corpus, or two (train.transfer)
     y: np.ndarray = field(init=False)
     index: dict = field(init=False)
 
@@ -186,7 +188,9 @@ def _rows(context: TaskContext, task: GridTask) -> list[dict]:
     inputs = context.sequences_of(task.view) if sequence else view.X
     rows = []
     for budget in task.budgets:
-        train_ids = budget_subset(table, task.fold, budget, task.seed)
+        train_ids, counted = data.design.training_ids(table, task.fold, budget, task.seed)
+        if set(train_ids) & set(table["id"][test_mask]):
+            raise RuntimeError(f"fold {task.fold.index}: test utterances among the training ones")  # never: a bug
         fit_ids, val_ids = validation_split(table, train_ids, task.seed)
         train_rows, fit_rows, val_rows = ([index[u] for u in ids] for ids in (train_ids, fit_ids, val_ids))
         start = time.perf_counter()
@@ -203,7 +207,7 @@ def _rows(context: TaskContext, task: GridTask) -> list[dict]:
         s = scores(y[test_rows], pred, len(data.labels))
         rows.append({
             **data.protocol, "fold": task.fold.index, "test_groups": " ".join(task.fold.test_groups), "seed": task.seed,
-            "budget": str(budget), "examples_per_class": len(train_ids) / len(data.labels), "n_train": len(train_ids),
+            "budget": str(budget), "examples_per_class": len(counted) / len(data.labels), "n_train": len(train_ids),
             "n_test": len(test_rows), "family": task.view, "family_config_hash": view.config_hash,
             "level": "sequence" if sequence else "utterance", "classifier": task.classifier,
             "hparams": json.dumps(choice.hparams, sort_keys=True), "hp_selection": selection,

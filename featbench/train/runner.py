@@ -23,7 +23,9 @@ from featbench.errors import FeatbenchError
 from featbench.results import ResultsFile, row_key
 from featbench.row_kinds import RowKind
 from featbench.train.grid import FUSION, SEQUENCE, SEQUENCE_MODELS, GridData, GridTask, ViewData, make_context, run_task, share_matrices
-from featbench.train.protocol import budget_subset, check_budgets, check_folds, check_seeds, default_budgets, make_folds
+from featbench.train.protocol import Fold, check_budgets, check_folds, check_seeds, default_budgets, make_folds
+from featbench.train.transfer import (CROSS, TARGET, TRANSFER, Design, check_labels, check_same_features, combine,
+                                      standardise_per_corpus)
 from featbench.train.views import AUTO, resolve_views
 
 
@@ -42,6 +44,10 @@ class Experiment:
     merge: dict = field(default_factory=dict)
     corpus: str = ""
     seq_epochs: int = 30
+    test_store: Path | None = None  # train on `store`, test on this store's folds (cross-corpus)
+    add_store: Path | None = None  # add every utterance of this store to `store`'s training budgets (transfer)
+    other_corpus: str = ""  # the second store's name in rows (default: its folder's name)
+    per_corpus: bool = False  # standardise each corpus's features on its own (else on the training rows)
 
 
 @dataclass
@@ -133,19 +139,16 @@ def _check_view_for(view, classifiers: list[str], sets: dict) -> None:
                                  "by '+', e.g. whisper@L4+text")
 
 
-def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
-    """Read the store, check the protocol (every budget in every fold) and build the shared task data.
-    Returns (data, folds, utterances left out for lack of some family's features, classifier entries).
-    Every configuration error is raised here, before any training."""
+def _read_store(store: Path, names: list[str], classes, merge, views=None):
+    """(table of the utterances every family covers, views, {family: FeatureSet}, utterances left out) of one store."""
     from featbench.store import read_family
-    from featbench.train.pooling import pool, utterance_matrix
 
-    classifiers = _check_classifiers(exp.classifiers)
-    seeds = check_seeds(list(exp.seeds))
-    budgets = None if exp.budgets is None else check_budgets(list(exp.budgets))
-    table = load_table(exp.store, exp.classes, exp.merge)
-    views = resolve_views(exp.store, exp.families)
-    sets = {leaf.family: read_family(exp.store, leaf.family) for view in views for leaf in view.leaves}
+    try:
+        table = load_table(store, classes, merge)
+    except FeatbenchError as err:  # name the store: a run may read two
+        raise FeatbenchError(f"{store}: {err}") from None
+    views = views if views is not None else resolve_views(store, names)
+    sets = {leaf.family: read_family(store, leaf.family) for view in views for leaf in view.leaves}
     for view in views:
         if view.parts:
             _check_same_utterances(view, sets, set(table["id"]))
@@ -155,43 +158,105 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
     dropped = len(table) - len(available)
     table = table[table["id"].isin(available)].reset_index(drop=True)
     if table.empty:
-        raise FeatbenchError(f"{exp.store}: no utterance has features for every family in {', '.join(exp.families)}")
+        raise FeatbenchError(f"{store}: no utterance has features for every family in {', '.join(names)}")
+    return table, views, sets, dropped
+
+
+def _pooled_matrix(view, sets: dict, ids: list[str], cache: dict) -> np.ndarray:
+    """The utterance-level matrix of a view for `ids` (frames pooled once per family, kept in `cache`)."""
+    from featbench.train.pooling import pool, utterance_matrix
+
+    blocks = []
+    for leaf in view.leaves:
+        fs = sets[leaf.family]
+        if leaf.family not in cache and fs.meta.rows != RowKind.UTTERANCE.value:
+            cache[leaf.family] = pool(fs.features, fs.offsets, fs.lengths)
+        block = utterance_matrix(fs, ids, leaf.columns(fs.meta), cache.get(leaf.family))
+        blocks.append(np.ascontiguousarray(block[:, _layer_blocks(fs.meta)]) if leaf.multi_layer else block)
+    return blocks[0] if len(blocks) == 1 else np.hstack(blocks)  # late fusion: pooled vectors side by side
+
+
+def _design(exp: Experiment) -> tuple[Path, Path | None, Design]:
+    """(the target store: folds and test speakers, the other store or None, the Design)."""
+    if exp.test_store is not None and exp.add_store is not None:
+        raise FeatbenchError("--test-store and --add-store exclude each other: train on one corpus and test on another, "
+                             "or add one corpus to another's training data")
+    other = exp.test_store if exp.test_store is not None else exp.add_store
+    if other is None:
+        if exp.per_corpus:
+            raise FeatbenchError("per-corpus normalisation needs a second corpus (--test-store or --add-store)")
+        return Path(exp.store), None, Design()
+    if Path(other).resolve() == Path(exp.store).resolve():
+        raise FeatbenchError(f"{other}: the second store is the first one; give another corpus's store")
+    if exp.test_store is not None:  # trained on exp.store, tested on the test store's folds
+        return Path(exp.test_store), Path(exp.store), Design(CROSS, exp.other_corpus or Path(exp.store).resolve().name,
+                                                             exp.per_corpus)
+    return Path(exp.store), Path(exp.add_store), Design(TRANSFER, exp.other_corpus or Path(exp.add_store).resolve().name,
+                                                        exp.per_corpus)
+
+
+def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
+    """Read the store (or the two stores of a cross-corpus or transfer run, see train.transfer), check the protocol
+    (every budget in every fold) and build the shared task data. Returns (data, folds, utterances left out for lack
+    of some family's features, classifier entries). Every configuration error is raised here, before any training."""
+    classifiers = _check_classifiers(exp.classifiers)
+    seeds = check_seeds(list(exp.seeds))
+    budgets = None if exp.budgets is None else check_budgets(list(exp.budgets))
+    target_store, other_store, design = _design(exp)
+    table, views, sets, dropped = _read_store(target_store, exp.families, exp.classes, exp.merge)
+    corpus = exp.corpus or target_store.resolve().name
+    if other_store is not None:
+        if any(c in SEQUENCE_MODELS for c in classifiers):
+            raise FeatbenchError(f"the {SEQUENCE} and {FUSION} models train on one store; with --test-store or --add-store "
+                                 "use the utterance-level classifiers")
+        names = (f"{corpus} ({target_store})", f"{design.other} ({other_store})")
+        other_table, _, other_sets, other_dropped = _read_store(other_store, exp.families, exp.classes, exp.merge, views)
+        for family in sets:
+            check_same_features(family, (sets[family].meta, other_sets[family].meta), names)
+        check_labels(table, other_table, names)
+        dropped += other_dropped
+        other_ids = list(other_table["id"])
+        table = combine(table, other_table, design.other)
     labels = sorted(table["label"].unique())
-    folds = make_folds(table, exp.n_folds)
-    check_folds(table, folds)
-    budgets = default_budgets(table, folds) if budgets is None else budgets
+    target = table[table["part"] == TARGET] if other_store is not None else table  # its folds; the other is never tested
+    folds = make_folds(target, exp.n_folds)
+    check_folds(target, folds)
+    budget_pool = design.budget_table(table)
+    if budgets is None:
+        budgets = default_budgets(budget_pool, folds if design.mode != CROSS else [Fold(0, (), "")])
     for fold in folds:  # fail on an impossible budget before any work
         for budget in budgets:
             if isinstance(budget, int):
-                budget_subset(table, fold, budget, seeds[0])
+                design.training_ids(table, fold, budget, seeds[0])
     protocol = {
-        "corpus": exp.corpus or Path(exp.store).name, "classes": ",".join(labels),
+        "corpus": corpus, "classes": ",".join(labels),
         "merge": ",".join(f"{k}={v}" for k, v in sorted(exp.merge.items())), "n_classes": len(labels),
         "fold_scheme": folds[0].scheme, "n_folds": len(folds),
     }
     pooled_needed = any(c not in SEQUENCE_MODELS for c in classifiers)
-    data_views, pooled = {}, {}
+    data_views, cache, other_cache = {}, {}, {}
     for view in views:
         _check_view_for(view, classifiers, sets)
         X = None
         if pooled_needed:
-            blocks = []
-            for leaf in view.leaves:
-                fs = sets[leaf.family]
-                if leaf.family not in pooled and fs.meta.rows != RowKind.UTTERANCE.value:
-                    pooled[leaf.family] = pool(fs.features, fs.offsets, fs.lengths)
-                block = utterance_matrix(fs, list(table["id"]), leaf.columns(fs.meta), pooled.get(leaf.family))
-                blocks.append(np.ascontiguousarray(block[:, _layer_blocks(fs.meta)]) if leaf.multi_layer else block)
-            X = blocks[0] if len(blocks) == 1 else np.hstack(blocks)  # late fusion: pooled vectors side by side
+            if other_store is None:
+                X = _pooled_matrix(view, sets, list(table["id"]), cache)
+            else:
+                X = np.vstack([_pooled_matrix(view, sets, list(table.loc[table["part"] == TARGET, "id"]), cache),
+                               _pooled_matrix(view, other_sets, other_ids, other_cache)])
+                if design.per_corpus:
+                    X = standardise_per_corpus(X, table["part"].to_numpy())
         finite = np.isfinite(X).all(axis=1) if X is not None else None
         if finite is not None and not finite.all():
             bad = [u for u, ok in zip(table["id"], finite) if not ok]
-            raise FeatbenchError(f"{exp.store}: '{view.name}' holds non-finite values for {len(bad)} clip(s) "
+            raise FeatbenchError(f"{target_store}: '{view.name}' holds non-finite values for {len(bad)} clip(s) "
                                  f"({', '.join(bad[:5])}); remove them from the store and extract again")
         metas = [sets[leaf.family].meta for leaf in view.leaves]
-        data_views[view.name] = ViewData(view, "+".join(m.config_hash for m in metas), "+".join(m.rows for m in metas), X)
+        entry = design.entry(view.name)
+        data_views[entry] = ViewData(view, "+".join(m.config_hash for m in metas), "+".join(m.rows for m in metas), X)
     # absolute: sequence tasks on cluster workers read frames from this path, whatever their working folder
-    data = GridData(Path(exp.store).resolve(), table, labels, data_views, protocol, tuple(budgets), tuple(seeds), exp.seq_epochs)
+    data = GridData(target_store.resolve(), table, labels, data_views, protocol, tuple(budgets), tuple(seeds),
+                    exp.seq_epochs, design)
     return data, folds, dropped, classifiers
 
 

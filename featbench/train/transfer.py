@@ -1,0 +1,114 @@
+"""Two corpora in one grid: train on one corpus and test on another (cross-corpus), or add every utterance of
+one corpus to the training budgets of another (transfer curves).
+
+The *target* corpus gives the folds, and its test speakers are used for the test only. The *other*
+corpus is the training corpus of a cross-corpus run (its per-class budgets, drawn from all its
+speakers), or is added whole to each of the target's budgets in a transfer run. Both stores must hold
+the same feature configurations (config hashes), and after ``--classes``/``--merge`` the two label sets
+must be the same: a label without a counterpart is an error, never a silent drop.
+
+Rows are named after the training data: ``egemaps-func [from demo]`` (trained on demo, tested on the
+target's folds) and ``egemaps-func [+demo]`` (the target's budget plus all of demo); `examples_per_class`
+counts the budgeted corpus only (the other corpus in a cross-corpus run, the target in a transfer run).
+
+>>> Design(TRANSFER, "demo").entry("egemaps-func")
+'egemaps-func [+demo]'
+>>> Design(CROSS, "demo", per_corpus=True).entry("fbank")
+'fbank [from demo, per-corpus normalisation]'
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from featbench.errors import FeatbenchError
+from featbench.results import transfer_entry
+from featbench.train.protocol import Fold, budget_subset
+
+WITHIN, CROSS, TRANSFER = "", "from", "+"
+TARGET, OTHER = "target", "other"  # the `part` column of a two-corpus table
+
+
+@dataclass(frozen=True)
+class Design:
+    """Where a task's training utterances come from: WITHIN one corpus, CROSS (budgets from the other corpus),
+    or TRANSFER (the target's budget plus all of the other). `per_corpus`: each corpus's features are
+    standardised with its own mean and std (else the classifiers standardise on their training rows)."""
+
+    mode: str = WITHIN
+    other: str = ""
+    per_corpus: bool = False
+
+    def entry(self, view: str) -> str:
+        """The name a view's rows get (the view itself within one corpus)."""
+        return view if self.mode == WITHIN else transfer_entry(view, self.mode, self.other, self.per_corpus)
+
+    def training_ids(self, table: pd.DataFrame, fold: Fold, budget, seed: int) -> tuple[list[str], list[str]]:
+        """(every training id, the budgeted ones that examples_per_class counts) for one fold, budget and seed."""
+        if self.mode == WITHIN:
+            ids = budget_subset(table, fold, budget, seed)
+            return ids, ids
+        target, other = (table[table["part"] == p] for p in (TARGET, OTHER))
+        if self.mode == CROSS:
+            ids = budget_subset(other, Fold(fold.index, (), fold.scheme), budget, seed)
+            return ids, ids
+        counted = budget_subset(target, fold, budget, seed)
+        return counted + other["id"].tolist(), counted
+
+    def budget_table(self, table: pd.DataFrame) -> pd.DataFrame:
+        """The utterances budgets are drawn from."""
+        return table[table["part"] == OTHER] if self.mode == CROSS else table[table["part"] == TARGET] if self.mode else table
+
+
+def combine(target: pd.DataFrame, other: pd.DataFrame, other_name: str) -> pd.DataFrame:
+    """One table of both corpora: the target's rows as they are, then the other's with ids, speakers and groups
+    prefixed by its name (so that no fold ever tests them, and ids cannot collide); column `part`.
+
+    >>> a = pd.DataFrame({"id": ["u1"], "label": ["sad"], "speaker": ["s1"], "group": ["s1"]})
+    >>> combine(a, a, "demo")[["id", "group", "part"]].values.tolist()
+    [['u1', 's1', 'target'], ['demo:u1', 'demo:s1', 'other']]
+    """
+    other = other.copy()
+    for column in ("id", "speaker", "group"):
+        if column in other:
+            other[column] = f"{other_name}:" + other[column].astype(str)
+    table = pd.concat([target.assign(part=TARGET), other.assign(part=OTHER)], ignore_index=True)
+    repeated = table["id"][table["id"].duplicated()]
+    if len(repeated):
+        raise FeatbenchError(f"utterance id '{repeated.iloc[0]}' names a clip of both corpora; rename the other "
+                             "store's folder (its name prefixes its ids)")
+    return table
+
+
+def check_labels(target: pd.DataFrame, other: pd.DataFrame, names: tuple[str, str]) -> None:
+    """The two corpora must share one label set: a label of one without a counterpart in the other is one line."""
+    have = [set(target["label"]), set(other["label"])]
+    for k in (0, 1):
+        stray = sorted(have[k] - have[1 - k])
+        if stray:
+            raise FeatbenchError(f"label '{stray[0]}' of {names[k]} has no counterpart in {names[1 - k]} (its labels: "
+                                 f"{', '.join(sorted(have[1 - k]))}); map it with --merge {stray[0]}=<label> or leave it "
+                                 "out with --classes")
+
+
+def check_same_features(family: str, metas: tuple, names: tuple[str, str]) -> None:
+    """Both stores hold `family` made the same way (same config hash: options, model fingerprint, audio, versions)."""
+    if metas[0].config_hash != metas[1].config_hash:
+        raise FeatbenchError(f"'{family}' was extracted differently in {names[0]} (config {metas[0].config_hash}) and "
+                             f"{names[1]} (config {metas[1].config_hash}); extract both with the same options and versions")
+
+
+def standardise_per_corpus(X: np.ndarray, parts: np.ndarray) -> np.ndarray:
+    """Each corpus's rows standardised with that corpus's own mean and std (constant columns left at 0).
+
+    >>> standardise_per_corpus(np.array([[1.0], [3.0], [10.0], [30.0]]), np.array(["a", "a", "b", "b"])).ravel().tolist()
+    [-1.0, 1.0, -1.0, 1.0]
+    """
+    out = np.empty_like(X, dtype=np.float32)
+    for part in np.unique(parts):
+        rows = parts == part
+        mean, std = X[rows].mean(0), X[rows].std(0)
+        out[rows] = (X[rows] - mean) / np.where(std > 0, std, 1.0)
+    return out
