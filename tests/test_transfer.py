@@ -138,3 +138,10 @@ def test_cross_corpus_between_the_demo_corpus_and_ravdess_with_a_label_map(demo_
     assert set(rows.corpus) == {"ravdess"} and set(rows.family) == {f"egemaps-func [from {demo_store.name}]"}
     assert set(rows["merge"]) == {"calm=neutral"} and rows[rows.budget == "all"].n_test.sum() == len(clips)
     assert json.loads(rows.labels.iloc[0]) == ["angry", "happy", "neutral", "sad"]
+    added = runner.invoke(app, ["train", str(store), "--add-store", str(demo_store), *args[4:], "--merge", "calm=neutral",
+                                "--out", str(tmp_path / "a.csv")])
+    assert added.exit_code == 0, added.output
+    rows = pd.read_csv(tmp_path / "a.csv")
+    assert set(rows.corpus) == {"ravdess"} and set(rows.family) == {f"egemaps-func [+{demo_store.name}]"}
+    n_demo = len(pd.read_csv(demo_store / "corpus.csv"))
+    assert (rows.n_train - rows.examples_per_class * 4 == n_demo).all()  # the target's budget plus all of the demo
