@@ -2,6 +2,7 @@
 worker killed mid-run changes nothing, and a scheduler that does not answer is one line and exit 1."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -223,3 +224,25 @@ def test_ctrl_c_on_a_local_cluster_exits_130_and_leaves_no_process(demo_corpus_m
     resumed = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
     assert len(read_family(store, "egemaps-lld").ids) == len(load_corpus("demo", demo_corpus_master))
+
+
+def test_kill_9_of_the_client_ends_the_local_workers(demo_corpus_master, tmp_path):
+    args = [sys.executable, "-m", "featbench", "extract", "demo", str(demo_corpus_master), "--features", "egemaps-lld",
+            "--out", str(tmp_path / "store"), "--scheduler", "local:2", "--no-progress"]
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    children: list[psutil.Process] = []
+    deadline = time.monotonic() + 60
+    while len(children) < 2 and proc.poll() is None and time.monotonic() < deadline:
+        with contextlib.suppress(psutil.Error):  # a process ended between listing and reading it: look again
+            children = [c for c in psutil.Process(proc.pid).children(recursive=True) if "spawn_main" in " ".join(c.cmdline())]
+        time.sleep(0.05)
+    assert len(children) >= 2, "the local cluster's worker processes did not start"
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while any(c.is_running() and c.status() != psutil.STATUS_ZOMBIE for c in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    alive = [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
+    for c in alive:
+        c.kill()
+    assert not alive, [c.cmdline() for c in alive]
