@@ -208,6 +208,13 @@ def transcribe(
         raise typer.Exit(EXIT_PARTIAL)
 
 
+def _normalisation(value: str) -> bool:
+    """--normalise: True for per-corpus standardisation."""
+    if value not in ("training", "per-corpus"):
+        raise FeatbenchError(f"--normalise {value}: choose training or per-corpus")
+    return value == "per-corpus"
+
+
 @app.command()
 @_user_errors
 def train(
@@ -216,37 +223,117 @@ def train(
     features: Annotated[Optional[str], typer.Option(help="Families to train on, comma-separated (default: every family in the store). "
                                                     "An all-layer family also as name@L4, name@all, name@auto (layer chosen on validation "
                                                     "speakers), name@weighted (learned layer weights); a+b combines two views (fusion).")] = None,
-    classifiers: Annotated[str, typer.Option(help="logreg, svm, lgbm, mlp (utterance level); selected (chosen per fold on validation "
+    classifiers: Annotated[Optional[str], typer.Option(help="logreg, svm, lgbm, mlp (utterance level); selected (chosen per fold on validation "
                                                   "speakers among the others named, or all; selected(logreg+svm) for a subset); seq "
-                                                  "(sequence model); fusion (cross-modal attention over a+b).")] = "logreg,svm,lgbm,mlp",
+                                                  "(sequence model); fusion (cross-modal attention over a+b). With --target: the "
+                                                  "regressors ridge, svr, lgbm, mlp, selected (by validation CCC), seq. "
+                                                  "Default: logreg,svm,lgbm,mlp; with --target ridge,svr,lgbm,mlp.")] = None,
     budgets: Annotated[Optional[str], typer.Option(help="Training examples per class (or fractions of each class, e.g. 0.25), comma-separated, plus 'all' (default: 4, 8, 16, ... up to what every fold's training part can serve, then all).")] = None,
     folds: Annotated[Optional[int], typer.Option(min=2, help="Group folds, each with every class in its test and training part (default: leave-one-group-out when every group has every class and there are at most 10, else the largest k up to 10 that works).")] = None,
     seeds: Annotated[str, typer.Option(help="Seeds for the budget subsets and models, comma-separated.")] = "0,1,2",
     classes: Classes = None,
     merge: Merge = None,
-    corpus: Annotated[Optional[str], typer.Option(help="Corpus name written into every row (default: the store folder's name).")] = None,
+    corpus: Annotated[Optional[str], typer.Option(help="Corpus name written into every row: the tested corpus (default: the folder name of the store whose speakers are tested).")] = None,
     seq_epochs: Annotated[int, typer.Option(min=1, help="Maximum epochs of the sequence model.")] = 30,
     jobs: Annotated[int, typer.Option(min=1, help="Parallel worker processes.")] = 1,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    test_store: Annotated[Optional[Path], typer.Option(help="Cross-corpus: train on STORE, test on this store's speaker folds (rows named 'family [from STORE]').")] = None,
+    add_store: Annotated[Optional[Path], typer.Option(help="Transfer: add every utterance of this store to each of STORE's training budgets (rows named 'family [+OTHER]').")] = None,
+    normalise: Annotated[str, typer.Option(help="With two stores: 'training' (features standardised on the training rows, by each classifier) or 'per-corpus' (each corpus on its own mean and std, test speakers' features included).")] = "training",
     scheduler: Scheduler = None,
+    target: Annotated[Optional[str], typer.Option(help="Regress this numeric column of the store's corpus.csv (e.g. arousal) instead of "
+                                                 "classifying the labels: metric CCC, budgets in training utterances, folds and "
+                                                 "budgets balanced over quartiles of the target; utterances without a value are "
+                                                 "left out.")] = None,
 ) -> None:
     """Train comparable classifiers on growing per-class budgets under speaker-independent folds.
 
     Example: featbench train store/ --classes neutral,happy,sad,angry --budgets 8,16,32,64,all --folds 6 --out results.csv
+
+    Two corpora: featbench train storeA/ --test-store storeB/ (train on A, test on B's folds), or featbench train
+    storeB/ --add-store storeA/ (B's budgets plus all of A); --classes and --merge apply to both.
+
+    Dimensional target: featbench train store/ --target arousal --classifiers ridge,svr,selected --budgets 64,256,all
     """
     from featbench.corpus.table import parse_classes, parse_merge
     from featbench.options import parse_list
     from featbench.store import list_families
     from featbench.train import Experiment, parse_budgets, parse_seeds, run_training
+    from featbench.train.classifiers import DEFAULT_CLASSIFIERS, DEFAULT_REGRESSORS
 
     names = parse_list(features, "--features") or list_families(store)
     if not names:
         raise FeatbenchError(f"{store}: empty store (no feature families); run featbench extract first")
-    exp = Experiment(store=store, families=names, classifiers=parse_list(classifiers, "--classifiers"), budgets=parse_budgets(budgets) if budgets else None,
+    default = DEFAULT_REGRESSORS if target else DEFAULT_CLASSIFIERS
+    entries = parse_list(default if classifiers is None else classifiers, "--classifiers")
+    exp = Experiment(store=store, families=names, classifiers=entries, budgets=parse_budgets(budgets) if budgets else None,
                      seeds=parse_seeds(seeds), n_folds=folds, classes=parse_classes(classes), merge=parse_merge(merge),
-                     corpus=corpus or Path(store).resolve().name, seq_epochs=seq_epochs)
+                     corpus=corpus or "", seq_epochs=seq_epochs, test_store=test_store, add_store=add_store,
+                     per_corpus=_normalisation(normalise), target=target)
     with _cluster(scheduler, jobs) as cluster:
         typer.echo(run_training(exp, out, jobs=jobs, progress=progress, cluster=cluster).summary())
+
+
+@app.command()
+@_user_errors
+def fit(
+    store: Annotated[Path, typer.Argument(help="Feature store folder made by `featbench extract`.")],
+    features: Annotated[str, typer.Option(show_default=False, help="One view, as `featbench train --features` names it: a family, name@L4, name@auto, name@weighted, or a+b.")],
+    classifier: Annotated[str, typer.Option(show_default=False, help="One utterance-level entry: logreg, svm, lgbm, mlp, selected, or selected(logreg+svm).")],
+    out: Annotated[Path, typer.Option(help="Model folder to write (new, empty, or an earlier model folder, which is replaced).")] = Path("model"),
+    classes: Classes = None,
+    merge: Merge = None,
+    seed: Annotated[int, typer.Option(min=0, help="Seed of the budget subset, the validation split and the classifier.")] = 0,
+    budget: Annotated[str, typer.Option(help="Training examples per class (or a fraction of each class, e.g. 0.25), or 'all'.")] = "all",
+    holdout_fold: Annotated[Optional[int], typer.Option(min=0, help="Train on the training part of this fold only (of the folds `featbench train --folds N` makes), to reproduce a benchmark row.")] = None,
+    folds: Annotated[Optional[int], typer.Option(min=2, help="Number of folds of --holdout-fold (default: as `featbench train`).")] = None,
+    corpus: Annotated[Optional[str], typer.Option(help="Corpus name recorded in the manifest (default: the store folder's name).")] = None,
+) -> None:
+    """Train one view and classifier on a store as the benchmark does (choices on validation speakers) and save it.
+
+    Example: featbench fit store/ --features whisper@weighted --classifier "selected(logreg+svm)" --out model/
+    """
+    from featbench.corpus.table import parse_classes, parse_merge
+    from featbench.model import FitSpec, fit_model
+    from featbench.model.folder import check_writable
+    from featbench.train import parse_budgets
+
+    chosen = parse_budgets(budget)
+    if len(chosen) != 1:
+        raise FeatbenchError(f"--budget '{budget}': give one budget")
+    check_writable(out)  # before the work, not after it
+    result = fit_model(FitSpec(store, features, classifier, parse_classes(classes), parse_merge(merge), seed, chosen[0],
+                               holdout_fold, folds, corpus or Path(store).resolve().name))
+    result.model.save(out)
+    typer.echo(result.summary(out))
+
+
+@app.command()
+@_user_errors
+def predict(
+    model: Annotated[Path, typer.Argument(help="Model folder made by `featbench fit`.")],
+    inputs: Annotated[list[Path], typer.Argument(show_default=False, help="Audio files and/or folders (searched recursively); with --layout, the corpus root (or the CSV manifest for csv).")],
+    layout: Annotated[Optional[str], typer.Option(help="Read INPUT as a corpus layout (csv, ravdess, emodb, cremad, tess, iemocap, demo): the true labels are known and UA is printed.")] = None,
+    out: Annotated[Path, typer.Option(help="Predictions CSV: id, path, label (when known), predicted, p_<class>; clips that failed are listed in <out stem>_errors.csv.")] = Path("predictions.csv"),
+    holdout_only: Annotated[bool, typer.Option(help="Keep only the clips of the speakers the model held out (a model fitted with --holdout-fold; needs --layout).")] = False,
+    store: Annotated[Optional[Path], typer.Option(help="Keep the extracted features in this store folder, reused by later runs (default: a temporary folder).")] = None,
+    jobs: Annotated[int, typer.Option(min=1, help="Parallel worker processes for the extraction.")] = 1,
+    batch_size: Annotated[int, typer.Option(min=1, help="Clips of similar length handed to a family together.")] = 1,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Label clips with a model folder: features extracted exactly as `featbench extract` does, then the model.
+
+    Example: featbench predict model/ new_clips/ --out predictions.csv
+
+    Exit code 3 means some clips could not be labelled (listed, with reasons, in <out stem>_errors.csv).
+    """
+    from featbench.model import run_prediction
+
+    report = run_prediction(model, inputs, out, layout=layout, holdout_only=holdout_only, store=store, jobs=jobs,
+                            batch_size=batch_size, progress=progress)
+    typer.echo(report.summary())
+    if report.partial:
+        raise typer.Exit(EXIT_PARTIAL)
 
 
 @app.command()

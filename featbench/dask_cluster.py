@@ -256,8 +256,19 @@ class DaskCluster:
     def __enter__(self) -> "DaskCluster":
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, kind, err, tb) -> None:
+        if kind is not None and self.local is not None:
+            _quiet_shutdown()  # the run already ends with one line (Ctrl-C, an error): no scheduler noise after it
         self.close()
+
+
+def _quiet_shutdown() -> None:
+    """Mute what a local cluster logs while it is torn down in the middle of work (a scatter cut short by Ctrl-C
+    makes its scheduler log a lost worker and asyncio a task exception nobody retrieved)."""
+    import logging
+
+    for name in ("distributed", "asyncio"):
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def _result(future, address: str):

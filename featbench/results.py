@@ -39,7 +39,14 @@ RESULT_COLUMNS = [
 """Every row, in this order. Scores: ua (balanced accuracy, the headline), wa, macro_f1, confusion. What was
 chosen on validation speakers: val_ua (the chosen configuration's UA on them; empty without validation) and
 choice (JSON: layer, classifier, learned layer weights, where the entry chooses them). Who it fails:
-ua_by_speaker and ua_by_gender (JSON, UA over each test speaker's / gender's clips)."""
+ua_by_speaker and ua_by_gender (JSON, UA over each test speaker's / gender's clips).
+
+Rows of a dimensional target (`train --target arousal`, `metric` CCC_METRIC) keep these columns: ua, val_ua,
+ua_by_speaker and ua_by_gender hold the CCC (on the test clips, the validation speakers, each test speaker's /
+gender's clips; a speaker or gender with fewer than 2 clips is left out); wa, macro_f1, confusion and labels
+are empty; classes is the target's name (and the --classes kept, in brackets), n_classes the number of
+quantile bins of the target that stand in for classes in the folds and budgets, and examples_per_class
+counts training utterances."""
 
 OLDEST_COLUMNS = RESULT_COLUMNS[:RESULT_COLUMNS.index("featbench_version") + 1]
 """The columns of featbench 0.1/0.2 files: still read (newer columns empty), never appended to."""
@@ -49,6 +56,11 @@ KEY = ["corpus", "classes", "merge", "n_folds", "family", "family_config_hash", 
 
 PROTOCOL_COLUMNS = ["corpus", "classes", "merge", "n_classes", "fold_scheme", "n_folds", "metric"]
 """Rows compared together must agree on these."""
+
+UA_METRIC = "UA (balanced accuracy)"
+CCC_METRIC = "CCC (concordance correlation coefficient)"
+"""The `metric` of a row: what its `ua` column (and val_ua, ua_by_speaker, ua_by_gender) holds. UA for
+classes, CCC for a dimensional target."""
 
 
 def row_key(row: dict) -> tuple[str, ...]:

@@ -2,15 +2,19 @@
 
 Required columns: path, label (or emotion), speaker. Optional: id (default: path without suffix, or
 with it where two paths differ only in their suffix), group (default: speaker), gender, duration,
-transcript. Blank lines are skipped. Before any audio is read, the manifest is checked for empty
-labels, missing audio files and duplicate paths; each is reported with its spreadsheet row numbers
-(the header is row 1).
+transcript. Any other column (arousal, valence, ...) is kept as text in the corpus table and the
+store's corpus.csv, for `featbench train --target`. Blank lines are skipped. Before any audio is read,
+the manifest is checked for empty labels, missing audio files and duplicate paths; each is reported with
+its spreadsheet row numbers (the header is row 1).
 
 >>> import tempfile, pathlib
 >>> d = pathlib.Path(tempfile.mkdtemp()); _ = (d / "m.csv").write_text("path,emotion,speaker\\na.wav,sad,s1\\n")
 >>> _ = (d / "a.wav").write_bytes(b"")
 >>> load(d / "m.csv")[0]["label"], load(d / "m.csv")[0]["path"] == str(d / "a.wav")
 ('sad', True)
+>>> _ = (d / "m.csv").write_text("path,emotion,speaker,arousal\\na.wav,sad,s1,2.5\\n")
+>>> load(d / "m.csv")[0]["arousal"]
+'2.5'
 >>> _ = (d / "m.csv").write_text("path,emotion,speaker\\na.wav,sad,s1\\nb.wav,,s1\\na.wav,sad,s2\\n")
 >>> load(d / "m.csv")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
@@ -26,6 +30,7 @@ from featbench.corpus._files import clip_ids
 from featbench.errors import FeatbenchError
 
 MAX_ROWS_SHOWN = 10
+KNOWN = ("id", "path", "label", "speaker", "group", "gender", "duration", "transcript")  # the table's own columns
 
 
 def rows_text(rows: list[int], limit: int = MAX_ROWS_SHOWN) -> str:
@@ -103,5 +108,6 @@ def load(manifest: Path, require_files: bool = True) -> list[dict]:
         for optional in ("group", "gender", "duration", "transcript"):
             if record.get(optional, "") != "":
                 row[optional] = record[optional]
+        row.update((column, value) for column, value in record.items() if column not in row and column not in KNOWN)
         rows.append(row)
     return rows

@@ -4,10 +4,14 @@ Audio: SessionN/sentences/wav/<dialog>/<utterance>.wav. Speaker = session + the 
 speaker letter (Ses01F_impro01_M003 -> Ses01M); group = session, for leave-one-session-out folds.
 Labels are the majority categories: neutral, happy, sad, angry, excited, frustrated, fearful,
 surprised, disgust, other, and 'xxx' (no majority). The standard 4-class set is
-``--classes neutral,happy,sad,angry --merge excited=happy`` (5531 utterances).
+``--classes neutral,happy,sad,angry --merge excited=happy`` (5531 utterances). The dimensional labels
+of the same lines (mean ratings, 1 to 5) are the columns valence, arousal and dominance, for
+``featbench train --target arousal``.
 
 >>> parse_evaluation_line("[6.2901 - 8.2357]\\tSes01F_impro01_F000\\tneu\\t[2.5000, 2.5000, 2.5000]")
 ('Ses01F_impro01_F000', 'neutral')
+>>> parse_dimensions("[6.2901 - 8.2357]\\tSes01F_impro01_F000\\tneu\\t[2.5000, 3.0000, 3.5000]")
+{'valence': 2.5, 'arousal': 3.0, 'dominance': 3.5}
 >>> speaker_of("Ses03M_script01_1_F012")
 'Ses03F'
 """
@@ -24,6 +28,8 @@ CODES = {
 }
 _EVAL = re.compile(r"^\[\s*[\d.]+\s*-\s*[\d.]+\s*\]\s+(\S+)\s+(\w+)\s+\[")
 _TRANS = re.compile(r"^(Ses\S+)\s+\[[^\]]*\]:\s?(.*)$")
+_DIMENSIONS = re.compile(r"\[\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*,\s*(-?[\d.]+)\s*\]$")
+DIMENSIONS = ("valence", "arousal", "dominance")  # the order of the "[V, A, D]" field
 
 
 def parse_evaluation_line(line: str) -> tuple[str, str] | None:
@@ -31,6 +37,12 @@ def parse_evaluation_line(line: str) -> tuple[str, str] | None:
     if not match:
         return None
     return match.group(1), CODES.get(match.group(2), match.group(2))
+
+
+def parse_dimensions(line: str) -> dict[str, float]:
+    """The "[V, A, D]" field of an evaluation line as {valence, arousal, dominance}; empty when it has none."""
+    match = _DIMENSIONS.search(line.strip())
+    return dict(zip(DIMENSIONS, (float(v) for v in match.groups()))) if match else {}
 
 
 def speaker_of(utterance: str) -> str:
@@ -67,6 +79,6 @@ def load(root: Path) -> list[dict]:
                 rows.append(dict(
                     id=utterance, path=str(wav), label=label, speaker=speaker_of(utterance),
                     group=session.name, gender={"F": "female", "M": "male"}.get(speaker_of(utterance)[-1], ""),
-                    transcript=transcripts.get(utterance, ""),
+                    transcript=transcripts.get(utterance, ""), **parse_dimensions(line),
                 ))
     return rows

@@ -1,12 +1,16 @@
 """The utterance table every corpus loader produces, and label selection / merging.
 
 Columns: id, path (absolute), label, speaker, group (for folds), gender (may be empty; used to
-balance folds), duration (s, NaN if unknown), transcript (may be empty).
+balance folds), duration (s, NaN if unknown), transcript (may be empty), then any further columns the
+loader gives, as given (a manifest's `arousal`, IEMOCAP's valence/arousal/dominance: what
+`featbench train --target` learns).
 
 >>> t = make_table([dict(id="a", path="/x/a.wav", label="exc", speaker="s1"),
 ...                 dict(id="b", path="/x/b.wav", label="neu", speaker="s2")])
 >>> list(select_labels(t, ["neu", "hap"], {"exc": "hap"}).label)
 ['hap', 'neu']
+>>> list(make_table([dict(id="a", path="/x/a.wav", label="l", speaker="s", arousal="3.5")]).columns[len(COLUMNS):])
+['arousal']
 >>> make_table([dict(id="a", path="/x/a.wav", label="l", speaker="s"), dict(id="a", path="/y/a.wav", label="l", speaker="s")])
 Traceback (most recent call last):
 featbench.errors.FeatbenchError: corpus: duplicate utterance id 'a' (/x/a.wav and /y/a.wav)
@@ -52,7 +56,9 @@ def make_table(rows: Iterable[dict], name: str = "corpus") -> pd.DataFrame:
         others = table["id"][duplicated].nunique() - 1
         more = f"; {others} more duplicate ids" if others else ""
         raise FeatbenchError(f"{name}: duplicate utterance id '{first}' ({paths[0]} and {paths[1]}){more}")
-    return table[COLUMNS].sort_values("id", kind="stable").reset_index(drop=True)
+    extra = [c for c in table.columns if c not in COLUMNS]
+    table[extra] = table[extra].fillna("")  # a value some rows lack is empty, never the text 'nan'
+    return table[COLUMNS + extra].sort_values("id", kind="stable").reset_index(drop=True)
 
 
 def parse_merge(spec: str | Iterable[str] | None) -> dict[str, str]:

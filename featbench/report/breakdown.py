@@ -1,5 +1,6 @@
 """Who the model fails: UA per gender and per test speaker, at each entry's largest budget, from the rows'
-`ua_by_gender` and `ua_by_speaker` columns (UA over one gender's / one speaker's test clips of a fold).
+`ua_by_gender` and `ua_by_speaker` columns (UA over one gender's / one speaker's test clips of a fold; CCC
+for a dimensional target, with no agreement at 0 in place of chance: see report.scale).
 
 Per gender, seeds are averaged within a fold and the interval is taken over folds, as for the overall
 score; per speaker (who is tested in exactly one fold), the UA is averaged over seeds.
@@ -21,6 +22,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from featbench.report.scale import Scale
 from featbench.results import budget_order
 
 
@@ -71,37 +73,39 @@ def by_gender(rows: pd.DataFrame, entries: list[tuple[str, str]]) -> pd.DataFram
     return pd.DataFrame(out, columns=["entry", "family", "classifier", "budget", "gender", "mean", "ci_low", "ci_high", "n"])
 
 
-def spread_sentences(speakers: pd.DataFrame, genders: pd.DataFrame, chance: float) -> list[str]:
-    """One sentence per entry: its worst and best test speaker, how many sit at or below chance, the gender gap."""
-    sentences = []
+def spread_sentences(speakers: pd.DataFrame, genders: pd.DataFrame, scale: Scale) -> list[str]:
+    """One sentence per entry: its worst and best test speaker, how many sit at or below chance (`scale.chance`), the
+    gender gap."""
+    sentences, fmt, chance = [], scale.fmt, scale.chance
     for entry, part in speakers.groupby("entry", sort=False):
         worst, best = part.loc[part["ua"].idxmin()], part.loc[part["ua"].idxmax()]
         low = int((part["ua"] <= chance).sum())
-        text = (f"{entry} at budget {part['budget'].iloc[0]}: test speakers range from {worst['ua']:.1%} ({worst['speaker']}) "
-                f"to {best['ua']:.1%} ({best['speaker']}); {low} of {len(part)} at or below chance ({chance:.1%})")
+        text = (f"{entry} at budget {part['budget'].iloc[0]}: test speakers range from {fmt(worst['ua'])} ({worst['speaker']}) "
+                f"to {fmt(best['ua'])} ({best['speaker']}); {low} of {len(part)} at or below {scale.chance_name} ({fmt(chance)})")
         g = genders[genders["entry"] == entry]
         if len(g) > 1:
-            text += "; by gender " + ", ".join(f"{r.gender} {r.mean:.1%} [{r.ci_low:.1%}, {r.ci_high:.1%}]" for r in g.itertuples())
+            text += "; by gender " + ", ".join(f"{r.gender} {fmt(r.mean)} [{fmt(r.ci_low)}, {fmt(r.ci_high)}]" for r in g.itertuples())
         sentences.append(text + ".")
     return sentences
 
 
-def breakdown_markdown(speakers: pd.DataFrame, genders: pd.DataFrame, chance: float) -> str:
+def breakdown_markdown(speakers: pd.DataFrame, genders: pd.DataFrame, scale: Scale) -> str:
     """Markdown for report.md: the sentences, a gender table and a speaker x entry table."""
     if speakers.empty and genders.empty:
         return "These results hold no per-speaker scores (rows written before featbench 0.3).\n"
-    lines = [*(f"- {s}" for s in spread_sentences(speakers, genders, chance)), ""]
+    fmt = scale.fmt
+    lines = [*(f"- {s}" for s in spread_sentences(speakers, genders, scale)), ""]
     if not genders.empty:
-        lines += ["| entry | budget | gender | UA | 95% interval (folds) |", "|---|---|---|---|---|"]
-        lines += [f"| {r.entry} | {r.budget} | {r.gender} | {r.mean:.1%} | {r.ci_low:.1%} to {r.ci_high:.1%} |"
+        lines += [f"| entry | budget | gender | {scale.name} | 95% interval (folds) |", "|---|---|---|---|---|"]
+        lines += [f"| {r.entry} | {r.budget} | {r.gender} | {fmt(r.mean)} | {fmt(r.ci_low)} to {fmt(r.ci_high)} |"
                   for r in genders.itertuples()]
         lines.append("")
     if not speakers.empty:
         wide = speakers.pivot_table(index="speaker", columns="entry", values="ua", sort=False)
         wide = wide.loc[sorted(wide.index, key=_natural)]
-        lines += ["UA per test speaker (mean over seeds):", "", "| speaker | " + " | ".join(wide.columns) + " |",
+        lines += [f"{scale.name} per test speaker (mean over seeds):", "", "| speaker | " + " | ".join(wide.columns) + " |",
                   "|---|" + "---|" * len(wide.columns)]
-        lines += [f"| {s} | " + " | ".join("" if np.isnan(v) else f"{v:.1%}" for v in row) + " |"
+        lines += [f"| {s} | " + " | ".join("" if np.isnan(v) else fmt(v) for v in row) + " |"
                   for s, row in zip(wide.index, wide.to_numpy())]
         lines.append("")
     return "\n".join(lines)

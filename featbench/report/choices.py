@@ -15,6 +15,7 @@ import json
 import numpy as np
 import pandas as pd
 
+from featbench.report.scale import UA, Scale
 from featbench.results import budget_order
 
 
@@ -66,14 +67,15 @@ def layer_weight_table(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out)
 
 
-def choices_markdown(choices: pd.DataFrame, weights: pd.DataFrame) -> str:
-    """Markdown for report.md: the choices table, then the mean learned layer weights."""
-    lines = []
+def choices_markdown(choices: pd.DataFrame, weights: pd.DataFrame, scale: Scale = UA) -> str:
+    """Markdown for report.md: the choices table (scores in `scale`, report.scale), then the mean learned layer weights."""
+    lines, name = [], scale.name
     if not choices.empty:
-        lines += ["Chosen on the validation speakers of each fold (counts over folds x seeds), with the mean UA on "
+        lines += [f"Chosen on the validation speakers of each fold (counts over folds x seeds), with the mean {name} on "
                   "those validation speakers and on the test speakers.", "",
-                  "| entry | budget | chosen | val UA | test UA |", "|---|---|---|---|---|"]
-        lines += [f"| {r.entry} | {r.budget} | {r.chosen} | {r.val_ua:.1%} | {r.ua:.1%} |" for r in choices.itertuples()]
+                  f"| entry | budget | chosen | val {name} | test {name} |", "|---|---|---|---|---|"]
+        lines += [f"| {r.entry} | {r.budget} | {r.chosen} | {scale.fmt(r.val_ua)} | {scale.fmt(r.ua)} |"
+                  for r in choices.itertuples()]
         lines.append("")
     if not weights.empty:
         n = len([c for c in weights.columns if c.startswith("w")])

@@ -2,7 +2,9 @@
 the choices made on validation speakers, and who the model fails (per gender, per test speaker).
 
 Each family is represented by one entry (see report.entries): its `selected` classifier, else its only
-classifier, else the oracle pick, labelled as such. The headline holds honest entries only.
+classifier, else the oracle pick, labelled as such. The headline holds honest entries only. Every score is
+the rows' metric (report.scale): UA, or CCC for a dimensional target (budgets in training utterances, no
+confusion matrices); results of different metrics are different protocols, never compared together.
 
 Example: ``compare(["results.csv"], "report/", baseline="egemaps-func", target_ua=0.6)`` writes
 summary.csv/.md, efficiency.csv, planning.csv, choices.csv, layer_weights.csv, by_gender.csv,
@@ -26,6 +28,7 @@ from featbench.report.efficiency import efficiency_ratio
 from featbench.report.entries import family_entries, headline_families
 from featbench.report.html import HtmlParts, write_report_html
 from featbench.report.plots import caption, confusion_matrices, learning_curves, learning_points
+from featbench.report.scale import UA, Scale, scale_of
 from featbench.report.tables import summary_markdown, summary_table
 
 
@@ -34,7 +37,7 @@ TRANSFER_INTRO = ("Each 'view [+other]' entry trains on this corpus's budget plu
                   "many fewer of this corpus's labels reach the view's full-data score, 95% bootstrap interval over folds.")
 
 
-def transfer_sentence(eff, other: str, corpus: str, view: str) -> str:
+def transfer_sentence(eff, other: str, corpus: str, view: str, scale: Scale = UA) -> str:
     """'other saves N x of corpus's labels for view (interval): <the efficiency sentence>'."""
     if eff.ratio is None:
         saves = f"{other} does not save {corpus}'s labels for {view} within the measured budgets"
@@ -43,7 +46,7 @@ def transfer_sentence(eff, other: str, corpus: str, view: str) -> str:
                     else f"95% CI {eff.ci_low:.1f}x to {eff.ci_high:.1f}x" if eff.ci_low is not None
                     else "interval open: not reached in every bootstrap sample")
         saves = f"{other} saves {eff.bound + ' ' if eff.bound else ''}{eff.ratio:.1f}x of {corpus}'s labels for {view} ({interval})"
-    return f"{saves}: {eff.sentence()}"
+    return f"{saves}: {eff.sentence(scale)}"
 
 
 def compare(results: list[str | Path], out: str | Path, baseline: str | None = None, target_ua: float | None = None,
@@ -53,6 +56,7 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
     out.mkdir(parents=True, exist_ok=True)
     rows, notes = read_one_protocol(results)
     protocol = protocol_of(rows)
+    scale = scale_of(protocol)
     agg = aggregate(rows)
     entries = family_entries(agg)
     best = {family: entry.classifier for family, entry in entries.items()}
@@ -86,9 +90,9 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
         eff = paired(family, baseline, ref_index)
         if eff is None:
             continue
-        efficiency.append(eff.__dict__ | {"classifier": clf, "pick": entries[family].how, "sentence": eff.sentence()})
-        sentences.append(eff.sentence())
-        by_family[family] = eff.sentence()
+        efficiency.append(eff.__dict__ | {"classifier": clf, "pick": entries[family].how, "sentence": eff.sentence(scale)})
+        sentences.append(eff.sentence(scale))
+        by_family[family] = eff.sentence(scale)
 
     transfer = []
     for family in best:  # 'view [+other]' against 'view': the labels of this corpus that the other one saves
@@ -97,7 +101,7 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
             eff = paired(family, parsed[0], -1)
             if eff is not None:
                 other = parsed[2] + (" (per-corpus normalisation)" if "per-corpus" in family else "")
-                transfer.append(transfer_sentence(eff, other, str(protocol["corpus"]), labels[parsed[0]]))
+                transfer.append(transfer_sentence(eff, other, str(protocol["corpus"]), labels[parsed[0]], scale))
 
     plans = []
     target = target_ua if target_ua is not None else float(units_b[:, ref_index].mean())
@@ -109,7 +113,7 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
             plans.append({"family": family, "classifier": clf, "target": target, "sentence": f"{labels[family]}: curve fit failed ({err})"})
             continue
         plans.append({**plan.__dict__, "params": json.dumps(plan.params), "at_bound": "; ".join(plan.at_bound),
-                      "sentence": plan.sentence()})
+                      "sentence": plan.sentence(scale)})
 
     honest = headline_families(entries, baseline)
     headline = [by_family[f] for f in honest if f in by_family]
@@ -128,10 +132,10 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
     shown = {(f, best[f]) for f in ([baseline, *honest] if honest else best)}  # the baseline and headline entries
     speakers_shown, genders_shown = (frame[[(f, c) in shown for f, c in zip(frame.family, frame.classifier)]]
                                      for frame in (speakers, genders))
-    chance = 1.0 / protocol["n_classes"]
+    chance = scale.chance
 
-    summary_table(agg, best, oracle).to_csv(out / "summary.csv", index=False)
-    markdown = summary_markdown(agg, best, cap, oracle)
+    summary_table(agg, best, oracle, scale).to_csv(out / "summary.csv", index=False)
+    markdown = summary_markdown(agg, best, cap, oracle, scale)
     (out / "summary.md").write_text(markdown)
     pd.DataFrame(efficiency).to_csv(out / "efficiency.csv", index=False)
     pd.DataFrame(plans).to_csv(out / "planning.csv", index=False)
@@ -148,12 +152,13 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
         "headline_families": honest, "results": [str(r) for r in results]}, indent=2) + "\n")
     target_note = "the baseline's score at its reference budget" if target_ua is None else "given"
     efficiency_intro = (
+        f"{'' if scale.percent else f'Scores are {scale.metric}; budgets count training utterances. '}"
         f"Baseline {labels[baseline]} at budget {budgets_b[ref_index]}; each family with its entry (its `selected` "
         "classifier, else its only one, else the best on the test folds, marked 'oracle': biased upwards); 95% "
         "bootstrap interval over folds (test speaker groups, seeds averaged within a fold), paired. '>=' marks a ratio "
         "reached at the smallest budget tried (a lower bound), '<' one never reached.")
     planning_intro = (
-        f"Target UA {target:.1%} ({target_note}); read off the measured curve where it reaches the target, else an "
+        f"Target {scale.name} {scale.fmt(target)} ({target_note}); read off the measured curve where it reaches the target, else an "
         "inverse power law fitted per family (at least 3 budgets; no extrapolation from a fit pinned at a bound), "
         "bootstrap over folds.")
     report = "\n".join([
@@ -165,11 +170,12 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
           if transfer else []),
         "## Label-budget planning", "", planning_intro, "",
         *[f"- {p['sentence']}" for p in plans], "",
-        "## Choices made on validation speakers", "", choices_markdown(choices, weights),
-        "## Who it fails", "", breakdown_markdown(speakers_shown, genders_shown, chance),
+        "## Choices made on validation speakers", "", choices_markdown(choices, weights, scale),
+        "## Who it fails", "", breakdown_markdown(speakers_shown, genders_shown, scale),
         "## Figures", "", "![learning curves](learning_curves.png)", "",
         "![learning curves with every fold x seed point](learning_points.png)", "",
-        "![learning curves by classifier](learning_curves_by_classifier.png)", "", "![confusion matrices](confusion_matrices.png)", "",
+        "![learning curves by classifier](learning_curves_by_classifier.png)", "",
+        *([] if scale.dimensional else ["![confusion matrices](confusion_matrices.png)", ""]),
         "A browsable, self-contained version of this report: report.html.", "",
     ])
     (out / "report.md").write_text(report)
@@ -179,10 +185,10 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
         efficiency_intro=efficiency_intro, efficiency=sentences, planning_intro=planning_intro,
         plans=[p["sentence"] for p in plans], agg=agg, best=best, oracle=oracle, protocol=sidecar,
         choices=choices, weights=weights, speakers=speakers_shown, genders=genders_shown,
-        breakdown=spread_sentences(speakers_shown, genders_shown, chance), chance=chance, transfer=transfer), {
+        breakdown=spread_sentences(speakers_shown, genders_shown, scale), chance=chance, transfer=transfer, scale=scale), {
         "Learning curves, each family's entry, with every fold x seed result": out / "learning_points.svg",
         "Learning curves by classifier": out / "learning_curves_by_classifier.svg",
-        "Confusion matrices at the largest budget": out / "confusion_matrices.svg",
+        **({} if scale.dimensional else {"Confusion matrices at the largest budget": out / "confusion_matrices.svg"}),
     })
     return {"out": out, "notes": notes, "figures": figures, "headline": headline, "efficiency": sentences, "transfer": transfer,
             "plans": [p["sentence"] for p in plans], "report": report}

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from featbench.report.scale import UA, Scale
+
 FAR = 100  # a required budget beyond FAR x the largest measured one is reported as too far to extrapolate
 MIN_BUDGETS = 3  # three parameters need at least three budgets
 LOWER, UPPER = (0.0, 0.0, 0.01), (1.0, 100.0, 3.0)  # bounds of (a, b, c)
@@ -83,28 +85,29 @@ class Plan:
     n_budgets: int = 0
     at_bound: tuple[str, ...] = ()
 
-    def sentence(self) -> str:
-        who = f"{self.family} ({self.classifier})"
+    def sentence(self, scale: Scale = UA) -> str:
+        """The plan in words; `scale` names the score and what a budget counts (report.scale)."""
+        who, target = f"{self.family} ({self.classifier})", scale.said(self.target)
         if self.measured_x is not None:
-            return (f"{who}: {self.target:.1%} is reached at about {self.measured_x:.0f} examples per class "
+            return (f"{who}: {target} is reached at about {self.measured_x:.0f} {scale.x_unit} "
                     "(measured, interpolated between budgets; no fit needed)")
         if self.params is None:
             return f"{who}: no curve fit with {self.n_budgets} budget(s) (at least {MIN_BUDGETS} are needed)"
         a, b, c = self.params
-        model = f"fit UA(n) = {a:.3f} - {b:.3f} n^-{c:.2f}"
+        model = f"fit {scale.name}(n) = {a:.3f} - {b:.3f} n^-{c:.2f}"
         measured = f"measured {self.measured_range[0]:.0f} to {self.measured_range[1]:.0f}"
         if self.at_bound:
-            return (f"{who}: {self.target:.1%} not reached within the measured budgets; the curve fit sits at a bound "
+            return (f"{who}: {target} not reached within the measured budgets; the curve fit sits at a bound "
                     f"of its parameters ({', '.join(self.at_bound)}), so no extrapolation is given ({model}; {measured})")
         if self.needed is None:
-            return f"{who}: {self.target:.1%} is not reachable; the fitted asymptote is {a:.1%} ({model})"
+            return f"{who}: {target} is not reachable; the fitted asymptote is {scale.said(a)} ({model})"
         if self.needed > FAR * self.measured_range[1]:
-            return (f"{who}: {self.target:.1%} needs more than {FAR}x the largest measured "
+            return (f"{who}: {target} needs more than {FAR}x the largest measured "
                     f"budget by the fit; too far to extrapolate ({model}; {measured})")
         ci = (f"95% CI {self.ci_low:.0f} to {self.ci_high:.0f}" if self.ci_high is not None
               else f"upper end unbounded: not reachable in {1 - self.reachable_fraction:.0%} of bootstrap fits")
         flag = " EXTRAPOLATED beyond the measured budgets" if self.extrapolated else ""
-        return (f"{who}: about {self.needed:.0f} examples per class for {self.target:.1%} "
+        return (f"{who}: about {self.needed:.0f} {scale.x_unit} for {target} "
                 f"({ci}; {model}; {measured}){flag}")
 
 

@@ -1,6 +1,7 @@
 """The data-efficiency ratio: how much less labelled data family A needs to match baseline B.
 
-For A against B: the target is B's mean UA at a reference budget (default B's largest). A's budget
+For A against B: the target is B's mean score (UA, or CCC for a dimensional target: the rows' metric) at a
+reference budget (default B's largest). A's budget
 to reach it is the first measured budget whose mean UA meets the target, refined by interpolating
 linearly in log(examples per class) between it and the budget before. The ratio is B's reference
 examples per class over A's. A bootstrap over folds (the independent units: test speaker groups; seeds
@@ -20,6 +21,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from featbench.report.scale import UA, Scale
 
 
 def crossing(x: np.ndarray, curve: np.ndarray, target: float) -> float | None:
@@ -58,19 +61,21 @@ class Efficiency:
         """'' for a measured ratio, '>=' when reached at the smallest budget, '<' when never reached."""
         return ">=" if self.at_smallest else "<" if self.ratio is None else ""
 
-    def sentence(self) -> str:
-        where = f"{self.baseline}'s {self.target:.1%} (at {self.reference_x:.0f} examples per class, over {self.n_units} folds)"
+    def sentence(self, scale: Scale = UA) -> str:
+        """The ratio in words; `scale` names the score and what a budget counts (report.scale)."""
+        where = (f"{self.baseline}'s {scale.said(self.target)} (at {self.reference_x:.0f} {scale.x_unit}, over "
+                 f"{self.n_units} folds)")
         if self.ratio is None:
-            return (f"{self.family} does not reach {where} within its measured budgets (up to {self.largest_x:.0f} per "
-                    f"class): < {self.reference_x / self.largest_x:.1f}x less labelled data (not reached)")
+            return (f"{self.family} does not reach {where} within its measured budgets (up to {self.largest_x:.0f} "
+                    f"{scale.per}): < {self.reference_x / self.largest_x:.1f}x less labelled data (not reached)")
         if self.at_smallest:
-            return (f"{self.family} reaches {where} already at its smallest budget ({self.smallest_x:.0f} per class): "
+            return (f"{self.family} reaches {where} already at its smallest budget ({self.smallest_x:.0f} {scale.per}): "
                     f">= {self.ratio:.1f}x less labelled data (reached at the smallest budget tried; a lower bound)")
         if self.ci_low is None:
             ci = f"95% CI lower end: not reached in {1 - self.reached_fraction:.0%} of bootstrap samples"
         else:
             ci = f"95% CI {self.ci_low:.1f}x to {'>= ' if self.censored_high > 0.025 else ''}{self.ci_high:.1f}x"
-        return (f"{self.family} matches {where} with {self.matched_x:.0f} per class: {self.ratio:.1f}x less labelled "
+        return (f"{self.family} matches {where} with {self.matched_x:.0f} {scale.per}: {self.ratio:.1f}x less labelled "
                 f"data ({ci}, bootstrap over folds)")
 
 

@@ -16,6 +16,8 @@ import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from featbench.report.scale import UA, Scale
+
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; line-height: 1.4; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 1.6em; border-bottom: 1px solid #ddd; }
@@ -33,20 +35,21 @@ def _svg(path: Path) -> str:
     return text[text.index("<svg"):]
 
 
-def summary_html(agg, best: dict[str, str], oracle: set[str] = frozenset()) -> str:
+def summary_html(agg, best: dict[str, str], oracle: set[str] = frozenset(), scale: Scale = UA) -> str:
     """The summary table (mean ± half-width of the 95% interval per budget), each family's entry in bold."""
     from featbench.results import budget_order
 
     order = budget_order(agg, "x")
     x = agg.groupby("budget")["x"].mean()
-    head = "".join(f"<th>{html.escape(b)}{f' ({x[b]:.0f}/class)' if b == 'all' else ''}</th>" for b in order)
+    per = "/class" if scale.percent else " utterances"
+    head = "".join(f"<th>{html.escape(b)}{f' ({x[b]:.0f}{per})' if b == 'all' else ''}</th>" for b in order)
     lines = [f"<table><tr><th>family</th><th>classifier</th>{head}</tr>"]
     for (family, clf), part in agg.groupby(["family", "classifier"], sort=False):
         cells = []
         for budget in order:
             row = part[part.budget == budget]
             cells.append("<td class='num'></td>" if row.empty else
-                         f"<td class='num'>{row['mean'].iloc[0] * 100:.1f} ± {(row['ci_high'].iloc[0] - row['mean'].iloc[0]) * 100:.1f}</td>")
+                         f"<td class='num'>{scale.cell(row['mean'].iloc[0], row['ci_high'].iloc[0] - row['mean'].iloc[0])}</td>")
         style = " class='best'" if best.get(family) == clf else ""
         name = clf + (" (oracle)" if style and family in oracle else "")
         lines.append(f"<tr{style}><td>{html.escape(family)}</td><td>{html.escape(name)}</td>{''.join(cells)}</tr>")
@@ -82,8 +85,8 @@ def weights_html(weights) -> str:
     return "\n".join(lines + ["</table>"])
 
 
-def speakers_html(speakers, chance: float) -> str:
-    """UA per test speaker (rows) and entry (columns), each cell shaded from chance (red) to 100% (green)."""
+def speakers_html(speakers, chance: float, scale: Scale = UA) -> str:
+    """UA (CCC) per test speaker (rows) and entry (columns), each cell shaded from chance (red) to 100% (green)."""
     if speakers.empty:
         return ""
     wide = speakers.pivot_table(index="speaker", columns="entry", values="ua", sort=False)
@@ -99,7 +102,8 @@ def speakers_html(speakers, chance: float) -> str:
                 cells.append("<td></td>")
                 continue
             hue = max(0.0, min(1.0, (v - chance) / max(1e-9, 1 - chance))) * 120
-            cells.append(f"<td class='num' style='background:hsl({hue:.0f},70%,85%)'>{v * 100:.1f}</td>")
+            shown = f"{v * 100:.1f}" if scale.percent else scale.fmt(v)
+            cells.append(f"<td class='num' style='background:hsl({hue:.0f},70%,85%)'>{shown}</td>")
         lines.append(f"<tr><td>{html.escape(str(speaker))}</td>{''.join(cells)}</tr>")
     return "\n".join(lines + ["</table>"])
 
@@ -127,20 +131,21 @@ class HtmlParts:
     breakdown: list[str]
     chance: float
     transfer: list[str] = field(default_factory=list)  # what another corpus saves of this one's labels (if any)
+    scale: Scale = UA  # how scores are named and shown (report.scale): UA, or CCC for a dimensional target
 
 
 def render_page(parts: HtmlParts, figures: dict[str, str]) -> str:
     """The page: honest headline, protocol, summary, efficiency, planning, choices and layer weights, who it
     fails (per gender, per speaker), figures."""
-    esc = html.escape
-    pct = lambda v: f"{v:.1%}"  # noqa: E731
+    esc, scale = html.escape, parts.scale
+    pct, name = scale.fmt, scale.name
     proto_rows = "".join(f"<tr><th>{esc(str(k))}</th><td>{esc(str(v))}</td></tr>" for k, v in parts.protocol.items())
     figs = "".join(f"<figure>{svg}<figcaption class='caption'>{esc(title)}</figcaption></figure>"
                    for title, svg in figures.items())
     choices = (_table(parts.choices, {"entry": "entry", "budget": "budget", "chosen": "chosen (folds x seeds)",
-                                      "val_ua": "val UA", "ua": "test UA"}, {"val_ua": pct, "ua": pct})
+                                      "val_ua": f"val {name}", "ua": f"test {name}"}, {"val_ua": pct, "ua": pct})
                if not parts.choices.empty else "<p>No entry chose a layer or a classifier on validation speakers.</p>")
-    genders = (_table(parts.genders, {"entry": "entry", "budget": "budget", "gender": "gender", "mean": "UA",
+    genders = (_table(parts.genders, {"entry": "entry", "budget": "budget", "gender": "gender", "mean": name,
                                       "ci_low": "95% low", "ci_high": "95% high"},
                       {"mean": pct, "ci_low": pct, "ci_high": pct}) if not parts.genders.empty else "")
     return "\n".join([
@@ -151,9 +156,9 @@ def render_page(parts: HtmlParts, figures: dict[str, str]) -> str:
          else f'<div id="headline"><p>{esc(parts.headline_note)}</p></div>'),
         *([f"<p class='caption'>{esc(parts.headline_note)}</p>"] if parts.headline else []),
         f"<p class='caption'>Protocol: {esc(parts.caption)}.</p>",
-        "<h2>Summary</h2>", "<p class='caption'>UA (%) by training examples per class, mean ± half-width of the 95% "
+        "<h2>Summary</h2>", f"<p class='caption'>{esc(scale.heading)} by {scale.axis}, mean ± half-width of the 95% "
         "t-interval over folds (seeds averaged within a fold); each family's entry in bold, '(oracle)' where it is "
-        "the best on the test folds.</p>", summary_html(parts.agg, parts.best, parts.oracle),
+        "the best on the test folds.</p>", summary_html(parts.agg, parts.best, parts.oracle, scale),
         "<h2>Data efficiency</h2>", f"<p class='caption'>{esc(parts.efficiency_intro)}</p>", "<ul>",
         *[f"<li>{esc(s)}</li>" for s in parts.efficiency], "</ul>",
         *(["<h2>Transfer: labels another corpus saves</h2>", "<ul>", *[f"<li>{esc(s)}</li>" for s in parts.transfer], "</ul>"]
@@ -166,8 +171,8 @@ def render_page(parts: HtmlParts, figures: dict[str, str]) -> str:
         "<h2>Who it fails</h2>",
         ("<ul>" + "".join(f"<li>{esc(s)}</li>" for s in parts.breakdown) + "</ul>" if parts.breakdown
          else "<p>These results hold no per-speaker scores.</p>"), genders,
-        "<h3>UA (%) per test speaker, mean over seeds, at the largest budget</h3>" if not parts.speakers.empty else "",
-        speakers_html(parts.speakers, parts.chance),
+        f"<h3>{esc(scale.heading)} per test speaker, mean over seeds, at the largest budget</h3>" if not parts.speakers.empty else "",
+        speakers_html(parts.speakers, parts.chance, scale),
         "<h2>Figures</h2>", figs,
         "<h2>Protocol</h2>", f"<table>{proto_rows}</table>",
         "</body></html>",

@@ -1,6 +1,11 @@
-"""Figures: learning curves (UA against examples per class, log x, 95% bands) and confusion matrices.
+"""Figures: learning curves (UA against examples per class, log x, 95% bands) and confusion matrices; for a
+dimensional target (CCC rows, see report.scale), CCC against training utterances and no confusion matrices.
 
 Every figure carries its protocol in a caption line. Written as PNG and SVG.
+
+>>> caption({"corpus": "c", "n_classes": 4, "classes": "arousal", "n_folds": 3, "fold_scheme": "k-group-folds",
+...          "seeds": [0], "metric": "CCC (concordance correlation coefficient)"}).split("; ")[0]
+'c: target arousal (4 quantile bins balance folds and budgets)'
 """
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from featbench.report.scale import Scale, scale_of
 
 
 def _plt():
@@ -22,9 +29,13 @@ def _plt():
 
 def caption(protocol: dict) -> str:
     merge = f", merges {protocol['merge']}" if protocol.get("merge") else ""
-    return (f"{protocol['corpus']}: {protocol['n_classes']} classes ({protocol['classes']}{merge}); "
+    scale = scale_of(protocol)
+    what = (f"target {protocol['classes']} ({protocol['n_classes']} quantile bins balance folds and budgets{merge})"
+            if scale.dimensional else f"{protocol['n_classes']} classes ({protocol['classes']}{merge})")
+    metric = scale.metric if scale.dimensional else "UA (balanced accuracy)"
+    return (f"{protocol['corpus']}: {what}; "
             f"{protocol['n_folds']} speaker-independent {protocol['fold_scheme']} x seeds {protocol['seeds']}; "
-            f"metric UA (balanced accuracy); bands: 95% t-interval over folds (seeds averaged within a fold)")
+            f"metric {metric}; bands: 95% t-interval over folds (seeds averaged within a fold)")
 
 
 def _save(fig, base: Path) -> list[Path]:
@@ -35,18 +46,18 @@ def _save(fig, base: Path) -> list[Path]:
     return paths
 
 
-def _curve(ax, part: pd.DataFrame, label: str, color=None, style="-") -> None:
+def _curve(ax, part: pd.DataFrame, label: str, color=None, style="-", factor: float = 100.0) -> None:
     part = part.sort_values("x")
-    line, = ax.plot(part["x"], part["mean"] * 100, style, marker="o", ms=3.5, label=label, color=color)
-    ax.fill_between(part["x"], part["ci_low"] * 100, part["ci_high"] * 100, alpha=0.15, color=line.get_color())
+    line, = ax.plot(part["x"], part["mean"] * factor, style, marker="o", ms=3.5, label=label, color=color)
+    ax.fill_between(part["x"], part["ci_low"] * factor, part["ci_high"] * factor, alpha=0.15, color=line.get_color())
 
 
-def _axes_style(ax, chance: float) -> None:
+def _axes_style(ax, scale: Scale) -> None:
     ax.set_xscale("log", base=2)
     ax.xaxis.set_major_formatter(_plt().matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.axhline(chance * 100, color="grey", lw=0.8, ls=":", label="chance")
-    ax.set_xlabel("training examples per class (log scale)")
-    ax.set_ylabel("UA (%)")
+    ax.axhline(scale.chance * scale.factor, color="grey", lw=0.8, ls=":", label=scale.chance_name)
+    ax.set_xlabel(f"{scale.axis} (log scale)")
+    ax.set_ylabel(scale.heading)
     ax.grid(alpha=0.3, which="both")
 
 
@@ -71,14 +82,15 @@ def _label(labels: dict | None, family: str, clf: str) -> str:
 def learning_curves(agg: pd.DataFrame, best: dict[str, str], protocol: dict, out: Path, labels: dict | None = None) -> list[Path]:
     """Two figures: each family's entry (`best`, legend `labels`); and one panel per classifier with every family."""
     plt = _plt()
-    chance = 1.0 / protocol["n_classes"]
+    scale = scale_of(protocol)
     families = list(dict.fromkeys(agg["family"]))
     colors, styles = family_styles(families)
     fig, ax = plt.subplots(figsize=(8.5, 5))
     for family in families:
         clf = best[family]
-        _curve(ax, agg[(agg.family == family) & (agg.classifier == clf)], _label(labels, family, clf), colors[family], styles[family])
-    _axes_style(ax, chance)
+        _curve(ax, agg[(agg.family == family) & (agg.classifier == clf)], _label(labels, family, clf), colors[family], styles[family],
+               scale.factor)
+    _axes_style(ax, scale)
     ax.set_title("Learning curves, each family's entry")
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.text(0, -0.02, caption(protocol), fontsize=7, wrap=True, va="top")
@@ -92,8 +104,8 @@ def learning_curves(agg: pd.DataFrame, best: dict[str, str], protocol: dict, out
         for family in families:
             part = agg[(agg.family == family) & (agg.classifier == clf)]
             if len(part):
-                _curve(ax, part, family, colors[family], styles[family])
-        _axes_style(ax, chance)
+                _curve(ax, part, family, colors[family], styles[family], scale.factor)
+        _axes_style(ax, scale)
         ax.set_title(clf)
     for ax in list(axes.flat)[len(classifiers):]:
         ax.axis("off")
@@ -108,7 +120,7 @@ def learning_points(rows: pd.DataFrame, agg: pd.DataFrame, best: dict[str, str],
                     labels: dict | None = None) -> list[Path]:
     """Each family's entry: the mean curve and every fold x seed result as a point (jittered in x)."""
     plt = _plt()
-    chance = 1.0 / protocol["n_classes"]
+    scale = scale_of(protocol)
     families = list(dict.fromkeys(agg["family"]))
     colors, styles = family_styles(families)
     rng = np.random.default_rng(0)
@@ -117,9 +129,11 @@ def learning_points(rows: pd.DataFrame, agg: pd.DataFrame, best: dict[str, str],
         clf = best[family]
         part = rows[(rows.family == family) & (rows.classifier == clf)]
         jitter = np.exp(rng.uniform(-0.06, 0.06, len(part)))
-        ax.scatter(part["examples_per_class"] * jitter, part["ua"] * 100, s=6, alpha=0.35, color=colors[family], linewidths=0)
-        _curve(ax, agg[(agg.family == family) & (agg.classifier == clf)], _label(labels, family, clf), colors[family], styles[family])
-    _axes_style(ax, chance)
+        ax.scatter(part["examples_per_class"] * jitter, part["ua"] * scale.factor, s=6, alpha=0.35, color=colors[family],
+                   linewidths=0)
+        _curve(ax, agg[(agg.family == family) & (agg.classifier == clf)], _label(labels, family, clf), colors[family], styles[family],
+               scale.factor)
+    _axes_style(ax, scale)
     ax.set_title("Learning curves with every fold x seed result")
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.text(0, -0.02, caption(protocol), fontsize=7, wrap=True, va="top")
@@ -127,7 +141,10 @@ def learning_points(rows: pd.DataFrame, agg: pd.DataFrame, best: dict[str, str],
 
 
 def confusion_matrices(rows: pd.DataFrame, best: dict[str, str], protocol: dict, out: Path, labels: dict | None = None) -> list[Path]:
-    """Per family: its entry at its largest budget, summed over folds and seeds, row-normalised (%)."""
+    """Per family: its entry at its largest budget, summed over folds and seeds, row-normalised (%). None for a
+    dimensional target (no classes): returns []."""
+    if scale_of(protocol).dimensional:
+        return []
     plt = _plt()
     families = list(best)
     cols = min(len(families), 3)

@@ -1,5 +1,6 @@
 """Training: the protocol (group folds, nested per-class budgets, seeds), the classifiers, and the grid
-runner that writes results rows.
+runner that writes results rows. `Experiment(target="arousal")` regresses a numeric corpus column instead
+(train.target: regressors, CCC, budgets in utterances).
 
 Public surface: `Experiment`, `run_training`, `TrainReport`, and the protocol's `make_folds`,
 `budget_subset`, `default_n_folds`, `parse_budgets`, `parse_seeds`.

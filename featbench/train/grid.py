@@ -63,11 +63,18 @@ class GridData:
     seeds: tuple = ()
     seq_epochs: int = 30
     design: Design = field(default_factory=Design)  # one corpus, or two (train.transfer)
+    target: str = ""  # a dimensional target's column (train.target): y holds its values, `labels` its bins
+    notes: tuple = ()  # what reading the store left out, for the run's summary
     y: np.ndarray = field(init=False)
     index: dict = field(init=False)
 
     def __post_init__(self):
-        self.y = self.table["label"].map({label: i for i, label in enumerate(self.labels)}).to_numpy()
+        from featbench.train.target import VALUE
+
+        if self.target:
+            self.y = self.table[VALUE].to_numpy(np.float64)
+        else:
+            self.y = self.table["label"].map({label: i for i, label in enumerate(self.labels)}).to_numpy()
         self.index = {u: i for i, u in enumerate(self.table["id"])}
 
 
@@ -133,25 +140,28 @@ def _pooled_inputs(view: ViewData, X: np.ndarray, y: np.ndarray, rows: list[int]
     return {None: X}, []
 
 
-def _fit_pooled(entry: str, view: ViewData, X, y, train_rows, fit_rows, val_rows, seed: int):
+def _fit_pooled(entry: str, view: ViewData, X, y, train_rows, fit_rows, val_rows, seed: int, regression: bool = False):
     """Choose (layer, classifier, hyper-parameters) on the validation speakers, refit on the training subset.
-    Returns (model, the input matrix it reads, Choice, how the choice was made)."""
-    from featbench.train.classifiers import CLASSIFIERS, build
+    Returns (model, the input matrix it reads, Choice, how the choice was made). `regression`: a dimensional
+    target, the regressors chosen by CCC."""
+    from featbench.train.classifiers import build, registry
     from featbench.train.selection import Choice, candidates_of, choose, is_selected
 
-    options = candidates_of(entry)
+    options = candidates_of(entry, regression)
     if val_rows and len(set(y[fit_rows])) >= 2:
         candidates, _ = _pooled_inputs(view, X, y, fit_rows)
-        choice = choose(candidates, options, y, fit_rows, val_rows, seed)
+        choice = choose(candidates, options, y, fit_rows, val_rows, seed, regression)
         chosen = ("layer, " if view.view.mode == AUTO else "") + ("classifier and " if is_selected(entry) else "") + "grid"
-        selection = f"{chosen} on held-out speakers ({len(fit_rows)} fit / {len(val_rows)} val), val UA {choice.val_ua:.3f}"
+        selection = (f"{chosen} on held-out speakers ({len(fit_rows)} fit / {len(val_rows)} val), "
+                     f"val {'CCC' if regression else 'UA'} {choice.val_ua:.3f}")
     else:
         last = view.view.layers - 1 if view.view.mode == AUTO else None
-        choice = Choice(options[0], CLASSIFIERS[options[0]].default, last)
+        choice = Choice(options[0], registry(regression)[options[0]].default, last)
         selection = "default (too few speakers for validation)"
     inputs, choice.layer_weights = _pooled_inputs(view, X, y, train_rows)
     X_final = inputs[choice.layer]
-    return build(choice.classifier, choice.hparams, seed).fit(X_final[train_rows], y[train_rows]), X_final, choice, selection
+    model = build(choice.classifier, choice.hparams, seed, regression).fit(X_final[train_rows], y[train_rows])
+    return model, X_final, choice, selection
 
 
 def _fit_sequence(classifier: str, seqs, y, train_rows, fit_rows, val_rows, data: GridData, view: ViewData, seed: int):
@@ -163,7 +173,8 @@ def _fit_sequence(classifier: str, seqs, y, train_rows, fit_rows, val_rows, data
         model = FusionClassifier(n_classes=len(data.labels), seed=seed, max_epochs=data.seq_epochs)
     else:
         model = SequenceClassifier(n_classes=len(data.labels), raw=view.rows == RowKind.WAVEFORM.value, seed=seed,
-                                   max_epochs=data.seq_epochs, layers=view.view.layers if view.view.mode == WEIGHTED else 1)
+                                   max_epochs=data.seq_epochs, layers=view.view.layers if view.view.mode == WEIGHTED else 1,
+                                   regression=bool(data.target))
     if val_rows and len(set(y[fit_rows])) >= 2:
         model.fit([seqs[i] for i in fit_rows], y[fit_rows], [seqs[i] for i in val_rows], y[val_rows])
         selection = f"early stopping on held-out speakers ({len(fit_rows)} fit / {len(val_rows)} val)"
@@ -175,9 +186,24 @@ def _fit_sequence(classifier: str, seqs, y, train_rows, fit_rows, val_rows, data
     return model, choice, selection
 
 
+def _scores(data: GridData, y_true, pred, speakers, genders) -> dict:
+    """The score columns of a row: UA and the classification scores, or CCC for a dimensional target (whose
+    classification-only columns stay empty; see results.RESULT_COLUMNS)."""
+    from featbench.results import CCC_METRIC, UA_METRIC
+    from featbench.train.metrics import ccc, ccc_by, scores, ua_by
+
+    if data.target:
+        return {"metric": CCC_METRIC, "ua": ccc(y_true, pred), "wa": "", "macro_f1": "", "confusion": "", "labels": "",
+                "ua_by_speaker": json.dumps(ccc_by(speakers, y_true, pred)),
+                "ua_by_gender": json.dumps(ccc_by(genders, y_true, pred))}
+    s = scores(y_true, pred, len(data.labels))
+    return {"metric": UA_METRIC, "ua": s["ua"], "wa": s["wa"], "macro_f1": s["macro_f1"],
+            "confusion": json.dumps(s["confusion"]), "labels": json.dumps(data.labels),
+            "ua_by_speaker": json.dumps(ua_by(speakers, y_true, pred)), "ua_by_gender": json.dumps(ua_by(genders, y_true, pred))}
+
+
 def _rows(context: TaskContext, task: GridTask) -> list[dict]:
     from featbench import __version__
-    from featbench.train.metrics import scores, ua_by
 
     data, view = context.data, context.data.views[task.view]
     table, y, index = data.table, data.y, data.index
@@ -199,25 +225,22 @@ def _rows(context: TaskContext, task: GridTask) -> list[dict]:
                                                      task.seed)
         else:
             model, X_used, choice, selection = _fit_pooled(task.classifier, view, inputs, y, train_rows, fit_rows,
-                                                           val_rows, task.seed)
+                                                           val_rows, task.seed, bool(data.target))
         fit_s = time.perf_counter() - start
         start = time.perf_counter()
         pred = model.predict([inputs[i] for i in test_rows] if sequence else X_used[test_rows])
         predict_s = time.perf_counter() - start
-        s = scores(y[test_rows], pred, len(data.labels))
         rows.append({
             **data.protocol, "fold": task.fold.index, "test_groups": " ".join(task.fold.test_groups), "seed": task.seed,
-            "budget": str(budget), "examples_per_class": len(counted) / len(data.labels), "n_train": len(train_ids),
+            "budget": str(budget), "n_train": len(train_ids),  # examples_per_class counts utterances for a target
+            "examples_per_class": len(counted) if data.target else len(counted) / len(data.labels),
             "n_test": len(test_rows), "family": task.view, "family_config_hash": view.config_hash,
             "level": "sequence" if sequence else "utterance", "classifier": task.classifier,
             "hparams": json.dumps(choice.hparams, sort_keys=True), "hp_selection": selection,
-            "metric": "UA (balanced accuracy)",
-            "ua": s["ua"], "wa": s["wa"], "macro_f1": s["macro_f1"], "confusion": json.dumps(s["confusion"]),
-            "labels": json.dumps(data.labels), "fit_seconds": round(fit_s, 4), "predict_seconds": round(predict_s, 4),
+            **_scores(data, y[test_rows], pred, speakers, genders),
+            "fit_seconds": round(fit_s, 4), "predict_seconds": round(predict_s, 4),
             "featbench_version": __version__, "val_ua": "" if choice.val_ua is None else round(choice.val_ua, 6),
             "choice": choice.recorded(task.classifier),
-            "ua_by_speaker": json.dumps(ua_by(speakers, y[test_rows], pred)),
-            "ua_by_gender": json.dumps(ua_by(genders, y[test_rows], pred)),
         })
     return rows
 

@@ -1,8 +1,11 @@
-"""Scores of one test fold: UA (balanced accuracy, the headline), WA (accuracy), macro-F1, confusion matrix.
+"""Scores of one test fold: UA (balanced accuracy, the headline), WA (accuracy), macro-F1, confusion matrix;
+for a dimensional target, CCC (Lin's concordance correlation coefficient, the headline of that field).
 
 >>> s = scores([0, 0, 1, 1], [0, 1, 1, 1], 2)
 >>> s["ua"], s["wa"], s["confusion"]
 (0.75, 0.75, [[1, 1], [0, 2]])
+>>> round(ccc([1, 2, 3], [2, 3, 4]), 4)  # 2 * 2/3 / (2/3 + 2/3 + 1^2) = 4/7: correlated, but shifted by 1
+0.5714
 """
 from __future__ import annotations
 
@@ -32,3 +35,39 @@ def ua_by(keys, y_true, y_pred) -> dict[str, float]:
     keys, y_true, y_pred = (np.asarray(v) for v in (keys, y_true, y_pred))
     return {str(k): float(balanced_accuracy_score(y_true[keys == k], y_pred[keys == k]))
             for k in sorted(set(keys.tolist())) if str(k) not in ("", "nan")}
+
+
+def ccc(y_true, y_pred) -> float:
+    """Concordance correlation coefficient: 2 cov / (var_true + var_pred + (mean_true - mean_pred)^2), population
+    moments. 1 only for identical values; it punishes a shift or a scale that Pearson's r ignores.
+
+    >>> ccc([1, 2, 3], [1, 2, 3]), ccc([1, 2, 3], [3, 2, 1]), ccc([1, 2, 3], [2, 2, 2])
+    (1.0, -1.0, 0.0)
+    """
+    t, p = np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64)
+    if np.array_equal(t, p):
+        return 1.0  # also for a constant pair, where the formula is 0/0
+    cov = float(np.mean((t - t.mean()) * (p - p.mean())))
+    return 2 * cov / (float(t.var()) + float(p.var()) + float(t.mean() - p.mean()) ** 2)
+
+
+def headline(y_true, y_pred, regression: bool = False) -> float:
+    """The headline score: CCC for a dimensional target, else UA (what choices on validation speakers maximise).
+
+    >>> headline([0, 1, 1], [0, 1, 0]), headline([0.0, 1.0, 1.0], [0.0, 1.0, 1.0], regression=True)
+    (0.75, 1.0)
+    """
+    from sklearn.metrics import balanced_accuracy_score
+
+    return ccc(y_true, y_pred) if regression else float(balanced_accuracy_score(y_true, y_pred))
+
+
+def ccc_by(keys, y_true, y_pred) -> dict[str, float]:
+    """CCC within each group of clips sharing a key; empty keys, and groups of fewer than 2 clips, are skipped.
+
+    >>> ccc_by(["a", "a", "b", "b", "c"], [1, 2, 1, 2, 5], [1, 2, 2, 1, 5])
+    {'a': 1.0, 'b': -1.0}
+    """
+    keys, y_true, y_pred = (np.asarray(v) for v in (keys, y_true, y_pred))
+    return {str(k): ccc(y_true[keys == k], y_pred[keys == k])
+            for k in sorted(set(keys.tolist())) if str(k) not in ("", "nan") and (keys == k).sum() >= 2}

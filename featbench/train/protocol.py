@@ -3,7 +3,11 @@
 Folds (see `folds`) are fixed by the corpus, not by the seed, and put every class in every test and
 training part. Seeds change the budget subsets (and the classifiers' initialisation). A budget is the number of labelled examples per class the learner
 gets (training and validation together); subsets are nested (the 16-per-class subset is inside the
-32-per-class one), stratified, fixed by (seed, fold) and identical for every feature family.
+32-per-class one), stratified, fixed by (seed, fold) and identical for every feature family. For a
+dimensional target (`train.target`: the table has a VALUE column, its labels are quantile bins) a budget
+counts utterances instead: one interleaved order of the training utterances, each bin's seeded order
+spread evenly through it, whose prefixes are the subsets (nested, every prefix within one utterance of
+proportional per bin).
 
 >>> import pandas as pd
 >>> t = pd.DataFrame({"id": [f"u{i}" for i in range(24)], "label": list("ab") * 12,
@@ -14,6 +18,10 @@ gets (training and validation together); subsets are nested (the 16-per-class su
 >>> small, large = (budget_subset(t, folds[0], b, seed=0) for b in (2, 4))
 >>> set(small) <= set(large), len(small), len(large)
 (True, 4, 8)
+>>> t[VALUE] = range(24)  # a dimensional target: budgets in utterances
+>>> five, six = (budget_subset(t, folds[0], b, seed=0) for b in (5, 6))
+>>> len(five), set(five) < set(six)
+(5, True)
 """
 from __future__ import annotations
 
@@ -25,6 +33,7 @@ import pandas as pd
 
 from featbench.errors import FeatbenchError
 from featbench.train.folds import Fold, check_folds, default_n_folds, make_folds
+from featbench.train.target import VALUE
 
 __all__ = ["ALL", "Fold", "budget_subset", "check_budgets", "check_folds", "check_seeds", "default_n_folds",
            "make_folds", "parse_budgets", "parse_seeds", "validation_split"]
@@ -33,12 +42,14 @@ ALL = "all"
 
 
 def largest_budget(table: pd.DataFrame, folds: list[Fold]) -> int:
-    """The largest per-class count every fold's training part can serve.
+    """The largest per-class count every fold's training part can serve (utterances, for a dimensional target).
 
     >>> t = pd.DataFrame({"label": list("aab") * 4, "group": list("xxxyyyzzzwww")})
     >>> largest_budget(t, make_folds(t, 2))
     2
     """
+    if VALUE in table:
+        return int(min((~fold.test_mask(table)).sum() for fold in folds)) if folds else 0
     counts = [table[~fold.test_mask(table)]["label"].value_counts() for fold in folds]
     return int(min(c.min() for c in counts)) if counts and all(len(c) for c in counts) else 0
 
@@ -156,8 +167,10 @@ def _class_order(ids: np.ndarray, label: str, seed: int, fold: int) -> np.ndarra
 
 def budget_subset(table: pd.DataFrame, fold: Fold, budget: int | str, seed: int) -> list[str]:
     """Ids of the training subset: `budget` per class (a count, a fraction of the class, or all) from the
-    fold's training groups."""
+    fold's training groups; `budget` utterances (or a fraction of them) for a dimensional target."""
     train = table[~fold.test_mask(table)]
+    if VALUE in train:
+        return _utterance_subset(train, fold, budget, seed)
     chosen = []
     for label, part in sorted(train.groupby("label"), key=lambda kv: kv[0]):
         order = _class_order(part["id"].to_numpy(), str(label), seed, fold.index)
@@ -172,6 +185,22 @@ def budget_subset(table: pd.DataFrame, fold: Fold, budget: int | str, seed: int)
             order = order[:budget]
         chosen.extend(order.tolist())
     return chosen
+
+
+def _utterance_subset(train: pd.DataFrame, fold: Fold, budget, seed: int) -> list[str]:
+    """The first `budget` utterances of one order that interleaves every bin's seeded order: the k-th of a bin
+    of n sits at (k + 0.5) / n (ties in bin order), so each prefix is stratified and the subsets are nested."""
+    keyed = []
+    for b, (label, part) in enumerate(sorted(train.groupby("label"), key=lambda kv: kv[0])):
+        order = _class_order(part["id"].to_numpy(), str(label), seed, fold.index)
+        keyed += [((k + 0.5) / len(order), b, u) for k, u in enumerate(order.tolist())]
+    order = [u for *_, u in sorted(keyed)]
+    if isinstance(budget, float):
+        return order[:max(1, int(round(budget * len(order))))]
+    if budget != ALL and budget > len(order):
+        raise FeatbenchError(f"budget {budget} utterances is larger than the training groups of fold {fold.index} "
+                             f"({len(order)} utterances); use at most {len(order)} or 'all'")
+    return order if budget == ALL else order[:budget]
 
 
 def validation_split(table: pd.DataFrame, ids: list[str], seed: int, fraction: float = 0.25) -> tuple[list[str], list[str]]:

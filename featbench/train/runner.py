@@ -26,13 +26,16 @@ from featbench.train.grid import FUSION, SEQUENCE, SEQUENCE_MODELS, GridData, Gr
 from featbench.train.protocol import Fold, check_budgets, check_folds, check_seeds, default_budgets, make_folds
 from featbench.train.transfer import (CROSS, TARGET, TRANSFER, Design, check_labels, check_same_features, combine,
                                       standardise_per_corpus)
-from featbench.train.views import AUTO, resolve_views
+from featbench.train.target import describe
+from featbench.train.views import AUTO, WEIGHTED, resolve_views
 
 
 @dataclass
 class Experiment:
     """Everything that defines a grid. `budgets` holds ints (examples per class) or fractions, and/or
-    'all' (None: `train.protocol.default_budgets`); `n_folds` None means `train.protocol.default_n_folds`."""
+    'all' (None: `train.protocol.default_budgets`); `n_folds` None means `train.protocol.default_n_folds`.
+    `target` names a numeric column of the corpus table to regress (train.target; budgets then count
+    utterances, `classifiers` are regressors, the metric is CCC)."""
 
     store: Path
     families: list[str]
@@ -48,6 +51,7 @@ class Experiment:
     add_store: Path | None = None  # add every utterance of this store to `store`'s training budgets (transfer)
     other_corpus: str = ""  # the second store's name in rows (default: its folder's name)
     per_corpus: bool = False  # standardise each corpus's features on its own (else on the training rows)
+    target: str | None = None  # a dimensional target: the corpus table's column to regress (None: the labels)
 
 
 @dataclass
@@ -74,29 +78,37 @@ def load_table(store: str | Path, classes: list[str] | None, merge: dict) -> pd.
     return select_labels(read_corpus(store), classes, merge)
 
 
-def _check_classifiers(names: list[str]) -> list[str]:
-    """The classifier entries of a run (`selected` expanded, see train.selection), or a one-line error."""
-    from featbench.train.classifiers import CLASSIFIERS
+def _check_classifiers(names: list[str], target: str = "") -> list[str]:
+    """The classifier entries of a run (`selected` expanded, see train.selection), or a one-line error. With a
+    dimensional `target` the entries are regressors."""
+    from featbench.train.classifiers import CLASSIFIERS, REGRESSORS, registry
     from featbench.train.selection import SELECTED, candidates_of, expand_classifiers, is_selected
 
+    models, kind = registry(bool(target)), "regressor" if target else "classifier"
     if not names:
         raise FeatbenchError("no classifiers given")
     for name in names:
         if name == FUSION:
+            if target:
+                raise FeatbenchError(f"the {FUSION} model classifies; it has no regression head for --target {target} "
+                                     f"(use {', '.join(REGRESSORS)}, {SELECTED} or {SEQUENCE})")
             continue
         if is_selected(name):
-            stray = [c for c in candidates_of(name) if c not in CLASSIFIERS]
-            if stray or not candidates_of(name)[0]:
-                raise FeatbenchError(f"'{name}': choose among utterance-level classifiers ({', '.join(CLASSIFIERS)}), "
-                                     "joined by '+', e.g. selected(logreg+svm)")
+            stray = [c for c in candidates_of(name, bool(target)) if c not in models]
+            if stray or not candidates_of(name, bool(target))[0]:
+                raise FeatbenchError(f"'{name}': choose among utterance-level {kind}s ({', '.join(models)}), "
+                                     f"joined by '+', e.g. selected({'+'.join(list(models)[:2])})")
             if name != SELECTED and SELECTED in names:
                 raise FeatbenchError(f"'{name}' and '{SELECTED}' both name a selected entry; keep one")
-        elif name not in (SEQUENCE, SELECTED) and name not in CLASSIFIERS:
-            raise FeatbenchError(f"unknown classifier '{name}'; choose from: {', '.join(CLASSIFIERS)}, {SELECTED}, {SEQUENCE}, "
-                                 f"{FUSION}")
+        elif target and name in CLASSIFIERS and name not in models:
+            raise FeatbenchError(f"'{name}' is a classifier and cannot regress --target {target}; choose from: "
+                                 f"{', '.join(models)}, {SELECTED}, {SEQUENCE}")
+        elif name not in (SEQUENCE, SELECTED) and name not in models:
+            raise FeatbenchError(f"unknown {kind} '{name}'; choose from: {', '.join(models)}, {SELECTED}, {SEQUENCE}"
+                                 + ("" if target else f", {FUSION}"))
     if len(set(names)) < len(names):
         raise FeatbenchError(f"classifier '{next(n for n in names if names.count(n) > 1)}' is named twice")
-    return expand_classifiers(names)
+    return expand_classifiers(names, bool(target))
 
 
 def _layer_blocks(meta) -> np.ndarray:
@@ -119,9 +131,13 @@ def _check_same_utterances(view, sets: dict, wanted: set) -> None:
                                  "both for the same clips before combining them")
 
 
-def _check_view_for(view, classifiers: list[str], sets: dict) -> None:
+def _check_view_for(view, classifiers: list[str], sets: dict, target: str = "") -> None:
     """One-line errors for a view a classifier cannot take."""
     rows = [sets[leaf.family].meta.rows for leaf in view.leaves]
+    if target and view.mode == WEIGHTED and any(c not in SEQUENCE_MODELS for c in classifiers):
+        raise FeatbenchError(f"'{view.name}': the utterance-level layer weights are learned for classes, not for --target "
+                             f"{target}; use '{view.family}@auto' (a layer chosen by validation CCC), one layer, or "
+                             f"--classifiers {SEQUENCE}")
     if SEQUENCE in classifiers:
         if view.parts:
             raise FeatbenchError(f"'{view.name}' combines families; the sequence model takes one (use --classifiers "
@@ -139,12 +155,17 @@ def _check_view_for(view, classifiers: list[str], sets: dict) -> None:
                                  "by '+', e.g. whisper@L4+text")
 
 
-def _read_store(store: Path, names: list[str], classes, merge, views=None):
-    """(table of the utterances every family covers, views, {family: FeatureSet}, utterances left out) of one store."""
+def _read_store(store: Path, names: list[str], classes, merge, views=None, target: str = ""):
+    """(table of the utterances every family covers, views, {family: FeatureSet}, utterances left out, notes) of one
+    store; with a dimensional `target`, the table of train.target (its values, its quantile bins as labels)."""
     from featbench.store import read_family
+    from featbench.train.target import target_table
 
+    notes: list[str] = []
     try:
         table = load_table(store, classes, merge)
+        if target:
+            table, notes = target_table(table, target)
     except FeatbenchError as err:  # name the store: a run may read two
         raise FeatbenchError(f"{store}: {err}") from None
     views = views if views is not None else resolve_views(store, names)
@@ -159,7 +180,7 @@ def _read_store(store: Path, names: list[str], classes, merge, views=None):
     table = table[table["id"].isin(available)].reset_index(drop=True)
     if table.empty:
         raise FeatbenchError(f"{store}: no utterance has features for every family in {', '.join(names)}")
-    return table, views, sets, dropped
+    return table, views, sets, dropped, notes
 
 
 def _pooled_matrix(view, sets: dict, ids: list[str], cache: dict) -> np.ndarray:
@@ -199,18 +220,23 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
     """Read the store (or the two stores of a cross-corpus or transfer run, see train.transfer), check the protocol
     (every budget in every fold) and build the shared task data. Returns (data, folds, utterances left out for lack
     of some family's features, classifier entries). Every configuration error is raised here, before any training."""
-    classifiers = _check_classifiers(exp.classifiers)
+    target_column = exp.target or ""
+    classifiers = _check_classifiers(exp.classifiers, target_column)
     seeds = check_seeds(list(exp.seeds))
     budgets = None if exp.budgets is None else check_budgets(list(exp.budgets))
     target_store, other_store, design = _design(exp)
-    table, views, sets, dropped = _read_store(target_store, exp.families, exp.classes, exp.merge)
+    if target_column and other_store is not None:
+        raise FeatbenchError(f"--target {target_column} trains and tests on one store; --test-store and --add-store "
+                             "take categorical labels only (two corpora's rating scales need not agree)")
+    table, views, sets, dropped, notes = _read_store(target_store, exp.families, exp.classes, exp.merge,
+                                                     target=target_column)
     corpus = exp.corpus or target_store.resolve().name
     if other_store is not None:
         if any(c in SEQUENCE_MODELS for c in classifiers):
             raise FeatbenchError(f"the {SEQUENCE} and {FUSION} models train on one store; with --test-store or --add-store "
                                  "use the utterance-level classifiers")
         names = (f"{corpus} ({target_store})", f"{design.other} ({other_store})")
-        other_table, _, other_sets, other_dropped = _read_store(other_store, exp.families, exp.classes, exp.merge, views)
+        other_table, _, other_sets, other_dropped, _ = _read_store(other_store, exp.families, exp.classes, exp.merge, views)
         for family in sets:
             check_same_features(family, (sets[family].meta, other_sets[family].meta), names)
         check_labels(table, other_table, names)
@@ -229,14 +255,14 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
             if isinstance(budget, int):
                 design.training_ids(table, fold, budget, seeds[0])
     protocol = {
-        "corpus": corpus, "classes": ",".join(labels),
+        "corpus": corpus, "classes": describe(target_column, exp.classes) if target_column else ",".join(labels),
         "merge": ",".join(f"{k}={v}" for k, v in sorted(exp.merge.items())), "n_classes": len(labels),
         "fold_scheme": folds[0].scheme, "n_folds": len(folds),
     }
     pooled_needed = any(c not in SEQUENCE_MODELS for c in classifiers)
     data_views, cache, other_cache = {}, {}, {}
     for view in views:
-        _check_view_for(view, classifiers, sets)
+        _check_view_for(view, classifiers, sets, target_column)
         X = None
         if pooled_needed:
             if other_store is None:
@@ -256,7 +282,7 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
         data_views[entry] = ViewData(view, "+".join(m.config_hash for m in metas), "+".join(m.rows for m in metas), X)
     # absolute: sequence tasks on cluster workers read frames from this path, whatever their working folder
     data = GridData(target_store.resolve(), table, labels, data_views, protocol, tuple(budgets), tuple(seeds),
-                    exp.seq_epochs, design)
+                    exp.seq_epochs, design, target_column, tuple(notes))
     return data, folds, dropped, classifiers
 
 
@@ -322,7 +348,7 @@ def run_training(exp: Experiment, out: str | Path, jobs: int = 1, progress: bool
     data, folds, dropped, classifiers = prepare_grid(exp)
     report = TrainReport(out=Path(out), dropped_ids=dropped)
     with ResultsFile(out) as results:
-        report.rows_before, report.notes = results.n_rows, list(results.notes)
+        report.rows_before, report.notes = results.n_rows, list(results.notes) + list(data.notes)
         tasks = _missing_tasks(data, folds, classifiers, results.keys)
         report.tasks = len(tasks)
         workers = min(jobs, len(tasks)) if jobs > 1 and cluster is None else 1

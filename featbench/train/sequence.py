@@ -3,7 +3,9 @@
 Frames (standardised with training statistics) -> [learned softmax weights over the layers of an
 all-layer family, SUPERB's weighted sum, for `@weighted` views] -> two 1-D convolutions -> attention pooling ->
 linear layer; class-weighted cross-entropy, Adam, early stopping on a validation split of held-out
-training speakers. The raw waveform gets a learnable front end (a strided convolution with a 25 ms
+training speakers (by UA). With `regression=True` (a dimensional target) the same body ends in one linear
+output: mean squared error on the standardised target, early stopping by CCC, predictions on the
+target's own scale. The raw waveform gets a learnable front end (a strided convolution with a 25 ms
 window and 10 ms hop, then log compression), so it enters the same body at a 100 Hz frame rate.
 CPU-friendly: about 30k parameters plus the front end.
 
@@ -14,6 +16,11 @@ CPU-friendly: about 30k parameters plus the front end.
 >>> model = SequenceClassifier(n_classes=2, max_epochs=15, seed=0).fit(seqs[:30], y[:30], seqs[30:], y[30:])
 >>> float((model.predict(seqs[30:]) == y[30:]).mean()) >= 0.9
 True
+>>> values = np.array([3.0 + 2 * (i % 2) for i in range(40)])
+>>> reg = SequenceClassifier(n_classes=1, max_epochs=15, seed=0, regression=True)
+>>> reg = reg.fit(seqs[:30], values[:30], seqs[30:], values[30:])
+>>> reg.val_ua_ > 0.8, 2.0 < float(reg.predict(seqs[30:]).mean()) < 6.0
+(True, True)
 """
 from __future__ import annotations
 
@@ -93,6 +100,7 @@ class SequenceClassifier:
     max_frames: int = 800  # random training crops; 8 s at 100 Hz
     seed: int = 0
     layers: int = 1  # > 1: frames hold that many layers side by side, combined by learned softmax weights
+    regression: bool = False  # one output for a dimensional target (y: floats); n_classes is then unused
 
     @property
     def layer_weights_(self) -> list[float]:
@@ -105,7 +113,8 @@ class SequenceClassifier:
         self.mean_, self.std_ = standardisation(seqs)
 
     def _network(self, seqs):
-        return _build_network(seqs[0].shape[1], self.n_classes, self.hidden, self.raw, self.layers)
+        return _build_network(seqs[0].shape[1], 1 if self.regression else self.n_classes, self.hidden, self.raw,
+                              self.layers)
 
     def _batch(self, seqs, indices, rng=None) -> tuple:
         """Network inputs for `indices`: (frames, mask); random crops of long clips when `rng` is given."""
@@ -114,20 +123,23 @@ class SequenceClassifier:
 
     def fit(self, seqs, y, val_seqs=None, val_y=None):
         torch = _torch()
-        from sklearn.metrics import balanced_accuracy_score
+        from featbench.train.metrics import headline
 
         torch.manual_seed(self.seed)
         rng = np.random.default_rng(self.seed)
         self._standardise(seqs)
-        counts = np.bincount(y, minlength=self.n_classes).astype(np.float32)
-        weights = torch.tensor(np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / self.n_classes, 0.0), dtype=torch.float32)
+        if self.regression:
+            loss_fn, y_t = self._regression_loss(y)
+        else:
+            counts = np.bincount(y, minlength=self.n_classes).astype(np.float32)
+            weights = torch.tensor(np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / self.n_classes, 0.0), dtype=torch.float32)
+            loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
+            y_t = torch.as_tensor(np.asarray(y), dtype=torch.long)
         self.net_ = self._network(seqs)
         layer_logits = [p for n, p in self.net_.named_parameters() if n == "layer_logits"]
         rest = [p for n, p in self.net_.named_parameters() if n != "layer_logits"]
         groups = [{"params": rest}] + ([{"params": layer_logits, "lr": 10 * self.lr, "weight_decay": 0.0}] if layer_logits else [])
         optimiser = torch.optim.Adam(groups, lr=self.lr, weight_decay=1e-4)  # 7 layer weights move 10x faster
-        loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
-        y_t = torch.as_tensor(np.asarray(y), dtype=torch.long)
         best, best_state, stale = -1.0, None, 0
         self.epochs_ = 0
         for epoch in range(self.max_epochs):
@@ -137,13 +149,14 @@ class SequenceClassifier:
                 idx = order[start:start + self.batch_size]
                 inputs = self._batch(seqs, idx, rng)
                 optimiser.zero_grad()
-                loss = loss_fn(self.net_(*inputs), y_t[idx])
+                out = self.net_(*inputs)
+                loss = loss_fn(out[:, 0] if self.regression else out, y_t[idx])
                 loss.backward()
                 optimiser.step()
             self.epochs_ = epoch + 1
             if val_seqs is None or not len(val_seqs):
                 continue
-            score = balanced_accuracy_score(val_y, self.predict(val_seqs))
+            score = headline(val_y, self.predict(val_seqs), self.regression)
             if score > best:
                 best, stale = score, 0
                 best_state = {k: v.detach().clone() for k, v in self.net_.state_dict().items()}
@@ -156,19 +169,32 @@ class SequenceClassifier:
         self.val_ua_ = best
         return self
 
-    def predict_proba(self, seqs) -> np.ndarray:
-        """Class probabilities, (n, n_classes)."""
+    def _regression_loss(self, y) -> tuple:
+        """(mean squared error, the target standardised with its training mean and std, kept for predict)."""
+        torch = _torch()
+        y = np.asarray(y, np.float64)
+        self.y_mean_, self.y_std_ = float(y.mean()), float(y.std()) or 1.0
+        return torch.nn.MSELoss(), torch.as_tensor((y - self.y_mean_) / self.y_std_, dtype=torch.float32)
+
+    def _outputs(self, seqs):
+        """The network's outputs for `seqs`, batch by batch, as one tensor (n, outputs)."""
         torch = _torch()
         self.net_.eval()
-        out = []
         with torch.no_grad():
-            for start in range(0, len(seqs), self.batch_size):
-                inputs = self._batch(seqs, range(start, min(start + self.batch_size, len(seqs))))
-                out.append(torch.softmax(self.net_(*inputs), 1).numpy())
-        return np.concatenate(out)
+            return torch.cat([self.net_(*self._batch(seqs, range(start, min(start + self.batch_size, len(seqs)))))
+                              for start in range(0, len(seqs), self.batch_size)])
+
+    def _values(self, seqs) -> np.ndarray:
+        """Regression: predictions on the target's scale, (n,)."""
+        return self._outputs(seqs)[:, 0].numpy().astype(np.float64) * self.y_std_ + self.y_mean_
+
+    def predict_proba(self, seqs) -> np.ndarray:
+        """Class probabilities, (n, n_classes)."""
+        return _torch().softmax(self._outputs(seqs), 1).numpy()
 
     def predict(self, seqs) -> np.ndarray:
-        return self.predict_proba(seqs).argmax(1)
+        """Class indices, or values of the target with `regression`."""
+        return self._values(seqs) if self.regression else self.predict_proba(seqs).argmax(1)
 
 
 def standardisation(seqs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

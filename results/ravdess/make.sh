@@ -28,7 +28,8 @@ for setting in "8class:" "4class:neutral,happy,sad,angry"; do
   step "compare $name" "$BIN/featbench" compare "$OUT/$name"/results*.csv --baseline egemaps-func --out "$OUT/$name"
 done
 if [ "${PRETRAINED:-1}" = 1 ] && [ -d "$MODEL" ]; then
-  bash results/ravdess/make_pretrained.sh && bash results/ravdess/make_selected.sh && bash results/ravdess/make_multimodal.sh
+  bash results/ravdess/make_pretrained.sh && bash results/ravdess/make_selected.sh && bash results/ravdess/make_multimodal.sh \
+    && bash results/ravdess/fitpredict/make_fitpredict.sh
 else
   cat "$TIMES"
 fi

@@ -1,0 +1,112 @@
+"""What a model reads: its families as the manifest records them, checked against the code and stores of today,
+and a view's utterance matrix read from a store with the grid's own code (`train.runner._pooled_matrix`).
+
+A family is rebuilt from the manifest (options, storage form, audio settings) and must give the config hash
+the model was trained on: a moved checkpoint, a changed model folder or another library version that
+changes the features is refused in one line before any clip is touched, as is a store whose family was
+extracted with another configuration.
+
+>>> family_spec_differences({"versions": {"opensmile": "2.5"}, "config": {}}, {"versions": {"opensmile": "2.6"}, "config": {}})
+'opensmile 2.5 -> 2.6'
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from featbench.errors import FeatbenchError
+
+SPEC_KEYS = ("family", "config", "config_hash", "audio", "versions", "rows", "layers", "dtype", "pooled", "sample_rate",
+             "frame_rate")
+
+
+def family_specs(store: str | Path, view) -> list[dict]:
+    """The manifest's record of each family `view` reads from `store` (FamilyMeta fields, columns counted)."""
+    from featbench.store import FamilyIndex, family_path
+
+    specs = []
+    for leaf in view.leaves:
+        meta = FamilyIndex.read(family_path(store, leaf.family)).meta
+        specs.append({**{k: getattr(meta, k) for k in SPEC_KEYS}, "dim": meta.dim, "description": meta.description})
+    return specs
+
+
+def family_spec_differences(saved: dict, now: dict) -> str:
+    """What differs between two family records (library versions, then options), as one short phrase."""
+    changes = []
+    for part in ("versions", "config"):
+        a, b = saved.get(part, {}), now.get(part, {})
+        changes += [f"{k} {a.get(k, '-')} -> {b.get(k, '-')}" for k in sorted(set(a) | set(b)) if a.get(k) != b.get(k)]
+    return ", ".join(changes) or "the audio settings or storage form"
+
+
+def build_metas(model, folder: str | Path) -> dict:
+    """{family: FamilyMeta} of the model's families as built now (options validated, models opened, as
+    `extract` checks them), each checked to hash as the manifest says."""
+    from featbench.audio import AudioConfig
+    from featbench.extract import check_families
+
+    metas = {}
+    for spec in model.manifest["families"]:
+        name = spec["family"]
+        try:
+            audio = AudioConfig(**spec["audio"]) if spec["audio"] else AudioConfig()
+            meta = check_families([(name, family_options(name, spec["config"]))], audio)[name]
+        except FeatbenchError as err:
+            raise FeatbenchError(f"{folder}: the model's family '{name}' cannot be built: {err}") from None
+        if meta.config_hash != spec["config_hash"]:
+            now = {"versions": meta.versions, "config": meta.config}
+            raise FeatbenchError(f"{folder}: family '{name}' now has config hash {meta.config_hash}, the model was trained "
+                                 f"on {spec['config_hash']} ({family_spec_differences(spec, now)}); its features would "
+                                 "differ: fit the model again")
+        metas[name] = meta
+    return metas
+
+
+def family_options(name: str, config: dict) -> dict:
+    """The options to build family `name` with, from its recorded config (FamilyMeta.config also holds settings a
+    family describes itself with, such as openSMILE's feature set, which are not options).
+
+    >>> family_options("egemaps-func", {"feature_set": "eGeMAPSv02", "feature_level": "Functionals"})
+    {}
+    >>> family_options("fbank", {"n_mels": 40, "dtype": "float16"})
+    {'n_mels': 40, 'dtype': 'float16'}
+    """
+    import dataclasses
+
+    from featbench.features import FAMILIES
+    from featbench.features.storage import Storage
+
+    if name not in FAMILIES:
+        return dict(config)  # build_family names the problem
+    names = {f.name for f in dataclasses.fields(FAMILIES[name].Config)} | set(Storage.OPTIONS)
+    return {k: v for k, v in config.items() if k in names}
+
+
+def check_store(model, store: str | Path) -> None:
+    """A store given for prediction must hold the model's families in the model's configuration (or none yet)."""
+    from featbench.store import FamilyIndex, family_path
+
+    for spec in model.manifest["families"]:
+        path = family_path(store, spec["family"])
+        if path.is_file():
+            have = FamilyIndex.read(path).meta.config_hash
+            if have != spec["config_hash"]:
+                raise FeatbenchError(f"{path}: family '{spec['family']}' has config hash {have}, the model needs "
+                                     f"{spec['config_hash']}; give another --store (or none: a temporary one)")
+
+
+def view_matrix(model, store: str | Path, ids: list[str]) -> np.ndarray:
+    """The utterance matrix (len(ids), view columns) of the model's view, read from `store` as a grid task reads
+    it; every family must hold the model's configuration."""
+    from featbench.store import read_family
+    from featbench.train.runner import _pooled_matrix
+
+    check_store(model, store)
+    sets = {leaf.family: read_family(store, leaf.family) for leaf in model.view.leaves}
+    for family, fs in sets.items():
+        missing = [u for u in ids if u not in fs.position]
+        if missing:
+            raise FeatbenchError(f"{store}: no '{family}' features for {len(missing)} clip(s) (e.g. {missing[0]})")
+    return _pooled_matrix(model.view, sets, list(ids), {})

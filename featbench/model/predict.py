@@ -1,0 +1,146 @@
+"""`featbench predict`: label new clips with a model folder.
+
+The clips go through `featbench.extract.run_extraction` with the model's family specs (the very code and
+resampling of `featbench extract`) into a store (a temporary one, or a reusable ``store`` folder), their
+view matrix is read back as a grid task reads it (`features.view_matrix`) and the model predicts. Every
+check that can fail (the model folder, its families and checkpoints, the store, the inputs) runs before
+any clip is decoded. A clip that cannot be used is listed with its reason and the others are labelled.
+
+Output: one row per labelled clip: id, path, label (the true one, when the inputs have labels), predicted,
+and ``p_<label>`` per class; clips that failed are listed in ``<out stem>_errors.csv`` (id, path, reason; written
+only when some clip failed).
+
+>>> errors_path(Path("out/predictions.csv"))
+PosixPath('out/predictions_errors.csv')
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from featbench.errors import FeatbenchError
+
+
+@dataclass
+class PredictReport:
+    """What a prediction run did. `partial` is True when some clip could not be labelled."""
+
+    out: Path
+    errors_file: Path
+    model: str = ""
+    labelled: int = 0
+    failed: list[dict] = field(default_factory=list)
+    ua: float | None = None
+    scored: int = 0
+    unscored: int = 0
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.failed)
+
+    def summary(self) -> str:
+        lines = [*self.messages, f"{self.out}: {self.labelled} clips labelled with {self.model}, {len(self.failed)} failed"
+                 + (f" (listed in {self.errors_file})" if self.failed else "")]
+        lines += [f"  failed: {f['path']}: {f['reason']}" for f in self.failed]
+        if self.ua is not None:
+            other = f"; {self.unscored} clips whose label the model does not know are not scored" if self.unscored else ""
+            lines.append(f"UA {self.ua:.6f} over {self.scored} clips with known labels{other}")
+        return "\n".join(lines)
+
+
+def errors_path(out: Path) -> Path:
+    """Where the clips that could not be labelled are listed, beside the predictions."""
+    return out.with_name(f"{out.stem}_errors.csv")
+
+
+def run_prediction(model_folder: str | Path, inputs: list[Path], out: str | Path, layout: str | None = None,
+                   holdout_only: bool = False, store: str | Path | None = None, jobs: int = 1, batch_size: int = 1,
+                   progress: bool = True) -> PredictReport:
+    """Label `inputs` (audio files and folders, or with `layout` one corpus root or manifest) with the model in
+    `model_folder`; write the predictions CSV `out`. `holdout_only` keeps the clips of the speakers the model
+    held out (needs `layout`). `store`: keep the extracted features there (reused by later runs)."""
+    from featbench.model.features import build_metas, check_store, view_matrix
+    from featbench.model.folder import load_model
+    from featbench.model.inputs import clips_table, corpus_table, held_out_only
+
+    if holdout_only and layout is None:
+        raise FeatbenchError("--holdout-only needs --layout: the speakers of plain audio files are unknown")
+    model = load_model(model_folder)
+    metas = build_metas(model, model_folder)  # checkpoints found, options valid, the same config hashes
+    if store is not None:
+        check_store(model, store)
+    table = corpus_table(layout, inputs, model.manifest["training"]["merge"]) if layout else clips_table(inputs)
+    if holdout_only:
+        table = held_out_only(table, model)
+    out = Path(out)
+    report = PredictReport(out, errors_path(out), f"{model_folder} ({model.manifest['view']['name']}, "
+                                                  f"{model.manifest['choice']['entry']})")
+    folder = contextlib.nullcontext(store) if store is not None else tempfile.TemporaryDirectory(prefix="featbench-predict-")
+    with folder as where:
+        failed = _extract(model, table, Path(where), metas, jobs, batch_size, progress, report)
+        done = table[~table["id"].isin(failed)].reset_index(drop=True)
+        X = view_matrix(model, where, list(done["id"])) if len(done) else None
+    pred, proba = model.predict(X) if X is not None else (np.zeros(0, np.int64), np.zeros((0, len(model.labels))))
+    frame = pd.DataFrame({"id": done["id"], "path": done["path"]})
+    if layout is not None:
+        frame["label"] = done["label"]
+    frame["predicted"] = [model.labels[i] for i in pred]
+    for k, label in enumerate(model.labels):
+        frame[f"p_{label}"] = proba[:, k]
+    report.failed = [{"id": uid, "path": path, "reason": failed[uid]} for uid, path in zip(table["id"], table["path"])
+                     if uid in failed]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(out, index=False)
+    if report.failed:
+        pd.DataFrame(report.failed, columns=["id", "path", "reason"]).to_csv(report.errors_file, index=False)
+    else:
+        report.errors_file.unlink(missing_ok=True)  # an earlier run's list, no longer true
+    report.labelled = len(frame)
+    if layout is not None:
+        _score(frame, model.labels, report)
+    return report
+
+
+def _extract(model, table: pd.DataFrame, store: Path, metas: dict, jobs: int, batch_size: int, progress: bool,
+             report: PredictReport) -> dict[str, str]:
+    """Extract the model's families for `table` into `store` (one run per audio setting); {failed id: reason}."""
+    from featbench.audio import AudioConfig
+    from featbench.extract import run_extraction
+    from featbench.model.features import family_options
+
+    by_audio: dict[str, list[dict]] = {}
+    for spec in model.manifest["families"]:
+        by_audio.setdefault(json.dumps(spec["audio"], sort_keys=True), []).append(spec)
+    failed: dict[str, list[str]] = {}
+    for audio, specs in by_audio.items():
+        extraction = run_extraction(table, [(s["family"], family_options(s["family"], s["config"])) for s in specs], store,
+                                    AudioConfig(**json.loads(audio)), jobs=jobs, progress=progress, batch_size=batch_size,
+                                    metas={s["family"]: metas[s["family"]] for s in specs})
+        report.messages += [*extraction.messages, f"{', '.join(s['family'] for s in specs)}: {extraction.already_done} "
+                            f"clips already stored, {extraction.extracted} extracted, {extraction.failed} failed"]
+        for error in extraction.errors:
+            failed.setdefault(error["id"], []).append(f"{error['family']}: {error['reason']}")
+    return {uid: "; ".join(reasons) for uid, reasons in failed.items()}
+
+
+def _score(frame: pd.DataFrame, labels: list[str], report: PredictReport) -> None:
+    """UA over the labelled clips whose true label is one of the model's classes (the benchmark's metric)."""
+    from featbench.train.metrics import scores
+
+    known = frame["label"].isin(labels)
+    report.scored, report.unscored = int(known.sum()), int((~known).sum())
+    if not report.scored:
+        return
+    index = {label: i for i, label in enumerate(labels)}
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
+        report.ua = scores(frame["label"][known].map(index).to_numpy(), frame["predicted"][known].map(index).to_numpy(),
+                           len(labels))["ua"]
