@@ -144,7 +144,7 @@ class DaskCluster:
             if not count.isdigit() or int(count) < 1:
                 raise FeatbenchError(f"--scheduler {address}: write local:N with N >= 1 worker processes, e.g. local:4")
             local = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True, dashboard_address=":0",
-                                 silence_logs=logging.ERROR)
+                                 silence_logs=logging.CRITICAL)  # errors reach the client as exceptions
             target = local
         elif "://" in address or ":" in address:
             target = address
