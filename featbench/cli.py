@@ -70,7 +70,7 @@ Merge = Annotated[Optional[str], typer.Option(help="Merge labels, e.g. 'excited=
 
 
 Scheduler = Annotated[Optional[str], typer.Option(help="Run the work on a Dask cluster: a scheduler address (tcp://host:8786), or local:N for "
-                                                   "N worker processes on this machine. Replaces --jobs. Needs featbench[dask].")]
+                                                   "N worker processes on this machine. Replaces --jobs. Needs featbench\\[dask].")]
 
 
 @contextlib.contextmanager

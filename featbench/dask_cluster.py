@@ -151,12 +151,13 @@ class DaskCluster:
         else:
             raise FeatbenchError(f"--scheduler {address!r}: give a scheduler address such as tcp://host:8786, or local:N")
         try:
-            client = Client(target, timeout=f"{timeout}s", set_as_default=False)
-        except (OSError, TimeoutError) as err:
+            client = _client_within(target, timeout)
+        except Exception as err:  # refused, timed out, or another server answered (garbage, a hang): one line
             if local is not None:
                 local.close()
+            detail = (str(err).splitlines() or [""])[0][:200]
             raise FeatbenchError(f"--scheduler {address}: no Dask scheduler answered within {timeout:g} s "
-                                 f"({type(err).__name__}: {str(err).splitlines()[0][:200]})") from None
+                                 f"({type(err).__name__}{': ' + detail if detail else ''})") from None
         cluster = cls(client, address, local)
         try:
             if local is not None:
@@ -260,6 +261,30 @@ class DaskCluster:
         if kind is not None and self.local is not None:
             _quiet_shutdown()  # the run already ends with one line (Ctrl-C, an error): no scheduler noise after it
         self.close()
+
+
+def _client_within(target, timeout: float):
+    """A `distributed.Client` of `target`, or TimeoutError after about `timeout` seconds. Dask's own timeout covers
+    the connection, not the handshake that follows, which never ends when another kind of server (the dashboard's
+    web server, say) answers: the client is made in a daemon thread and abandoned if it takes too long."""
+    from distributed import Client
+
+    outcome: dict = {}
+
+    def connect() -> None:
+        try:
+            outcome["client"] = Client(target, timeout=f"{timeout}s", set_as_default=False)
+        except BaseException as err:  # handed to the caller below
+            outcome["error"] = err
+
+    thread = threading.Thread(target=connect, daemon=True, name="featbench-dask-connect")
+    thread.start()
+    thread.join(timeout + 5)
+    if thread.is_alive():
+        raise TimeoutError("the address answers, but not as a Dask scheduler")
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["client"]
 
 
 def _quiet_shutdown() -> None:

@@ -246,3 +246,27 @@ def test_kill_9_of_the_client_ends_the_local_workers(demo_corpus_master, tmp_pat
     for c in alive:
         c.kill()
     assert not alive, [c.cmdline() for c in alive]
+
+
+def test_an_address_where_another_server_answers_is_one_line(grid_store, tmp_path):
+    """Dask's timeout covers the connection, not its handshake: a server that accepts and never answers (a web
+    server on the dashboard's port, say) must still end in one line, not a hang."""
+    import socket
+
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen()
+    accepted = []
+    threading.Thread(target=lambda: accepted.append(server.accept()), daemon=True).start()
+    address = f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    try:
+        started = time.monotonic()
+        result = subprocess.run([sys.executable, "-m", "featbench", "train", str(grid_store), "--out", str(tmp_path / "r.csv"),
+                                 "--scheduler", address, "--no-progress"], capture_output=True, text=True, timeout=120,
+                                cwd=tmp_path)
+        took = time.monotonic() - started
+    finally:
+        server.close()
+    lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
+    assert result.returncode == 1 and len(lines) == 1, result.stdout + result.stderr
+    assert "not as a Dask scheduler" in lines[0] and took < 40, (lines, took)

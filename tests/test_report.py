@@ -130,3 +130,18 @@ def test_compare_refuses_folds_that_test_different_speakers(tmp_path, demo_store
     pd.concat([rows, other]).to_csv(tmp_path / "r.csv", index=False)
     result = CliRunner().invoke(app, ["compare", str(tmp_path / "r.csv"), "--out", str(tmp_path / "o")])
     assert result.exit_code == 1 and "tests different speakers" in result.output
+
+
+def test_compare_without_genders_leaves_the_gender_table_empty(demo_store, tmp_path):
+    """A corpus without a gender column gives `{}` in every row's ua_by_gender: the report is still written."""
+    from featbench.report import compare
+    from featbench.train import Experiment, run_training
+
+    run_training(Experiment(demo_store, ["egemaps-func"], ["logreg"], [2, "all"], [0], n_folds=4), tmp_path / "r.csv",
+                 progress=False)
+    rows = pd.read_csv(tmp_path / "r.csv", dtype=str, keep_default_na=False)
+    rows["ua_by_gender"] = "{}"
+    rows.to_csv(tmp_path / "r.csv", index=False)
+    result = compare([tmp_path / "r.csv"], tmp_path / "report", n_boot=100)
+    assert (tmp_path / "report" / "report.md").is_file() and result["headline"] is not None
+    assert pd.read_csv(tmp_path / "report" / "by_gender.csv").empty

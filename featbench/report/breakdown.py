@@ -29,14 +29,15 @@ from featbench.results import budget_order
 def _largest(rows: pd.DataFrame, family: str, classifier: str, column: str) -> pd.DataFrame:
     """One row per (fold, seed, key, ua) of the entry's largest budget; empty without the column's data."""
     part = rows[(rows["family"] == family) & (rows["classifier"] == classifier)]
+    columns = ["fold", "seed", "key", "ua", "budget"]
     part = part[part[column].fillna("").astype(str).str.startswith("{")]
     if part.empty:
-        return pd.DataFrame(columns=["fold", "seed", "key", "ua", "budget"])
+        return pd.DataFrame(columns=columns)
     budget = budget_order(part)[-1]
     part = part[part["budget"].astype(str) == budget]
     out = [{"fold": r.fold, "seed": r.seed, "key": k, "ua": v, "budget": budget}
            for r in part.itertuples() for k, v in json.loads(getattr(r, column)).items()]
-    return pd.DataFrame(out)
+    return pd.DataFrame(out, columns=columns)  # no rows at all for a corpus without genders ({} in every row)
 
 
 def by_speaker(rows: pd.DataFrame, entries: list[tuple[str, str]]) -> pd.DataFrame:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from featbench.errors import FeatbenchError
@@ -130,8 +131,9 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
     all_entries = [(f, best[f]) for f in best]
     speakers, genders = by_speaker(rows, all_entries), by_gender(rows, all_entries)
     shown = {(f, best[f]) for f in ([baseline, *honest] if honest else best)}  # the baseline and headline entries
-    speakers_shown, genders_shown = (frame[[(f, c) in shown for f, c in zip(frame.family, frame.classifier)]]
-                                     for frame in (speakers, genders))
+    speakers_shown, genders_shown = (  # a boolean array, also when empty (an empty list would select no columns)
+        frame[np.array([(f, c) in shown for f, c in zip(frame.family, frame.classifier)], dtype=bool)]
+        for frame in (speakers, genders))
     chance = scale.chance
 
     summary_table(agg, best, oracle, scale).to_csv(out / "summary.csv", index=False)

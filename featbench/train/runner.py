@@ -235,7 +235,8 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
         if any(c in SEQUENCE_MODELS for c in classifiers):
             raise FeatbenchError(f"the {SEQUENCE} and {FUSION} models train on one store; with --test-store or --add-store "
                                  "use the utterance-level classifiers")
-        names = (f"{corpus} ({target_store})", f"{design.other} ({other_store})")
+        names = tuple(name if name == Path(store).name else f"{name} ({store})"
+                      for name, store in ((corpus, target_store), (design.other, other_store)))
         other_table, _, other_sets, other_dropped, _ = _read_store(other_store, exp.families, exp.classes, exp.merge, views)
         for family in sets:
             check_same_features(family, (sets[family].meta, other_sets[family].meta), names)
