@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -34,6 +36,10 @@ def _user_errors(command):
     def wrapper(*args, **kwargs):
         try:
             return command(*args, **kwargs)
+        except BrokenPipeError:  # the reader stopped reading (`featbench corpus ... | head`): no error of ours
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())  # the interpreter's final flush must not fail again
+            raise typer.Exit(141) from None  # 128 + SIGPIPE, as a shell reports a process ended by a closed pipe
         except CorruptStoreError as err:
             typer.echo(f"featbench: error: {err} (featbench verify {err.store} --repair removes them; "
                        "extract again to redo them)", err=True)
