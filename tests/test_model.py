@@ -110,6 +110,7 @@ def test_holdout_fold_reproduces_the_benchmark_row(demo_store, demo_corpus_maste
     assert predicted.exit_code == 0, predicted.output
     out = pd.read_csv(tmp_path / "p.csv")
     assert len(out) == int(row["n_test"]) and f"0 clips already stored, {len(out)} extracted" in predicted.output
+    assert "trained on" not in predicted.output  # held-out speakers only: a held-out score
     assert balanced_accuracy_score(out["label"], out["predicted"]) == float(row["ua"])
     assert not (tmp_path / "p_errors.csv").exists()
     manifest = json.loads((tmp_path / "model" / "manifest.json").read_text())
@@ -232,3 +233,11 @@ def test_fit_refuses_a_folder_that_is_not_a_model_folder(layered, tmp_path):
     result = _invoke("fit", layered, "--features", "toy@L1", "--classifier", "logreg", "--out", tmp_path / "m")
     _assert_one_line_error(result.exit_code, result.output, "not a featbench model folder")
     assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["notes.txt"]
+
+
+def test_predicting_the_training_speakers_says_the_score_is_not_held_out(egemaps_model, demo_corpus_master, tmp_path):
+    predicted = _invoke("predict", egemaps_model, demo_corpus_master, "--layout", "demo", "--out", tmp_path / "p.csv",
+                        "--no-progress")
+    assert predicted.exit_code == 0, predicted.output
+    n = len(pd.read_csv(tmp_path / "p.csv"))
+    assert f"note: {n} of the {n} scored clips are from speakers the model was trained on" in predicted.output

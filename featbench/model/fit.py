@@ -163,6 +163,7 @@ def _training(spec: FitSpec, data, train_ids, fit_ids, val_ids, budget, seed: in
         "store": str(Path(spec.store).resolve()), "corpus": data.protocol["corpus"], "classes": list(data.labels),
         "merge": dict(sorted(spec.merge.items())), "store_utterances": len(table), "left_out_without_features": dropped,
         "utterances": len(train_ids), "speakers": int(part["speaker"].nunique()), "groups": int(part["group"].nunique()),
+        "training_groups": sorted(str(g) for g in part["group"].unique()),  # predict flags clips of these speakers
         "per_class": {str(k): int(v) for k, v in part["label"].value_counts().sort_index().items()},
         "budget": str(budget), "seed": seed,
         "validation": {"fit_utterances": len(fit_ids), "validation_utterances": len(val_ids),

@@ -40,6 +40,7 @@ class PredictReport:
     ua: float | None = None
     scored: int = 0
     unscored: int = 0
+    seen: int = 0  # scored clips of speakers (groups) the model was trained on
     messages: list[str] = field(default_factory=list)
 
     @property
@@ -53,6 +54,9 @@ class PredictReport:
         if self.ua is not None:
             other = f"; {self.unscored} clips whose label the model does not know are not scored" if self.unscored else ""
             lines.append(f"UA {self.ua:.6f} over {self.scored} clips with known labels{other}")
+            if self.seen:
+                lines.append(f"note: {self.seen} of the {self.scored} scored clips are from speakers the model was trained "
+                             "on, so this UA is not a held-out score (fit with --holdout-fold, predict with --holdout-only)")
         return "\n".join(lines)
 
 
@@ -106,6 +110,9 @@ def run_prediction(model_folder: str | Path, inputs: list[Path], out: str | Path
     report.labelled = len(frame)
     if layout is not None:
         _score(frame, model.labels, report)
+        trained = set(model.manifest["training"].get("training_groups", []))
+        known = frame["label"].isin(model.labels).to_numpy()
+        report.seen = int((done["group"].astype(str).isin(trained).to_numpy() & known).sum()) if "group" in done else 0
     return report
 
 
