@@ -103,7 +103,7 @@ def main() -> None:
     print(f"empty tasks, {args.empty_tasks} of them, 2 workers: one Dask task each {dask_ms:.2f} ms/task (the scheduler's "
           f"cost per task), chunked as featbench sends them {chunked_ms:.2f} ms/task, local process pool {pool_ms:.2f} ms/task")
     print(f"one extraction task of 8 clips sends {sent} bytes (paths, not audio); it returns the clips' features")
-    print(f"single writer: {rate:.0f} MB/s of float32 frames into the store (64 clips of 250 x 3584, consolidation included)")
+    print(f"single writer: {rate:.0f} MiB/s of float32 frames into the store (64 clips of 250 x 3584, consolidation included)")
 
 
 if __name__ == "__main__":
