@@ -14,9 +14,7 @@ the model scores fold K's test speakers as the benchmark row of (fold K, seed, b
 """
 from __future__ import annotations
 
-import contextlib
 import json
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,7 +71,7 @@ class FitResult:
 
 def fit_model(spec: FitSpec) -> FitResult:
     """Fit `spec` (every configuration error raised before training); the model's manifest is filled in."""
-    from featbench.train.grid import SEQUENCE_MODELS, _fit_pooled
+    from featbench.train.grid import SEQUENCE_MODELS, _fit_pooled, task_settings
     from featbench.train.metrics import scores
     from featbench.train.runner import Experiment, prepare_grid
     from featbench.train.views import resolve_views
@@ -101,7 +99,7 @@ def fit_model(spec: FitSpec) -> FitResult:
     train_rows, fit_rows, val_rows = ([data.index[u] for u in ids] for ids in (train_ids, fit_ids, val_ids))
     weighted = view.view.mode == WEIGHTED
     test = None
-    with _as_in_a_grid_task(weighted):
+    with task_settings(weighted):
         classifier, X_used, choice, selection = _fit_pooled(entry, view, view.X, data.y, train_rows, fit_rows, val_rows, seed)
         model = Model(view.view, list(data.labels), classifier, choice.layer,
                       _weighting(view, data.y, train_rows, X_used) if weighted else None)
@@ -118,30 +116,6 @@ def fit_model(spec: FitSpec) -> FitResult:
     training = _training(spec, data, train_ids, fit_ids, val_ids, budget, seed, dropped, test)
     model.manifest = _manifest(spec, data, view, entry, choice, selection, training, classifier)
     return result
-
-
-@contextlib.contextmanager
-def _as_in_a_grid_task(torch_used: bool):
-    """The settings `grid.run_task` fits under (one BLAS thread, one torch thread where torch fits the layer
-    weighting, the same expected warnings silenced), so that the same inputs give the same model here."""
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(1), warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*Maximum iterations.*")
-        warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
-        warnings.filterwarnings("ignore", message="A single label was found")
-        warnings.filterwarnings("ignore", message="Liblinear failed to converge")
-        if not torch_used:
-            yield
-            return
-        import torch
-
-        threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-        try:
-            yield
-        finally:
-            torch.set_num_threads(threads)
 
 
 def _weighting(view, y: np.ndarray, train_rows: list[int], X_used: np.ndarray):

@@ -8,6 +8,7 @@ worker builds lazily (sequences read from the store), and lives only as long as 
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 import warnings
@@ -245,8 +246,10 @@ def _rows(context: TaskContext, task: GridTask) -> list[dict]:
     return rows
 
 
-def run_task(context: TaskContext, task: GridTask) -> list[dict]:
-    """The results rows of one task (one per budget)."""
+@contextlib.contextmanager
+def task_settings(torch_used: bool):
+    """What every fit of a task runs under: one BLAS thread, one torch thread where torch fits (restored after),
+    and the expected warnings silenced. `featbench fit` uses it too, so the same inputs give the same model."""
     from threadpoolctl import threadpool_limits
 
     with threadpool_limits(1), warnings.catch_warnings():
@@ -255,8 +258,20 @@ def run_task(context: TaskContext, task: GridTask) -> list[dict]:
         warnings.filterwarnings("ignore", message="y_pred contains classes not in y_true")
         warnings.filterwarnings("ignore", message="A single label was found")
         warnings.filterwarnings("ignore", message="Liblinear failed to converge")  # LinearSVC capped at max_iter
-        if task.classifier in SEQUENCE_MODELS or context.data.views[task.view].view.mode == WEIGHTED:
-            import torch
+        if not torch_used:
+            yield
+            return
+        import torch
 
-            torch.set_num_threads(1)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(threads)
+
+
+def run_task(context: TaskContext, task: GridTask) -> list[dict]:
+    """The results rows of one task (one per budget)."""
+    with task_settings(task.classifier in SEQUENCE_MODELS or context.data.views[task.view].view.mode == WEIGHTED):
         return _rows(context, task)
