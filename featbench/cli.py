@@ -214,13 +214,6 @@ def transcribe(
         raise typer.Exit(EXIT_PARTIAL)
 
 
-def _normalisation(value: str) -> bool:
-    """--normalise: True for per-corpus standardisation."""
-    if value not in ("training", "per-corpus"):
-        raise FeatbenchError(f"--normalise {value}: choose training or per-corpus")
-    return value == "per-corpus"
-
-
 @app.command()
 @_user_errors
 def train(
@@ -245,7 +238,7 @@ def train(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     test_store: Annotated[Optional[Path], typer.Option(help="Cross-corpus: train on STORE, test on this store's speaker folds (rows named 'family [from STORE]').")] = None,
     add_store: Annotated[Optional[Path], typer.Option(help="Transfer: add every utterance of this store to each of STORE's training budgets (rows named 'family [+OTHER]').")] = None,
-    normalise: Annotated[str, typer.Option(help="With two stores: 'training' (features standardised on the training rows, by each classifier) or 'per-corpus' (each corpus on its own mean and std, test speakers' features included).")] = "training",
+    normalise: Annotated[str, typer.Option(help="'training' (features standardised on the training rows, by each classifier); 'per-speaker' (each speaker's pooled features on the mean and std of all that speaker's clips, labels unread, test speakers' included: rows named 'family [per-speaker normalisation]'), or 'per-speaker:K' (on K of each speaker's clips, drawn at random); with two stores also 'per-corpus' (each corpus on its own mean and std).")] = "training",
     scheduler: Scheduler = None,
     target: Annotated[Optional[str], typer.Option(help="Regress this numeric column of the store's corpus.csv (e.g. arousal) instead of "
                                                  "classifying the labels: metric CCC, budgets in training utterances, folds and "
@@ -275,7 +268,7 @@ def train(
     exp = Experiment(store=store, families=names, classifiers=entries, budgets=parse_budgets(budgets) if budgets else None,
                      seeds=parse_seeds(seeds), n_folds=folds, classes=parse_classes(classes), merge=parse_merge(merge),
                      corpus=corpus or "", seq_epochs=seq_epochs, test_store=test_store, add_store=add_store,
-                     per_corpus=_normalisation(normalise), target=target)
+                     normalisation=normalise, target=target)
     with _cluster(scheduler, jobs) as cluster:
         typer.echo(run_training(exp, out, jobs=jobs, progress=progress, cluster=cluster).summary())
 

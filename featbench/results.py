@@ -72,28 +72,74 @@ def row_key(row: dict) -> tuple[str, ...]:
     return tuple(str(row[c]) for c in KEY)
 
 
-def transfer_entry(view: str, mode: str, other: str, per_corpus: bool = False) -> str:
-    """The `family` of rows trained with another corpus: ``view [+other]`` (all of `other` added to the
-    target's budget, mode '+') or ``view [from other]`` (trained on `other`, mode 'from'), and whether each
-    corpus was standardised on its own (see train.transfer).
+TRAINING, PER_CORPUS, PER_SPEAKER = "training", "per-corpus", "per-speaker"
+NORMALISATIONS = (TRAINING, PER_CORPUS, PER_SPEAKER)
+"""How features are standardised before a classifier sees them (`train --normalise`): on the training rows
+(by each classifier's scaler; the default, untagged), each corpus on its own statistics, or each speaker on
+the statistics of all of that speaker's clips (their labels unread); `per-speaker:K` uses K of each
+speaker's clips, drawn at random (how much unlabelled audio of a new speaker the gain needs)."""
 
-    >>> transfer_entry("egemaps-func", "+", "demo"), parse_transfer_entry("fbank [from demo, per-corpus normalisation]")
-    ('egemaps-func [+demo]', ('fbank', 'from', 'demo'))
+
+def split_normalisation(value: str) -> tuple[str, int | None]:
+    """(kind, clips per speaker or None for all) of a `--normalise` value, or a one-line error.
+
+    >>> split_normalisation("per-speaker:16"), split_normalisation("training")
+    (('per-speaker', 16), ('training', None))
     """
-    kind = "+" if mode == "+" else "from "
-    return f"{view} [{kind}{other}{', per-corpus normalisation' if per_corpus else ''}]"
+    kind, colon, clips = value.partition(":")
+    if kind not in NORMALISATIONS or (colon and (kind != PER_SPEAKER or not clips.isdigit() or int(clips) < 2)):
+        raise FeatbenchError(f"--normalise {value}: choose {', '.join(NORMALISATIONS)} or {PER_SPEAKER}:K (the statistics "
+                             "of K >= 2 clips per speaker)")
+    return kind, int(clips) if colon else None
 
 
-def parse_transfer_entry(family: str) -> tuple[str, str, str] | None:
-    """(view, mode '+' or 'from', other corpus) of a `transfer_entry` name; None for any other family.
+@dataclass(frozen=True)
+class EntryName:
+    """What a row's `family` says about its training data: the view, the other corpus ('+' its every utterance
+    added, 'from' trained on it; empty mode within one corpus) and the normalisation. Defaults are untagged.
 
-    >>> parse_transfer_entry("whisper@L4") is None
-    True
+    >>> EntryName("egemaps-func", "+", "demo").text, EntryName("w@weighted", normalisation=PER_SPEAKER).text
+    ('egemaps-func [+demo]', 'w@weighted [per-speaker normalisation]')
+    >>> EntryName.parse(EntryName("w@L3", normalisation="per-speaker:8").text)
+    EntryName(view='w@L3', mode='', other='', normalisation='per-speaker:8')
+    >>> EntryName.parse("fbank [from demo, per-corpus normalisation]")
+    EntryName(view='fbank', mode='from', other='demo', normalisation='per-corpus')
+    >>> EntryName.parse("whisper@L4")
+    EntryName(view='whisper@L4', mode='', other='', normalisation='training')
     """
-    import re
 
-    match = re.fullmatch(r"(.+) \[(\+|from )([^,\]]+)(, per-corpus normalisation)?\]", family)
-    return (match.group(1), match.group(2).strip(), match.group(3)) if match else None
+    view: str
+    mode: str = ""
+    other: str = ""
+    normalisation: str = TRAINING
+
+    @property
+    def normalisation_text(self) -> str:
+        """'per-speaker normalisation on 8 clips', 'per-corpus normalisation'; empty on the training rows."""
+        kind, clips = split_normalisation(self.normalisation)
+        return "" if kind == TRAINING else f"{kind} normalisation" + (f" on {clips} clips" if clips else "")
+
+    @property
+    def text(self) -> str:
+        tags = ([f"{'+' if self.mode == '+' else 'from '}{self.other}"] if self.mode else []) + (
+            [self.normalisation_text] if self.normalisation != TRAINING else [])
+        return f"{self.view} [{', '.join(tags)}]" if tags else self.view
+
+    def within(self) -> "EntryName":
+        """The same view and normalisation trained within the tested corpus (what a transfer entry is compared
+        with); per-corpus normalisation needs two corpora, so its counterpart is untagged."""
+        return EntryName(self.view, normalisation=TRAINING if self.normalisation == PER_CORPUS else self.normalisation)
+
+    @classmethod
+    def parse(cls, family: str) -> "EntryName":
+        import re
+
+        match = re.fullmatch(r"(.+) \[(?:(\+|from )([^,\]]+))?(?:, )?(?:(per-corpus|per-speaker) normalisation"
+                             r"(?: on (\d+) clips)?)?\]", family)
+        if not match or not (match.group(2) or match.group(4)):
+            return cls(family)
+        normalisation = (match.group(4) or TRAINING) + (f":{match.group(5)}" if match.group(5) else "")
+        return cls(match.group(1), (match.group(2) or "").strip(), match.group(3) or "", normalisation)
 
 
 def budget_order(frame: pd.DataFrame, x: str = "examples_per_class") -> list[str]:

@@ -24,9 +24,11 @@ def _exp(store, **kw):
 CHOICE_COLUMNS = ["family", "classifier", "fold", "seed", "budget", "choice", "val_ua", "hparams", "hp_selection"]
 
 
-def test_permuting_test_labels_changes_no_choice(layered, tmp_path):
-    """Selection never reads the test speakers: shuffling their labels changes scores, never a choice."""
-    run_training(_exp(layered), tmp_path / "a.csv", progress=False)
+@pytest.mark.parametrize("normalisation", ["training", "per-speaker"])
+def test_permuting_test_labels_changes_no_choice(layered, tmp_path, normalisation):
+    """Selection never reads the test speakers: shuffling their labels changes scores, never a choice (also when
+    each speaker is standardised on their own clips, test speakers included)."""
+    run_training(_exp(layered, normalisation=normalisation), tmp_path / "a.csv", progress=False)
     permuted = tmp_path / "permuted"
     shutil.copytree(layered, permuted)
     corpus = pd.read_csv(permuted / "corpus.csv", dtype=str, keep_default_na=False)
@@ -37,7 +39,7 @@ def test_permuting_test_labels_changes_no_choice(layered, tmp_path):
         mask = corpus.speaker == speaker
         corpus.loc[mask, "label"] = rng.permutation(corpus.loc[mask, "label"].to_numpy())
     corpus.to_csv(permuted / "corpus.csv", index=False)
-    run_training(_exp(permuted), tmp_path / "b.csv", progress=False)
+    run_training(_exp(permuted, normalisation=normalisation), tmp_path / "b.csv", progress=False)
     b = pd.read_csv(tmp_path / "b.csv", dtype=str, keep_default_na=False)
     key = ["family", "classifier", "fold", "seed", "budget"]
     a, b = (t[t.fold == "0"].sort_values(key).reset_index(drop=True) for t in (a, b))
@@ -45,8 +47,10 @@ def test_permuting_test_labels_changes_no_choice(layered, tmp_path):
     pd.testing.assert_frame_equal(a[CHOICE_COLUMNS], b[CHOICE_COLUMNS])
     assert (a.ua != b.ua).any()  # the permutation did reach the test scores
     made = [json.loads(c) for c in a.choice]
-    assert all("layer" in m and "classifier" in m for m, f in zip(made, a.family) if f == "toy@auto")
-    assert all(len(m["layer_weights"]) == LAYERS for m, f in zip(made, a.family) if f == "toy@weighted")
+    assert all("layer" in m and "classifier" in m for m, f in zip(made, a.family) if f.startswith("toy@auto"))
+    assert all(len(m["layer_weights"]) == LAYERS for m, f in zip(made, a.family) if f.startswith("toy@weighted"))
+    assert set(a.family) == {f"{view}{'' if normalisation == 'training' else ' [per-speaker normalisation]'}"
+                             for view in ("toy@auto", "toy@weighted", "egemaps-func")}
 
 
 def test_selected_entry_is_the_chosen_plain_classifier(layered, tmp_path):

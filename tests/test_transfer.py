@@ -90,10 +90,11 @@ def test_permuting_the_target_test_labels_changes_no_training_row(demo_store, ot
     assert (a.ua != b.ua).any()  # the permutation did reach the test scores
 
 
-def test_per_corpus_normalisation_is_named_in_the_rows(demo_store, other_store, tmp_path):
-    run_training(_exp(demo_store, add_store=other_store, per_corpus=True, classifiers=["logreg"]), tmp_path / "n.csv",
-                 progress=False)
-    assert set(pd.read_csv(tmp_path / "n.csv").family) == {"egemaps-func [+other, per-corpus normalisation]"}
+@pytest.mark.parametrize("normalisation", ["per-corpus", "per-speaker"])
+def test_normalisation_is_named_in_the_rows(demo_store, other_store, tmp_path, normalisation):
+    run_training(_exp(demo_store, add_store=other_store, normalisation=normalisation, classifiers=["logreg"]),
+                 tmp_path / "n.csv", progress=False)
+    assert set(pd.read_csv(tmp_path / "n.csv").family) == {f"egemaps-func [+other, {normalisation} normalisation]"}
 
 
 def test_configuration_errors_are_one_line(demo_store, other_store, demo_corpus_master, tmp_path):
@@ -106,7 +107,7 @@ def test_configuration_errors_are_one_line(demo_store, other_store, demo_corpus_
         (_exp(demo_store, add_store=other_store, test_store=other_store), "exclude each other"),
         (_exp(demo_store, add_store=demo_store), "the second store is the first one"),
         (_exp(demo_store, add_store=other_store, classifiers=["seq"]), "train on one store"),
-        (_exp(demo_store, per_corpus=True), "needs a second corpus"),
+        (_exp(demo_store, normalisation="per-corpus"), "needs a second corpus"),
     ]
     for exp, message in cases:
         with pytest.raises(FeatbenchError, match=message):

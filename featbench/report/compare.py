@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from featbench.errors import FeatbenchError
-from featbench.results import budget_order, parse_transfer_entry
+from featbench.results import PER_SPEAKER, TRAINING, EntryName, budget_order
 from featbench.report.aggregate import aggregate, protocol_of, read_one_protocol, unit_matrix
 from featbench.report.breakdown import breakdown_markdown, by_gender, by_speaker, spread_sentences
 from featbench.report.choices import choice_table, choices_markdown, layer_weight_table
@@ -36,6 +36,11 @@ from featbench.report.tables import summary_markdown, summary_table
 TRANSFER_INTRO = ("Each 'view [+other]' entry trains on this corpus's budget plus every utterance of the other corpus, "
                   "under this corpus's speaker folds (its test speakers are used for the test only); the ratio is how "
                   "many fewer of this corpus's labels reach the view's full-data score, 95% bootstrap interval over folds.")
+
+NORMALISATION_INTRO = ("Each 'view [per-speaker normalisation]' entry standardises every speaker's pooled features on the "
+                       "mean and std of all that speaker's clips (labels unread; the test speakers' clips included, so it "
+                       "assumes unlabelled audio of each speaker before predicting). The ratio is how many fewer labels it "
+                       "needs to reach the plain view's full-data score, 95% bootstrap interval over folds.")
 
 
 def transfer_sentence(eff, other: str, corpus: str, view: str, scale: Scale = UA) -> str:
@@ -95,14 +100,18 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
         sentences.append(eff.sentence(scale))
         by_family[family] = eff.sentence(scale)
 
-    transfer = []
-    for family in best:  # 'view [+other]' against 'view': the labels of this corpus that the other one saves
-        parsed = parse_transfer_entry(family)
-        if parsed and parsed[1] == "+" and parsed[0] in best:
-            eff = paired(family, parsed[0], -1)
-            if eff is not None:
-                other = parsed[2] + (" (per-corpus normalisation)" if "per-corpus" in family else "")
-                transfer.append(transfer_sentence(eff, other, str(protocol["corpus"]), labels[parsed[0]], scale))
+    transfer, normalised = [], []
+    for family in best:  # each entry against its counterpart: what the other corpus / the normalisation saves
+        name = EntryName.parse(family)
+        within = name.within().text  # 'view [+other]' against 'view': the labels of this corpus the other one saves
+        if name.mode == "+" and within in best and (eff := paired(family, within, -1)) is not None:
+            other = name.other + (f" ({name.normalisation_text})" if name.normalisation != TRAINING else "")
+            transfer.append(transfer_sentence(eff, other, str(protocol["corpus"]), labels[within], scale))
+        plain = EntryName(name.view, name.mode, name.other).text  # 'view [per-speaker normalisation]' against 'view'
+        if (name.normalisation.startswith(PER_SPEAKER) and plain in best
+                and (eff := paired(family, plain, -1)) is not None):
+            normalised.append(transfer_sentence(eff, name.normalisation_text, str(protocol["corpus"]), labels[plain],
+                                                scale))
 
     plans = []
     target = target_ua if target_ua is not None else float(units_b[:, ref_index].mean())
@@ -170,6 +179,8 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
         *[f"- {s}" for s in sentences], "",
         *(["## Transfer: labels another corpus saves", "", TRANSFER_INTRO, "", *[f"- {s}" for s in transfer], ""]
           if transfer else []),
+        *(["## Normalisation: labels per-speaker statistics save", "", NORMALISATION_INTRO, "",
+           *[f"- {s}" for s in normalised], ""] if normalised else []),
         "## Label-budget planning", "", planning_intro, "",
         *[f"- {p['sentence']}" for p in plans], "",
         "## Choices made on validation speakers", "", choices_markdown(choices, weights, scale),
@@ -187,10 +198,12 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
         efficiency_intro=efficiency_intro, efficiency=sentences, planning_intro=planning_intro,
         plans=[p["sentence"] for p in plans], agg=agg, best=best, oracle=oracle, protocol=sidecar,
         choices=choices, weights=weights, speakers=speakers_shown, genders=genders_shown,
-        breakdown=spread_sentences(speakers_shown, genders_shown, scale), chance=chance, transfer=transfer, scale=scale), {
+        breakdown=spread_sentences(speakers_shown, genders_shown, scale), chance=chance, transfer=transfer,
+        normalised=normalised, scale=scale), {
         "Learning curves, each family's entry, with every fold x seed result": out / "learning_points.svg",
         "Learning curves by classifier": out / "learning_curves_by_classifier.svg",
         **({} if scale.dimensional else {"Confusion matrices at the largest budget": out / "confusion_matrices.svg"}),
     })
     return {"out": out, "notes": notes, "figures": figures, "headline": headline, "efficiency": sentences, "transfer": transfer,
+            "normalised": normalised,
             "plans": [p["sentence"] for p in plans], "report": report}

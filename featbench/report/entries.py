@@ -18,9 +18,11 @@ made on the test folds; `@auto` and `@weighted` make that choice honestly).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pandas as pd
+
+from featbench.results import EntryName
 
 SELECTED_ON_VALIDATION = "chosen per fold on validation speakers"
 ONLY_ONE = "the only classifier trained"
@@ -63,15 +65,26 @@ def family_entries(agg: pd.DataFrame) -> dict[str, Entry]:
 _LAYER = re.compile(r"^(?P<base>.+)@L\d+$")
 
 
-def headline_families(entries: dict[str, Entry], baseline: str) -> list[str]:
-    """Families whose ratio to the baseline may headline: honest entries, no layer picked among siblings.
+def _sibling_key(family: str) -> tuple | None:
+    """(family without its layer, training-data tags) of an `@Lk` view; None for any other view."""
+    name = EntryName.parse(family)
+    match = _LAYER.match(name.view)
+    return (match.group("base"), replace(name, view="")) if match else None
 
-    >>> e = {f: Entry(f, "selected", SELECTED_ON_VALIDATION) for f in ["x", "w@L0", "w@L1", "w@auto", "v@L2"]}
+
+def headline_families(entries: dict[str, Entry], baseline: str) -> list[str]:
+    """Families whose ratio to the baseline may headline: honest entries, no layer picked among siblings, and
+    trained on the same data under the same normalisation as the baseline (the tags of results.EntryName).
+
+    >>> e = {f: Entry(f, "selected", SELECTED_ON_VALIDATION) for f in ["x", "w@L0", "w@L1", "w@auto", "v@L2",
+    ...                                                                  "w@auto [per-speaker normalisation]"]}
     >>> headline_families(e, "x")
     ['w@auto', 'v@L2']
     """
     if not entries[baseline].honest:
         return []
-    bases = [m.group("base") for m in map(_LAYER.match, entries) if m]
+    tags = replace(EntryName.parse(baseline), view="")
+    keys = [k for k in map(_sibling_key, entries) if k]
     return [f for f, e in entries.items() if f != baseline and e.honest
-            and not ((m := _LAYER.match(f)) and bases.count(m.group("base")) > 1)]
+            and replace(EntryName.parse(f), view="") == tags
+            and not ((k := _sibling_key(f)) and keys.count(k) > 1)]

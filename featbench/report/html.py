@@ -131,6 +131,7 @@ class HtmlParts:
     breakdown: list[str]
     chance: float
     transfer: list[str] = field(default_factory=list)  # what another corpus saves of this one's labels (if any)
+    normalised: list[str] = field(default_factory=list)  # what per-speaker normalisation saves (if any)
     scale: Scale = UA  # how scores are named and shown (report.scale): UA, or CCC for a dimensional target
 
 
@@ -163,6 +164,8 @@ def render_page(parts: HtmlParts, figures: dict[str, str]) -> str:
         *[f"<li>{esc(s)}</li>" for s in parts.efficiency], "</ul>",
         *(["<h2>Transfer: labels another corpus saves</h2>", "<ul>", *[f"<li>{esc(s)}</li>" for s in parts.transfer], "</ul>"]
           if parts.transfer else []),
+        *(["<h2>Normalisation: labels per-speaker statistics save</h2>", "<ul>",
+           *[f"<li>{esc(s)}</li>" for s in parts.normalised], "</ul>"] if parts.normalised else []),
         "<h2>Label-budget planning</h2>", f"<p class='caption'>{esc(parts.planning_intro)}</p>", "<ul>",
         *[f"<li>{esc(s)}</li>" for s in parts.plans], "</ul>",
         "<h2>Choices made on validation speakers</h2>", choices,

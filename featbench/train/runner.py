@@ -20,12 +20,12 @@ import numpy as np
 import pandas as pd
 
 from featbench.errors import FeatbenchError
-from featbench.results import ResultsFile, row_key
+from featbench.results import PER_CORPUS, PER_SPEAKER, TRAINING, ResultsFile, row_key, split_normalisation
 from featbench.row_kinds import RowKind
 from featbench.train.grid import FUSION, SEQUENCE, SEQUENCE_MODELS, GridData, GridTask, ViewData, make_context, run_task, share_matrices
 from featbench.train.protocol import Fold, check_budgets, check_folds, check_seeds, default_budgets, make_folds
 from featbench.train.transfer import (CROSS, TARGET, TRANSFER, Design, check_labels, check_same_features, combine,
-                                      standardise_per_corpus)
+                                      standardise_within)
 from featbench.train.target import describe
 from featbench.train.views import AUTO, WEIGHTED, resolve_views
 
@@ -50,7 +50,7 @@ class Experiment:
     test_store: Path | None = None  # train on `store`, test on this store's folds (cross-corpus)
     add_store: Path | None = None  # add every utterance of this store to `store`'s training budgets (transfer)
     other_corpus: str = ""  # the second store's name in rows (default: its folder's name)
-    per_corpus: bool = False  # standardise each corpus's features on its own (else on the training rows)
+    normalisation: str = TRAINING  # results.NORMALISATIONS: on the training rows, per corpus or per speaker[:K clips]
     target: str | None = None  # a dimensional target: the corpus table's column to regress (None: the labels)
 
 
@@ -197,23 +197,48 @@ def _pooled_matrix(view, sets: dict, ids: list[str], cache: dict) -> np.ndarray:
     return blocks[0] if len(blocks) == 1 else np.hstack(blocks)  # late fusion: pooled vectors side by side
 
 
+def _speaker_reference(store: Path, view, sets: dict, cache: dict, prefix: str = "",
+                       clips: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(pooled rows, speakers) of every clip of `store` that has the view's features, whatever its label or
+    --classes: the statistics of per-speaker normalisation, which read no label. With `clips`, that many of each
+    speaker's clips (all when fewer), drawn at random by a seed of the speaker's name: the same clips for every
+    view, seed and budget. `prefix` names the speakers as a two-corpus table does."""
+    import zlib
+
+    from featbench.store import read_corpus
+
+    full = read_corpus(store)
+    have = set(full["id"])
+    for leaf in view.leaves:
+        have &= set(sets[leaf.family].ids)
+    full = full[full["id"].isin(have)].sort_values("id", kind="stable")
+    if clips is not None:
+        drawn = [np.random.default_rng(zlib.crc32(str(speaker).encode())).permutation(part["id"].to_numpy())[:clips]
+                 for speaker, part in full.groupby("speaker", sort=True)]
+        full = full[full["id"].isin(np.concatenate(drawn))]
+    X = _pooled_matrix(view, sets, list(full["id"]), cache)
+    finite = np.isfinite(X).all(axis=1)
+    return X[finite], (prefix + full["speaker"].astype(str)).to_numpy()[finite]
+
+
 def _design(exp: Experiment) -> tuple[Path, Path | None, Design]:
     """(the target store: folds and test speakers, the other store or None, the Design)."""
     if exp.test_store is not None and exp.add_store is not None:
         raise FeatbenchError("--test-store and --add-store exclude each other: train on one corpus and test on another, "
                              "or add one corpus to another's training data")
+    kind, _ = split_normalisation(exp.normalisation)
     other = exp.test_store if exp.test_store is not None else exp.add_store
     if other is None:
-        if exp.per_corpus:
+        if kind == PER_CORPUS:
             raise FeatbenchError("per-corpus normalisation needs a second corpus (--test-store or --add-store)")
-        return Path(exp.store), None, Design()
+        return Path(exp.store), None, Design(normalisation=exp.normalisation)
     if Path(other).resolve() == Path(exp.store).resolve():
         raise FeatbenchError(f"{other}: the second store is the first one; give another corpus's store")
     if exp.test_store is not None:  # trained on exp.store, tested on the test store's folds
         return Path(exp.test_store), Path(exp.store), Design(CROSS, exp.other_corpus or Path(exp.store).resolve().name,
-                                                             exp.per_corpus)
+                                                             exp.normalisation)
     return Path(exp.store), Path(exp.add_store), Design(TRANSFER, exp.other_corpus or Path(exp.add_store).resolve().name,
-                                                        exp.per_corpus)
+                                                        exp.normalisation)
 
 
 def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
@@ -231,6 +256,10 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
     table, views, sets, dropped, notes = _read_store(target_store, exp.families, exp.classes, exp.merge,
                                                      target=target_column)
     corpus = exp.corpus or target_store.resolve().name
+    normalisation, clips = split_normalisation(design.normalisation)
+    if normalisation == PER_SPEAKER and any(c in SEQUENCE_MODELS for c in classifiers):
+        raise FeatbenchError(f"per-speaker normalisation applies to pooled features; the {SEQUENCE} and {FUSION} models "
+                             "read frames (use the utterance-level classifiers, or --normalise training)")
     if other_store is not None:
         if any(c in SEQUENCE_MODELS for c in classifiers):
             raise FeatbenchError(f"the {SEQUENCE} and {FUSION} models train on one store; with --test-store or --add-store "
@@ -271,8 +300,14 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
             else:
                 X = np.vstack([_pooled_matrix(view, sets, list(table.loc[table["part"] == TARGET, "id"]), cache),
                                _pooled_matrix(view, other_sets, other_ids, other_cache)])
-                if design.per_corpus:
-                    X = standardise_per_corpus(X, table["part"].to_numpy())
+                if normalisation == PER_CORPUS:
+                    X = standardise_within(X, table["part"].to_numpy())
+            if normalisation == PER_SPEAKER:
+                stores = [(target_store, sets, cache, "")] + ([(other_store, other_sets, other_cache, f"{design.other}:")]
+                                                            if other_store is not None else [])
+                reference = [_speaker_reference(store, view, s, c, prefix, clips) for store, s, c, prefix in stores]
+                X = standardise_within(X, table["speaker"].astype(str).to_numpy(),
+                                       np.vstack([r[0] for r in reference]), np.concatenate([r[1] for r in reference]))
         finite = np.isfinite(X).all(axis=1) if X is not None else None
         if finite is not None and not finite.all():
             bad = [u for u, ok in zip(table["id"], finite) if not ok]

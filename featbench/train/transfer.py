@@ -13,8 +13,10 @@ counts the budgeted corpus only (the other corpus in a cross-corpus run, the tar
 
 >>> Design(TRANSFER, "demo").entry("egemaps-func")
 'egemaps-func [+demo]'
->>> Design(CROSS, "demo", per_corpus=True).entry("fbank")
+>>> Design(CROSS, "demo", PER_CORPUS).entry("fbank")
 'fbank [from demo, per-corpus normalisation]'
+>>> Design(normalisation=PER_SPEAKER).entry("fbank")
+'fbank [per-speaker normalisation]'
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 from featbench.errors import FeatbenchError
-from featbench.results import transfer_entry
+from featbench.results import PER_CORPUS, PER_SPEAKER, TRAINING, EntryName
 from featbench.train.protocol import Fold, budget_subset
 
 WITHIN, CROSS, TRANSFER = "", "from", "+"
@@ -34,16 +36,16 @@ TARGET, OTHER = "target", "other"  # the `part` column of a two-corpus table
 @dataclass(frozen=True)
 class Design:
     """Where a task's training utterances come from: WITHIN one corpus, CROSS (budgets from the other corpus),
-    or TRANSFER (the target's budget plus all of the other). `per_corpus`: each corpus's features are
-    standardised with its own mean and std (else the classifiers standardise on their training rows)."""
+    or TRANSFER (the target's budget plus all of the other); and how features are normalised
+    (results.NORMALISATIONS: on the training rows by each classifier, per corpus, or per speaker)."""
 
     mode: str = WITHIN
     other: str = ""
-    per_corpus: bool = False
+    normalisation: str = TRAINING
 
     def entry(self, view: str) -> str:
-        """The name a view's rows get (the view itself within one corpus)."""
-        return view if self.mode == WITHIN else transfer_entry(view, self.mode, self.other, self.per_corpus)
+        """The name a view's rows get (the view itself within one corpus, normalised on the training rows)."""
+        return EntryName(view, self.mode, self.other, self.normalisation).text
 
     def training_ids(self, table: pd.DataFrame, fold: Fold, budget, seed: int) -> tuple[list[str], list[str]]:
         """(every training id, the budgeted ones that examples_per_class counts) for one fold, budget and seed."""
@@ -100,15 +102,21 @@ def check_same_features(family: str, metas: tuple, names: tuple[str, str]) -> No
                              f"{names[1]} (config {metas[1].config_hash}); extract both with the same options and versions")
 
 
-def standardise_per_corpus(X: np.ndarray, parts: np.ndarray) -> np.ndarray:
-    """Each corpus's rows standardised with that corpus's own mean and std (constant columns left at 0).
+def standardise_within(X: np.ndarray, keys: np.ndarray, reference: np.ndarray | None = None,
+                       reference_keys: np.ndarray | None = None) -> np.ndarray:
+    """Each row of X standardised with the mean and std of the `reference` rows that share its key (a corpus, a
+    speaker); the reference is X itself by default. Constant columns are only centred.
 
-    >>> standardise_per_corpus(np.array([[1.0], [3.0], [10.0], [30.0]]), np.array(["a", "a", "b", "b"])).ravel().tolist()
+    >>> standardise_within(np.array([[1.0], [3.0], [10.0], [30.0]]), np.array(["a", "a", "b", "b"])).ravel().tolist()
     [-1.0, 1.0, -1.0, 1.0]
+    >>> standardise_within(np.array([[4.0]]), np.array(["a"]), np.array([[1.0], [3.0]]), np.array(["a", "a"])).ravel().tolist()
+    [2.0]
     """
+    if reference is None:
+        reference, reference_keys = X, keys
     out = np.empty_like(X, dtype=np.float32)
-    for part in np.unique(parts):
-        rows = parts == part
-        mean, std = X[rows].mean(0), X[rows].std(0)
+    for key in np.unique(keys):
+        rows, ref = keys == key, reference[reference_keys == key]
+        mean, std = ref.mean(0), ref.std(0)
         out[rows] = (X[rows] - mean) / np.where(std > 0, std, 1.0)
     return out

@@ -1,0 +1,140 @@
+"""Per-speaker normalisation (`train --normalise per-speaker`): each speaker's pooled features standardised on
+all that speaker's clips, labels unread; rows and reports say so, and compare keeps it apart from the plain
+protocol."""
+import shutil
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from featbench.cli import app
+from featbench.errors import FeatbenchError
+from featbench.train.runner import Experiment, prepare_grid, run_training
+
+PS = " [per-speaker normalisation]"
+
+
+def _add_voice_family(store, dim=6, frames=10, shift=6.0, seed=0):
+    """Add 'voice', a frame family whose class signal (1.5 on the label's dimension) sits under a large offset
+    per speaker (std `shift`), as voices differ more than emotions do."""
+    from featbench.store import FamilyMeta, StoreWriter, read_corpus
+
+    table = read_corpus(store)
+    labels = sorted(table.label.unique())
+    rng = np.random.default_rng(seed)
+    offsets = {s: rng.normal(scale=shift, size=dim) for s in sorted(table.speaker.unique())}
+    meta = FamilyMeta("voice", "synthetic voices", {}, "voicehash", {}, {}, 16000, 50.0, [f"v{d}" for d in range(dim)],
+                      rows="frames")
+    with StoreWriter(store) as writer:
+        writer.prepare(meta)
+        for uid, label, speaker in zip(table.id, table.label, table.speaker):
+            x = rng.normal(size=(frames, dim)) + offsets[speaker]
+            x[:, labels.index(label) % dim] += 1.5
+            writer.add("voice", uid, "h" + uid, x.astype(np.float32))
+        writer.consolidate("voice", list(table.id))
+
+
+@pytest.fixture(scope="module")
+def voices(demo_store, tmp_path_factory):
+    store = tmp_path_factory.mktemp("voices") / "store"
+    shutil.copytree(demo_store, store)
+    _add_voice_family(store)
+    return store
+
+
+def _exp(store, **kw):
+    base = dict(store=store, families=["voice", "egemaps-func"], classifiers=["logreg"], budgets=[1, 2, "all"],
+                seeds=[0, 1], n_folds=4, corpus="demo")
+    return Experiment(**{**base, **kw})
+
+
+def test_per_speaker_normalisation_removes_a_speaker_offset_and_names_its_rows(voices, tmp_path):
+    run_training(_exp(voices), tmp_path / "r.csv", progress=False)
+    run_training(_exp(voices, normalisation="per-speaker"), tmp_path / "r.csv", progress=False)
+    rows = pd.read_csv(tmp_path / "r.csv")
+    assert set(rows.family) == {"voice", "egemaps-func", "voice" + PS, "egemaps-func" + PS}
+    full = rows[rows.budget == "all"].groupby("family").ua.mean()
+    assert full["voice" + PS] > 0.9 > 0.6 > full["voice"], full  # unseen voices hide the emotion; their own mean shows it
+
+
+def test_statistics_cover_every_clip_of_the_speaker_and_read_no_label(voices, tmp_path):
+    """The matrix a classifier sees: each speaker's rows standardised on all that speaker's clips, whatever
+    --classes keeps; shuffling every label (within speakers) leaves it unchanged."""
+    from featbench.store import read_corpus, read_family
+    from featbench.train.pooling import pool
+
+    two = ["angry", "happy"]
+    data, *_ = prepare_grid(_exp(voices, families=["voice"], classes=two, normalisation="per-speaker"))
+    corpus, fs = read_corpus(voices), read_family(voices, "voice")
+    pooled = pd.DataFrame(pool(fs.features, fs.offsets, fs.lengths), index=fs.ids)
+    assert set(corpus.label) > set(two)
+    expected = []
+    for uid in data.table.id:
+        speaker_rows = pooled.loc[corpus.id[corpus.speaker == corpus.set_index("id").speaker[uid]]]
+        expected.append((pooled.loc[uid] - speaker_rows.mean()) / speaker_rows.std(ddof=0))
+    np.testing.assert_allclose(data.views["voice" + PS].X, np.array(expected), rtol=1e-4, atol=1e-5)
+
+    shuffled = tmp_path / "shuffled"
+    shutil.copytree(voices, shuffled)
+    table = pd.read_csv(shuffled / "corpus.csv", dtype=str, keep_default_na=False)
+    rng = np.random.default_rng(0)
+    for speaker in table.speaker.unique():
+        mask = table.speaker == speaker
+        table.loc[mask, "label"] = rng.permutation(table.loc[mask, "label"].to_numpy())
+    table.to_csv(shuffled / "corpus.csv", index=False)
+    assert (pd.read_csv(shuffled / "corpus.csv").label != corpus.label).any()
+    a, *_ = prepare_grid(_exp(voices, families=["voice"], normalisation="per-speaker"))
+    b, *_ = prepare_grid(_exp(shuffled, families=["voice"], normalisation="per-speaker"))
+    np.testing.assert_array_equal(a.views["voice" + PS].X, b.views["voice" + PS].X)
+
+
+def test_compare_keeps_the_protocols_apart_and_says_what_normalisation_saves(voices, tmp_path):
+    run_training(_exp(voices), tmp_path / "r.csv", progress=False)
+    run_training(_exp(voices, normalisation="per-speaker"), tmp_path / "r.csv", progress=False)
+    result = CliRunner().invoke(app, ["compare", str(tmp_path / "r.csv"), "--baseline", "egemaps-func" + PS,
+                                      "--out", str(tmp_path / "rep")])
+    assert result.exit_code == 0, result.output
+    report = (tmp_path / "rep" / "report.md").read_text()
+    headline = report.split("## Headline")[1].split("## Summary")[0]
+    assert "voice" + PS in headline and "voice (" not in headline  # the plain entry never against a normalised baseline
+    section = report.split("## Normalisation: labels per-speaker statistics save")[1].split("## ")[0]
+    assert "per-speaker normalisation saves" in section and "for voice (logreg)" in section
+    assert "Normalisation: labels per-speaker statistics save" in (tmp_path / "rep" / "report.html").read_text()
+
+
+def test_statistics_of_k_clips_per_speaker(voices):
+    """per-speaker:K standardises each speaker on K of their clips, the same K clips for every view and seed."""
+    from featbench.store import read_corpus
+
+    exp = _exp(voices, families=["voice", "egemaps-func"], normalisation="per-speaker:3")
+    data, *_ = prepare_grid(exp)
+    assert set(data.views) == {"voice [per-speaker normalisation on 3 clips]", "egemaps-func [per-speaker normalisation on 3 clips]"}
+    X = data.views["voice [per-speaker normalisation on 3 clips]"].X
+    full, *_ = prepare_grid(_exp(voices, families=["voice"], normalisation="per-speaker"))
+    assert not np.allclose(X, full.views["voice" + PS].X, atol=1e-3)  # 3 clips are not all 8 of a speaker
+    speakers = read_corpus(voices).set_index("id").speaker[data.table.id].to_numpy()
+    for speaker in np.unique(speakers):  # exactly 3 rows per speaker were the reference: they alone have mean 0, std 1
+        rows = X[speakers == speaker]
+        hits = [set(c) for c in __import__("itertools").combinations(range(len(rows)), 3)
+                if np.allclose(rows[list(c)].mean(0), 0, atol=1e-4) and np.allclose(rows[list(c)].std(0), 1, atol=1e-3)]
+        assert len(hits) == 1, speaker
+    again, *_ = prepare_grid(_exp(voices, families=["voice"], normalisation="per-speaker:3", seeds=[5]))
+    np.testing.assert_array_equal(X, again.views["voice [per-speaker normalisation on 3 clips]"].X)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--normalise", "per-speaker:1"], "per-speaker:K (the statistics of K >= 2 clips per speaker)"),
+    (["--normalise", "per-corpus:4"], "--normalise per-corpus:4: choose"),
+    (["--normalise", "per-voice"], "--normalise per-voice: choose training, per-corpus, per-speaker or per-speaker:K"),
+    (["--normalise", "per-speaker", "--features", "voice", "--classifiers", "seq"], "per-speaker normalisation applies to pooled"),
+])
+def test_configuration_errors_are_one_line(voices, tmp_path, args, message):
+    result = CliRunner().invoke(app, ["train", str(voices), "--out", str(tmp_path / "never.csv"), "--no-progress", *args])
+    assert result.exit_code == 1 and message in result.output and len(result.output.strip().splitlines()) == 1, result.output
+    assert not (tmp_path / "never.csv").exists()
+
+
+def test_the_library_refuses_an_unknown_normalisation(voices, tmp_path):
+    with pytest.raises(FeatbenchError, match="choose training, per-corpus, per-speaker"):
+        prepare_grid(_exp(voices, normalisation="speaker"))
