@@ -287,6 +287,7 @@ def fit(
     holdout_fold: Annotated[Optional[int], typer.Option(min=0, help="Train on the training part of this fold only (of the folds `featbench train --folds N` makes), to reproduce a benchmark row.")] = None,
     folds: Annotated[Optional[int], typer.Option(min=2, help="Number of folds of --holdout-fold (default: as `featbench train`).")] = None,
     corpus: Annotated[Optional[str], typer.Option(help="Corpus name recorded in the manifest (default: the store folder's name).")] = None,
+    normalise: Annotated[str, typer.Option(help="'training', or 'per-speaker' / 'per-speaker:K' as in `featbench train` (predict then standardises each speaker on the clips it is given of them).")] = "training",
 ) -> None:
     """Train one view and classifier on a store as the benchmark does (choices on validation speakers) and save it.
 
@@ -302,7 +303,7 @@ def fit(
         raise FeatbenchError(f"--budget '{budget}': give one budget")
     check_writable(out)  # before the work, not after it
     result = fit_model(FitSpec(store, features, classifier, parse_classes(classes), parse_merge(merge), seed, chosen[0],
-                               holdout_fold, folds, corpus or Path(store).resolve().name))
+                               holdout_fold, folds, corpus or Path(store).resolve().name, normalise))
     result.model.save(out)
     typer.echo(result.summary(out))
 
@@ -319,6 +320,7 @@ def predict(
     jobs: Annotated[int, typer.Option(min=1, help="Parallel worker processes for the extraction.")] = 1,
     batch_size: Annotated[int, typer.Option(min=1, help="Clips of similar length handed to a family together.")] = 1,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    speaker: Annotated[Optional[str], typer.Option(help="Every input is this one speaker's (for a model fitted with --normalise per-speaker; with --layout the corpus names the speakers).")] = None,
 ) -> None:
     """Label clips with a model folder: features extracted exactly as `featbench extract` does, then the model.
 
@@ -329,7 +331,7 @@ def predict(
     from featbench.model import run_prediction
 
     report = run_prediction(model, inputs, out, layout=layout, holdout_only=holdout_only, store=store, jobs=jobs,
-                            batch_size=batch_size, progress=progress)
+                            batch_size=batch_size, progress=progress, speaker=speaker)
     typer.echo(report.summary())
     if report.partial:
         raise typer.Exit(EXIT_PARTIAL)

@@ -90,19 +90,22 @@ def test_saved_model_predicts_in_a_fresh_process_as_in_memory(hubert, tmp_path):
     assert f"UA {balanced_accuracy_score(out['label'], out['predicted']):.6f} over 16 clips" in done.stdout
 
 
-@pytest.mark.parametrize("features, classifier, fold, seed, budget", [
-    ("egemaps-func", "logreg", 1, 1, 2),
-    ("egemaps-lld+egemaps-func", "selected(logreg+svm)", 2, 0, "all"),
+@pytest.mark.parametrize("features, classifier, fold, seed, budget, normalise", [
+    ("egemaps-func", "logreg", 1, 1, 2, "training"),
+    ("egemaps-lld+egemaps-func", "selected(logreg+svm)", 2, 0, "all", "training"),
+    ("egemaps-func", "selected(logreg+svm)", 0, 1, "all", "per-speaker"),  # predict: each speaker on their own clips
 ])
 def test_holdout_fold_reproduces_the_benchmark_row(demo_store, demo_corpus_master, tmp_path, features, classifier, fold,
-                                                   seed, budget):
+                                                   seed, budget, normalise):
     """fit --holdout-fold K, then predict the held-out speakers' audio (extracted afresh): the benchmark row's UA."""
-    grid = ["--features", features, "--classifiers", classifier, "--budgets", "2,all", "--seeds", "0,1", "--folds", 4]
+    grid = ["--features", features, "--classifiers", classifier, "--budgets", "2,all", "--seeds", "0,1", "--folds", 4,
+            "--normalise", normalise]
     trained = _invoke("train", demo_store, *grid, "--out", tmp_path / "r.csv", "--no-progress")
     assert trained.exit_code == 0, trained.output
-    row = _row(tmp_path / "r.csv", features, classifier, fold, seed, budget)
+    family = features if normalise == "training" else f"{features} [{normalise} normalisation]"
+    row = _row(tmp_path / "r.csv", family, classifier, fold, seed, budget)
     fitted = _invoke("fit", demo_store, "--features", features, "--classifier", classifier, "--holdout-fold", fold,
-                     "--folds", 4, "--seed", seed, "--budget", budget, "--out", tmp_path / "model")
+                     "--folds", 4, "--seed", seed, "--budget", budget, "--out", tmp_path / "model", "--normalise", normalise)
     assert fitted.exit_code == 0, fitted.output
     assert f"fold {fold} of 4 ({row['test_groups']}): UA {float(row['ua']):.6f}" in fitted.output
     predicted = _invoke("predict", tmp_path / "model", demo_corpus_master, "--layout", "demo", "--holdout-only",
@@ -155,6 +158,54 @@ def test_corrupt_clip_is_listed_and_the_others_labelled(egemaps_model, demo_corp
     assert len(out) == 31 and str(victim) not in set(out["path"]) and "label" not in out
     assert errors["path"].tolist() == [str(victim)]
     assert set(out["predicted"]) <= {"angry", "happy", "neutral", "sad"}
+
+
+@pytest.fixture(scope="module")
+def per_speaker_model(demo_store, tmp_path_factory) -> Path:
+    """A logreg on egemaps-func of the demo store, fitted with per-speaker normalisation."""
+    folder = tmp_path_factory.mktemp("models") / "per-speaker"
+    fit_model(FitSpec(demo_store, "egemaps-func", "logreg", normalisation="per-speaker")).model.save(folder)
+    return folder
+
+
+def test_per_speaker_model_standardises_each_named_speaker_on_their_clips(per_speaker_model, demo_corpus, tmp_path):
+    """Plain audio of one speaker (--speaker) is standardised on those clips: the same labels as the corpus layout
+    gives for that speaker, whatever else is predicted with it; a clip left alone by a failure is listed."""
+    by_layout = _invoke("predict", per_speaker_model, demo_corpus, "--layout", "demo", "--out", tmp_path / "all.csv",
+                        "--no-progress")
+    assert by_layout.exit_code == 0, by_layout.output
+    both = pd.read_csv(tmp_path / "all.csv")
+    speaker_folder = demo_corpus / "f1"
+    one = _invoke("predict", per_speaker_model, speaker_folder, "--speaker", "f1", "--out", tmp_path / "f1.csv",
+                  "--no-progress")
+    assert one.exit_code == 0, one.output
+    alone = pd.read_csv(tmp_path / "f1.csv")
+    expected = both.set_index("path").loc[alone["path"]]
+    assert len(alone) == 8 and (alone["predicted"].to_numpy() == expected["predicted"].to_numpy()).all()
+    np.testing.assert_allclose(alone["p_sad"].to_numpy(), expected["p_sad"].to_numpy(), rtol=1e-5)
+
+    two = tmp_path / "two"
+    two.mkdir()
+    for clip in sorted(speaker_folder.glob("*.wav"))[:2]:
+        shutil.copy(clip, two / clip.name)
+    (two / sorted(two.glob("*.wav"))[0].name).write_bytes(b"RIFF\x00\x00not audio at all")
+    result = _invoke("predict", per_speaker_model, two, "--speaker", "f1", "--out", tmp_path / "two.csv", "--no-progress")
+    assert result.exit_code == EXIT_PARTIAL, result.output
+    assert "the only usable clip of speaker 'f1'" in result.output and len(pd.read_csv(tmp_path / "two.csv")) == 0
+
+
+@pytest.mark.parametrize("args, needle", [
+    ([], "give --layout (the corpus names the speakers) or --speaker NAME"),
+    (["--speaker", "f1", "--layout", "demo"], "with --layout the corpus names them"),
+])
+def test_per_speaker_model_errors_are_one_line_before_any_clip(per_speaker_model, demo_corpus_master, tmp_path, args,
+                                                               needle):
+    result = _invoke("predict", per_speaker_model, demo_corpus_master, *args, "--out", tmp_path / "p.csv")
+    _assert_one_line_error(result.exit_code, result.output, needle)
+    clip = sorted((demo_corpus_master / "f1").glob("*.wav"))[0]
+    result = _invoke("predict", per_speaker_model, clip, "--speaker", "f1", "--out", tmp_path / "p.csv")
+    _assert_one_line_error(result.exit_code, result.output, "speaker 'f1' has one clip among the inputs")
+    assert not (tmp_path / "p.csv").exists()
 
 
 def _folder_copy(model: Path, tmp_path: Path) -> Path:

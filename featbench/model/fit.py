@@ -43,6 +43,7 @@ class FitSpec:
     holdout_fold: int | None = None
     n_folds: int | None = None
     corpus: str = ""
+    normalisation: str = "training"  # or per-speaker[:K]: predict then standardises each speaker on their own clips
 
 
 @dataclass
@@ -63,6 +64,9 @@ class FitResult:
         lines = [f"{folder}: {choice['entry']} on {m['view']['name']}: {chose} ({choice['selection']})",
                  f"trained on {training['utterances']} utterances of {training['speakers']} speakers (budget "
                  f"{training['budget']}, seed {training['seed']}); classes: {', '.join(m['labels'])}"]
+        if training.get("normalisation", "training") != "training":
+            lines.append(f"normalisation: {training['normalisation']} (predict standardises each speaker on the clips "
+                         "it is given of them: give it several clips per speaker, with --layout or --speaker)")
         if holdout is not None:
             lines.append(f"held out: fold {holdout['fold']} of {holdout['n_folds']} ({' '.join(holdout['test_groups'])}): "
                          f"UA {holdout['ua']:.6f} on {holdout['test_utterances']} utterances")
@@ -87,7 +91,8 @@ def fit_model(spec: FitSpec) -> FitResult:
         raise FeatbenchError(f"'{spec.features}' names several views; fit one (e.g. name@L4, name@auto, name@weighted)")
     holdout = spec.holdout_fold is not None
     exp = Experiment(Path(spec.store), [spec.features], [spec.classifier], [budget] if holdout else [ALL], [seed],
-                     n_folds=spec.n_folds, classes=spec.classes, merge=dict(spec.merge), corpus=spec.corpus)
+                     n_folds=spec.n_folds, classes=spec.classes, merge=dict(spec.merge), corpus=spec.corpus,
+                     normalisation=spec.normalisation)
     data, folds, dropped, entries = prepare_grid(exp)
     (view,), entry, table = data.views.values(), entries[0], data.table
     if holdout and not 0 <= spec.holdout_fold < len(folds):
@@ -139,7 +144,7 @@ def _training(spec: FitSpec, data, train_ids, fit_ids, val_ids, budget, seed: in
         "utterances": len(train_ids), "speakers": int(part["speaker"].nunique()), "groups": int(part["group"].nunique()),
         "training_groups": sorted(str(g) for g in part["group"].unique()),  # predict flags clips of these speakers
         "per_class": {str(k): int(v) for k, v in part["label"].value_counts().sort_index().items()},
-        "budget": str(budget), "seed": seed,
+        "budget": str(budget), "seed": seed, "normalisation": spec.normalisation,
         "validation": {"fit_utterances": len(fit_ids), "validation_utterances": len(val_ids),
                        "validation_groups": sorted(table.loc[val_ids, "group"].unique().tolist()) if val_ids else []},
         "holdout": test,

@@ -67,10 +67,12 @@ def errors_path(out: Path) -> Path:
 
 def run_prediction(model_folder: str | Path, inputs: list[Path], out: str | Path, layout: str | None = None,
                    holdout_only: bool = False, store: str | Path | None = None, jobs: int = 1, batch_size: int = 1,
-                   progress: bool = True) -> PredictReport:
+                   progress: bool = True, speaker: str | None = None) -> PredictReport:
     """Label `inputs` (audio files and folders, or with `layout` one corpus root or manifest) with the model in
     `model_folder`; write the predictions CSV `out`. `holdout_only` keeps the clips of the speakers the model
-    held out (needs `layout`). `store`: keep the extracted features there (reused by later runs)."""
+    held out (needs `layout`). `store`: keep the extracted features there (reused by later runs). `speaker`
+    names the one speaker of plain audio inputs (a model fitted with per-speaker normalisation standardises
+    each speaker's clips on their own mean and std, so it needs to know who speaks)."""
     from featbench.model.features import build_metas, check_store, view_matrix
     from featbench.model.folder import load_model
     from featbench.model.inputs import clips_table, corpus_table, held_out_only
@@ -82,16 +84,27 @@ def run_prediction(model_folder: str | Path, inputs: list[Path], out: str | Path
     if store is not None:
         check_store(model, store)
     table = corpus_table(layout, inputs, model.manifest["training"]["merge"]) if layout else clips_table(inputs)
+    if speaker is not None:
+        if layout is not None:
+            raise FeatbenchError("--speaker names the speaker of plain audio inputs; with --layout the corpus names them")
+        table["speaker"] = table["group"] = speaker
     if holdout_only:
         table = held_out_only(table, model)
+    per_speaker = _per_speaker(model, table, layout, speaker)
     out = Path(out)
     report = PredictReport(out, errors_path(out), f"{model_folder} ({model.manifest['view']['name']}, "
                                                   f"{model.manifest['choice']['entry']})")
     folder = contextlib.nullcontext(store) if store is not None else tempfile.TemporaryDirectory(prefix="featbench-predict-")
     with folder as where:
         failed = _extract(model, table, Path(where), metas, jobs, batch_size, progress, report)
+        if per_speaker:
+            failed |= _alone(table, failed)
         done = table[~table["id"].isin(failed)].reset_index(drop=True)
         X = view_matrix(model, where, list(done["id"])) if len(done) else None
+    if X is not None and per_speaker:
+        from featbench.train.transfer import standardise_within
+
+        X = standardise_within(X, done["speaker"].astype(str).to_numpy())
     pred, proba = model.predict(X) if X is not None else (np.zeros(0, np.int64), np.zeros((0, len(model.labels))))
     frame = pd.DataFrame({"id": done["id"], "path": done["path"]})
     if layout is not None:
@@ -114,6 +127,33 @@ def run_prediction(model_folder: str | Path, inputs: list[Path], out: str | Path
         known = frame["label"].isin(model.labels).to_numpy()
         report.seen = int((done["group"].astype(str).isin(trained).to_numpy() & known).sum()) if "group" in done else 0
     return report
+
+
+def _per_speaker(model, table: pd.DataFrame, layout: str | None, speaker: str | None) -> bool:
+    """Whether the model standardises each speaker on their own clips; then every speaker must be known and have
+    at least two clips among the inputs (one-line errors, before any clip is decoded)."""
+    from featbench.results import PER_SPEAKER, split_normalisation
+
+    normalisation = model.manifest["training"].get("normalisation", "training")
+    if split_normalisation(normalisation)[0] != PER_SPEAKER:
+        return False
+    if layout is None and speaker is None:
+        raise FeatbenchError(f"this model was fitted with {normalisation} normalisation: each speaker's clips are "
+                             "standardised on their own, so give --layout (the corpus names the speakers) or --speaker "
+                             "NAME (every input is one speaker's)")
+    counts = table["speaker"].astype(str).value_counts()
+    if (counts < 2).any():
+        raise FeatbenchError(f"speaker '{counts.index[counts < 2][0]}' has one clip among the inputs; this model "
+                             f"({normalisation} normalisation) needs at least 2 clips of each speaker, better dozens")
+    return True
+
+
+def _alone(table: pd.DataFrame, failed: dict[str, str]) -> dict[str, str]:
+    """{id: reason} for the clips whose speaker is left with one usable clip after `failed` (no statistics)."""
+    usable = table[~table["id"].isin(failed)]
+    counts = usable["speaker"].astype(str).value_counts()
+    return {uid: f"the only usable clip of speaker '{spk}' (per-speaker normalisation needs 2 or more)"
+            for uid, spk in zip(usable["id"], usable["speaker"].astype(str)) if counts[spk] < 2}
 
 
 def _extract(model, table: pd.DataFrame, store: Path, metas: dict, jobs: int, batch_size: int, progress: bool,

@@ -29,7 +29,7 @@ for setting in "8class:" "4class:neutral,happy,sad,angry"; do
 done
 if [ "${PRETRAINED:-1}" = 1 ] && [ -d "$MODEL" ]; then
   bash results/ravdess/make_pretrained.sh && bash results/ravdess/make_selected.sh && bash results/ravdess/make_multimodal.sh \
-    && bash results/ravdess/make_per_speaker.sh && bash results/ravdess/fitpredict/make_fitpredict.sh
+    && bash results/ravdess/make_per_speaker.sh && bash results/ravdess/make_per_speaker_clips.sh && bash results/ravdess/fitpredict/make_fitpredict.sh
 else
   cat "$TIMES"
 fi
