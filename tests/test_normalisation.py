@@ -98,6 +98,8 @@ def test_compare_keeps_the_protocols_apart_and_says_what_normalisation_saves(voi
     report = (tmp_path / "rep" / "report.md").read_text()
     headline = report.split("## Headline")[1].split("## Summary")[0]
     assert "voice" + PS in headline and "voice (" not in headline  # the plain entry never against a normalised baseline
+    efficiency = report.split("## Data efficiency")[1].split("## ")[0]
+    assert "voice" + PS in efficiency and "voice (" not in efficiency and "egemaps-func (" not in efficiency
     section = report.split("## Normalisation: labels per-speaker statistics save")[1].split("## ")[0]
     assert "per-speaker normalisation saves" in section and "for voice (logreg)" in section
     assert "Normalisation: labels per-speaker statistics save" in (tmp_path / "rep" / "report.html").read_text()

@@ -90,8 +90,9 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
                                 reference=reference, n_boot=n_boot)
 
     efficiency, sentences, by_family = [], [], {}
-    for family, clf in best.items():
-        if family == baseline:
+    protocol_of_baseline = EntryName.parse(baseline).normalisation
+    for family, clf in best.items():  # against the baseline under its normalisation (other ones: their own section)
+        if family == baseline or EntryName.parse(family).normalisation != protocol_of_baseline:
             continue
         eff = paired(family, baseline, ref_index)
         if eff is None:
@@ -167,7 +168,9 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
         f"Baseline {labels[baseline]} at budget {budgets_b[ref_index]}; each family with its entry (its `selected` "
         "classifier, else its only one, else the best on the test folds, marked 'oracle': biased upwards); 95% "
         "bootstrap interval over folds (test speaker groups, seeds averaged within a fold), paired. '>=' marks a ratio "
-        "reached at the smallest budget tried (a lower bound), '<' one never reached.")
+        "reached at the smallest budget tried (a lower bound), '<' one never reached."
+        + (" Entries normalised otherwise than the baseline (another protocol) are not compared with it; see "
+           "Normalisation." if any(EntryName.parse(f).normalisation != protocol_of_baseline for f in best) else ""))
     planning_intro = (
         f"Target {scale.name} {scale.fmt(target)} ({target_note}); read off the measured curve where it reaches the target, else an "
         "inverse power law fitted per family (at least 3 budgets; no extrapolation from a fit pinned at a bound), "
