@@ -2,7 +2,9 @@
 # Fit and predict round trip on RAVDESS: a benchmark entry fitted on the training part of fold 0 of the 6-fold
 # 8-class protocol (seed 0, budget all), saved, then used to label the held-out actors' audio from scratch.
 #   JOBS=1 bash results/ravdess/fitpredict/make_fitpredict.sh      (after make.sh, make_pretrained.sh, make_selected.sh)
-# Entries: egemaps-func with `selected`, whisper@weighted with selected(logreg+svm). The model folders go to
+# Entries: egemaps-func with `selected`, whisper@weighted with selected(logreg+svm), and whisper@weighted with
+# selected(logreg+svm) under per-speaker normalisation (its benchmark row: ../per_speaker/8class; predict
+# standardises each held-out actor on the clips it labels of them). The model folders go to
 # $MODELS; the features of the predicted clips to a separate store ($PREDICT_STORE, made afresh: the benchmark
 # store is only read). Writes here: each model's manifest.json, the predictions, wall_times.txt and README.md,
 # whose table puts the predicted UA next to the benchmark row's UA for the same fold, seed and budget.
@@ -14,26 +16,31 @@ TIMES=$HERE/wall_times.txt
 MODELS=${MODELS:-/tmp/featbench-ravdess-models}
 PREDICT_STORE=${PREDICT_STORE:-/tmp/featbench-ravdess-predict-store}
 rm -rf "$PREDICT_STORE"
-for entry in "egemaps-func:selected" "whisper@weighted:selected(logreg+svm)"; do
-  view=${entry%%:*}; classifier=${entry#*:}; name=${view//@/-}
-  step "fit $view $classifier fold 0" "$BIN/featbench" fit "$STORE" --features "$view" --classifier "$classifier" \
-    --holdout-fold 0 --folds 6 --seed 0 --budget all --corpus ravdess --out "$MODELS/$name"
+for entry in "egemaps-func:selected:training" "whisper@weighted:selected(logreg+svm):training" \
+             "whisper@weighted:selected(logreg+svm):per-speaker"; do
+  IFS=: read -r view classifier normalise <<< "$entry"
+  name=${view//@/-}; [ "$normalise" = training ] || name=$name-$normalise
+  step "fit $view $classifier $normalise fold 0" "$BIN/featbench" fit "$STORE" --features "$view" --classifier "$classifier" \
+    --holdout-fold 0 --folds 6 --seed 0 --budget all --corpus ravdess --normalise "$normalise" --out "$MODELS/$name"
   cp "$MODELS/$name/manifest.json" "$HERE/$name.manifest.json"
   step "predict $view fold 0 actors" "$BIN/featbench" predict "$MODELS/$name" --layout ravdess "$DATA" --holdout-only \
     --store "$PREDICT_STORE" --out "$HERE/$name.predictions.csv" --jobs "$JOBS" --no-progress
 done
-"$BIN/python" - "$HERE" "$OUT/8class/results_selected.csv" <<'PY'
+"$BIN/python" - "$HERE" "$OUT/8class/results_selected.csv" "$OUT/per_speaker/8class/results.csv" <<'PY'
 import json, sys
 from pathlib import Path
 import pandas as pd
 from sklearn.metrics import balanced_accuracy_score
+from featbench.results import EntryName
 
-here, rows = Path(sys.argv[1]), pd.read_csv(sys.argv[2], dtype=str, keep_default_na=False)
+here = Path(sys.argv[1])
+rows = pd.concat([pd.read_csv(f, dtype=str, keep_default_na=False) for f in sys.argv[2:]], ignore_index=True)
 lines = ["| entry | classifier | chose | benchmark row UA | fit's UA on the store's features | predicted UA from the audio | equal |",
          "|---|---|---|---|---|---|---|"]
 for manifest in sorted(here.glob("*.manifest.json")):
     m = json.loads(manifest.read_text())
     view, entry, holdout = m["view"]["name"], m["choice"]["entry"], m["training"]["holdout"]
+    view = EntryName(view, normalisation=m["training"].get("normalisation", "training")).text
     row = rows[(rows.family == view) & (rows.classifier == entry) & (rows.fold == str(holdout["fold"]))
                & (rows.seed == str(m["training"]["seed"])) & (rows.budget == m["training"]["budget"])]
     assert len(row) == 1, f"{len(row)} benchmark rows for {view} {entry}"
@@ -50,7 +57,8 @@ intro = [
     "on the training part of fold 0 of the benchmark's 6-fold protocol (choices made on validation speakers, as in "
     "`featbench train`) and saved it (`<entry>.manifest.json` is its manifest). `featbench predict --layout ravdess "
     "--holdout-only` then extracted the held-out actors' audio afresh into a separate store and labelled it "
-    "(`<entry>.predictions.csv`). Benchmark row: `../8class/results_selected.csv`, same fold, seed and budget.", ""]
+    "(`<entry>.predictions.csv`). Benchmark row: `../8class/results_selected.csv` (per-speaker normalisation: "
+    "`../per_speaker/8class/results.csv`), same fold, seed and budget.", ""]
 (here / "README.md").write_text("\n".join(intro + lines) + "\n")
 PY
 cat "$TIMES"
