@@ -80,6 +80,10 @@ the statistics of all of that speaker's clips (their labels unread); `per-speake
 speaker's clips, drawn at random (how much unlabelled audio of a new speaker the gain needs)."""
 
 
+NAME_BREAKERS = ",[]"
+"""Characters a corpus name in a tagged family cannot hold (they would make the name unreadable back)."""
+
+
 def split_normalisation(value: str) -> tuple[str, int | None]:
     """(kind, clips per speaker or None for all) of a `--normalise` value, or a one-line error.
 
@@ -87,7 +91,8 @@ def split_normalisation(value: str) -> tuple[str, int | None]:
     (('per-speaker', 16), ('training', None))
     """
     kind, colon, clips = value.partition(":")
-    if kind not in NORMALISATIONS or (colon and (kind != PER_SPEAKER or not clips.isdigit() or int(clips) < 2)):
+    if kind not in NORMALISATIONS or (colon and (kind != PER_SPEAKER or not (clips.isascii() and clips.isdigit())
+                                                 or int(clips) < 2)):
         raise FeatbenchError(f"--normalise {value}: choose {', '.join(NORMALISATIONS)} or {PER_SPEAKER}:K (the statistics "
                              "of K >= 2 clips per speaker)")
     return kind, int(clips) if colon else None
@@ -116,8 +121,13 @@ class EntryName:
     @property
     def normalisation_text(self) -> str:
         """'per-speaker normalisation on 8 clips', 'per-corpus normalisation'; empty on the training rows."""
-        kind, clips = split_normalisation(self.normalisation)
+        kind, _, clips = self.normalisation.partition(":")
         return "" if kind == TRAINING else f"{kind} normalisation" + (f" on {clips} clips" if clips else "")
+
+    @property
+    def per_speaker(self) -> bool:
+        """Whether each speaker was standardised on their own clips (a protocol of its own)."""
+        return self.normalisation.partition(":")[0] == PER_SPEAKER
 
     @property
     def text(self) -> str:
@@ -135,7 +145,7 @@ class EntryName:
         import re
 
         match = re.fullmatch(r"(.+) \[(?:(\+|from )([^,\]]+))?(?:, )?(?:(per-corpus|per-speaker) normalisation"
-                             r"(?: on (\d+) clips)?)?\]", family)
+                             r"(?: on ([0-9]+) clips)?)?\]", family)
         if not match or not (match.group(2) or match.group(4)):
             return cls(family)
         normalisation = (match.group(4) or TRAINING) + (f":{match.group(5)}" if match.group(5) else "")

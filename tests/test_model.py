@@ -208,6 +208,11 @@ def test_per_speaker_model_errors_are_one_line_before_any_clip(per_speaker_model
     assert not (tmp_path / "p.csv").exists()
 
 
+def test_speaker_is_refused_for_a_model_without_per_speaker_normalisation(egemaps_model, demo_corpus_master, tmp_path):
+    result = _invoke("predict", egemaps_model, demo_corpus_master / "f1", "--speaker", "f1", "--out", tmp_path / "p.csv")
+    _assert_one_line_error(result.exit_code, result.output, "leave --speaker out")
+
+
 def _folder_copy(model: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "model"
     shutil.copytree(model, copy)
@@ -270,6 +275,7 @@ def test_store_of_another_configuration_is_one_line(egemaps_model, demo_corpus_m
     (["--features", "toy@all", "--classifier", "logreg"], "names several views"),
     (["--features", "toy@L1", "--classifier", "logreg", "--holdout-fold", "4", "--folds", "4"], "0 to 3"),
     (["--features", "toy@L1", "--classifier", "logreg", "--folds", "4"], "give --holdout-fold too"),
+    (["--features", "toy@L1", "--classifier", "logreg", "--normalise", "per-corpus"], "fit reads one store"),
     (["--features", "toy@L1", "--classifier", "logreg", "--budget", "2,4"], "give one budget"),
 ])
 def test_fit_errors_are_one_line(layered, tmp_path, args, needle):

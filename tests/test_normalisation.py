@@ -125,7 +125,26 @@ def test_statistics_of_k_clips_per_speaker(voices):
     np.testing.assert_array_equal(X, again.views["voice [per-speaker normalisation on 3 clips]"].X)
 
 
+def test_a_speaker_with_one_clip_is_named_in_a_note(voices, tmp_path):
+    thin = tmp_path / "thin"
+    shutil.copytree(voices, thin)
+    table = pd.read_csv(thin / "corpus.csv", dtype=str, keep_default_na=False)
+    lone = table.speaker.iloc[0]
+    drop = table.index[table.speaker == lone][1:]
+    table.drop(index=drop).to_csv(thin / "corpus.csv", index=False)
+    report = run_training(_exp(thin, families=["voice"], budgets=["all"], seeds=[0], n_folds=2,
+                               normalisation="per-speaker"), tmp_path / "r.csv", progress=False)
+    assert f"1 speaker(s) have fewer than 2 usable clips ({lone})" in report.summary()
+
+
+def test_the_old_per_corpus_spelling_still_works(voices):
+    assert Experiment(voices, ["voice"], ["logreg"], ["all"], [0], per_corpus=True).normalisation == "per-corpus"
+    with pytest.raises(FeatbenchError, match="disagree"):
+        Experiment(voices, ["voice"], ["logreg"], ["all"], [0], per_corpus=True, normalisation="per-speaker")
+
+
 @pytest.mark.parametrize("args, message", [
+    (["--normalise", "per-speaker:²"], "per-speaker:K (the statistics of K >= 2 clips per speaker)"),
     (["--normalise", "per-speaker:1"], "per-speaker:K (the statistics of K >= 2 clips per speaker)"),
     (["--normalise", "per-corpus:4"], "--normalise per-corpus:4: choose"),
     (["--normalise", "per-voice"], "--normalise per-voice: choose training, per-corpus, per-speaker or per-speaker:K"),

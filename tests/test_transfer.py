@@ -108,6 +108,7 @@ def test_configuration_errors_are_one_line(demo_store, other_store, demo_corpus_
         (_exp(demo_store, add_store=demo_store), "the second store is the first one"),
         (_exp(demo_store, add_store=other_store, classifiers=["seq"]), "train on one store"),
         (_exp(demo_store, normalisation="per-corpus"), "needs a second corpus"),
+        (_exp(demo_store, add_store=other_store, other_corpus="ravdess, v2"), "which the rows' names cannot carry"),
     ]
     for exp, message in cases:
         with pytest.raises(FeatbenchError, match=message):

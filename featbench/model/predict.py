@@ -136,6 +136,9 @@ def _per_speaker(model, table: pd.DataFrame, layout: str | None, speaker: str | 
 
     normalisation = model.manifest["training"].get("normalisation", "training")
     if split_normalisation(normalisation)[0] != PER_SPEAKER:
+        if speaker is not None:
+            raise FeatbenchError(f"--speaker: this model was fitted with {normalisation} normalisation and labels each "
+                                 "clip on its own; leave --speaker out")
         return False
     if layout is None and speaker is None:
         raise FeatbenchError(f"this model was fitted with {normalisation} normalisation: each speaker's clips are "

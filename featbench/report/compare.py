@@ -90,9 +90,9 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
                                 reference=reference, n_boot=n_boot)
 
     efficiency, sentences, by_family = [], [], {}
-    protocol_of_baseline = EntryName.parse(baseline).normalisation
-    for family, clf in best.items():  # against the baseline under its normalisation (other ones: their own section)
-        if family == baseline or EntryName.parse(family).normalisation != protocol_of_baseline:
+    apart = [f for f in best if EntryName.parse(f).per_speaker != EntryName.parse(baseline).per_speaker]
+    for family, clf in best.items():  # per-speaker statistics or not: two protocols, never one ratio
+        if family == baseline or family in apart:
             continue
         eff = paired(family, baseline, ref_index)
         if eff is None:
@@ -169,8 +169,8 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
         "classifier, else its only one, else the best on the test folds, marked 'oracle': biased upwards); 95% "
         "bootstrap interval over folds (test speaker groups, seeds averaged within a fold), paired. '>=' marks a ratio "
         "reached at the smallest budget tried (a lower bound), '<' one never reached."
-        + (" Entries normalised otherwise than the baseline (another protocol) are not compared with it; see "
-           "Normalisation." if any(EntryName.parse(f).normalisation != protocol_of_baseline for f in best) else ""))
+        + (f" Not compared with the baseline, being under another protocol (per-speaker normalisation or not): "
+           f"{', '.join(apart)}{'; see Normalisation' if normalised else ''}." if apart else ""))
     planning_intro = (
         f"Target {scale.name} {scale.fmt(target)} ({target_note}); read off the measured curve where it reaches the target, else an "
         "inverse power law fitted per family (at least 3 budgets; no extrapolation from a fit pinned at a bound), "

@@ -74,17 +74,17 @@ def _sibling_key(family: str) -> tuple | None:
 
 def headline_families(entries: dict[str, Entry], baseline: str) -> list[str]:
     """Families whose ratio to the baseline may headline: honest entries, no layer picked among siblings, and
-    trained on the same data under the same normalisation as the baseline (the tags of results.EntryName).
+    under the baseline's normalisation (results.EntryName: per-speaker statistics are another protocol).
 
     >>> e = {f: Entry(f, "selected", SELECTED_ON_VALIDATION) for f in ["x", "w@L0", "w@L1", "w@auto", "v@L2",
-    ...                                                                  "w@auto [per-speaker normalisation]"]}
+    ...                                                                  "w@auto [+a]", "w@auto [per-speaker normalisation]"]}
     >>> headline_families(e, "x")
-    ['w@auto', 'v@L2']
+    ['w@auto', 'v@L2', 'w@auto [+a]']
     """
     if not entries[baseline].honest:
         return []
-    tags = replace(EntryName.parse(baseline), view="")
+    normalisation = EntryName.parse(baseline).normalisation
     keys = [k for k in map(_sibling_key, entries) if k]
     return [f for f, e in entries.items() if f != baseline and e.honest
-            and replace(EntryName.parse(f), view="") == tags
+            and EntryName.parse(f).normalisation == normalisation
             and not ((k := _sibling_key(f)) and keys.count(k) > 1)]

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from featbench.report.scale import Scale, scale_of
+from featbench.results import EntryName
 
 
 def _plt():
@@ -71,7 +72,7 @@ def family_styles(families: list[str]) -> tuple[dict, dict]:
     plt = _plt()
     cmap = plt.cm.tab10 if len(families) <= 10 else plt.cm.tab20
     colors = {f: cmap(i % cmap.N) for i, f in enumerate(families)}
-    styles = {f: "--" if "@" in f else "-" for f in families}
+    styles = {f: "--" if "@" in EntryName.parse(f).view else "-" for f in families}
     return colors, styles
 
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from featbench.errors import FeatbenchError
-from featbench.results import PER_CORPUS, PER_SPEAKER, TRAINING, ResultsFile, row_key, split_normalisation
+from featbench.results import NAME_BREAKERS, PER_CORPUS, PER_SPEAKER, TRAINING, ResultsFile, row_key, split_normalisation
 from featbench.row_kinds import RowKind
 from featbench.train.grid import FUSION, SEQUENCE, SEQUENCE_MODELS, GridData, GridTask, ViewData, make_context, run_task, share_matrices
 from featbench.train.protocol import Fold, check_budgets, check_folds, check_seeds, default_budgets, make_folds
@@ -52,6 +52,13 @@ class Experiment:
     other_corpus: str = ""  # the second store's name in rows (default: its folder's name)
     normalisation: str = TRAINING  # results.NORMALISATIONS: on the training rows, per corpus or per speaker[:K clips]
     target: str | None = None  # a dimensional target: the corpus table's column to regress (None: the labels)
+    per_corpus: bool = False  # featbench 0.5's spelling of normalisation="per-corpus", still taken
+
+    def __post_init__(self):
+        if self.per_corpus:
+            if self.normalisation not in (TRAINING, PER_CORPUS):
+                raise FeatbenchError(f"per_corpus=True and normalisation='{self.normalisation}' disagree; give one")
+            self.normalisation = PER_CORPUS
 
 
 @dataclass
@@ -211,14 +218,26 @@ def _speaker_reference(store: Path, view, sets: dict, cache: dict, prefix: str =
     have = set(full["id"])
     for leaf in view.leaves:
         have &= set(sets[leaf.family].ids)
-    full = full[full["id"].isin(have)].sort_values("id", kind="stable")
+    full = full[full["id"].isin(have)].sort_values("id", kind="stable").reset_index(drop=True)
+    X = _pooled_matrix(view, sets, list(full["id"]), cache)
+    full, X = full[np.isfinite(X).all(axis=1)], X[np.isfinite(X).all(axis=1)]  # before the draw: K usable clips
     if clips is not None:
         drawn = [np.random.default_rng(zlib.crc32(str(speaker).encode())).permutation(part["id"].to_numpy())[:clips]
                  for speaker, part in full.groupby("speaker", sort=True)]
-        full = full[full["id"].isin(np.concatenate(drawn))]
-    X = _pooled_matrix(view, sets, list(full["id"]), cache)
-    finite = np.isfinite(X).all(axis=1)
-    return X[finite], (prefix + full["speaker"].astype(str)).to_numpy()[finite]
+        keep = full["id"].isin(np.concatenate(drawn)).to_numpy()
+        full, X = full[keep], X[keep]
+    return X, (prefix + full["speaker"].astype(str)).to_numpy()
+
+
+def _thin_speakers(view: str, reference: np.ndarray, speakers, notes: list[str]) -> list[str]:
+    """A note (once per run) naming the speakers whose statistics come from fewer than two clips (then only centred:
+    their rows become zero vectors)."""
+    names, counts = np.unique(reference, return_counts=True)
+    thin = sorted(set(speakers) - set(names[counts >= 2]))
+    if not thin or any(n.startswith("per-speaker normalisation:") for n in notes):
+        return []
+    return [f"per-speaker normalisation: {len(thin)} speaker(s) have fewer than 2 usable clips ({', '.join(thin[:5])}), "
+            f"so their rows of '{view}' are only centred (zero vectors)"]
 
 
 def _design(exp: Experiment) -> tuple[Path, Path | None, Design]:
@@ -234,6 +253,10 @@ def _design(exp: Experiment) -> tuple[Path, Path | None, Design]:
         return Path(exp.store), None, Design(normalisation=exp.normalisation)
     if Path(other).resolve() == Path(exp.store).resolve():
         raise FeatbenchError(f"{other}: the second store is the first one; give another corpus's store")
+    name = exp.other_corpus or Path(exp.store if exp.test_store is not None else other).resolve().name
+    if any(c in name for c in NAME_BREAKERS):
+        raise FeatbenchError(f"corpus name '{name}' holds one of '{NAME_BREAKERS}', which the rows' names cannot carry; "
+                             "rename the store folder (or give another name in the library's other_corpus)")
     if exp.test_store is not None:  # trained on exp.store, tested on the test store's folds
         return Path(exp.test_store), Path(exp.store), Design(CROSS, exp.other_corpus or Path(exp.store).resolve().name,
                                                              exp.normalisation)
@@ -306,8 +329,10 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
                 stores = [(target_store, sets, cache, "")] + ([(other_store, other_sets, other_cache, f"{design.other}:")]
                                                             if other_store is not None else [])
                 reference = [_speaker_reference(store, view, s, c, prefix, clips) for store, s, c, prefix in stores]
-                X = standardise_within(X, table["speaker"].astype(str).to_numpy(),
-                                       np.vstack([r[0] for r in reference]), np.concatenate([r[1] for r in reference]))
+                speakers = np.concatenate([r[1] for r in reference])
+                X = standardise_within(X, table["speaker"].astype(str).to_numpy(), np.vstack([r[0] for r in reference]),
+                                       speakers)
+                notes += _thin_speakers(view.name, speakers, table["speaker"].astype(str), notes)
         finite = np.isfinite(X).all(axis=1) if X is not None else None
         if finite is not None and not finite.all():
             bad = [u for u, ok in zip(table["id"], finite) if not ok]
