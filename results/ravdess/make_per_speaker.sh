@@ -4,7 +4,7 @@
 # emotion of the corpus, test speakers' clips included: the protocol assumes unlabelled audio of each speaker).
 #   bash results/ravdess/make_per_speaker.sh      (after make_selected.sh, whose plain entries it reports beside)
 # Trains, for 8 classes and for the neutral/happy/sad/angry subset, under the same folds, budgets and seeds as
-# make_selected.sh: egemaps-func with `selected` and whisper@weighted with selected(logreg+svm); then one report
+# make_selected.sh: egemaps-func with `selected`, whisper@auto and whisper@weighted with selected(logreg+svm); then one report
 # per class set with the plain entries beside (baseline: egemaps-func [per-speaker normalisation]).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -16,8 +16,8 @@ for setting in "8class:" "4class:neutral,happy,sad,angry"; do
   step "train $name egemaps-func selected, per-speaker normalisation" "$BIN/featbench" train "$STORE" \
     ${classes:+--classes "$classes"} "${COMMON[@]}" --features egemaps-func --classifiers selected \
     --out "$OUT/per_speaker/$name/results.csv"
-  step "train $name whisper weighted selected, per-speaker normalisation" "$BIN/featbench" train "$STORE" \
-    ${classes:+--classes "$classes"} "${COMMON[@]}" --features whisper@weighted --classifiers "selected(logreg+svm)" \
+  step "train $name whisper auto+weighted selected, per-speaker normalisation" "$BIN/featbench" train "$STORE" \
+    ${classes:+--classes "$classes"} "${COMMON[@]}" --features whisper@auto,whisper@weighted --classifiers "selected(logreg+svm)" \
     --out "$OUT/per_speaker/$name/results.csv"
   step "compare $name per-speaker normalisation" "$BIN/featbench" compare "$OUT/per_speaker/$name/results.csv" \
     "$OUT/$name/results_selected.csv" --baseline "egemaps-func [per-speaker normalisation]" --out "$OUT/per_speaker/$name"
