@@ -87,10 +87,15 @@ def add_layered_family(store, seed=0, frames=12, dim=4, skip=()):
         writer.consolidate("toy", kept)
 
 
+def store_copy_with(demo_store, tmp_path_factory, name: str, add_family) -> Path:
+    """A copy of demo_store (egemaps-func, egemaps-lld) in a fresh folder, with `add_family(store)` applied."""
+    store = tmp_path_factory.mktemp(name) / "store"
+    shutil.copytree(demo_store, store)
+    add_family(store)
+    return store
+
+
 @pytest.fixture(scope="session")
 def layered(demo_store, tmp_path_factory):
     """A copy of demo_store (egemaps-func, egemaps-lld) with the synthetic all-layer family 'toy'."""
-    store = tmp_path_factory.mktemp("layered") / "store"
-    shutil.copytree(demo_store, store)
-    add_layered_family(store)
-    return store
+    return store_copy_with(demo_store, tmp_path_factory, "layered", add_layered_family)

@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from featbench.cli import app
 from featbench.errors import FeatbenchError
 from featbench.train.runner import Experiment, prepare_grid, run_training
+from tests.conftest import store_copy_with
 
 PS = " [per-speaker normalisation]"
 
@@ -37,10 +38,7 @@ def _add_voice_family(store, dim=6, frames=10, shift=6.0, seed=0):
 
 @pytest.fixture(scope="module")
 def voices(demo_store, tmp_path_factory):
-    store = tmp_path_factory.mktemp("voices") / "store"
-    shutil.copytree(demo_store, store)
-    _add_voice_family(store)
-    return store
+    return store_copy_with(demo_store, tmp_path_factory, "voices", _add_voice_family)
 
 
 def _exp(store, **kw):
