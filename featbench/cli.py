@@ -236,9 +236,9 @@ def train(
     seq_epochs: Annotated[int, typer.Option(min=1, help="Maximum epochs of the sequence model.")] = 30,
     jobs: Annotated[int, typer.Option(min=1, help="Parallel worker processes.")] = 1,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
-    test_store: Annotated[Optional[Path], typer.Option(help="Cross-corpus: train on STORE, test on this store's speaker folds (rows named 'family [from STORE]').")] = None,
-    add_store: Annotated[Optional[Path], typer.Option(help="Transfer: add every utterance of this store to each of STORE's training budgets (rows named 'family [+OTHER]').")] = None,
-    normalise: Annotated[str, typer.Option(help="'training' (features standardised on the training rows, by each classifier); 'per-speaker' (each speaker's pooled features on the mean and std of all that speaker's clips, labels unread, test speakers' included: rows named 'family [per-speaker normalisation]'), or 'per-speaker:K' (on K of each speaker's clips, drawn at random); with two stores also 'per-corpus' (each corpus on its own mean and std).")] = "training",
+    test_store: Annotated[Optional[Path], typer.Option(help="Cross-corpus: train on STORE, test on this store's speaker folds (rows named 'family \\[from STORE]').")] = None,
+    add_store: Annotated[Optional[Path], typer.Option(help="Transfer: add every utterance of this store to each of STORE's training budgets (rows named 'family \\[+OTHER]').")] = None,
+    normalise: Annotated[str, typer.Option(help="'training' (features standardised on the training rows, by each classifier); 'per-speaker' (each speaker's pooled features on the mean and std of all that speaker's clips, labels unread, test speakers' included: rows named 'family \\[per-speaker normalisation]'), or 'per-speaker:K' (on K of each speaker's clips, drawn at random); with two stores also 'per-corpus' (each corpus on its own mean and std).")] = "training",
     scheduler: Scheduler = None,
     target: Annotated[Optional[str], typer.Option(help="Regress this numeric column of the store's corpus.csv (e.g. arousal) instead of "
                                                  "classifying the labels: metric CCC, budgets in training utterances, folds and "

@@ -180,6 +180,7 @@ def test_per_speaker_model_standardises_each_named_speaker_on_their_clips(per_sp
                   "--no-progress")
     assert one.exit_code == 0, one.output
     alone = pd.read_csv(tmp_path / "f1.csv")
+    assert set(alone["speaker"]) == {"f1"} and "fewer than 8 clips" not in one.output  # 8 clips: no note
     expected = both.set_index("path").loc[alone["path"]]
     assert len(alone) == 8 and (alone["predicted"].to_numpy() == expected["predicted"].to_numpy()).all()
     np.testing.assert_allclose(alone["p_sad"].to_numpy(), expected["p_sad"].to_numpy(), rtol=1e-5)
@@ -192,11 +193,15 @@ def test_per_speaker_model_standardises_each_named_speaker_on_their_clips(per_sp
     result = _invoke("predict", per_speaker_model, two, "--speaker", "f1", "--out", tmp_path / "two.csv", "--no-progress")
     assert result.exit_code == EXIT_PARTIAL, result.output
     assert "the only usable clip of speaker 'f1'" in result.output and len(pd.read_csv(tmp_path / "two.csv")) == 0
+    three = _invoke("predict", per_speaker_model, *sorted(speaker_folder.glob("*.wav"))[:3], "--speaker", "f1",
+                    "--out", tmp_path / "three.csv", "--no-progress")
+    assert three.exit_code == 0 and "1 speaker(s) have fewer than 8 clips (f1: 3)" in three.output, three.output
 
 
 @pytest.mark.parametrize("args, needle", [
     ([], "give --layout (the corpus names the speakers) or --speaker NAME"),
     (["--speaker", "f1", "--layout", "demo"], "with --layout the corpus names them"),
+    (["--speaker", " "], "an empty one names nobody"),
 ])
 def test_per_speaker_model_errors_are_one_line_before_any_clip(per_speaker_model, demo_corpus_master, tmp_path, args,
                                                                needle):

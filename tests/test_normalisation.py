@@ -135,6 +135,23 @@ def test_a_speaker_with_one_clip_is_named_in_a_note(voices, tmp_path):
     assert f"1 speaker(s) have fewer than 2 usable clips ({lone})" in report.summary()
 
 
+def test_a_k_no_speaker_reaches_is_named_in_a_note(voices, tmp_path):
+    report = run_training(_exp(voices, families=["voice"], budgets=["all"], seeds=[0], normalisation="per-speaker:100"),
+                          tmp_path / "r.csv", progress=False)
+    assert "no speaker has more than 8 usable clips, so every speaker's statistics use all of theirs" in report.summary()
+
+
+def test_compare_says_why_there_is_no_headline_across_protocols(voices, tmp_path):
+    run_training(_exp(voices, families=["egemaps-func"]), tmp_path / "r.csv", progress=False)
+    run_training(_exp(voices, families=["egemaps-func"], normalisation="per-speaker"), tmp_path / "r.csv", progress=False)
+    result = CliRunner().invoke(app, ["compare", str(tmp_path / "r.csv"), "--baseline", "egemaps-func",
+                                      "--out", str(tmp_path / "rep")])
+    assert result.exit_code == 0, result.output
+    headline = (tmp_path / "rep" / "report.md").read_text().split("## Headline")[1].split("## Summary")[0]
+    assert "every other entry is under another normalisation than the baseline's" in headline
+    assert "Train with" not in headline
+
+
 def test_the_old_per_corpus_spelling_still_works(voices):
     assert Experiment(voices, ["voice"], ["logreg"], ["all"], [0], per_corpus=True).normalisation == "per-corpus"
     with pytest.raises(FeatbenchError, match="disagree"):

@@ -128,9 +128,15 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
 
     honest = headline_families(entries, baseline)
     headline = [by_family[f] for f in honest if f in by_family]
-    if not headline:
+    same_protocol = [f for f in best if f != baseline and EntryName.parse(f).normalisation
+                     == EntryName.parse(baseline).normalisation]
+    if not headline and baseline not in oracle and not same_protocol:
+        headline_note = (f"No headline: every other entry is under another normalisation than the baseline's "
+                         f"({', '.join(f for f in best if f != baseline)}), another protocol; compare entries of one "
+                         "normalisation, or read their own sections.")
+    elif not headline:
         why = (f"the baseline's classifier ({best[baseline]}) was picked on the test folds" if baseline in oracle
-               else "no other family has an entry chosen without the test speakers")
+               else "no other family under the baseline's normalisation has an entry chosen without the test speakers")
         headline_note = (f"No honest headline: {why}. Train with `--classifiers selected` (classifier chosen on "
                          "validation speakers), a single classifier, or `@auto`/`@weighted` views; oracle ratios are "
                          "listed under Data efficiency, labelled.")

@@ -229,15 +229,19 @@ def _speaker_reference(store: Path, view, sets: dict, cache: dict, prefix: str =
     return X, (prefix + full["speaker"].astype(str)).to_numpy()
 
 
-def _thin_speakers(view: str, reference: np.ndarray, speakers, notes: list[str]) -> list[str]:
-    """A note (once per run) naming the speakers whose statistics come from fewer than two clips (then only centred:
-    their rows become zero vectors)."""
+def _speaker_notes(view: str, reference: np.ndarray, speakers, clips: int | None, notes: list[str]) -> list[str]:
+    """Notes (once per run) on per-speaker statistics: speakers with fewer than two usable clips (only centred: their
+    rows become zero vectors), and a K no speaker reaches (every speaker then uses all their clips)."""
+    if any(n.startswith("per-speaker normalisation") for n in notes):
+        return []
     names, counts = np.unique(reference, return_counts=True)
     thin = sorted(set(speakers) - set(names[counts >= 2]))
-    if not thin or any(n.startswith("per-speaker normalisation:") for n in notes):
-        return []
-    return [f"per-speaker normalisation: {len(thin)} speaker(s) have fewer than 2 usable clips ({', '.join(thin[:5])}), "
-            f"so their rows of '{view}' are only centred (zero vectors)"]
+    out = [f"per-speaker normalisation: {len(thin)} speaker(s) have fewer than 2 usable clips ({', '.join(thin[:5])}), "
+           f"so their rows of '{view}' are only centred (zero vectors)"] if thin else []
+    if clips is not None and len(counts) and counts.max() < clips:
+        out.append(f"per-speaker normalisation on {clips} clips: no speaker has more than {counts.max()} usable clips, so "
+                   f"every speaker's statistics use all of theirs (the rows still say {clips})")
+    return out
 
 
 def _design(exp: Experiment) -> tuple[Path, Path | None, Design]:
@@ -332,7 +336,7 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
                 speakers = np.concatenate([r[1] for r in reference])
                 X = standardise_within(X, table["speaker"].astype(str).to_numpy(), np.vstack([r[0] for r in reference]),
                                        speakers)
-                notes += _thin_speakers(view.name, speakers, table["speaker"].astype(str), notes)
+                notes += _speaker_notes(view.name, speakers, table["speaker"].astype(str), clips, notes)
         finite = np.isfinite(X).all(axis=1) if X is not None else None
         if finite is not None and not finite.all():
             bad = [u for u, ok in zip(table["id"], finite) if not ok]
