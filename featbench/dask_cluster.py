@@ -32,6 +32,7 @@ from typing import Any, Callable, Iterable, Iterator
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from featbench.errors import FeatbenchError
+from featbench.executors import InterruptGuard
 
 LOCAL = "local:"
 CONNECT_TIMEOUT_S = 10
@@ -235,14 +236,18 @@ class DaskCluster:
             return bool(chunk)
 
         try:
-            while len(submitted) < in_flight and submit():
-                pass
-            for future in pending:
-                results, seconds = _result(future, self.address)
-                submitted.discard(future)
-                size.observe(len(results), seconds)
-                submit()  # one more in for each one out
-                yield from results
+            with InterruptGuard() as guard:  # an interrupt that Dask's or a library's code swallowed still ends the run
+                while len(submitted) < in_flight and submit():
+                    pass
+                for future in pending:
+                    results, seconds = _result(future, self.address)
+                    guard.check()
+                    submitted.discard(future)
+                    size.observe(len(results), seconds)
+                    submit()  # one more in for each one out
+                    yield from results
+                    guard.check()
+                guard.check()
             finished_cleanly = True
         finally:
             if not finished_cleanly and submitted:  # interrupted, failed, or the caller stopped reading

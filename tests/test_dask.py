@@ -201,8 +201,8 @@ def test_a_setup_error_on_a_worker_reaches_the_caller_intact(cluster):
 
 def test_ctrl_c_on_a_local_cluster_exits_130_and_leaves_no_process(demo_corpus_master, tmp_path):
     store = tmp_path / "store"
-    args = [sys.executable, "-m", "featbench", "extract", "demo", str(demo_corpus_master), "--features", "egemaps-lld",
-            "--out", str(store), "--scheduler", "local:2", "--no-progress"]
+    args = [sys.executable, "-m", "featbench", "extract", "demo", str(demo_corpus_master), "--features",
+            "egemaps-lld,compare-lld", "--out", str(store), "--scheduler", "local:2", "--no-progress"]  # seconds of work
     proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             start_new_session=True)  # its own process group, as a terminal's foreground job
     seen: dict[int, psutil.Process] = {}
@@ -211,6 +211,7 @@ def test_ctrl_c_on_a_local_cluster_exits_130_and_leaves_no_process(demo_corpus_m
         for child in psutil.Process(proc.pid).children(recursive=True):
             seen.setdefault(child.pid, child)
         time.sleep(0.01)
+    assert proc.poll() is None, "the run ended before Ctrl-C could reach it"
     os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches every process of the foreground group
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, out + err
@@ -223,7 +224,8 @@ def test_ctrl_c_on_a_local_cluster_exits_130_and_leaves_no_process(demo_corpus_m
     assert not alive, [p.cmdline() for p in alive]
     resumed = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert resumed.returncode == 0, resumed.stdout + resumed.stderr
-    assert len(read_family(store, "egemaps-lld").ids) == len(load_corpus("demo", demo_corpus_master))
+    assert all(len(read_family(store, f).ids) == len(load_corpus("demo", demo_corpus_master))
+               for f in ("egemaps-lld", "compare-lld"))
 
 
 def test_kill_9_of_the_client_ends_the_local_workers(demo_corpus_master, tmp_path):
