@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +32,16 @@ def write_wav(path: Path, seconds: float = 0.6, rate: int = 16000, **kwargs) -> 
     path.parent.mkdir(parents=True, exist_ok=True)
     sf.write(path, tone(seconds, rate, **kwargs), rate)
     return path
+
+
+@pytest.fixture(scope="session", autouse=True)
+def interruptible_children():
+    """Ctrl-C tests send SIGINT to the CLI in a child process, as a terminal does to its foreground job. A suite
+    started in the background (`make test &`) has SIGINT ignored, which every child would inherit (a process that
+    starts with SIGINT ignored keeps ignoring it); give the children a terminal's default instead."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
 
 
 @pytest.fixture(scope="session")
