@@ -119,15 +119,20 @@ class EntryName:
     normalisation: str = TRAINING
 
     @property
+    def kind(self) -> str:
+        """The normalisation without its clip count: training, per-corpus or per-speaker."""
+        return self.normalisation.partition(":")[0]
+
+    @property
     def normalisation_text(self) -> str:
         """'per-speaker normalisation on 8 clips', 'per-corpus normalisation'; empty on the training rows."""
-        kind, _, clips = self.normalisation.partition(":")
-        return "" if kind == TRAINING else f"{kind} normalisation" + (f" on {clips} clips" if clips else "")
+        clips = self.normalisation.partition(":")[2]
+        return "" if self.kind == TRAINING else f"{self.kind} normalisation" + (f" on {clips} clips" if clips else "")
 
     @property
     def per_speaker(self) -> bool:
         """Whether each speaker was standardised on their own clips (a protocol of its own)."""
-        return self.normalisation.partition(":")[0] == PER_SPEAKER
+        return self.kind == PER_SPEAKER
 
     @property
     def text(self) -> str:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from featbench.errors import FeatbenchError
-from featbench.results import PER_SPEAKER, TRAINING, EntryName, budget_order
+from featbench.results import TRAINING, EntryName, budget_order
 from featbench.report.aggregate import aggregate, protocol_of, read_one_protocol, unit_matrix
 from featbench.report.breakdown import breakdown_markdown, by_gender, by_speaker, spread_sentences
 from featbench.report.choices import choice_table, choices_markdown, layer_weight_table
@@ -90,7 +90,8 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
                                 reference=reference, n_boot=n_boot)
 
     efficiency, sentences, by_family = [], [], {}
-    apart = [f for f in best if EntryName.parse(f).per_speaker != EntryName.parse(baseline).per_speaker]
+    base_name = EntryName.parse(baseline)
+    apart = [f for f in best if EntryName.parse(f).per_speaker != base_name.per_speaker]
     for family, clf in best.items():  # per-speaker statistics or not: two protocols, never one ratio
         if family == baseline or family in apart:
             continue
@@ -109,7 +110,7 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
             other = name.other + (f" ({name.normalisation_text})" if name.normalisation != TRAINING else "")
             transfer.append(transfer_sentence(eff, other, str(protocol["corpus"]), labels[within], scale))
         plain = EntryName(name.view, name.mode, name.other).text  # 'view [per-speaker normalisation]' against 'view'
-        if (name.normalisation.startswith(PER_SPEAKER) and plain in best
+        if (name.per_speaker and plain in best
                 and (eff := paired(family, plain, -1)) is not None):
             normalised.append(transfer_sentence(eff, name.normalisation_text, str(protocol["corpus"]), labels[plain],
                                                 scale))
@@ -128,8 +129,7 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
 
     honest = headline_families(entries, baseline)
     headline = [by_family[f] for f in honest if f in by_family]
-    same_protocol = [f for f in best if f != baseline and EntryName.parse(f).normalisation
-                     == EntryName.parse(baseline).normalisation]
+    same_protocol = [f for f in best if f != baseline and EntryName.parse(f).normalisation == base_name.normalisation]
     if not headline and baseline not in oracle and not same_protocol:
         headline_note = (f"No headline: every other entry is under another normalisation than the baseline's "
                          f"({', '.join(f for f in best if f != baseline)}), another protocol; compare entries of one "

@@ -220,7 +220,8 @@ def _speaker_reference(store: Path, view, sets: dict, cache: dict, prefix: str =
         have &= set(sets[leaf.family].ids)
     full = full[full["id"].isin(have)].sort_values("id", kind="stable").reset_index(drop=True)
     X = _pooled_matrix(view, sets, list(full["id"]), cache)
-    full, X = full[np.isfinite(X).all(axis=1)], X[np.isfinite(X).all(axis=1)]  # before the draw: K usable clips
+    finite = np.isfinite(X).all(axis=1)
+    full, X = full[finite], X[finite]  # before the draw: K usable clips
     if clips is not None:
         drawn = [np.random.default_rng(zlib.crc32(str(speaker).encode())).permutation(part["id"].to_numpy())[:clips]
                  for speaker, part in full.groupby("speaker", sort=True)]
@@ -262,10 +263,8 @@ def _design(exp: Experiment) -> tuple[Path, Path | None, Design]:
         raise FeatbenchError(f"corpus name '{name}' holds one of '{NAME_BREAKERS}', which the rows' names cannot carry; "
                              "rename the store folder (or give another name in the library's other_corpus)")
     if exp.test_store is not None:  # trained on exp.store, tested on the test store's folds
-        return Path(exp.test_store), Path(exp.store), Design(CROSS, exp.other_corpus or Path(exp.store).resolve().name,
-                                                             exp.normalisation)
-    return Path(exp.store), Path(exp.add_store), Design(TRANSFER, exp.other_corpus or Path(exp.add_store).resolve().name,
-                                                        exp.normalisation)
+        return Path(exp.test_store), Path(exp.store), Design(CROSS, name, exp.normalisation)
+    return Path(exp.store), Path(exp.add_store), Design(TRANSFER, name, exp.normalisation)
 
 
 def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
