@@ -18,7 +18,8 @@ Per-speaker normalisation is refused (`confounded`) when more than half of the s
 emotion scores 90%. The measure is a property of the clips the statistics are drawn from: `train` takes every
 usable clip of each speaker in the store (every label, train's --merge applied), also for `per-speaker:K`,
 whose K clips are drawn label-blind from them (the same class mix in expectation; how a few clips' mix varies
-by chance is what that study measures, not a confound of the corpus).
+by chance is what that study measures, not a confound of the corpus: measured on 3 clips drawn from balanced
+four-class speakers, about half of the speakers would count as dominated).
 
 >>> b = speaker_balance(["a"] * 4 + ["b"] * 4, ["x", "y", "x", "y"] * 2)
 >>> b.dominated, b.information, b.confounded
