@@ -111,6 +111,7 @@ def corpus(layout: Layout, root: Root, classes: Classes = None, merge: Merge = N
 
     Example: featbench corpus ravdess ../shared/data/ravdess --classes neutral,happy,sad,angry
     """
+    from featbench.corpus.balance import speaker_balance
     from featbench.corpus.loaders import find_problems
     from featbench.corpus.table import summary_text
     from featbench.train.protocol import preview
@@ -118,6 +119,9 @@ def corpus(layout: Layout, root: Root, classes: Classes = None, merge: Merge = N
     table = _table(layout, root, classes, merge)
     typer.echo(summary_text(table, find_problems(table), name=f"{layout} ({root})"))
     typer.echo(preview(table))
+    typer.echo("\n".join(speaker_balance(table["speaker"], table["label"]).lines(
+        f"these {len(table)} clips (a store extracted with these options holds them; train's per-speaker statistics "
+        "read every clip of the store, whatever its --classes)")))
 
 
 @app.command()
@@ -238,7 +242,8 @@ def train(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     test_store: Annotated[Optional[Path], typer.Option(help="Cross-corpus: train on STORE, test on this store's speaker folds (rows named 'family \\[from STORE]').")] = None,
     add_store: Annotated[Optional[Path], typer.Option(help="Transfer: add every utterance of this store to each of STORE's training budgets (rows named 'family \\[+OTHER]').")] = None,
-    normalise: Annotated[str, typer.Option(help="'training' (features standardised on the training rows, by each classifier); 'per-speaker' (each speaker's pooled features on the mean and std of all that speaker's clips, labels unread, test speakers' included: rows named 'family \\[per-speaker normalisation]'), or 'per-speaker:K' (on K of each speaker's clips, drawn at random); with two stores also 'per-corpus' (each corpus on its own mean and std).")] = "training",
+    normalise: Annotated[str, typer.Option(help="'training' (features standardised on the training rows, by each classifier); 'per-speaker' (each speaker's pooled features on the mean and std of all that speaker's clips, labels unread, test speakers' included: rows named 'family \\[per-speaker normalisation]'; refused where more than half of a corpus's speakers have their clips dominated by one class, as `featbench corpus` shows), or 'per-speaker:K' (on K of each speaker's clips, drawn at random); with two stores also 'per-corpus' (each corpus on its own mean and std).")] = "training",
+    allow_confounded_speakers: Annotated[bool, typer.Option("--confounded-ok", help="Run --normalise per-speaker even where more than half of a corpus's speakers have their clips dominated by one class (their statistics then remove the emotion with the voice); rows named 'family \\[per-speaker normalisation, speakers confounded]'.")] = False,
     scheduler: Scheduler = None,
     target: Annotated[Optional[str], typer.Option(help="Regress this numeric column of the store's corpus.csv (e.g. arousal) instead of "
                                                  "classifying the labels: metric CCC, budgets in training utterances, folds and "
@@ -268,7 +273,7 @@ def train(
     exp = Experiment(store=store, families=names, classifiers=entries, budgets=parse_budgets(budgets) if budgets else None,
                      seeds=parse_seeds(seeds), n_folds=folds, classes=parse_classes(classes), merge=parse_merge(merge),
                      corpus=corpus or "", seq_epochs=seq_epochs, test_store=test_store, add_store=add_store,
-                     normalisation=normalise, target=target)
+                     normalisation=normalise, target=target, allow_confounded_speakers=allow_confounded_speakers)
     with _cluster(scheduler, jobs) as cluster:
         typer.echo(run_training(exp, out, jobs=jobs, progress=progress, cluster=cluster).summary())
 

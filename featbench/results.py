@@ -80,6 +80,9 @@ the statistics of all of that speaker's clips (their labels unread); `per-speake
 speaker's clips, drawn at random (how much unlabelled audio of a new speaker the gain needs)."""
 
 
+CONFOUNDED = "speakers confounded"
+"""The tag of entries whose per-speaker statistics came from speakers dominated by one class (corpus.balance)."""
+
 NAME_BREAKERS = ",[]"
 """Characters a corpus name in a tagged family cannot hold (they would make the name unreadable back)."""
 
@@ -101,22 +104,27 @@ def split_normalisation(value: str) -> tuple[str, int | None]:
 @dataclass(frozen=True)
 class EntryName:
     """What a row's `family` says about its training data: the view, the other corpus ('+' its every utterance
-    added, 'from' trained on it; empty mode within one corpus) and the normalisation. Defaults are untagged.
+    added, 'from' trained on it; empty mode within one corpus) and the normalisation, `confounded` where per-speaker
+    statistics were taken from speakers dominated by one class (corpus.balance; `--confounded-ok`).
+    Defaults are untagged.
 
     >>> EntryName("egemaps-func", "+", "demo").text, EntryName("w@weighted", normalisation=PER_SPEAKER).text
     ('egemaps-func [+demo]', 'w@weighted [per-speaker normalisation]')
     >>> EntryName.parse(EntryName("w@L3", normalisation="per-speaker:8").text)
-    EntryName(view='w@L3', mode='', other='', normalisation='per-speaker:8')
+    EntryName(view='w@L3', mode='', other='', normalisation='per-speaker:8', confounded=False)
     >>> EntryName.parse("fbank [from demo, per-corpus normalisation]")
-    EntryName(view='fbank', mode='from', other='demo', normalisation='per-corpus')
+    EntryName(view='fbank', mode='from', other='demo', normalisation='per-corpus', confounded=False)
     >>> EntryName.parse("whisper@L4")
-    EntryName(view='whisper@L4', mode='', other='', normalisation='training')
+    EntryName(view='whisper@L4', mode='', other='', normalisation='training', confounded=False)
+    >>> EntryName.parse("fbank [+demo, per-speaker normalisation on 8 clips, speakers confounded]").confounded
+    True
     """
 
     view: str
     mode: str = ""
     other: str = ""
     normalisation: str = TRAINING
+    confounded: bool = False
 
     @property
     def kind(self) -> str:
@@ -125,9 +133,11 @@ class EntryName:
 
     @property
     def normalisation_text(self) -> str:
-        """'per-speaker normalisation on 8 clips', 'per-corpus normalisation'; empty on the training rows."""
+        """'per-speaker normalisation on 8 clips', 'per-corpus normalisation', 'per-speaker normalisation, speakers
+        confounded'; empty on the training rows."""
         clips = self.normalisation.partition(":")[2]
-        return "" if self.kind == TRAINING else f"{self.kind} normalisation" + (f" on {clips} clips" if clips else "")
+        return "" if self.kind == TRAINING else f"{self.kind} normalisation" + (f" on {clips} clips" if clips else "") + (
+            f", {CONFOUNDED}" if self.confounded else "")
 
     @property
     def per_speaker(self) -> bool:
@@ -143,18 +153,20 @@ class EntryName:
     def within(self) -> "EntryName":
         """The same view and normalisation trained within the tested corpus (what a transfer entry is compared
         with); per-corpus normalisation needs two corpora, so its counterpart is untagged."""
-        return EntryName(self.view, normalisation=TRAINING if self.normalisation == PER_CORPUS else self.normalisation)
+        return EntryName(self.view, normalisation=TRAINING if self.normalisation == PER_CORPUS else self.normalisation,
+                         confounded=self.confounded)
 
     @classmethod
     def parse(cls, family: str) -> "EntryName":
         import re
 
         match = re.fullmatch(r"(.+) \[(?:(\+|from )([^,\]]+))?(?:, )?(?:(per-corpus|per-speaker) normalisation"
-                             r"(?: on ([0-9]+) clips)?)?\]", family)
+                             rf"(?: on ([0-9]+) clips)?(, {CONFOUNDED})?)?\]", family)
         if not match or not (match.group(2) or match.group(4)):
             return cls(family)
         normalisation = (match.group(4) or TRAINING) + (f":{match.group(5)}" if match.group(5) else "")
-        return cls(match.group(1), (match.group(2) or "").strip(), match.group(3) or "", normalisation)
+        return cls(match.group(1), (match.group(2) or "").strip(), match.group(3) or "", normalisation,
+                   bool(match.group(6)))
 
 
 def budget_order(frame: pd.DataFrame, x: str = "examples_per_class") -> list[str]:

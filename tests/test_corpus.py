@@ -218,3 +218,38 @@ def test_csv_manifest_each_problem_alone(tmp_path, lines, expected):
     with pytest.raises(FeatbenchError) as err:
         load_corpus("csv", manifest, probe=False)
     assert str(err.value) == f"{manifest}: {expected}"
+
+
+def _corpus_command(*args):
+    from typer.testing import CliRunner
+
+    from featbench.cli import app
+
+    result = CliRunner().invoke(app, ["corpus", *map(str, args)])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_corpus_says_why_per_speaker_normalisation_is_refused_where_speakers_hold_one_emotion(demo_corpus):
+    manifest = pd.read_csv(demo_corpus / "manifest.csv", dtype=str, keep_default_na=False)
+    kept = {s: ("angry", "sad")[i % 2] for i, s in enumerate(sorted(manifest.speaker.unique()))}
+    manifest[manifest.label == manifest.speaker.map(kept)].to_csv(demo_corpus / "confounded.csv", index=False)
+    text = _corpus_command("csv", demo_corpus / "confounded.csv")
+    assert "speakers dominated by one class: 4 of 4 (100%)" in text
+    assert "speaker-label mutual information: 100.0% of the label entropy" in text
+    assert "train --normalise per-speaker refuses it" in text
+    balanced = _corpus_command("demo", demo_corpus)
+    assert "speakers dominated by one class: 0 of 4 (0%)" in balanced
+    assert "speaker-label mutual information: 0.0% of the label entropy" in balanced
+    assert "refuses" not in balanced
+
+
+@needs_ravdess
+def test_ravdess_actors_are_not_confounded_with_the_emotions():
+    from featbench.corpus.balance import speaker_balance
+
+    for classes in (None, ["neutral", "happy", "sad", "angry"]):
+        table = load_corpus("ravdess", RAVDESS, classes, probe=False)
+        balance = speaker_balance(table.speaker, table.label)
+        assert balance.speakers == 24 and not balance.dominated and abs(balance.information) < 1e-12
+        assert not balance.confounded

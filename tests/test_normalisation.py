@@ -174,3 +174,77 @@ def test_configuration_errors_are_one_line(voices, tmp_path, args, message):
 def test_the_library_refuses_an_unknown_normalisation(voices, tmp_path):
     with pytest.raises(FeatbenchError, match="choose training, per-corpus, per-speaker"):
         prepare_grid(_exp(voices, normalisation="speaker"))
+
+
+CONFOUNDED = " [per-speaker normalisation, speakers confounded]"
+
+
+def _one_emotion_each(store):
+    """Keep one emotion per speaker (angry or sad, two speakers each): speakers confounded with the labels."""
+    table = pd.read_csv(store / "corpus.csv", dtype=str, keep_default_na=False)
+    kept = {s: ("angry", "sad")[i % 2] for i, s in enumerate(sorted(table.speaker.unique()))}
+    table[table.label == table.speaker.map(kept)].to_csv(store / "corpus.csv", index=False)
+
+
+@pytest.fixture(scope="module")
+def confounded(voices, tmp_path_factory):
+    return store_copy_with(voices, tmp_path_factory, "confounded", _one_emotion_each)
+
+
+def _train(store, tmp_path, *args):
+    return CliRunner().invoke(app, ["train", str(store), "--out", str(tmp_path / "r.csv"), "--no-progress", "--features",
+                                    "voice", "--classifiers", "logreg", "--budgets", "all", "--folds", "2", "--seeds", "0",
+                                    *args])
+
+
+def test_per_speaker_normalisation_of_speakers_confounded_with_the_labels_is_refused_in_one_line(confounded, tmp_path):
+    result = _train(confounded, tmp_path, "--normalise", "per-speaker")
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1, result.output
+    assert f"{confounded}: per-speaker normalisation refused: 4 of 4 speakers (100%)" in result.output
+    assert "--confounded-ok" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "r.csv").exists()
+    result = _train(confounded, tmp_path, "--normalise", "per-speaker:2")  # the K clips drawn are one class too
+    assert result.exit_code == 1 and "per-speaker normalisation refused" in result.output, result.output
+    assert _train(confounded, tmp_path).exit_code == 0  # the plain protocol is not concerned
+
+
+def test_the_override_tags_every_row_and_the_report(confounded, tmp_path):
+    from featbench.results import EntryName
+
+    result = _train(confounded, tmp_path, "--normalise", "per-speaker", "--confounded-ok")
+    assert result.exit_code == 0, result.output
+    assert "4 of 4 speakers (100%)" in result.output and "speakers confounded" in result.output
+    rows = pd.read_csv(tmp_path / "r.csv")
+    assert set(rows.family) == {"voice" + CONFOUNDED}
+    assert EntryName.parse("voice" + CONFOUNDED).confounded and not EntryName.parse("voice" + PS).confounded
+    assert EntryName.parse("voice" + CONFOUNDED).text == "voice" + CONFOUNDED
+    report = CliRunner().invoke(app, ["compare", str(tmp_path / "r.csv"), "--out", str(tmp_path / "rep")])
+    assert report.exit_code == 0, report.output
+    assert "voice" + CONFOUNDED in (tmp_path / "rep" / "report.md").read_text()
+
+
+def test_a_balanced_corpus_passes_and_its_measure_is_noted(voices, tmp_path):
+    result = _train(voices, tmp_path, "--normalise", "per-speaker", "--confounded-ok")
+    assert result.exit_code == 0, result.output
+    assert "0 of 4 speakers (0%) dominated by one class" in result.output
+    assert "speaker-label mutual information 0.0% of the label entropy" in result.output
+    assert set(pd.read_csv(tmp_path / "r.csv").family) == {"voice" + PS}  # nothing to tag: the flag only permits
+
+
+def test_each_corpus_of_a_two_store_run_is_checked(voices, confounded, tmp_path):
+    result = _train(voices, tmp_path, "--normalise", "per-speaker", "--classes", "angry,sad", "--add-store", str(confounded))
+    assert result.exit_code == 1 and f"{confounded}: per-speaker normalisation refused" in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_fit_refuses_it_too(confounded, tmp_path):
+    result = CliRunner().invoke(app, ["fit", str(confounded), "--features", "voice", "--classifier", "logreg",
+                                      "--normalise", "per-speaker", "--out", str(tmp_path / "model")])
+    assert result.exit_code == 1 and "per-speaker normalisation refused" in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_the_override_without_per_speaker_normalisation_is_an_error(voices, tmp_path):
+    result = _train(voices, tmp_path, "--confounded-ok")
+    assert result.exit_code == 1 and "--confounded-ok" in result.output, result.output
+    assert len(result.output.strip().splitlines()) == 1

@@ -13,14 +13,15 @@ import os
 import tempfile
 import time
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from featbench.corpus.balance import FLAG, SpeakerBalance, speaker_balance
 from featbench.errors import FeatbenchError
-from featbench.results import NAME_BREAKERS, PER_CORPUS, PER_SPEAKER, TRAINING, ResultsFile, row_key, split_normalisation
+from featbench.results import CONFOUNDED, NAME_BREAKERS, PER_CORPUS, PER_SPEAKER, TRAINING, ResultsFile, row_key, split_normalisation
 from featbench.row_kinds import RowKind
 from featbench.train.grid import FUSION, SEQUENCE, SEQUENCE_MODELS, GridData, GridTask, ViewData, make_context, run_task, share_matrices
 from featbench.train.protocol import Fold, check_budgets, check_folds, check_seeds, default_budgets, make_folds
@@ -53,6 +54,7 @@ class Experiment:
     normalisation: str = TRAINING  # results.NORMALISATIONS: on the training rows, per corpus or per speaker[:K clips]
     target: str | None = None  # a dimensional target: the corpus table's column to regress (None: the labels)
     per_corpus: bool = False  # featbench 0.5's spelling of normalisation="per-corpus", still taken
+    allow_confounded_speakers: bool = False  # per-speaker normalisation even where speakers hold mostly one class
 
     def __post_init__(self):
         if self.per_corpus:
@@ -204,14 +206,17 @@ def _pooled_matrix(view, sets: dict, ids: list[str], cache: dict) -> np.ndarray:
     return blocks[0] if len(blocks) == 1 else np.hstack(blocks)  # late fusion: pooled vectors side by side
 
 
-def _speaker_reference(store: Path, view, sets: dict, cache: dict, prefix: str = "",
-                       clips: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(pooled rows, speakers) of every clip of `store` that has the view's features, whatever its label or
+def _speaker_reference(store: Path, view, sets: dict, cache: dict, prefix: str = "", clips: int | None = None,
+                       merge: dict | None = None) -> tuple[np.ndarray, np.ndarray, SpeakerBalance]:
+    """(pooled rows, speakers, balance) of every clip of `store` that has the view's features, whatever its label or
     --classes: the statistics of per-speaker normalisation, which read no label. With `clips`, that many of each
     speaker's clips (all when fewer), drawn at random by a seed of the speaker's name: the same clips for every
-    view, seed and budget. `prefix` names the speakers as a two-corpus table does."""
+    view, seed and budget. `prefix` names the speakers as a two-corpus table does. The balance (corpus.balance)
+    of the clips drawn from (their labels after `merge`, read for this check only) says how far each speaker is
+    from the corpus's class balance."""
     import zlib
 
+    from featbench.corpus.table import select_labels
     from featbench.store import read_corpus
 
     full = read_corpus(store)
@@ -222,12 +227,27 @@ def _speaker_reference(store: Path, view, sets: dict, cache: dict, prefix: str =
     X = _pooled_matrix(view, sets, list(full["id"]), cache)
     finite = np.isfinite(X).all(axis=1)
     full, X = full[finite], X[finite]  # before the draw: K usable clips
+    balance = speaker_balance(prefix + full["speaker"].astype(str), select_labels(full, None, merge)["label"])
     if clips is not None:
         drawn = [np.random.default_rng(zlib.crc32(str(speaker).encode())).permutation(part["id"].to_numpy())[:clips]
                  for speaker, part in full.groupby("speaker", sort=True)]
         keep = full["id"].isin(np.concatenate(drawn)).to_numpy()
         full, X = full[keep], X[keep]
-    return X, (prefix + full["speaker"].astype(str)).to_numpy()
+    return X, (prefix + full["speaker"].astype(str)).to_numpy(), balance
+
+
+def _check_balance(store: Path, balance: SpeakerBalance, allow: bool, notes: list[str]) -> list[str]:
+    """The one-line refusal of per-speaker normalisation where most of a corpus's speakers are dominated by one class
+    (corpus.balance), unless `allow`; else the note (once per store) that says how far they are."""
+    if balance.confounded and not allow:
+        raise FeatbenchError(f"{store}: per-speaker normalisation refused: {balance.line()}, so most speakers' statistics "
+                             "would be taken mostly from one class and remove the emotion with the voice; use --normalise "
+                             f"training, or {FLAG} to run it anyway (every row tagged '{CONFOUNDED}')")
+    head = f"per-speaker statistics of {store}:"
+    if any(n.startswith(head) for n in notes):
+        return []
+    return [f"{head} {balance.line()}" + (f"; run anyway ({FLAG}): every row tagged '{CONFOUNDED}'"
+                                          if balance.confounded else "")]
 
 
 def _speaker_notes(view: str, reference: np.ndarray, speakers, clips: int | None, notes: list[str]) -> list[str]:
@@ -283,6 +303,9 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
                                                      target=target_column)
     corpus = exp.corpus or target_store.resolve().name
     normalisation, clips = split_normalisation(design.normalisation)
+    if exp.allow_confounded_speakers and normalisation != PER_SPEAKER:
+        raise FeatbenchError(f"{FLAG} permits per-speaker normalisation of speakers dominated by one class; give it with "
+                             "--normalise per-speaker (or per-speaker:K)")
     if normalisation == PER_SPEAKER and any(c in SEQUENCE_MODELS for c in classifiers):
         raise FeatbenchError(f"per-speaker normalisation applies to pooled features; the {SEQUENCE} and {FUSION} models "
                              "read frames (use the utterance-level classifiers, or --normalise training)")
@@ -319,7 +342,7 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
     data_views, cache, other_cache = {}, {}, {}
     for view in views:
         _check_view_for(view, classifiers, sets, target_column)
-        X = None
+        X, confounded = None, False
         if pooled_needed:
             if other_store is None:
                 X = _pooled_matrix(view, sets, list(table["id"]), cache)
@@ -331,7 +354,12 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
             if normalisation == PER_SPEAKER:
                 stores = [(target_store, sets, cache, "")] + ([(other_store, other_sets, other_cache, f"{design.other}:")]
                                                             if other_store is not None else [])
-                reference = [_speaker_reference(store, view, s, c, prefix, clips) for store, s, c, prefix in stores]
+                reference = [_speaker_reference(store, view, s, c, prefix, clips, exp.merge)
+                             for store, s, c, prefix in stores]
+                if not target_column:  # the classes' balance; a dimensional target has no classes to dominate
+                    for (store, *_), (*_, balance) in zip(stores, reference):
+                        notes += _check_balance(store, balance, exp.allow_confounded_speakers, notes)
+                    confounded |= any(balance.confounded for *_, balance in reference)
                 speakers = np.concatenate([r[1] for r in reference])
                 X = standardise_within(X, table["speaker"].astype(str).to_numpy(), np.vstack([r[0] for r in reference]),
                                        speakers)
@@ -342,7 +370,7 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
             raise FeatbenchError(f"{target_store}: '{view.name}' holds non-finite values for {len(bad)} clip(s) "
                                  f"({', '.join(bad[:5])}); remove them from the store and extract again")
         metas = [sets[leaf.family].meta for leaf in view.leaves]
-        entry = design.entry(view.name)
+        entry = (replace(design, confounded=True) if confounded else design).entry(view.name)
         data_views[entry] = ViewData(view, "+".join(m.config_hash for m in metas), "+".join(m.rows for m in metas), X)
     # absolute: sequence tasks on cluster workers read frames from this path, whatever their working folder
     data = GridData(target_store.resolve(), table, labels, data_views, protocol, tuple(budgets), tuple(seeds),

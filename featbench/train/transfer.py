@@ -42,10 +42,11 @@ class Design:
     mode: str = WITHIN
     other: str = ""
     normalisation: str = TRAINING
+    confounded: bool = False  # per-speaker statistics of speakers dominated by one class, run anyway (corpus.balance)
 
     def entry(self, view: str) -> str:
         """The name a view's rows get (the view itself within one corpus, normalised on the training rows)."""
-        return EntryName(view, self.mode, self.other, self.normalisation).text
+        return EntryName(view, self.mode, self.other, self.normalisation, self.confounded).text
 
     def training_ids(self, table: pd.DataFrame, fold: Fold, budget, seed: int) -> tuple[list[str], list[str]]:
         """(every training id, the budgeted ones that examples_per_class counts) for one fold, budget and seed."""
