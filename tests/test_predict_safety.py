@@ -158,6 +158,7 @@ def _set(path: str, value):
     (_set("files.classifier", "classifier.joblib"), "field 'files.classifier' must be an object (got str)"),
     (_set("view.layer", "4"), "field 'view.layer' must be an integer or null (got str)"),
     (_set("families.0.audio", {"sample_rate": 16000, "bogus": 1}), "field 'families.0.audio.bogus' is not known"),
+    (_set("labels", ["angry"]), "the classifier's classes ([0, 1, 2, 3]) are not indices into the manifest's 1 labels"),
 ])
 def test_manifest_of_wrong_types_is_one_line_naming_the_field(model, demo_corpus_master, tmp_path, edit, needle):
     folder = tmp_path / "model"
