@@ -12,10 +12,10 @@ Output: one row per labelled clip: id, path, label (the true one, when the input
 written is checked first (`output.check_out`).
 
 A ``store`` keeps the features: `run_extraction` adds the clips to its ``corpus.csv``. A store with labelled
-clips is what `train` reads, so predict may only read and extend the features of clips it already holds, with the same
-path, label, speaker and group (the training clips predicted with ``--layout``): anything else would change what
-`train` reads (unlabelled rows, relabelled or added clips) and is refused (`check_store_table`). Stores that
-predict makes hold no labels unless ``--layout`` gave them, and take any clips. Without a store the features go
+clips is what `train` reads, so predict may only read and extend the features of clips it already holds, with
+the same path, label, speaker and group (the training clips predicted with ``--layout``): anything else would
+change what `train` reads (unlabelled rows, relabelled or added clips) and is refused (`check_store_table`).
+Stores that predict makes hold no labels unless ``--layout`` gave them, and take any clips. Without a store the features go
 to a temporary folder, removed at the end, or by a later run when the run was killed (`remove_stale_shared`).
 
 >>> PREDICT_PREFIX
