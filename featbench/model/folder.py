@@ -40,7 +40,7 @@ _FILE = {"path": str, "sha256": str}
 MANIFEST_SCHEMA = {
     "labels": ListOf(str),
     "view": _VIEW,
-    "families": ListOf({"family": str, "config": dict, "config_hash": str, "versions": MapOf(str),
+    "families": ListOf({"family": str, "config": dict, "config_hash": str, "versions": dict,
                         "audio": Maybe(Closed({"sample_rate?": int, "min_duration?": float, "silence_peak?": float}))}),
     "choice": {"entry": str, "classifier": str, "hparams": dict, "layer": Maybe(int), "layer_weights": ListOf(float),
                "val_ua": Maybe(float), "selection": str},
