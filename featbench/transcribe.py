@@ -30,6 +30,7 @@ sampling, no temperature fallback), task "transcribe", audio decoded as for `fea
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import time
@@ -46,6 +47,7 @@ import pandas as pd
 from featbench.audio import AudioConfig, AudioProblem, file_hash, load
 from featbench.errors import FeatbenchError
 from featbench.executors import run_tasks
+from featbench.schema import MapOf, check
 from featbench.extract import progress_note
 from featbench.store import ERRORS_FILE, StoreWriter, TranscriptsFile, transcripts_path, write_corpus
 from featbench.store.transcripts import model_transcripts, write_transcription_errors
@@ -137,6 +139,27 @@ def _check_files(path: Path) -> None:
                              "save the folder with WhisperProcessor.save_pretrained")
 
 
+_TOKEN_IDS = MapOf(int, "an object of token -> id")
+GENERATION_SCHEMA = {"lang_to_id?": _TOKEN_IDS, "task_to_id?": _TOKEN_IDS, "no_timestamps_token_id?": int,
+                     "is_multilingual?": bool}
+"""The fields of generation_config.json that featbench reads (a missing one is named by check_asr_model)."""
+
+
+def _check_generation_file(path: Path) -> None:
+    """The Whisper generation settings featbench reads must have their types: one line naming the field.
+
+    >>> import tempfile; p = Path(tempfile.mkdtemp()) / "generation_config.json"; _ = p.write_text('{"lang_to_id": [1]}')
+    >>> _check_generation_file(p)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    featbench.errors.FeatbenchError: .../generation_config.json: field 'lang_to_id' must be an object of token -> id (got list)
+    """
+    try:
+        settings = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise FeatbenchError(f"{path}: unreadable ({str(err).splitlines()[0]})") from None
+    check(settings, GENERATION_SCHEMA, path)
+
+
 def check_asr_model(path: str | Path, language: str | None = None) -> AsrModel:
     """Check a Whisper folder and a language before any clip is read; FeatbenchError (one line) otherwise.
 
@@ -167,6 +190,8 @@ def check_asr_model(path: str | Path, language: str | None = None) -> AsrModel:
             generation = GenerationConfig.from_pretrained(path, local_files_only=True)
     except OSError:
         generation = None
+    if generation is not None:
+        _check_generation_file(path / "generation_config.json")
     needed = ["no_timestamps_token_id", "lang_to_id", "task_to_id"] if getattr(generation, "is_multilingual", True) \
         else ["no_timestamps_token_id"]
     if generation is None or any(not getattr(generation, name, None) for name in needed):

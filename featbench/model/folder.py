@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from featbench.errors import FeatbenchError
+from featbench.schema import Closed, ListOf, MapOf, Maybe, check
 from featbench.train.views import WEIGHTED, View
 
 MANIFEST = "manifest.json"
@@ -32,6 +33,26 @@ WEIGHTING = "layer_weighting.npz"
 FORMAT = "featbench-model"
 FORMAT_VERSION = 1
 _WEIGHTING_ARRAYS = ("mean_", "scale_", "weights_")
+
+_VIEW = Closed({"name": str, "family": str, "layer": Maybe(int), "mode": str, "layers": int})
+_VIEW.fields["parts"] = ListOf(_VIEW)  # a combined view's single views
+_FILE = {"path": str, "sha256": str}
+MANIFEST_SCHEMA = {
+    "labels": ListOf(str),
+    "view": _VIEW,
+    "families": ListOf({"family": str, "config": dict, "config_hash": str, "versions": dict,
+                        "audio": Maybe(Closed({"sample_rate?": int, "min_duration?": float, "silence_peak?": float}))}),
+    "choice": {"entry": str, "classifier": str, "hparams": dict, "layer": Maybe(int), "layer_weights": ListOf(float),
+               "val_ua": Maybe(float), "selection": str},
+    "training": {"store": str, "corpus": str, "classes": ListOf(str), "merge": MapOf(str), "utterances": int,
+                 "speakers": int, "groups": int, "training_groups": ListOf(str), "budget": str, "seed": int,
+                 "normalisation": str,
+                 "holdout": Maybe({"fold": int, "n_folds": int, "test_groups": ListOf(str), "test_utterances": int,
+                                   "ua": float})},
+    "files": {"classifier": _FILE, "layer_weighting?": {**_FILE, "n_layers": int, "l2": float, "max_iter": int}},
+}
+"""The fields of manifest.json that fit writes and fit's summary, load_model and predict read, with their types
+(`featbench.schema`): a manifest edited by hand or damaged is refused in one line naming the field."""
 
 
 @dataclass
@@ -45,6 +66,7 @@ class Model:
     layer: int | None = None
     weighting: object | None = None  # a fitted featbench.train.layer_weights.LayerWeighting
     manifest: dict = field(default_factory=dict)
+    fingerprint: str = ""  # of the saved manifest (which holds every file's sha256): which model labelled a clip
 
     def inputs(self, X: np.ndarray) -> np.ndarray:
         """The classifier's input for the view's utterance matrix `X` (n, view columns), as `grid._fit_pooled` made it."""
@@ -96,8 +118,10 @@ class Model:
                                         "max_iter": self.weighting.max_iter}
         self.manifest = {**self.manifest, "files": files}
         tmp = folder / f"{MANIFEST}.tmp{os.getpid()}"
-        tmp.write_text(json.dumps(self.manifest, indent=2, sort_keys=False) + "\n")
+        text = (json.dumps(self.manifest, indent=2, sort_keys=False) + "\n").encode()
+        tmp.write_bytes(text)
         os.replace(tmp, folder / MANIFEST)
+        self.fingerprint = hashlib.sha256(text).hexdigest()[:12]
         return folder
 
 
@@ -123,7 +147,8 @@ def load_model(folder: str | Path) -> Model:
     if not path.is_file():
         raise FeatbenchError(f"{path}: missing; {folder} is not a model folder made by featbench fit")
     try:
-        manifest = json.loads(path.read_text())
+        text = path.read_bytes()
+        manifest = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as err:
         raise FeatbenchError(f"{path}: garbled manifest ({str(err).splitlines()[0]})") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
@@ -132,18 +157,18 @@ def load_model(folder: str | Path) -> Model:
     if made_by != __version__:
         raise FeatbenchError(f"{path}: made by featbench {made_by}, this is featbench {__version__}; fit the model "
                              "again with this version")
-    missing = [k for k in ("labels", "view", "families", "choice", "files") if k not in manifest]
-    if missing or "classifier" not in manifest["files"]:
-        raise FeatbenchError(f"{path}: garbled manifest (no '{(missing or ['files.classifier'])[0]}')")
-    try:
-        view = _view_of(manifest["view"])
-    except (TypeError, KeyError) as err:
-        raise FeatbenchError(f"{path}: garbled manifest (view: {err})") from None
+    check(manifest, MANIFEST_SCHEMA, path)
+    view = _view_of(manifest["view"])
     classifier = _load_classifier(folder, manifest["files"]["classifier"])
+    classes = np.asarray(classifier.classes_)
+    if classes.dtype.kind not in "iu" or len(classes) and not 0 <= classes.min() <= classes.max() < len(manifest["labels"]):
+        raise FeatbenchError(f"{path}: the classifier's classes ({classes.tolist()}) are not indices into the "
+                             f"manifest's {len(manifest['labels'])} labels")
     weighting = None
     if view.mode == WEIGHTED:
         weighting = _load_weighting(folder, manifest["files"].get("layer_weighting"), path)
-    return Model(view, list(manifest["labels"]), classifier, manifest["choice"].get("layer"), weighting, manifest)
+    return Model(view, list(manifest["labels"]), classifier, manifest["choice"]["layer"], weighting, manifest,
+                 hashlib.sha256(text).hexdigest()[:12])
 
 
 def _view_of(spec: dict) -> View:

@@ -7,16 +7,25 @@ check that can fail (the model folder, its families and checkpoints, the store, 
 any clip is decoded. A clip that cannot be used is listed with its reason and the others are labelled.
 
 Output: one row per labelled clip: id, path, label (the true one, when the inputs have labels), predicted,
-and ``p_<label>`` per class; clips that failed are listed in ``<out stem>_errors.csv`` (id, path, reason; written
-only when some clip failed).
+``p_<label>`` per class and ``model`` (the model's fingerprint); clips that failed are listed in
+``<out stem>_errors.csv`` (id, path, reason, model; written only when some clip failed). Where these may be
+written is checked first (`output.check_out`).
 
->>> errors_path(Path("out/predictions.csv"))
-PosixPath('out/predictions_errors.csv')
+A ``store`` keeps the features: `run_extraction` adds the clips to its ``corpus.csv``. A store with labelled
+clips is what `train` reads, so predict may only read and extend the features of clips it already holds, with
+the same path, label, speaker and group (the training clips predicted with ``--layout``): anything else would
+change what `train` reads (unlabelled rows, relabelled or added clips) and is refused (`check_store_table`).
+Stores that predict makes hold no labels unless ``--layout`` gave them, and take any clips. Without a store the features go
+to a temporary folder, removed at the end, or by a later run when the run was killed (`remove_stale_shared`).
+
+>>> PREDICT_PREFIX
+'featbench-predict-'
 """
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -26,6 +35,9 @@ import numpy as np
 import pandas as pd
 
 from featbench.errors import FeatbenchError
+from featbench.model.output import check_out, errors_path, write_csv
+
+PREDICT_PREFIX = "featbench-predict-"  # temporary stores: <prefix><pid>-<random>, removed by a later run if killed
 
 
 @dataclass
@@ -60,11 +72,6 @@ class PredictReport:
         return "\n".join(lines)
 
 
-def errors_path(out: Path) -> Path:
-    """Where the clips that could not be labelled are listed, beside the predictions."""
-    return out.with_name(f"{out.stem}_errors.csv")
-
-
 def run_prediction(model_folder: str | Path, inputs: list[Path], out: str | Path, layout: str | None = None,
                    holdout_only: bool = False, store: str | Path | None = None, jobs: int = 1, batch_size: int = 1,
                    progress: bool = True, speaker: str | None = None) -> PredictReport:
@@ -80,6 +87,8 @@ def run_prediction(model_folder: str | Path, inputs: list[Path], out: str | Path
     if holdout_only and layout is None:
         raise FeatbenchError("--holdout-only needs --layout: the speakers of plain audio files are unknown")
     model = load_model(model_folder)
+    out = Path(out)
+    check_out(out, Path(model_folder), model.fingerprint)
     metas = build_metas(model, model_folder)  # checkpoints found, options valid, the same config hashes
     if store is not None:
         check_store(model, store)
@@ -91,10 +100,16 @@ def run_prediction(model_folder: str | Path, inputs: list[Path], out: str | Path
     if holdout_only:
         table = held_out_only(table, model)
     per_speaker = _per_speaker(model, table, layout, speaker)
-    out = Path(out)
+    if store is not None:
+        check_store_table(store, table)
     report = PredictReport(out, errors_path(out), f"{model_folder} ({model.manifest['view']['name']}, "
                                                   f"{model.manifest['choice']['entry']})")
-    folder = contextlib.nullcontext(store) if store is not None else tempfile.TemporaryDirectory(prefix="featbench-predict-")
+    if store is None:
+        from featbench.train.runner import remove_stale_shared
+
+        remove_stale_shared(prefix=PREDICT_PREFIX)
+    folder = contextlib.nullcontext(store) if store is not None else \
+        tempfile.TemporaryDirectory(prefix=f"{PREDICT_PREFIX}{os.getpid()}-")
     with folder as where:
         failed = _extract(model, table, Path(where), metas, jobs, batch_size, progress, report)
         if per_speaker:
@@ -117,10 +132,9 @@ def run_prediction(model_folder: str | Path, inputs: list[Path], out: str | Path
         frame[f"p_{label}"] = proba[:, k]
     report.failed = [{"id": uid, "path": path, "reason": failed[uid]} for uid, path in zip(table["id"], table["path"])
                      if uid in failed]
-    out.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out, index=False)
+    write_csv(frame, out, model.fingerprint)
     if report.failed:
-        pd.DataFrame(report.failed, columns=["id", "path", "reason"]).to_csv(report.errors_file, index=False)
+        write_csv(pd.DataFrame(report.failed, columns=["id", "path", "reason"]), report.errors_file, model.fingerprint)
     else:
         report.errors_file.unlink(missing_ok=True)  # an earlier run's list, no longer true
     report.labelled = len(frame)
@@ -130,6 +144,40 @@ def run_prediction(model_folder: str | Path, inputs: list[Path], out: str | Path
         known = frame["label"].isin(model.labels).to_numpy()
         report.seen = int((done["group"].astype(str).isin(trained).to_numpy() & known).sum()) if "group" in done else 0
     return report
+
+
+def check_store_table(store: str | Path, table: pd.DataFrame) -> None:
+    """A store with labelled clips (what train reads) may be given only the clips it holds, as it holds them: a
+    one-line FeatbenchError if predict would add clips to its corpus table or rewrite one (see the module's doc).
+
+    >>> import tempfile; from featbench.store import write_corpus
+    >>> d = tempfile.mkdtemp(); write_corpus(d, pd.DataFrame({"id": ["a"], "path": ["a.wav"], "label": ["sad"]}))
+    >>> check_store_table(d, pd.DataFrame({"id": ["a"], "path": ["a.wav"], "label": ["sad"]}))
+    >>> check_store_table(d, pd.DataFrame({"id": ["a"], "path": ["a.wav"], "label": [""]}))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    featbench.errors.FeatbenchError: .../corpus.csv: a store with labelled clips keeps its corpus table (train reads it): clip 'a' has label 'sad' there, predict would write ''; ...
+    """
+    from featbench.store import CORPUS_FILE, read_corpus
+
+    path = Path(store) / CORPUS_FILE
+    if not path.is_file():
+        return
+    stored = read_corpus(store)
+    if "label" not in stored or not (stored["label"] != "").any():
+        return  # a store of predict's own
+    advice = "give predict a store of its own (--store NEW_FOLDER) or none"
+    prefix = f"{path}: a store with labelled clips keeps its corpus table (train reads it)"
+    new = table[~table["id"].isin(set(stored["id"]))]
+    if len(new):
+        raise FeatbenchError(f"{prefix}: predict would add {len(new)} clip(s) to it (e.g. '{new['id'].iloc[0]}'); {advice}")
+    held = stored.set_index("id").loc[table["id"]]
+    for column in ("label", "speaker", "group", "path"):
+        if column in table and column in held:
+            now, there = table[column].astype(str).to_numpy(), held[column].astype(str).to_numpy()
+            if (now != there).any():
+                i = int((now != there).argmax())
+                raise FeatbenchError(f"{prefix}: clip '{table['id'].iloc[i]}' has {column} '{there[i]}' there, predict "
+                                     f"would write '{now[i]}'; {advice}")
 
 
 def _per_speaker(model, table: pd.DataFrame, layout: str | None, speaker: str | None) -> bool:

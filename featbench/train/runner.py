@@ -395,8 +395,9 @@ def _missing_tasks(data: GridData, folds: list, classifiers: list[str], done: se
 SHARED_PREFIX = "featbench-train-"  # temporary folders of matrices shared with workers: <prefix><pid>-<random>
 
 
-def remove_stale_shared(folder: str | None = None) -> list[str]:
-    """Remove the shared-matrix folders of training runs whose process is gone (killed with kill -9).
+def remove_stale_shared(folder: str | None = None, prefix: str = SHARED_PREFIX) -> list[str]:
+    """Remove the shared-matrix folders of training runs whose process is gone (killed with kill -9); with
+    another `prefix`, the temporary folders <prefix><pid>-* of another command (predict's stores).
 
     >>> remove_stale_shared("/nonexistent")
     []
@@ -405,8 +406,8 @@ def remove_stale_shared(folder: str | None = None) -> list[str]:
 
     removed = []
     base = Path(folder or tempfile.gettempdir())
-    for path in base.glob(f"{SHARED_PREFIX}*-*") if base.is_dir() else []:
-        pid = path.name[len(SHARED_PREFIX):].split("-", 1)[0]
+    for path in base.glob(f"{prefix}*-*") if base.is_dir() else []:
+        pid = path.name[len(prefix):].split("-", 1)[0]
         if pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(path, ignore_errors=True)
             removed.append(str(path))
