@@ -293,6 +293,7 @@ def fit(
     folds: Annotated[Optional[int], typer.Option(min=2, help="Number of folds of --holdout-fold (default: as `featbench train`).")] = None,
     corpus: Annotated[Optional[str], typer.Option(help="Corpus name recorded in the manifest (default: the store folder's name).")] = None,
     normalise: Annotated[str, typer.Option(help="'training', or 'per-speaker' / 'per-speaker:K' as in `featbench train` (predict then standardises each speaker on the clips it is given of them).")] = "training",
+    allow_confounded_speakers: Annotated[bool, typer.Option("--confounded-ok", help="As `featbench train --confounded-ok`: per-speaker normalisation even where most speakers' clips are dominated by one class.")] = False,
 ) -> None:
     """Train one view and classifier on a store as the benchmark does (choices on validation speakers) and save it.
 
@@ -308,7 +309,8 @@ def fit(
         raise FeatbenchError(f"--budget '{budget}': give one budget")
     check_writable(out)  # before the work, not after it
     result = fit_model(FitSpec(store, features, classifier, parse_classes(classes), parse_merge(merge), seed, chosen[0],
-                               holdout_fold, folds, corpus or Path(store).resolve().name, normalise))
+                               holdout_fold, folds, corpus or Path(store).resolve().name, normalise,
+                               allow_confounded_speakers))
     result.model.save(out)
     typer.echo(result.summary(out))
 

@@ -244,6 +244,16 @@ def test_fit_refuses_it_too(confounded, tmp_path):
     assert len(result.output.strip().splitlines()) == 1
 
 
+def test_fit_takes_the_override_and_records_it(confounded, tmp_path):
+    import json
+
+    result = CliRunner().invoke(app, ["fit", str(confounded), "--features", "voice", "--classifier", "logreg",
+                                      "--normalise", "per-speaker", "--confounded-ok", "--out", str(tmp_path / "model")])
+    assert result.exit_code == 0, result.output
+    assert "--confounded-ok" in result.output
+    assert json.loads((tmp_path / "model" / "manifest.json").read_text())["training"]["speakers_confounded_ok"] is True
+
+
 def test_the_override_without_per_speaker_normalisation_is_an_error(voices, tmp_path):
     result = _train(voices, tmp_path, "--confounded-ok")
     assert result.exit_code == 1 and "--confounded-ok" in result.output, result.output

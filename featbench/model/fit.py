@@ -44,6 +44,7 @@ class FitSpec:
     n_folds: int | None = None
     corpus: str = ""
     normalisation: str = "training"  # or per-speaker[:K]: predict then standardises each speaker on their own clips
+    allow_confounded_speakers: bool = False  # per-speaker normalisation even where speakers hold mostly one class
 
 
 @dataclass
@@ -66,7 +67,9 @@ class FitResult:
                  f"{training['budget']}, seed {training['seed']}); classes: {', '.join(m['labels'])}"]
         if training.get("normalisation", "training") != "training":
             lines.append(f"normalisation: {training['normalisation']} (predict standardises each speaker on the clips "
-                         "it is given of them: give it several clips per speaker, with --layout or --speaker)")
+                         "it is given of them: give it several clips per speaker, with --layout or --speaker)"
+                         + ("; run with --confounded-ok: most speakers' clips are dominated by one class"
+                            if training.get("speakers_confounded_ok") else ""))
         if holdout is not None:
             lines.append(f"held out: fold {holdout['fold']} of {holdout['n_folds']} ({' '.join(holdout['test_groups'])}): "
                          f"UA {holdout['ua']:.6f} on {holdout['test_utterances']} utterances")
@@ -97,7 +100,7 @@ def fit_model(spec: FitSpec) -> FitResult:
     holdout = spec.holdout_fold is not None
     exp = Experiment(Path(spec.store), [spec.features], [spec.classifier], [budget] if holdout else [ALL], [seed],
                      n_folds=spec.n_folds, classes=spec.classes, merge=dict(spec.merge), corpus=spec.corpus,
-                     normalisation=spec.normalisation)
+                     normalisation=spec.normalisation, allow_confounded_speakers=spec.allow_confounded_speakers)
     data, folds, dropped, entries = prepare_grid(exp)
     (view,), entry, table = data.views.values(), entries[0], data.table
     if holdout and not 0 <= spec.holdout_fold < len(folds):
@@ -150,6 +153,7 @@ def _training(spec: FitSpec, data, train_ids, fit_ids, val_ids, budget, seed: in
         "training_groups": sorted(str(g) for g in part["group"].unique()),  # predict flags clips of these speakers
         "per_class": {str(k): int(v) for k, v in part["label"].value_counts().sort_index().items()},
         "budget": str(budget), "seed": seed, "normalisation": spec.normalisation,
+        "speakers_confounded_ok": spec.allow_confounded_speakers,  # --confounded-ok: per-speaker statistics of one class
         "validation": {"fit_utterances": len(fit_ids), "validation_utterances": len(val_ids),
                        "validation_groups": sorted(table.loc[val_ids, "group"].unique().tolist()) if val_ids else []},
         "holdout": test,

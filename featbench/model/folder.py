@@ -46,7 +46,7 @@ MANIFEST_SCHEMA = {
                "val_ua": Maybe(float), "selection": str},
     "training": {"store": str, "corpus": str, "classes": ListOf(str), "merge": MapOf(str), "utterances": int,
                  "speakers": int, "groups": int, "training_groups": ListOf(str), "budget": str, "seed": int,
-                 "normalisation": str,
+                 "normalisation": str, "speakers_confounded_ok?": bool,
                  "holdout": Maybe({"fold": int, "n_folds": int, "test_groups": ListOf(str), "test_utterances": int,
                                    "ua": float})},
     "files": {"classifier": _FILE, "layer_weighting?": {**_FILE, "n_layers": int, "l2": float, "max_iter": int}},
