@@ -101,22 +101,27 @@ def split_normalisation(value: str) -> tuple[str, int | None]:
 @dataclass(frozen=True)
 class EntryName:
     """What a row's `family` says about its training data: the view, the other corpus ('+' its every utterance
-    added, 'from' trained on it; empty mode within one corpus) and the normalisation. Defaults are untagged.
+    added, 'from' trained on it; empty mode within one corpus), the normalisation, and where its choices were
+    validated with two corpora ('target': on the target corpus's speakers outside the test fold; empty: on the
+    training side's speakers). Defaults are untagged.
 
     >>> EntryName("egemaps-func", "+", "demo").text, EntryName("w@weighted", normalisation=PER_SPEAKER).text
     ('egemaps-func [+demo]', 'w@weighted [per-speaker normalisation]')
     >>> EntryName.parse(EntryName("w@L3", normalisation="per-speaker:8").text)
-    EntryName(view='w@L3', mode='', other='', normalisation='per-speaker:8')
+    EntryName(view='w@L3', mode='', other='', normalisation='per-speaker:8', validation='')
     >>> EntryName.parse("fbank [from demo, per-corpus normalisation]")
-    EntryName(view='fbank', mode='from', other='demo', normalisation='per-corpus')
+    EntryName(view='fbank', mode='from', other='demo', normalisation='per-corpus', validation='')
     >>> EntryName.parse("whisper@L4")
-    EntryName(view='whisper@L4', mode='', other='', normalisation='training')
+    EntryName(view='whisper@L4', mode='', other='', normalisation='training', validation='')
+    >>> EntryName.parse(EntryName("w@auto", "from", "A", PER_CORPUS, "target").text)
+    EntryName(view='w@auto', mode='from', other='A', normalisation='per-corpus', validation='target')
     """
 
     view: str
     mode: str = ""
     other: str = ""
     normalisation: str = TRAINING
+    validation: str = ""  # "target" (train --validate-on target); empty: the default, validated on the training side
 
     @property
     def kind(self) -> str:
@@ -137,7 +142,8 @@ class EntryName:
     @property
     def text(self) -> str:
         tags = ([f"{'+' if self.mode == '+' else 'from '}{self.other}"] if self.mode else []) + (
-            [self.normalisation_text] if self.normalisation != TRAINING else [])
+            [self.normalisation_text] if self.normalisation != TRAINING else []) + (
+            [f"validated on {self.validation}"] if self.validation else [])
         return f"{self.view} [{', '.join(tags)}]" if tags else self.view
 
     def within(self) -> "EntryName":
@@ -150,11 +156,12 @@ class EntryName:
         import re
 
         match = re.fullmatch(r"(.+) \[(?:(\+|from )([^,\]]+))?(?:, )?(?:(per-corpus|per-speaker) normalisation"
-                             r"(?: on ([0-9]+) clips)?)?\]", family)
-        if not match or not (match.group(2) or match.group(4)):
+                             r"(?: on ([0-9]+) clips)?)?(?:(?:, )?validated on (target))?\]", family)
+        if not match or not (match.group(2) or match.group(4) or match.group(6)):
             return cls(family)
         normalisation = (match.group(4) or TRAINING) + (f":{match.group(5)}" if match.group(5) else "")
-        return cls(match.group(1), (match.group(2) or "").strip(), match.group(3) or "", normalisation)
+        return cls(match.group(1), (match.group(2) or "").strip(), match.group(3) or "", normalisation,
+                   match.group(6) or "")
 
 
 def budget_order(frame: pd.DataFrame, x: str = "examples_per_class") -> list[str]:

@@ -24,8 +24,8 @@ from featbench.results import NAME_BREAKERS, PER_CORPUS, PER_SPEAKER, TRAINING, 
 from featbench.row_kinds import RowKind
 from featbench.train.grid import FUSION, SEQUENCE, SEQUENCE_MODELS, GridData, GridTask, ViewData, make_context, run_task, share_matrices
 from featbench.train.protocol import Fold, check_budgets, check_folds, check_seeds, default_budgets, make_folds
-from featbench.train.transfer import (CROSS, TARGET, TRANSFER, Design, check_labels, check_same_features, combine,
-                                      standardise_within)
+from featbench.train.transfer import (CROSS, SOURCE, TARGET, TRANSFER, VALIDATE_ON, Design, check_disjoint, check_labels,
+                                      check_same_features, combine, standardise_within)
 from featbench.train.target import describe
 from featbench.train.views import AUTO, WEIGHTED, resolve_views
 
@@ -53,6 +53,7 @@ class Experiment:
     normalisation: str = TRAINING  # results.NORMALISATIONS: on the training rows, per corpus or per speaker[:K clips]
     target: str | None = None  # a dimensional target: the corpus table's column to regress (None: the labels)
     per_corpus: bool = False  # featbench 0.5's spelling of normalisation="per-corpus", still taken
+    validate_on: str | None = None  # two corpora: choices on train.transfer.SOURCE (None: the default) or TARGET
 
     def __post_init__(self):
         if self.per_corpus:
@@ -252,9 +253,13 @@ def _design(exp: Experiment) -> tuple[Path, Path | None, Design]:
                              "or add one corpus to another's training data")
     kind, _ = split_normalisation(exp.normalisation)
     other = exp.test_store if exp.test_store is not None else exp.add_store
+    if exp.validate_on is not None and exp.validate_on not in VALIDATE_ON:
+        raise FeatbenchError(f"--validate-on {exp.validate_on}: choose {' or '.join(VALIDATE_ON)}")
     if other is None:
         if kind == PER_CORPUS:
             raise FeatbenchError("per-corpus normalisation needs a second corpus (--test-store or --add-store)")
+        if exp.validate_on is not None:
+            raise FeatbenchError(f"--validate-on {exp.validate_on} needs a second corpus (--test-store or --add-store)")
         return Path(exp.store), None, Design(normalisation=exp.normalisation)
     if Path(other).resolve() == Path(exp.store).resolve():
         raise FeatbenchError(f"{other}: the second store is the first one; give another corpus's store")
@@ -263,8 +268,8 @@ def _design(exp: Experiment) -> tuple[Path, Path | None, Design]:
         raise FeatbenchError(f"corpus name '{name}' holds one of '{NAME_BREAKERS}', which the rows' names cannot carry; "
                              "rename the store folder (or give another name in the library's other_corpus)")
     if exp.test_store is not None:  # trained on exp.store, tested on the test store's folds
-        return Path(exp.test_store), Path(exp.store), Design(CROSS, name, exp.normalisation)
-    return Path(exp.store), Path(exp.add_store), Design(TRANSFER, name, exp.normalisation)
+        return Path(exp.test_store), Path(exp.store), Design(CROSS, name, exp.normalisation, exp.validate_on or SOURCE)
+    return Path(exp.store), Path(exp.add_store), Design(TRANSFER, name, exp.normalisation, exp.validate_on or SOURCE)
 
 
 def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
@@ -295,6 +300,7 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
         other_table, _, other_sets, other_dropped, _ = _read_store(other_store, exp.families, exp.classes, exp.merge, views)
         for family in sets:
             check_same_features(family, (sets[family].meta, other_sets[family].meta), names)
+        check_disjoint((sets, other_sets), (table["id"], other_table["id"]), names)
         check_labels(table, other_table, names)
         dropped += other_dropped
         other_ids = list(other_table["id"])
