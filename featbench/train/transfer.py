@@ -71,7 +71,7 @@ class Design:
         if self.validate_on == SOURCE:
             return "held-out speakers"
         return "the target's speakers outside the test fold" if self.mode == CROSS else \
-            "held-out target speakers (outside the test fold)"
+            "held-out speakers of the target, outside the test fold"
 
     def validation_ids(self, table: pd.DataFrame, fold: Fold, train_ids: list[str], seed: int) -> tuple[list[str], list[str]]:
         """(fit ids, validation ids) of the choices for one fold, budget and seed (see the module's docstring); the
