@@ -242,6 +242,7 @@ def train(
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     test_store: Annotated[Optional[Path], typer.Option(help="Cross-corpus: train on STORE, test on this store's speaker folds (rows named 'family \\[from STORE]').")] = None,
     add_store: Annotated[Optional[Path], typer.Option(help="Transfer: add every utterance of this store to each of STORE's training budgets (rows named 'family \\[+OTHER]').")] = None,
+    validate_on: Annotated[Optional[str], typer.Option(help="With --test-store or --add-store: where layers, classifiers and hyper-parameters are chosen. 'source' (default): held-out speakers of the training subset (in a cross-corpus run, the training corpus's). 'target': the target corpus's speakers outside the test fold (no test speaker is read, but it spends labels of the target corpus; rows named 'family \\[from A, validated on target]').")] = None,
     normalise: Annotated[str, typer.Option(help="'training' (features standardised on the training rows, by each classifier); 'per-speaker' (each speaker's pooled features on the mean and std of all that speaker's clips, labels unread, test speakers' included: rows named 'family \\[per-speaker normalisation]'; refused where more than half of a corpus's speakers have their clips dominated by one class, as `featbench corpus` shows), or 'per-speaker:K' (on K of each speaker's clips, drawn at random); with two stores also 'per-corpus' (each corpus on its own mean and std).")] = "training",
     allow_confounded_speakers: Annotated[bool, typer.Option("--confounded-ok", help="Run --normalise per-speaker even where more than half of a corpus's speakers have their clips dominated by one class (their statistics then remove the emotion with the voice); rows named 'family \\[per-speaker normalisation, speakers confounded]'.")] = False,
     scheduler: Scheduler = None,
@@ -273,7 +274,8 @@ def train(
     exp = Experiment(store=store, families=names, classifiers=entries, budgets=parse_budgets(budgets) if budgets else None,
                      seeds=parse_seeds(seeds), n_folds=folds, classes=parse_classes(classes), merge=parse_merge(merge),
                      corpus=corpus or "", seq_epochs=seq_epochs, test_store=test_store, add_store=add_store,
-                     normalisation=normalise, target=target, allow_confounded_speakers=allow_confounded_speakers)
+                     normalisation=normalise, target=target, allow_confounded_speakers=allow_confounded_speakers,
+                     validate_on=validate_on)
     with _cluster(scheduler, jobs) as cluster:
         typer.echo(run_training(exp, out, jobs=jobs, progress=progress, cluster=cluster).summary())
 

@@ -104,20 +104,23 @@ def split_normalisation(value: str) -> tuple[str, int | None]:
 @dataclass(frozen=True)
 class EntryName:
     """What a row's `family` says about its training data: the view, the other corpus ('+' its every utterance
-    added, 'from' trained on it; empty mode within one corpus) and the normalisation, `confounded` where per-speaker
-    statistics were taken from speakers dominated by one class (corpus.balance; `--confounded-ok`).
-    Defaults are untagged.
+    added, 'from' trained on it; empty mode within one corpus), the normalisation (`confounded` where per-speaker
+    statistics were taken from speakers dominated by one class: corpus.balance, `--confounded-ok`), and where its
+    choices were validated with two corpora ('target': on the target corpus's speakers outside the test fold;
+    empty: on the training side's speakers). Defaults are untagged.
 
     >>> EntryName("egemaps-func", "+", "demo").text, EntryName("w@weighted", normalisation=PER_SPEAKER).text
     ('egemaps-func [+demo]', 'w@weighted [per-speaker normalisation]')
     >>> EntryName.parse(EntryName("w@L3", normalisation="per-speaker:8").text)
-    EntryName(view='w@L3', mode='', other='', normalisation='per-speaker:8', confounded=False)
+    EntryName(view='w@L3', mode='', other='', normalisation='per-speaker:8', confounded=False, validation='')
     >>> EntryName.parse("fbank [from demo, per-corpus normalisation]")
-    EntryName(view='fbank', mode='from', other='demo', normalisation='per-corpus', confounded=False)
+    EntryName(view='fbank', mode='from', other='demo', normalisation='per-corpus', confounded=False, validation='')
     >>> EntryName.parse("whisper@L4")
-    EntryName(view='whisper@L4', mode='', other='', normalisation='training', confounded=False)
+    EntryName(view='whisper@L4', mode='', other='', normalisation='training', confounded=False, validation='')
     >>> EntryName.parse("fbank [+demo, per-speaker normalisation on 8 clips, speakers confounded]").confounded
     True
+    >>> EntryName.parse(EntryName("w@auto", "from", "A", PER_CORPUS, validation="target").text)
+    EntryName(view='w@auto', mode='from', other='A', normalisation='per-corpus', confounded=False, validation='target')
     """
 
     view: str
@@ -125,6 +128,7 @@ class EntryName:
     other: str = ""
     normalisation: str = TRAINING
     confounded: bool = False
+    validation: str = ""  # "target" (train --validate-on target); empty: the default, validated on the training side
 
     @property
     def kind(self) -> str:
@@ -147,7 +151,8 @@ class EntryName:
     @property
     def text(self) -> str:
         tags = ([f"{'+' if self.mode == '+' else 'from '}{self.other}"] if self.mode else []) + (
-            [self.normalisation_text] if self.normalisation != TRAINING else [])
+            [self.normalisation_text] if self.normalisation != TRAINING else []) + (
+            [f"validated on {self.validation}"] if self.validation else [])
         return f"{self.view} [{', '.join(tags)}]" if tags else self.view
 
     def within(self) -> "EntryName":
@@ -161,12 +166,12 @@ class EntryName:
         import re
 
         match = re.fullmatch(r"(.+) \[(?:(\+|from )([^,\]]+))?(?:, )?(?:(per-corpus|per-speaker) normalisation"
-                             rf"(?: on ([0-9]+) clips)?(, {CONFOUNDED})?)?\]", family)
-        if not match or not (match.group(2) or match.group(4)):
+                             rf"(?: on ([0-9]+) clips)?(, {CONFOUNDED})?)?(?:(?:, )?validated on (target))?\]", family)
+        if not match or not (match.group(2) or match.group(4) or match.group(7)):
             return cls(family)
         normalisation = (match.group(4) or TRAINING) + (f":{match.group(5)}" if match.group(5) else "")
         return cls(match.group(1), (match.group(2) or "").strip(), match.group(3) or "", normalisation,
-                   bool(match.group(6)))
+                   bool(match.group(6)), match.group(7) or "")
 
 
 def budget_order(frame: pd.DataFrame, x: str = "examples_per_class") -> list[str]:

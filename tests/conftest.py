@@ -76,9 +76,10 @@ def demo_store(demo_corpus_master, tmp_path_factory) -> Path:
 LAYERS = 3  # of the synthetic all-layer family 'toy' in `layered`
 
 
-def add_layered_family(store, seed=0, frames=12, dim=4, skip=()):
+def add_layered_family(store, seed=0, frames=12, dim=4, skip=(), shifted=None):
     """Add 'toy', an all-layer frame family: layer k carries class signal of strength k (layer 0 is noise);
-    utterances in `skip` are left out."""
+    utterances in `skip` are left out. Layer `shifted` puts each class's signal one dimension further on (a cue
+    that holds in this store only)."""
     from featbench.store import FamilyMeta, StoreWriter, read_corpus
 
     table = read_corpus(store)
@@ -92,7 +93,7 @@ def add_layered_family(store, seed=0, frames=12, dim=4, skip=()):
         for uid, label in zip(table.id, table.label):
             x = rng.normal(size=(frames, LAYERS, dim))
             for k in range(LAYERS):
-                x[:, k, labels.index(label) % dim] += 1.2 * k
+                x[:, k, (labels.index(label) + (k == shifted)) % dim] += 1.2 * k
             if uid in kept:
                 writer.add("toy", uid, "h" + uid, x.reshape(frames, -1).astype(np.float32))
         writer.consolidate("toy", kept)

@@ -231,9 +231,26 @@ def test_a_balanced_corpus_passes_and_its_measure_is_noted(voices, tmp_path):
     assert set(pd.read_csv(tmp_path / "r.csv").family) == {"voice" + PS}  # nothing to tag: the flag only permits
 
 
-def test_each_corpus_of_a_two_store_run_is_checked(voices, confounded, tmp_path):
-    result = _train(voices, tmp_path, "--normalise", "per-speaker", "--classes", "angry,sad", "--add-store", str(confounded))
-    assert result.exit_code == 1 and f"{confounded}: per-speaker normalisation refused" in result.output, result.output
+def _other_clips(store):
+    """Make `store` another corpus: its own clips (ids 'o_...', and audio hashes no other store shares)."""
+    from featbench.store import StoreWriter, read_corpus, read_family
+
+    table = read_corpus(store)
+    voice = read_family(store, "voice")
+    for path in store.glob("*.h5"):
+        path.unlink()
+    table.assign(id="o_" + table["id"]).to_csv(store / "corpus.csv", index=False)
+    with StoreWriter(store) as writer:
+        writer.prepare(voice.meta)
+        for uid in table["id"]:
+            writer.add("voice", "o_" + uid, "o" + uid, voice.get(uid))
+        writer.consolidate("voice", ["o_" + u for u in table["id"]])
+
+
+def test_each_corpus_of_a_two_store_run_is_checked(voices, confounded, tmp_path_factory, tmp_path):
+    other = store_copy_with(confounded, tmp_path_factory, "other", _other_clips)
+    result = _train(voices, tmp_path, "--normalise", "per-speaker", "--classes", "angry,sad", "--add-store", str(other))
+    assert result.exit_code == 1 and f"{other}: per-speaker normalisation refused" in result.output, result.output
     assert len(result.output.strip().splitlines()) == 1
 
 

@@ -147,3 +147,18 @@ def test_cross_corpus_between_the_demo_corpus_and_ravdess_with_a_label_map(demo_
     assert set(rows.corpus) == {"ravdess"} and set(rows.family) == {f"egemaps-func [+{demo_store.name}]"}
     n_demo = len(pd.read_csv(demo_store / "corpus.csv"))
     assert (rows.n_train - rows.examples_per_class * 4 == n_demo).all()  # the target's budget plus all of the demo
+
+
+@pytest.mark.parametrize("option", ["--test-store", "--add-store"])
+def test_a_copy_of_the_same_corpus_is_refused_naming_the_shared_clips(demo_store, tmp_path, option):
+    """A copy of a store under another folder name is the same corpus: its clips (same audio hashes) would put the
+    test speakers' clips into training. One line naming how many clips the two stores share; no row written."""
+    copy = tmp_path / "copy"
+    shutil.copytree(demo_store, copy)
+    n = len(pd.read_csv(demo_store / "corpus.csv"))
+    result = CliRunner().invoke(app, ["train", str(demo_store), option, str(copy), "--features", "egemaps-func",
+                                      "--classifiers", "logreg", "--budgets", "2", "--seeds", "0", "--folds", "2",
+                                      "--out", str(tmp_path / "r.csv"), "--no-progress"])
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert f"{n} clip(s)" in result.output and "same audio" in result.output, result.output
+    assert not (tmp_path / "r.csv").exists()

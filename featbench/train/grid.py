@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from featbench.row_kinds import RowKind
-from featbench.train.protocol import Fold, validation_split
+from featbench.train.protocol import Fold
 from featbench.train.transfer import Design
 from featbench.train.views import AUTO, WEIGHTED, View
 
@@ -141,10 +141,11 @@ def _pooled_inputs(view: ViewData, X: np.ndarray, y: np.ndarray, rows: list[int]
     return {None: X}, []
 
 
-def _fit_pooled(entry: str, view: ViewData, X, y, train_rows, fit_rows, val_rows, seed: int, regression: bool = False):
+def _fit_pooled(entry: str, view: ViewData, X, y, train_rows, fit_rows, val_rows, seed: int, regression: bool = False,
+                held_out: str = "held-out speakers"):
     """Choose (layer, classifier, hyper-parameters) on the validation speakers, refit on the training subset.
     Returns (model, the input matrix it reads, Choice, how the choice was made). `regression`: a dimensional
-    target, the regressors chosen by CCC."""
+    target, the regressors chosen by CCC; `held_out`: whom val_rows hold, as the rows say it (Design.held_out)."""
     from featbench.train.classifiers import build, registry
     from featbench.train.selection import Choice, candidates_of, choose, is_selected
 
@@ -153,7 +154,7 @@ def _fit_pooled(entry: str, view: ViewData, X, y, train_rows, fit_rows, val_rows
         candidates, _ = _pooled_inputs(view, X, y, fit_rows)
         choice = choose(candidates, options, y, fit_rows, val_rows, seed, regression)
         chosen = ("layer, " if view.view.mode == AUTO else "") + ("classifier and " if is_selected(entry) else "") + "grid"
-        selection = (f"{chosen} on held-out speakers ({len(fit_rows)} fit / {len(val_rows)} val), "
+        selection = (f"{chosen} on {held_out} ({len(fit_rows)} fit / {len(val_rows)} val), "
                      f"val {'CCC' if regression else 'UA'} {choice.val_ua:.3f}")
     else:
         last = view.view.layers - 1 if view.view.mode == AUTO else None
@@ -216,9 +217,9 @@ def _rows(context: TaskContext, task: GridTask) -> list[dict]:
     rows = []
     for budget in task.budgets:
         train_ids, counted = data.design.training_ids(table, task.fold, budget, task.seed)
-        if set(train_ids) & set(table["id"][test_mask]):
-            raise RuntimeError(f"fold {task.fold.index}: test utterances among the training ones")  # never: a bug
-        fit_ids, val_ids = validation_split(table, train_ids, task.seed)
+        fit_ids, val_ids = data.design.validation_ids(table, task.fold, train_ids, task.seed)
+        if set(train_ids + val_ids) & set(table["id"][test_mask]):  # never: a bug
+            raise RuntimeError(f"fold {task.fold.index}: test utterances among the training or validation ones")
         train_rows, fit_rows, val_rows = ([index[u] for u in ids] for ids in (train_ids, fit_ids, val_ids))
         start = time.perf_counter()
         if sequence:
@@ -226,7 +227,7 @@ def _rows(context: TaskContext, task: GridTask) -> list[dict]:
                                                      task.seed)
         else:
             model, X_used, choice, selection = _fit_pooled(task.classifier, view, inputs, y, train_rows, fit_rows,
-                                                           val_rows, task.seed, bool(data.target))
+                                                           val_rows, task.seed, bool(data.target), data.design.held_out)
         fit_s = time.perf_counter() - start
         start = time.perf_counter()
         pred = model.predict([inputs[i] for i in test_rows] if sequence else X_used[test_rows])

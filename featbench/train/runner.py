@@ -25,8 +25,8 @@ from featbench.results import CONFOUNDED, NAME_BREAKERS, PER_CORPUS, PER_SPEAKER
 from featbench.row_kinds import RowKind
 from featbench.train.grid import FUSION, SEQUENCE, SEQUENCE_MODELS, GridData, GridTask, ViewData, make_context, run_task, share_matrices
 from featbench.train.protocol import Fold, check_budgets, check_folds, check_seeds, default_budgets, make_folds
-from featbench.train.transfer import (CROSS, TARGET, TRANSFER, Design, check_labels, check_same_features, combine,
-                                      standardise_within)
+from featbench.train.transfer import (CROSS, SOURCE, TARGET, TRANSFER, VALIDATE_ON, Design, check_disjoint, check_labels,
+                                      check_same_features, combine, standardise_within)
 from featbench.train.target import describe
 from featbench.train.views import AUTO, WEIGHTED, resolve_views
 
@@ -55,6 +55,7 @@ class Experiment:
     target: str | None = None  # a dimensional target: the corpus table's column to regress (None: the labels)
     per_corpus: bool = False  # featbench 0.5's spelling of normalisation="per-corpus", still taken
     allow_confounded_speakers: bool = False  # per-speaker normalisation even where speakers hold mostly one class
+    validate_on: str | None = None  # two corpora: choices on train.transfer.SOURCE (None: the default) or TARGET
 
     def __post_init__(self):
         if self.per_corpus:
@@ -272,9 +273,13 @@ def _design(exp: Experiment) -> tuple[Path, Path | None, Design]:
                              "or add one corpus to another's training data")
     kind, _ = split_normalisation(exp.normalisation)
     other = exp.test_store if exp.test_store is not None else exp.add_store
+    if exp.validate_on is not None and exp.validate_on not in VALIDATE_ON:
+        raise FeatbenchError(f"--validate-on {exp.validate_on}: choose {' or '.join(VALIDATE_ON)}")
     if other is None:
         if kind == PER_CORPUS:
             raise FeatbenchError("per-corpus normalisation needs a second corpus (--test-store or --add-store)")
+        if exp.validate_on is not None:
+            raise FeatbenchError(f"--validate-on {exp.validate_on} needs a second corpus (--test-store or --add-store)")
         return Path(exp.store), None, Design(normalisation=exp.normalisation)
     if Path(other).resolve() == Path(exp.store).resolve():
         raise FeatbenchError(f"{other}: the second store is the first one; give another corpus's store")
@@ -283,8 +288,8 @@ def _design(exp: Experiment) -> tuple[Path, Path | None, Design]:
         raise FeatbenchError(f"corpus name '{name}' holds one of '{NAME_BREAKERS}', which the rows' names cannot carry; "
                              "rename the store folder (or give another name in the library's other_corpus)")
     if exp.test_store is not None:  # trained on exp.store, tested on the test store's folds
-        return Path(exp.test_store), Path(exp.store), Design(CROSS, name, exp.normalisation)
-    return Path(exp.store), Path(exp.add_store), Design(TRANSFER, name, exp.normalisation)
+        return Path(exp.test_store), Path(exp.store), Design(CROSS, name, exp.normalisation, validate_on=exp.validate_on or SOURCE)
+    return Path(exp.store), Path(exp.add_store), Design(TRANSFER, name, exp.normalisation, validate_on=exp.validate_on or SOURCE)
 
 
 def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
@@ -313,11 +318,13 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
         if any(c in SEQUENCE_MODELS for c in classifiers):
             raise FeatbenchError(f"the {SEQUENCE} and {FUSION} models train on one store; with --test-store or --add-store "
                                  "use the utterance-level classifiers")
-        names = tuple(name if name == Path(store).name else f"{name} ({store})"
-                      for name, store in ((corpus, target_store), (design.other, other_store)))
+        pairs = ((corpus, target_store), (design.other, other_store))
+        same = corpus == design.other  # two folders of one name: only their paths tell them apart
+        names = tuple(name if name == Path(store).name and not same else f"{name} ({store})" for name, store in pairs)
         other_table, _, other_sets, other_dropped, _ = _read_store(other_store, exp.families, exp.classes, exp.merge, views)
         for family in sets:
             check_same_features(family, (sets[family].meta, other_sets[family].meta), names)
+        check_disjoint((sets, other_sets), (table["id"], other_table["id"]), names)
         check_labels(table, other_table, names)
         dropped += other_dropped
         other_ids = list(other_table["id"])

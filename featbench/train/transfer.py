@@ -10,9 +10,21 @@ must be the same: a label without a counterpart is an error, never a silent drop
 Rows are named after the training data: ``egemaps-func [from demo]`` (trained on demo, tested on the
 target's folds) and ``egemaps-func [+demo]`` (the target's budget plus all of demo); `examples_per_class`
 counts the budgeted corpus only (the other corpus in a cross-corpus run, the target in a transfer run).
+The two corpora must not share a clip (the same audio hash): a copy of the target would put its test
+speakers' clips into training.
+
+Choices (layer, classifier, hyper-parameters; see train.selection) are validated on SOURCE, by default:
+held-out speakers of the training subset, as within one corpus (in a cross-corpus run the other corpus's
+speakers, in a transfer run speakers of either corpus); or on TARGET (`train --validate-on target`): the
+target corpus's speakers outside the test fold, all their clips in a cross-corpus run (the model is fitted
+on the whole training subset), held-out speakers of the target's budget in a transfer run. Both are honest
+(no test speaker is read), but TARGET spends labels of the target corpus that a cross-corpus row does not
+count; its rows say so (``[from demo, validated on target]``).
 
 >>> Design(TRANSFER, "demo").entry("egemaps-func")
 'egemaps-func [+demo]'
+>>> Design(CROSS, "demo", validate_on=TARGET).entry("w@auto")
+'w@auto [from demo, validated on target]'
 >>> Design(CROSS, "demo", PER_CORPUS).entry("fbank")
 'fbank [from demo, per-corpus normalisation]'
 >>> Design(normalisation=PER_SPEAKER).entry("fbank")
@@ -27,26 +39,53 @@ import pandas as pd
 
 from featbench.errors import FeatbenchError
 from featbench.results import PER_CORPUS, PER_SPEAKER, TRAINING, EntryName
-from featbench.train.protocol import Fold, budget_subset
+from featbench.train.protocol import Fold, budget_subset, validation_split
 
 WITHIN, CROSS, TRANSFER = "", "from", "+"
 TARGET, OTHER = "target", "other"  # the `part` column of a two-corpus table
+SOURCE = "source"
+VALIDATE_ON = (SOURCE, TARGET)  # where a two-corpus run validates its choices (`train --validate-on`)
+UNHASHED = ("", "missing")  # audio hashes that name no audio (a store written before hashes, a missing file)
 
 
 @dataclass(frozen=True)
 class Design:
     """Where a task's training utterances come from: WITHIN one corpus, CROSS (budgets from the other corpus),
     or TRANSFER (the target's budget plus all of the other); and how features are normalised
-    (results.NORMALISATIONS: on the training rows by each classifier, per corpus, or per speaker)."""
+    (results.NORMALISATIONS: on the training rows by each classifier, per corpus, or per speaker); and where
+    choices are validated (VALIDATE_ON, with two corpora)."""
 
     mode: str = WITHIN
     other: str = ""
     normalisation: str = TRAINING
     confounded: bool = False  # per-speaker statistics of speakers dominated by one class, run anyway (corpus.balance)
+    validate_on: str = SOURCE
 
     def entry(self, view: str) -> str:
         """The name a view's rows get (the view itself within one corpus, normalised on the training rows)."""
-        return EntryName(view, self.mode, self.other, self.normalisation, self.confounded).text
+        return EntryName(view, self.mode, self.other, self.normalisation, self.confounded,
+                         "" if self.validate_on == SOURCE else self.validate_on).text
+
+    @property
+    def held_out(self) -> str:
+        """Whom the choices are validated on, in the words of the rows' hp_selection."""
+        if self.validate_on == SOURCE:
+            return "held-out speakers"
+        return "the target's speakers outside the test fold" if self.mode == CROSS else \
+            "held-out speakers of the target, outside the test fold"
+
+    def validation_ids(self, table: pd.DataFrame, fold: Fold, train_ids: list[str], seed: int) -> tuple[list[str], list[str]]:
+        """(fit ids, validation ids) of the choices for one fold, budget and seed (see the module's docstring); the
+        fold's test speakers are never among them. ([], []) when no validation speaker is left."""
+        if self.validate_on == SOURCE or self.mode == WITHIN:
+            return validation_split(table, train_ids, seed)
+        target = table[table["part"] == TARGET]
+        if self.mode == CROSS:
+            return list(train_ids), target.loc[~np.asarray(fold.test_mask(target)), "id"].tolist()
+        own = set(target["id"])
+        _, val = validation_split(table, [u for u in train_ids if u in own], seed)
+        held = set(val)
+        return ([u for u in train_ids if u not in held], val) if val else ([], [])
 
     def training_ids(self, table: pd.DataFrame, fold: Fold, budget, seed: int) -> tuple[list[str], list[str]]:
         """(every training id, the budgeted ones that examples_per_class counts) for one fold, budget and seed."""
@@ -94,6 +133,30 @@ def check_labels(target: pd.DataFrame, other: pd.DataFrame, names: tuple[str, st
             raise FeatbenchError(f"label '{stray[0]}' of {names[k]} has no counterpart in {names[1 - k]} (its labels: "
                                  f"{', '.join(sorted(have[1 - k]))}); map it with --merge {stray[0]}=<label> or leave it "
                                  "out with --classes")
+
+
+def check_disjoint(sets: tuple[dict, dict], ids: tuple, names: tuple[str, str]) -> None:
+    """The two corpora share no clip: no audio hash (in any family of `sets`, {family: FeatureSet} per store) of
+    the clips `ids` of one is a hash of the other's; else one line naming how many of the target's clips are shared.
+
+    >>> from types import SimpleNamespace as Set
+    >>> a, b = Set(ids=["u1", "u2"], hashes=["h1", "h2"]), Set(ids=["x1", "x2"], hashes=["h2", ""])
+    >>> check_disjoint(({"f": a}, {"f": b}), (["u1", "u2"], ["x1", "x2"]), ("B", "A"))
+    Traceback (most recent call last):
+    featbench.errors.FeatbenchError: B and A share 1 clip(s) (the same audio hash, e.g. 'u2' of B is 'x1' of A): the test speakers' clips would be trained on; give two different corpora, or leave the shared clips out of one
+    """
+    def hashed(family_sets: dict, keep) -> list[tuple[str, str]]:
+        keep = set(keep)
+        return [(str(uid), str(audio)) for fs in family_sets.values() for uid, audio in zip(fs.ids, fs.hashes)
+                if uid in keep and str(audio) not in UNHASHED]
+
+    theirs = {audio: uid for uid, audio in reversed(hashed(sets[1], ids[1]))}
+    shared = sorted({uid: audio for uid, audio in hashed(sets[0], ids[0]) if audio in theirs}.items())
+    if shared:
+        uid, audio = shared[0]
+        raise FeatbenchError(f"{names[0]} and {names[1]} share {len(shared)} clip(s) (the same audio hash, e.g. '{uid}' of "
+                             f"{names[0]} is '{theirs[audio]}' of {names[1]}): the test speakers' clips would be trained on; "
+                             "give two different corpora, or leave the shared clips out of one")
 
 
 def check_same_features(family: str, metas: tuple, names: tuple[str, str]) -> None:
