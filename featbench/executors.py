@@ -10,7 +10,8 @@ Interrupts and crashes are normal use:
 - Ctrl-C raises KeyboardInterrupt in the caller and nothing computed while it arrived is yielded, also
   when a C library swallowed the interrupt (openSMILE runs its Python callbacks inside C, where an
   exception cannot propagate): a SIGINT handler records it and every result is checked against it.
-- Worker processes ignore SIGINT (the caller decides), never outlive their parent (Linux
+- Worker processes ignore SIGINT (the caller decides; they start with it blocked, so a Ctrl-C while they
+  import is not a traceback of theirs), never outlive their parent (Linux
   ``PR_SET_PDEATHSIG`` plus a watchdog thread elsewhere, so kill -9 of the caller kills them too), and
   are killed, not awaited, when the caller stops early.
 - At most `2 * workers` tasks are in flight, so memory stays flat however many tasks there are.
@@ -39,24 +40,50 @@ def _demo_work(context: int, task: int) -> int:
 
 class InterruptGuard:
     """Within the block, SIGINT sets `interrupted` before raising KeyboardInterrupt, so an interrupt that
-    a C library swallowed is still seen by `check()`. Only the main thread can install it."""
+    a C library swallowed is still seen by `check()`. Only the main thread can install the handler.
 
-    def __init__(self):
+    With ``defer=True`` an interrupt is only recorded, and raised as KeyboardInterrupt when the block ends:
+    for C code that calls Python back (an exception raised inside a ctypes callback is printed as "Exception
+    ignored" and lost), and for starting processes: SIGINT is blocked in this thread within the block, so a
+    process started there begins with Ctrl-C blocked and cannot die of it, with a traceback, while it
+    imports, before it has set itself up to ignore it. A process whose SIGINT is ignored keeps ignoring it.
+
+    >>> try:
+    ...     with InterruptGuard(defer=True):
+    ...         os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C
+    ...         print("the block goes on")
+    ... except KeyboardInterrupt:
+    ...     print("raised when it ends")
+    the block goes on
+    raised when it ends
+    """
+
+    def __init__(self, defer: bool = False):
         self.interrupted = False
+        self.defer = defer
         self._previous = None
+        self._mask = None
 
     def _handler(self, signum, frame):
         self.interrupted = True
-        raise KeyboardInterrupt
+        if not self.defer:
+            raise KeyboardInterrupt
 
     def __enter__(self) -> "InterruptGuard":
-        if threading.current_thread() is threading.main_thread():
+        main = threading.current_thread() is threading.main_thread()
+        if main and not (self.defer and signal.getsignal(signal.SIGINT) == signal.SIG_IGN):
             self._previous = signal.signal(signal.SIGINT, self._handler)
+        if self.defer and hasattr(signal, "pthread_sigmask"):
+            self._mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, kind, err, tb) -> None:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
+        if self._mask is not None:  # a Ctrl-C held back by the mask reaches the previous handler now
+            signal.pthread_sigmask(signal.SIG_SETMASK, self._mask)
+        if self.defer and self.interrupted and kind is not KeyboardInterrupt:
+            raise KeyboardInterrupt  # also over another exception: the user asked to stop
 
     def check(self) -> None:
         """Raise KeyboardInterrupt if an interrupt arrived, even one that was swallowed."""
@@ -87,6 +114,8 @@ def _die_with_parent(parent: int) -> None:
 
 def _init_worker(parent: int, threads: int, setup: Callable | None, setup_args: tuple) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # started with SIGINT blocked (InterruptGuard(defer=True)); ignored now
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     _die_with_parent(parent)
     limit_threads(threads)
     try:
@@ -164,10 +193,15 @@ def _in_workers(work: Callable, tasks: Iterable, workers: int, setup: Callable |
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
                                initargs=(os.getpid(), 1, setup, setup_args))
     finished_cleanly = False
+
+    def submit(task):
+        with InterruptGuard(defer=True):  # the workers a submit starts begin with Ctrl-C blocked
+            return pool.submit(_call, work, task)
+
     try:
         pending = set()
         for task in tasks:
-            pending.add(pool.submit(_call, work, task))
+            pending.add(submit(task))
             if len(pending) >= 2 * workers:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
