@@ -10,8 +10,8 @@ Interrupts and crashes are normal use:
 - Ctrl-C raises KeyboardInterrupt in the caller and nothing computed while it arrived is yielded, also
   when a C library swallowed the interrupt (openSMILE runs its Python callbacks inside C, where an
   exception cannot propagate): a SIGINT handler records it and every result is checked against it.
-- Worker processes ignore SIGINT (the caller decides; they start with it blocked, so a Ctrl-C while they
-  import is not a traceback of theirs), never outlive their parent (Linux
+- Worker processes ignore SIGINT from their start (the caller decides; a Ctrl-C while they import is not a
+  traceback of theirs), never outlive their parent (Linux
   ``PR_SET_PDEATHSIG`` plus a watchdog thread elsewhere, so kill -9 of the caller kills them too), and
   are killed, not awaited, when the caller stops early.
 - At most `2 * workers` tasks are in flight, so memory stays flat however many tasks there are.
@@ -21,6 +21,7 @@ Interrupts and crashes are normal use:
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -44,9 +45,8 @@ class InterruptGuard:
 
     With ``defer=True`` an interrupt is only recorded, and raised as KeyboardInterrupt when the block ends:
     for C code that calls Python back (an exception raised inside a ctypes callback is printed as "Exception
-    ignored" and lost), and for starting processes: SIGINT is blocked in this thread within the block, so a
-    process started there begins with Ctrl-C blocked and cannot die of it, with a traceback, while it
-    imports, before it has set itself up to ignore it. A process whose SIGINT is ignored keeps ignoring it.
+    ignored" and lost), and for a library's start-up that must not be cut in half (a Dask cluster that is
+    half started cannot be closed). A process whose SIGINT is ignored keeps ignoring it.
 
     >>> try:
     ...     with InterruptGuard(defer=True):
@@ -62,7 +62,6 @@ class InterruptGuard:
         self.interrupted = False
         self.defer = defer
         self._previous = None
-        self._mask = None
 
     def _handler(self, signum, frame):
         self.interrupted = True
@@ -73,15 +72,11 @@ class InterruptGuard:
         main = threading.current_thread() is threading.main_thread()
         if main and not (self.defer and signal.getsignal(signal.SIGINT) == signal.SIG_IGN):
             self._previous = signal.signal(signal.SIGINT, self._handler)
-        if self.defer and hasattr(signal, "pthread_sigmask"):
-            self._mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         return self
 
     def __exit__(self, kind, err, tb) -> None:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
-        if self._mask is not None:  # a Ctrl-C held back by the mask reaches the previous handler now
-            signal.pthread_sigmask(signal.SIG_SETMASK, self._mask)
         if self.defer and self.interrupted and kind is not KeyboardInterrupt:
             raise KeyboardInterrupt  # also over another exception: the user asked to stop
 
@@ -89,6 +84,22 @@ class InterruptGuard:
         """Raise KeyboardInterrupt if an interrupt arrived, even one that was swallowed."""
         if self.interrupted:
             raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _born_ignoring_interrupts():
+    """Processes started within the block ignore SIGINT from their first instruction: a Ctrl-C while they import
+    (a second or more) would otherwise end each of them with a traceback of its own. Only an ignored SIGINT
+    survives exec (a handler is reset, a blocked mask too), so SIGINT is ignored here for the few milliseconds
+    the block takes (starting processes, not waiting for them)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -113,9 +124,7 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _init_worker(parent: int, threads: int, setup: Callable | None, setup_args: tuple) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    if hasattr(signal, "pthread_sigmask"):  # started with SIGINT blocked (InterruptGuard(defer=True)); ignored now
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # already ignored when started by `_born_ignoring_interrupts`
     _die_with_parent(parent)
     limit_threads(threads)
     try:
@@ -195,7 +204,9 @@ def _in_workers(work: Callable, tasks: Iterable, workers: int, setup: Callable |
     finished_cleanly = False
 
     def submit(task):
-        with InterruptGuard(defer=True):  # the workers a submit starts begin with Ctrl-C blocked
+        if len(getattr(pool, "_processes", None) or {}) >= workers:
+            return pool.submit(_call, work, task)
+        with _born_ignoring_interrupts():  # this submit starts a worker
             return pool.submit(_call, work, task)
 
     try:
