@@ -234,7 +234,7 @@ def test_a_fold_part_without_variance_is_refused_before_any_work():  # issue 19 
     table = pd.DataFrame({"id": list("abcdefgh"), "group": list("aabbccdd"), "label": ["v Q1", "v Q2"] * 4,
                           VALUE: [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0]})
     folds = [Fold(0, ("a", "b"), "k-group-folds"), Fold(1, ("c", "d"), "k-group-folds")]
-    with pytest.raises(FeatbenchError, match="the test part of fold 0 .* has one value, 1; CCC is undefined"):
+    with pytest.raises(FeatbenchError, match="the test part of fold 0 .* has one value, 1, of the target; CCC is undefined"):
         check_folds(table, folds)
-    with pytest.raises(FeatbenchError, match="the training part of fold 1 .* has one value, 1; CCC is undefined"):
+    with pytest.raises(FeatbenchError, match="the training part of fold 1 .* has one value, 1, of the target; CCC is undefined"):
         check_folds(table, folds[1:])
