@@ -289,7 +289,7 @@ def fit(
     out: Annotated[Path, typer.Option(help="Model folder to write (new, empty, or an earlier model folder, which is replaced).")] = Path("model"),
     classes: Classes = None,
     merge: Merge = None,
-    seed: Annotated[int, typer.Option(min=0, help="Seed of the budget subset, the validation split and the classifier.")] = 0,
+    seed: Annotated[str, typer.Option(metavar="INTEGER", help="Seed of the budget subset, the validation split and the classifier.")] = "0",
     budget: Annotated[str, typer.Option(help="Training examples per class (or a fraction of each class, e.g. 0.25), or 'all'.")] = "all",
     holdout_fold: Annotated[Optional[int], typer.Option(min=0, help="Train on the training part of this fold only (of the folds `featbench train --folds N` makes), to reproduce a benchmark row.")] = None,
     folds: Annotated[Optional[int], typer.Option(min=2, help="Number of folds of --holdout-fold (default: as `featbench train`).")] = None,
@@ -304,14 +304,17 @@ def fit(
     from featbench.corpus.table import parse_classes, parse_merge
     from featbench.model import FitSpec, fit_model
     from featbench.model.folder import check_writable
+    from featbench.options import parse_int
     from featbench.train import parse_budgets
+    from featbench.train.protocol import MAX_SEED
 
+    seed_value = parse_int(seed, "--seed", maximum=MAX_SEED)
     chosen = parse_budgets(budget)
     if len(chosen) != 1:
         raise FeatbenchError(f"--budget '{budget}': give one budget")
     check_writable(out)  # before the work, not after it
-    result = fit_model(FitSpec(store, features, classifier, parse_classes(classes), parse_merge(merge), seed, chosen[0],
-                               holdout_fold, folds, corpus or Path(store).resolve().name, normalise,
+    result = fit_model(FitSpec(store, features, classifier, parse_classes(classes), parse_merge(merge), seed_value,
+                               chosen[0], holdout_fold, folds, corpus or Path(store).resolve().name, normalise,
                                allow_confounded_speakers))
     result.model.save(out)
     typer.echo(result.summary(out))

@@ -136,26 +136,37 @@ class DaskCluster:
         """Connect to `address` (or start ``local:N``); one FeatbenchError line if that is not possible."""
         import logging
 
-        from distributed import Client, LocalCluster
+        from distributed import LocalCluster
 
         address = address.strip()
         local = None
         if address.startswith(LOCAL):
+            from featbench.options import is_whole
+
             count = address[len(LOCAL):]
-            if not count.isdigit() or int(count) < 1:
+            if not is_whole(count) or int(count) < 1:
                 raise FeatbenchError(f"--scheduler {address}: write local:N with N >= 1 worker processes, e.g. local:4")
-            local = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True, dashboard_address=":0",
-                                 silence_logs=logging.CRITICAL)  # errors reach the client as exceptions
-            target = local
-        elif "://" in address or ":" in address:
-            target = address
-        else:
+        elif "://" not in address and ":" not in address:
             raise FeatbenchError(f"--scheduler {address!r}: give a scheduler address such as tcp://host:8786, or local:N")
         try:
-            client = _client_within(target, timeout)
-        except Exception as err:  # refused, timed out, or another server answered (garbage, a hang): one line
+            if address.startswith(LOCAL):
+                with InterruptGuard(defer=True):  # its processes start with Ctrl-C blocked; one meanwhile ends the run here
+                    local = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True, dashboard_address=":0",
+                                         silence_logs=logging.CRITICAL)  # errors reach the client as exceptions
+            return cls._connected(address, local, timeout)
+        except BaseException as err:
             if local is not None:
+                if not isinstance(err, Exception):  # Ctrl-C: the run ends with one line, no scheduler noise after it
+                    _quiet_shutdown()
                 local.close()
+            raise
+
+    @classmethod
+    def _connected(cls, address: str, local, timeout: float) -> "DaskCluster":
+        """A client of `local` (or of `address`) whose workers run this featbench; one FeatbenchError line if not."""
+        try:
+            client = _client_within(local if local is not None else address, timeout)
+        except Exception as err:  # refused, timed out, or another server answered (garbage, a hang): one line
             detail = (str(err).splitlines() or [""])[0][:200]
             raise FeatbenchError(f"--scheduler {address}: no Dask scheduler answered within {timeout:g} s "
                                  f"({type(err).__name__}{': ' + detail if detail else ''})") from None
@@ -165,7 +176,7 @@ class DaskCluster:
                 client.register_plugin(IgnoreInterrupts())
             cluster._check_workers(timeout)
         except BaseException:
-            cluster.close()
+            client.close()
             raise
         return cluster
 

@@ -10,7 +10,8 @@ Interrupts and crashes are normal use:
 - Ctrl-C raises KeyboardInterrupt in the caller and nothing computed while it arrived is yielded, also
   when a C library swallowed the interrupt (openSMILE runs its Python callbacks inside C, where an
   exception cannot propagate): a SIGINT handler records it and every result is checked against it.
-- Worker processes ignore SIGINT (the caller decides), never outlive their parent (Linux
+- Worker processes ignore SIGINT from their start (the caller decides; a Ctrl-C while they import is not a
+  traceback of theirs), never outlive their parent (Linux
   ``PR_SET_PDEATHSIG`` plus a watchdog thread elsewhere, so kill -9 of the caller kills them too), and
   are killed, not awaited, when the caller stops early.
 - At most `2 * workers` tasks are in flight, so memory stays flat however many tasks there are.
@@ -20,6 +21,7 @@ Interrupts and crashes are normal use:
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import threading
@@ -39,29 +41,65 @@ def _demo_work(context: int, task: int) -> int:
 
 class InterruptGuard:
     """Within the block, SIGINT sets `interrupted` before raising KeyboardInterrupt, so an interrupt that
-    a C library swallowed is still seen by `check()`. Only the main thread can install it."""
+    a C library swallowed is still seen by `check()`. Only the main thread can install the handler.
 
-    def __init__(self):
+    With ``defer=True`` an interrupt is only recorded, and raised as KeyboardInterrupt when the block ends:
+    for C code that calls Python back (an exception raised inside a ctypes callback is printed as "Exception
+    ignored" and lost), and for a library's start-up that must not be cut in half (a Dask cluster that is
+    half started cannot be closed). A process whose SIGINT is ignored keeps ignoring it.
+
+    >>> try:
+    ...     with InterruptGuard(defer=True):
+    ...         os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C
+    ...         print("the block goes on")
+    ... except KeyboardInterrupt:
+    ...     print("raised when it ends")
+    the block goes on
+    raised when it ends
+    """
+
+    def __init__(self, defer: bool = False):
         self.interrupted = False
+        self.defer = defer
         self._previous = None
 
     def _handler(self, signum, frame):
         self.interrupted = True
-        raise KeyboardInterrupt
+        if not self.defer:
+            raise KeyboardInterrupt
 
     def __enter__(self) -> "InterruptGuard":
-        if threading.current_thread() is threading.main_thread():
+        main = threading.current_thread() is threading.main_thread()
+        if main and not (self.defer and signal.getsignal(signal.SIGINT) == signal.SIG_IGN):
             self._previous = signal.signal(signal.SIGINT, self._handler)
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, kind, err, tb) -> None:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
+        if self.defer and self.interrupted and kind is not KeyboardInterrupt:
+            raise KeyboardInterrupt  # also over another exception: the user asked to stop
 
     def check(self) -> None:
         """Raise KeyboardInterrupt if an interrupt arrived, even one that was swallowed."""
         if self.interrupted:
             raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def _born_ignoring_interrupts():
+    """Processes started within the block ignore SIGINT from their first instruction: a Ctrl-C while they import
+    (a second or more) would otherwise end each of them with a traceback of its own. Only an ignored SIGINT
+    survives exec (a handler is reset, a blocked mask too), so SIGINT is ignored here for the few milliseconds
+    the block takes (starting processes, not waiting for them)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def _die_with_parent(parent: int) -> None:
@@ -86,7 +124,7 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _init_worker(parent: int, threads: int, setup: Callable | None, setup_args: tuple) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # already ignored when started by `_born_ignoring_interrupts`
     _die_with_parent(parent)
     limit_threads(threads)
     try:
@@ -164,10 +202,17 @@ def _in_workers(work: Callable, tasks: Iterable, workers: int, setup: Callable |
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
                                initargs=(os.getpid(), 1, setup, setup_args))
     finished_cleanly = False
+
+    def submit(task):
+        if len(getattr(pool, "_processes", None) or {}) >= workers:
+            return pool.submit(_call, work, task)
+        with _born_ignoring_interrupts():  # this submit starts a worker
+            return pool.submit(_call, work, task)
+
     try:
         pending = set()
         for task in tasks:
-            pending.add(pool.submit(_call, work, task))
+            pending.add(submit(task))
             if len(pending) >= 2 * workers:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:

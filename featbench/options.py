@@ -4,6 +4,8 @@
 ['egemaps-lld', 'fbank']
 >>> parse_settings(["fbank.n_mels=64", "fbank.hop_ms=20"])
 {'fbank': {'n_mels': '64', 'hop_ms': '20'}}
+>>> parse_int(" 16 ", "budget", minimum=1)
+16
 """
 from __future__ import annotations
 
@@ -36,3 +38,36 @@ def parse_settings(items: list[str] | None) -> dict[str, dict[str, str]]:
             raise FeatbenchError(f"--set '{item}' is not of the form family.option=value")
         settings.setdefault(family, {})[option] = value.strip()
     return settings
+
+
+def is_whole(text: str) -> bool:
+    """Whether `text` is a whole number in the digits 0-9: str.isdigit() also takes '²' or '٣', which int()
+    then refuses or reads as another number.
+
+    >>> is_whole("12"), is_whole("\u00b2"), is_whole("-1"), is_whole("")
+    (True, False, False, False)
+    """
+    return text.isascii() and text.isdigit()
+
+
+def parse_int(text: str, what: str, minimum: int = 0, maximum: int | None = None) -> int:
+    """A whole number option value (digits 0-9) within [minimum, maximum], else a one-line FeatbenchError
+    naming `what`: the one parser of the integers that option strings hold (seeds, budgets, ...).
+
+    >>> parse_int("\u00b2", "seed")
+    Traceback (most recent call last):
+    featbench.errors.FeatbenchError: seed '²' is not a non-negative integer
+    >>> parse_int("4294967296", "seed", maximum=2 ** 32 - 1)
+    Traceback (most recent call last):
+    featbench.errors.FeatbenchError: seed 4294967296 is above 4294967295
+    """
+    text = str(text).strip()
+    if not is_whole(text):
+        kind = {0: "a non-negative integer", 1: "a positive integer"}.get(minimum, f"an integer >= {minimum}")
+        raise FeatbenchError(f"{what} '{text}' is not {kind}")
+    value = int(text)
+    if value < minimum:
+        raise FeatbenchError(f"{what} {value} is below {minimum}")
+    if maximum is not None and value > maximum:
+        raise FeatbenchError(f"{what} {value} is above {maximum}")
+    return value

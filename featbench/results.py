@@ -264,4 +264,34 @@ class ResultsFile(AppendOnlyCsv):
         if text and not text.startswith(",".join(RESULT_COLUMNS) + "\n"):
             raise FeatbenchError(f"{self.path}: written by an older featbench (fewer columns); `compare` still reads "
                                  "it, but new rows go to a new results file")
+        self.protocols = rows[PROTOCOL_COLUMNS].drop_duplicates().to_dict("records")  # see check_protocol
         return rows
+
+    def check_protocol(self, protocol: dict) -> None:
+        """Refuse rows of another protocol (the `PROTOCOL_COLUMNS` that `protocol` names) than the file's rows:
+        `compare` could not read the file back. One line naming both.
+
+        >>> import tempfile, os
+        >>> path = os.path.join(tempfile.mkdtemp(), "r.csv")
+        >>> row = dict.fromkeys(RESULT_COLUMNS, "x") | dict.fromkeys(NUMERIC, 0) | {"classes": "happy,sad"}
+        >>> with ResultsFile(path) as results:
+        ...     results.append([row])
+        >>> with ResultsFile(path) as results:
+        ...     results.check_protocol({"classes": "happy,sad"})  # the same: appended to
+        ...     results.check_protocol({"classes": "angry,sad"})  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        featbench.errors.FeatbenchError: ...: its rows are of another protocol (classes=happy,sad) than this run's (classes=angry,sad); ...
+        """
+        columns = [c for c in PROTOCOL_COLUMNS if c in protocol]
+        ours = {c: str(protocol[c]) for c in columns}
+        for theirs in getattr(self, "protocols", []):
+            theirs = {c: str(theirs[c]) for c in columns}
+            if theirs != ours:
+                differ = [c for c in columns if theirs[c] != ours[c]]
+                raise FeatbenchError(f"{self.path}: its rows are of another protocol ({_describe(theirs, differ)}) than "
+                                     f"this run's ({_describe(ours, differ)}); write to another results file, `compare` "
+                                     "reads one protocol at a time")
+
+
+def _describe(protocol: dict, columns: list[str]) -> str:
+    return ", ".join(f"{c}={protocol[c]}" for c in columns)

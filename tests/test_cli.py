@@ -157,3 +157,19 @@ def test_help_shows_defaults_whole():
         assert result.exit_code == 0 and "…" not in result.output, (command, result.output)
     extract = " ".join(runner.invoke(app, ["extract", "--help"], env={"COLUMNS": "80"}).output.split())
     assert "egemaps-func, egemaps-lld, compare-lld, fbank, raw" in extract.replace("│ ", "")
+
+
+@pytest.mark.parametrize("args, message", [  # issue 19 item 12: isdigit() takes '²', and seeds >= 2**32 reached sklearn
+    (["train", "--seeds", "\u00b2"], "seed '\u00b2' is not a non-negative integer"),
+    (["train", "--seeds", "0,4294967296"], "seed 4294967296 is above 4294967295"),
+    (["train", "--budgets", "8,\u00b2"], "budget '\u00b2' is not a positive number"),
+    (["fit", "--features", "egemaps-func", "--classifier", "logreg", "--seed", "4294967296"], "seed 4294967296 is above"),
+    (["fit", "--features", "egemaps-func", "--classifier", "logreg", "--seed", "\u00b2"], "--seed '\u00b2' is not"),
+])
+def test_integer_options_are_ascii_digits_in_range(demo_store, tmp_path, args, message):
+    command, *rest = args
+    out = tmp_path / ("r.csv" if command == "train" else "model")
+    result = runner.invoke(app, [command, str(demo_store), "--out", str(out), *rest])
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 1 and len(lines) == 1 and message in lines[0], result.output
+    assert not (tmp_path / "r.csv").exists() and not (tmp_path / "model").exists()

@@ -166,6 +166,7 @@ def test_a_scheduler_that_does_not_answer_is_one_line_within_seconds(grid_store,
 
 @pytest.mark.parametrize("args, message", [
     (["--scheduler", "local:0"], "write local:N with N >= 1"),
+    (["--scheduler", "local:\u00b2"], "write local:N with N >= 1"),
     (["--scheduler", "somewhere"], "give a scheduler address such as tcp://host:8786"),
     (["--scheduler", "local:1", "--jobs", "2"], "--jobs and --scheduler exclude each other"),
 ])
@@ -272,3 +273,21 @@ def test_an_address_where_another_server_answers_is_one_line(grid_store, tmp_pat
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]
     assert result.returncode == 1 and len(lines) == 1, result.stdout + result.stderr
     assert "not as a Dask scheduler" in lines[0] and took < 40, (lines, took)
+
+
+def test_ctrl_c_while_the_local_cluster_starts_exits_130_without_dask_exit_errors(grid_store, tmp_path):  # issue 19 item 9
+    """Ctrl-C while the cluster starts: the client ends with its one line and exit 130, the half-started cluster is
+    closed (no `AssertionError: Status.init` from Dask's exit handler). Still open: the worker processes, which
+    Dask starts from its own threads at moments featbench does not see, print a KeyboardInterrupt traceback each
+    when Ctrl-C reaches them while they import."""
+    from tests.test_faults import _interrupt_while_workers_start
+
+    code, err = _interrupt_while_workers_start(["train", grid_store, "--out", tmp_path / "r.csv", "--features", "egemaps-lld",
+                                                "--classifiers", "logreg", "--seeds", "0", "--scheduler", "local:2",
+                                                "--no-progress"], tmp_path)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 130, err
+    assert "Status.init" not in err and "Exception ignored" not in err, err
+    assert lines[-1].startswith("featbench: interrupted"), err
+    if len(lines) > 1:
+        pytest.xfail(f"{err.count('Traceback')} worker traceback(s) of Dask's worker processes (known, see docstring)")

@@ -204,3 +204,37 @@ def test_iemocap_dimensions_are_columns(tmp_path):
     table = load_corpus("iemocap", tmp_path, probe=False)
     dimensions = table[["valence", "arousal", "dominance"]].astype(float)
     assert dimensions.drop_duplicates().values.tolist() == [[2.5, 3.0, 3.5]]
+
+
+def test_a_constant_target_is_refused_before_any_work(dim_store, tmp_path):  # issue 19 item 15
+    """A regressor predicts a constant exactly, and CCC's formula is then 0/0: it scored 1.0 in every fold."""
+    store = tmp_path / "store"
+    shutil.copytree(dim_store, store)
+    corpus = pd.read_csv(store / "corpus.csv", dtype=str, keep_default_na=False)
+    corpus["flat"] = "3.5"
+    corpus.loc[[3], "flat"] = ""  # an utterance without a value does not make the rest vary
+    corpus.to_csv(store / "corpus.csv", index=False)
+    result = CliRunner().invoke(app, ["train", str(store), "--out", str(tmp_path / "r.csv"), "--no-progress",
+                                      "--features", "egemaps-func", "--target", "flat"])
+    lines = result.output.strip().splitlines()
+    assert result.exit_code == 1 and len(lines) == 1, result.output
+    assert "--target flat: every utterance has the value 3.5" in lines[0], result.output
+    assert not (tmp_path / "r.csv").exists()
+
+
+def test_ccc_without_variance_in_the_true_values_is_undefined_never_1():  # issue 19 item 15
+    assert np.isnan(ccc([2.0, 2.0, 2.0], [2.0, 2.0, 2.0]))  # was 1.0: 0/0
+    assert np.isnan(ccc([2.0, 2.0, 2.0], [1.0, 2.0, 3.0]))  # was 0.0: nothing to agree with
+    assert ccc([1.0, 2.0, 3.0], [2.0, 2.0, 2.0]) == 0.0  # a constant prediction of a varying target: no agreement
+
+
+def test_a_fold_part_without_variance_is_refused_before_any_work():  # issue 19 item 15
+    from featbench.train.folds import Fold, check_folds
+
+    table = pd.DataFrame({"id": list("abcdefgh"), "group": list("aabbccdd"), "label": ["v Q1", "v Q2"] * 4,
+                          VALUE: [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 2.0]})
+    folds = [Fold(0, ("a", "b"), "k-group-folds"), Fold(1, ("c", "d"), "k-group-folds")]
+    with pytest.raises(FeatbenchError, match="the test part of fold 0 .* has one value, 1, of the target; CCC is undefined"):
+        check_folds(table, folds)
+    with pytest.raises(FeatbenchError, match="the training part of fold 1 .* has one value, 1, of the target; CCC is undefined"):
+        check_folds(table, folds[1:])

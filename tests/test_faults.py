@@ -546,3 +546,96 @@ def test_shared_matrix_folders_of_killed_training_runs_are_removed(tmp_path):
         (folder / "X0000.npy").write_bytes(b"x")
     assert remove_stale_shared(str(tmp_path)) == [str(stale)]
     assert not stale.exists() and live.exists()
+
+
+# ---------------------------------------------------------------------------------------------- issue 19: interrupts
+
+def _interrupt_while_workers_start(args: list, cwd: Path, after: float = 0.4) -> tuple[int, str]:
+    """Start the CLI in its own process group (a terminal's foreground job), send Ctrl-C to the whole group
+    `after` seconds after its first worker process appeared (importing, not yet set up: a worker takes a second
+    or more to import what its setup needs), and return (exit code, stderr). Every
+    process it started must be gone 5 s later (any left are killed, by their id, and reported)."""
+    proc = _popen(*args, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    seen: dict[int, psutil.Process] = {}
+    try:
+        deadline = time.monotonic() + 90
+        while not any("spawn_main" in c and "resource_tracker" not in c for c in _commands(proc.pid, seen)):
+            assert proc.poll() is None, f"{args[0]} ended before a worker started: {proc.communicate()}"
+            assert time.monotonic() < deadline, "no worker process within 90 s"
+            time.sleep(0.005)
+        time.sleep(after)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    left = _still_alive_after(list(seen.values()), 5.0)
+    _kill_all(left)
+    assert not left, f"processes alive after the interrupted run: {_describe(left)}"
+    return proc.returncode, err
+
+
+def _commands(pid: int, seen: dict) -> list[str]:
+    """The command lines of the processes under `pid`, each remembered in `seen`."""
+    found = []
+    with contextlib.suppress(psutil.NoSuchProcess):
+        for child in psutil.Process(pid).children(recursive=True):
+            seen.setdefault(child.pid, child)
+            with contextlib.suppress(psutil.Error):
+                found.append(" ".join(child.cmdline()))
+    return found
+
+
+def _assert_one_interrupt_line(code: int, err: str) -> None:
+    lines = _error_lines(err)
+    assert code == 130, f"exit code {code}:\n{err}"
+    assert len(lines) == 1 and lines[0].startswith("featbench: interrupted"), err
+
+
+@pytest.mark.parametrize("after", [0.3, 0.6, 0.9, 1.2])  # a worker's imports take about a second; any moment of them
+def test_ctrl_c_while_parallel_workers_start_is_one_line_and_exit_130(demo_store, tmp_path, after):  # issue 19 item 9
+    code, err = _interrupt_while_workers_start(["train", demo_store, "--out", tmp_path / "r.csv", *SMALL_GRID,
+                                                "--jobs", "2", "--no-progress"], tmp_path, after)
+    _assert_one_interrupt_line(code, err)
+
+
+def _opensmile_work(context, signal_):
+    from featbench.features import build_family
+
+    return build_family("egemaps-lld").extract(signal_, 16000)
+
+
+def test_ctrl_c_inside_opensmile_is_one_interrupt_not_an_ignored_exception(capfd, monkeypatch):  # issue 19 item 10
+    """openSMILE calls Python back from C (its data sink): a handler that raised there printed 'Exception ignored
+    on calling ctypes callback function' with a traceback, and the interrupt was only noticed afterwards."""
+    import threading
+
+    from featbench.executors import run_tasks
+    from featbench.features import build_family
+
+    ignored = []
+    monkeypatch.setattr(sys, "unraisablehook", ignored.append)  # where 'Exception ignored ...' goes
+    build_family("egemaps-lld").load()  # loaded before the clock starts
+    clip = np.random.default_rng(0).normal(0, 0.1, 16000 * 60).astype(np.float32)  # seconds of openSMILE work
+    timer = threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            list(run_tasks(_opensmile_work, [clip, clip]))
+    finally:
+        timer.cancel()
+    err = capfd.readouterr().err
+    assert not ignored, [f"{u.err_msg}: {u.exc_type.__name__}" for u in ignored]
+    assert "Exception ignored" not in err and "Traceback" not in err, err
+
+
+def test_a_grid_of_another_protocol_is_refused_before_any_work(demo_store, clean_results, tmp_path):  # issue 19
+    out = tmp_path / "r.csv"
+    shutil.copy(clean_results, out)
+    before = out.read_bytes()
+    result = _invoke("train", demo_store, "--out", out, *SMALL_GRID, "--classes", "angry,happy,sad", "--no-progress")
+    line = _assert_one_line_error(result.exit_code, result.output, str(out), "classes=angry,happy,sad",
+                                  "classes=angry,happy,neutral,sad")
+    assert "protocol" in line
+    assert out.read_bytes() == before

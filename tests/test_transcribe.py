@@ -318,3 +318,34 @@ def test_real_whisper_base_on_ravdess_clips(tmp_path):
     report = run_transcription(table, WHISPER_BASE, tmp_path / "long-store", progress=False)
     assert report.transcribed == 1 and report.audio_seconds > 30
     assert report.wer < 0.2, (report.wer, _transcripts(tmp_path / "long-store")["text"].iloc[0])
+
+
+# ---------------------------------------------------------------------------------------------- long transcripts
+
+def test_a_transcript_longer_than_the_csv_field_limit_is_read(demo_corpus, tmp_path):  # issue 19 item 11
+    """Python's csv module refuses fields over 131,072 characters by default: a long transcript (an hour of
+    speech) made `extract --set text.source=asr` and the next `transcribe` fail with `_csv.Error`."""
+    import csv
+
+    from featbench import __version__
+    from featbench.audio import file_hash
+    from featbench.corpus import load_corpus
+    from featbench.store import TranscriptsFile
+    from tests.test_text_family import _save_bert
+
+    table = load_corpus("demo", demo_corpus)
+    store = tmp_path / "store"
+    long_text = "kids are talking by the door. " * 6000  # 180,000 characters
+    assert len(long_text) > csv.field_size_limit()
+    rows = [{"id": uid, "text": long_text if i == 0 else "we go home now.", "language": "en", "model": "whisper-tiny",
+             "model_fingerprint": "f1", "audio_hash": file_hash(path), "seconds": 1.0, "featbench_version": __version__}
+            for i, (uid, path) in enumerate(zip(table["id"], table["path"]))]
+    with TranscriptsFile(transcripts_path(store)) as log:
+        log.append(rows)
+    with TranscriptsFile(transcripts_path(store)) as log:  # what `transcribe` does to resume
+        assert log.n_rows == len(table)
+    assert read_transcripts(store).set_index("id").loc[table["id"][0], "text"] == long_text
+    bert = _save_bert(tmp_path / "bert")
+    result = runner.invoke(app, ["extract", "demo", str(demo_corpus), "--features", "text", "--set", f"text.model={bert}",
+                                 "--set", "text.source=asr", "--out", str(store), "--no-progress"])
+    assert result.exit_code == 0, result.output

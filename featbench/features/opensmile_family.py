@@ -61,7 +61,12 @@ class OpenSmileFamily(FeatureFamily):
         return {"opensmile": opensmile.__version__}
 
     def extract(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
-        return self.smile.process_signal(signal, sample_rate).to_numpy(dtype=np.float32)
+        """openSMILE calls Python back from C, where a raised KeyboardInterrupt would be printed and lost: a
+        Ctrl-C meanwhile is recorded and raised once the call has returned."""
+        from featbench.executors import InterruptGuard
+
+        with InterruptGuard(defer=True):
+            return self.smile.process_signal(signal, sample_rate).to_numpy(dtype=np.float32)
 
 
 class EGeMAPSLLD(OpenSmileFamily):

@@ -17,6 +17,8 @@ The resume key is (id, model_fingerprint, audio_hash).
 """
 from __future__ import annotations
 
+import contextlib
+import csv
 from pathlib import Path
 
 import pandas as pd
@@ -27,12 +29,33 @@ TRANSCRIPTS_FILE = "transcripts.csv"
 TRANSCRIPT_COLUMNS = ["id", "text", "language", "model", "model_fingerprint", "audio_hash", "seconds", "featbench_version"]
 
 
+LONGEST_FIELD = 2 ** 31 - 1  # the csv module's own limit is 131,072 characters: an hour of speech says more
+
+
+@contextlib.contextmanager
+def _long_fields():
+    """Within the block the csv module reads fields of any length (a transcript of a long recording)."""
+    previous = csv.field_size_limit(LONGEST_FIELD)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
 class TranscriptsFile(AppendOnlyCsv):
-    """The single writer of ``<store>/transcripts.csv``."""
+    """The single writer of ``<store>/transcripts.csv``; it reads transcripts of any length."""
 
     columns = TRANSCRIPT_COLUMNS
     key = ["id", "model_fingerprint", "audio_hash"]
     what = "transcripts file"
+
+    def parse(self, text: str) -> pd.DataFrame:
+        with _long_fields():
+            return super().parse(text)
+
+    def _open_rows(self) -> None:
+        with _long_fields():
+            super()._open_rows()
 
 
 def transcripts_path(store: str | Path) -> Path:

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from featbench.errors import FeatbenchError
+from featbench.train.target import VALUE, check_variance
 
 MAX_FOLDS = 10
 _RESTARTS = 200
@@ -162,7 +163,7 @@ def make_folds(table: pd.DataFrame, n_folds: int | None = None) -> list[Fold]:
 
 
 def check_folds(table: pd.DataFrame, folds: list[Fold]) -> None:
-    """Every class must appear in every fold's training and test part."""
+    """Every class must appear in every fold's training and test part; a dimensional target must vary in each."""
     classes = sorted(table["label"].unique())
     if len(classes) < 2:
         raise FeatbenchError(f"need at least 2 classes to train, found {len(classes)} ({', '.join(classes)})")
@@ -175,3 +176,5 @@ def check_folds(table: pd.DataFrame, folds: list[Fold]) -> None:
                     f"class '{missing[0]}' is missing from the {name} part of fold {fold.index} "
                     f"(test groups {', '.join(fold.test_groups)}); choose fewer folds or other classes"
                 )
+    if VALUE in table.columns:  # a dimensional target
+        check_variance(table, folds)

@@ -39,14 +39,18 @@ def ua_by(keys, y_true, y_pred) -> dict[str, float]:
 
 def ccc(y_true, y_pred) -> float:
     """Concordance correlation coefficient: 2 cov / (var_true + var_pred + (mean_true - mean_pred)^2), population
-    moments. 1 only for identical values; it punishes a shift or a scale that Pearson's r ignores.
+    moments. 1 only for identical values; it punishes a shift or a scale that Pearson's r ignores. Undefined
+    (NaN) when the true values do not vary: there is nothing to agree with (the formula is 0/0 for a perfect
+    constant prediction, 0 for any other; neither says anything about the model).
 
-    >>> ccc([1, 2, 3], [1, 2, 3]), ccc([1, 2, 3], [3, 2, 1]), ccc([1, 2, 3], [2, 2, 2])
-    (1.0, -1.0, 0.0)
+    >>> ccc([1, 2, 3], [1, 2, 3]), ccc([1, 2, 3], [3, 2, 1]), ccc([1, 2, 3], [2, 2, 2]), ccc([2, 2], [2, 2])
+    (1.0, -1.0, 0.0, nan)
     """
     t, p = np.asarray(y_true, np.float64), np.asarray(y_pred, np.float64)
+    if float(t.var()) == 0:
+        return float("nan")
     if np.array_equal(t, p):
-        return 1.0  # also for a constant pair, where the formula is 0/0
+        return 1.0
     cov = float(np.mean((t - t.mean()) * (p - p.mean())))
     return 2 * cov / (float(t.var()) + float(p.var()) + float(t.mean() - p.mean()) ** 2)
 
@@ -63,11 +67,12 @@ def headline(y_true, y_pred, regression: bool = False) -> float:
 
 
 def ccc_by(keys, y_true, y_pred) -> dict[str, float]:
-    """CCC within each group of clips sharing a key; empty keys, and groups of fewer than 2 clips, are skipped.
+    """CCC within each group of clips sharing a key; empty keys, and groups of fewer than 2 clips or of one true
+    value (CCC undefined), are skipped.
 
     >>> ccc_by(["a", "a", "b", "b", "c"], [1, 2, 1, 2, 5], [1, 2, 2, 1, 5])
     {'a': 1.0, 'b': -1.0}
     """
     keys, y_true, y_pred = (np.asarray(v) for v in (keys, y_true, y_pred))
     return {str(k): ccc(y_true[keys == k], y_pred[keys == k])
-            for k in sorted(set(keys.tolist())) if str(k) not in ("", "nan") and (keys == k).sum() >= 2}
+            for k in sorted(set(keys.tolist())) if str(k) not in ("", "nan") and len(set(y_true[keys == k].tolist())) >= 2}

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from featbench.errors import FeatbenchError
+from featbench.options import is_whole, parse_int
 from featbench.train.folds import Fold, check_folds, default_n_folds, make_folds
 from featbench.train.target import VALUE
 
@@ -39,6 +40,7 @@ __all__ = ["ALL", "Fold", "budget_subset", "check_budgets", "check_folds", "chec
            "make_folds", "parse_budgets", "parse_seeds", "validation_split"]
 
 ALL = "all"
+MAX_SEED = 2 ** 32 - 1  # the largest seed numpy's RandomState (and so scikit-learn) takes
 
 
 def largest_budget(table: pd.DataFrame, folds: list[Fold]) -> int:
@@ -101,7 +103,7 @@ def parse_budgets(spec: str) -> list[int | float | str]:
             number = None
         if item == ALL:
             value: int | float | str = ALL
-        elif item.isdigit() and int(item) > 0:
+        elif is_whole(item) and int(item) > 0:
             value = int(item)
         elif number is not None and 0 < number < 1:
             value = number
@@ -137,22 +139,19 @@ def parse_seeds(spec: str) -> list[int]:
     >>> parse_seeds("2, 0")
     [2, 0]
     """
-    seeds = []
-    for item in (s.strip() for s in spec.split(",") if s.strip()):
-        if not item.isdigit():
-            raise FeatbenchError(f"seed '{item}' is not a non-negative integer")
-        seeds.append(int(item))
-    return check_seeds(seeds)
+    return check_seeds([parse_int(item, "seed", maximum=MAX_SEED) for item in spec.split(",") if item.strip()])
 
 
 def check_seeds(seeds: list[int]) -> list[int]:
-    """Seeds as given; empty or repeated lists are refused."""
+    """Seeds as given; empty or repeated lists, and seeds out of 0..MAX_SEED, are refused."""
     if not seeds:
         raise FeatbenchError("no seeds given")
     bad = [s for s in seeds if isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 0]
     if bad:
         raise FeatbenchError(f"seed {bad[0]!r} is not a non-negative integer")
     seeds = [int(s) for s in seeds]
+    if max(seeds) > MAX_SEED:
+        raise FeatbenchError(f"seed {max(seeds)} is above {MAX_SEED}")
     repeated = sorted({s for s in seeds if seeds.count(s) > 1})
     if repeated:
         raise FeatbenchError(f"seed {repeated[0]} is given twice; each seed once")

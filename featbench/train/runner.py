@@ -448,6 +448,7 @@ def run_training(exp: Experiment, out: str | Path, jobs: int = 1, progress: bool
     data, folds, dropped, classifiers = prepare_grid(exp)
     report = TrainReport(out=Path(out), dropped_ids=dropped)
     with ResultsFile(out) as results:
+        results.check_protocol(data.protocol)  # before any task: compare reads one protocol per file
         report.rows_before, report.notes = results.n_rows, list(results.notes) + list(data.notes)
         tasks = _missing_tasks(data, folds, classifiers, results.keys)
         report.tasks = len(tasks)

@@ -14,6 +14,9 @@ column is budgeted in utterances, not per class (`protocol.budget_subset`).
 ['arousal Q1', 'arousal Q1', 'arousal Q2', 'arousal Q2', 'arousal Q3', 'arousal Q3', 'arousal Q4']
 >>> notes
 ['--target arousal: 1 utterance(s) without a value were left out (e.g. c)']
+>>> target_table(t.assign(arousal="3"), "arousal")
+Traceback (most recent call last):
+featbench.errors.FeatbenchError: --target arousal: every utterance has the value 3; a target without variance cannot be learned, and its CCC is undefined
 >>> target_table(t.assign(arousal="high"), "arousal")
 Traceback (most recent call last):
 featbench.errors.FeatbenchError: --target arousal: utterance a has 'high', not a number (8 such values)
@@ -53,8 +56,31 @@ def target_table(table: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str
                      f"(e.g. {table['id'][empty].iloc[0]})")
     kept = table[~empty.to_numpy()].copy()
     kept[VALUE] = values[~empty].to_numpy(float)
+    if kept[VALUE].nunique() == 1:
+        raise FeatbenchError(f"--target {name}: every utterance has the value {kept[VALUE].iloc[0]:g}; a target without "
+                             "variance cannot be learned, and its CCC is undefined")
     kept["label"] = bin_labels(kept, name)
     return kept.reset_index(drop=True), notes
+
+
+def check_variance(table: pd.DataFrame, folds) -> None:
+    """Every fold's training and test part must hold two values of the target at least: CCC is undefined
+    without variance (and a constant fit would match a constant test part exactly).
+
+    >>> from featbench.train.folds import Fold
+    >>> t = pd.DataFrame({"id": list("abcd"), "group": list("aabb"), VALUE: [1.0, 1.0, 2.0, 3.0]})
+    >>> check_variance(t, [Fold(0, ("a",), "leave-one-group-out")])
+    Traceback (most recent call last):
+    featbench.errors.FeatbenchError: the test part of fold 0 (test groups a) has one value, 1, of the target; CCC is undefined without variance: choose fewer folds
+    """
+    for fold in folds:
+        mask = fold.test_mask(table)
+        for part, name in ((table[mask], "test"), (table[~mask], "training")):
+            values = part[VALUE].unique()
+            if len(values) < 2:
+                raise FeatbenchError(f"the {name} part of fold {fold.index} (test groups {', '.join(fold.test_groups)}) has "
+                                     f"one value, {values[0]:g}, of the target; CCC is undefined without variance: "
+                                     "choose fewer folds")
 
 
 def bin_labels(table: pd.DataFrame, name: str, bins: int = BINS) -> list[str]:
