@@ -91,7 +91,7 @@ def test_a_baseline_that_keeps_improving_is_not_flagged_flat(tmp_path):
 
 
 def test_a_baseline_at_chance_gives_no_ratio(tmp_path):
-    chance_like = [0.22, 0.24, 0.25, 0.26, 0.27]  # 4 classes: chance 25%, inside the 95% interval at 'all'
+    chance_like = [0.22, 0.24, 0.25, 0.25, 0.255]  # 4 classes: chance 25%, inside the 95% interval at "all"
     path = _write(rows_of({"egemaps": chance_like, "whisper": STEEP}, spread=0.04), tmp_path / "r.csv")
     made = compare([path], tmp_path / "rep", baseline="egemaps", n_boot=100)
     assert made["headline"] and all("baseline at chance: no ratio" in h for h in made["headline"])
