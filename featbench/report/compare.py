@@ -9,7 +9,8 @@ confusion matrices); results of different metrics are different protocols, never
 Example: ``compare(["results.csv"], "report/", baseline="egemaps-func", target_ua=0.6)`` writes
 summary.csv/.md, efficiency.csv, planning.csv, choices.csv, layer_weights.csv, by_gender.csv,
 by_speaker.csv, learning_curves*.png/.svg, confusion_matrices.png/.svg, protocol.json, report.md and
-report.html into report/.
+report.html into report/ (and cross_corpus_recall.csv where entries are trained on another corpus). Every row is
+checked first (report.rows): a damaged row is one error line, and nothing is written.
 """
 from __future__ import annotations
 

@@ -21,7 +21,7 @@ With one fold there is no interval, and the sentence says so.
 22.63
 >>> crossing(x, np.array([0.40, 0.50, 0.60, 0.65, 0.70]), 0.90) is None
 True
->>> interval_text(1.0, 18.8, True, False, 6)
+>>> interval_text(1.0, 18.8, "< ", "", 6)
 '95% CI < 1.0x to 18.8x'
 """
 from __future__ import annotations
@@ -49,13 +49,13 @@ def crossing(x: np.ndarray, curve: np.ndarray, target: float) -> float | None:
     return float(np.exp(np.log(x[i - 1]) + frac * (np.log(x[i]) - np.log(x[i - 1]))))
 
 
-def interval_text(low: float | None, high: float | None, low_censored: bool, high_censored: bool, n_units: int) -> str:
-    """Both ends of a ratio's 95% bootstrap interval, a censored end said as a bound ('< 1.0x', '>= 16.0x')."""
+def interval_text(low: float | None, high: float | None, low_mark: str, high_mark: str, n_units: int) -> str:
+    """Both ends of a ratio's 95% bootstrap interval, a censored end marked as a bound ('< 1.0x', '>= 16.0x')."""
     if n_units < 2:
         return "one fold: no interval"
     if low is None or high is None:
         return "no interval"
-    return f"95% CI {'< ' if low_censored else ''}{low:.1f}x to {'>= ' if high_censored else ''}{high:.1f}x"
+    return f"95% CI {low_mark}{low:.1f}x to {high_mark}{high:.1f}x"
 
 
 def plateau_index(x_b_units: np.ndarray, reference: int, lows: np.ndarray) -> np.ndarray:
@@ -66,10 +66,18 @@ def plateau_index(x_b_units: np.ndarray, reference: int, lows: np.ndarray) -> np
     return np.argmax(curves >= floor[:, None] - 1e-12, axis=1)
 
 
-def _ends(ratios: np.ndarray, below: np.ndarray, above: np.ndarray) -> tuple[float, float, bool, bool]:
-    """(low, high, low censored, high censored) of bootstrap ratios whose censored samples hold their bound."""
-    low, high = (float(v) for v in np.percentile(ratios, [2.5, 97.5]))
-    return low, high, bool(np.mean(below) > TAIL), bool(np.mean(above) > TAIL)
+def marks(below: np.ndarray, above: np.ndarray) -> tuple[str, str]:
+    """How each end of a bootstrap interval reads when censored samples hold their bound: '< ' where the end falls
+    among samples that never reach the target (the largest budget held), '>= ' where it falls among samples that
+    reach it at the smallest budget, '' where it is measured.
+
+    >>> marks(np.array([True] * 10 + [False] * 90), np.zeros(100, bool))
+    ('< ', '')
+    """
+    share_below, share_above = float(np.mean(below)), float(np.mean(above))
+    low = "< " if share_below > TAIL else ">= " if share_above > 1 - TAIL else ""
+    high = ">= " if share_above > TAIL else "< " if share_below > 1 - TAIL else ""
+    return low, high
 
 
 @dataclass
@@ -89,7 +97,8 @@ class Efficiency:
     smallest_x: float = 0.0  # the family's smallest and largest measured examples per class
     largest_x: float = 0.0
     censored_high: float = 0.0  # share of bootstrap samples reached at the smallest budget (upper end a bound)
-    censored_low: bool = False  # more than 2.5% of samples never reach the target: the lower end is a bound
+    low_mark: str = ""  # '< ' or '>= ' where an interval end is a bound (censored samples), '' where measured
+    high_mark: str = ""
     target_low: float = float("nan")  # the 95% t-interval of the baseline's reference score (NaN: one fold)
     target_high: float = float("nan")
     chance: float = 0.0
@@ -109,7 +118,7 @@ class Efficiency:
     def interval(self, plateau: bool = False) -> str:
         """The study ratio's interval (or the plateau ratio's), both ends stated."""
         low, high = (self.plateau_ci_low, self.plateau_ci_high) if plateau else (self.ci_low, self.ci_high)
-        return interval_text(low, high, self.censored_low, self.censored_high > TAIL, self.n_units)
+        return interval_text(low, high, self.low_mark, self.high_mark, self.n_units)
 
     def saved(self, plateau: bool = False, what: str = "") -> str:
         """A ratio with its bound and interval, `what` said after it: '6.8x (95% CI 4.1x to 9.9x)',
@@ -134,7 +143,7 @@ class Efficiency:
         """The ratio against where the baseline stops improving, and whether its curve is flat."""
         reach = ("within the 95% interval of its full-data score" if self.n_units > 1
                  else "its full-data score (one fold: no interval)")
-        shape = "a flat curve from there" if self.flat else "it improves up to its reference budget"
+        shape = "flat within that interval from there" if self.flat else "it improves up to its reference budget"
         return (f"labels saved against where the baseline stops improving ({self.baseline} reaches "
                 f"{scale.said(self.plateau_score)}, {reach}, at {self.plateau_x:.0f} {scale.per}; {shape}): "
                 f"{self.saved(plateau=True)}")
@@ -195,11 +204,12 @@ def efficiency_ratio(x_a: np.ndarray, units_a: np.ndarray, x_b: np.ndarray, unit
                         for pick, mean in zip(picks, means_b[:, reference])])
     below, above = np.isnan(matches), matches == float(x_a[0])
     held = np.where(below, float(x_a[-1]), matches)  # a sample never reached holds its bound: the largest budget
-    ci_low, ci_high, censored_low, _ = _ends(ref_x / held, below, above)
-    p_low, p_high, _, _ = _ends(plateaus / held, below, above)
+    ci_low, ci_high = (float(v) for v in np.percentile(ref_x / held, [2.5, 97.5]))
+    p_low, p_high = (float(v) for v in np.percentile(plateaus / held, [2.5, 97.5]))
+    low_mark, high_mark = marks(below, above)
     return Efficiency(family, baseline, ref_x, target, matched, first, ref_x / matched if matched else None,
                       ci_low, ci_high, float(np.mean(~below)), at_smallest=first is not None and first == float(x_a[0]),
-                      censored_high=float(np.mean(above)), censored_low=censored_low, plateau_x=plateau_x,
+                      censored_high=float(np.mean(above)), low_mark=low_mark, high_mark=high_mark, plateau_x=plateau_x,
                       plateau_score=float(units_b.mean(0)[plateau]), flat=plateau < reference,
                       plateau_ratio=plateau_x / matched if matched else None, plateau_ci_low=p_low, plateau_ci_high=p_high,
                       **base)
