@@ -25,7 +25,7 @@ from featbench.results import TRAINING, EntryName, budget_order
 from featbench.report.aggregate import aggregate, protocol_of, read_one_protocol, unit_matrix
 from featbench.report.breakdown import breakdown_markdown, by_gender, by_speaker, spread_sentences
 from featbench.report.choices import choice_table, choices_markdown, layer_weight_table
-from featbench.report.crosscorpus import INTRO as CROSS_INTRO, cross_corpus, is_cross
+from featbench.report.crosscorpus import INTRO as CROSS_INTRO, cross_corpus, trained_on
 from featbench.report.curvefit import plan_budget
 from featbench.report.efficiency import efficiency_ratio
 from featbench.report.entries import family_entries, headline_families
@@ -93,7 +93,8 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
     efficiency, sentences, by_family = [], [], {}
     base_name = EntryName.parse(baseline)
     apart = [f for f in best if EntryName.parse(f).per_speaker != base_name.per_speaker]
-    cross = [f for f in best if is_cross(f)]  # budgets counting another corpus's labels: no ratio (see report.crosscorpus)
+    # budgets counting another corpus's labels than the baseline's: no ratio (see report.crosscorpus)
+    cross = [f for f in best if trained_on(f) != trained_on(baseline)]
     for family, clf in best.items():  # per-speaker statistics or not: two protocols, never one ratio
         if family == baseline or family in apart or family in cross:
             continue
@@ -166,7 +167,7 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
     choices.to_csv(out / "choices.csv", index=False)
     weights.to_csv(out / "layer_weights.csv", index=False)
     speakers.to_csv(out / "by_speaker.csv", index=False)
-    if cross:
+    if not recall.empty:
         recall.to_csv(out / "cross_corpus_recall.csv", index=False)
     genders.to_csv(out / "by_gender.csv", index=False)
     figures = (learning_curves(agg, best, protocol, out, labels) + learning_points(rows, agg, best, protocol, out, labels)
@@ -190,11 +191,13 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
            "only; every utterance of the other corpus comes on top." if any(EntryName.parse(f).mode == "+" for f in best)
            else "")
         + (f" Not compared with the baseline, being under another protocol (per-speaker normalisation or not): "
-           f"{', '.join(apart)}{'; see Normalisation' if normalised else ''}." if apart else ""))
+           f"{', '.join(apart)}{'; see Normalisation' if normalised else ''}." if apart else "")
+        + (f" Not compared with the baseline, their budgets counting another corpus's labels: {', '.join(cross)}"
+           f"{'; see Cross-corpus' if cross_sentences else ''}." if cross else ""))
     planning_intro = (
         f"Target {scale.name} {scale.fmt(target)} ({target_note}); read off the measured curve where it reaches the target, else an "
         "inverse power law fitted per family (at least 3 budgets; no extrapolation from a fit pinned at a bound), "
-        "bootstrap over folds." + (f" {budget_note(agg, scale)}" if cross else ""))
+        "bootstrap over folds." + (f" {budget_note(agg, scale)}" if budget_note(agg, scale) else ""))
     report = "\n".join([
         f"# featbench report: {protocol['corpus']}", "", f"Protocol: {cap}.", "",
         "## Headline", "", *([f"- {h}" for h in headline] or [headline_note]), "", *([headline_note, ""] if headline else []),

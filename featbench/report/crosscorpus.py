@@ -28,13 +28,14 @@ INTRO = ("Each 'view [from A]' entry is trained on corpus A alone (its budgets c
          "(mean over folds, 95% interval), with the classes at or below chance named.")
 
 
-def is_cross(family: str) -> bool:
-    """Whether a family is trained on another corpus ('view [from A]').
+def trained_on(family: str) -> str:
+    """The other corpus a family is trained on ('view [from A]': A), '' for one trained on the tested corpus's labels.
 
-    >>> is_cross("w [from a]"), is_cross("w [+a]")
-    (True, False)
+    >>> trained_on("w [from a]"), trained_on("w [+a]"), trained_on("w")
+    ('a', '', '')
     """
-    return EntryName.parse(family).mode == "from"
+    name = EntryName.parse(family)
+    return name.other if name.mode == "from" else ""
 
 
 def class_recall(rows: pd.DataFrame, family: str, classifier: str) -> pd.DataFrame:
@@ -71,7 +72,7 @@ def cross_corpus(rows: pd.DataFrame, agg: pd.DataFrame, best: dict[str, str], la
     """Sentences for every '[from A]' entry, and their per-class recall (columns entry, label, mean, ci_low, ci_high,
     n; empty for a dimensional target)."""
     sentences, recall = [], []
-    for family in (f for f in best if is_cross(f)):
+    for family in (f for f in best if trained_on(f)):
         curve = agg[(agg["family"] == family) & (agg["classifier"] == best[family])].sort_values("x")
         top = curve.iloc[-1]
         other = EntryName.parse(family).other

@@ -18,12 +18,13 @@ from __future__ import annotations
 import pandas as pd
 
 from featbench.report.scale import UA, Scale
-from featbench.results import EntryName, budget_order
+from featbench.report.crosscorpus import trained_on
+from featbench.results import budget_order
 
 
 def _cross(families) -> list[bool]:
     """Whether each family is trained on another corpus ('view [from A]'): its budgets count A's examples."""
-    return [EntryName.parse(f).mode == "from" for f in families]
+    return [bool(trained_on(f)) for f in families]
 
 
 def budget_heading(agg: pd.DataFrame, budget: str, scale: Scale = UA) -> str:
@@ -41,7 +42,7 @@ def budget_note(agg: pd.DataFrame, scale: Scale = UA) -> str:
     for family, part in agg[pd.Series(_cross(agg["family"]), index=agg.index)].groupby("family", sort=False):
         sizes = part[part["budget"] == "all"]["x"]
         size = f" (all = {sizes.mean():.0f}{'/class' if scale.percent else ' utterances'})" if len(sizes) else ""
-        notes.append(f"Budgets of '{family}' count {EntryName.parse(family).other}'s {scale.x_unit}{size}.")
+        notes.append(f"Budgets of '{family}' count {trained_on(family)}'s {scale.x_unit}{size}.")
     return " ".join(notes)
 
 
