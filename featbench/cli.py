@@ -365,7 +365,8 @@ def compare(
     from featbench.report.compare import compare as run_compare
 
     made = run_compare([str(r) for r in results], out, baseline=baseline, target_ua=target_ua, reference_budget=reference_budget)
-    typer.echo("\n".join([*made["notes"], *made["efficiency"], *made["plans"], f"report written to {made['out'] / 'report.md'}"]))
+    typer.echo("\n".join([*made["notes"], *made["efficiency"], *made["cross_corpus"], *made["plans"],
+                          f"report written to {made['out'] / 'report.md'}"]))
 
 
 @app.command()

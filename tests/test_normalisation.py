@@ -99,7 +99,8 @@ def test_compare_keeps_the_protocols_apart_and_says_what_normalisation_saves(voi
     efficiency = report.split("## Data efficiency")[1].split("## ")[0]
     assert "voice" + PS in efficiency and "voice (" not in efficiency and "egemaps-func (" not in efficiency
     section = report.split("## Normalisation: labels per-speaker statistics save")[1].split("## ")[0]
-    assert "per-speaker normalisation saves" in section and "for voice (logreg)" in section
+    assert ("per-speaker normalisation saves" in section and "for voice (logreg)" in section
+            or "against voice (logreg): baseline at chance: no ratio" in section)  # the plain voice view is near chance
     assert "Normalisation: labels per-speaker statistics save" in (tmp_path / "rep" / "report.html").read_text()
 
 

@@ -76,7 +76,7 @@ def test_censored_ratios_are_said_as_bounds():
     assert eff.at_smallest and eff.bound == ">="
     assert f">= {X[-1] / X[0]:.1f}x less labelled data (reached at the smallest budget tried" in eff.sentence()
     worse = efficiency_ratio(X, _units(baseline - 0.2), X, _units(baseline, seed=1), n_boot=200)
-    assert worse.bound == "<" and "< 1.0x less labelled data (not reached)" in worse.sentence()
+    assert worse.bound == "<" and "< 1.0x less labelled data (not reached; 95% CI" in worse.sentence()
 
 
 def test_intervals_count_folds_not_runs():

@@ -19,16 +19,21 @@ import numpy as np
 import pandas as pd
 
 from featbench.errors import FeatbenchError
-from featbench.results import PROTOCOL_COLUMNS, budget_order, read_results
+from featbench.report.intervals import t_bounds
+from featbench.report.rows import check_rows
+from featbench.results import CCC_METRIC, PROTOCOL_COLUMNS, budget_order, read_results_file
 
 CURVE = ["family", "classifier"]
 
 
 def read_one_protocol(paths: list[str | Path]) -> tuple[pd.DataFrame, list[str]]:
     """Rows of results CSVs that share one protocol (corpus, classes, merges, folds, metric), and notes
-    about repaired files."""
-    table = read_results(paths)
-    rows = table.rows
+    about repaired files. Every row is checked first (report.rows): a damaged one is one error line."""
+    tables = [read_results_file(p) for p in paths]
+    for path, table in zip(paths, tables):
+        check_rows(path, table.rows)
+    frames = [t.rows for t in tables if not t.rows.empty]
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if rows.empty:
         raise FeatbenchError(f"no results rows to compare in {', '.join(str(p) for p in paths)}")
     protocols = rows[PROTOCOL_COLUMNS].drop_duplicates()
@@ -41,7 +46,7 @@ def read_one_protocol(paths: list[str | Path]) -> tuple[pd.DataFrame, list[str]]
         sets = sorted(rows.loc[rows["fold"] == fold, "test_groups"].unique())
         raise FeatbenchError(f"fold {fold} tests different speakers in these results ({sets[0]} | {sets[1]}), so families "
                              "cannot be paired; train them on the same utterances (one store, families extracted alike)")
-    return rows, table.notes
+    return rows, [n for t in tables for n in t.notes]
 
 
 def protocol_of(rows: pd.DataFrame) -> dict:
@@ -51,6 +56,12 @@ def protocol_of(rows: pd.DataFrame) -> dict:
     p.update(seeds=sorted(int(s) for s in rows["seed"].unique()), budgets=budget_order(rows),
              families=list(dict.fromkeys(rows["family"])), classifiers=list(dict.fromkeys(rows["classifier"])))
     return p
+
+
+def score_bounds(rows: pd.DataFrame) -> tuple[float, float]:
+    """The range of the rows' score: [-1, 1] for CCC rows, else [0, 1] (report.scale.Scale.bounds)."""
+    ccc = "metric" in rows and len(rows) and rows["metric"].iloc[0] == CCC_METRIC
+    return (-1.0, 1.0) if ccc else (0.0, 1.0)
 
 
 UNIT = "fold"  # the unit of independence: one test speaker group per fold
@@ -66,16 +77,14 @@ def fold_means(rows: pd.DataFrame, metric: str = "ua") -> pd.DataFrame:
 
 def aggregate(rows: pd.DataFrame, metric: str = "ua") -> pd.DataFrame:
     """One row per family x classifier x budget: x (mean examples per class), mean, std (over folds), n (folds),
-    n_rows (fold x seed rows), ci_low, ci_high (see INTERVAL)."""
-    from scipy import stats
-
+    n_rows (fold x seed rows), ci_low, ci_high (see INTERVAL; kept in the score's range, NaN for one fold:
+    report.intervals)."""
     grouped = fold_means(rows, metric).groupby(CURVE + ["budget"], sort=False)
     out = grouped.agg(x=("examples_per_class", "mean"), mean=("score", "mean"), std=("score", "std"),
                       n=("score", "size"), n_rows=("n_rows", "sum")).reset_index()
     out["std"] = out["std"].fillna(0.0)
     out["n_rows"] = out["n_rows"].astype(float)
-    half = stats.t.ppf(0.975, np.maximum(out["n"] - 1, 1)) * out["std"] / np.sqrt(out["n"])
-    out["ci_low"], out["ci_high"] = out["mean"] - half, out["mean"] + half
+    out["ci_low"], out["ci_high"] = t_bounds(out["mean"], out["std"], out["n"], score_bounds(rows))
     out["n"] = out["n"].astype(float)
     return out.sort_values(CURVE + ["x"]).reset_index(drop=True)
 

@@ -22,6 +22,7 @@ import re
 import numpy as np
 import pandas as pd
 
+from featbench.report.intervals import t_interval
 from featbench.report.scale import Scale
 from featbench.results import budget_order
 
@@ -58,19 +59,19 @@ def _natural(text: str):
 
 
 def by_gender(rows: pd.DataFrame, entries: list[tuple[str, str]]) -> pd.DataFrame:
-    """Per entry and gender: mean UA over folds (seeds averaged within a fold) with its 95% t-interval."""
-    from scipy import stats
+    """Per entry and gender: mean UA over folds (seeds averaged within a fold) with its 95% t-interval, in the score's
+    range (report.intervals; NaN ends from one fold)."""
+    from featbench.report.aggregate import score_bounds
 
-    out = []
+    out, bounds = [], score_bounds(rows)
     for family, clf in entries:
         long = _largest(rows, family, clf, "ua_by_gender")
         for gender, part in long.groupby("key", sort=True):
             folds = part.groupby("fold")["ua"].mean()
-            n, sd = len(folds), float(folds.std()) if len(folds) > 1 else 0.0
-            half = float(stats.t.ppf(0.975, max(n - 1, 1)) * sd / np.sqrt(n))
+            low, high = t_interval(folds.to_numpy(), bounds)
             out.append({"entry": f"{family} ({clf})", "family": family, "classifier": clf, "budget": part["budget"].iloc[0],
-                        "gender": gender, "mean": float(folds.mean()), "ci_low": float(folds.mean()) - half,
-                        "ci_high": float(folds.mean()) + half, "n": n})
+                        "gender": gender, "mean": float(folds.mean()), "ci_low": low,
+                        "ci_high": high, "n": len(folds)})
     return pd.DataFrame(out, columns=["entry", "family", "classifier", "budget", "gender", "mean", "ci_low", "ci_high", "n"])
 
 
@@ -85,7 +86,7 @@ def spread_sentences(speakers: pd.DataFrame, genders: pd.DataFrame, scale: Scale
                 f"to {fmt(best['ua'])} ({best['speaker']}); {low} of {len(part)} at or below {scale.chance_name} ({fmt(chance)})")
         g = genders[genders["entry"] == entry]
         if len(g) > 1:
-            text += "; by gender " + ", ".join(f"{r.gender} {fmt(r.mean)} [{fmt(r.ci_low)}, {fmt(r.ci_high)}]" for r in g.itertuples())
+            text += "; by gender " + ", ".join(f"{r.gender} {fmt(r.mean)} ({scale.interval(r.ci_low, r.ci_high)})" for r in g.itertuples())
         sentences.append(text + ".")
     return sentences
 
@@ -98,7 +99,7 @@ def breakdown_markdown(speakers: pd.DataFrame, genders: pd.DataFrame, scale: Sca
     lines = [*(f"- {s}" for s in spread_sentences(speakers, genders, scale)), ""]
     if not genders.empty:
         lines += [f"| entry | budget | gender | {scale.name} | 95% interval (folds) |", "|---|---|---|---|---|"]
-        lines += [f"| {r.entry} | {r.budget} | {r.gender} | {fmt(r.mean)} | {fmt(r.ci_low)} to {fmt(r.ci_high)} |"
+        lines += [f"| {r.entry} | {r.budget} | {r.gender} | {fmt(r.mean)} | {scale.interval(r.ci_low, r.ci_high)} |"
                   for r in genders.itertuples()]
         lines.append("")
     if not speakers.empty:

@@ -9,7 +9,8 @@ confusion matrices); results of different metrics are different protocols, never
 Example: ``compare(["results.csv"], "report/", baseline="egemaps-func", target_ua=0.6)`` writes
 summary.csv/.md, efficiency.csv, planning.csv, choices.csv, layer_weights.csv, by_gender.csv,
 by_speaker.csv, learning_curves*.png/.svg, confusion_matrices.png/.svg, protocol.json, report.md and
-report.html into report/.
+report.html into report/ (and cross_corpus_recall.csv where entries are trained on another corpus). Every row is
+checked first (report.rows): a damaged row is one error line, and nothing is written.
 """
 from __future__ import annotations
 
@@ -24,13 +25,14 @@ from featbench.results import TRAINING, EntryName, budget_order
 from featbench.report.aggregate import aggregate, protocol_of, read_one_protocol, unit_matrix
 from featbench.report.breakdown import breakdown_markdown, by_gender, by_speaker, spread_sentences
 from featbench.report.choices import choice_table, choices_markdown, layer_weight_table
+from featbench.report.crosscorpus import INTRO as CROSS_INTRO, cross_corpus, trained_on
 from featbench.report.curvefit import plan_budget
 from featbench.report.efficiency import efficiency_ratio
 from featbench.report.entries import family_entries, headline_families
 from featbench.report.html import HtmlParts, write_report_html
 from featbench.report.plots import caption, confusion_matrices, learning_curves, learning_points
 from featbench.report.scale import UA, Scale, scale_of
-from featbench.report.tables import summary_markdown, summary_table
+from featbench.report.tables import budget_note, summary_markdown, summary_table
 
 
 TRANSFER_INTRO = ("Each 'view [+other]' entry trains on this corpus's budget plus every utterance of the other corpus, "
@@ -45,13 +47,13 @@ NORMALISATION_INTRO = ("Each 'view [per-speaker normalisation]' entry standardis
 
 def transfer_sentence(eff, other: str, corpus: str, view: str, scale: Scale = UA) -> str:
     """'other saves N x of corpus's labels for view (interval): <the efficiency sentence>'."""
+    if eff.at_chance:
+        return eff.sentence(scale)
     if eff.ratio is None:
         saves = f"{other} does not save {corpus}'s labels for {view} within the measured budgets"
     else:
-        interval = ("a lower bound: reached at the smallest budget tried" if eff.at_smallest
-                    else f"95% CI {eff.ci_low:.1f}x to {eff.ci_high:.1f}x" if eff.ci_low is not None
-                    else "interval open: not reached in every bootstrap sample")
-        saves = f"{other} saves {eff.bound + ' ' if eff.bound else ''}{eff.ratio:.1f}x of {corpus}'s labels for {view} ({interval})"
+        what = f" of {corpus}'s labels for {view}"
+        saves = f"{other} saves {eff.saved(what=what)}"
     return f"{saves}: {eff.sentence(scale)}"
 
 
@@ -59,8 +61,7 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
             reference_budget: str | None = None, n_boot: int = 2000) -> dict:
     """Write every report artefact for one protocol's results into `out`; return their paths and texts."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    rows, notes = read_one_protocol(results)
+    rows, notes = read_one_protocol(results)  # every row checked: a damaged one stops here, before any file is written
     protocol = protocol_of(rows)
     scale = scale_of(protocol)
     agg = aggregate(rows)
@@ -87,13 +88,15 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
             return None
         ia, ib = [keys_a.index(k) for k in common], [keys_base.index(k) for k in common]
         return efficiency_ratio(x_a, units_a[ia], x_base, units_base[ib], labels[family], labels[base],
-                                reference=reference, n_boot=n_boot)
+                                reference=reference, n_boot=n_boot, scale=scale)
 
     efficiency, sentences, by_family = [], [], {}
     base_name = EntryName.parse(baseline)
     apart = [f for f in best if EntryName.parse(f).per_speaker != base_name.per_speaker]
+    # budgets counting another corpus's labels than the baseline's: no ratio (see report.crosscorpus)
+    cross = [f for f in best if trained_on(f) != trained_on(baseline)]
     for family, clf in best.items():  # per-speaker statistics or not: two protocols, never one ratio
-        if family == baseline or family in apart:
+        if family == baseline or family in apart or family in cross:
             continue
         eff = paired(family, baseline, ref_index)
         if eff is None:
@@ -127,9 +130,11 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
         plans.append({**plan.__dict__, "params": json.dumps(plan.params), "at_bound": "; ".join(plan.at_bound),
                       "sentence": plan.sentence(scale)})
 
-    honest = headline_families(entries, baseline)
+    cross_sentences, recall = cross_corpus(rows, agg, best, labels, scale, str(protocol["corpus"]))
+    honest = [f for f in headline_families(entries, baseline) if f not in cross]
     headline = [by_family[f] for f in honest if f in by_family]
-    same_protocol = [f for f in best if f != baseline and EntryName.parse(f).normalisation == base_name.normalisation]
+    same_protocol = [f for f in best if f != baseline and f not in cross
+                     and EntryName.parse(f).normalisation == base_name.normalisation]
     if not headline and baseline not in oracle and not same_protocol:
         headline_note = (f"No headline: every other entry is under another normalisation than the baseline's "
                          f"({', '.join(f for f in best if f != baseline)}), another protocol; compare entries of one "
@@ -152,6 +157,7 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
         for frame in (speakers, genders))
     chance = scale.chance
 
+    out.mkdir(parents=True, exist_ok=True)
     summary_table(agg, best, oracle, scale).to_csv(out / "summary.csv", index=False)
     markdown = summary_markdown(agg, best, cap, oracle, scale)
     (out / "summary.md").write_text(markdown)
@@ -161,6 +167,8 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
     choices.to_csv(out / "choices.csv", index=False)
     weights.to_csv(out / "layer_weights.csv", index=False)
     speakers.to_csv(out / "by_speaker.csv", index=False)
+    if not recall.empty:
+        recall.to_csv(out / "cross_corpus_recall.csv", index=False)
     genders.to_csv(out / "by_gender.csv", index=False)
     figures = (learning_curves(agg, best, protocol, out, labels) + learning_points(rows, agg, best, protocol, out, labels)
                + confusion_matrices(rows, best, protocol, out, labels))
@@ -173,19 +181,30 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
         f"{'' if scale.percent else f'Scores are {scale.metric}; budgets count training utterances. '}"
         f"Baseline {labels[baseline]} at budget {budgets_b[ref_index]}; each family with its entry (its `selected` "
         "classifier, else its only one, else the best on the test folds, marked 'oracle': biased upwards); 95% "
-        "bootstrap interval over folds (test speaker groups, seeds averaged within a fold), paired. '>=' marks a ratio "
-        "reached at the smallest budget tried (a lower bound), '<' one never reached."
+        "bootstrap interval over folds (test speaker groups, seeds averaged within a fold), paired; both ends always "
+        "stated. '>=' marks a ratio (or an interval end) reached at the smallest budget tried (a lower bound), '<' one "
+        "never reached (an upper bound). Beside each ratio, the labels saved against where the baseline stops "
+        f"improving: its smallest budget whose mean {scale.name} reaches the 95% t-interval of its reference score "
+        "(a flat baseline inflates the first ratio, not this one). A baseline whose interval holds "
+        f"{scale.chance_name} ({scale.fmt(scale.chance)}) gives no ratio."
+        + (f" The budgets of {', '.join(f for f in best if EntryName.parse(f).mode == '+')} count this corpus's labels "
+           "only; every utterance of the other corpus comes on top." if any(EntryName.parse(f).mode == "+" for f in best)
+           else "")
         + (f" Not compared with the baseline, being under another protocol (per-speaker normalisation or not): "
-           f"{', '.join(apart)}{'; see Normalisation' if normalised else ''}." if apart else ""))
+           f"{', '.join(apart)}{'; see Normalisation' if normalised else ''}." if apart else "")
+        + (f" Not compared with the baseline, their budgets counting another corpus's labels: {', '.join(cross)}"
+           f"{'; see Cross-corpus' if cross_sentences else ''}." if cross else ""))
     planning_intro = (
         f"Target {scale.name} {scale.fmt(target)} ({target_note}); read off the measured curve where it reaches the target, else an "
         "inverse power law fitted per family (at least 3 budgets; no extrapolation from a fit pinned at a bound), "
-        "bootstrap over folds.")
+        "bootstrap over folds." + (f" {budget_note(agg, scale)}" if budget_note(agg, scale) else ""))
     report = "\n".join([
         f"# featbench report: {protocol['corpus']}", "", f"Protocol: {cap}.", "",
         "## Headline", "", *([f"- {h}" for h in headline] or [headline_note]), "", *([headline_note, ""] if headline else []),
         "## Summary", "", markdown, "## Data efficiency", "", efficiency_intro, "",
         *[f"- {s}" for s in sentences], "",
+        *(["## Cross-corpus: trained on another corpus", "", CROSS_INTRO, "", *[f"- {s}" for s in cross_sentences], ""]
+          if cross_sentences else []),
         *(["## Transfer: labels another corpus saves", "", TRANSFER_INTRO, "", *[f"- {s}" for s in transfer], ""]
           if transfer else []),
         *(["## Normalisation: labels per-speaker statistics save", "", NORMALISATION_INTRO, "",
@@ -208,11 +227,13 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
         plans=[p["sentence"] for p in plans], agg=agg, best=best, oracle=oracle, protocol=sidecar,
         choices=choices, weights=weights, speakers=speakers_shown, genders=genders_shown,
         breakdown=spread_sentences(speakers_shown, genders_shown, scale), chance=chance, transfer=transfer,
+        cross_corpus=cross_sentences, cross_corpus_intro=CROSS_INTRO,
         normalised=normalised, scale=scale), {
         "Learning curves, each family's entry, with every fold x seed result": out / "learning_points.svg",
         "Learning curves by classifier": out / "learning_curves_by_classifier.svg",
         **({} if scale.dimensional else {"Confusion matrices at the largest budget": out / "confusion_matrices.svg"}),
     })
     return {"out": out, "notes": notes, "figures": figures, "headline": headline, "efficiency": sentences, "transfer": transfer,
+            "cross_corpus": cross_sentences,
             "normalised": normalised,
             "plans": [p["sentence"] for p in plans], "report": report}

@@ -1,13 +1,19 @@
 """The data-efficiency ratio: how much less labelled data family A needs to match baseline B.
 
 For A against B: the target is B's mean score (UA, or CCC for a dimensional target: the rows' metric) at a
-reference budget (default B's largest). A's budget
-to reach it is the first measured budget whose mean UA meets the target, refined by interpolating
-linearly in log(examples per class) between it and the budget before. The ratio is B's reference
-examples per class over A's. A bootstrap over folds (the independent units: test speaker groups; seeds
-are averaged within a fold), paired between A and B (they share the same subsets), gives the 95% interval.
-Censored results are said as such: reached already at A's smallest budget, the ratio is only a lower
-bound (">= N x"); never reached within A's budgets, it is an upper bound ("< N x").
+reference budget (default B's largest). A's budget to reach it is the first measured budget whose mean score
+meets the target, refined by interpolating linearly in log(examples per class) between it and the budget before.
+
+Two ratios, each with a 95% interval from a bootstrap over folds (the independent units: test speaker groups;
+seeds are averaged within a fold), paired between A and B (they share the same subsets):
+- the study ratio: B's reference examples per class over A's;
+- the ratio against where B stops improving: B's *plateau* (the smallest budget at or below the reference whose
+  mean score reaches the 95% t-interval of B's reference score, report.intervals) over A's. A flat baseline
+  (plateau below its reference) inflates the study ratio; this one does not.
+A baseline whose reference score has chance (1 / n_classes for UA, 0 for CCC) inside its interval gives no ratio.
+Censored results are said as such, at the ratio and at each end of its interval: reached already at A's
+smallest budget, a ratio is a lower bound (">= N x"); never reached within A's budgets, an upper bound ("< N x").
+With one fold there is no interval, and the sentence says so.
 
 >>> import numpy as np
 >>> x = np.array([8.0, 16, 32, 64, 128])
@@ -15,6 +21,8 @@ bound (">= N x"); never reached within A's budgets, it is an upper bound ("< N x
 22.63
 >>> crossing(x, np.array([0.40, 0.50, 0.60, 0.65, 0.70]), 0.90) is None
 True
+>>> interval_text(1.0, 18.8, "< ", "", 6)
+'95% CI < 1.0x to 18.8x'
 """
 from __future__ import annotations
 
@@ -22,7 +30,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from featbench.report.intervals import t_bounds
 from featbench.report.scale import UA, Scale
+
+TAIL = 0.025  # a bootstrap end is censored when more than this share of samples is censored on its side
 
 
 def crossing(x: np.ndarray, curve: np.ndarray, target: float) -> float | None:
@@ -38,6 +49,37 @@ def crossing(x: np.ndarray, curve: np.ndarray, target: float) -> float | None:
     return float(np.exp(np.log(x[i - 1]) + frac * (np.log(x[i]) - np.log(x[i - 1]))))
 
 
+def interval_text(low: float | None, high: float | None, low_mark: str, high_mark: str, n_units: int) -> str:
+    """Both ends of a ratio's 95% bootstrap interval, a censored end marked as a bound ('< 1.0x', '>= 16.0x')."""
+    if n_units < 2:
+        return "one fold: no interval"
+    if low is None or high is None:
+        return "no interval"
+    return f"95% CI {low_mark}{low:.1f}x to {high_mark}{high:.1f}x"
+
+
+def plateau_index(x_b_units: np.ndarray, reference: int, lows: np.ndarray) -> np.ndarray:
+    """Per curve (rows of `x_b_units`, mean curves of B), the first budget index <= reference whose score reaches
+    that curve's `lows` (the lower end of its reference score's interval; NaN: the reference score itself)."""
+    curves = x_b_units[:, :reference + 1]
+    floor = np.where(np.isnan(lows), curves[:, -1], lows)
+    return np.argmax(curves >= floor[:, None] - 1e-12, axis=1)
+
+
+def marks(below: np.ndarray, above: np.ndarray) -> tuple[str, str]:
+    """How each end of a bootstrap interval reads when censored samples hold their bound: '< ' where the end falls
+    among samples that never reach the target (the largest budget held), '>= ' where it falls among samples that
+    reach it at the smallest budget, '' where it is measured.
+
+    >>> marks(np.array([True] * 10 + [False] * 90), np.zeros(100, bool))
+    ('< ', '')
+    """
+    share_below, share_above = float(np.mean(below)), float(np.mean(above))
+    low = "< " if share_below > TAIL else ">= " if share_above > 1 - TAIL else ""
+    high = ">= " if share_above > TAIL else "< " if share_below > 1 - TAIL else ""
+    return low, high
+
+
 @dataclass
 class Efficiency:
     family: str
@@ -46,7 +88,7 @@ class Efficiency:
     target: float  # baseline's mean score there
     matched_x: float | None  # examples per class at which the family reaches it (interpolated)
     first_budget_x: float | None  # the first measured budget that reaches it
-    ratio: float | None
+    ratio: float | None  # the study ratio: reference_x / matched_x
     ci_low: float | None
     ci_high: float | None
     reached_fraction: float  # share of bootstrap samples in which the target is reached
@@ -55,60 +97,119 @@ class Efficiency:
     smallest_x: float = 0.0  # the family's smallest and largest measured examples per class
     largest_x: float = 0.0
     censored_high: float = 0.0  # share of bootstrap samples reached at the smallest budget (upper end a bound)
+    low_mark: str = ""  # '< ' or '>= ' where an interval end is a bound (censored samples), '' where measured
+    high_mark: str = ""
+    target_low: float = float("nan")  # the 95% t-interval of the baseline's reference score (NaN: one fold)
+    target_high: float = float("nan")
+    chance: float = 0.0
+    at_chance: bool = False  # chance lies in the baseline's interval: no ratio
+    plateau_x: float | None = None  # where the baseline stops improving (examples per class)
+    plateau_score: float | None = None  # the baseline's mean score there
+    flat: bool = False  # the plateau lies below the reference budget
+    plateau_ratio: float | None = None  # plateau_x / matched_x
+    plateau_ci_low: float | None = None
+    plateau_ci_high: float | None = None
 
     @property
     def bound(self) -> str:
         """'' for a measured ratio, '>=' when reached at the smallest budget, '<' when never reached."""
-        return ">=" if self.at_smallest else "<" if self.ratio is None else ""
+        return "" if self.at_chance else ">=" if self.at_smallest else "<" if self.ratio is None else ""
+
+    def interval(self, plateau: bool = False) -> str:
+        """The study ratio's interval (or the plateau ratio's), both ends stated."""
+        low, high = (self.plateau_ci_low, self.plateau_ci_high) if plateau else (self.ci_low, self.ci_high)
+        return interval_text(low, high, self.low_mark, self.high_mark, self.n_units)
+
+    def saved(self, plateau: bool = False, what: str = "") -> str:
+        """A ratio with its bound and interval, `what` said after it: '6.8x (95% CI 4.1x to 9.9x)',
+        '< 1.0x less labelled data (not reached; 95% CI < 1.0x to 1.2x)'."""
+        reference = self.plateau_x if plateau else self.reference_x
+        ratio = self.plateau_ratio if plateau else self.ratio
+        if self.ratio is None:
+            return f"< {reference / self.largest_x:.1f}x{what} (not reached; {self.interval(plateau)})"
+        if self.at_smallest:
+            return (f">= {ratio:.1f}x{what} (reached at the smallest budget tried; a lower bound; "
+                    f"{self.interval(plateau)})")
+        return f"{ratio:.1f}x{what} ({self.interval(plateau)})"
+
+    def chance_sentence(self, scale: Scale = UA) -> str:
+        """'A against B: baseline at chance: no ratio (...)'."""
+        return (f"{self.family} against {self.baseline}: baseline at chance: no ratio ({self.baseline}'s "
+                f"{scale.said(self.target)} at {self.reference_x:.0f} {scale.x_unit}, over {self.n_units} folds, "
+                f"95% interval {scale.interval(self.target_low, self.target_high)}, holds {scale.chance_name} "
+                f"({scale.fmt(self.chance)}))")
+
+    def plateau_sentence(self, scale: Scale = UA) -> str:
+        """The ratio against where the baseline stops improving, and whether its curve is flat."""
+        reach = ("within the 95% interval of its full-data score" if self.n_units > 1
+                 else "its full-data score (one fold: no interval)")
+        shape = "flat within that interval from there" if self.flat else "it improves up to its reference budget"
+        return (f"labels saved against where the baseline stops improving ({self.baseline} reaches "
+                f"{scale.said(self.plateau_score)}, {reach}, at {self.plateau_x:.0f} {scale.per}; {shape}): "
+                f"{self.saved(plateau=True)}")
 
     def sentence(self, scale: Scale = UA) -> str:
-        """The ratio in words; `scale` names the score and what a budget counts (report.scale)."""
+        """The ratios in words; `scale` names the score and what a budget counts (report.scale)."""
+        if self.at_chance:
+            return self.chance_sentence(scale)
         where = (f"{self.baseline}'s {scale.said(self.target)} (at {self.reference_x:.0f} {scale.x_unit}, over "
                  f"{self.n_units} folds)")
         if self.ratio is None:
-            return (f"{self.family} does not reach {where} within its measured budgets (up to {self.largest_x:.0f} "
-                    f"{scale.per}): < {self.reference_x / self.largest_x:.1f}x less labelled data (not reached)")
-        if self.at_smallest:
-            return (f"{self.family} reaches {where} already at its smallest budget ({self.smallest_x:.0f} {scale.per}): "
-                    f">= {self.ratio:.1f}x less labelled data (reached at the smallest budget tried; a lower bound)")
-        if self.ci_low is None:
-            ci = f"95% CI lower end: not reached in {1 - self.reached_fraction:.0%} of bootstrap samples"
+            study = (f"{self.family} does not reach {where} within its measured budgets (up to {self.largest_x:.0f} "
+                     f"{scale.per}): {self.saved(what=' less labelled data')}")
+        elif self.at_smallest:
+            study = (f"{self.family} reaches {where} already at its smallest budget ({self.smallest_x:.0f} {scale.per}): "
+                     f"{self.saved(what=' less labelled data')}")
         else:
-            ci = f"95% CI {self.ci_low:.1f}x to {'>= ' if self.censored_high > 0.025 else ''}{self.ci_high:.1f}x"
-        return (f"{self.family} matches {where} with {self.matched_x:.0f} {scale.per}: {self.ratio:.1f}x less labelled "
-                f"data ({ci}, bootstrap over folds)")
+            study = (f"{self.family} matches {where} with {self.matched_x:.0f} {scale.per}: {self.ratio:.1f}x less "
+                     f"labelled data ({self.interval()}, bootstrap over folds)")
+        return f"{study}; {self.plateau_sentence(scale)}"
 
 
 def efficiency_ratio(x_a: np.ndarray, units_a: np.ndarray, x_b: np.ndarray, units_b: np.ndarray,
                      family: str = "A", baseline: str = "B", reference: int = -1,
-                     n_boot: int = 2000, seed: int = 0) -> Efficiency:
-    """Ratio of B's examples per class at `reference` (an index into x_b) to A's matching budget.
+                     n_boot: int = 2000, seed: int = 0, scale: Scale = UA) -> Efficiency:
+    """Ratios of B's examples per class at `reference` (an index into x_b), and at B's plateau, to A's matching
+    budget; none when B's reference score is at `scale.chance` within its interval.
 
     units_a, units_b: scores of shape (n_folds, n_budgets) for the same folds in the same order.
     """
     if units_a.shape[0] != units_b.shape[0]:
         raise ValueError("families must be measured on the same folds for a paired ratio")
+    reference = reference % len(x_b)
+    n = units_a.shape[0]
     ref_x = float(x_b[reference])
     target = float(units_b[:, reference].mean())
+    std = units_b[:, reference].std(ddof=1) if n > 1 else 0.0
+    low, high = (float(v) for v in t_bounds(target, std, n, scale.bounds))
+    at_chance = (low <= scale.chance) if low == low else target <= scale.chance
+    base = dict(smallest_x=float(x_a[0]), largest_x=float(x_a[-1]), n_units=n, target_low=low, target_high=high,
+                chance=scale.chance)
+    if at_chance:
+        return Efficiency(family, baseline, ref_x, target, None, None, None, None, None, 0.0, at_chance=True, **base)
+    plateau = int(plateau_index(units_b.mean(0)[None, :], reference, np.array([low]))[0])
+    plateau_x = float(x_b[plateau])
     matched = crossing(x_a, units_a.mean(0), target)
     first = None
     if matched is not None:
         first = float(x_a[np.nonzero(units_a.mean(0) >= target)[0][0]])
     rng = np.random.default_rng(seed)
-    ratios, at_first = [], []
-    n = units_a.shape[0]
-    for _ in range(n_boot):
-        pick = rng.integers(0, n, n)
-        m = crossing(x_a, units_a[pick].mean(0), float(units_b[pick, reference].mean()))
-        ratios.append(ref_x / m if m else np.nan)
-        at_first.append(m is not None and m == float(x_a[0]))
-    ratios = np.array(ratios)
-    reached = float(np.mean(~np.isnan(ratios)))
-    ci_low = ci_high = None
-    if reached >= 0.975:
-        ci_low, ci_high = (float(v) for v in np.nanpercentile(ratios, [2.5, 97.5]))
-    elif reached > 0:
-        ci_high = float(np.nanpercentile(ratios, 97.5))
+    picks = np.array([rng.integers(0, n, n) for _ in range(n_boot)])
+    samples_b = units_b[picks]  # (n_boot, n, budgets)
+    means_b = samples_b.mean(1)
+    lows = t_bounds(means_b[:, reference], samples_b[:, :, reference].std(1, ddof=1) if n > 1 else np.zeros(n_boot), n,
+                    scale.bounds)[0]
+    plateaus = x_b[plateau_index(means_b, reference, lows)].astype(float)
+    matches = np.array([crossing(x_a, units_a[pick].mean(0), float(mean)) or np.nan
+                        for pick, mean in zip(picks, means_b[:, reference])])
+    below, above = np.isnan(matches), matches == float(x_a[0])
+    held = np.where(below, float(x_a[-1]), matches)  # a sample never reached holds its bound: the largest budget
+    ci_low, ci_high = (float(v) for v in np.percentile(ref_x / held, [2.5, 97.5]))
+    p_low, p_high = (float(v) for v in np.percentile(plateaus / held, [2.5, 97.5]))
+    low_mark, high_mark = marks(below, above)
     return Efficiency(family, baseline, ref_x, target, matched, first, ref_x / matched if matched else None,
-                      ci_low, ci_high, reached, at_smallest=first is not None and first == float(x_a[0]), n_units=n,
-                      smallest_x=float(x_a[0]), largest_x=float(x_a[-1]), censored_high=float(np.mean(at_first)))
+                      ci_low, ci_high, float(np.mean(~below)), at_smallest=first is not None and first == float(x_a[0]),
+                      censored_high=float(np.mean(above)), low_mark=low_mark, high_mark=high_mark, plateau_x=plateau_x,
+                      plateau_score=float(units_b.mean(0)[plateau]), flat=plateau < reference,
+                      plateau_ratio=plateau_x / matched if matched else None, plateau_ci_low=p_low, plateau_ci_high=p_high,
+                      **base)

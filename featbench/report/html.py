@@ -3,7 +3,8 @@ the same tables, sentences and figures as `report.md`; it computes no number of 
 
 >>> import pandas as pd
 >>> empty = pd.DataFrame()
->>> agg = pd.DataFrame({"family": ["a"], "classifier": ["lr"], "budget": ["all"], "x": [9.0], "mean": [0.5], "ci_high": [0.6]})
+>>> agg = pd.DataFrame({"family": ["a"], "classifier": ["lr"], "budget": ["all"], "x": [9.0], "mean": [0.5], "ci_low": [0.4],
+...                     "ci_high": [0.6]})
 >>> parts = HtmlParts("demo", "4 classes", ["A matches B"], "", "", ["A matches B"], "", ["plan"], agg, {"a": "lr"},
 ...                   set(), {"n_folds": 4}, empty, empty, empty, empty, [], 0.25)
 >>> page = render_page(parts, {})
@@ -37,19 +38,18 @@ def _svg(path: Path) -> str:
 
 def summary_html(agg, best: dict[str, str], oracle: set[str] = frozenset(), scale: Scale = UA) -> str:
     """The summary table (mean ± half-width of the 95% interval per budget), each family's entry in bold."""
+    from featbench.report.tables import budget_heading
     from featbench.results import budget_order
 
     order = budget_order(agg, "x")
-    x = agg.groupby("budget")["x"].mean()
-    per = "/class" if scale.percent else " utterances"
-    head = "".join(f"<th>{html.escape(b)}{f' ({x[b]:.0f}{per})' if b == 'all' else ''}</th>" for b in order)
+    head = "".join(f"<th>{html.escape(budget_heading(agg, b, scale))}</th>" for b in order)
     lines = [f"<table><tr><th>family</th><th>classifier</th>{head}</tr>"]
     for (family, clf), part in agg.groupby(["family", "classifier"], sort=False):
         cells = []
         for budget in order:
             row = part[part.budget == budget]
             cells.append("<td class='num'></td>" if row.empty else
-                         f"<td class='num'>{scale.cell(row['mean'].iloc[0], row['ci_high'].iloc[0] - row['mean'].iloc[0])}</td>")
+                         f"<td class='num'>{scale.cell(*row[['mean', 'ci_low', 'ci_high']].iloc[0])}</td>")
         style = " class='best'" if best.get(family) == clf else ""
         name = clf + (" (oracle)" if style and family in oracle else "")
         lines.append(f"<tr{style}><td>{html.escape(family)}</td><td>{html.escape(name)}</td>{''.join(cells)}</tr>")
@@ -132,12 +132,16 @@ class HtmlParts:
     chance: float
     transfer: list[str] = field(default_factory=list)  # what another corpus saves of this one's labels (if any)
     normalised: list[str] = field(default_factory=list)  # what per-speaker normalisation saves (if any)
+    cross_corpus: list[str] = field(default_factory=list)  # entries trained on another corpus: chance, recall per class
+    cross_corpus_intro: str = ""
     scale: Scale = UA  # how scores are named and shown (report.scale): UA, or CCC for a dimensional target
 
 
 def render_page(parts: HtmlParts, figures: dict[str, str]) -> str:
     """The page: honest headline, protocol, summary, efficiency, planning, choices and layer weights, who it
     fails (per gender, per speaker), figures."""
+    from featbench.report.tables import SUMMARY_NOTE, budget_note
+
     esc, scale = html.escape, parts.scale
     pct, name = scale.fmt, scale.name
     proto_rows = "".join(f"<tr><th>{esc(str(k))}</th><td>{esc(str(v))}</td></tr>" for k, v in parts.protocol.items())
@@ -146,9 +150,10 @@ def render_page(parts: HtmlParts, figures: dict[str, str]) -> str:
     choices = (_table(parts.choices, {"entry": "entry", "budget": "budget", "chosen": "chosen (folds x seeds)",
                                       "val_ua": f"val {name}", "ua": f"test {name}"}, {"val_ua": pct, "ua": pct})
                if not parts.choices.empty else "<p>No entry chose a layer or a classifier on validation speakers.</p>")
-    genders = (_table(parts.genders, {"entry": "entry", "budget": "budget", "gender": "gender", "mean": name,
-                                      "ci_low": "95% low", "ci_high": "95% high"},
-                      {"mean": pct, "ci_low": pct, "ci_high": pct}) if not parts.genders.empty else "")
+    genders = (_table(parts.genders.assign(interval=[scale.interval(lo, hi) for lo, hi in
+                                                     zip(parts.genders.ci_low, parts.genders.ci_high)]),
+                      {"entry": "entry", "budget": "budget", "gender": "gender", "mean": name,
+                       "interval": "95% interval (folds)"}, {"mean": pct}) if not parts.genders.empty else "")
     return "\n".join([
         "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
         f"<title>featbench report: {esc(parts.corpus)}</title><style>{_STYLE}</style></head><body>",
@@ -157,11 +162,13 @@ def render_page(parts: HtmlParts, figures: dict[str, str]) -> str:
          else f'<div id="headline"><p>{esc(parts.headline_note)}</p></div>'),
         *([f"<p class='caption'>{esc(parts.headline_note)}</p>"] if parts.headline else []),
         f"<p class='caption'>Protocol: {esc(parts.caption)}.</p>",
-        "<h2>Summary</h2>", f"<p class='caption'>{esc(scale.heading)} by {scale.axis}, mean ± half-width of the 95% "
-        "t-interval over folds (seeds averaged within a fold); each family's entry in bold, '(oracle)' where it is "
-        "the best on the test folds.</p>", summary_html(parts.agg, parts.best, parts.oracle, scale),
+        "<h2>Summary</h2>", f"<p class='caption'>{esc(SUMMARY_NOTE.format(heading=scale.heading, axis=scale.axis))}"
+        f"{esc(' ' + budget_note(parts.agg, scale)) if budget_note(parts.agg, scale) else ''}</p>",
+        summary_html(parts.agg, parts.best, parts.oracle, scale),
         "<h2>Data efficiency</h2>", f"<p class='caption'>{esc(parts.efficiency_intro)}</p>", "<ul>",
         *[f"<li>{esc(s)}</li>" for s in parts.efficiency], "</ul>",
+        *(["<h2>Cross-corpus: trained on another corpus</h2>", f"<p class='caption'>{esc(parts.cross_corpus_intro)}</p>",
+           "<ul>", *[f"<li>{esc(s)}</li>" for s in parts.cross_corpus], "</ul>"] if parts.cross_corpus else []),
         *(["<h2>Transfer: labels another corpus saves</h2>", "<ul>", *[f"<li>{esc(s)}</li>" for s in parts.transfer], "</ul>"]
           if parts.transfer else []),
         *(["<h2>Normalisation: labels per-speaker statistics save</h2>", "<ul>",

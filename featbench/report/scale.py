@@ -3,11 +3,13 @@ clips, shown in %, chance 1 / n_classes, budgets in examples per class) or, for 
 coefficient shown as such, no agreement at 0, budgets in training utterances).
 
 >>> ccc = scale_of({"metric": CCC_METRIC, "n_classes": 4})
->>> ccc.name, ccc.said(0.5123), ccc.cell(0.5123, 0.0312), ccc.chance, ccc.per
+>>> ccc.name, ccc.said(0.5123), ccc.cell(0.5123, 0.4811, 0.5435), ccc.chance, ccc.per
 ('CCC', 'CCC 0.512', '0.512 ± 0.031', 0.0, 'utterances')
 >>> ua = scale_of({"metric": UA_METRIC, "n_classes": 4})
->>> ua.fmt(0.5), ua.cell(0.5, 0.031), ua.chance, ua.heading
+>>> ua.fmt(0.5), ua.cell(0.5, 0.469, 0.531), ua.chance, ua.heading
 ('50.0%', '50.0 ± 3.1', 0.25, 'UA (%)')
+>>> ua.cell(0.97, 0.901, 1.0), ua.cell(0.5, float("nan"), float("nan")), ua.interval(0.355, 1.0)
+('97.0 [90.1, 100.0]', '50.0 (one fold: no interval)', '35.5% to 100.0%')
 """
 from __future__ import annotations
 
@@ -58,9 +60,24 @@ class Scale:
         """A score named in a sentence: '64.1%' (UA, as every report has said it) or 'CCC 0.641'."""
         return self.fmt(value) if self.percent else f"{self.name} {self.fmt(value)}"
 
-    def cell(self, mean: float, half: float) -> str:
-        """A table cell, mean ± half-width: '64.1 ± 5.0' (in %) or '0.641 ± 0.050'."""
-        return f"{mean * 100:.1f} ± {half * 100:.1f}" if self.percent else f"{mean:.3f} ± {half:.3f}"
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """The range a score can take, which every interval stays in (report.intervals): [0, 1] or [-1, 1] for CCC."""
+        return (0.0, 1.0) if self.percent else (-1.0, 1.0)
+
+    def cell(self, mean: float, low: float, high: float) -> str:
+        """A table cell: mean ± half-width of its interval ('64.1 ± 5.0' in %, '0.641 ± 0.050'); mean [low, high]
+        where the interval was clipped to the score's range; the mean alone, said so, for one fold (no interval)."""
+        factor, digits = (100.0, 1) if self.percent else (1.0, 3)
+        if low != low or high != high:  # NaN: one fold
+            return f"{mean * factor:.{digits}f} (one fold: no interval)"
+        if abs((high - mean) - (mean - low)) > 1e-9:
+            return f"{mean * factor:.{digits}f} [{low * factor:.{digits}f}, {high * factor:.{digits}f}]"
+        return f"{mean * factor:.{digits}f} ± {(high - mean) * factor:.{digits}f}"
+
+    def interval(self, low: float, high: float) -> str:
+        """Both ends of a score's interval in words ('35.5% to 100.0%'), or 'one fold: no interval'."""
+        return "one fold: no interval" if low != low or high != high else f"{self.fmt(low)} to {self.fmt(high)}"
 
 
 UA = Scale("UA", UA_METRIC, True, 0.25, "chance", "examples per class", "per class")

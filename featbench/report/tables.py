@@ -9,13 +9,41 @@ each family's entry marked (an oracle entry, picked on the test folds, says so).
 >>> from featbench.report.scale import CCC_METRIC, scale_of
 >>> summary_markdown(agg, {"a": "lr"}, "", scale=scale_of({"metric": CCC_METRIC})).splitlines()[2:]
 ['| family | classifier | 8 | all (20 utterances) |', '|---|---|---|---|', '| a | **lr** | 0.500 ± 0.050 | 0.600 ± 0.050 |']
+>>> two = pd.concat([agg, agg.assign(family="a [from b]", x=[8.0, 50.0])])
+>>> budget_heading(two, "all"), budget_note(two)
+('all (20/class)', "Budgets of 'a [from b]' count b's examples per class (all = 50/class).")
 """
 from __future__ import annotations
 
 import pandas as pd
 
 from featbench.report.scale import UA, Scale
+from featbench.report.crosscorpus import trained_on
 from featbench.results import budget_order
+
+
+def _cross(families) -> list[bool]:
+    """Whether each family is trained on another corpus ('view [from A]'): its budgets count A's examples."""
+    return [bool(trained_on(f)) for f in families]
+
+
+def budget_heading(agg: pd.DataFrame, budget: str, scale: Scale = UA) -> str:
+    """A budget column's heading; 'all' with its size, counted on this corpus's own rows (not '[from A]' ones)."""
+    if budget != "all":
+        return str(budget)
+    own = agg[~pd.Series(_cross(agg["family"]), index=agg.index)]
+    x = (own if not own.empty else agg).groupby("budget")["x"].mean()
+    return f"all ({x['all']:.0f}{'/class' if scale.percent else ' utterances'})"
+
+
+def budget_note(agg: pd.DataFrame, scale: Scale = UA) -> str:
+    """What the budgets of '[from A]' rows count (A's examples, not this corpus's); '' without such rows."""
+    notes = []
+    for family, part in agg[pd.Series(_cross(agg["family"]), index=agg.index)].groupby("family", sort=False):
+        sizes = part[part["budget"] == "all"]["x"]
+        size = f" (all = {sizes.mean():.0f}{'/class' if scale.percent else ' utterances'})" if len(sizes) else ""
+        notes.append(f"Budgets of '{family}' count {trained_on(family)}'s {scale.x_unit}{size}.")
+    return " ".join(notes)
 
 
 def summary_table(agg: pd.DataFrame, best: dict[str, str], oracle: set[str] = frozenset(), scale: Scale = UA) -> pd.DataFrame:
@@ -34,16 +62,21 @@ def summary_markdown(agg: pd.DataFrame, best: dict[str, str], caption: str, orac
                      scale: Scale = UA) -> str:
     """Markdown: UA % (mean ± 95% half-interval; CCC for a dimensional target) per budget; each family's entry in
     bold, '(oracle)' when it was picked on the test folds."""
-    x = agg.groupby("budget")["x"].mean()
     order = budget_order(agg, "x")
-    per = "/class" if scale.percent else " utterances"
-    header = "| family | classifier | " + " | ".join(f"{b} ({x[b]:.0f}{per})" if b == "all" else str(b) for b in order) + " |"
+    header = "| family | classifier | " + " | ".join(budget_heading(agg, b, scale) for b in order) + " |"
     lines = [header, "|" + "---|" * (len(order) + 2)]
     for (family, clf), part in agg.groupby(["family", "classifier"], sort=False):
         cells = []
         for budget in order:
             row = part[part.budget == budget]
-            cells.append("" if row.empty else scale.cell(row['mean'].iloc[0], row['ci_high'].iloc[0] - row['mean'].iloc[0]))
+            cells.append("" if row.empty else scale.cell(*row[["mean", "ci_low", "ci_high"]].iloc[0]))
         name = (f"**{clf}**" + (" (oracle)" if family in oracle else "")) if best.get(family) == clf else clf
         lines.append(f"| {family} | {name} | " + " | ".join(cells) + " |")
-    return f"{scale.heading} by {scale.axis}, mean ± half-width of the 95% t-interval over folds (seeds averaged within a fold); each family's entry in bold, '(oracle)' where it is the best on the test folds. {caption}\n\n" + "\n".join(lines) + "\n"
+    note = budget_note(agg, scale)
+    return (f"{SUMMARY_NOTE.format(heading=scale.heading, axis=scale.axis)}{' ' + note if note else ''} {caption}\n\n"
+            + "\n".join(lines) + "\n")
+
+
+SUMMARY_NOTE = ("{heading} by {axis}, mean ± half-width of the 95% t-interval over folds (seeds averaged within a fold; "
+                "[low, high] where the interval is clipped to the score's range); each family's entry in bold, '(oracle)' "
+                "where it is the best on the test folds.")
