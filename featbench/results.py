@@ -149,6 +149,16 @@ class EntryName:
         return self.kind == PER_SPEAKER
 
     @property
+    def protocol(self) -> tuple[bool, bool, str]:
+        """What keeps two entries from one ratio: per-speaker statistics or not (and of confounded speakers), and
+        where the choices were validated. Transfer and per-corpus entries share the plain protocol.
+
+        >>> EntryName("a [+b]").protocol == EntryName("a").protocol != EntryName("a", normalisation=PER_SPEAKER).protocol
+        True
+        """
+        return self.per_speaker, self.confounded, self.validation
+
+    @property
     def text(self) -> str:
         tags = ([f"{'+' if self.mode == '+' else 'from '}{self.other}"] if self.mode else []) + (
             [self.normalisation_text] if self.normalisation != TRAINING else []) + (

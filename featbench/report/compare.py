@@ -92,7 +92,7 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
 
     efficiency, sentences, by_family = [], [], {}
     base_name = EntryName.parse(baseline)
-    apart = [f for f in best if EntryName.parse(f).per_speaker != base_name.per_speaker]
+    apart = [f for f in best if EntryName.parse(f).protocol != base_name.protocol]
     # budgets counting another corpus's labels than the baseline's: no ratio (see report.crosscorpus)
     cross = [f for f in best if trained_on(f) != trained_on(baseline)]
     for family, clf in best.items():  # per-speaker statistics or not: two protocols, never one ratio
@@ -112,7 +112,8 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
         if name.mode == "+" and within in best and (eff := paired(family, within, -1)) is not None:
             other = name.other + (f" ({name.normalisation_text})" if name.normalisation != TRAINING else "")
             transfer.append(transfer_sentence(eff, other, str(protocol["corpus"]), labels[within], scale))
-        plain = EntryName(name.view, name.mode, name.other).text  # 'view [per-speaker normalisation]' against 'view'
+        # 'view [per-speaker normalisation]' against 'view', validated alike
+        plain = EntryName(name.view, name.mode, name.other, validation=name.validation).text
         if (name.per_speaker and plain in best
                 and (eff := paired(family, plain, -1)) is not None):
             normalised.append(transfer_sentence(eff, name.normalisation_text, str(protocol["corpus"]), labels[plain],
@@ -190,7 +191,7 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
         + (f" The budgets of {', '.join(f for f in best if EntryName.parse(f).mode == '+')} count this corpus's labels "
            "only; every utterance of the other corpus comes on top." if any(EntryName.parse(f).mode == "+" for f in best)
            else "")
-        + (f" Not compared with the baseline, being under another protocol (per-speaker normalisation or not): "
+        + (f" Not compared with the baseline, being under another protocol (per-speaker normalisation or not, or validated elsewhere): "
            f"{', '.join(apart)}{'; see Normalisation' if normalised else ''}." if apart else "")
         + (f" Not compared with the baseline, their budgets counting another corpus's labels: {', '.join(cross)}"
            f"{'; see Cross-corpus' if cross_sentences else ''}." if cross else ""))
