@@ -108,6 +108,10 @@ def test_compare_end_to_end(demo_store, tmp_path):
     assert set(summary.family) == {"egemaps-func", "egemaps-lld"} and summary.entry.sum() == 2
     assert summary.oracle.sum() == 2  # two classifiers each, none selected on validation: picked on test, labelled
     assert "demo: 4 classes" in (rep / "summary.md").read_text()
+    again = CliRunner().invoke(app, ["compare", str(tmp_path / "r.csv"), "--baseline", "egemaps-func", "--out", str(tmp_path / "rep2")])
+    assert again.exit_code == 0, again.output
+    for name in ["report.html", "report.md", "learning_curves.svg", "confusion_matrices.svg", "efficiency.csv"]:
+        assert (rep / name).read_bytes() == (tmp_path / "rep2" / name).read_bytes(), f"{name} differs run to run"
 
 
 def test_compare_refuses_mixed_protocols(tmp_path, demo_store):

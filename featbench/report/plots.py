@@ -41,8 +41,9 @@ def caption(protocol: dict) -> str:
 
 def _save(fig, base: Path) -> list[Path]:
     paths = [base.with_suffix(".png"), base.with_suffix(".svg")]
-    for path in paths:
-        fig.savefig(path, dpi=130, bbox_inches="tight")
+    with _plt().rc_context({"svg.hashsalt": "featbench"}):  # the same results give the same bytes, run to run
+        for path in paths:
+            fig.savefig(path, dpi=130, bbox_inches="tight", metadata={"Date": None} if path.suffix == ".svg" else None)
     _plt().close(fig)
     return paths
 
