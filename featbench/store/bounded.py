@@ -49,6 +49,7 @@ def read_bounded(path: str | Path, function: Callable, *args) -> Any:
     limit = timeout_s()
     child = subprocess.Popen([sys.executable, "-c", "from featbench.store.bounded import _serve; _serve()"],
                              stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
                              **({"process_group": 0} if os.name == "posix" else {}))
     answers: queue.Queue = queue.Queue()
     listener = threading.Thread(target=_listen, args=(child.stdout, answers), daemon=True, name="featbench-reader")
@@ -76,6 +77,7 @@ def read_bounded(path: str | Path, function: Callable, *args) -> Any:
         if child.poll() is None:
             child.kill()
         child.wait()
+        listener.join(timeout=5)  # the pipe ends with the child
         child.stdout.close()
 
 

@@ -47,7 +47,8 @@ CRC, META_CRC = "crc32", "meta_crc32"
 PARTS = {"ids": "ids", "audio_hash": "audio hashes", "offsets": "offsets", "lengths": "lengths",
          "checksums": "clip checksums", "columns": "column names", TOKENS: "tokens", TEXT: "transcripts",
          TEXT_SOURCE: "transcript sources"}
-_CACHE: dict[tuple, dict] = {}  # what the child process read from files of format 1-2, by file identity
+_CACHE: dict[tuple, dict | FeatbenchError] = {}  # what a child process read from a file of format 1-2 (or
+# the error it met), by file identity: read once per process
 _CACHE_SIZE = 16
 
 
@@ -91,8 +92,8 @@ def _identity(fd: int) -> tuple:
 
 def _read_parts(h5, path: Path, tokens: bool) -> dict:
     """Everything of an open file but its features, every checksum checked (FamilyIndex fields)."""
-    checked = META_CRC in h5.attrs
-    if checked and int(h5.attrs[META_CRC]) != _meta_crc(h5):
+    checked = META_CRC in h5.attrs or "crc32" in h5["ids"].attrs or int(h5.attrs.get("format_version", 0)) >= 3
+    if checked and (META_CRC not in h5.attrs or int(h5.attrs[META_CRC]) != _meta_crc(h5)):
         raise _damaged(path, "its metadata fail their checksum")
 
     def values(name: str) -> np.ndarray:
@@ -128,12 +129,18 @@ def _read_parts_bounded(h5, path: Path, tokens: bool) -> dict:
     identity = _identity(h5.id.get_vfd_handle())
     key = (str(path), identity, tokens)
     if key not in _CACHE:
-        theirs, parts = read_bounded(path, _read_parts_at, path, tokens)
-        if theirs != identity:  # replaced since this process opened it (a consolidation): read it again
-            raise FileNotFoundError(f"{path} was replaced while being read")
+        try:
+            theirs, parts = read_bounded(path, _read_parts_at, path, tokens)
+        except FeatbenchError as err:  # damaged: not read again (nor waited for again) in this process
+            parts = err
+        else:
+            if theirs != identity:  # replaced since this process opened it (a consolidation): read it again
+                raise FileNotFoundError(f"{path} was replaced while being read")
         while len(_CACHE) >= _CACHE_SIZE:
             _CACHE.pop(next(iter(_CACHE)))
         _CACHE[key] = parts
+    if isinstance(_CACHE[key], FeatbenchError):
+        raise _CACHE[key]
     return _CACHE[key]
 
 
