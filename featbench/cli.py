@@ -375,7 +375,7 @@ def verify(
     if all(h.ok for h in report) and not (repair and any(h.rewrite for h in report)):
         return
     if not repair and not all(h.ok for h in report):
-        raise FeatbenchError(f"{store}: damaged clips found; run again with --repair, then extract again")
+        raise FeatbenchError(f"{store}: damaged clips or files found; run again with --repair, then extract again")
     with StoreWriter(store) as writer:
         typer.echo("\n".join(writer.repair()))
 

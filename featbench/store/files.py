@@ -92,7 +92,7 @@ def _identity(fd: int) -> tuple:
 
 def _read_parts(h5, path: Path, tokens: bool) -> dict:
     """Everything of an open file but its features, every checksum checked (FamilyIndex fields)."""
-    checked = META_CRC in h5.attrs or "crc32" in h5["ids"].attrs or int(h5.attrs.get("format_version", 0)) >= 3
+    checked = META_CRC in h5.attrs or CRC in h5["ids"].attrs or int(h5.attrs.get("format_version", 0)) >= 3
     if checked and (META_CRC not in h5.attrs or int(h5.attrs[META_CRC]) != _meta_crc(h5)):
         raise _damaged(path, "its metadata fail their checksum")
 
