@@ -67,15 +67,21 @@ def checksum(array: np.ndarray) -> int:
     return zlib.crc32(np.ascontiguousarray(array, dtype=np.float32).tobytes())
 
 
-def _stored_crc(values: np.ndarray) -> int:
-    """CRC-32 of a dataset's values as stored (fixed-length strings with their padding)."""
-    return zlib.crc32(np.ascontiguousarray(values).tobytes())
+def _stored_crc(values) -> int:
+    """CRC-32 of values as stored: their type (so that bytes read as another type differ) and bytes
+    (fixed-length strings with their padding)."""
+    values = np.ascontiguousarray(values)
+    return zlib.crc32(values.tobytes(), zlib.crc32(values.dtype.str.encode()))
 
 
 def _meta_crc(h5) -> int:
-    """CRC-32 of every root attribute but META_CRC, by name, as stored."""
-    parts = [name.encode() + b"\0" + np.asarray(h5.attrs[name]).tobytes() for name in sorted(h5.attrs) if name != META_CRC]
-    return zlib.crc32(b"\1".join(parts))
+    """CRC-32 of every root attribute but META_CRC: names, types and values as stored."""
+    crc = 0
+    for name in sorted(h5.attrs):
+        if name != META_CRC:
+            crc = zlib.crc32(name.encode() + b"\0", crc)
+            crc = zlib.crc32(_stored_crc(h5.attrs[name]).to_bytes(4, "little"), crc)
+    return crc
 
 
 def _uses_heap(h5) -> bool:
