@@ -375,7 +375,7 @@ def verify(
     store: Annotated[Path, typer.Argument(help="Feature store folder made by `featbench extract`.")],
     repair: Annotated[bool, typer.Option(help="Remove damaged clips (and move unreadable files aside) so that the next extract redoes them.")] = False,
 ) -> None:
-    """Check every stored clip against its checksum and name the damaged ones (exit 1 if any).
+    """Check every stored clip and every file's index against their checksums; name what is damaged (exit 1 if any).
 
     Example: featbench verify store/ --repair
     """
@@ -385,10 +385,10 @@ def verify(
         raise FeatbenchError(f"{store}: not a featbench store (no feature families)")
     report = check(store)
     typer.echo("\n".join(h.line() for h in report))
-    if all(h.ok for h in report) and not (repair and any(h.unchecked for h in report)):
+    if all(h.ok for h in report) and not (repair and any(h.rewrite for h in report)):
         return
     if not repair and not all(h.ok for h in report):
-        raise FeatbenchError(f"{store}: damaged clips found; run again with --repair, then extract again")
+        raise FeatbenchError(f"{store}: damaged clips or files found; run again with --repair, then extract again")
     with StoreWriter(store) as writer:
         typer.echo("\n".join(writer.repair()))
 

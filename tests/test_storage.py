@@ -169,6 +169,9 @@ def test_files_without_storage_attributes_read_as_float32_frames(tmp_path):
         writer.prepare(meta)
         writer.add("toy", "u1", "h1", np.ones((3, 2), np.float32))
         writer.consolidate("toy", ["u1"])
+    from tests.test_store_damage import _as_format_2
+
+    _as_format_2(family_path(tmp_path, "toy"))
     with h5py.File(family_path(tmp_path, "toy"), "r+") as h5:  # as written before storage options existed
         del h5.attrs["dtype"], h5.attrs["pooled"]
     fs = read_family(tmp_path, "toy")

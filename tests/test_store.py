@@ -8,6 +8,7 @@ import pytest
 
 from featbench.errors import FeatbenchError
 from featbench.store import FamilyMeta, StoreWriter, family_path, list_families, read_family
+from featbench.store.files import TextRecord
 
 META = FamilyMeta("toy", "a toy family", {"k": 1}, "hash1", {"sample_rate": 16000}, {"x": "1"}, 16000, 100.0, ["a", "b", "c"])
 
@@ -28,7 +29,7 @@ def test_layout_is_readable_with_plain_h5py(tmp_path):
         ids = list(h5["ids"].asstr()[:])
         features, offsets, lengths = h5["features"][:], h5["offsets"][:], h5["lengths"][:]
         assert json.loads(h5.attrs["config"]) == {"k": 1}
-        assert h5.attrs["config_hash"] == "hash1" and h5.attrs["dim"] == 3 and h5.attrs["frame_rate"] == 100.0
+        assert h5.attrs["config_hash"].decode() == "hash1" and h5.attrs["dim"] == 3 and h5.attrs["frame_rate"] == 100.0
         assert list(h5["columns"].asstr()[:]) == ["a", "b", "c"]
         assert list(h5["audio_hash"].asstr()[:]) == ["h" + u for u in ids]
         assert h5["features"].chunks is None  # contiguous: one fast read
@@ -36,6 +37,25 @@ def test_layout_is_readable_with_plain_h5py(tmp_path):
     for uid, start, length in zip(ids, offsets, lengths):
         np.testing.assert_array_equal(features[start:start + length], arrays[uid])
     assert not list((tmp_path / ".pending" / "toy").glob("*.h5"))
+
+
+def test_files_keep_no_variable_length_data_so_no_global_heap(tmp_path):
+    from featbench.store import FORMAT_VERSION
+
+    meta = FamilyMeta("text", "tokens", {}, "h", {}, {}, 16000, 0.0, ["a", "b"], rows="tokens")
+    with StoreWriter(tmp_path) as writer:
+        writer.prepare(meta)
+        writer.add("text", "u1", "h1", np.ones((2, 2), np.float32), text=TextRecord(("hé", "llo"), "héllo", "corpus"))
+        writer.consolidate("text", ["u1"])
+    path = tmp_path / "text.h5"
+    with h5py.File(path, "r") as h5:
+        assert FORMAT_VERSION == 3 and h5.attrs["format_version"] == 3
+        assert [name for name in h5 if h5[name].dtype.kind == "O"] == []
+        assert [name for name in h5.attrs if h5.attrs.get_id(name).dtype.kind == "O"] == []
+        assert list(h5["tokens"].asstr()[:]) == ["hé", "llo"] and list(h5["text"].asstr()[:]) == ["héllo"]
+    assert b"GCOL" not in path.read_bytes()  # the signature of a global heap collection
+    fs = read_family(tmp_path, "text")
+    assert fs.tokens("u1") == ["hé", "llo"] and fs.text("u1") == "héllo" and fs.text_source("u1") == "corpus"
 
 
 def test_pending_shards_are_readable_before_consolidation(tmp_path):
@@ -125,6 +145,7 @@ def test_lock_falls_back_to_a_lock_file_where_flock_is_refused(tmp_path, monkeyp
 
 def test_format_1_files_are_read_reported_unchecked_and_rewritten_with_checksums(tmp_path):
     from featbench.store import StoreWriter, verify
+    from tests.test_store_damage import _as_format_2
 
     arrays = _arrays(4)
     with StoreWriter(tmp_path) as writer:
@@ -132,6 +153,7 @@ def test_format_1_files_are_read_reported_unchecked_and_rewritten_with_checksums
         for uid, array in arrays.items():
             writer.add("toy", uid, "h", array)
         writer.consolidate("toy", sorted(arrays))
+    _as_format_2(tmp_path / "toy.h5")  # strings in a global heap, no index checksums
     with h5py.File(tmp_path / "toy.h5", "r+") as h5:  # as featbench 0.1 wrote it
         del h5["checksums"]
         for name in ("rows", "layers"):

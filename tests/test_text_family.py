@@ -153,7 +153,7 @@ def test_extract_stores_token_rows_resumes_and_redoes_a_changed_transcript(demo_
     import h5py
 
     with h5py.File(store / "text.h5") as h5:  # plain h5py: a `tokens` dataset parallel to `features`
-        assert h5["tokens"].shape == (h5["features"].shape[0],) and h5.attrs["rows"] == "tokens"
+        assert h5["tokens"].shape == (h5["features"].shape[0],) and h5.attrs["rows"] == b"tokens"  # fixed-length strings: bytes
 
     again = _extract("csv", manifest, store, f"text.model={bert}")
     assert "32 already stored, 0 extracted" in again.output, again.output

@@ -8,6 +8,12 @@
 >>> kept = FamilyMeta("w", "", {}, "h", {}, {}, 16000, 50.0, ["x"] * 12, layers=3, dtype="float16", pooled=True)
 >>> kept.rows, kept.frame_dim, kept.layer_dim, kept.statistic_columns(kept.layer_columns(1)).tolist()
 ('utterance', 6, 2, [2, 3, 8, 9])
+
+From format 3 on, every string of a store file (attribute or dataset) is of fixed length (`fixed_strings`),
+kept inline rather than in an HDF5 global heap, whose damage can make libhdf5 spin (see `bounded`):
+
+>>> fixed_strings(["ab", "é"]).tolist(), text(fixed_strings(["é"])[0])
+([b'ab', b'\\xc3\\xa9'], 'é')
 """
 from __future__ import annotations
 
@@ -18,13 +24,24 @@ import numpy as np
 
 from featbench.row_kinds import RowKind
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: strings of fixed length (no global heap), a checksum of every part (see `files`)
 
 
-def string_dtype():
+def fixed_strings(values) -> np.ndarray:
+    """`values` as UTF-8 byte strings of one fixed length (at least 1 byte), as HDF5 keeps them inline.
+    A value holding a NUL character cannot be kept (fixed-length strings end at the first): ValueError."""
     import h5py
 
-    return h5py.string_dtype("utf-8")
+    encoded = [str(v).encode("utf-8") for v in values]
+    for value, data in zip(values, encoded):
+        if b"\0" in data:
+            raise ValueError(f"{str(value)!r} holds a NUL character")
+    return np.array(encoded, dtype=h5py.string_dtype("utf-8", max([1, *map(len, encoded)])))
+
+
+def text(value) -> str:
+    """An HDF5 string as read back: fixed-length ones come as bytes, variable-length ones (format 2) as str."""
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
 @dataclass
@@ -110,24 +127,25 @@ class FamilyMeta:
                    layers=family.n_layers, dtype=storage.dtype.value, pooled=storage.pooled)
 
     def write_attrs(self, h5) -> None:
-        h5.attrs.update(dict(
-            format_version=FORMAT_VERSION, family=self.family, description=self.description,
-            config=json.dumps(self.config, sort_keys=True), config_hash=self.config_hash,
-            audio=json.dumps(self.audio, sort_keys=True), versions=json.dumps(self.versions, sort_keys=True),
-            sample_rate=self.sample_rate, frame_rate=self.frame_rate, dim=self.dim, rows=self.rows, layers=self.layers,
-            dtype=self.dtype, pooled=self.pooled,
-        ))
-        h5.create_dataset("columns", data=np.array(self.columns, dtype=object), dtype=string_dtype())
+        """The attributes and the ``columns`` dataset; every string of fixed length."""
+        strings = dict(family=self.family, description=self.description, config=json.dumps(self.config, sort_keys=True),
+                       config_hash=self.config_hash, audio=json.dumps(self.audio, sort_keys=True),
+                       versions=json.dumps(self.versions, sort_keys=True), rows=self.rows, dtype=self.dtype)
+        h5.attrs.update(dict(format_version=FORMAT_VERSION, sample_rate=self.sample_rate, frame_rate=self.frame_rate,
+                             dim=self.dim, layers=self.layers, pooled=self.pooled))
+        for name, value in strings.items():
+            h5.attrs.create(name, fixed_strings([value]).reshape(()))  # a scalar attribute
+        h5.create_dataset("columns", data=fixed_strings(self.columns))
 
     @classmethod
-    def read_attrs(cls, h5) -> "FamilyMeta":
+    def read_attrs(cls, h5, columns: list[str]) -> "FamilyMeta":
+        """The FamilyMeta of an open file whose ``columns`` were read (as text) already."""
         a = h5.attrs
-        columns = [c.decode() if isinstance(c, bytes) else c for c in h5["columns"][:]]
-        rows, layers = (str(a["rows"]), int(a["layers"])) if "rows" in a else _format1_kind(a, columns)
-        return cls(str(a["family"]), str(a["description"]), json.loads(a["config"]), str(a["config_hash"]),
+        rows, layers = (text(a["rows"]), int(a["layers"])) if "rows" in a else _format1_kind(a, columns)
+        return cls(text(a["family"]), text(a["description"]), json.loads(a["config"]), text(a["config_hash"]),
                    json.loads(a["audio"]), json.loads(a["versions"]), int(a["sample_rate"]),
                    float(a["frame_rate"]), columns, rows=rows, layers=layers,
-                   dtype=str(a.get("dtype", "float32")), pooled=bool(a.get("pooled", False)))
+                   dtype=text(a.get("dtype", "float32")), pooled=bool(a.get("pooled", False)))
 
 
 def _format1_kind(attrs, columns: list[str]) -> tuple[str, int]:
@@ -135,7 +153,7 @@ def _format1_kind(attrs, columns: list[str]) -> tuple[str, int]:
     reads them from the family name, the frame rate and the all-layer column names 'Lkk_ddd'."""
     if float(attrs["frame_rate"]) == 0.0:
         return RowKind.UTTERANCE.value, 0
-    if str(attrs["family"]) == "raw":
+    if text(attrs["family"]) == "raw":
         return RowKind.WAVEFORM.value, 0
     layer_ids = {c[1:3] for c in columns if len(c) > 4 and c[0] == "L" and c[3] == "_"}
     return RowKind.FRAMES.value, len(layer_ids)

@@ -2,7 +2,8 @@
 
 Every read checks each utterance's checksum, so bytes damaged on disk never reach training: the
 damaged clips are named (CorruptStoreError) and `repair` removes them, so that the next extraction
-computes them again.
+computes them again. A file whose index (ids, offsets, lengths, audio hashes, ...) is damaged is named
+with the part (CorruptStoreError); `repair` moves it aside.
 
 A family of token rows (the text families) is read with the token string of each row and each
 utterance's transcript and its source: ``FeatureSet.tokens(uid)``, ``.text(uid)``, ``.text_source(uid)``.
@@ -19,10 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from featbench.errors import CorruptStoreError, FeatbenchError
-from featbench.store.files import FamilyIndex
+from featbench.store.files import PENDING, FamilyIndex
 from featbench.store.meta import FamilyMeta
-
-PENDING = ".pending"
 
 
 def family_path(store: str | Path, family: str) -> Path:
@@ -173,10 +172,16 @@ class FamilyHealth:
     damaged: list[str] = field(default_factory=list)
     unreadable: str = ""
     unchecked: int = 0  # clips of format-1 files, which hold no checksums
+    index_unchecked: int = 0  # clips of format-1 and -2 files, whose index (ids, offsets, ...) has no checksum
 
     @property
     def ok(self) -> bool:
         return not self.damaged and not self.unreadable
+
+    @property
+    def rewrite(self) -> bool:
+        """Whether `repair` would rewrite the family with the checksums it lacks."""
+        return bool(self.unchecked or self.index_unchecked)
 
     def line(self) -> str:
         if self.unreadable:
@@ -184,13 +189,19 @@ class FamilyHealth:
         if self.damaged:
             return f"{self.family}: {len(self.damaged)} of {self.checked} clips damaged: {_names(self.damaged, 20)}"
         if self.unchecked:
-            return (f"{self.family}: {self.checked - self.unchecked} clips ok, {self.unchecked} not checked (written by "
+            line = (f"{self.family}: {self.checked - self.unchecked} clips ok, {self.unchecked} not checked (written by "
                     "featbench 0.1, without checksums; repair rewrites them with checksums)")
-        return f"{self.family}: {self.checked} clips ok"
+        else:
+            line = f"{self.family}: {self.checked} clips ok"
+        if self.index_unchecked:
+            line += (f"; index not checked (ids, offsets, lengths and audio hashes of {self.index_unchecked} clips, "
+                     "written before index checksums existed; --repair rewrites them with checksums)")
+        return line
 
 
 def verify(store: str | Path) -> list[FamilyHealth]:
-    """Check every clip of every family against its checksum (the whole store is read once).
+    """Check every clip of every family against its checksum, and every file's index (ids, offsets, lengths,
+    audio hashes, clip checksums, columns, metadata) against its own (the whole store is read once).
 
     >>> import tempfile
     >>> verify(tempfile.mkdtemp())
@@ -205,6 +216,7 @@ def verify(store: str | Path) -> list[FamilyHealth]:
             latest = latest_records(indexes)
             health.checked = len(latest)
             health.unchecked = sum(1 for s, _ in latest.values() if indexes[s].checksums is None)
+            health.index_unchecked = sum(1 for s, _ in latest.values() if not indexes[s].index_checked)
             for index, matrix in pairs:
                 health.damaged += [u for u in index.damaged(matrix) if indexes[latest[u][0]] is index]
         except FeatbenchError as err:

@@ -149,9 +149,10 @@ class StoreWriter:
         """Merge main file and shards into one file in `order` (ids not in `order` follow, sorted).
 
         Records whose audio hash differs from `expected` (the current file's hash) and ids in `drop` are
-        left out, so a changed clip is never served. `rewrite` rewrites a file already in order (to add
-        the checksums a format-1 file lacks). Streams utterance by utterance: memory does not grow
-        with the store. Returns the number of utterances in the new file.
+        left out, so a changed clip is never served. `rewrite` rewrites a file already in order; a file
+        without index checksums (format 1 or 2) is always rewritten (in the current format, with them).
+        Streams utterance by utterance: memory does not grow with the store. Returns the number of
+        utterances in the new file.
         """
         import h5py
 
@@ -166,7 +167,8 @@ class StoreWriter:
         latest = {u: sr for u, sr in latest.items() if u not in (drop or set())}
         in_order = [u for u in order if u in latest] + sorted(set(latest) - set(order))
         main = family_path(self.store, family)
-        if not rewrite and len(indexes) == 1 and indexes[0].path == main and indexes[0].ids == in_order:
+        if not rewrite and len(indexes) == 1 and indexes[0].path == main and indexes[0].ids == in_order \
+                and indexes[0].index_checked:
             return len(in_order)  # already consolidated in this order: nothing to rewrite
 
         def field(uid: str, name: str):
@@ -189,6 +191,8 @@ class StoreWriter:
             if indexes[s].texts is None:
                 return None
             start, length = indexes[s].offsets[r], indexes[s].lengths[r]
+            if indexes[s].tokens is not None:  # read already (a format-2 file: never read its heap here)
+                return indexes[s].text_record(r, indexes[s].tokens[start:start + length])
             return indexes[s].text_record(r, handles[s]["tokens"].asstr()[start:start + length] if length else ())
 
         try:
@@ -227,7 +231,7 @@ class StoreWriter:
                     except Exception:  # the unreadable one: kept aside for inspection, never read again
                         os.replace(path, path.with_name(path.name + ".damaged"))
                         lines.append(f"{health.family}: moved unreadable {path.name} aside as {path.name}.damaged")
-            if health.damaged or health.unchecked:
+            if health.damaged or health.rewrite:
                 main = family_path(self.store, health.family)
                 order = list(FamilyIndex.read(main).ids) if main.is_file() else []
                 self.consolidate(health.family, order, drop=set(health.damaged), rewrite=True)
@@ -235,4 +239,6 @@ class StoreWriter:
                     lines.append(f"{health.family}: removed {len(health.damaged)} damaged clip(s); extract again to redo them")
                 if health.unchecked:
                     lines.append(f"{health.family}: rewritten with checksums ({health.unchecked} clips)")
+                elif health.index_unchecked:
+                    lines.append(f"{health.family}: rewritten with index checksums ({health.index_unchecked} clips)")
         return lines
