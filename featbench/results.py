@@ -27,6 +27,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from featbench.options import is_whole
 from featbench.append_only import AppendOnlyCsv, read_text, split_tail
 from featbench.errors import FeatbenchError
 
@@ -94,7 +95,7 @@ def split_normalisation(value: str) -> tuple[str, int | None]:
     (('per-speaker', 16), ('training', None))
     """
     kind, colon, clips = value.partition(":")
-    if kind not in NORMALISATIONS or (colon and (kind != PER_SPEAKER or not (clips.isascii() and clips.isdigit())
+    if kind not in NORMALISATIONS or (colon and (kind != PER_SPEAKER or not is_whole(clips)
                                                  or int(clips) < 2)):
         raise FeatbenchError(f"--normalise {value}: choose {', '.join(NORMALISATIONS)} or {PER_SPEAKER}:K (the statistics "
                              "of K >= 2 clips per speaker)")

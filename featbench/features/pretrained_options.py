@@ -10,6 +10,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+from featbench.options import is_whole
 from featbench.errors import FeatbenchError
 
 
@@ -34,6 +35,9 @@ class Layer:
 
     >>> Layer.parse(" 4 "), Layer.parse("all").is_all
     (Layer(kind='index', index=4), True)
+    >>> Layer.parse("\u00b2")
+    Traceback (most recent call last):
+    featbench.errors.FeatbenchError: layer must be 'last', 'all' or a layer number, not '²'
     >>> Layer.parse("middle")
     Traceback (most recent call last):
     featbench.errors.FeatbenchError: layer must be 'last', 'all' or a layer number, not 'middle'
@@ -47,7 +51,7 @@ class Layer:
         value = str(text).strip().lower()
         if value in ("last", "all"):
             return cls(value)
-        if value.isdigit():
+        if is_whole(value):
             return cls("index", int(value))
         raise FeatbenchError(f"layer must be 'last', 'all' or a layer number, not '{value}'")
 

@@ -18,6 +18,7 @@ import numbers
 
 import pandas as pd
 
+from featbench.options import is_whole
 from featbench.errors import FeatbenchError
 from featbench.results import CCC_METRIC
 
@@ -27,7 +28,7 @@ SCORE_MAPS = ("ua_by_speaker", "ua_by_gender")  # JSON {key: score}, or empty
 def _budget_problem(value) -> str | None:
     """Why a budget label does not read as a budget ('all', a positive count, a fraction in (0, 1)), or None."""
     text = str(value).strip().lower()
-    if text == "all" or (text.isdigit() and int(text) > 0):
+    if text == "all" or (is_whole(text) and int(text) > 0):
         return None
     try:
         return None if 0 < float(text) < 1 else f"is '{value}', not a budget (a count, a fraction or 'all')"

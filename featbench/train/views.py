@@ -18,6 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
+from featbench.options import is_whole
 from featbench.errors import FeatbenchError
 
 
@@ -92,7 +93,7 @@ def resolve_views(store: str | Path, names: list[str]) -> list[View]:
             views += [View(f"{base}@L{k}", base, k) for k in range(meta.layers)]
         elif layer in (AUTO, WEIGHTED):
             views.append(View(name, base, mode=layer, layers=meta.layers))
-        elif layer[:1].upper() == "L" and layer[1:].isdigit() and int(layer[1:]) < meta.layers:
+        elif layer[:1].upper() == "L" and is_whole(layer[1:]) and int(layer[1:]) < meta.layers:
             views.append(View(name, base, int(layer[1:])))
         else:
             raise FeatbenchError(f"'{name}': choose a layer of {base} from L0 to L{meta.layers - 1}, "
