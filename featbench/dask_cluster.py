@@ -32,7 +32,7 @@ from typing import Any, Callable, Iterable, Iterator
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from featbench.errors import FeatbenchError
-from featbench.executors import InterruptGuard
+from featbench.executors import InterruptGuard, born_with_interrupts_blocked
 
 LOCAL = "local:"
 CONNECT_TIMEOUT_S = 10
@@ -51,7 +51,8 @@ def _demo_work(context: int, task: int) -> int:
 
 class IgnoreInterrupts(WorkerPlugin):
     """Workers of a ``local:N`` cluster share the terminal's process group, so Ctrl-C reaches them too: they
-    ignore it (as local workers do) and the client decides, cancelling the run and closing the cluster."""
+    ignore it (as local workers do) and the client decides, cancelling the run and closing the cluster. (They
+    start with it blocked, see `DaskCluster.connect`, so one that arrives while they import is held back.)"""
 
     name = "featbench-ignore-interrupts"
 
@@ -150,7 +151,10 @@ class DaskCluster:
             raise FeatbenchError(f"--scheduler {address!r}: give a scheduler address such as tcp://host:8786, or local:N")
         try:
             if address.startswith(LOCAL):
-                with InterruptGuard(defer=True):  # its processes start with Ctrl-C blocked; one meanwhile ends the run here
+                # Dask starts the worker processes from threads it makes here, now and when a nanny restarts one: they
+                # all begin with Ctrl-C blocked; one meanwhile ends the run once the cluster is up (a half-started
+                # cluster cannot be closed)
+                with InterruptGuard(defer=True), born_with_interrupts_blocked():
                     local = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True, dashboard_address=":0",
                                          silence_logs=logging.CRITICAL)  # errors reach the client as exceptions
             return cls._connected(address, local, timeout)
