@@ -15,7 +15,9 @@ of `featbench.executors.run_tasks`, which delegates to it:
 - A worker that dies mid-task: the scheduler runs its tasks again elsewhere (tasks are deterministic, so
   the results are the same). Only when a task has killed several workers in turn does the run stop, with
   one line; finished work is kept and the next run resumes.
-- Ctrl-C or an error cancels every task still queued.
+- Ctrl-C or an error cancels every task still queued. Between `connect` and `close` a Ctrl-C is also recorded,
+  so one that Python code swallowed (Dask's own GC callback in a local scheduler runs in this process) still
+  ends the run: at its start, while it runs, or when the cluster is closed.
 
 >>> with DaskCluster.connect("local:1") as cluster:
 ...     list(cluster.run(_demo_work, [1, 2], setup=_demo_setup, setup_args=(10,)))
@@ -32,7 +34,7 @@ from typing import Any, Callable, Iterable, Iterator
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from featbench.errors import FeatbenchError
-from featbench.executors import InterruptGuard
+from featbench.executors import InterruptGuard, born_with_interrupts_blocked
 
 LOCAL = "local:"
 CONNECT_TIMEOUT_S = 10
@@ -51,7 +53,8 @@ def _demo_work(context: int, task: int) -> int:
 
 class IgnoreInterrupts(WorkerPlugin):
     """Workers of a ``local:N`` cluster share the terminal's process group, so Ctrl-C reaches them too: they
-    ignore it (as local workers do) and the client decides, cancelling the run and closing the cluster."""
+    ignore it (as local workers do) and the client decides, cancelling the run and closing the cluster. (They
+    start with it blocked, see `DaskCluster.connect`, so one that arrives while they import is held back.)"""
 
     name = "featbench-ignore-interrupts"
 
@@ -130,6 +133,7 @@ class DaskCluster:
     client: Any
     address: str
     local: Any = None
+    interrupts: InterruptGuard | None = None  # from `connect` to `close`: a Ctrl-C swallowed meanwhile is still seen
 
     @classmethod
     def connect(cls, address: str, timeout: float = CONNECT_TIMEOUT_S) -> "DaskCluster":
@@ -148,18 +152,30 @@ class DaskCluster:
                 raise FeatbenchError(f"--scheduler {address}: write local:N with N >= 1 worker processes, e.g. local:4")
         elif "://" not in address and ":" not in address:
             raise FeatbenchError(f"--scheduler {address!r}: give a scheduler address such as tcp://host:8786, or local:N")
+        interrupts = InterruptGuard().__enter__()
         try:
             if address.startswith(LOCAL):
-                with InterruptGuard(defer=True):  # its processes start with Ctrl-C blocked; one meanwhile ends the run here
+                # Dask starts the worker processes from threads it makes here, now and when a nanny restarts one: they
+                # all begin with Ctrl-C blocked; one meanwhile ends the run once the cluster is up (a half-started
+                # cluster cannot be closed)
+                with InterruptGuard(defer=True), born_with_interrupts_blocked():
                     local = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True, dashboard_address=":0",
                                          silence_logs=logging.CRITICAL)  # errors reach the client as exceptions
-            return cls._connected(address, local, timeout)
+            cluster = cls._connected(address, local, timeout)
         except BaseException as err:
-            if local is not None:
-                if not isinstance(err, Exception):  # Ctrl-C: the run ends with one line, no scheduler noise after it
-                    _quiet_shutdown()
-                local.close()
+            try:
+                if local is not None:
+                    if not isinstance(err, Exception) or interrupts.interrupted:  # Ctrl-C: one line, no scheduler noise
+                        _quiet_shutdown()
+                    local.close()
+            finally:
+                interrupts.__exit__(None, None, None)
             raise
+        cluster.interrupts = interrupts
+        if interrupts.interrupted:  # swallowed while connecting
+            cluster.__exit__(KeyboardInterrupt, None, None)
+            raise KeyboardInterrupt
+        return cluster
 
     @classmethod
     def _connected(cls, address: str, local, timeout: float) -> "DaskCluster":
@@ -230,6 +246,8 @@ class DaskCluster:
 
         from distributed import as_completed
 
+        if self.interrupts is not None:
+            self.interrupts.check()  # swallowed since `connect`
         shared = self.client.scatter([setup_args], broadcast=True, hash=False)[0]
         in_flight = 2 * self.threads
         size = ChunkSize(target=chunk_seconds) if chunk_seconds > 0 else ChunkSize(most=1)
@@ -266,17 +284,25 @@ class DaskCluster:
             self.client.cancel([shared], force=True)
 
     def close(self) -> None:
-        self.client.close()
-        if self.local is not None:
-            self.local.close()
+        try:
+            self.client.close()
+            if self.local is not None:
+                self.local.close()
+        finally:
+            if self.interrupts is not None:
+                self.interrupts.__exit__(None, None, None)
+                self.interrupts = None
 
     def __enter__(self) -> "DaskCluster":
         return self
 
     def __exit__(self, kind, err, tb) -> None:
-        if kind is not None and self.local is not None:
+        interrupted = self.interrupts is not None and self.interrupts.interrupted
+        if (kind is not None or interrupted) and self.local is not None:
             _quiet_shutdown()  # the run already ends with one line (Ctrl-C, an error): no scheduler noise after it
         self.close()
+        if interrupted and kind is None:  # a Ctrl-C that code of Dask's or a library's swallowed
+            raise KeyboardInterrupt
 
 
 def _client_within(target, timeout: float):

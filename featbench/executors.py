@@ -10,8 +10,8 @@ Interrupts and crashes are normal use:
 - Ctrl-C raises KeyboardInterrupt in the caller and nothing computed while it arrived is yielded, also
   when a C library swallowed the interrupt (openSMILE runs its Python callbacks inside C, where an
   exception cannot propagate): a SIGINT handler records it and every result is checked against it.
-- Worker processes ignore SIGINT from their start (the caller decides; a Ctrl-C while they import is not a
-  traceback of theirs), never outlive their parent (Linux
+- Worker processes start with SIGINT blocked, then ignore it (the caller decides; a Ctrl-C while they
+  import is not a traceback of theirs), never outlive their parent (Linux
   ``PR_SET_PDEATHSIG`` plus a watchdog thread elsewhere, so kill -9 of the caller kills them too), and
   are killed, not awaited, when the caller stops early.
 - At most `2 * workers` tasks are in flight, so memory stays flat however many tasks there are.
@@ -87,19 +87,36 @@ class InterruptGuard:
 
 
 @contextlib.contextmanager
-def _born_ignoring_interrupts():
-    """Processes started within the block ignore SIGINT from their first instruction: a Ctrl-C while they import
-    (a second or more) would otherwise end each of them with a traceback of its own. Only an ignored SIGINT
-    survives exec (a handler is reset, a blocked mask too), so SIGINT is ignored here for the few milliseconds
-    the block takes (starting processes, not waiting for them)."""
-    if threading.current_thread() is not threading.main_thread():
+def born_with_interrupts_blocked():
+    """Threads started within the block, and every process that they (or threads they start) spawn at any time
+    later, begin with SIGINT blocked: a Ctrl-C that the terminal sends to the whole process group stays pending
+    in a worker process that is still importing, instead of ending it with a traceback of its own. This
+    thread has SIGINT blocked within the block too; a Ctrl-C meanwhile reaches the handler when the block ends
+    (or at once, through another thread of this process): it is held back, never lost.
+
+    A blocked mask survives fork and exec (multiprocessing's resource tracker is started that way), but starting
+    that tracker unblocks SIGINT in the thread that starts it, which would be the first one to spawn a worker:
+    it is started here first.
+
+    >>> seen = []
+    >>> with born_with_interrupts_blocked():
+    ...     thread = threading.Thread(target=lambda: seen.append(signal.pthread_sigmask(signal.SIG_BLOCK, [])))
+    ...     thread.start()
+    >>> thread.join()
+    >>> signal.SIGINT in seen[0], signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    (True, False)
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # not POSIX
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)  # a Ctrl-C held back meanwhile is handled now
 
 
 def _die_with_parent(parent: int) -> None:
@@ -124,7 +141,7 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _init_worker(parent: int, threads: int, setup: Callable | None, setup_args: tuple) -> None:
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # already ignored when started by `_born_ignoring_interrupts`
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # started with it blocked (`born_with_interrupts_blocked`)
     _die_with_parent(parent)
     limit_threads(threads)
     try:
@@ -206,7 +223,7 @@ def _in_workers(work: Callable, tasks: Iterable, workers: int, setup: Callable |
     def submit(task):
         if len(getattr(pool, "_processes", None) or {}) >= workers:
             return pool.submit(_call, work, task)
-        with _born_ignoring_interrupts():  # this submit starts a worker
+        with born_with_interrupts_blocked():  # this submit starts a worker
             return pool.submit(_call, work, task)
 
     try:

@@ -275,19 +275,44 @@ def test_an_address_where_another_server_answers_is_one_line(grid_store, tmp_pat
     assert "not as a Dask scheduler" in lines[0] and took < 40, (lines, took)
 
 
-def test_ctrl_c_while_the_local_cluster_starts_exits_130_without_dask_exit_errors(grid_store, tmp_path):  # issue 19 item 9
-    """Ctrl-C while the cluster starts: the client ends with its one line and exit 130, the half-started cluster is
-    closed (no `AssertionError: Status.init` from Dask's exit handler). Still open: the worker processes, which
-    Dask starts from its own threads at moments featbench does not see, print a KeyboardInterrupt traceback each
-    when Ctrl-C reaches them while they import."""
-    from tests.test_faults import _interrupt_while_workers_start
+@pytest.mark.parametrize("after", [0.1, 0.4, 0.8])  # a worker process imports for about a second; any moment of it
+def test_ctrl_c_while_the_local_cluster_starts_exits_130_without_dask_exit_errors(grid_store, tmp_path, after):  # issue 19 item 9
+    """Ctrl-C, sent to the whole process group as a terminal does, while the cluster's worker processes import: the
+    client ends with its one line and exit 130, the half-started cluster is closed (no `AssertionError:
+    Status.init` from Dask's exit handler), and no worker prints a KeyboardInterrupt traceback of its own (Dask
+    starts them from its own threads, which are born with SIGINT blocked)."""
+    from tests.test_faults import _assert_one_interrupt_line, _interrupt_while_workers_start
 
     code, err = _interrupt_while_workers_start(["train", grid_store, "--out", tmp_path / "r.csv", "--features", "egemaps-lld",
                                                 "--classifiers", "logreg", "--seeds", "0", "--scheduler", "local:2",
-                                                "--no-progress"], tmp_path)
-    lines = [line for line in err.splitlines() if line.strip()]
-    assert code == 130, err
-    assert "Status.init" not in err and "Exception ignored" not in err, err
-    assert lines[-1].startswith("featbench: interrupted"), err
-    if len(lines) > 1:
-        pytest.xfail(f"{err.count('Traceback')} worker traceback(s) of Dask's worker processes (known, see docstring)")
+                                                "--no-progress"], tmp_path, after)
+    up = "Dask scheduler "  # the line printed once the cluster is up, before a Ctrl-C that came later than meant
+    _assert_one_interrupt_line(code, "\n".join(line for line in err.splitlines() if not line.startswith(up)))
+
+
+def _ctrl_c_swallowed() -> None:
+    """Ctrl-C arrives while code that swallows exceptions runs: Dask's GC callback in the scheduler of a local
+    cluster, which runs in this process ("Exception ignored in: ...GCDiagnosis._gc_callback ... KeyboardInterrupt")."""
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.5)  # the handler runs (and raises) here
+    except KeyboardInterrupt:
+        pass
+
+
+def test_a_ctrl_c_swallowed_between_connect_and_run_still_ends_the_run():  # issue 19 item 9 (seen once: exit 0)
+    with pytest.raises(KeyboardInterrupt):
+        with DaskCluster.connect("local:1") as cluster:
+            _ctrl_c_swallowed()
+            assert list(cluster.run(_add_one, [1, 2])) == [], "the run went on after Ctrl-C"
+
+
+def test_a_ctrl_c_swallowed_after_the_run_still_ends_with_an_interrupt():
+    with pytest.raises(KeyboardInterrupt):
+        with DaskCluster.connect("local:1") as cluster:
+            assert list(cluster.run(_add_one, [1, 2])) in ([2, 3], [3, 2])
+            _ctrl_c_swallowed()
+
+
+def _add_one(context, task: int) -> int:
+    return task + 1
