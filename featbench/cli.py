@@ -15,6 +15,7 @@ from typing import Annotated, Optional
 import typer
 
 from featbench.errors import CorruptStoreError, FeatbenchError
+from featbench.executors import SCHEDULER_HELP
 
 EXIT_PARTIAL = 3
 DEFAULT_FAMILIES = "egemaps-func,egemaps-lld,compare-lld,fbank,raw"
@@ -75,25 +76,21 @@ Classes = Annotated[Optional[str], typer.Option(help="Keep only these labels, co
 Merge = Annotated[Optional[str], typer.Option(help="Merge labels, e.g. 'excited=happy, calm=neutral'.")]
 
 
-Scheduler = Annotated[Optional[str], typer.Option(help="Run the work on a Dask cluster: a scheduler address (tcp://host:8786), or local:N for "
-                                                   "N worker processes on this machine. Replaces --jobs. Needs featbench\\[dask].")]
+Scheduler = Annotated[Optional[str], typer.Option(help=SCHEDULER_HELP)]
 
 
 @contextlib.contextmanager
-def _cluster(scheduler: Optional[str], jobs: int):
-    """The Dask cluster named by --scheduler (its dashboard printed), or None; closed when the command ends."""
-    if scheduler is None:
-        yield None
-        return
-    if jobs != 1:
+def _executor(scheduler: Optional[str], jobs: int):
+    """Where the command's tasks run: `jobs` local processes, or the --scheduler cluster (described on stderr);
+    released when the command ends."""
+    from featbench.executors import Dask, Local
+
+    if scheduler is not None and jobs != 1:
         raise FeatbenchError("--jobs and --scheduler exclude each other: with --scheduler the cluster's workers do the work")
-    try:
-        from featbench.dask_cluster import DaskCluster
-    except ImportError as err:
-        raise FeatbenchError(f"--scheduler needs Dask: pip install 'featbench[dask]' ({err})") from None
-    with DaskCluster.connect(scheduler) as cluster:
-        typer.echo(cluster.describe(), err=True)
-        yield cluster
+    with (Local(jobs) if scheduler is None else Dask(scheduler)) as executor:
+        if scheduler is not None:
+            typer.echo(executor.describe(), err=True)
+        yield executor
 
 
 def _table(layout: str, root: Path, classes: Optional[str], merge: Optional[str]):
@@ -175,10 +172,10 @@ def extract(
     audio = AudioConfig(sample_rate=sample_rate)
     specs = [(n, settings.get(n, {})) for n in names]
     metas = check_families(specs, audio)  # every option and model checked before the corpus is read
-    with _cluster(scheduler, jobs) as cluster:
+    with _executor(scheduler, jobs) as executor:
         table = _table(layout, root, classes, merge)
-        report = run_extraction(table, specs, out, audio, jobs=jobs, progress=progress, batch_size=batch_size, metas=metas,
-                                cluster=cluster)
+        report = run_extraction(table, specs, out, audio, executor=executor, progress=progress, batch_size=batch_size,
+                                metas=metas)
     typer.echo(report.summary())
     if report.partial:
         raise typer.Exit(EXIT_PARTIAL)
@@ -210,9 +207,9 @@ def transcribe(
     from featbench.transcribe import check_asr_model, run_transcription
 
     asr = check_asr_model(model, language)  # the model folder and language checked before the corpus is read
-    with _cluster(scheduler, jobs) as cluster:
+    with _executor(scheduler, jobs) as executor:
         table = _table(layout, root, classes, merge)
-        report = run_transcription(table, asr, out, jobs=jobs, batch_size=batch_size, progress=progress, cluster=cluster)
+        report = run_transcription(table, asr, out, executor=executor, batch_size=batch_size, progress=progress)
     typer.echo(report.summary())
     if report.partial:
         raise typer.Exit(EXIT_PARTIAL)
@@ -276,8 +273,8 @@ def train(
                      corpus=corpus or "", seq_epochs=seq_epochs, test_store=test_store, add_store=add_store,
                      normalisation=normalise, target=target, allow_confounded_speakers=allow_confounded_speakers,
                      validate_on=validate_on)
-    with _cluster(scheduler, jobs) as cluster:
-        typer.echo(run_training(exp, out, jobs=jobs, progress=progress, cluster=cluster).summary())
+    with _executor(scheduler, jobs) as executor:
+        typer.echo(run_training(exp, out, executor=executor, progress=progress).summary())
 
 
 @app.command()
@@ -342,8 +339,9 @@ def predict(
     """
     from featbench.model import run_prediction
 
-    report = run_prediction(model, inputs, out, layout=layout, holdout_only=holdout_only, store=store, jobs=jobs,
-                            batch_size=batch_size, progress=progress, speaker=speaker)
+    with _executor(None, jobs) as executor:
+        report = run_prediction(model, inputs, out, layout=layout, holdout_only=holdout_only, store=store,
+                                executor=executor, batch_size=batch_size, progress=progress, speaker=speaker)
     typer.echo(report.summary())
     if report.partial:
         raise typer.Exit(EXIT_PARTIAL)
@@ -405,7 +403,8 @@ def demo(
     """
     from featbench.demo import run_demo
 
-    run_demo(out, jobs=jobs, echo=typer.echo)
+    with _executor(None, jobs) as executor:
+        run_demo(out, executor=executor, echo=typer.echo)
 
 
 def main() -> None:

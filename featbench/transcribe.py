@@ -46,7 +46,7 @@ import pandas as pd
 
 from featbench.audio import AudioConfig, AudioProblem, file_hash, load
 from featbench.errors import FeatbenchError
-from featbench.executors import run_tasks
+from featbench.executors import Executor, resolve_executor
 from featbench.schema import MapOf, check
 from featbench.extract import progress_note
 from featbench.store import ERRORS_FILE, StoreWriter, TranscriptsFile, transcripts_path, write_corpus
@@ -420,13 +420,14 @@ def _score(report: TranscriptionReport, table: pd.DataFrame, stored: pd.DataFram
 
 
 def run_transcription(table: pd.DataFrame, model: str | Path | AsrModel, store: str | Path, language: str | None = None,
-                      jobs: int = 1, batch_size: int = 8, progress: bool = True, cluster=None) -> TranscriptionReport:
+                      executor: Executor | None = None, batch_size: int = 8, progress: bool = True, *,
+                      jobs: int | None = None, cluster: Executor | None = None) -> TranscriptionReport:
     """Transcribe every clip of `table` (the utterance table) with a Whisper folder into ``<store>/transcripts.csv``.
 
     `model` is a folder (checked here with `language`) or the AsrModel from `check_asr_model` (which holds
     the language). Clips already transcribed by this model (same fingerprint, same audio hash, and the same
-    language when one is forced) are skipped. jobs > 1 runs that many worker processes, each single-threaded;
-    a `cluster` (`DaskCluster`) runs the batches on its workers instead.
+    language when one is forced) are skipped. The batches run on `executor` (`featbench.executors`: default
+    `Local()`, this process; the deprecated `jobs=N` is `Local(N)`, `cluster=c` is `c`).
     The store folder is locked for the run, the corpus table is merged into ``corpus.csv``, failures are
     listed in ``errors.csv`` (family ``transcribe``; other commands' rows are kept). Returns a
     TranscriptionReport.
@@ -434,6 +435,7 @@ def run_transcription(table: pd.DataFrame, model: str | Path | AsrModel, store: 
     from tqdm import tqdm
 
     start = time.perf_counter()
+    executor = resolve_executor(executor, jobs, cluster, caller="run_transcription")
     spec = model if isinstance(model, AsrModel) else check_asr_model(model, language)
     store = Path(store)
     report = TranscriptionReport(store=store, model=spec.name, utterances=len(table))
@@ -449,11 +451,10 @@ def run_transcription(table: pd.DataFrame, model: str | Path | AsrModel, store: 
         batches = [b for b in batches if b.items]
         todo = [uid for b in batches for uid, _ in b.items]
         seconds_todo = float(table.set_index("id").loc[todo, "duration"].fillna(0.0).sum())
-        workers = jobs if jobs > 1 and len(batches) > 1 else 1
         bar, stack = None, ExitStack()
         try:
-            results = stack.enter_context(closing(run_tasks(transcribe_batch, batches, workers, setup=load_asr,
-                                                            setup_args=(spec,), cluster=cluster)))
+            results = stack.enter_context(closing(executor.run(transcribe_batch, batches, setup=load_asr,
+                                                               setup_args=(spec,))))
             for n_done, outcome in enumerate(results, start=1):
                 rows = []
                 for uid, path, result in outcome:

@@ -22,6 +22,7 @@ from featbench.cli import app  # noqa: E402
 from featbench.corpus import load_corpus  # noqa: E402
 from featbench.dask_cluster import DaskCluster  # noqa: E402
 from featbench.errors import FeatbenchError  # noqa: E402
+from featbench.executors import Dask, Executor, Local  # noqa: E402
 from featbench.extract import run_extraction  # noqa: E402
 from featbench.store import read_family  # noqa: E402
 from featbench.train import Experiment, run_training  # noqa: E402
@@ -34,7 +35,7 @@ SCORES = ["ua", "wa", "macro_f1", "confusion", "hparams", "val_ua", "choice", "u
 @pytest.fixture(scope="module")
 def cluster():
     """Two single-threaded local worker processes (with nannies that restart a killed worker)."""
-    with DaskCluster.connect("local:2") as c:
+    with Dask("local:2") as c:
         yield c
 
 
@@ -82,20 +83,22 @@ def _in_thread(target) -> tuple[threading.Thread, list]:
 
 def test_extraction_on_a_local_cluster_equals_jobs(demo_corpus_master, tmp_path, cluster):
     table = load_corpus("demo", demo_corpus_master)
-    run_extraction(table, FAMILIES, tmp_path / "jobs", jobs=2, progress=False)
-    report = run_extraction(table, FAMILIES, tmp_path / "dask", progress=False, cluster=cluster)
+    assert isinstance(cluster, Executor) and cluster.local_processes(10) == 0
+    run_extraction(table, FAMILIES, tmp_path / "jobs", executor=Local(2), progress=False)
+    report = run_extraction(table, FAMILIES, tmp_path / "dask", progress=False, executor=cluster)
     assert report.extracted == len(table) and report.failed == 0
     _assert_same_store(tmp_path / "jobs", tmp_path / "dask")
-    again = run_extraction(table, FAMILIES, tmp_path / "dask", progress=False, cluster=cluster)
+    with pytest.warns(DeprecationWarning, match=r"run_extraction\(cluster=...\) is deprecated"):  # the old keyword
+        again = run_extraction(table, FAMILIES, tmp_path / "dask", progress=False, cluster=cluster)
     assert again.extracted == 0 and again.already_done == len(table)  # resumes as a local run does
 
 
 def test_a_worker_killed_during_extraction_changes_nothing(demo_corpus_master, tmp_path, cluster):
     table = load_corpus("demo", demo_corpus_master)
-    run_extraction(table, FAMILIES, tmp_path / "jobs", jobs=2, progress=False)
+    run_extraction(table, FAMILIES, tmp_path / "jobs", executor=Local(2), progress=False)
     store = tmp_path / "dask"
     thread, errors = _in_thread(lambda: run_extraction(table, FAMILIES, store, progress=False, flush_utterances=1,
-                                                       cluster=cluster))
+                                                       executor=cluster))
     pending = store / ".pending"
     killed = _kill_a_worker_once(cluster, lambda: pending.is_dir() and any(pending.rglob("*.h5")), thread)
     thread.join(120)
@@ -114,35 +117,36 @@ def _grid(store, **kwargs) -> Experiment:
 @pytest.fixture(scope="module")
 def grid_store(demo_corpus_master, tmp_path_factory):
     store = tmp_path_factory.mktemp("grid") / "store"
-    run_extraction(load_corpus("demo", demo_corpus_master), FAMILIES, store, jobs=2, progress=False)
+    run_extraction(load_corpus("demo", demo_corpus_master), FAMILIES, store, executor=Local(2), progress=False)
     return store
 
 
 def test_training_on_a_local_cluster_equals_jobs(grid_store, tmp_path, cluster):
-    run_training(_grid(grid_store), tmp_path / "jobs.csv", jobs=2, progress=False)
-    report = run_training(_grid(grid_store), tmp_path / "dask.csv", progress=False, cluster=cluster)
+    run_training(_grid(grid_store), tmp_path / "jobs.csv", executor=Local(2), progress=False)
+    report = run_training(_grid(grid_store), tmp_path / "dask.csv", progress=False, executor=cluster)
     assert report.rows_added == 2 * 2 * 2 * 4 * 2
     pd.testing.assert_frame_equal(_rows(tmp_path / "jobs.csv"), _rows(tmp_path / "dask.csv"))
-    again = run_training(_grid(grid_store), tmp_path / "dask.csv", progress=False, cluster=cluster)
+    with pytest.warns(DeprecationWarning, match=r"run_training\(cluster=...\) is deprecated"):  # the old keyword
+        again = run_training(_grid(grid_store), tmp_path / "dask.csv", progress=False, cluster=cluster)
     assert again.rows_added == 0 and again.tasks == 0
 
 
 def test_sequence_tasks_read_the_store_on_the_workers(grid_store, tmp_path, cluster):
     exp = _grid(grid_store, families=["fbank"], classifiers=["seq"], budgets=[2], seeds=[0], seq_epochs=2)
-    run_training(exp, tmp_path / "jobs.csv", jobs=2, progress=False)
-    run_training(exp, tmp_path / "dask.csv", progress=False, cluster=cluster)
+    run_training(exp, tmp_path / "jobs.csv", executor=Local(2), progress=False)
+    run_training(exp, tmp_path / "dask.csv", progress=False, executor=cluster)
     pd.testing.assert_frame_equal(_rows(tmp_path / "jobs.csv"), _rows(tmp_path / "dask.csv"))
 
 
 def test_a_worker_killed_during_training_changes_nothing(grid_store, tmp_path, cluster):
     exp = _grid(grid_store, classifiers=["logreg", "svm", "mlp"], seeds=[0, 1, 2])
-    run_training(exp, tmp_path / "jobs.csv", jobs=2, progress=False)
+    run_training(exp, tmp_path / "jobs.csv", executor=Local(2), progress=False)
     out = tmp_path / "dask.csv"
 
     def rows_written() -> bool:
         return out.is_file() and len(out.read_text().splitlines()) > 3
 
-    thread, errors = _in_thread(lambda: run_training(exp, out, progress=False, cluster=cluster))
+    thread, errors = _in_thread(lambda: run_training(exp, out, progress=False, executor=cluster))
     _kill_a_worker_once(cluster, rows_written, thread)
     thread.join(300)
     assert not errors, errors
@@ -198,6 +202,15 @@ def _never_called(context, task):
 def test_a_setup_error_on_a_worker_reaches_the_caller_intact(cluster):
     with pytest.raises(FeatbenchError, match="no such checkpoint on this worker"):
         list(cluster.run(_never_called, [1, 2, 3], setup=_setup_that_fails))
+
+
+def test_nothing_to_do_sends_nothing_to_the_cluster(cluster, monkeypatch):
+    """A run without tasks (a resumed grid that is complete) does not send its setup arguments (the matrices)."""
+    def scatter(*args, **kwargs):
+        raise AssertionError("setup arguments sent for a run without tasks")
+
+    monkeypatch.setattr(cluster.client, "scatter", scatter)
+    assert list(cluster.run(_never_called, [], setup=_setup_that_fails)) == []
 
 
 def test_ctrl_c_on_a_local_cluster_exits_130_and_leaves_no_process(demo_corpus_master, tmp_path):

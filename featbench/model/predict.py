@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 
 from featbench.errors import FeatbenchError
+from featbench.executors import Executor, resolve_executor
 from featbench.model.output import check_out, errors_path, write_csv
 
 PREDICT_PREFIX = "featbench-predict-"  # temporary stores: <prefix><pid>-<random>, removed by a later run if killed
@@ -73,19 +74,22 @@ class PredictReport:
 
 
 def run_prediction(model_folder: str | Path, inputs: list[Path], out: str | Path, layout: str | None = None,
-                   holdout_only: bool = False, store: str | Path | None = None, jobs: int = 1, batch_size: int = 1,
-                   progress: bool = True, speaker: str | None = None) -> PredictReport:
+                   holdout_only: bool = False, store: str | Path | None = None, executor: Executor | None = None,
+                   batch_size: int = 1, progress: bool = True, speaker: str | None = None, *,
+                   jobs: int | None = None) -> PredictReport:
     """Label `inputs` (audio files and folders, or with `layout` one corpus root or manifest) with the model in
     `model_folder`; write the predictions CSV `out`. `holdout_only` keeps the clips of the speakers the model
     held out (needs `layout`). `store`: keep the extracted features there (reused by later runs). `speaker`
     names the one speaker of plain audio inputs (a model fitted with per-speaker normalisation standardises
-    each speaker's clips on their own mean and std, so it needs to know who speaks)."""
+    each speaker's clips on their own mean and std, so it needs to know who speaks). The extraction runs on
+    `executor` (default `Local()`; the deprecated `jobs=N` is `Local(N)`)."""
     from featbench.model.features import build_metas, check_store, view_matrix
     from featbench.model.folder import load_model
     from featbench.model.inputs import clips_table, corpus_table, held_out_only
 
     if holdout_only and layout is None:
         raise FeatbenchError("--holdout-only needs --layout: the speakers of plain audio files are unknown")
+    executor = resolve_executor(executor, jobs, caller="run_prediction")
     model = load_model(model_folder)
     out = Path(out)
     check_out(out, Path(model_folder), model.fingerprint)
@@ -111,7 +115,7 @@ def run_prediction(model_folder: str | Path, inputs: list[Path], out: str | Path
     folder = contextlib.nullcontext(store) if store is not None else \
         tempfile.TemporaryDirectory(prefix=f"{PREDICT_PREFIX}{os.getpid()}-")
     with folder as where:
-        failed = _extract(model, table, Path(where), metas, jobs, batch_size, progress, report)
+        failed = _extract(model, table, Path(where), metas, executor, batch_size, progress, report)
         if per_speaker:
             failed |= _alone(table, failed)
         done = table[~table["id"].isin(failed)].reset_index(drop=True)
@@ -233,7 +237,7 @@ def _alone(table: pd.DataFrame, failed: dict[str, str]) -> dict[str, str]:
             for uid, spk in zip(usable["id"], usable["speaker"].astype(str)) if counts[spk] < 2}
 
 
-def _extract(model, table: pd.DataFrame, store: Path, metas: dict, jobs: int, batch_size: int, progress: bool,
+def _extract(model, table: pd.DataFrame, store: Path, metas: dict, executor: Executor, batch_size: int, progress: bool,
              report: PredictReport) -> dict[str, str]:
     """Extract the model's families for `table` into `store` (one run per audio setting); {failed id: reason}."""
     from featbench.audio import AudioConfig
@@ -246,7 +250,7 @@ def _extract(model, table: pd.DataFrame, store: Path, metas: dict, jobs: int, ba
     failed: dict[str, list[str]] = {}
     for audio, specs in by_audio.items():
         extraction = run_extraction(table, [(s["family"], family_options(s["family"], s["config"])) for s in specs], store,
-                                    AudioConfig(**json.loads(audio)), jobs=jobs, progress=progress, batch_size=batch_size,
+                                    AudioConfig(**json.loads(audio)), executor=executor, progress=progress, batch_size=batch_size,
                                     metas={s["family"]: metas[s["family"]] for s in specs})
         report.messages += [*extraction.messages, f"{', '.join(s['family'] for s in specs)}: {extraction.already_done} "
                             f"clips already stored, {extraction.extracted} extracted, {extraction.failed} failed"]

@@ -21,6 +21,7 @@ import pandas as pd
 
 from featbench.corpus.balance import FLAG, SpeakerBalance, speaker_balance
 from featbench.errors import FeatbenchError
+from featbench.executors import Executor, resolve_executor
 from featbench.results import CONFOUNDED, NAME_BREAKERS, PER_CORPUS, PER_SPEAKER, TRAINING, ResultsFile, row_key, split_normalisation
 from featbench.row_kinds import RowKind
 from featbench.train.grid import FUSION, SEQUENCE, SEQUENCE_MODELS, GridData, GridTask, ViewData, make_context, run_task, share_matrices
@@ -431,19 +432,19 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def run_training(exp: Experiment, out: str | Path, jobs: int = 1, progress: bool = True, cluster=None) -> TrainReport:
-    """Run the grid of `exp`, appending rows to the CSV `out`. Returns a TrainReport.
+def run_training(exp: Experiment, out: str | Path, executor: Executor | None = None, progress: bool = True, *,
+                 jobs: int | None = None, cluster: Executor | None = None) -> TrainReport:
+    """Run the grid of `exp` on `executor` (default `Local()`, this process; the deprecated `jobs=N` is
+    `Local(N)`, `cluster=c` is `c`), appending rows to the CSV `out`. Returns a TrainReport.
 
-    jobs > 1 runs tasks in that many worker processes, which memory-map the utterance matrices from
-    temporary .npy files. A `cluster` (`DaskCluster`) runs them on its workers instead: the matrices are
-    sent to every worker once, and sequence tasks read frames from the store path, which must therefore be
-    the same path on every worker (a shared filesystem). Rows are written by this process only.
+    Local worker processes memory-map the utterance matrices from temporary .npy files; the workers of a
+    cluster get them sent once each, and sequence tasks read frames from the store path, which must therefore
+    be the same path on every worker (a shared filesystem). Rows are written by this process only.
     """
     from tqdm import tqdm
 
-    from featbench.executors import run_tasks
-
     start = time.perf_counter()
+    executor = resolve_executor(executor, jobs, cluster, caller="run_training")
     remove_stale_shared()
     data, folds, dropped, classifiers = prepare_grid(exp)
     report = TrainReport(out=Path(out), dropped_ids=dropped)
@@ -452,12 +453,10 @@ def run_training(exp: Experiment, out: str | Path, jobs: int = 1, progress: bool
         report.rows_before, report.notes = results.n_rows, list(results.notes) + list(data.notes)
         tasks = _missing_tasks(data, folds, classifiers, results.keys)
         report.tasks = len(tasks)
-        workers = min(jobs, len(tasks)) if jobs > 1 and cluster is None else 1
         with tqdm(total=len(tasks), unit="task", disable=not progress, desc="train", mininterval=0.5) as bar, \
                 tempfile.TemporaryDirectory(prefix=f"{SHARED_PREFIX}{os.getpid()}-") as shared:
-            sent = share_matrices(data, shared) if workers > 1 else data
-            with closing(run_tasks(run_task, tasks, workers, setup=make_context, setup_args=(sent,),
-                                   cluster=cluster if tasks else None)) as done:
+            sent = share_matrices(data, shared) if executor.local_processes(len(tasks)) > 1 else data
+            with closing(executor.run(run_task, tasks, setup=make_context, setup_args=(sent,))) as done:
                 for rows in done:
                     results.append(rows)
                     report.rows_added += len(rows)

@@ -1,0 +1,48 @@
+"""One executor choice (issue 20): entry points take an `Executor` built by the caller; only the executor
+modules know Dask; the old ``jobs=``/``cluster=`` keywords still work, with a DeprecationWarning."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import featbench
+from featbench.train import Experiment, run_training
+
+PACKAGE = Path(featbench.__file__).parent
+EXECUTOR_MODULES = {"executors.py", "dask_cluster.py"}
+KEY = ["family", "classifier", "budget", "fold", "seed"]
+
+
+def test_only_the_executor_modules_name_dask():
+    """The brief's check, `grep -rn "dask\\|distributed" featbench`, as a test."""
+    naming = sorted(str(path.relative_to(PACKAGE)) for path in PACKAGE.rglob("*.py")
+                    if re.search(r"dask|distributed", path.read_text(encoding="utf-8")))
+    assert set(naming) <= EXECUTOR_MODULES, naming
+
+
+def test_local_is_an_executor_and_runs_in_worker_processes():
+    from featbench.executors import Executor, Local, _demo_setup, _demo_work
+
+    assert isinstance(Local(2), Executor)
+    assert (Local(2).local_processes(5), Local(2).local_processes(1), Local(1).local_processes(5)) == (2, 1, 1)
+    with Local(2) as executor:
+        assert sorted(executor.run(_demo_work, [1, 2, 3], setup=_demo_setup, setup_args=(10,))) == [11, 12, 13]
+
+
+def _rows(path) -> pd.DataFrame:
+    return pd.read_csv(path).sort_values(KEY).reset_index(drop=True)[KEY + ["ua", "confusion", "hparams"]]
+
+
+def test_the_old_jobs_keyword_still_works_with_a_deprecation_warning(demo_store, tmp_path):
+    from featbench.executors import Local
+
+    exp = Experiment(store=demo_store, families=["egemaps-func"], classifiers=["logreg"], budgets=[2], seeds=[0])
+    run_training(exp, tmp_path / "new.csv", executor=Local(2), progress=False)
+    with pytest.warns(DeprecationWarning, match=r"run_training\(jobs=2\) is deprecated: pass executor=Local\(2\)"):
+        run_training(exp, tmp_path / "old.csv", jobs=2, progress=False)
+    pd.testing.assert_frame_equal(_rows(tmp_path / "new.csv"), _rows(tmp_path / "old.csv"))
+    with pytest.raises(featbench.FeatbenchError, match="executor= alone"):
+        run_training(exp, tmp_path / "both.csv", executor=Local(2), jobs=2, progress=False)
