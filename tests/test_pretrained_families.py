@@ -139,6 +139,23 @@ def test_real_whisper_base():
     assert a @ p / np.linalg.norm(a) / np.linalg.norm(p) > 0.95
 
 
+@pytest.mark.skipif(not WHISPER_BASE.is_dir(), reason=f"real whisper-base not found at {WHISPER_BASE}")
+def test_whisper_layer_4_is_layer_L4_of_every_layer():
+    """`whisper.layer=4` records that it holds layer 4 (so `whisper@L4` addresses it) and holds exactly what
+    `layer=all` holds where FamilyMeta says layer 4 sits."""
+    from featbench.store import FamilyMeta
+
+    one = build_family("whisper", {"model": str(WHISPER_BASE), "layer": "4", "whisper_mode": "padded"})
+    every = build_family("whisper", {"model": str(WHISPER_BASE), "layer": "all", "whisper_mode": "padded"})
+    meta_one, meta_every = FamilyMeta.of(one), FamilyMeta.of(every)
+    assert meta_one.layer_numbers == (4,) and meta_every.layer_numbers == tuple(range(7))
+    assert meta_every.columns[4 * 512] == "L04_000"
+    x = tone(1.0)
+    np.testing.assert_array_equal(one.extract(x, 16000), meta_every.slice(every.extract(x, 16000), 4))
+    with pytest.raises(FeatbenchError, match=r"holds layer L4 only \(extracted with layer=4\), not L5"):
+        meta_one.slice(one.extract(x, 16000), 5)
+
+
 @pytest.mark.parametrize("kind, options", [
     ("wav2vec2-layer-norm", {"layer": "all"}),
     ("wav2vec2", {"layer": "all"}),

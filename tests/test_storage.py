@@ -22,8 +22,8 @@ SCORES = ["ua", "wa", "macro_f1", "confusion", "hparams", "choice"]
 
 @pytest.fixture(scope="module")
 def stores(demo_corpus_master, tmp_path_factory):
-    """The demo corpus extracted three times: frames as float32, fbank as float16, and pooled; 'hf' is a tiny
-    randomly initialised wav2vec 2.0 with every layer (3 layers of 32)."""
+    """The demo corpus extracted four times: frames as float32, fbank as float16, pooled, and 'hf' with layer 1
+    alone (layer=1); 'hf' is a tiny randomly initialised wav2vec 2.0 with every layer (3 layers of 32)."""
     import torch
     import transformers as tf
 
@@ -42,7 +42,8 @@ def stores(demo_corpus_master, tmp_path_factory):
     hf = {"model": str(model), "layer": "all"}
     specs = {"frames": [("fbank", {}), ("hf", hf)],
              "half": [("fbank", {"dtype": "float16"})],
-             "pooled": [("fbank", {"pooled": "true"}), ("hf", {**hf, "pooled": "true"})]}
+             "pooled": [("fbank", {"pooled": "true"}), ("hf", {**hf, "pooled": "true"})],
+             "one": [("hf", {**hf, "layer": "1"})]}
     for name, spec in specs.items():
         report = run_extraction(table, spec, root / name, progress=False)
         assert report.failed == 0, report.summary()
@@ -113,6 +114,23 @@ def test_training_on_a_pooled_store_gives_the_same_rows(stores, tmp_path):
     assert len(a) == 5 * 2 * 4
     pd.testing.assert_frame_equal(a[ROW_KEY + SCORES], b[ROW_KEY + SCORES])
     assert (a.family_config_hash != b.family_config_hash).all()  # a pooled store is its own config
+
+
+def test_a_store_extracted_with_layer_1_is_addressed_as_hf_at_L1(stores, tmp_path):
+    """`hf.layer=1` holds what `hf.layer=all` holds in its L01 columns; both are trained as `hf@L1`, to the same rows."""
+    one, every = read_family(stores["one"], "hf"), read_family(stores["frames"], "hf")
+    assert one.meta.layer_numbers == (1,) and every.meta.layer_numbers == (0, 1, 2)
+    np.testing.assert_array_equal(one.features, every.meta.slice(every.features, 1))
+    exp = dict(families=["hf@L1"], classifiers=["logreg"], budgets=[4, "all"], seeds=[0], n_folds=4, corpus="demo")
+    for name in ("frames", "one"):
+        run_training(Experiment(store=stores[name], **exp), tmp_path / f"{name}.csv", progress=False)
+    a, b = (pd.read_csv(tmp_path / f"{name}.csv").sort_values(ROW_KEY).reset_index(drop=True) for name in ("frames", "one"))
+    assert len(a) == 2 * 4
+    pd.testing.assert_frame_equal(a[ROW_KEY + SCORES], b[ROW_KEY + SCORES])
+    result = runner.invoke(app, ["train", str(stores["one"]), "--features", "hf@L2", "--classifiers", "logreg",
+                                 "--out", str(tmp_path / "r.csv"), "--no-progress"])
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert "'hf@L2': family 'hf' holds layer L1 only (extracted with layer=1), not L2" in result.output
 
 
 def test_sequence_model_on_float16_frames_and_refused_on_a_pooled_store(stores, tmp_path):

@@ -242,7 +242,9 @@ class TextEncoder(TextFeatureFamily):
     def columns(self) -> list[str]:
         layers, dim = self.shape
         if self.layer.is_all:
-            return [f"L{k:02d}_{d:03d}" for k in range(layers + 1) for d in range(dim)]
+            from featbench.store.meta import layer_column_names
+
+            return layer_column_names(layers + 1, dim)
         return [f"d{d:03d}" for d in range(dim)]
 
     @property

@@ -17,6 +17,7 @@ import pandas as pd
 
 from featbench.report.scale import UA, Scale
 from featbench.results import budget_order
+from featbench.store.meta import layer_name
 
 
 def _parsed(rows: pd.DataFrame) -> pd.DataFrame:
@@ -80,7 +81,7 @@ def choices_markdown(choices: pd.DataFrame, weights: pd.DataFrame, scale: Scale 
     if not weights.empty:
         n = len([c for c in weights.columns if c.startswith("w")])
         lines += ["Learned layer weights (softmax, mean over folds x seeds):", "",
-                  "| entry | budget | " + " | ".join(f"L{k}" for k in range(n)) + " |", "|---|---|" + "---|" * n]
+                  "| entry | budget | " + " | ".join(map(layer_name, range(n))) + " |", "|---|---|" + "---|" * n]
         lines += [f"| {r['entry']} | {r['budget']} | " + " | ".join(f"{r[f'w{k}']:.2f}" for k in range(n)) + " |"
                   for _, r in weights.iterrows()]
         lines.append("")

@@ -17,12 +17,12 @@ made on the test folds; `@auto` and `@weighted` make that choice honestly).
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 
 import pandas as pd
 
 from featbench.results import EntryName
+from featbench.train.views import layer_view
 
 SELECTED_ON_VALIDATION = "chosen per fold on validation speakers"
 ONLY_ONE = "the only classifier trained"
@@ -62,14 +62,11 @@ def family_entries(agg: pd.DataFrame) -> dict[str, Entry]:
     return entries
 
 
-_LAYER = re.compile(r"^(?P<base>.+)@L\d+$")
-
-
 def _sibling_key(family: str) -> tuple | None:
     """(family without its layer, training-data tags) of an `@Lk` view; None for any other view."""
     name = EntryName.parse(family)
-    match = _LAYER.match(name.view)
-    return (match.group("base"), replace(name, view="")) if match else None
+    layer = layer_view(name.view)
+    return (layer[0], replace(name, view="")) if layer else None
 
 
 def headline_families(entries: dict[str, Entry], baseline: str) -> list[str]:

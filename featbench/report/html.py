@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from featbench.report.scale import UA, Scale
+from featbench.store.meta import layer_name
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; line-height: 1.4; }
@@ -76,7 +77,7 @@ def weights_html(weights) -> str:
     if weights.empty:
         return ""
     n = len([c for c in weights.columns if c.startswith("w")])
-    head = "".join(f"<th>L{k}</th>" for k in range(n))
+    head = "".join(f"<th>{layer_name(k)}</th>" for k in range(n))
     lines = [f"<table><tr><th>entry</th><th>budget</th>{head}</tr>"]
     for _, r in weights.iterrows():
         cells = "".join(f"<td class='num'><div class='bar' style='width:{r[f'w{k}'] * 60:.1f}px'></div>{r[f'w{k}']:.2f}</td>"

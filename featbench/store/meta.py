@@ -1,4 +1,5 @@
-"""What a store file records about its features: how they were made, and what one row of them is.
+"""What a store file records about its features: how they were made, what one row of them is, and where each
+layer of a model sits in its matrices (the one layer layout every reader uses).
 
 >>> meta = FamilyMeta("toy", "", {}, "abc", {}, {}, 16000, 0.0, ["a", "b"])
 >>> meta.rows, meta.layers, meta.dim
@@ -9,6 +10,15 @@
 >>> kept.rows, kept.frame_dim, kept.layer_dim, kept.statistic_columns(kept.layer_columns(1)).tolist()
 ('utterance', 6, 2, [2, 3, 8, 9])
 
+A layer has one spelling: the number k of the ``layer=k`` option (0 = the embeddings), written ``Lk`` in
+views (``whisper@L4``) and ``Lkk_ddd`` in all-layer columns. A family extracted with ``layer=4`` holds
+layer 4 alone, and says so:
+
+>>> FamilyMeta("w", "", {"layer": "4"}, "h", {}, {}, 16000, 50.0, ["d0", "d1"]).layer_numbers
+(4,)
+>>> layer_name(4), layer_number("L04"), layer_number("l4"), layer_number("L"), layer_column_names(2, 1)
+('L4', 4, 4, None, ['L00_000', 'L01_000'])
+
 From format 3 on, every string of a store file (attribute or dataset) is of fixed length (`fixed_strings`),
 kept inline rather than in an HDF5 global heap, whose damage can make libhdf5 spin (see `bounded`):
 
@@ -18,10 +28,12 @@ kept inline rather than in an HDF5 global heap, whose damage can make libhdf5 sp
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from featbench.errors import FeatbenchError
+from featbench.options import is_whole
 from featbench.row_kinds import RowKind
 
 FORMAT_VERSION = 3  # 3: strings of fixed length (no global heap), a checksum of every part (see `files`)
@@ -44,12 +56,66 @@ def text(value) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
+def layer_name(number: int) -> str:
+    """How views and reports name layer `number`: 'L4' (``whisper@L4``).
+
+    >>> layer_name(0)
+    'L0'
+    """
+    return f"L{number}"
+
+
+def layer_number(name: str) -> int | None:
+    """The layer number a layer name spells ('L4', 'l4' or 'L04': 4); None when `name` names no layer.
+
+    >>> layer_number("L12"), layer_number("auto"), layer_number("L\u00b2")
+    (12, None, None)
+    """
+    return int(name[1:]) if name[:1] in ("L", "l") and is_whole(name[1:]) else None
+
+
+def layer_column_names(n_layers: int, dim: int) -> list[str]:
+    """Column names of an all-layer family: 'Lkk_ddd' for column d of layer k, `n_layers` layers of `dim`
+    columns side by side, layer 0 first.
+
+    >>> layer_column_names(2, 2)
+    ['L00_000', 'L00_001', 'L01_000', 'L01_001']
+    """
+    return [f"L{k:02d}_{d:03d}" for k in range(n_layers) for d in range(dim)]
+
+
+def layer_blocks(X, n_layers: int):
+    """The last axis of `X` (a numpy array or a torch tensor) as `n_layers` equal blocks side by side, layer 0
+    first: shape (..., n_layers, width), a view where the array allows it. ValueError when they do not split.
+
+    >>> layer_blocks(np.arange(6).reshape(1, 6), 3).tolist()
+    [[[0, 1], [2, 3], [4, 5]]]
+    """
+    width = X.shape[-1]
+    if n_layers < 1 or width % n_layers:
+        raise ValueError(f"{width} columns do not split into {n_layers} equal layer blocks")
+    return X.reshape(*X.shape[:-1], n_layers, width // n_layers)
+
+
+def _option_layer(config: dict) -> int | None:
+    """The layer number of a ``layer=k`` option in `config` (the one parser of that option); None for 'last',
+    'all' or no such option."""
+    if "layer" not in config:
+        return None
+    from featbench.features.pretrained_options import Layer
+
+    layer = Layer.parse(config["layer"])
+    return layer.index if layer.kind == "index" else None
+
+
 @dataclass
 class FamilyMeta:
     """Everything a store file records about how its features were made.
 
     `rows` is a RowKind value; `layers` is 0 for one representation, or the number of layers an
-    all-layer file holds side by side (each `frame_dim // layers` columns wide, layer 0 first).
+    all-layer file holds side by side (each `frame_dim // layers` columns wide, layer 0 first). `layer` (not
+    given: read from the ``layer=k`` option in `config`) is the layer number a single-layer family holds.
+    Where a layer sits in a matrix of this family is for `slice`, `blocks` and `layer_columns` to say.
 
     Storage (`featbench.features.storage`): `dtype` is how `features` is stored ("float32" or "float16";
     read back as stored). A `pooled` file keeps one row per utterance (rows "utterance"): the mean of
@@ -70,6 +136,7 @@ class FamilyMeta:
     layers: int = 0
     dtype: str = "float32"
     pooled: bool = False
+    layer: int | None = field(default=None, init=False)
 
     def __post_init__(self):
         if self.pooled and self.rows not in ("", RowKind.UTTERANCE.value):
@@ -84,6 +151,7 @@ class FamilyMeta:
             raise ValueError(f"{self.family}: a pooled file has as many std columns as mean columns, not {self.dim} in all")
         if self.layers and self.frame_dim % self.layers:
             raise ValueError(f"{self.family}: {self.frame_dim} columns do not split into {self.layers} layers")
+        self.layer = None if self.layers else _option_layer(self.config)
 
     @property
     def dim(self) -> int:
@@ -99,11 +167,64 @@ class FamilyMeta:
         """Frame columns per layer (the whole frame width for single-representation files)."""
         return self.frame_dim // self.layers if self.layers else self.frame_dim
 
+    @property
+    def layer_numbers(self) -> tuple[int, ...]:
+        """The layer numbers this family holds: 0 to layers - 1 (all-layer), its one layer (``layer=k``), or none."""
+        return tuple(range(self.layers)) if self.layers else (() if self.layer is None else (self.layer,))
+
+    @property
+    def held_layers(self) -> str:
+        """Which layers the family holds, in words: 'layers L0 to L6', 'layer L4 only (extracted with layer=4)'
+        or 'no numbered layer'."""
+        if self.layers:
+            return f"layers {layer_name(0)} to {layer_name(self.layers - 1)}"
+        if self.layer is not None:
+            return f"layer {layer_name(self.layer)} only (extracted with layer={self.layer})"
+        return "no numbered layer"
+
     def layer_columns(self, layer: int) -> np.ndarray:
-        """Column indices of one layer of an all-layer file."""
-        if not 0 <= layer < self.layers:
-            raise IndexError(f"{self.family} holds layers 0..{self.layers - 1}, not {layer}")
+        """Frame column indices of layer number `layer` (every frame column of a single-layer family's own layer);
+        a layer it does not hold is a one-line FeatbenchError."""
+        if layer not in self.layer_numbers:
+            raise FeatbenchError(f"{self.family} holds {self.held_layers}, not {layer_name(layer)}")
+        if not self.layers:
+            return np.arange(self.frame_dim, dtype=np.int64)
         return np.arange(layer * self.layer_dim, (layer + 1) * self.layer_dim, dtype=np.int64)
+
+    def _statistics(self, X) -> bool:
+        """Whether `X` holds pooled rows (mean, then std of every frame column) rather than frame columns."""
+        if X.shape[-1] not in (self.frame_dim, 2 * self.frame_dim):
+            raise ValueError(f"{self.family}: a matrix {X.shape[-1]} columns wide is neither rows of its frame "
+                             f"columns ({self.frame_dim}) nor their mean and std ({2 * self.frame_dim})")
+        return X.shape[-1] == 2 * self.frame_dim
+
+    def slice(self, X: np.ndarray, layer: int) -> np.ndarray:
+        """Layer `layer`'s columns of `X`, rows of this family: frame columns (`frame_dim` wide), or their mean
+        and std (`2 * frame_dim` wide, as `pool` makes them and pooled files keep them; the layer's means, then
+        its stds). A single-layer family's own layer is `X` itself.
+
+        >>> meta = FamilyMeta("w", "", {}, "h", {}, {}, 16000, 50.0, ["x"] * 4, layers=2)
+        >>> meta.slice(np.arange(4)[None], 1).tolist(), meta.slice(np.arange(8)[None], 1).tolist()
+        ([[2, 3]], [[2, 3, 6, 7]])
+        """
+        columns = self.layer_columns(layer)
+        if not self.layers:
+            return X
+        return X[..., self.statistic_columns(columns) if self._statistics(X) else columns]
+
+    def blocks(self, X: np.ndarray) -> np.ndarray:
+        """`X` (as `slice` takes it) as one block per layer: (n, layers, width). Of pooled rows, a layer's block
+        is its means, then its stds (a copy); of frame columns, a view.
+
+        >>> meta = FamilyMeta("w", "", {}, "h", {}, {}, 16000, 50.0, ["x"] * 4, layers=2)
+        >>> meta.blocks(np.arange(8)[None]).tolist()
+        [[[0, 1, 4, 5], [2, 3, 6, 7]]]
+        """
+        n = max(self.layers, 1)
+        if not self._statistics(X):
+            return layer_blocks(X, n)
+        means, stds = X[..., :self.frame_dim], X[..., self.frame_dim:]
+        return np.concatenate([layer_blocks(means, n), layer_blocks(stds, n)], axis=-1)
 
     def statistic_columns(self, columns: np.ndarray) -> np.ndarray:
         """Where the mean and std of frame columns `columns` sit in a pooled row (this file's rows if `pooled`,
@@ -150,10 +271,10 @@ class FamilyMeta:
 
 def _format1_kind(attrs, columns: list[str]) -> tuple[str, int]:
     """Row kind and layer count of a format-1 file (featbench 0.1 stored neither): the one place that
-    reads them from the family name, the frame rate and the all-layer column names 'Lkk_ddd'."""
+    reads them from the family name, the frame rate and the all-layer column names (`layer_column_names`)."""
     if float(attrs["frame_rate"]) == 0.0:
         return RowKind.UTTERANCE.value, 0
     if text(attrs["family"]) == "raw":
         return RowKind.WAVEFORM.value, 0
-    layer_ids = {c[1:3] for c in columns if len(c) > 4 and c[0] == "L" and c[3] == "_"}
+    layer_ids = {layer_number(c.partition("_")[0]) for c in columns if "_" in c} - {None}
     return RowKind.FRAMES.value, len(layer_ids)

@@ -98,8 +98,7 @@ class TaskContext:
         from featbench.store import read_family
 
         fs = read_family(self.data.store, leaf.family)
-        cols = leaf.columns(fs.meta)
-        return [fs.get(u) if cols is None else np.ascontiguousarray(fs.get(u)[:, cols]) for u in self.data.table["id"]]
+        return [np.ascontiguousarray(leaf.of(fs.meta, fs.get(u))) for u in self.data.table["id"]]
 
 
 def share_matrices(data: GridData, folder: str | Path) -> GridData:
@@ -130,14 +129,15 @@ def make_context(data: GridData) -> TaskContext:
 def _pooled_inputs(view: ViewData, X: np.ndarray, y: np.ndarray, rows: list[int]) -> tuple[dict, list[float]]:
     """The candidate utterance matrices of a view ({layer or None: matrix}) and learned layer weights; anything
     fitted here (the layer weighting) is fitted on `rows` only."""
+    from featbench.store.meta import layer_blocks
     from featbench.train.layer_weights import LayerWeighting
 
     if view.view.mode == WEIGHTED:
         weighting = LayerWeighting(view.view.layers).fit(X[rows], y[rows])
         return {None: weighting.transform(X)}, list(weighting.weights_)
     if view.view.mode == AUTO:
-        width = X.shape[1] // view.view.layers
-        return {k: X[:, k * width:(k + 1) * width] for k in range(view.view.layers)}, []
+        blocks = layer_blocks(X, view.view.layers)  # X: one block per layer (train.runner._pooled_matrix)
+        return {k: blocks[:, k] for k in range(view.view.layers)}, []
     return {None: X}, []
 
 

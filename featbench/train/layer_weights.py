@@ -1,9 +1,9 @@
 """Learned layer weighting for utterance-level classifiers (the pooled counterpart of SUPERB's weighted sum).
 
 Input: one row per utterance holding every layer's pooled statistics side by side, `n_layers` blocks of
-equal width. Each block is standardised (training statistics), then softmax weights over the layers and
-a class-weighted linear softmax classifier are fitted jointly (L-BFGS, L2 on the linear weights) on the
-training rows only. The mixture is re-standardised inside the fit, so its scale (larger for fewer
+equal width (`store.meta.layer_blocks`; `FamilyMeta.blocks` makes them). Each block is standardised
+(training statistics), then softmax weights over the layers and a class-weighted linear softmax classifier
+are fitted jointly (L-BFGS, L2 on the linear weights) on the training rows only. The mixture is re-standardised inside the fit, so its scale (larger for fewer
 layers, since layers are not perfectly correlated) cannot make the L2 penalty favour a single layer.
 `transform` returns the weighted sum of the standardised blocks: one block-wide
 row per utterance, ready for any classifier. The weights are in `weights_`.
@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from featbench.store.meta import layer_blocks
+
 
 @dataclass
 class LayerWeighting:
@@ -32,10 +34,7 @@ class LayerWeighting:
     max_iter: int = 100
 
     def _blocks(self, X: np.ndarray) -> np.ndarray:
-        X = np.asarray(X, np.float64)
-        if X.shape[1] % self.n_layers:
-            raise ValueError(f"{X.shape[1]} columns do not split into {self.n_layers} equal layer blocks")
-        return X.reshape(len(X), self.n_layers, -1)
+        return layer_blocks(np.asarray(X, np.float64), self.n_layers)
 
     def fit(self, X, y) -> "LayerWeighting":
         import torch

@@ -17,22 +17,22 @@ from featbench.row_kinds import RowKind
 __all__ = ["pool", "utterance_matrix"]
 
 
-def utterance_matrix(feature_set, ids: list[str], columns: np.ndarray | None = None, pooled: np.ndarray | None = None) -> np.ndarray:
+def utterance_matrix(feature_set, ids: list[str], layer: int | None = None, pooled: np.ndarray | None = None) -> np.ndarray:
     """One row per id, float32: the stored row for utterance-level families and pooled stores, else pooled rows
     (frames, samples).
 
-    `columns` selects frame columns (a layer of an all-layer store; of a pooled store, its mean and std
-    columns); `pooled` reuses an earlier pool().
+    `layer` keeps that layer's columns (`FamilyMeta.slice`: of pooled rows, its means and stds); `pooled`
+    reuses an earlier pool().
     """
     meta = feature_set.meta
     rows = np.array([feature_set.position[u] for u in ids])
     if meta.rows == RowKind.UTTERANCE.value:
         matrix = feature_set.features[feature_set.offsets[rows]]
-        if columns is not None:
-            matrix = matrix[:, meta.statistic_columns(columns) if meta.pooled else columns]
+        if layer is not None:
+            matrix = meta.slice(matrix, layer)
         return matrix.astype(np.float32, copy=False)
     if pooled is None:
         pooled = pool(feature_set.features, feature_set.offsets, feature_set.lengths)
-    if columns is not None:
-        pooled = pooled[:, meta.statistic_columns(columns)]
+    if layer is not None:
+        pooled = meta.slice(pooled, layer)
     return pooled[rows]

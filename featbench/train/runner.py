@@ -122,12 +122,6 @@ def _check_classifiers(names: list[str], target: str = "") -> list[str]:
     return expand_classifiers(names, bool(target))
 
 
-def _layer_blocks(meta) -> np.ndarray:
-    """Column order that puts each layer's pooled mean and std side by side: [mean L0, std L0, mean L1, ...]
-    (of pooled rows, made when training or kept so in the store)."""
-    return np.concatenate([meta.statistic_columns(meta.layer_columns(k)) for k in range(meta.layers)])
-
-
 def _check_same_utterances(view, sets: dict, wanted: set) -> None:
     """The parts of a combined view must cover the same utterances (fusion never silently drops one side)."""
     first, *others = view.parts
@@ -203,8 +197,10 @@ def _pooled_matrix(view, sets: dict, ids: list[str], cache: dict) -> np.ndarray:
         fs = sets[leaf.family]
         if leaf.family not in cache and fs.meta.rows != RowKind.UTTERANCE.value:
             cache[leaf.family] = pool(fs.features, fs.offsets, fs.lengths)
-        block = utterance_matrix(fs, ids, leaf.columns(fs.meta), cache.get(leaf.family))
-        blocks.append(np.ascontiguousarray(block[:, _layer_blocks(fs.meta)]) if leaf.multi_layer else block)
+        block = utterance_matrix(fs, ids, leaf.layer, cache.get(leaf.family))
+        if leaf.multi_layer:  # one block per layer, its means then its stds: [mean L0, std L0, mean L1, ...]
+            block = fs.meta.blocks(block).reshape(len(block), -1)
+        blocks.append(block)
     return blocks[0] if len(blocks) == 1 else np.hstack(blocks)  # late fusion: pooled vectors side by side
 
 

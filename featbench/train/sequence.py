@@ -36,6 +36,8 @@ def _torch():
 
 
 def _build_network(input_dim: int, n_classes: int, hidden: int, raw: bool, layers: int = 1):
+    from featbench.store.meta import layer_blocks
+
     torch = _torch()
     nn = torch.nn
 
@@ -68,8 +70,7 @@ def _build_network(input_dim: int, n_classes: int, hidden: int, raw: bool, layer
 
         def forward(self, x, mask):  # x (B, T, D), mask (B, T) True on real frames
             if self.layers > 1:  # (B, T, layers * D) -> (B, T, D)
-                x = torch.einsum("btld,l->btd", x.reshape(*x.shape[:2], self.layers, -1),
-                                 torch.softmax(self.layer_logits, 0))
+                x = torch.einsum("btld,l->btd", layer_blocks(x, self.layers), torch.softmax(self.layer_logits, 0))
             h = self.front(x.transpose(1, 2))
             if self.raw:
                 t = h.shape[-1]

@@ -3,13 +3,16 @@ all-layer family ('whisper@L4'); 'whisper@all' expands to every layer it holds; 
 each fold choose its layer on validation speakers; 'whisper@weighted' learns softmax weights over all
 layers (SUPERB's weighted sum); 'whisper@L4+text' combines views of two families (late fusion for the
 utterance-level classifiers: pooled vectors side by side; the `fusion` classifier: cross-modal attention
-over both sequences). Views are read from the store's metadata (row kind, layer count), never from
-column names.
+over both sequences). Views are read from the store's metadata (row kind, the layers a family holds:
+`FamilyMeta.layer_numbers`), never from column names. A layer is spelled `Lk` (`store.meta.layer_name`),
+whatever the family holds: a family extracted with `layer=4` alone is `whisper@L4` too.
 
 >>> View("fbank", "fbank").layer is None
 True
 >>> View("whisper@auto", "whisper", mode=AUTO, layers=7).multi_layer
 True
+>>> layer_view("whisper@L04 [+b]"), layer_view("whisper@auto")
+(('whisper', 4), None)
 """
 from __future__ import annotations
 
@@ -18,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from featbench.options import is_whole
 from featbench.errors import FeatbenchError
+from featbench.store.meta import layer_name, layer_number
 
 
 AUTO = "auto"
@@ -48,9 +51,17 @@ class View:
         """True when the view keeps every layer apart (AUTO, WEIGHTED)."""
         return self.mode in (AUTO, WEIGHTED)
 
-    def columns(self, meta) -> np.ndarray | None:
-        """Column indices of this view in its family's matrix (None: all columns)."""
-        return None if self.layer is None else meta.layer_columns(self.layer)
+    def of(self, meta, X: np.ndarray) -> np.ndarray:
+        """This view's columns of `X`, a matrix of its family (frames or pooled rows, see `FamilyMeta.slice`)."""
+        return X if self.layer is None else meta.slice(X, self.layer)
+
+
+def layer_view(name: str) -> tuple[str, int] | None:
+    """(family, layer number) of a one-layer view name ('w@L4', also within a results entry such as
+    'w@L4 [+b]'); None for any other view."""
+    base, at, layer = name.split(" [", 1)[0].rpartition("@")
+    number = layer_number(layer) if at else None
+    return None if number is None else (base, number)
 
 
 def _combined(store: str | Path, name: str) -> View:
@@ -69,8 +80,30 @@ def _combined(store: str | Path, name: str) -> View:
     return View(name, "+".join(p.family for p in parts), parts=tuple(parts))
 
 
+def _layer_views(name: str, base: str, layer: str, meta) -> list[View]:
+    """The views 'base@layer' names in a family described by `meta`, or a one-line error."""
+    number = layer_number(layer)
+    if not meta.layers and meta.layer is not None:  # a family extracted with layer=k holds that layer alone
+        if number == meta.layer:
+            return [View(f"{base}@{layer_name(number)}", base, number)]
+        asked = (layer_name(number) if number is not None else
+                 "all layers (layer=all)" if layer in ("all", AUTO, WEIGHTED) else f"'{layer}'")
+        raise FeatbenchError(f"'{name}': family '{base}' holds {meta.held_layers}, not {asked}")
+    if not meta.layers:
+        raise FeatbenchError(f"'{name}': family '{base}' was not extracted with all layers (layer=all)")
+    if layer == "all":
+        return [View(f"{base}@{layer_name(k)}", base, k) for k in meta.layer_numbers]
+    if layer in (AUTO, WEIGHTED):
+        return [View(name, base, mode=layer, layers=meta.layers)]
+    if number in meta.layer_numbers:
+        return [View(f"{base}@{layer_name(number)}", base, number)]
+    raise FeatbenchError(f"'{name}': choose a layer of {base} from {layer_name(0)} to {layer_name(meta.layers - 1)}, "
+                         "or @all, @auto (chosen on validation speakers), @weighted (learned weights)")
+
+
 def resolve_views(store: str | Path, names: list[str]) -> list[View]:
-    """Feature names -> views, checked against the store (a layer needs an all-layer family)."""
+    """Feature names -> views, checked against the store (a layer must be one the family holds; @all, @auto and
+    @weighted need an all-layer family)."""
     from featbench.store import FamilyIndex, family_path, list_families
 
     views: list[View] = []
@@ -86,18 +119,7 @@ def resolve_views(store: str | Path, names: list[str]) -> list[View]:
         if not path.is_file():
             have = ", ".join(list_families(store)) or "none"
             raise FeatbenchError(f"{store}: no '{base}' features in this store (asked for '{name}'; families present: {have})")
-        meta = FamilyIndex.read(path).meta
-        if not meta.layers:
-            raise FeatbenchError(f"'{name}': family '{base}' was not extracted with all layers (layer=all)")
-        if layer == "all":
-            views += [View(f"{base}@L{k}", base, k) for k in range(meta.layers)]
-        elif layer in (AUTO, WEIGHTED):
-            views.append(View(name, base, mode=layer, layers=meta.layers))
-        elif layer[:1].upper() == "L" and is_whole(layer[1:]) and int(layer[1:]) < meta.layers:
-            views.append(View(name, base, int(layer[1:])))
-        else:
-            raise FeatbenchError(f"'{name}': choose a layer of {base} from L0 to L{meta.layers - 1}, "
-                                 "or @all, @auto (chosen on validation speakers), @weighted (learned weights)")
+        views += _layer_views(name, base, layer, FamilyIndex.read(path).meta)
     repeated = sorted({v.name for v in views if [w.name for w in views].count(v.name) > 1})
     if repeated:
         raise FeatbenchError(f"feature '{repeated[0]}' is named twice")
