@@ -41,7 +41,7 @@ def _row(results: Path, family: str, classifier: str, fold: int, seed: int, budg
 def egemaps_model(demo_store, tmp_path_factory) -> Path:
     """A logreg on egemaps-func of the demo store, fitted on the whole store and saved."""
     folder = tmp_path_factory.mktemp("models") / "egemaps"
-    fit_model(FitSpec(demo_store, "egemaps-func", "logreg")).model.save(folder)
+    fit_model(FitSpec.of(demo_store, "egemaps-func", "logreg")).model.save(folder)
     return folder
 
 
@@ -67,7 +67,7 @@ def test_saved_model_predicts_in_a_fresh_process_as_in_memory(hubert, tmp_path):
     """fairseq@weighted with a selected classifier: fitted, saved, then `python -m featbench predict` in a new
     process (reading the same features from a copy of the store) gives the in-memory model's probabilities."""
     _, corpus, store = hubert
-    result = fit_model(FitSpec(store, "fairseq@weighted", "selected(logreg+svm)", seed=1))
+    result = fit_model(FitSpec.of(store, "fairseq@weighted", "selected(logreg+svm)", seed=1))
     model = result.model
     model.save(tmp_path / "model")
     data, *_ = prepare_grid(Experiment(store, ["fairseq@weighted"], ["logreg"], ["all"], [0]))
@@ -131,7 +131,7 @@ def test_holdout_fold_reproduces_selected_auto_and_weighted_rows(layered, tmp_pa
                  progress=False)
     for fold, seed, budget in ((0, 1, "all"), (3, 0, 2)):
         row = _row(tmp_path / "r.csv", view, "selected(logreg+svm)", fold, seed, budget)
-        result = fit_model(FitSpec(layered, view, "selected(logreg+svm)", seed=seed, budget=budget, holdout_fold=fold, n_folds=4))
+        result = fit_model(FitSpec.of(layered, view, "selected(logreg+svm)", seed=seed, budget=budget, holdout_fold=fold, n_folds=4))
         model = load_model(result.model.save(tmp_path / f"m{fold}"))
         table = pd.read_csv(layered / "corpus.csv", dtype=str, keep_default_na=False)
         test = table[table.group.isin(row["test_groups"].split())].sort_values("id")
@@ -164,7 +164,7 @@ def test_corrupt_clip_is_listed_and_the_others_labelled(egemaps_model, demo_corp
 def per_speaker_model(demo_store, tmp_path_factory) -> Path:
     """A logreg on egemaps-func of the demo store, fitted with per-speaker normalisation."""
     folder = tmp_path_factory.mktemp("models") / "per-speaker"
-    fit_model(FitSpec(demo_store, "egemaps-func", "logreg", normalisation="per-speaker")).model.save(folder)
+    fit_model(FitSpec.of(demo_store, "egemaps-func", "logreg", normalisation="per-speaker")).model.save(folder)
     return folder
 
 
@@ -250,7 +250,7 @@ def test_bad_model_folders_are_one_line_before_any_clip(egemaps_model, demo_corp
 def test_missing_checkpoint_is_one_line(hubert, tmp_path):
     """A model whose family's checkpoint moved away (a whisper model folder, a fairseq .pt) is refused."""
     checkpoint, corpus, store = hubert
-    fit_model(FitSpec(store, "fairseq@L2", "logreg")).model.save(tmp_path / "model")
+    fit_model(FitSpec.of(store, "fairseq@L2", "logreg")).model.save(tmp_path / "model")
     aside = checkpoint.with_name("moved.pt")
     checkpoint.rename(aside)
     try:
