@@ -15,6 +15,7 @@ from sklearn.metrics import balanced_accuracy_score
 from typer.testing import CliRunner
 
 from featbench.cli import EXIT_PARTIAL, app
+from featbench.errors import FeatbenchError
 from featbench.model import FitSpec, fit_model, load_model
 from featbench.model.features import view_matrix
 from featbench.train.runner import Experiment, prepare_grid, run_training
@@ -303,3 +304,54 @@ def test_predicting_the_training_speakers_says_the_score_is_not_held_out(egemaps
     assert predicted.exit_code == 0, predicted.output
     n = len(pd.read_csv(tmp_path / "p.csv"))
     assert f"note: {n} of the {n} scored clips are from speakers the model was trained on" in predicted.output
+
+
+def test_model_package_uses_only_the_public_train_api():
+    """featbench.model imports no private name of featbench.train and reaches into no train module's private
+    attribute: fit and predict go through train.entry, train.runner.pooled_matrix and the other public names."""
+    import ast
+
+    offences = []
+    for path in sorted((Path(__file__).parents[1] / "featbench" / "model").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        modules = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("featbench.train"):
+                offences += [f"{path.name}: {node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
+                modules |= {a.asname or a.name for a in node.names}
+            elif isinstance(node, ast.Import):
+                modules |= {a.asname or a.name for a in node.names if a.name.startswith("featbench.train")}
+        offences += [f"{path.name}: {ast.unparse(node)}" for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+                     and node.attr.startswith("_") and not node.attr.startswith("__") and ast.unparse(node.value) in modules]
+    assert offences == []
+
+
+def test_fit_fits_the_layer_weighting_once_per_choice(layered, monkeypatch):
+    """An @weighted view's weighting is fitted on the fit rows (to choose) and once on the training rows (the model),
+    as in a grid task; the saved weighting is the one the classifier was trained on, not a second fit."""
+    from featbench.train.layer_weights import LayerWeighting
+
+    fitted_on, fit = [], LayerWeighting.fit
+    monkeypatch.setattr(LayerWeighting, "fit", lambda self, X, y: fitted_on.append(len(X)) or fit(self, X, y))
+    result = fit_model(FitSpec.of(layered, "toy@weighted", "selected(logreg+svm)", seed=1, budget=2, holdout_fold=3,
+                                  n_folds=4))
+    training = result.model.manifest["training"]
+    assert fitted_on == [training["validation"]["fit_utterances"], training["utterances"]]
+    assert result.model.manifest["choice"]["layer_weights"] == result.model.weighting.weights_.tolist()
+
+
+@pytest.mark.parametrize("settings, needle", [
+    (dict(families=["toy@L1", "toy@L2"]), "give one view"),
+    (dict(seeds=[0, 1]), "give one seed"),
+    (dict(budgets=None), "give one budget"),
+    (dict(add_store=Path("elsewhere")), "fit reads one store"),
+    (dict(target="arousal"), "no --target"),
+])
+def test_fit_spec_is_an_experiment_of_one_model(layered, settings, needle):
+    """A FitSpec holds an Experiment (no field repeated): one naming several models is refused in one line."""
+    from dataclasses import fields, replace
+
+    assert [f.name for f in fields(FitSpec)] == ["experiment", "holdout_fold"]
+    spec = FitSpec.of(layered, "toy@L1", "logreg")
+    with pytest.raises(FeatbenchError, match=needle):
+        fit_model(replace(spec, experiment=replace(spec.experiment, **settings)))

@@ -167,7 +167,7 @@ def _training(exp: Experiment, data, train_ids, fit_ids, val_ids, budget, seed: 
 def _manifest(exp: Experiment, data, view, entry: str, fitted, training: dict) -> dict:
     from importlib.metadata import version
 
-    from featbench import __version__
+    import featbench
     from featbench.model.features import family_specs
 
     families = family_specs(exp.store, view.view)
@@ -178,7 +178,7 @@ def _manifest(exp: Experiment, data, view, entry: str, fitted, training: dict) -
              "softmax of decision_function (this classifier has no probabilities; scores, not calibrated)")
     choice = fitted.choice
     return {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "featbench_version": __version__,
+        "format": FORMAT, "format_version": FORMAT_VERSION, "featbench_version": featbench.__version__,
         "labels": list(data.labels), "view": view_dict(view.view), "families": families,
         "choice": {"entry": entry, "classifier": choice.classifier, "hparams": choice.hparams, "layer": choice.layer,
                    "layer_weights": [float(w) for w in choice.layer_weights],

@@ -145,7 +145,7 @@ def check_writable(folder: str | Path) -> Path:
 def load_model(folder: str | Path) -> Model:
     """The model in `folder`, every file checked first: a one-line FeatbenchError for a missing or garbled
     manifest, a manifest of another featbench version, a missing or damaged classifier or weighting file."""
-    from featbench import __version__
+    import featbench
 
     folder = Path(folder)
     path = folder / MANIFEST
@@ -161,9 +161,9 @@ def load_model(folder: str | Path) -> Model:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise FeatbenchError(f"{path}: not a featbench model manifest (no \"format\": \"{FORMAT}\")")
     made_by = manifest.get("featbench_version")
-    if made_by != __version__:
-        raise FeatbenchError(f"{path}: made by featbench {made_by}, this is featbench {__version__}; fit the model "
-                             "again with this version")
+    if made_by != featbench.__version__:
+        raise FeatbenchError(f"{path}: made by featbench {made_by}, this is featbench {featbench.__version__}; fit the "
+                             "model again with this version")
     check(manifest, MANIFEST_SCHEMA, path)
     view = _view_of(manifest["view"])
     classifier = _load_classifier(folder, manifest["files"]["classifier"])
