@@ -59,6 +59,7 @@ def main() -> None:
     from _common import benchmark_table
     from featbench.audio import AudioConfig
     from featbench.dask_cluster import DaskCluster
+    from featbench.executors import Local
     from featbench.executors import run_tasks
     from featbench.extract import ClipBatch, run_extraction
     from featbench.train import Experiment, run_training
@@ -77,13 +78,13 @@ def main() -> None:
     with DaskCluster.connect("local:2") as cluster:
         print(cluster.describe())
         for k in range(args.repeats):
-            timed("extract --jobs 2", lambda: run_extraction(table, specs, work / f"jobs{k}", jobs=2, progress=False))
-            timed("extract dask", lambda: run_extraction(table, specs, work / f"dask{k}", progress=False, cluster=cluster))
+            timed("extract --jobs 2", lambda: run_extraction(table, specs, work / f"jobs{k}", executor=Local(2), progress=False))
+            timed("extract dask", lambda: run_extraction(table, specs, work / f"dask{k}", progress=False, executor=cluster))
         store = work / "jobs0"
         for k in range(args.repeats):
             exp = Experiment(store=store, **GRID)
-            timed("train --jobs 2", lambda: run_training(exp, work / f"jobs{k}.csv", jobs=2, progress=False))
-            timed("train dask", lambda: run_training(exp, work / f"dask{k}.csv", progress=False, cluster=cluster))
+            timed("train --jobs 2", lambda: run_training(exp, work / f"jobs{k}.csv", executor=Local(2), progress=False))
+            timed("train dask", lambda: run_training(exp, work / f"dask{k}.csv", progress=False, executor=cluster))
         dask_ms = _per_task_ms(lambda tasks: cluster.run(_empty, tasks, chunk_seconds=0), args.empty_tasks)
         chunked_ms = _per_task_ms(lambda tasks: cluster.run(_empty, tasks), args.empty_tasks)
     pool_ms = _per_task_ms(lambda tasks: run_tasks(_empty, tasks, workers=2), args.empty_tasks)

@@ -56,6 +56,7 @@ def main() -> None:
 
     import pandas as pd
 
+    from featbench.executors import Local
     from featbench.extract import run_extraction
     from featbench.features import build_family
     from featbench.store import FamilyIndex, family_path, read_corpus
@@ -78,7 +79,7 @@ def main() -> None:
     table = read_corpus(args.out)
     table["duration"] = pd.to_numeric(table["duration"])
     table = table[table["id"].isin(set(FamilyIndex.read(full_path).ids))].reset_index(drop=True)
-    report = run_extraction(table, [(args.family, {**options, "dtype": "float16"})], args.out, jobs=args.jobs, progress=False)
+    report = run_extraction(table, [(args.family, {**options, "dtype": "float16"})], args.out, executor=Local(args.jobs), progress=False)
     print(report.summary())
     half_path = family_path(args.out, args.family)
 
@@ -89,7 +90,7 @@ def main() -> None:
     means, rows = {}, {}
     for dtype, store in (("float32", args.store), ("float16", args.out)):
         out = args.out / f"results-{dtype}.csv"
-        run_training(Experiment(store=store, **grid), out, jobs=args.jobs, progress=False)
+        run_training(Experiment(store=store, **grid), out, executor=Local(args.jobs), progress=False)
         rows[dtype] = pd.read_csv(out)
         means[dtype] = rows[dtype].groupby(["family", "classifier", "budget"])["ua"].agg(["mean", "count"])
     key = ["family", "classifier", "budget", "fold", "seed"]

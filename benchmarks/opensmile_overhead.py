@@ -26,6 +26,7 @@ def main() -> None:
 
     from _common import benchmark_table
     from featbench.audio import load
+    from featbench.executors import Local
     from featbench.extract import run_extraction
 
     work = Path(tempfile.mkdtemp(prefix="fb-bench-"))
@@ -47,7 +48,7 @@ def main() -> None:
     timings = {}
     for jobs in (1, 2):
         start = time.perf_counter()
-        report = run_extraction(table, [(f, {}) for f in FAMILIES], work / f"store-j{jobs}", jobs=jobs, progress=False)
+        report = run_extraction(table, [(f, {}) for f in FAMILIES], work / f"store-j{jobs}", executor=Local(jobs), progress=False)
         timings[jobs] = time.perf_counter() - start
         assert report.extracted == len(table), report.summary()
 

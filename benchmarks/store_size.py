@@ -55,6 +55,7 @@ def main() -> None:
 
     sys.path.insert(0, str(Path(__file__).parent))
     from _common import benchmark_table
+    from featbench.executors import Local
     from featbench.extract import run_extraction
 
     work = args.keep or Path(tempfile.mkdtemp(prefix="fb-size-"))
@@ -70,7 +71,7 @@ def main() -> None:
     for label, family, options, forms in runs:
         for form in forms:
             store = work / f"{label.replace(' ', '_').replace('(', '').replace(')', '')}-{form}"
-            report = run_extraction(table, [(family, {**options, **FORMS[form]})], store, jobs=args.jobs, progress=False)
+            report = run_extraction(table, [(family, {**options, **FORMS[form]})], store, executor=Local(args.jobs), progress=False)
             size, features, clips, seconds = _measure(store, family, durations)
             rows.append((label, form, size, features, clips, seconds, report.failed))
             if args.keep is None:

@@ -310,9 +310,10 @@ def fit(
     if len(chosen) != 1:
         raise FeatbenchError(f"--budget '{budget}': give one budget")
     check_writable(out)  # before the work, not after it
-    result = fit_model(FitSpec(store, features, classifier, parse_classes(classes), parse_merge(merge), seed_value,
-                               chosen[0], holdout_fold, folds, corpus or Path(store).resolve().name, normalise,
-                               allow_confounded_speakers))
+    result = fit_model(FitSpec.of(store, features, classifier, seed_value, chosen[0], holdout_fold,
+                                  classes=parse_classes(classes), merge=parse_merge(merge), n_folds=folds,
+                                  corpus=corpus or "", normalisation=normalise,
+                                  allow_confounded_speakers=allow_confounded_speakers))
     result.model.save(out)
     typer.echo(result.summary(out))
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from featbench.executors import Local
 from featbench.corpus import load_corpus
 from featbench.extract import run_extraction
 from featbench.store import read_family
@@ -110,5 +111,5 @@ def test_changed_config_and_changed_audio_are_extracted_again(demo_corpus, tmp_p
 def test_parallel_equals_serial(demo_corpus, tmp_path):
     table = load_corpus("demo", demo_corpus)
     run_extraction(table, FAMILIES, tmp_path / "serial", progress=False)
-    run_extraction(table, FAMILIES, tmp_path / "parallel", jobs=2, progress=False)
+    run_extraction(table, FAMILIES, tmp_path / "parallel", executor=Local(2), progress=False)
     assert_same_store(tmp_path / "serial", tmp_path / "parallel")

@@ -15,6 +15,7 @@ from sklearn.metrics import balanced_accuracy_score
 from typer.testing import CliRunner
 
 from featbench.cli import EXIT_PARTIAL, app
+from featbench.errors import FeatbenchError
 from featbench.model import FitSpec, fit_model, load_model
 from featbench.model.features import view_matrix
 from featbench.train.runner import Experiment, prepare_grid, run_training
@@ -41,7 +42,7 @@ def _row(results: Path, family: str, classifier: str, fold: int, seed: int, budg
 def egemaps_model(demo_store, tmp_path_factory) -> Path:
     """A logreg on egemaps-func of the demo store, fitted on the whole store and saved."""
     folder = tmp_path_factory.mktemp("models") / "egemaps"
-    fit_model(FitSpec(demo_store, "egemaps-func", "logreg")).model.save(folder)
+    fit_model(FitSpec.of(demo_store, "egemaps-func", "logreg")).model.save(folder)
     return folder
 
 
@@ -67,7 +68,7 @@ def test_saved_model_predicts_in_a_fresh_process_as_in_memory(hubert, tmp_path):
     """fairseq@weighted with a selected classifier: fitted, saved, then `python -m featbench predict` in a new
     process (reading the same features from a copy of the store) gives the in-memory model's probabilities."""
     _, corpus, store = hubert
-    result = fit_model(FitSpec(store, "fairseq@weighted", "selected(logreg+svm)", seed=1))
+    result = fit_model(FitSpec.of(store, "fairseq@weighted", "selected(logreg+svm)", seed=1))
     model = result.model
     model.save(tmp_path / "model")
     data, *_ = prepare_grid(Experiment(store, ["fairseq@weighted"], ["logreg"], ["all"], [0]))
@@ -131,7 +132,7 @@ def test_holdout_fold_reproduces_selected_auto_and_weighted_rows(layered, tmp_pa
                  progress=False)
     for fold, seed, budget in ((0, 1, "all"), (3, 0, 2)):
         row = _row(tmp_path / "r.csv", view, "selected(logreg+svm)", fold, seed, budget)
-        result = fit_model(FitSpec(layered, view, "selected(logreg+svm)", seed=seed, budget=budget, holdout_fold=fold, n_folds=4))
+        result = fit_model(FitSpec.of(layered, view, "selected(logreg+svm)", seed=seed, budget=budget, holdout_fold=fold, n_folds=4))
         model = load_model(result.model.save(tmp_path / f"m{fold}"))
         table = pd.read_csv(layered / "corpus.csv", dtype=str, keep_default_na=False)
         test = table[table.group.isin(row["test_groups"].split())].sort_values("id")
@@ -164,7 +165,7 @@ def test_corrupt_clip_is_listed_and_the_others_labelled(egemaps_model, demo_corp
 def per_speaker_model(demo_store, tmp_path_factory) -> Path:
     """A logreg on egemaps-func of the demo store, fitted with per-speaker normalisation."""
     folder = tmp_path_factory.mktemp("models") / "per-speaker"
-    fit_model(FitSpec(demo_store, "egemaps-func", "logreg", normalisation="per-speaker")).model.save(folder)
+    fit_model(FitSpec.of(demo_store, "egemaps-func", "logreg", normalisation="per-speaker")).model.save(folder)
     return folder
 
 
@@ -250,7 +251,7 @@ def test_bad_model_folders_are_one_line_before_any_clip(egemaps_model, demo_corp
 def test_missing_checkpoint_is_one_line(hubert, tmp_path):
     """A model whose family's checkpoint moved away (a whisper model folder, a fairseq .pt) is refused."""
     checkpoint, corpus, store = hubert
-    fit_model(FitSpec(store, "fairseq@L2", "logreg")).model.save(tmp_path / "model")
+    fit_model(FitSpec.of(store, "fairseq@L2", "logreg")).model.save(tmp_path / "model")
     aside = checkpoint.with_name("moved.pt")
     checkpoint.rename(aside)
     try:
@@ -303,3 +304,54 @@ def test_predicting_the_training_speakers_says_the_score_is_not_held_out(egemaps
     assert predicted.exit_code == 0, predicted.output
     n = len(pd.read_csv(tmp_path / "p.csv"))
     assert f"note: {n} of the {n} scored clips are from speakers the model was trained on" in predicted.output
+
+
+def test_model_package_uses_only_the_public_train_api():
+    """featbench.model imports no private name of featbench.train and reaches into no train module's private
+    attribute: fit and predict go through train.entry, train.runner.pooled_matrix and the other public names."""
+    import ast
+
+    offences = []
+    for path in sorted((Path(__file__).parents[1] / "featbench" / "model").glob("*.py")):
+        tree = ast.parse(path.read_text())
+        modules = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("featbench.train"):
+                offences += [f"{path.name}: {node.module}.{a.name}" for a in node.names if a.name.startswith("_")]
+                modules |= {a.asname or a.name for a in node.names}
+            elif isinstance(node, ast.Import):
+                modules |= {a.asname or a.name for a in node.names if a.name.startswith("featbench.train")}
+        offences += [f"{path.name}: {ast.unparse(node)}" for node in ast.walk(tree) if isinstance(node, ast.Attribute)
+                     and node.attr.startswith("_") and not node.attr.startswith("__") and ast.unparse(node.value) in modules]
+    assert offences == []
+
+
+def test_fit_fits_the_layer_weighting_once_per_choice(layered, monkeypatch):
+    """An @weighted view's weighting is fitted on the fit rows (to choose) and once on the training rows (the model),
+    as in a grid task; the saved weighting is the one the classifier was trained on, not a second fit."""
+    from featbench.train.layer_weights import LayerWeighting
+
+    fitted_on, fit = [], LayerWeighting.fit
+    monkeypatch.setattr(LayerWeighting, "fit", lambda self, X, y: fitted_on.append(len(X)) or fit(self, X, y))
+    result = fit_model(FitSpec.of(layered, "toy@weighted", "selected(logreg+svm)", seed=1, budget=2, holdout_fold=3,
+                                  n_folds=4))
+    training = result.model.manifest["training"]
+    assert fitted_on == [training["validation"]["fit_utterances"], training["utterances"]]
+    assert result.model.manifest["choice"]["layer_weights"] == result.model.weighting.weights_.tolist()
+
+
+@pytest.mark.parametrize("settings, needle", [
+    (dict(families=["toy@L1", "toy@L2"]), "give one view"),
+    (dict(seeds=[0, 1]), "give one seed"),
+    (dict(budgets=None), "give one budget"),
+    (dict(add_store=Path("elsewhere")), "fit reads one store"),
+    (dict(target="arousal"), "no --target"),
+])
+def test_fit_spec_is_an_experiment_of_one_model(layered, settings, needle):
+    """A FitSpec holds an Experiment (no field repeated): one naming several models is refused in one line."""
+    from dataclasses import fields, replace
+
+    assert [f.name for f in fields(FitSpec)] == ["experiment", "holdout_fold"]
+    spec = FitSpec.of(layered, "toy@L1", "logreg")
+    with pytest.raises(FeatbenchError, match=needle):
+        fit_model(replace(spec, experiment=replace(spec.experiment, **settings)))

@@ -30,7 +30,7 @@ def _invoke(*args):
 def model(demo_store, tmp_path_factory) -> Path:
     """A logreg on egemaps-func of the demo store, fitted on the whole store and saved."""
     folder = tmp_path_factory.mktemp("models") / "egemaps"
-    fit_model(FitSpec(demo_store, "egemaps-func", "logreg")).model.save(folder)
+    fit_model(FitSpec.of(demo_store, "egemaps-func", "logreg")).model.save(folder)
     return folder
 
 
@@ -57,7 +57,7 @@ def test_plain_clips_are_refused_in_a_training_store(model, training_store, demo
 def test_a_layout_that_would_relabel_a_training_store_is_refused(demo_store, training_store, demo_corpus_master,
                                                                   tmp_path):
     """A model fitted with --merge gives merged labels: written into the store they would change its benchmark."""
-    fit_model(FitSpec(demo_store, "egemaps-func", "logreg", merge={"sad": "neutral"})).model.save(tmp_path / "merged")
+    fit_model(FitSpec.of(demo_store, "egemaps-func", "logreg", merge={"sad": "neutral"})).model.save(tmp_path / "merged")
     before = (training_store / "corpus.csv").read_bytes()
     result = _invoke("predict", tmp_path / "merged", demo_corpus_master, "--layout", "demo", "--store", training_store,
                      "--out", tmp_path / "p.csv")
@@ -112,7 +112,7 @@ def test_out_of_the_same_model_is_replaced_and_of_another_refused(model, demo_st
         assert result.exit_code == 0, result.output
     assert len(pd.read_csv(out)) == 8
     other = tmp_path / "other"
-    fit_model(FitSpec(demo_store, "egemaps-func", "logreg", seed=1, budget=1)).model.save(other)
+    fit_model(FitSpec.of(demo_store, "egemaps-func", "logreg", seed=1, budget=1)).model.save(other)
     before = out.read_bytes()
     result = _invoke("predict", other, demo_corpus_master / "f1", "--out", out)
     _assert_one_line_error(result.exit_code, result.output, str(out), "another model")

@@ -2,6 +2,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+from featbench.executors import Local
 from featbench.cli import app
 from featbench.errors import FeatbenchError
 from featbench.results import RESULT_COLUMNS
@@ -34,7 +35,7 @@ def test_grid_rows_protocol_and_rerun(demo_store, tmp_path):
 def test_same_seed_same_numbers_and_parallel(demo_store, tmp_path):
     exp = _exp(demo_store, classifiers=["logreg", "lgbm", "mlp"], seeds=[3])
     run_training(exp, tmp_path / "a.csv", progress=False)
-    run_training(exp, tmp_path / "b.csv", jobs=2, progress=False)
+    run_training(exp, tmp_path / "b.csv", executor=Local(2), progress=False)
     key = ["family", "classifier", "budget", "fold", "seed"]
     a = pd.read_csv(tmp_path / "a.csv").sort_values(key).reset_index(drop=True)
     b = pd.read_csv(tmp_path / "b.csv").sort_values(key).reset_index(drop=True)

@@ -1,5 +1,5 @@
 """What a model reads: its families as the manifest records them, checked against the code and stores of today,
-and a view's utterance matrix read from a store with the grid's own code (`train.runner._pooled_matrix`).
+and a view's utterance matrix read from a store with the grid's own code (`train.runner.pooled_matrix`).
 
 A family is rebuilt from the manifest (options, storage form, audio settings) and must give the config hash
 the model was trained on: a moved checkpoint, a changed model folder or another library version that
@@ -101,7 +101,7 @@ def view_matrix(model, store: str | Path, ids: list[str]) -> np.ndarray:
     """The utterance matrix (len(ids), view columns) of the model's view, read from `store` as a grid task reads
     it; every family must hold the model's configuration."""
     from featbench.store import read_family
-    from featbench.train.runner import _pooled_matrix
+    from featbench.train.runner import pooled_matrix
 
     check_store(model, store)
     sets = {leaf.family: read_family(store, leaf.family) for leaf in model.view.leaves}
@@ -109,4 +109,4 @@ def view_matrix(model, store: str | Path, ids: list[str]) -> np.ndarray:
         missing = [u for u in ids if u not in fs.position]
         if missing:
             raise FeatbenchError(f"{store}: no '{family}' features for {len(missing)} clip(s) (e.g. {missing[0]})")
-    return _pooled_matrix(model.view, sets, list(ids), {})
+    return pooled_matrix(model.view, sets, list(ids), {})

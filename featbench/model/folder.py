@@ -7,8 +7,8 @@ records each file's sha256, checked before anything is unpickled (this catches a
 not a deliberate forgery: whoever can write the folder can write the manifest too).
 
 A `Model` turns a view's utterance matrix (`featbench.model.features.view_matrix`) into predictions the
-way a grid task does: the chosen layer's columns of an ``@auto`` view, the layer weighting of an
-``@weighted`` view, then the classifier.
+way a grid task does (`train.entry.FittedEntry.inputs`): the chosen layer's columns of an ``@auto`` view, the
+layer weighting of an ``@weighted`` view, then the classifier.
 
 >>> _view_of({"name": "whisper@L4", "family": "whisper", "layer": 4})
 View(name='whisper@L4', family='whisper', layer=4, mode='', layers=0, parts=())
@@ -25,6 +25,8 @@ import numpy as np
 
 from featbench.errors import FeatbenchError
 from featbench.schema import Closed, ListOf, MapOf, Maybe, check
+from featbench.train.entry import FittedEntry
+from featbench.train.selection import Choice
 from featbench.train.views import WEIGHTED, View
 
 MANIFEST = "manifest.json"
@@ -57,25 +59,30 @@ MANIFEST_SCHEMA = {
 
 @dataclass
 class Model:
-    """What `featbench fit` made: the view it reads, the class order, the chosen layer (of an @auto view),
-    the layer weighting (of an @weighted view), the classifier and the manifest describing all of it."""
+    """What `featbench fit` made: the entry fitted once (`train.entry.FittedEntry`: the view it reads, the chosen
+    layer of an @auto view or the layer weighting of an @weighted view, the classifier), the class order and
+    the manifest describing all of it."""
 
-    view: View
+    entry: FittedEntry
     labels: list[str]
-    classifier: object
-    layer: int | None = None
-    weighting: object | None = None  # a fitted featbench.train.layer_weights.LayerWeighting
     manifest: dict = field(default_factory=dict)
     fingerprint: str = ""  # of the saved manifest (which holds every file's sha256): which model labelled a clip
 
-    def inputs(self, X: np.ndarray) -> np.ndarray:
-        """The classifier's input for the view's utterance matrix `X` (n, view columns), as `grid._fit_pooled` made it."""
-        from featbench.train.grid import ViewData, _pooled_inputs
+    @property
+    def view(self) -> View:
+        return self.entry.view
 
-        if self.view.mode == WEIGHTED:
-            return self.weighting.transform(X)
-        candidates, _ = _pooled_inputs(ViewData(self.view, "", ""), X, None, [])  # no fitting for these modes
-        return candidates[self.layer]
+    @property
+    def classifier(self):
+        return self.entry.classifier
+
+    @property
+    def layer(self) -> int | None:
+        return self.entry.layer
+
+    @property
+    def weighting(self):
+        return self.entry.weighting
 
     def predict(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(class indices into `labels` (n,), probabilities (n, len(labels))) for the view's utterance matrix.
@@ -87,7 +94,7 @@ class Model:
         from threadpoolctl import threadpool_limits
 
         with threadpool_limits(1):  # as in a grid task: the same arithmetic, so the same labels
-            Xi = self.inputs(np.asarray(X, np.float32))
+            Xi = self.entry.inputs(np.asarray(X, np.float32))
             pred = np.asarray(self.classifier.predict(Xi), dtype=np.int64)
             if hasattr(self.classifier, "predict_proba"):
                 scores = self.classifier.predict_proba(Xi)
@@ -138,7 +145,7 @@ def check_writable(folder: str | Path) -> Path:
 def load_model(folder: str | Path) -> Model:
     """The model in `folder`, every file checked first: a one-line FeatbenchError for a missing or garbled
     manifest, a manifest of another featbench version, a missing or damaged classifier or weighting file."""
-    from featbench import __version__
+    import featbench
 
     folder = Path(folder)
     path = folder / MANIFEST
@@ -154,9 +161,9 @@ def load_model(folder: str | Path) -> Model:
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise FeatbenchError(f"{path}: not a featbench model manifest (no \"format\": \"{FORMAT}\")")
     made_by = manifest.get("featbench_version")
-    if made_by != __version__:
-        raise FeatbenchError(f"{path}: made by featbench {made_by}, this is featbench {__version__}; fit the model "
-                             "again with this version")
+    if made_by != featbench.__version__:
+        raise FeatbenchError(f"{path}: made by featbench {made_by}, this is featbench {featbench.__version__}; fit the "
+                             "model again with this version")
     check(manifest, MANIFEST_SCHEMA, path)
     view = _view_of(manifest["view"])
     classifier = _load_classifier(folder, manifest["files"]["classifier"])
@@ -167,7 +174,9 @@ def load_model(folder: str | Path) -> Model:
     weighting = None
     if view.mode == WEIGHTED:
         weighting = _load_weighting(folder, manifest["files"].get("layer_weighting"), path)
-    return Model(view, list(manifest["labels"]), classifier, manifest["choice"]["layer"], weighting, manifest,
+    made = manifest["choice"]
+    choice = Choice(made["classifier"], made["hparams"], made["layer"], made["val_ua"], made["layer_weights"])
+    return Model(FittedEntry(view, classifier, choice, made["selection"], weighting), list(manifest["labels"]), manifest,
                  hashlib.sha256(text).hexdigest()[:12])
 
 

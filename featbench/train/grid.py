@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 
 from featbench.row_kinds import RowKind
+from featbench.train.entry import fit_entry
 from featbench.train.protocol import Fold
 from featbench.train.transfer import Design
-from featbench.train.views import AUTO, WEIGHTED, View
+from featbench.train.views import WEIGHTED, View
 
 SEQUENCE = "seq"
 FUSION = "fusion"
@@ -126,46 +127,6 @@ def make_context(data: GridData) -> TaskContext:
     return TaskContext(replace(data, views=views))
 
 
-def _pooled_inputs(view: ViewData, X: np.ndarray, y: np.ndarray, rows: list[int]) -> tuple[dict, list[float]]:
-    """The candidate utterance matrices of a view ({layer or None: matrix}) and learned layer weights; anything
-    fitted here (the layer weighting) is fitted on `rows` only."""
-    from featbench.store.meta import layer_blocks
-    from featbench.train.layer_weights import LayerWeighting
-
-    if view.view.mode == WEIGHTED:
-        weighting = LayerWeighting(view.view.layers).fit(X[rows], y[rows])
-        return {None: weighting.transform(X)}, list(weighting.weights_)
-    if view.view.mode == AUTO:
-        blocks = layer_blocks(X, view.view.layers)  # X: one block per layer (train.runner._pooled_matrix)
-        return {k: blocks[:, k] for k in range(view.view.layers)}, []
-    return {None: X}, []
-
-
-def _fit_pooled(entry: str, view: ViewData, X, y, train_rows, fit_rows, val_rows, seed: int, regression: bool = False,
-                held_out: str = "held-out speakers"):
-    """Choose (layer, classifier, hyper-parameters) on the validation speakers, refit on the training subset.
-    Returns (model, the input matrix it reads, Choice, how the choice was made). `regression`: a dimensional
-    target, the regressors chosen by CCC; `held_out`: whom val_rows hold, as the rows say it (Design.held_out)."""
-    from featbench.train.classifiers import build, registry
-    from featbench.train.selection import Choice, candidates_of, choose, is_selected
-
-    options = candidates_of(entry, regression)
-    if val_rows and len(set(y[fit_rows])) >= 2:
-        candidates, _ = _pooled_inputs(view, X, y, fit_rows)
-        choice = choose(candidates, options, y, fit_rows, val_rows, seed, regression)
-        chosen = ("layer, " if view.view.mode == AUTO else "") + ("classifier and " if is_selected(entry) else "") + "grid"
-        selection = (f"{chosen} on {held_out} ({len(fit_rows)} fit / {len(val_rows)} val), "
-                     f"val {'CCC' if regression else 'UA'} {choice.val_ua:.3f}")
-    else:
-        last = view.view.layers - 1 if view.view.mode == AUTO else None
-        choice = Choice(options[0], registry(regression)[options[0]].default, last)
-        selection = "default (too few speakers for validation)"
-    inputs, choice.layer_weights = _pooled_inputs(view, X, y, train_rows)
-    X_final = inputs[choice.layer]
-    model = build(choice.classifier, choice.hparams, seed, regression).fit(X_final[train_rows], y[train_rows])
-    return model, X_final, choice, selection
-
-
 def _fit_sequence(classifier: str, seqs, y, train_rows, fit_rows, val_rows, data: GridData, view: ViewData, seed: int):
     from featbench.train.fusion import FusionClassifier
     from featbench.train.selection import Choice
@@ -226,11 +187,12 @@ def _rows(context: TaskContext, task: GridTask) -> list[dict]:
             model, choice, selection = _fit_sequence(task.classifier, inputs, y, train_rows, fit_rows, val_rows, data, view,
                                                      task.seed)
         else:
-            model, X_used, choice, selection = _fit_pooled(task.classifier, view, inputs, y, train_rows, fit_rows,
-                                                           val_rows, task.seed, bool(data.target), data.design.held_out)
+            model = fit_entry(task.classifier, view.view, inputs, y, train_rows, fit_rows, val_rows, task.seed,
+                              bool(data.target), data.design.held_out)
+            choice, selection = model.choice, model.selection
         fit_s = time.perf_counter() - start
         start = time.perf_counter()
-        pred = model.predict([inputs[i] for i in test_rows] if sequence else X_used[test_rows])
+        pred = model.predict([inputs[i] for i in test_rows] if sequence else inputs[test_rows])
         predict_s = time.perf_counter() - start
         rows.append({
             **data.protocol, "fold": task.fold.index, "test_groups": " ".join(task.fold.test_groups), "seed": task.seed,

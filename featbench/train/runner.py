@@ -188,8 +188,19 @@ def _read_store(store: Path, names: list[str], classes, merge, views=None, targe
     return table, views, sets, dropped, notes
 
 
-def _pooled_matrix(view, sets: dict, ids: list[str], cache: dict) -> np.ndarray:
-    """The utterance-level matrix of a view for `ids` (frames pooled once per family, kept in `cache`)."""
+def pooled_matrix(view, sets: dict, ids: list[str], cache: dict) -> np.ndarray:
+    """The utterance-level matrix of a view for `ids`, read from its families' FeatureSets `sets` as every grid task
+    and a saved model read it (frames pooled once per family, kept in `cache`; an all-layer view's layers as
+    blocks side by side).
+
+    >>> from featbench.store import FamilyMeta, FeatureSet
+    >>> from featbench.train.views import View
+    >>> meta = FamilyMeta("f", "frames", {}, "h", {}, {}, 16000, 100.0, ["a"])
+    >>> frames = np.array([[1.0], [3.0], [5.0]], np.float32)
+    >>> fs = FeatureSet(meta, np.array(["u", "v"]), np.array([0, 2]), np.array([2, 1]), np.zeros(2), frames)
+    >>> pooled_matrix(View("f", "f"), {"f": fs}, ["v", "u"], {}).tolist()
+    [[5.0, 0.0], [2.0, 1.0]]
+    """
     from featbench.train.pooling import pool, utterance_matrix
 
     blocks = []
@@ -222,7 +233,7 @@ def _speaker_reference(store: Path, view, sets: dict, cache: dict, prefix: str =
     for leaf in view.leaves:
         have &= set(sets[leaf.family].ids)
     full = full[full["id"].isin(have)].sort_values("id", kind="stable").reset_index(drop=True)
-    X = _pooled_matrix(view, sets, list(full["id"]), cache)
+    X = pooled_matrix(view, sets, list(full["id"]), cache)
     finite = np.isfinite(X).all(axis=1)
     full, X = full[finite], X[finite]  # before the draw: K usable clips
     balance = speaker_balance(prefix + full["speaker"].astype(str), select_labels(full, None, merge)["label"])
@@ -349,10 +360,10 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
         X, confounded = None, False
         if pooled_needed:
             if other_store is None:
-                X = _pooled_matrix(view, sets, list(table["id"]), cache)
+                X = pooled_matrix(view, sets, list(table["id"]), cache)
             else:
-                X = np.vstack([_pooled_matrix(view, sets, list(table.loc[table["part"] == TARGET, "id"]), cache),
-                               _pooled_matrix(view, other_sets, other_ids, other_cache)])
+                X = np.vstack([pooled_matrix(view, sets, list(table.loc[table["part"] == TARGET, "id"]), cache),
+                               pooled_matrix(view, other_sets, other_ids, other_cache)])
                 if normalisation == PER_CORPUS:
                     X = standardise_within(X, table["part"].to_numpy())
             if normalisation == PER_SPEAKER:
