@@ -9,6 +9,9 @@
 """
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from featbench.errors import FeatbenchError
 
 
@@ -71,3 +74,38 @@ def parse_int(text: str, what: str, minimum: int = 0, maximum: int | None = None
     if maximum is not None and value > maximum:
         raise FeatbenchError(f"{what} {value} is above {maximum}")
     return value
+
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def coerce_option(family: str, option: str, value: Any, to_type: type) -> Any:
+    """An option value (usually text from ``--set``) as the option's type; a one-line error otherwise.
+
+    >>> coerce_option("fbank", "n_mels", "64", int), coerce_option("fbank", "center", "no", bool)
+    (64, False)
+    >>> coerce_option("fbank", "n_mels", "40.5", int)
+    Traceback (most recent call last):
+    featbench.errors.FeatbenchError: fbank.n_mels='40.5': not a whole number
+    """
+    text = str(value).strip()
+    if to_type is bool:
+        if isinstance(value, bool):
+            return value
+        if text.lower() in _TRUE + _FALSE:
+            return text.lower() in _TRUE
+        raise FeatbenchError(f"{family}.{option}={text!r}: not a yes/no value (true/false, yes/no, on/off, 1/0)")
+    if to_type is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise FeatbenchError(f"{family}.{option}={text!r}: not a whole number") from None
+    if to_type is float:
+        try:
+            number = float(text)
+        except ValueError:
+            raise FeatbenchError(f"{family}.{option}={text!r}: not a number") from None
+        if not math.isfinite(number):
+            raise FeatbenchError(f"{family}.{option}={text!r}: not a finite number")
+        return number
+    return text if isinstance(value, str) else value

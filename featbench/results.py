@@ -102,6 +102,18 @@ def split_normalisation(value: str) -> tuple[str, int | None]:
     return kind, int(clips) if colon else None
 
 
+SELECTED = "selected"  # the classifier entry chosen on validation speakers: 'selected' or 'selected(a+b)'
+
+
+def is_selected(entry: str) -> bool:
+    """True for a `selected` classifier entry (any candidate set), as a row's `classifier` column names it.
+
+    >>> is_selected("selected(logreg+svm)"), is_selected("logreg")
+    (True, False)
+    """
+    return entry == SELECTED or (entry.startswith(SELECTED + "(") and entry.endswith(")"))
+
+
 @dataclass(frozen=True)
 class EntryName:
     """What a row's `family` says about its training data: the view, the other corpus ('+' its every utterance

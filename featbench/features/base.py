@@ -25,52 +25,17 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 from abc import ABC, abstractmethod
 from enum import Enum
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
 from featbench.audio import AudioConfig
 from featbench.errors import FeatbenchError
 from featbench.features.storage import Storage
+from featbench.options import coerce_option  # noqa: F401 (re-exported: families' option parsing)
 from featbench.row_kinds import RowKind
-
-
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
-
-
-def coerce_option(family: str, option: str, value: Any, to_type: type) -> Any:
-    """An option value (usually text from ``--set``) as the option's type; a one-line error otherwise.
-
-    >>> coerce_option("fbank", "n_mels", "64", int), coerce_option("fbank", "center", "no", bool)
-    (64, False)
-    >>> coerce_option("fbank", "n_mels", "40.5", int)
-    Traceback (most recent call last):
-    featbench.errors.FeatbenchError: fbank.n_mels='40.5': not a whole number
-    """
-    text = str(value).strip()
-    if to_type is bool:
-        if isinstance(value, bool):
-            return value
-        if text.lower() in _TRUE + _FALSE:
-            return text.lower() in _TRUE
-        raise FeatbenchError(f"{family}.{option}={text!r}: not a yes/no value (true/false, yes/no, on/off, 1/0)")
-    if to_type is int:
-        try:
-            return int(text)
-        except ValueError:
-            raise FeatbenchError(f"{family}.{option}={text!r}: not a whole number") from None
-    if to_type is float:
-        try:
-            number = float(text)
-        except ValueError:
-            raise FeatbenchError(f"{family}.{option}={text!r}: not a number") from None
-        if not math.isfinite(number):
-            raise FeatbenchError(f"{family}.{option}={text!r}: not a finite number")
-        return number
-    return text if isinstance(value, str) else value
 
 
 class InputKind(str, Enum):

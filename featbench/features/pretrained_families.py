@@ -126,7 +126,7 @@ class _PretrainedFamily(FeatureFamily):
 
     def _columns(self, n_layers: int, dim: int) -> list[str]:
         if self.layer.is_all:
-            from featbench.store.meta import layer_column_names
+            from featbench.layers import layer_column_names
 
             return layer_column_names(n_layers + 1, dim)
         return [f"d{d:03d}" for d in range(dim)]

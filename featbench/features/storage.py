@@ -19,48 +19,19 @@ array([[2., 2., 1., 0.]], dtype=float16)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 from typing import ClassVar
 
 import numpy as np
 
+from featbench.dtypes import Dtype, cast  # noqa: F401 (re-exported)
 from featbench.errors import FeatbenchError
+from featbench.options import coerce_option
 from featbench.pooling import pool
 from featbench.row_kinds import RowKind
 
 
-class Dtype(str, Enum):
-    """How feature values are stored (and read back).
-
-    - FLOAT32: as extracted (the default)
-    - FLOAT16: half the bytes; about 3 significant digits, magnitudes up to 65504 (larger ones fail the clip),
-      below 6e-8 stored as 0
-    """
-
-    FLOAT32 = "float32"
-    FLOAT16 = "float16"
-
-
 _WHAT_ROWS = {RowKind.UTTERANCE: "one row per utterance already", RowKind.WAVEFORM: "waveform rows (samples)",
               RowKind.TOKENS: "token rows"}
-
-
-def cast(array: np.ndarray, dtype: Dtype | str) -> np.ndarray:
-    """`array` as `dtype`; a ValueError when a finite value does not fit it (float16 beyond 65504).
-
-    >>> cast(np.array([1e5], np.float32), "float16")
-    Traceback (most recent call last):
-    ValueError: a value of 1e+05 does not fit float16 (largest 65504); store this family with dtype=float32
-    """
-    dtype = Dtype(dtype)
-    with np.errstate(over="ignore"):  # an overflow becomes inf here, and the error below names it
-        out = np.asarray(array, dtype=dtype.value)
-    if dtype is Dtype.FLOAT16 and out.size:
-        overflow = ~np.isfinite(out) & np.isfinite(array)
-        if overflow.any():
-            raise ValueError(f"a value of {float(np.abs(np.asarray(array)[overflow]).max()):.4g} does not fit float16 "
-                             "(largest 65504); store this family with dtype=float32")
-    return out
 
 
 @dataclass(frozen=True)
@@ -75,8 +46,6 @@ class Storage:
     @classmethod
     def pop(cls, family: str, options: dict) -> "Storage":
         """The storage options taken out of `options` (a family's options: text from ``--set`` or typed values)."""
-        from featbench.features.base import coerce_option  # base builds a Storage: imported here, not at the top
-
         default = cls()
         value = options.pop("dtype", default.dtype)
         text = coerce_option(family, "dtype", value.value if isinstance(value, Dtype) else value, str)

@@ -242,7 +242,7 @@ class TextEncoder(TextFeatureFamily):
     def columns(self) -> list[str]:
         layers, dim = self.shape
         if self.layer.is_all:
-            from featbench.store.meta import layer_column_names
+            from featbench.layers import layer_column_names
 
             return layer_column_names(layers + 1, dim)
         return [f"d{d:03d}" for d in range(dim)]

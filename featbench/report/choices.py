@@ -17,7 +17,7 @@ import pandas as pd
 
 from featbench.report.scale import UA, Scale
 from featbench.results import budget_order
-from featbench.store.meta import layer_name
+from featbench.layers import layer_name
 
 
 def _parsed(rows: pd.DataFrame) -> pd.DataFrame:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, replace
 import pandas as pd
 
 from featbench.results import EntryName
-from featbench.train.views import layer_view
+from featbench.layers import layer_view
 
 SELECTED_ON_VALIDATION = "chosen per fold on validation speakers"
 ONLY_ONE = "the only classifier trained"
@@ -46,7 +46,7 @@ class Entry:
 
 def family_entries(agg: pd.DataFrame) -> dict[str, Entry]:
     """family -> its Entry, from aggregated curves (columns family, classifier, x, mean)."""
-    from featbench.train.selection import is_selected
+    from featbench.results import is_selected
 
     entries = {}
     for family, part in agg.groupby("family", sort=False):

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from featbench.errors import FeatbenchError
+from featbench.layers import layer_blocks, layer_column_names, layer_name, layer_number  # noqa: F401 (re-exported)
 from featbench.options import is_whole
 from featbench.row_kinds import RowKind
 
@@ -56,56 +57,11 @@ def text(value) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
-def layer_name(number: int) -> str:
-    """How views and reports name layer `number`: 'L4' (``whisper@L4``).
-
-    >>> layer_name(0)
-    'L0'
-    """
-    return f"L{number}"
-
-
-def layer_number(name: str) -> int | None:
-    """The layer number a layer name spells ('L4', 'l4' or 'L04': 4); None when `name` names no layer.
-
-    >>> layer_number("L12"), layer_number("auto"), layer_number("L\u00b2")
-    (12, None, None)
-    """
-    return int(name[1:]) if name[:1] in ("L", "l") and is_whole(name[1:]) else None
-
-
-def layer_column_names(n_layers: int, dim: int) -> list[str]:
-    """Column names of an all-layer family: 'Lkk_ddd' for column d of layer k, `n_layers` layers of `dim`
-    columns side by side, layer 0 first.
-
-    >>> layer_column_names(2, 2)
-    ['L00_000', 'L00_001', 'L01_000', 'L01_001']
-    """
-    return [f"L{k:02d}_{d:03d}" for k in range(n_layers) for d in range(dim)]
-
-
-def layer_blocks(X, n_layers: int):
-    """The last axis of `X` (a numpy array or a torch tensor) as `n_layers` equal blocks side by side, layer 0
-    first: shape (..., n_layers, width), a view where the array allows it. ValueError when they do not split.
-
-    >>> layer_blocks(np.arange(6).reshape(1, 6), 3).tolist()
-    [[[0, 1], [2, 3], [4, 5]]]
-    """
-    width = X.shape[-1]
-    if n_layers < 1 or width % n_layers:
-        raise ValueError(f"{width} columns do not split into {n_layers} equal layer blocks")
-    return X.reshape(*X.shape[:-1], n_layers, width // n_layers)
-
-
 def _option_layer(config: dict) -> int | None:
     """The layer number of a ``layer=k`` option in `config` (the one parser of that option); None for 'last',
     'all' or no such option."""
-    if "layer" not in config:
-        return None
-    from featbench.features.pretrained_options import Layer
-
-    layer = Layer.parse(config["layer"])
-    return layer.index if layer.kind == "index" else None
+    value = str(config.get("layer", "")).strip()
+    return int(value) if is_whole(value) else None  # as features.pretrained_options.Layer reads it
 
 
 @dataclass

@@ -31,7 +31,7 @@ from typing import Iterator
 import numpy as np
 
 from featbench.errors import CorruptStoreError
-from featbench.features.storage import cast
+from featbench.dtypes import cast
 from featbench.locking import check_writable, exclusive
 from featbench.store.files import FamilyIndex, TextRecord, checksum, write_file
 from featbench.store.meta import FamilyMeta

@@ -62,7 +62,7 @@ def layer_block(view: View, X: np.ndarray, layer: int) -> np.ndarray:
     >>> layer_block(View("t@auto", "t", mode=AUTO, layers=2), np.arange(8).reshape(2, 4), 1).tolist()
     [[2, 3], [6, 7]]
     """
-    from featbench.store.meta import layer_blocks
+    from featbench.layers import layer_blocks
 
     return layer_blocks(X, view.layers)[:, layer]  # X: one block per layer (train.runner.pooled_matrix)
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from featbench.store.meta import layer_blocks
+from featbench.layers import layer_blocks
 
 
 @dataclass

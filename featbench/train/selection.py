@@ -25,13 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from featbench.errors import FeatbenchError
-
-SELECTED = "selected"
-
-
-def is_selected(entry: str) -> bool:
-    """True for a `selected` entry (any candidate set)."""
-    return entry == SELECTED or (entry.startswith(SELECTED + "(") and entry.endswith(")"))
+from featbench.results import SELECTED, is_selected  # noqa: F401 (re-exported: the names rows carry)
 
 
 def candidates_of(entry: str, regression: bool = False) -> tuple[str, ...]:

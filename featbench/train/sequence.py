@@ -36,7 +36,7 @@ def _torch():
 
 
 def _build_network(input_dim: int, n_classes: int, hidden: int, raw: bool, layers: int = 1):
-    from featbench.store.meta import layer_blocks
+    from featbench.layers import layer_blocks
 
     torch = _torch()
     nn = torch.nn

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from featbench.errors import FeatbenchError
-from featbench.store.meta import layer_name, layer_number
+from featbench.layers import layer_name, layer_number, layer_view  # noqa: F401 (layer_view re-exported)
 
 
 AUTO = "auto"
@@ -54,14 +54,6 @@ class View:
     def of(self, meta, X: np.ndarray) -> np.ndarray:
         """This view's columns of `X`, a matrix of its family (frames or pooled rows, see `FamilyMeta.slice`)."""
         return X if self.layer is None else meta.slice(X, self.layer)
-
-
-def layer_view(name: str) -> tuple[str, int] | None:
-    """(family, layer number) of a one-layer view name ('w@L4', also within a results entry such as
-    'w@L4 [+b]'); None for any other view."""
-    base, at, layer = name.split(" [", 1)[0].rpartition("@")
-    number = layer_number(layer) if at else None
-    return None if number is None else (base, number)
 
 
 def _combined(store: str | Path, name: str) -> View:
