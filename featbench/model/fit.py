@@ -86,9 +86,9 @@ def fit_model(spec: FitSpec) -> FitResult:
     if spec.classifier in SEQUENCE_MODELS:
         raise FeatbenchError(f"'{spec.classifier}' is a sequence model; fit saves the utterance-level classifiers only "
                              "(logreg, svm, lgbm, mlp, selected, selected(a+b))")
-    from featbench.results import PER_CORPUS, split_normalisation
+    from featbench.results import PER_CORPUS, Normalisation
 
-    if split_normalisation(spec.normalisation)[0] == PER_CORPUS:
+    if Normalisation.parse(spec.normalisation).kind == PER_CORPUS:
         raise FeatbenchError("--normalise per-corpus needs two corpora; fit reads one store (training, per-speaker or "
                              "per-speaker:K)")
     if spec.n_folds is not None and spec.holdout_fold is None:
