@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from featbench.errors import FeatbenchError
-from featbench.results import TRANSFER, TRAINING, Normalisation, budget_order
+from featbench.results import SOURCE, TRANSFER, TRAINING, WITHIN, Normalisation, Setup, budget_order
 from featbench.report.aggregate import aggregate, protocol_of, read_one_protocol, unit_matrix
 from featbench.report.breakdown import breakdown_markdown, by_gender, by_speaker, spread_sentences
 from featbench.report.choices import choice_table, choices_markdown, layer_weight_table
@@ -58,9 +58,44 @@ def transfer_sentence(eff, other: str, corpus: str, view: str, scale: Scale = UA
     return f"{saves}: {eff.sentence(scale)}"
 
 
+def find_baseline(setups: dict, baseline: str, normalisation: Normalisation | None = None) -> str:
+    """The entry `baseline` names: a display name as reports show it ('egemaps-func [per-speaker normalisation]'),
+    or a view with `normalisation` (default: the view's plain entry, trained within the corpus, normalised on the
+    training rows); else one line naming the closest entries (difflib).
+
+    >>> s = {x.label: x for x in [Setup("egemaps-func"), Setup("egemaps-func", normalisation=Normalisation("per-speaker"))]}
+    >>> find_baseline(s, "egemaps-func", Normalisation("per-speaker"))
+    'egemaps-func [per-speaker normalisation]'
+    >>> find_baseline(s, "egemaps-fnc")
+    Traceback (most recent call last):
+    featbench.errors.FeatbenchError: baseline 'egemaps-fnc' is not among the entries in the results; did you mean 'egemaps-func'? (entries: egemaps-func, egemaps-func [per-speaker normalisation])
+    """
+    import difflib
+
+    if normalisation is None and baseline in setups:
+        return baseline
+    wanted = normalisation or Normalisation()
+    found = [label for label, s in setups.items() if s.view == baseline and s.normalisation == wanted]
+    plain = [label for label in found if setups[label].design == WITHIN and setups[label].validation == SOURCE
+             and not setups[label].confounded]
+    if len(found) == 1 or len(plain) == 1:
+        return (plain or found)[0]
+    if found:
+        raise FeatbenchError(f"baseline '{baseline}' with {wanted.text} normalisation names {len(found)} entries "
+                             f"({', '.join(found)}); give one of them as --baseline")
+    asked = baseline if normalisation is None else Setup(baseline, normalisation=normalisation).label
+    names = list(setups) + [v for v in dict.fromkeys(s.view for s in setups.values()) if v not in setups]
+    close = difflib.get_close_matches(asked, names, n=1, cutoff=0.5)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    raise FeatbenchError(f"baseline '{asked}' is not among the entries in the results{hint} "
+                         f"(entries: {', '.join(setups)})")
+
+
 def compare(results: list[str | Path], out: str | Path, baseline: str | None = None, target_ua: float | None = None,
-            reference_budget: str | None = None, n_boot: int = 2000) -> dict:
-    """Write every report artefact for one protocol's results into `out`; return their paths and texts."""
+            reference_budget: str | None = None, n_boot: int = 2000,
+            baseline_normalisation: Normalisation | str | None = None) -> dict:
+    """Write every report artefact for one protocol's results into `out`; return their paths and texts. `baseline`:
+    an entry's display name, or a view whose `baseline_normalisation` entry is meant (see find_baseline)."""
     out = Path(out)
     rows, notes = read_one_protocol(results)  # every row checked: a damaged one stops here, before any file is written
     protocol = protocol_of(rows)
@@ -70,9 +105,10 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
     best = {family: entry.classifier for family, entry in entries.items()}
     labels = {family: entry.label for family, entry in entries.items()}
     oracle = {family for family, entry in entries.items() if not entry.honest}
-    baseline = baseline or protocol["families"][0]
-    if baseline not in best:
-        raise FeatbenchError(f"baseline '{baseline}' is not among the families in the results ({', '.join(best)})")
+    if baseline is None and baseline_normalisation is not None:
+        raise FeatbenchError("--baseline-norm says which entry of the --baseline view; give --baseline too")
+    normalisation = None if baseline_normalisation is None else Normalisation.parse(baseline_normalisation)
+    baseline = find_baseline(setups, baseline, normalisation) if baseline is not None else protocol["families"][0]
     cap = caption(protocol)
 
     x_b, units_b, keys_b = unit_matrix(rows, baseline, best[baseline])
