@@ -240,8 +240,8 @@ def train(
     test_store: Annotated[Optional[Path], typer.Option(help="Cross-corpus: train on STORE, test on this store's speaker folds (rows named 'family \\[from STORE]').")] = None,
     add_store: Annotated[Optional[Path], typer.Option(help="Transfer: add every utterance of this store to each of STORE's training budgets (rows named 'family \\[+OTHER]').")] = None,
     validate_on: Annotated[Optional[str], typer.Option(help="With --test-store or --add-store: where layers, classifiers and hyper-parameters are chosen. 'source' (default): held-out speakers of the training subset (in a cross-corpus run, the training corpus's). 'target': the target corpus's speakers outside the test fold (no test speaker is read, but it spends labels of the target corpus; rows named 'family \\[from A, validated on target]').")] = None,
-    normalise: Annotated[str, typer.Option(help="'training' (features standardised on the training rows, by each classifier); 'per-speaker' (each speaker's pooled features on the mean and std of all that speaker's clips, labels unread, test speakers' included: rows named 'family \\[per-speaker normalisation]'; refused where more than half of a corpus's speakers have their clips dominated by one class, as `featbench corpus` shows), or 'per-speaker:K' (on K of each speaker's clips, drawn at random); with two stores also 'per-corpus' (each corpus on its own mean and std).")] = "training",
-    allow_confounded_speakers: Annotated[bool, typer.Option("--confounded-ok", help="Run --normalise per-speaker even where more than half of a corpus's speakers have their clips dominated by one class (their statistics then remove the emotion with the voice); rows named 'family \\[per-speaker normalisation, speakers confounded]'.")] = False,
+    normalise: Annotated[str, typer.Option(help="'training' (features standardised on the training rows, by each classifier); 'per-speaker' (each speaker's pooled features on the mean and std of all that speaker's clips, labels unread, test speakers' included: rows' column normalisation is per-speaker, shown as 'view \\[per-speaker normalisation]' in reports; refused where more than half of a corpus's speakers have their clips dominated by one class, as `featbench corpus` shows), or 'per-speaker:K' (on K of each speaker's clips, drawn at random); with two stores also 'per-corpus' (each corpus on its own mean and std).")] = "training",
+    allow_confounded_speakers: Annotated[bool, typer.Option("--confounded-ok", help="Run --normalise per-speaker even where more than half of a corpus's speakers have their clips dominated by one class (their statistics then remove the emotion with the voice); rows' column speakers_confounded is True, shown as 'view \\[per-speaker normalisation, speakers confounded]' in reports.")] = False,
     scheduler: Scheduler = None,
     target: Annotated[Optional[str], typer.Option(help="Regress this numeric column of the store's corpus.csv (e.g. arousal) instead of "
                                                  "classifying the labels: metric CCC, budgets in training utterances, folds and "
@@ -259,6 +259,7 @@ def train(
     """
     from featbench.corpus.table import parse_classes, parse_merge
     from featbench.options import parse_list
+    from featbench.results import Normalisation
     from featbench.store import list_families
     from featbench.train import Experiment, parse_budgets, parse_seeds, run_training
     from featbench.train.classifiers import DEFAULT_CLASSIFIERS, DEFAULT_REGRESSORS
@@ -271,7 +272,7 @@ def train(
     exp = Experiment(store=store, families=names, classifiers=entries, budgets=parse_budgets(budgets) if budgets else None,
                      seeds=parse_seeds(seeds), n_folds=folds, classes=parse_classes(classes), merge=parse_merge(merge),
                      corpus=corpus or "", seq_epochs=seq_epochs, test_store=test_store, add_store=add_store,
-                     normalisation=normalise, target=target, allow_confounded_speakers=allow_confounded_speakers,
+                     normalisation=Normalisation.parse(normalise), target=target, allow_confounded_speakers=allow_confounded_speakers,
                      validate_on=validate_on)
     with _executor(scheduler, jobs) as executor:
         typer.echo(run_training(exp, out, executor=executor, progress=progress).summary())
@@ -353,7 +354,8 @@ def predict(
 def compare(
     results: Annotated[list[Path], typer.Argument(help="Results CSV(s) from `featbench train` (one protocol).")],
     out: Annotated[Path, typer.Option(help="Report folder.")] = Path("report"),
-    baseline: Annotated[Optional[str], typer.Option(help="Family the others are compared against (default: the first).")] = None,
+    baseline: Annotated[Optional[str], typer.Option(help="The entry the others are compared against (default: the first): a view ('egemaps-func': its plain entry), or an entry's name as the report shows it ('egemaps-func [per-speaker normalisation]').")] = None,
+    baseline_normalisation: Annotated[Optional[str], typer.Option("--baseline-norm", help="The --baseline view's entry of this normalisation (training, per-corpus, per-speaker, per-speaker:K), e.g. --baseline egemaps-func --baseline-norm per-speaker.")] = None,
     reference_budget: Annotated[Optional[str], typer.Option(help="Baseline budget to match (default: its largest).")] = None,
     target_ua: Annotated[Optional[float], typer.Option(min=0.0, max=1.0, help="UA for label-budget planning (default: the baseline's reference score).")] = None,
 ) -> None:
@@ -362,10 +364,32 @@ def compare(
     Example: featbench compare results.csv --baseline egemaps-func --target-ua 0.6 --out report/
     """
     from featbench.report.compare import compare as run_compare
+    from featbench.results import Normalisation
 
-    made = run_compare([str(r) for r in results], out, baseline=baseline, target_ua=target_ua, reference_budget=reference_budget)
+    normalisation = None if baseline_normalisation is None else Normalisation.parse(baseline_normalisation)
+    made = run_compare([str(r) for r in results], out, baseline=baseline, target_ua=target_ua, reference_budget=reference_budget,
+                       baseline_normalisation=normalisation)
     typer.echo("\n".join([*made["notes"], *made["efficiency"], *made["cross_corpus"], *made["plans"],
                           f"report written to {made['out'] / 'report.md'}"]))
+
+
+results_app = typer.Typer(help="Results files: `featbench results upgrade FILE` rewrites a file of an older schema.",
+                          no_args_is_help=True)
+app.add_typer(results_app, name="results")
+
+
+@results_app.command("upgrade")
+@_user_errors
+def results_upgrade(
+    file: Annotated[Path, typer.Argument(help="A results CSV written by an older featbench (results schema 1-2).")],
+) -> None:
+    """Rewrite a results file of schema 1-2 as schema 3: the same rows and scores, the training data in columns.
+
+    Example: featbench results upgrade results/old.csv
+    """
+    from featbench.results import SCHEMA, upgrade_file
+
+    typer.echo(f"{file}: {upgrade_file(file)} rows rewritten as results schema {SCHEMA}")
 
 
 @app.command()

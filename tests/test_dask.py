@@ -28,7 +28,7 @@ from featbench.store import read_family  # noqa: E402
 from featbench.train import Experiment, run_training  # noqa: E402
 
 FAMILIES = [("egemaps-lld", {}), ("fbank", {"n_mels": 20})]
-ROW_KEY = ["family", "classifier", "budget", "fold", "seed"]
+ROW_KEY = ["view", "classifier", "budget", "fold", "seed"]
 SCORES = ["ua", "wa", "macro_f1", "confusion", "hparams", "val_ua", "choice", "ua_by_speaker", "n_train", "n_test"]
 
 

@@ -16,7 +16,7 @@ from featbench.train.runner import Experiment, run_training
 from featbench.train.target import VALUE, target_table
 
 FEATURE = "loudness_sma3_amean"  # the stored egemaps-func column an exact linear target is made of
-CHOICE_COLUMNS = ["family", "classifier", "fold", "seed", "budget", "choice", "val_ua", "hparams", "hp_selection"]
+CHOICE_COLUMNS = ["view", "classifier", "fold", "seed", "budget", "choice", "val_ua", "hparams", "hp_selection"]
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +99,7 @@ def test_same_subsets_for_every_family(dim_store, tmp_path):
     run_training(exp, tmp_path / "r.csv", progress=False)
     rows = pd.read_csv(tmp_path / "r.csv")
     key = ["fold", "seed", "budget"]
-    a, b = (rows[rows.family == f].sort_values(key).reset_index(drop=True) for f in exp.families)
+    a, b = (rows[rows.view == f].sort_values(key).reset_index(drop=True) for f in exp.families)
     pd.testing.assert_frame_equal(a[key + ["test_groups", "n_train", "examples_per_class", "n_test"]],
                                   b[key + ["test_groups", "n_train", "examples_per_class", "n_test"]])
     assert set(rows[rows.budget == "8"].n_train) == {8}
@@ -121,14 +121,14 @@ def test_selected_regressor_never_reads_test_speakers(dim_store, tmp_path):
     run_training(_exp(permuted, families=exp.families, classifiers=exp.classifiers, budgets=exp.budgets),
                  tmp_path / "b.csv", progress=False)
     b = pd.read_csv(tmp_path / "b.csv", dtype=str, keep_default_na=False)
-    key = ["family", "classifier", "fold", "seed", "budget"]
+    key = ["view", "classifier", "fold", "seed", "budget"]
     a, b = (t[t.fold == "0"].sort_values(key).reset_index(drop=True) for t in (a, b))
     assert len(a) == 2 * 2 and (a.test_groups == b.test_groups).all()
     pd.testing.assert_frame_equal(a[CHOICE_COLUMNS], b[CHOICE_COLUMNS])
     assert (a.ua != b.ua).any()  # the permutation did reach the test scores
     made = [json.loads(c) for c in a.choice]
     assert all(m["classifier"] in ("ridge", "svr") for m in made)
-    assert all("layer" in m for m, f in zip(made, a.family) if f == "toy@auto")
+    assert all("layer" in m for m, f in zip(made, a.view) if f == "toy@auto")
 
 
 def test_sequence_model_regresses(dim_store, tmp_path):

@@ -33,7 +33,7 @@ runner = CliRunner()
 EMOTIONS = {"01": "neutral", "03": "happy", "04": "sad", "05": "angry"}
 SMALL_GRID = ["--features", "egemaps-func", "--classifiers", "logreg", "--budgets", "2,all", "--seeds", "0", "--folds", "4"]
 SCORE_COLUMNS = ["ua", "wa", "macro_f1", "confusion", "hparams", "n_train", "n_test", "examples_per_class"]
-ROW_KEY = ["family", "classifier", "budget", "fold", "seed"]
+ROW_KEY = ["view", "classifier", "budget", "fold", "seed"]
 
 
 # ---------------------------------------------------------------------------------------------- helpers

@@ -36,7 +36,7 @@ def test_late_and_attention_fusion_rows(layered, tmp_path):
     late = Experiment(layered, ["egemaps-func+toy@L2", "toy@L2"], ["logreg"], [2, "all"], [0], n_folds=4, corpus="demo")
     run_training(late, tmp_path / "late.csv", progress=False)
     rows = pd.read_csv(tmp_path / "late.csv")
-    both = rows[rows.family == "egemaps-func+toy@L2"]
+    both = rows[rows.view == "egemaps-func+toy@L2"]
     assert len(both) == 8 and set(both.level) == {"utterance"}
     hashes = both.family_config_hash.iloc[0].split("+")
     assert len(hashes) == 2 and hashes[1] == "toyhash"
@@ -44,7 +44,7 @@ def test_late_and_attention_fusion_rows(layered, tmp_path):
     run_training(attention, tmp_path / "fusion.csv", progress=False)
     rows = pd.read_csv(tmp_path / "fusion.csv")
     assert len(rows) == 4 and set(rows.classifier) == {"fusion"} and set(rows.level) == {"sequence"}
-    assert set(rows.family) == {"egemaps-lld+toy@L2"} and rows.ua.between(0, 1).all()
+    assert set(rows.view) == {"egemaps-lld+toy@L2"} and rows.ua.between(0, 1).all()
 
 
 @pytest.mark.parametrize("features, classifiers, message", [

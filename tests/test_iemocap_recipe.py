@@ -70,8 +70,8 @@ def test_iemocap_recipe_end_to_end(tmp_path):
     rows = pd.concat([pd.read_csv(tmp_path / "results.csv"), pd.read_csv(tmp_path / "results_fusion.csv")])
     assert set(rows.fold_scheme) == {"leave-one-group-out"} and set(rows.n_folds) == {5}  # one session per fold
     assert set(rows.classes) == {"angry,happy,neutral,sad"} and set(rows["merge"]) == {"excited=happy"}
-    assert set(rows.family) == {"egemaps-func", "text", "egemaps-func+text", "egemaps-lld+text"}
-    tested = rows.groupby("family").apply(lambda f: tuple(sorted(set(zip(f.fold, f.test_groups)))), include_groups=False)
+    assert set(rows.view) == {"egemaps-func", "text", "egemaps-func+text", "egemaps-lld+text"}
+    tested = rows.groupby("view").apply(lambda f: tuple(sorted(set(zip(f.fold, f.test_groups)))), include_groups=False)
     assert tested.nunique() == 1  # the very same folds for audio, text and both
     protocol = json.loads((tmp_path / "report" / "protocol.json").read_text())
-    assert set(protocol["families"]) == set(rows.family)
+    assert set(protocol["families"]) == set(rows.view)

@@ -18,6 +18,7 @@ from featbench.cli import EXIT_PARTIAL, app
 from featbench.errors import FeatbenchError
 from featbench.model import FitSpec, fit_model, load_model
 from featbench.model.features import view_matrix
+from featbench.results import labels
 from featbench.train.runner import Experiment, prepare_grid, run_training
 from tests.conftest import SHARED
 from tests.test_faults import _assert_one_line_error
@@ -32,9 +33,9 @@ def _invoke(*args):
 
 def _row(results: Path, family: str, classifier: str, fold: int, seed: int, budget) -> pd.Series:
     rows = pd.read_csv(results, dtype=str, keep_default_na=False)
-    row = rows[(rows.family == family) & (rows.classifier == classifier) & (rows.fold == str(fold))
+    row = rows[(labels(rows) == family) & (rows.classifier == classifier) & (rows.fold == str(fold))
                & (rows.seed == str(seed)) & (rows.budget == str(budget))]
-    assert len(row) == 1, rows[["family", "classifier", "fold", "seed", "budget"]]
+    assert len(row) == 1, rows[["view", "normalisation", "classifier", "fold", "seed", "budget"]]
     return row.iloc[0]
 
 

@@ -5,6 +5,8 @@ import shutil
 
 import numpy as np
 import pandas as pd
+
+from featbench.results import labels
 import pytest
 from typer.testing import CliRunner
 
@@ -51,8 +53,9 @@ def test_per_speaker_normalisation_removes_a_speaker_offset_and_names_its_rows(v
     run_training(_exp(voices), tmp_path / "r.csv", progress=False)
     run_training(_exp(voices, normalisation="per-speaker"), tmp_path / "r.csv", progress=False)
     rows = pd.read_csv(tmp_path / "r.csv")
-    assert set(rows.family) == {"voice", "egemaps-func", "voice" + PS, "egemaps-func" + PS}
-    full = rows[rows.budget == "all"].groupby("family").ua.mean()
+    assert set(labels(rows)) == {"voice", "egemaps-func", "voice" + PS, "egemaps-func" + PS}
+    assert set(rows.normalisation) == {"training", "per-speaker"} and set(rows.family) == {"voice", "egemaps-func"}
+    full = rows[rows.budget == "all"].groupby(labels(rows)).ua.mean()
     assert full["voice" + PS] > 0.9 > 0.6 > full["voice"], full  # unseen voices hide the emotion; their own mean shows it
 
 
@@ -154,7 +157,7 @@ def test_compare_says_why_there_is_no_headline_across_protocols(voices, tmp_path
 
 
 def test_the_old_per_corpus_spelling_still_works(voices):
-    assert Experiment(voices, ["voice"], ["logreg"], ["all"], [0], per_corpus=True).normalisation == "per-corpus"
+    assert Experiment(voices, ["voice"], ["logreg"], ["all"], [0], per_corpus=True).normalisation.text == "per-corpus"
     with pytest.raises(FeatbenchError, match="disagree"):
         Experiment(voices, ["voice"], ["logreg"], ["all"], [0], per_corpus=True, normalisation="per-speaker")
 
@@ -210,15 +213,11 @@ def test_per_speaker_normalisation_of_speakers_confounded_with_the_labels_is_ref
 
 
 def test_the_override_tags_every_row_and_the_report(confounded, tmp_path):
-    from featbench.results import EntryName
-
     result = _train(confounded, tmp_path, "--normalise", "per-speaker", "--confounded-ok")
     assert result.exit_code == 0, result.output
-    assert "4 of 4 speakers (100%)" in result.output and "speakers confounded" in result.output
+    assert "4 of 4 speakers (100%)" in result.output and "speakers_confounded" in result.output
     rows = pd.read_csv(tmp_path / "r.csv")
-    assert set(rows.family) == {"voice" + CONFOUNDED}
-    assert EntryName.parse("voice" + CONFOUNDED).confounded and not EntryName.parse("voice" + PS).confounded
-    assert EntryName.parse("voice" + CONFOUNDED).text == "voice" + CONFOUNDED
+    assert set(labels(rows)) == {"voice" + CONFOUNDED} and rows.speakers_confounded.all()
     report = CliRunner().invoke(app, ["compare", str(tmp_path / "r.csv"), "--out", str(tmp_path / "rep")])
     assert report.exit_code == 0, report.output
     assert "voice" + CONFOUNDED in (tmp_path / "rep" / "report.md").read_text()
@@ -229,7 +228,7 @@ def test_a_balanced_corpus_passes_and_its_measure_is_noted(voices, tmp_path):
     assert result.exit_code == 0, result.output
     assert "0 of 4 speakers (0%) dominated by one class" in result.output
     assert "speaker-label mutual information 0.0% of the label entropy" in result.output
-    assert set(pd.read_csv(tmp_path / "r.csv").family) == {"voice" + PS}  # nothing to tag: the flag only permits
+    assert set(labels(pd.read_csv(tmp_path / "r.csv"))) == {"voice" + PS}  # nothing to tag: the flag only permits
 
 
 def _other_clips(store):

@@ -14,7 +14,7 @@ from featbench.cli import app
 from featbench.report import compare
 from featbench.report.efficiency import efficiency_ratio
 from featbench.report.scale import CCC_METRIC, UA_METRIC, scale_of
-from featbench.results import RESULT_COLUMNS
+from featbench.results import CROSS, RESULT_COLUMNS, Setup
 
 LABELS = ["angry", "happy", "neutral", "sad"]
 BUDGETS = ["4", "8", "16", "32", "all"]
@@ -54,6 +54,7 @@ def rows_of(curves: dict[str, list[float]], folds: int = 6, spread: float = 0.03
                            ua=ua, wa=ua, macro_f1=ua, fit_seconds=0.1, predict_seconds=0.01, featbench_version="0.3",
                            val_ua="", choice="{}", ua_by_speaker=json.dumps({f"s{fold}": ua}),
                            ua_by_gender=json.dumps({"F": ua, "M": ua}))
+                row.update(Setup(family).columns())
                 if metric == UA_METRIC:
                     row.update(confusion=json.dumps(_confusion(ua)), labels=json.dumps(LABELS))
                 out.append(row)
@@ -145,8 +146,8 @@ def test_ua_intervals_stay_between_0_and_100(tmp_path):
 
 def test_two_corpora_compare_like_with_like(tmp_path):
     within = rows_of({"egemaps": FLAT, "whisper": STEEP}, x={"egemaps": X[:4] + [67.0], "whisper": X[:4] + [67.0]})
-    cross = rows_of({"whisper [from other]": [0.30, 0.35, 0.40, 0.42, 0.45]}, x={"whisper [from other]": X[:4] + [176.0]},
-                    seed=3)
+    cross = rows_of({"whisper": [0.30, 0.35, 0.40, 0.42, 0.45]}, x={"whisper": X[:4] + [176.0]}, seed=3)
+    cross = cross.assign(**Setup("whisper", CROSS, "other").columns())  # shown as 'whisper [from other]' 
     path = _write(pd.concat([within, cross]), tmp_path / "r.csv")
     made = compare([path], tmp_path / "rep", baseline="egemaps", n_boot=100)
     summary = (tmp_path / "rep" / "summary.md").read_text()

@@ -130,7 +130,8 @@ def test_compare_refuses_folds_that_test_different_speakers(tmp_path, demo_store
     run_training(Experiment(demo_store, ["egemaps-func"], ["logreg"], [2], [0], n_folds=2), tmp_path / "r.csv", progress=False)
     rows = pd.read_csv(tmp_path / "r.csv", dtype=str, keep_default_na=False)
     other = rows.copy()
-    other["family"], other["test_groups"] = "egemaps-lld", other["test_groups"].iloc[::-1].to_numpy()
+    other["family"] = other["view"] = "egemaps-lld"
+    other["test_groups"] = other["test_groups"].iloc[::-1].to_numpy()
     pd.concat([rows, other]).to_csv(tmp_path / "r.csv", index=False)
     result = CliRunner().invoke(app, ["compare", str(tmp_path / "r.csv"), "--out", str(tmp_path / "o")])
     assert result.exit_code == 1 and "tests different speakers" in result.output

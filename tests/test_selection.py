@@ -5,6 +5,8 @@ import shutil
 
 import numpy as np
 import pandas as pd
+
+from featbench.results import labels
 import pytest
 from typer.testing import CliRunner
 
@@ -21,7 +23,7 @@ def _exp(store, **kw):
     return Experiment(**{**base, **kw})
 
 
-CHOICE_COLUMNS = ["family", "classifier", "fold", "seed", "budget", "choice", "val_ua", "hparams", "hp_selection"]
+CHOICE_COLUMNS = ["view", "classifier", "fold", "seed", "budget", "choice", "val_ua", "hparams", "hp_selection"]
 
 
 @pytest.mark.parametrize("normalisation", ["training", "per-speaker"])
@@ -41,15 +43,15 @@ def test_permuting_test_labels_changes_no_choice(layered, tmp_path, normalisatio
     corpus.to_csv(permuted / "corpus.csv", index=False)
     run_training(_exp(permuted, normalisation=normalisation), tmp_path / "b.csv", progress=False)
     b = pd.read_csv(tmp_path / "b.csv", dtype=str, keep_default_na=False)
-    key = ["family", "classifier", "fold", "seed", "budget"]
+    key = ["view", "classifier", "fold", "seed", "budget"]
     a, b = (t[t.fold == "0"].sort_values(key).reset_index(drop=True) for t in (a, b))
     assert len(a) == 3 * 2 * 2 and (a.test_groups == b.test_groups).all()
     pd.testing.assert_frame_equal(a[CHOICE_COLUMNS], b[CHOICE_COLUMNS])
     assert (a.ua != b.ua).any()  # the permutation did reach the test scores
     made = [json.loads(c) for c in a.choice]
-    assert all("layer" in m and "classifier" in m for m, f in zip(made, a.family) if f.startswith("toy@auto"))
-    assert all(len(m["layer_weights"]) == LAYERS for m, f in zip(made, a.family) if f.startswith("toy@weighted"))
-    assert set(a.family) == {f"{view}{'' if normalisation == 'training' else ' [per-speaker normalisation]'}"
+    assert all("layer" in m and "classifier" in m for m, f in zip(made, a.view) if f == "toy@auto")
+    assert all(len(m["layer_weights"]) == LAYERS for m, f in zip(made, a.view) if f == "toy@weighted")
+    assert set(labels(a)) == {f"{view}{'' if normalisation == 'training' else ' [per-speaker normalisation]'}"
                              for view in ("toy@auto", "toy@weighted", "egemaps-func")}
 
 
@@ -59,22 +61,22 @@ def test_selected_entry_is_the_chosen_plain_classifier(layered, tmp_path):
     run_training(exp, tmp_path / "r.csv", progress=False)
     rows = pd.read_csv(tmp_path / "r.csv")
     assert set(rows.classifier) == {"logreg", "svm", "selected(logreg+svm)"}
-    plain = rows[rows.classifier != "selected(logreg+svm)"].set_index(["family", "classifier", "fold", "budget"])
+    plain = rows[rows.classifier != "selected(logreg+svm)"].set_index(["view", "classifier", "fold", "budget"])
     chosen = rows[rows.classifier == "selected(logreg+svm)"]
     for r in chosen.itertuples():
         clf = json.loads(r.choice)["classifier"]
-        twin = plain.loc[(r.family, clf, r.fold, r.budget)]
+        twin = plain.loc[(r.view, clf, r.fold, r.budget)]
         assert (r.ua, r.hparams, r.val_ua) == (twin.ua, twin.hparams, twin.val_ua)
-        others = [plain.loc[(r.family, c, r.fold, r.budget)].val_ua for c in ("logreg", "svm")]
+        others = [plain.loc[(r.view, c, r.fold, r.budget)].val_ua for c in ("logreg", "svm")]
         assert r.val_ua == max(others)
 
 
 def test_auto_prefers_the_informative_layer_and_weights_follow_it(layered, tmp_path):
     run_training(_exp(layered, seeds=[0], budgets=["all"]), tmp_path / "r.csv", progress=False)
     rows = pd.read_csv(tmp_path / "r.csv")
-    layers = [json.loads(c)["layer"] for c in rows[rows.family == "toy@auto"].choice]
+    layers = [json.loads(c)["layer"] for c in rows[rows.view == "toy@auto"].choice]
     assert 0 not in layers  # layer 0 is pure noise
-    weights = np.array([json.loads(c)["layer_weights"] for c in rows[rows.family == "toy@weighted"].choice])
+    weights = np.array([json.loads(c)["layer_weights"] for c in rows[rows.view == "toy@weighted"].choice])
     assert np.allclose(weights.sum(1), 1, atol=1e-3) and (weights[:, 0] < weights[:, 1:].max(1)).all()
 
 
@@ -141,6 +143,6 @@ def test_results_of_older_versions_are_read_not_appended(tmp_path, demo_store):
     old = read_results(tmp_path / "old.csv").rows
     assert list(old.columns) == RESULT_COLUMNS and (old.choice == "").all() and old.val_ua.isna().all()
     before = (tmp_path / "old.csv").read_bytes()
-    with pytest.raises(FeatbenchError, match="written by an older featbench"):
+    with pytest.raises(FeatbenchError, match="results schema 1-2 .* `featbench results upgrade"):
         ResultsFile(tmp_path / "old.csv").__enter__()
     assert (tmp_path / "old.csv").read_bytes() == before

@@ -16,7 +16,7 @@ from featbench.train.runner import Experiment, run_training
 
 runner = CliRunner()
 
-ROW_KEY = ["family", "classifier", "budget", "fold", "seed"]
+ROW_KEY = ["view", "classifier", "budget", "fold", "seed"]
 SCORES = ["ua", "wa", "macro_f1", "confusion", "hparams", "choice"]
 
 

@@ -7,6 +7,8 @@ import shutil
 
 import numpy as np
 import pandas as pd
+
+from featbench.results import labels, setups
 import pytest
 from typer.testing import CliRunner
 
@@ -21,7 +23,7 @@ from featbench.train.transfer import CROSS, OTHER, TARGET, TRANSFER, Design, com
 from tests.conftest import LAYERS, add_layered_family
 
 CHOICE_COLUMNS = ["family", "classifier", "fold", "seed", "budget", "choice", "val_ua", "hparams", "hp_selection"]
-KEY = ["family", "classifier", "fold", "seed", "budget"]
+KEY = ["view", "classifier", "fold", "seed", "budget"]
 SHIFTED = 1  # the source corpus's layer 1 carries its classes one dimension further on: a cue that does not transfer
 
 
@@ -73,6 +75,7 @@ def test_two_corpus_choices_are_honest_and_never_read_test_labels(layered, sourc
 
     tags = ("from source" if mode == CROSS else "+source") + (", validated on target" if validate_on else "")
     names = {view: f"{view} [{tags}]" for view in ("toy@auto", "toy@weighted", "egemaps-func")}
+    a = a.assign(family=labels(a))  # entries by their display names, as a report names them
     assert set(a.family) == set(names.values())
     made = {f: [json.loads(c) for c in a.loc[a.family == f, "choice"]] for f in names.values()}
     assert all("layer" in m and "classifier" in m for m in made[names["toy@auto"]])
@@ -83,7 +86,7 @@ def test_two_corpus_choices_are_honest_and_never_read_test_labels(layered, sourc
     agg = agg.groupby(["family", "classifier"], as_index=False).agg(x=("x", "max"), mean=("mean", "mean"))
     entries = family_entries(agg)
     assert all(e.honest for e in entries.values())
-    assert set(headline_families(entries, names["egemaps-func"])) == {names["toy@auto"], names["toy@weighted"]}
+    assert set(headline_families(entries, names["egemaps-func"], setups(a))) == {names["toy@auto"], names["toy@weighted"]}
 
 
 def test_validating_on_the_target_chooses_what_transfers(layered, source, tmp_path):
@@ -98,8 +101,9 @@ def test_validating_on_the_target_chooses_what_transfers(layered, source, tmp_pa
     layers = {k: [json.loads(c)["layer"] for c in r.choice] for k, r in rows.items()}
     assert layers["source"] == [SHIFTED] * 4 and layers["target"] == [2] * 4, layers
     assert rows["target"].ua.mean() > rows["source"].ua.mean() + 0.5
-    assert set(rows["source"].family) == {"toy@auto [from source]"}  # the default stays untagged
-    assert set(rows["target"].family) == {"toy@auto [from source, validated on target]"}
+    assert set(labels(rows["source"])) == {"toy@auto [from source]"}  # the default stays untagged
+    assert set(labels(rows["target"])) == {"toy@auto [from source, validated on target]"}
+    assert set(rows["source"].validation) == {"source"} and set(rows["target"].validation) == {"target"}
 
 
 @pytest.mark.parametrize("mode", [CROSS, TRANSFER])

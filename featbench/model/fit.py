@@ -106,7 +106,7 @@ def fit_model(spec: FitSpec) -> FitResult:
 def _check_spec(spec: FitSpec) -> tuple:
     """(budget, seed) of a spec naming one view, one utterance-level entry, one seed and one budget on one store;
     else a one-line error."""
-    from featbench.results import PER_CORPUS, split_normalisation
+    from featbench.results import PER_CORPUS, Normalisation
     from featbench.train.grid import SEQUENCE_MODELS
     from featbench.train.views import resolve_views
 
@@ -121,7 +121,7 @@ def _check_spec(spec: FitSpec) -> tuple:
     if classifier in SEQUENCE_MODELS:
         raise FeatbenchError(f"'{classifier}' is a sequence model; fit saves the utterance-level classifiers only "
                              "(logreg, svm, lgbm, mlp, selected, selected(a+b))")
-    if split_normalisation(exp.normalisation)[0] == PER_CORPUS:
+    if Normalisation.parse(exp.normalisation).kind == PER_CORPUS:
         raise FeatbenchError("--normalise per-corpus needs two corpora; fit reads one store (training, per-speaker or "
                              "per-speaker:K)")
     if exp.n_folds is not None and spec.holdout_fold is None:

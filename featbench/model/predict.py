@@ -187,10 +187,10 @@ def check_store_table(store: str | Path, table: pd.DataFrame) -> None:
 def _per_speaker(model, table: pd.DataFrame, layout: str | None, speaker: str | None) -> bool:
     """Whether the model standardises each speaker on their own clips; then every speaker must be known and have
     at least two clips among the inputs (one-line errors, before any clip is decoded)."""
-    from featbench.results import PER_SPEAKER, split_normalisation
+    from featbench.results import PER_SPEAKER, Normalisation
 
     normalisation = model.manifest["training"].get("normalisation", "training")
-    if split_normalisation(normalisation)[0] != PER_SPEAKER:
+    if Normalisation.parse(normalisation).kind != PER_SPEAKER:
         if speaker is not None:
             raise FeatbenchError(f"--speaker: this model was fitted with {normalisation} normalisation and labels each "
                                  "clip on its own; leave --speaker out")

@@ -21,14 +21,16 @@ import pandas as pd
 from featbench.errors import FeatbenchError
 from featbench.report.intervals import t_bounds
 from featbench.report.rows import check_rows
-from featbench.results import CCC_METRIC, PROTOCOL_COLUMNS, budget_order, read_results_file
+from featbench.results import CCC_METRIC, PROTOCOL_COLUMNS, SETUP_COLUMNS, budget_order, labels, read_results_file
 
 CURVE = ["family", "classifier"]
 
 
 def read_one_protocol(paths: list[str | Path]) -> tuple[pd.DataFrame, list[str]]:
     """Rows of results CSVs that share one protocol (corpus, classes, merges, folds, metric), and notes
-    about repaired files. Every row is checked first (report.rows): a damaged one is one error line."""
+    about repaired files. Every row is checked first (report.rows): a damaged one is one error line. In a report,
+    `family` names each entry by its display name (results.Setup.label: 'egemaps-func [per-speaker normalisation]'),
+    made from the rows' columns; the columns themselves (results.SETUP_COLUMNS) stay beside it."""
     tables = [read_results_file(p) for p in paths]
     for path, table in zip(paths, tables):
         check_rows(path, table.rows)
@@ -36,6 +38,7 @@ def read_one_protocol(paths: list[str | Path]) -> tuple[pd.DataFrame, list[str]]
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if rows.empty:
         raise FeatbenchError(f"no results rows to compare in {', '.join(str(p) for p in paths)}")
+    rows["family"] = labels(rows)
     protocols = rows[PROTOCOL_COLUMNS].drop_duplicates()
     if len(protocols) > 1:
         first, second = (", ".join(f"{k}={v}" for k, v in p.items()) for p in protocols.head(2).to_dict("records"))
@@ -86,6 +89,9 @@ def aggregate(rows: pd.DataFrame, metric: str = "ua") -> pd.DataFrame:
     out["n_rows"] = out["n_rows"].astype(float)
     out["ci_low"], out["ci_high"] = t_bounds(out["mean"], out["std"], out["n"], score_bounds(rows))
     out["n"] = out["n"].astype(float)
+    setup = [c for c in SETUP_COLUMNS if c in rows]  # what each entry's training data is, beside its name
+    if setup:
+        out = out.merge(rows[["family", *setup]].drop_duplicates("family"), on="family", how="left")
     return out.sort_values(CURVE + ["x"]).reset_index(drop=True)
 
 

@@ -15,20 +15,21 @@ checked first (report.rows): a damaged row is one error line, and nothing is wri
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from featbench.errors import FeatbenchError
-from featbench.results import TRAINING, EntryName, budget_order
+from featbench.results import SOURCE, TRANSFER, TRAINING, WITHIN, Normalisation, Setup, budget_order
 from featbench.report.aggregate import aggregate, protocol_of, read_one_protocol, unit_matrix
 from featbench.report.breakdown import breakdown_markdown, by_gender, by_speaker, spread_sentences
 from featbench.report.choices import choice_table, choices_markdown, layer_weight_table
-from featbench.report.crosscorpus import INTRO as CROSS_INTRO, cross_corpus, trained_on
+from featbench.report.crosscorpus import INTRO as CROSS_INTRO, cross_corpus
 from featbench.report.curvefit import plan_budget
 from featbench.report.efficiency import efficiency_ratio
-from featbench.report.entries import family_entries, headline_families
+from featbench.report.entries import family_entries, headline_families, setups_of
 from featbench.report.html import HtmlParts, write_report_html
 from featbench.report.plots import caption, confusion_matrices, learning_curves, learning_points
 from featbench.report.scale import UA, Scale, scale_of
@@ -57,21 +58,57 @@ def transfer_sentence(eff, other: str, corpus: str, view: str, scale: Scale = UA
     return f"{saves}: {eff.sentence(scale)}"
 
 
+def find_baseline(setups: dict, baseline: str, normalisation: Normalisation | None = None) -> str:
+    """The entry `baseline` names: a display name as reports show it ('egemaps-func [per-speaker normalisation]'),
+    or a view with `normalisation` (default: the view's plain entry, trained within the corpus, normalised on the
+    training rows); else one line naming the closest entries (difflib).
+
+    >>> s = {x.label: x for x in [Setup("egemaps-func"), Setup("egemaps-func", normalisation=Normalisation("per-speaker"))]}
+    >>> find_baseline(s, "egemaps-func", Normalisation("per-speaker"))
+    'egemaps-func [per-speaker normalisation]'
+    >>> find_baseline(s, "egemaps-fnc")
+    Traceback (most recent call last):
+    featbench.errors.FeatbenchError: baseline 'egemaps-fnc' is not among the entries in the results; did you mean 'egemaps-func'? (entries: egemaps-func, egemaps-func [per-speaker normalisation])
+    """
+    import difflib
+
+    if normalisation is None and baseline in setups:
+        return baseline
+    wanted = normalisation or Normalisation()
+    found = [label for label, s in setups.items() if s.view == baseline and s.normalisation == wanted]
+    plain = [label for label in found if setups[label].design == WITHIN and setups[label].validation == SOURCE
+             and not setups[label].confounded]
+    if len(found) == 1 or len(plain) == 1:
+        return (plain or found)[0]
+    if found:
+        raise FeatbenchError(f"baseline '{baseline}' with {wanted.text} normalisation names {len(found)} entries "
+                             f"({', '.join(found)}); give one of them as --baseline")
+    asked = baseline if normalisation is None else Setup(baseline, normalisation=normalisation).label
+    names = list(setups) + [v for v in dict.fromkeys(s.view for s in setups.values()) if v not in setups]
+    close = difflib.get_close_matches(asked, names, n=1, cutoff=0.5)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    raise FeatbenchError(f"baseline '{asked}' is not among the entries in the results{hint} "
+                         f"(entries: {', '.join(setups)})")
+
+
 def compare(results: list[str | Path], out: str | Path, baseline: str | None = None, target_ua: float | None = None,
-            reference_budget: str | None = None, n_boot: int = 2000) -> dict:
-    """Write every report artefact for one protocol's results into `out`; return their paths and texts."""
+            reference_budget: str | None = None, n_boot: int = 2000,
+            baseline_normalisation: Normalisation | str | None = None) -> dict:
+    """Write every report artefact for one protocol's results into `out`; return their paths and texts. `baseline`:
+    an entry's display name, or a view whose `baseline_normalisation` entry is meant (see find_baseline)."""
     out = Path(out)
     rows, notes = read_one_protocol(results)  # every row checked: a damaged one stops here, before any file is written
     protocol = protocol_of(rows)
     scale = scale_of(protocol)
     agg = aggregate(rows)
-    entries = family_entries(agg)
+    entries, setups = family_entries(agg), setups_of(agg)
     best = {family: entry.classifier for family, entry in entries.items()}
     labels = {family: entry.label for family, entry in entries.items()}
     oracle = {family for family, entry in entries.items() if not entry.honest}
-    baseline = baseline or protocol["families"][0]
-    if baseline not in best:
-        raise FeatbenchError(f"baseline '{baseline}' is not among the families in the results ({', '.join(best)})")
+    if baseline is None and baseline_normalisation is not None:
+        raise FeatbenchError("--baseline-norm says which entry of the --baseline view; give --baseline too")
+    normalisation = None if baseline_normalisation is None else Normalisation.parse(baseline_normalisation)
+    baseline = find_baseline(setups, baseline, normalisation) if baseline is not None else protocol["families"][0]
     cap = caption(protocol)
 
     x_b, units_b, keys_b = unit_matrix(rows, baseline, best[baseline])
@@ -91,10 +128,10 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
                                 reference=reference, n_boot=n_boot, scale=scale)
 
     efficiency, sentences, by_family = [], [], {}
-    base_name = EntryName.parse(baseline)
-    apart = [f for f in best if EntryName.parse(f).protocol != base_name.protocol]
+    base = setups[baseline]
+    apart = [f for f in best if setups[f].protocol != base.protocol]
     # budgets counting another corpus's labels than the baseline's: no ratio (see report.crosscorpus)
-    cross = [f for f in best if trained_on(f) != trained_on(baseline)]
+    cross = [f for f in best if setups[f].trained_on != base.trained_on]
     for family, clf in best.items():  # per-speaker statistics or not: two protocols, never one ratio
         if family == baseline or family in apart or family in cross:
             continue
@@ -107,16 +144,16 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
 
     transfer, normalised = [], []
     for family in best:  # each entry against its counterpart: what the other corpus / the normalisation saves
-        name = EntryName.parse(family)
-        within = name.within().text  # 'view [+other]' against 'view': the labels of this corpus the other one saves
-        if name.mode == "+" and within in best and (eff := paired(family, within, -1)) is not None:
-            other = name.other + (f" ({name.normalisation_text})" if name.normalisation != TRAINING else "")
+        setup = setups[family]
+        within = setup.within().label  # 'view [+other]' against 'view': the labels of this corpus the other one saves
+        if setup.design == TRANSFER and within in best and (eff := paired(family, within, -1)) is not None:
+            other = setup.other + (f" ({setup.normalisation_label})" if setup.normalisation.kind != TRAINING else "")
             transfer.append(transfer_sentence(eff, other, str(protocol["corpus"]), labels[within], scale))
         # 'view [per-speaker normalisation]' against 'view', validated alike
-        plain = EntryName(name.view, name.mode, name.other, validation=name.validation).text
-        if (name.per_speaker and plain in best
+        plain = replace(setup, normalisation=Normalisation(), confounded=False).label
+        if (setup.per_speaker and plain in best
                 and (eff := paired(family, plain, -1)) is not None):
-            normalised.append(transfer_sentence(eff, name.normalisation_text, str(protocol["corpus"]), labels[plain],
+            normalised.append(transfer_sentence(eff, setup.normalisation_label, str(protocol["corpus"]), labels[plain],
                                                 scale))
 
     plans = []
@@ -132,10 +169,10 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
                       "sentence": plan.sentence(scale)})
 
     cross_sentences, recall = cross_corpus(rows, agg, best, labels, scale, str(protocol["corpus"]))
-    honest = [f for f in headline_families(entries, baseline) if f not in cross]
+    honest = [f for f in headline_families(entries, baseline, setups) if f not in cross]
     headline = [by_family[f] for f in honest if f in by_family]
     same_protocol = [f for f in best if f != baseline and f not in cross
-                     and EntryName.parse(f).normalisation == base_name.normalisation]
+                     and setups[f].normalisation == base.normalisation]
     if not headline and baseline not in oracle and not same_protocol:
         headline_note = (f"No headline: every other entry is under another normalisation than the baseline's "
                          f"({', '.join(f for f in best if f != baseline)}), another protocol; compare entries of one "
@@ -188,8 +225,8 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
         f"improving: its smallest budget whose mean {scale.name} reaches the 95% t-interval of its reference score "
         "(a flat baseline inflates the first ratio, not this one). A baseline whose interval holds "
         f"{scale.chance_name} ({scale.fmt(scale.chance)}) gives no ratio."
-        + (f" The budgets of {', '.join(f for f in best if EntryName.parse(f).mode == '+')} count this corpus's labels "
-           "only; every utterance of the other corpus comes on top." if any(EntryName.parse(f).mode == "+" for f in best)
+        + (f" The budgets of {', '.join(f for f in best if setups[f].design == TRANSFER)} count this corpus's labels "
+           "only; every utterance of the other corpus comes on top." if any(setups[f].design == TRANSFER for f in best)
            else "")
         + (f" Not compared with the baseline, being under another protocol (per-speaker normalisation or not, or validated elsewhere): "
            f"{', '.join(apart)}{'; see Normalisation' if normalised else ''}." if apart else "")

@@ -1,4 +1,4 @@
-"""Entries trained on another corpus ('view [from A]', results.EntryName): tested on this corpus's folds, their
+"""Entries trained on another corpus (design cross, results.Setup; 'view [from A]' in reports): tested on this corpus's folds, their
 budgets count A's labels, so they get no efficiency ratio against this corpus's baseline. What is said of them
 instead, at their largest budget: the score with its interval over folds and whether chance lies in it, and the
 recall of each class (confusion matrices summed over seeds within a fold, the interval over folds:
@@ -20,22 +20,13 @@ import pandas as pd
 
 from featbench.report.intervals import t_interval
 from featbench.report.scale import Scale
-from featbench.results import EntryName, budget_order
+from featbench.report.entries import setups_of
+from featbench.results import budget_order
 
 INTRO = ("Each 'view [from A]' entry is trained on corpus A alone (its budgets count A's labels) and tested on this "
          "corpus's speaker folds, so it has no efficiency ratio against this corpus's baseline. At its largest budget: "
          "its score with the 95% t-interval over folds and whether chance lies inside it, and each class's recall "
          "(mean over folds, 95% interval), with the classes at or below chance named.")
-
-
-def trained_on(family: str) -> str:
-    """The other corpus a family is trained on ('view [from A]': A), '' for one trained on the tested corpus's labels.
-
-    >>> trained_on("w [from a]"), trained_on("w [+a]"), trained_on("w")
-    ('a', '', '')
-    """
-    name = EntryName.parse(family)
-    return name.other if name.mode == "from" else ""
 
 
 def class_recall(rows: pd.DataFrame, family: str, classifier: str) -> pd.DataFrame:
@@ -72,10 +63,11 @@ def cross_corpus(rows: pd.DataFrame, agg: pd.DataFrame, best: dict[str, str], la
     """Sentences for every '[from A]' entry, and their per-class recall (columns entry, label, mean, ci_low, ci_high,
     n; empty for a dimensional target)."""
     sentences, recall = [], []
-    for family in (f for f in best if trained_on(f)):
+    setups = setups_of(agg)
+    for family in (f for f in best if setups[f].trained_on):
         curve = agg[(agg["family"] == family) & (agg["classifier"] == best[family])].sort_values("x")
         top = curve.iloc[-1]
-        other = EntryName.parse(family).other
+        other = setups[family].trained_on
         text = (f"{labels[family]}, trained on {other} only and tested on {corpus}'s folds, at budget {top.budget} "
                 f"({top.x:.0f} of {other}'s {scale.x_unit}, over {top.n:.0f} folds): {scale.said(top['mean'])}, 95% "
                 f"interval {scale.interval(top.ci_low, top.ci_high)}, {chance_check(top['mean'], top.ci_low, top.ci_high, scale)} "

@@ -21,8 +21,8 @@ from dataclasses import dataclass, replace
 
 import pandas as pd
 
-from featbench.results import EntryName
 from featbench.layers import layer_view
+from featbench.results import SETUP_COLUMNS, Setup
 
 SELECTED_ON_VALIDATION = "chosen per fold on validation speakers"
 ONLY_ONE = "the only classifier trained"
@@ -62,26 +62,44 @@ def family_entries(agg: pd.DataFrame) -> dict[str, Entry]:
     return entries
 
 
-def _sibling_key(family: str) -> tuple | None:
-    """(family without its layer, training-data tags) of an `@Lk` view; None for any other view."""
-    name = EntryName.parse(family)
-    layer = layer_view(name.view)
-    return (layer[0], replace(name, view="")) if layer else None
 
 
-def headline_families(entries: dict[str, Entry], baseline: str) -> list[str]:
+def setups_of(frame: pd.DataFrame) -> dict[str, Setup]:
+    """{entry name (the frame's `family`): its results.Setup}, from the frame's SETUP_COLUMNS; a frame without them
+    holds plain views trained within one corpus.
+
+    >>> setups_of(pd.DataFrame({"family": ["a"]}))["a"].design
+    'within'
+    """
+    if not all(c in frame for c in SETUP_COLUMNS):
+        return {f: Setup(f) for f in dict.fromkeys(frame["family"])}
+    first = frame.drop_duplicates("family")
+    return {f: Setup.from_row(r) for f, r in zip(first["family"], first[SETUP_COLUMNS].to_dict("records"))}
+
+
+def _sibling_key(setup: Setup) -> tuple | None:
+    """(family without its layer, training data) of an `@Lk` view; None for any other view."""
+    layer = layer_view(setup.view)
+    return (layer[0], replace(setup, view="")) if layer else None
+
+
+def headline_families(entries: dict[str, Entry], baseline: str, setups: dict[str, Setup] | None = None) -> list[str]:
     """Families whose ratio to the baseline may headline: honest entries, no layer picked among siblings, and
-    under the baseline's normalisation (results.EntryName: per-speaker statistics are another protocol).
+    under the baseline's normalisation (per-speaker statistics are another protocol). `setups`: each entry's
+    results.Setup (default: plain views within one corpus).
 
-    >>> e = {f: Entry(f, "selected", SELECTED_ON_VALIDATION) for f in ["x", "w@L0", "w@L1", "w@auto", "v@L2",
-    ...                                                                  "w@auto [+a]", "w@auto [per-speaker normalisation]"]}
-    >>> headline_families(e, "x")
+    >>> from featbench.results import TRANSFER, Normalisation
+    >>> s = {f: Setup(f) for f in ["x", "w@L0", "w@L1", "w@auto", "v@L2"]}
+    >>> s |= {"w@auto [+a]": Setup("w@auto", TRANSFER, "a"), "w@auto [ps]": Setup("w@auto", normalisation=Normalisation("per-speaker"))}
+    >>> e = {f: Entry(f, "selected", SELECTED_ON_VALIDATION) for f in s}
+    >>> headline_families(e, "x", s)
     ['w@auto', 'v@L2', 'w@auto [+a]']
     """
     if not entries[baseline].honest:
         return []
-    normalisation = EntryName.parse(baseline).normalisation
-    keys = [k for k in map(_sibling_key, entries) if k]
+    setups = setups or {f: Setup(f) for f in entries}
+    normalisation = setups[baseline].normalisation
+    keys = [k for k in map(_sibling_key, (setups[f] for f in entries)) if k]
     return [f for f, e in entries.items() if f != baseline and e.honest
-            and EntryName.parse(f).normalisation == normalisation
-            and not ((k := _sibling_key(f)) and keys.count(k) > 1)]
+            and setups[f].normalisation == normalisation
+            and not ((k := _sibling_key(setups[f])) and keys.count(k) > 1)]

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from featbench.report.scale import Scale, scale_of
-from featbench.results import EntryName
+from featbench.report.entries import setups_of
 
 
 def _plt():
@@ -63,17 +63,19 @@ def _axes_style(ax, scale: Scale) -> None:
     ax.grid(alpha=0.3, which="both")
 
 
-def family_styles(families: list[str]) -> tuple[dict, dict]:
+def family_styles(agg: pd.DataFrame) -> tuple[dict, dict]:
     """A distinct colour per family (tab10, or tab20 beyond ten); layers of one model share a dashed style.
 
-    >>> colors, styles = family_styles(["a", "m@L1", "m@L2"])
+    >>> colors, styles = family_styles(pd.DataFrame({"family": ["a", "m@L1", "m@L2"]}))
     >>> styles["a"], styles["m@L1"], colors["m@L1"] != colors["m@L2"]
     ('-', '--', True)
     """
     plt = _plt()
+    setups = setups_of(agg)
+    families = list(setups)
     cmap = plt.cm.tab10 if len(families) <= 10 else plt.cm.tab20
     colors = {f: cmap(i % cmap.N) for i, f in enumerate(families)}
-    styles = {f: "--" if "@" in EntryName.parse(f).view else "-" for f in families}
+    styles = {f: "--" if "@" in setups[f].view else "-" for f in families}
     return colors, styles
 
 
@@ -86,7 +88,7 @@ def learning_curves(agg: pd.DataFrame, best: dict[str, str], protocol: dict, out
     plt = _plt()
     scale = scale_of(protocol)
     families = list(dict.fromkeys(agg["family"]))
-    colors, styles = family_styles(families)
+    colors, styles = family_styles(agg)
     fig, ax = plt.subplots(figsize=(8.5, 5))
     for family in families:
         clf = best[family]
@@ -124,7 +126,7 @@ def learning_points(rows: pd.DataFrame, agg: pd.DataFrame, best: dict[str, str],
     plt = _plt()
     scale = scale_of(protocol)
     families = list(dict.fromkeys(agg["family"]))
-    colors, styles = family_styles(families)
+    colors, styles = family_styles(agg)
     rng = np.random.default_rng(0)
     fig, ax = plt.subplots(figsize=(8.5, 5))
     for family in families:

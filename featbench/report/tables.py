@@ -9,7 +9,9 @@ each family's entry marked (an oracle entry, picked on the test folds, says so).
 >>> from featbench.report.scale import CCC_METRIC, scale_of
 >>> summary_markdown(agg, {"a": "lr"}, "", scale=scale_of({"metric": CCC_METRIC})).splitlines()[2:]
 ['| family | classifier | 8 | all (20 utterances) |', '|---|---|---|---|', '| a | **lr** | 0.500 ± 0.050 | 0.600 ± 0.050 |']
->>> two = pd.concat([agg, agg.assign(family="a [from b]", x=[8.0, 50.0])])
+>>> from featbench.results import CROSS, Setup
+>>> plain, cross = Setup("a").columns() | {"family": "a"}, Setup("a", CROSS, "b").columns() | {"family": "a [from b]"}
+>>> two = pd.concat([agg.assign(**plain), agg.assign(**cross, x=[8.0, 50.0])])
 >>> budget_heading(two, "all"), budget_note(two)
 ('all (20/class)', "Budgets of 'a [from b]' count b's examples per class (all = 50/class).")
 """
@@ -18,31 +20,32 @@ from __future__ import annotations
 import pandas as pd
 
 from featbench.report.scale import UA, Scale
-from featbench.report.crosscorpus import trained_on
+from featbench.report.entries import setups_of
 from featbench.results import budget_order
 
 
-def _cross(families) -> list[bool]:
-    """Whether each family is trained on another corpus ('view [from A]'): its budgets count A's examples."""
-    return [bool(trained_on(f)) for f in families]
+def _cross(agg: pd.DataFrame) -> pd.Series:
+    """Whether each row's entry is trained on another corpus ('view [from A]'): its budgets count A's examples."""
+    setups = setups_of(agg)
+    return pd.Series([bool(setups[f].trained_on) for f in agg["family"]], index=agg.index, dtype=bool)
 
 
 def budget_heading(agg: pd.DataFrame, budget: str, scale: Scale = UA) -> str:
     """A budget column's heading; 'all' with its size, counted on this corpus's own rows (not '[from A]' ones)."""
     if budget != "all":
         return str(budget)
-    own = agg[~pd.Series(_cross(agg["family"]), index=agg.index)]
+    own = agg[~_cross(agg)]
     x = (own if not own.empty else agg).groupby("budget")["x"].mean()
     return f"all ({x['all']:.0f}{'/class' if scale.percent else ' utterances'})"
 
 
 def budget_note(agg: pd.DataFrame, scale: Scale = UA) -> str:
     """What the budgets of '[from A]' rows count (A's examples, not this corpus's); '' without such rows."""
-    notes = []
-    for family, part in agg[pd.Series(_cross(agg["family"]), index=agg.index)].groupby("family", sort=False):
+    notes, setups = [], setups_of(agg)
+    for family, part in agg[_cross(agg)].groupby("family", sort=False):
         sizes = part[part["budget"] == "all"]["x"]
         size = f" (all = {sizes.mean():.0f}{'/class' if scale.percent else ' utterances'})" if len(sizes) else ""
-        notes.append(f"Budgets of '{family}' count {trained_on(family)}'s {scale.x_unit}{size}.")
+        notes.append(f"Budgets of '{family}' count {setups[family].trained_on}'s {scale.x_unit}{size}.")
     return " ".join(notes)
 
 

@@ -50,6 +50,7 @@ class ViewData:
     rows: str
     X: np.ndarray | None = None
     X_file: str = ""  # where X waits as .npy for worker processes (memory-mapped there, not copied per worker)
+    setup: object = None  # results.Setup: what its rows say of their training data (the runner writes its columns)
 
 
 @dataclass

@@ -22,7 +22,7 @@ import pandas as pd
 from featbench.corpus.balance import FLAG, SpeakerBalance, speaker_balance
 from featbench.errors import FeatbenchError
 from featbench.executors import Executor, resolve_executor
-from featbench.results import CONFOUNDED, NAME_BREAKERS, PER_CORPUS, PER_SPEAKER, TRAINING, ResultsFile, row_key, split_normalisation
+from featbench.results import PER_CORPUS, PER_SPEAKER, TRAINING, Normalisation, ResultsFile, row_key
 from featbench.row_kinds import RowKind
 from featbench.train.grid import FUSION, SEQUENCE, SEQUENCE_MODELS, GridData, GridTask, ViewData, make_context, run_task, share_matrices
 from featbench.train.protocol import Fold, check_budgets, check_folds, check_seeds, default_budgets, make_folds
@@ -52,17 +52,18 @@ class Experiment:
     test_store: Path | None = None  # train on `store`, test on this store's folds (cross-corpus)
     add_store: Path | None = None  # add every utterance of this store to `store`'s training budgets (transfer)
     other_corpus: str = ""  # the second store's name in rows (default: its folder's name)
-    normalisation: str = TRAINING  # results.NORMALISATIONS: on the training rows, per corpus or per speaker[:K clips]
+    normalisation: Normalisation | str = Normalisation()  # on the training rows, per corpus or per speaker[:K clips]
     target: str | None = None  # a dimensional target: the corpus table's column to regress (None: the labels)
     per_corpus: bool = False  # featbench 0.5's spelling of normalisation="per-corpus", still taken
     allow_confounded_speakers: bool = False  # per-speaker normalisation even where speakers hold mostly one class
     validate_on: str | None = None  # two corpora: choices on train.transfer.SOURCE (None: the default) or TARGET
 
     def __post_init__(self):
+        self.normalisation = Normalisation.parse(self.normalisation)  # its text ('per-speaker:8') also taken
         if self.per_corpus:
-            if self.normalisation not in (TRAINING, PER_CORPUS):
-                raise FeatbenchError(f"per_corpus=True and normalisation='{self.normalisation}' disagree; give one")
-            self.normalisation = PER_CORPUS
+            if self.normalisation.kind not in (TRAINING, PER_CORPUS):
+                raise FeatbenchError(f"per_corpus=True and normalisation='{self.normalisation.text}' disagree; give one")
+            self.normalisation = Normalisation(PER_CORPUS)
 
 
 @dataclass
@@ -251,11 +252,11 @@ def _check_balance(store: Path, balance: SpeakerBalance, allow: bool, notes: lis
     if balance.confounded and not allow:
         raise FeatbenchError(f"{store}: per-speaker normalisation refused: {balance.line()}, so most speakers' statistics "
                              "would be taken mostly from one class and remove the emotion with the voice; use --normalise "
-                             f"training, or {FLAG} to run it anyway (every row tagged '{CONFOUNDED}')")
+                             f"training, or {FLAG} to run it anyway (every row marked speakers_confounded)")
     head = f"per-speaker statistics of {store}:"
     if any(n.startswith(head) for n in notes):
         return []
-    return [f"{head} {balance.line()}" + (f"; run anyway ({FLAG}): every row tagged '{CONFOUNDED}'"
+    return [f"{head} {balance.line()}" + (f"; run anyway ({FLAG}): every row marked speakers_confounded"
                                           if balance.confounded else "")]
 
 
@@ -279,7 +280,7 @@ def _design(exp: Experiment) -> tuple[Path, Path | None, Design]:
     if exp.test_store is not None and exp.add_store is not None:
         raise FeatbenchError("--test-store and --add-store exclude each other: train on one corpus and test on another, "
                              "or add one corpus to another's training data")
-    kind, _ = split_normalisation(exp.normalisation)
+    kind = exp.normalisation.kind
     other = exp.test_store if exp.test_store is not None else exp.add_store
     if exp.validate_on is not None and exp.validate_on not in VALIDATE_ON:
         raise FeatbenchError(f"--validate-on {exp.validate_on}: choose {' or '.join(VALIDATE_ON)}")
@@ -292,9 +293,6 @@ def _design(exp: Experiment) -> tuple[Path, Path | None, Design]:
     if Path(other).resolve() == Path(exp.store).resolve():
         raise FeatbenchError(f"{other}: the second store is the first one; give another corpus's store")
     name = exp.other_corpus or Path(exp.store if exp.test_store is not None else other).resolve().name
-    if any(c in name for c in NAME_BREAKERS):
-        raise FeatbenchError(f"corpus name '{name}' holds one of '{NAME_BREAKERS}', which the rows' names cannot carry; "
-                             "rename the store folder (or give another name in the library's other_corpus)")
     if exp.test_store is not None:  # trained on exp.store, tested on the test store's folds
         return Path(exp.test_store), Path(exp.store), Design(CROSS, name, exp.normalisation, validate_on=exp.validate_on or SOURCE)
     return Path(exp.store), Path(exp.add_store), Design(TRANSFER, name, exp.normalisation, validate_on=exp.validate_on or SOURCE)
@@ -315,7 +313,7 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
     table, views, sets, dropped, notes = _read_store(target_store, exp.families, exp.classes, exp.merge,
                                                      target=target_column)
     corpus = exp.corpus or target_store.resolve().name
-    normalisation, clips = split_normalisation(design.normalisation)
+    normalisation, clips = design.normalisation.kind, design.normalisation.clips
     if exp.allow_confounded_speakers and normalisation != PER_SPEAKER:
         raise FeatbenchError(f"{FLAG} permits per-speaker normalisation of speakers dominated by one class; give it with "
                              "--normalise per-speaker (or per-speaker:K)")
@@ -385,8 +383,9 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
             raise FeatbenchError(f"{target_store}: '{view.name}' holds non-finite values for {len(bad)} clip(s) "
                                  f"({', '.join(bad[:5])}); remove them from the store and extract again")
         metas = [sets[leaf.family].meta for leaf in view.leaves]
-        entry = (replace(design, confounded=True) if confounded else design).entry(view.name)
-        data_views[entry] = ViewData(view, "+".join(m.config_hash for m in metas), "+".join(m.rows for m in metas), X)
+        setup = (replace(design, confounded=True) if confounded else design).setup(view.name)
+        data_views[setup.label] = ViewData(view, "+".join(m.config_hash for m in metas), "+".join(m.rows for m in metas), X,
+                                           setup=setup)
     # absolute: sequence tasks on cluster workers read frames from this path, whatever their working folder
     data = GridData(target_store.resolve(), table, labels, data_views, protocol, tuple(budgets), tuple(seeds),
                     exp.seq_epochs, design, target_column, tuple(notes))
@@ -399,7 +398,7 @@ def _missing_tasks(data: GridData, folds: list, classifiers: list[str], done: se
         for classifier in classifiers:
             for fold in folds:
                 for seed in data.seeds:
-                    probe = {**data.protocol, "family": name, "family_config_hash": view.config_hash,
+                    probe = {**data.protocol, **view.setup.columns(), "family_config_hash": view.config_hash,
                              "classifier": classifier, "fold": fold.index, "seed": seed}
                     missing = tuple(b for b in data.budgets if row_key({**probe, "budget": b}) not in done)
                     if missing:
@@ -464,8 +463,8 @@ def run_training(exp: Experiment, out: str | Path, executor: Executor | None = N
                 tempfile.TemporaryDirectory(prefix=f"{SHARED_PREFIX}{os.getpid()}-") as shared:
             sent = share_matrices(data, shared) if executor.local_processes(len(tasks)) > 1 else data
             with closing(executor.run(run_task, tasks, setup=make_context, setup_args=(sent,))) as done:
-                for rows in done:
-                    results.append(rows)
+                for rows in done:  # a task's rows name their view by its display name: its Setup's columns instead
+                    results.append([{**row, **data.views[row["family"]].setup.columns()} for row in rows])
                     report.rows_added += len(rows)
                     bar.update()
     report.wall_seconds = time.perf_counter() - start

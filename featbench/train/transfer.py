@@ -7,8 +7,9 @@ speakers), or is added whole to each of the target's budgets in a transfer run. 
 the same feature configurations (config hashes), and after ``--classes``/``--merge`` the two label sets
 must be the same: a label without a counterpart is an error, never a silent drop.
 
-Rows are named after the training data: ``egemaps-func [from demo]`` (trained on demo, tested on the
-target's folds) and ``egemaps-func [+demo]`` (the target's budget plus all of demo); `examples_per_class`
+Rows say their training data in columns (results.Setup: `design` cross or transfer, `other_corpus`), and reports
+name them ``egemaps-func [from demo]`` (trained on demo, tested on the target's folds) and ``egemaps-func [+demo]``
+(the target's budget plus all of demo); `examples_per_class`
 counts the budgeted corpus only (the other corpus in a cross-corpus run, the target in a transfer run).
 The two corpora must not share a clip (the same audio hash): a copy of the target would put its test
 speakers' clips into training.
@@ -19,16 +20,14 @@ speakers, in a transfer run speakers of either corpus); or on TARGET (`train --v
 target corpus's speakers outside the test fold, all their clips in a cross-corpus run (the model is fitted
 on the whole training subset), held-out speakers of the target's budget in a transfer run. Both are honest
 (no test speaker is read), but TARGET spends labels of the target corpus that a cross-corpus row does not
-count; its rows say so (``[from demo, validated on target]``).
+count; its rows say so (column `validation`: target; ``[from demo, validated on target]`` in reports).
 
->>> Design(TRANSFER, "demo").entry("egemaps-func")
+>>> Design(TRANSFER, "demo").setup("egemaps-func").label
 'egemaps-func [+demo]'
->>> Design(CROSS, "demo", validate_on=TARGET).entry("w@auto")
-'w@auto [from demo, validated on target]'
->>> Design(CROSS, "demo", PER_CORPUS).entry("fbank")
+>>> Design(CROSS, "demo", validate_on=TARGET).setup("w@auto").columns()["validation"]
+'target'
+>>> Design(CROSS, "demo", Normalisation(PER_CORPUS)).setup("fbank").label
 'fbank [from demo, per-corpus normalisation]'
->>> Design(normalisation=PER_SPEAKER).entry("fbank")
-'fbank [per-speaker normalisation]'
 """
 from __future__ import annotations
 
@@ -38,13 +37,12 @@ import numpy as np
 import pandas as pd
 
 from featbench.errors import FeatbenchError
-from featbench.results import PER_CORPUS, PER_SPEAKER, TRAINING, EntryName
+from featbench.results import (CROSS, PER_CORPUS, SOURCE, TARGET, TRANSFER, VALIDATIONS, WITHIN, Normalisation,
+                               Setup)
 from featbench.train.protocol import Fold, budget_subset, validation_split
 
-WITHIN, CROSS, TRANSFER = "", "from", "+"
-TARGET, OTHER = "target", "other"  # the `part` column of a two-corpus table
-SOURCE = "source"
-VALIDATE_ON = (SOURCE, TARGET)  # where a two-corpus run validates its choices (`train --validate-on`)
+OTHER = "other"  # the `part` column of a two-corpus table: TARGET or OTHER
+VALIDATE_ON = VALIDATIONS  # where a two-corpus run validates its choices (`train --validate-on`)
 UNHASHED = ("", "missing")  # audio hashes that name no audio (a store written before hashes, a missing file)
 
 
@@ -57,14 +55,13 @@ class Design:
 
     mode: str = WITHIN
     other: str = ""
-    normalisation: str = TRAINING
+    normalisation: Normalisation = Normalisation()
     confounded: bool = False  # per-speaker statistics of speakers dominated by one class, run anyway (corpus.balance)
     validate_on: str = SOURCE
 
-    def entry(self, view: str) -> str:
-        """The name a view's rows get (the view itself within one corpus, normalised on the training rows)."""
-        return EntryName(view, self.mode, self.other, self.normalisation, self.confounded,
-                         "" if self.validate_on == SOURCE else self.validate_on).text
+    def setup(self, view: str) -> Setup:
+        """What a view's rows say of their training data (results.Setup: their columns, their display name)."""
+        return Setup(view, self.mode, self.other, self.normalisation, self.validate_on, self.confounded)
 
     @property
     def held_out(self) -> str:
@@ -101,7 +98,7 @@ class Design:
 
     def budget_table(self, table: pd.DataFrame) -> pd.DataFrame:
         """The utterances budgets are drawn from."""
-        return table[table["part"] == OTHER] if self.mode == CROSS else table[table["part"] == TARGET] if self.mode else table
+        return table[table["part"] == OTHER] if self.mode == CROSS else table[table["part"] == TARGET] if self.mode != WITHIN else table
 
 
 def combine(target: pd.DataFrame, other: pd.DataFrame, other_name: str) -> pd.DataFrame:
