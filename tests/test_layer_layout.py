@@ -65,7 +65,7 @@ def test_a_family_extracted_with_one_layer_is_addressed_by_that_layer(single, tm
     run_training(exp, tmp_path / "r.csv", progress=False)
     rows = pd.read_csv(tmp_path / "r.csv")
     key = ["classifier", "budget", "fold", "seed"]
-    a, b = (rows[rows.family == f].sort_values(key).reset_index(drop=True) for f in ("toy@L2", "one@L2"))
+    a, b = (rows[rows.view == f].sort_values(key).reset_index(drop=True) for f in ("toy@L2", "one@L2"))
     assert len(a) == 2 * 4
     pd.testing.assert_frame_equal(a[key + ["ua", "confusion"]], b[key + ["ua", "confusion"]])
 

@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import subprocess
 import sys
@@ -87,7 +88,7 @@ def test_config_change_keeps_old_file_aside_and_serves_nothing_stale(tmp_path):
         writer.prepare(META)
         writer.add("toy", "u0", "h", np.ones((2, 3), np.float32))
         writer.consolidate("toy", ["u0"])
-    new = FamilyMeta(**{**META.__dict__, "config_hash": "hash2"})
+    new = dataclasses.replace(META, config_hash="hash2")
     with StoreWriter(tmp_path) as writer:
         assert writer.prepare(new) == {}
         assert "config changed" in writer.messages[0]

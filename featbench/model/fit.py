@@ -23,6 +23,7 @@ from pathlib import Path
 
 from featbench.errors import FeatbenchError
 from featbench.model.folder import FORMAT, FORMAT_VERSION, Model, view_dict
+from featbench.results import PER_CORPUS, Normalisation
 from featbench.train.protocol import ALL, Fold, budget_subset, check_budgets, check_seeds, validation_split
 from featbench.train.runner import Experiment
 
@@ -106,7 +107,6 @@ def fit_model(spec: FitSpec) -> FitResult:
 def _check_spec(spec: FitSpec) -> tuple:
     """(budget, seed) of a spec naming one view, one utterance-level entry, one seed and one budget on one store;
     else a one-line error."""
-    from featbench.results import PER_CORPUS, Normalisation
     from featbench.train.grid import SEQUENCE_MODELS
     from featbench.train.views import resolve_views
 
@@ -156,7 +156,7 @@ def _training(exp: Experiment, data, train_ids, fit_ids, val_ids, budget, seed: 
         "utterances": len(train_ids), "speakers": int(part["speaker"].nunique()), "groups": int(part["group"].nunique()),
         "training_groups": sorted(str(g) for g in part["group"].unique()),  # predict flags clips of these speakers
         "per_class": {str(k): int(v) for k, v in part["label"].value_counts().sort_index().items()},
-        "budget": str(budget), "seed": seed, "normalisation": exp.normalisation,
+        "budget": str(budget), "seed": seed, "normalisation": Normalisation.parse(exp.normalisation).text,
         "speakers_confounded_ok": exp.allow_confounded_speakers,  # --confounded-ok: per-speaker statistics of one class
         "validation": {"fit_utterances": len(fit_ids), "validation_utterances": len(val_ids),
                        "validation_groups": sorted(table.loc[val_ids, "group"].unique().tolist()) if val_ids else []},

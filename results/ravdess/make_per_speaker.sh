@@ -20,6 +20,6 @@ for setting in "8class:" "4class:neutral,happy,sad,angry"; do
     ${classes:+--classes "$classes"} "${COMMON[@]}" --features whisper@auto,whisper@weighted --classifiers "selected(logreg+svm)" \
     --out "$OUT/per_speaker/$name/results.csv"
   step "compare $name per-speaker normalisation" "$BIN/featbench" compare "$OUT/per_speaker/$name/results.csv" \
-    "$OUT/$name/results_selected.csv" --baseline "egemaps-func [per-speaker normalisation]" --out "$OUT/per_speaker/$name"
+    "$OUT/$name/results_selected.csv" --baseline egemaps-func --baseline-norm per-speaker --out "$OUT/per_speaker/$name"
 done
 cat "$TIMES"

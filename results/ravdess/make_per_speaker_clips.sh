@@ -19,6 +19,6 @@ for clips in 4 8 16 32; do
     --out "$OUT/per_speaker/8class_clips/results.csv"
 done
 step "compare 8class per-speaker normalisation by clips" "$BIN/featbench" compare \
-  "$OUT/per_speaker/8class_clips/results.csv" --baseline "egemaps-func [per-speaker normalisation on 32 clips]" \
+  "$OUT/per_speaker/8class_clips/results.csv" --baseline egemaps-func --baseline-norm per-speaker:32 \
   --out "$OUT/per_speaker/8class_clips"
 cat "$TIMES"

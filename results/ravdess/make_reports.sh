@@ -9,8 +9,8 @@ OUT=results/ravdess
 for name in 8class 4class; do
   "$BIN/featbench" compare "$OUT/$name"/results*.csv --baseline egemaps-func --out "$OUT/$name"
   "$BIN/featbench" compare "$OUT/per_speaker/$name/results.csv" "$OUT/$name/results_selected.csv" \
-    --baseline "egemaps-func [per-speaker normalisation]" --out "$OUT/per_speaker/$name"
+    --baseline egemaps-func --baseline-norm per-speaker --out "$OUT/per_speaker/$name"
 done
 "$BIN/featbench" compare "$OUT/multimodal"/results*.csv --baseline whisper@L6 --out "$OUT/multimodal"
 "$BIN/featbench" compare "$OUT/per_speaker/8class_clips/results.csv" \
-  --baseline "egemaps-func [per-speaker normalisation on 32 clips]" --out "$OUT/per_speaker/8class_clips"
+  --baseline egemaps-func --baseline-norm per-speaker:32 --out "$OUT/per_speaker/8class_clips"
