@@ -111,3 +111,18 @@ def store_copy_with(demo_store, tmp_path_factory, name: str, add_family) -> Path
 def layered(demo_store, tmp_path_factory):
     """A copy of demo_store (egemaps-func, egemaps-lld) with the synthetic all-layer family 'toy'."""
     return store_copy_with(demo_store, tmp_path_factory, "layered", add_layered_family)
+
+
+def dead_and_live_folders(parent: Path, prefix: str, marker: str) -> tuple[Path, Path]:
+    """Two folders '<prefix><pid>-…' in `parent`, each holding a file `marker`: one named by the pid of a process
+    that has ended (stale), one by this process's (live); what a killed run and a running one leave."""
+    import subprocess
+    import sys
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    stale, live = parent / f"{prefix}{dead.pid}-abc", parent / f"{prefix}{os.getpid()}-def"
+    for folder in (stale, live):
+        folder.mkdir()
+        (folder / marker).write_text("x")
+    return stale, live

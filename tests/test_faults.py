@@ -532,18 +532,10 @@ def test_a_configuration_error_in_worker_setup_is_one_error_not_a_broken_pool():
 
 def test_shared_matrix_folders_of_killed_training_runs_are_removed(tmp_path):
     # the folder a `train --jobs N` killed with kill -9 leaves in the temp directory goes with the next run
-    import subprocess
-    import sys
-
     from featbench.train.runner import SHARED_PREFIX, remove_stale_shared
+    from tests.conftest import dead_and_live_folders
 
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    stale = tmp_path / f"{SHARED_PREFIX}{dead.pid}-abc"
-    live = tmp_path / f"{SHARED_PREFIX}{os.getpid()}-def"
-    for folder in (stale, live):
-        folder.mkdir()
-        (folder / "X0000.npy").write_bytes(b"x")
+    stale, live = dead_and_live_folders(tmp_path, SHARED_PREFIX, "X0000.npy")
     assert remove_stale_shared(str(tmp_path)) == [str(stale)]
     assert not stale.exists() and live.exists()
 

@@ -4,15 +4,14 @@ and the temporary stores of killed runs are removed."""
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
+
+from tests.conftest import dead_and_live_folders
 from typer.testing import CliRunner
 
 from featbench.cli import app
@@ -174,13 +173,7 @@ def test_manifest_of_wrong_types_is_one_line_naming_the_field(model, demo_corpus
 # ------------------------------------------------------------------------------------- item 13: temp stores
 
 def test_temporary_stores_of_killed_predict_runs_are_removed(model, demo_corpus_master, tmp_path, monkeypatch):
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    stale = tmp_path / f"featbench-predict-{dead.pid}-abc"
-    live = tmp_path / f"featbench-predict-{os.getpid()}-def"
-    for folder in (stale, live):
-        folder.mkdir()
-        (folder / "corpus.csv").write_text("id\n")
+    stale, live = dead_and_live_folders(tmp_path, "featbench-predict-", "corpus.csv")
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     result = _invoke("predict", model, demo_corpus_master / "f1", "--out", tmp_path / "p.csv", "--no-progress")
     assert result.exit_code == 0, result.output
