@@ -77,6 +77,7 @@ def _context(key: str, setup: Callable | None, setup_args: tuple) -> Any:
             from featbench.executors import limit_threads
 
             limit_threads(1)  # as local workers: one thread each, so results do not depend on where a task ran
+            _number_this_worker()
             try:
                 _CONTEXTS[key] = ("value", setup(*setup_args) if setup is not None else None)
             except Exception as err:  # raised with every task of this run, so that the caller gets it intact
@@ -88,6 +89,20 @@ def _context(key: str, setup: Callable | None, setup_args: tuple) -> Any:
     if kind == "error":
         raise value
     return value
+
+
+def _number_this_worker() -> None:
+    """Give `featbench.executors.worker_index` this worker's number (it picks the worker's GPU): an integer name,
+    or the number that ends it, as local:N and ``dask worker --nworkers N`` name workers; else 0."""
+    from distributed import get_worker
+
+    from featbench.executors import set_worker_index
+
+    try:
+        digits = str(get_worker().name).rsplit("-", 1)[-1]
+    except ValueError:  # not inside a worker (a client-side call)
+        return
+    set_worker_index(int(digits) if digits.isdigit() else 0)
 
 
 def _call_chunk(work: Callable, key: str, setup: Callable | None, setup_args: tuple, chunk: list) -> tuple[list, float]:
@@ -161,7 +176,8 @@ class DaskCluster:
                 # cluster cannot be closed)
                 with InterruptGuard(defer=True), born_with_interrupts_blocked():
                     local = LocalCluster(n_workers=int(count), threads_per_worker=1, processes=True, dashboard_address=":0",
-                                         silence_logs=logging.CRITICAL)  # errors reach the client as exceptions
+                                         silence_logs=logging.CRITICAL,  # errors reach the client as exceptions
+                                         resources={"GPU": 1})  # what --device cuda asks for: checked on this machine
             cluster = cls._connected(address, local, timeout)
         except BaseException as err:
             try:
@@ -235,6 +251,21 @@ class DaskCluster:
         """Worker threads in the cluster now (each runs one task at a time)."""
         return max(sum(self.client.nthreads().values()), 1)
 
+    def check_device(self, device, torch_needed: bool = True):
+        """The device the tasks will use: a local:N cluster's is checked on this machine; on a remote cluster,
+        ``cuda`` needs workers that offer a GPU (``dask worker ADDRESS --resources GPU=1``; its tasks ask for
+        one, `Device.resources`), and each worker resolves the device itself (`auto` there, `cuda` as
+        cuda:(its number mod its GPUs), see `featbench.device`)."""
+        from featbench.device import DeviceKind
+
+        if self.local is not None:
+            return device.resolve(torch_needed=torch_needed)
+        workers = self.client.scheduler_info(n_workers=-1).get("workers", {}).values()
+        if device.kind is DeviceKind.CUDA and not any(w.get("resources", {}).get("GPU", 0) >= 1 for w in workers):
+            raise FeatbenchError(f"--device {device}: no worker of the Dask cluster at {self.address} offers a GPU; start "
+                                 f"one worker per GPU with `dask worker {self.address} --nthreads 1 --resources GPU=1`")
+        return device
+
     def describe(self) -> str:
         """One line for the user: where the work goes, and the dashboard to watch it."""
         workers = len(self.client.nthreads())
@@ -242,11 +273,12 @@ class DaskCluster:
         return f"Dask scheduler {self.client.scheduler.address}: {workers} workers, {self.threads} threads; dashboard {link}"
 
     def run(self, work: Callable, tasks: Iterable, setup: Callable | None = None, setup_args: tuple = (),
-            chunk_seconds: float = 0.5) -> Iterator:
+            resources: dict | None = None, chunk_seconds: float = 0.5) -> Iterator:
         """Yield `work(context, task)` for every task, in completion order (see the module docstring).
 
         Tasks travel in chunks of about `chunk_seconds` of work (`ChunkSize`; one task each until the first
-        results tell how long a task takes; 0: always one); results are still yielded task by task."""
+        results tell how long a task takes; 0: always one); results are still yielded task by task. Each
+        chunk asks for `resources` (e.g. {"GPU": 1}: it runs only on workers that offer one)."""
         import itertools
 
         from distributed import as_completed
@@ -268,7 +300,8 @@ class DaskCluster:
         def submit() -> bool:
             chunk = list(itertools.islice(remaining, size.now))
             if chunk:
-                future = self.client.submit(_call_chunk, work, shared.key, setup, shared, chunk, pure=False)
+                future = self.client.submit(_call_chunk, work, shared.key, setup, shared, chunk, pure=False,
+                                            resources=resources)
                 submitted.add(future)
                 pending.add(future)
             return bool(chunk)

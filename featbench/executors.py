@@ -34,7 +34,8 @@ from typing import Any, Callable, Iterable, Iterator, Protocol, runtime_checkabl
 
 from featbench.errors import FeatbenchError
 
-__all__ = ["Executor", "Local", "Dask", "resolve_executor", "run_tasks", "InterruptGuard", "limit_threads", "SCHEDULER_HELP"]
+__all__ = ["Executor", "Local", "Dask", "resolve_executor", "run_tasks", "InterruptGuard", "limit_threads", "SCHEDULER_HELP",
+           "worker_index"]
 
 _CONTEXT: dict[str, Any] = {}  # inside worker processes only: the context built by setup
 
@@ -148,9 +149,12 @@ def _die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
-def _init_worker(parent: int, threads: int, setup: Callable | None, setup_args: tuple) -> None:
+def _init_worker(parent: int, threads: int, setup: Callable | None, setup_args: tuple, counter) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # started with it blocked (`born_with_interrupts_blocked`)
     _die_with_parent(parent)
+    with counter.get_lock():  # this worker's number in its pool: 0, 1, ... in the order they start
+        set_worker_index(counter.value)
+        counter.value += 1
     limit_threads(threads)
     try:
         _CONTEXT["value"] = setup(*setup_args) if setup is not None else None
@@ -162,6 +166,17 @@ def _call(work: Callable, task: Any) -> Any:
     if "error" in _CONTEXT:
         raise _CONTEXT["error"]
     return work(_CONTEXT["value"], task)
+
+
+def worker_index() -> int:
+    """This process's worker number (`featbench.device.Device.for_worker` maps it to a GPU): 0, 1, ... in the order
+    a `Local` pool started its workers, a cluster worker's number (`set_worker_index`), else 0 (e.g. ``0``)."""
+    return _CONTEXT.get("worker", 0)
+
+
+def set_worker_index(number: int) -> None:
+    """Record this worker process's number (`worker_index`), as it starts."""
+    _CONTEXT["worker"] = number
 
 
 def limit_threads(threads: int):
@@ -222,8 +237,9 @@ def _in_workers(work: Callable, tasks: Iterable, workers: int, setup: Callable |
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
-                               initargs=(os.getpid(), 1, setup, setup_args))
+    context = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                               initargs=(os.getpid(), 1, setup, setup_args, context.Value("i", 0)))
     finished_cleanly = False
 
     def submit(task):
@@ -259,7 +275,11 @@ class Executor(Protocol):
     manager: leaving the block releases what it holds (a cluster connection)."""
 
     def run(self, work: Callable[[Any, Any], Any], tasks: Iterable, setup: Callable | None = None,
-            setup_args: tuple = ()) -> Iterator: ...
+            setup_args: tuple = (), resources: dict | None = None) -> Iterator: ...
+
+    def check_device(self, device, torch_needed: bool = True):
+        """The `featbench.device.Device` the tasks will use, checked where they will run, before any task:
+        one FeatbenchError line if it is not there. `resources` of `run` then asks for it (Dask)."""
 
     def local_processes(self, tasks: int) -> int:
         """How many processes of this machine run `tasks` tasks (1: the caller's own; 0: none, they run
@@ -292,12 +312,18 @@ class Local:
         return max(1, min(self.workers, tasks))
 
     def run(self, work: Callable[[Any, Any], Any], tasks: Iterable, setup: Callable | None = None,
-            setup_args: tuple = ()) -> Iterator:
-        """`work` and `setup` must be module-level functions (they are sent to spawned processes)."""
+            setup_args: tuple = (), resources: dict | None = None) -> Iterator:
+        """`work` and `setup` must be module-level functions (they are sent to spawned processes). `resources`
+        (what each task needs, e.g. {"GPU": 1}) concern clusters only: this machine's devices are checked by
+        `check_device`, and worker i takes GPU i mod n (`featbench.device.Device.for_worker`)."""
         workers = self.local_processes(len(tasks)) if hasattr(tasks, "__len__") else self.workers
         if workers <= 1:
             return _in_process(work, tasks, setup, setup_args)
         return _in_workers(work, tasks, workers, setup, setup_args)
+
+    def check_device(self, device, torch_needed: bool = True):
+        """`device` resolved on this machine (`featbench.device.Device.resolve`)."""
+        return device.resolve(torch_needed=torch_needed)
 
     def describe(self) -> str:
         return f"{self.workers} local worker processes" if self.workers > 1 else "this process"

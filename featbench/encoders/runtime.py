@@ -8,10 +8,16 @@ each window's core are stitched, so memory stays bounded whatever the clip lengt
 Whisper's encoder in transformers only accepts 30 s inputs. Two modes: 'padded' pads every window to
 30 s of log-Mel frames exactly as Whisper was trained, then keeps the clip's own frames; 'adaptive'
 encodes only the clip's own frames (positional embeddings truncated), about 30 s / clip length faster.
+
+Inputs follow the model (`featbench.device.place_like`: its device and floating-point type, see
+``--device`` and ``--precision``) and every layer comes back as float32 numpy (`featbench.device.to_numpy`);
+on the CPU in float32 both change nothing.
 """
 from __future__ import annotations
 
 import numpy as np
+
+from featbench.device import place_like, to_numpy
 
 HOP = 320  # samples per output frame at 16 kHz for wav2vec 2.0, HuBERT, WavLM, data2vec and Whisper (50 Hz)
 
@@ -79,14 +85,14 @@ def transformer_states_batch(model, waves: list[np.ndarray]) -> list[np.ndarray]
              for k, layer in enumerate(model.encoder.layers)]
     try:
         with torch.no_grad():
-            kwargs = {"attention_mask": torch.from_numpy(mask)} if len(waves) > 1 else {}
-            out = model(torch.from_numpy(batch), output_hidden_states=True, **kwargs)
+            kwargs = {"attention_mask": place_like(torch.from_numpy(mask), model)} if len(waves) > 1 else {}
+            out = model(place_like(torch.from_numpy(batch), model), output_hidden_states=True, **kwargs)
     finally:
         for hook in hooks:
             hook.remove()
-    layers = torch.stack([out.hidden_states[0]] + [captured[k] for k in range(len(model.encoder.layers))], dim=1)
+    layers = to_numpy(torch.stack([out.hidden_states[0]] + [captured[k] for k in range(len(model.encoder.layers))], dim=1))
     frames = model._get_feat_extract_output_lengths(torch.tensor(lengths)).tolist()
-    return [layers[i, :, :frames[i]].numpy() for i in range(len(waves))]
+    return [layers[i, :, :frames[i]] for i in range(len(waves))]
 
 
 def whisper_states(encoder, feature_extractor, wave: np.ndarray, mode: str) -> np.ndarray:
@@ -110,7 +116,7 @@ def whisper_states_batch(encoder, feature_extractor, waves: list[np.ndarray], mo
         if mel.shape[-1] % 2:
             mel = F.pad(mel, (0, 1))
     with torch.no_grad():
-        h = F.gelu(encoder.conv1(mel.to(encoder.conv1.weight.dtype)))
+        h = F.gelu(encoder.conv1(place_like(mel, encoder)))
         h = F.gelu(encoder.conv2(h)).permute(0, 2, 1)
         h = h + encoder.embed_positions.weight[: h.shape[1]]
         layers = [h]
@@ -118,5 +124,5 @@ def whisper_states_batch(encoder, feature_extractor, waves: list[np.ndarray], mo
             h = layer(h, None)
             h = h[0] if isinstance(h, tuple) else h
             layers.append(h)
-    stacked = torch.stack(layers, dim=1)  # (B, L + 1, frames, dim)
-    return [stacked[i, :, :n].numpy() for i, n in enumerate(n_frames)]
+    stacked = to_numpy(torch.stack(layers, dim=1))  # (B, L + 1, frames, dim)
+    return [stacked[i, :, :n] for i, n in enumerate(n_frames)]

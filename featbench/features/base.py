@@ -32,6 +32,7 @@ from typing import ClassVar
 import numpy as np
 
 from featbench.audio import AudioConfig
+from featbench.device import CPU, Device, place
 from featbench.errors import FeatbenchError
 from featbench.features.storage import Storage
 from featbench.options import coerce_option  # noqa: F401 (re-exported: families' option parsing)
@@ -57,6 +58,8 @@ class FeatureFamily(ABC):
     description: ClassVar[str] = ""
     input: ClassVar[InputKind] = InputKind.AUDIO
     float16_refused: ClassVar[str] = ""  # why dtype=float16 is refused for this family ("": allowed)
+    accelerated: ClassVar[bool] = False  # runs a torch network: takes a device (`use_device`) and a precision option
+    device: Device = CPU
 
     def __init__(self, options: dict | None = None, audio: AudioConfig = AudioConfig()):
         fields = {f.name: f for f in dataclasses.fields(self.Config)}
@@ -78,6 +81,14 @@ class FeatureFamily(ABC):
 
     def load(self) -> None:
         """Load what is heavy (a model, a native library) now, so that the first clip is not slow."""
+
+    def use_device(self, device: Device) -> None:
+        """Run on `device` (a resolved `featbench.device.Device`) from now on; where the work runs is no part of
+        the features' identity (the config hash). Families without a network (`accelerated` False) stay on the CPU."""
+        if self.accelerated:
+            self.device = device
+            if getattr(self, "_model", None) is not None:  # loaded already (a torch module): it moves too
+                self._model = place(self._model, device)
 
     # -- description -------------------------------------------------------------------------
     @property

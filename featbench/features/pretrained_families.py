@@ -1,7 +1,9 @@
 """Pretrained speech representations as feature families: fairseq wav2vec (v1), fairseq wav2vec 2.0 /
 HuBERT checkpoints, and Hugging Face model folders (wav2vec2, HuBERT, WavLM, data2vec-audio, Whisper).
 
-Everything loads from local paths only (``local_files_only``), float32 on the CPU. ``layer`` is
+Everything loads from local paths only (``local_files_only``), on the CPU unless extraction is given another
+device (``--device``, `FeatureFamily.use_device`), computing in ``precision`` (float32 unless ``--precision`` or
+``--set NAME.precision=bfloat16`` says otherwise; the features are stored float32 either way). ``layer`` is
 ``last`` (the model's final output), a layer number (0 = input to the first transformer layer,
 k = output of layer k) or ``all`` (every layer side by side, columns ``Lkk_ddd``; train on one with
 ``--features name@L4``). The config hash covers a fingerprint of the checkpoint or model folder.
@@ -18,9 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
+from featbench.device import Precision, place, place_like, to_numpy
 from featbench.errors import FeatbenchError
 from featbench.features.base import FeatureFamily
-from featbench.features.pretrained_options import EncoderOptions, Layer, LoadErrors, fingerprint
+from featbench.features.pretrained_options import EncoderOptions, Layer, LoadErrors, fingerprint, with_precision
 from featbench.encoders.runtime import (
     batchable, stitch, transformer_states, transformer_states_batch, whisper_states, whisper_states_batch,
 )
@@ -32,8 +35,10 @@ class _PretrainedFamily(FeatureFamily):
     """Shared by the pretrained families: a path option, lazy model loading, layer selection."""
 
     path_option = "checkpoint"
+    accelerated = True
 
     def validate(self) -> None:
+        self.precision = Precision.parse(self.config.precision, f"{self.name}.precision")
         value = getattr(self.config, self.path_option)
         if not value:
             raise FeatbenchError(f"family '{self.name}' needs the option {self.name}.{self.path_option}=PATH")
@@ -57,10 +62,11 @@ class _PretrainedFamily(FeatureFamily):
 
     @property
     def model(self):
-        """The network, loaded on first use (after pickling to a worker too) from the local path."""
+        """The network, loaded on first use (after pickling to a worker too) from the local path, on the family's
+        device in its precision."""
         if getattr(self, "_model", None) is None:
             with self._loading(self.model_kind):
-                self._model = self._build_model()
+                self._model = place(self._build_model(), self.device, self.precision)
         return self._model
 
     def load(self) -> None:
@@ -71,7 +77,7 @@ class _PretrainedFamily(FeatureFamily):
         return self._transformer_layers() + 1 if getattr(self, "layer", None) is not None and self.layer.is_all else 0
 
     def config_dict(self) -> dict:
-        d = super().config_dict()
+        d = with_precision(super().config_dict(), self.precision)  # float32 leaves the config hash as it was
         d[self.path_option] = str(Path(d[self.path_option]).expanduser().resolve())
         return d
 
@@ -102,7 +108,7 @@ class _PretrainedFamily(FeatureFamily):
 
         if self.layer.is_last and getattr(model.config, "do_stable_layer_norm", False):
             with torch.no_grad():
-                return model.encoder.layer_norm(torch.from_numpy(last)).numpy()
+                return to_numpy(model.encoder.layer_norm(place_like(torch.from_numpy(last), model)))
         return None
 
     def _wav2vec_style_batch(self, model, signals: list[np.ndarray]) -> list[np.ndarray]:
@@ -136,6 +142,7 @@ class _PretrainedFamily(FeatureFamily):
 class Wav2Vec1Config:
     checkpoint: str = ""
     output: str = "c"
+    precision: str = "float32"
 
 
 class Wav2Vec1(_PretrainedFamily):
@@ -173,9 +180,9 @@ class Wav2Vec1(_PretrainedFamily):
         import torch
 
         with torch.no_grad():
-            z, c = self.model(torch.from_numpy(np.ascontiguousarray(signal)).reshape(1, -1))
+            z, c = self.model(place_like(torch.from_numpy(np.ascontiguousarray(signal)).reshape(1, -1), self.model))
         out = z if self.config.output == "z" else c
-        return out[0].T.numpy().astype(np.float32)
+        return to_numpy(out[0].T).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -292,7 +299,7 @@ class HFFamily(_PretrainedFamily):
         final = None
         if self.layer.is_last:
             with torch.no_grad():
-                final = self.model.layer_norm(torch.from_numpy(states[-1])).numpy()
+                final = to_numpy(self.model.layer_norm(place_like(torch.from_numpy(states[-1]), self.model)))
         return self._select(states, final)
 
     def extract_batch(self, signals: list[np.ndarray], sample_rate: int) -> list[np.ndarray]:

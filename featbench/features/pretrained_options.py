@@ -89,8 +89,23 @@ class LoadErrors:
 
 @dataclass(frozen=True)
 class EncoderOptions:
-    """Options every transformer encoder family shares."""
+    """Options every transformer encoder family shares (``precision``: see `featbench.device.Precision`)."""
 
     layer: str = "last"
     chunk_seconds: float = 20.0
     overlap_seconds: float = 0.5
+    precision: str = "float32"
+
+
+def with_precision(config: dict, precision) -> dict:
+    """A neural family's option dict with its ``precision`` (a `featbench.device.Precision`) written only where
+    it is not float32, so that the config hash of every float32 store stays the one it always had.
+
+    >>> from featbench.device import Precision
+    >>> with_precision({"layer": "all", "precision": "float32"}, Precision.FLOAT32)
+    {'layer': 'all'}
+    >>> with_precision({"precision": "bf16"}, Precision.BFLOAT16)
+    {'precision': 'bfloat16'}
+    """
+    config = {k: v for k, v in config.items() if k != "precision"}
+    return config if precision.is_default else {**config, "precision": precision.value}

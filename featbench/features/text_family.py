@@ -21,7 +21,10 @@ Options (``--set text.option=value``):
   than the model's positions (the smaller is used, and recorded in the config); longer transcripts are
   truncated.
 
-Encoding is on the CPU in float32 under ``torch.no_grad``; several transcripts are sorted by length and
+- ``precision=float32`` (float16 or bfloat16: the encoder computes in that type, see `featbench.device`).
+
+Encoding is under ``torch.no_grad``, on the CPU unless extraction is given another device (``--device``);
+several transcripts are sorted by length and
 padded with an attention mask (within float rounding of one at a time). The per-clip resume hash is a hash
 of the transcript encoded (`text_hash`), so a changed transcript is encoded again.
 
@@ -43,7 +46,8 @@ import numpy as np
 
 from featbench.errors import FeatbenchError
 from featbench.features.base import TextFeatureFamily
-from featbench.features.pretrained_options import Layer, LoadErrors, fingerprint
+from featbench.device import Precision, place, to_numpy
+from featbench.features.pretrained_options import Layer, LoadErrors, fingerprint, with_precision
 from featbench.row_kinds import RowKind
 
 # Files a tokenizer is loaded from; transformers >= 5 builds an empty tokenizer (special tokens only) without them.
@@ -151,6 +155,7 @@ class TextConfig:
     layer: str = "last"
     source: str = "auto"
     max_tokens: int = 512
+    precision: str = "float32"
 
 
 class TextEncoder(TextFeatureFamily):
@@ -160,9 +165,11 @@ class TextEncoder(TextFeatureFamily):
     description = ("token-level hidden states of a local Hugging Face text encoder (BERT, RoBERTa, MiniLM) over "
                    "each transcript, special tokens excluded")
     Config = TextConfig
+    accelerated = True
 
     def validate(self) -> None:
         """Options, the folder, its model type, tokenizer and layer count: all before any clip."""
+        self.precision = Precision.parse(self.config.precision, f"{self.name}.precision")
         value = self.config.model
         if not value:
             raise FeatbenchError(f"family '{self.name}' needs the option {self.name}.model=PATH "
@@ -222,7 +229,7 @@ class TextEncoder(TextFeatureFamily):
 
     @property
     def model(self):
-        """The encoder, loaded on first use, float32, in evaluation mode (no dropout)."""
+        """The encoder, loaded on first use, in evaluation mode (no dropout), on the family's device in its precision."""
         if getattr(self, "_model", None) is None:
             import torch
             from transformers import AutoModel
@@ -230,8 +237,9 @@ class TextEncoder(TextFeatureFamily):
 
             hf_logging.disable_progress_bar()
             with self._loading("text encoder"):
-                self._model = AutoModel.from_pretrained(str(Path(self.config.model).expanduser()),
-                                                        local_files_only=True, dtype=torch.float32).eval()
+                model = AutoModel.from_pretrained(str(Path(self.config.model).expanduser()),
+                                                  local_files_only=True, dtype=torch.float32).eval()
+                self._model = place(model, self.device, self.precision)
         return self._model
 
     def load(self) -> None:
@@ -261,8 +269,8 @@ class TextEncoder(TextFeatureFamily):
 
     def config_dict(self) -> dict:
         layer = str(self.layer.index) if self.layer.kind == "index" else self.layer.kind
-        return {"model": str(Path(self.config.model).expanduser().resolve()), "layer": layer,
-                "source": self.source.value, "max_tokens": self.max_tokens}
+        return with_precision({"model": str(Path(self.config.model).expanduser().resolve()), "layer": layer,
+                               "source": self.source.value, "max_tokens": self.max_tokens}, self.precision)
 
     def library_versions(self) -> dict[str, str]:
         import tokenizers
@@ -292,8 +300,8 @@ class TextEncoder(TextFeatureFamily):
         batch = self._tokenize(texts, padding=True, return_tensors="pt")
         special = batch.pop("special_tokens_mask").bool()
         with torch.no_grad():
-            out = self.model(**batch, output_hidden_states=True)
-        keep = batch["attention_mask"].bool() & ~special
+            out = self.model(**{k: place(v, self.device) for k, v in batch.items()}, output_hidden_states=True)
+        keep = place(batch["attention_mask"].bool() & ~special, self.device)
         arrays = []
         for i in range(len(texts)):
             if not keep[i].any():
@@ -305,7 +313,7 @@ class TextEncoder(TextFeatureFamily):
                 rows = out.last_hidden_state[i, keep[i]]
             else:
                 rows = out.hidden_states[self.layer.index][i, keep[i]]
-            arrays.append(np.ascontiguousarray(rows.numpy(), dtype=np.float32))
+            arrays.append(np.ascontiguousarray(to_numpy(rows), dtype=np.float32))
         return arrays
 
     def extract_text(self, texts: list[str]) -> list[np.ndarray]:

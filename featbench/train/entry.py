@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from featbench.device import CPU, Device
 from featbench.train.selection import Choice
 from featbench.train.views import AUTO, WEIGHTED, View
 
@@ -67,9 +68,9 @@ def layer_block(view: View, X: np.ndarray, layer: int) -> np.ndarray:
     return layer_blocks(X, view.layers)[:, layer]  # X: one block per layer (train.runner.pooled_matrix)
 
 
-def layer_inputs(view: View, X: np.ndarray, y: np.ndarray, rows: list[int]):
+def layer_inputs(view: View, X: np.ndarray, y: np.ndarray, rows: list[int], device: Device = CPU):
     """(the candidate utterance matrices of a view as {layer or None: matrix}, the LayerWeighting fitted on
-    `rows` only for an ``@weighted`` view, else None).
+    `rows` only (on `device`) for an ``@weighted`` view, else None).
 
     >>> inputs, weighting = layer_inputs(View("t@auto", "t", mode=AUTO, layers=2), np.zeros((3, 4)), None, [])
     >>> sorted(inputs), weighting is None
@@ -78,7 +79,7 @@ def layer_inputs(view: View, X: np.ndarray, y: np.ndarray, rows: list[int]):
     from featbench.train.layer_weights import LayerWeighting
 
     if view.mode == WEIGHTED:
-        weighting = LayerWeighting(view.layers).fit(X[rows], y[rows])
+        weighting = LayerWeighting(view.layers, device=device).fit(X[rows], y[rows])
         return {None: weighting.transform(X)}, weighting
     if view.mode == AUTO:
         return {k: layer_block(view, X, k) for k in range(view.layers)}, None
@@ -87,18 +88,19 @@ def layer_inputs(view: View, X: np.ndarray, y: np.ndarray, rows: list[int]):
 
 def fit_entry(entry: str, view: View, X: np.ndarray, y: np.ndarray, train_rows: list[int], fit_rows: list[int],
               val_rows: list[int], seed: int, regression: bool = False,
-              held_out: str = "held-out speakers") -> FittedEntry:
+              held_out: str = "held-out speakers", device: Device = CPU) -> FittedEntry:
     """Choose (layer, classifier, hyper-parameters) of `entry` on `val_rows` (each candidate fitted on `fit_rows`),
     then refit on `train_rows`; without validation rows (or with one class among the fit rows) the entry's first
     classifier with its default hyper-parameters (and an ``@auto`` view's last layer). `X` is the view's
     utterance matrix (no row outside these is read); `regression`: a dimensional target, the regressors chosen
-    by CCC; `held_out`: whom `val_rows` hold, as the rows say it (`train.transfer.Design.held_out`)."""
+    by CCC; `held_out`: whom `val_rows` hold, as the rows say it (`train.transfer.Design.held_out`); `device`:
+    where an ``@weighted`` view's layer weights are fitted (the scikit-learn classifiers run on the CPU)."""
     from featbench.train.classifiers import build, registry
     from featbench.train.selection import candidates_of, choose, is_selected
 
     options = candidates_of(entry, regression)
     if val_rows and len(set(y[fit_rows])) >= 2:
-        candidates, _ = layer_inputs(view, X, y, fit_rows)
+        candidates, _ = layer_inputs(view, X, y, fit_rows, device)
         choice = choose(candidates, options, y, fit_rows, val_rows, seed, regression)
         chosen = ("layer, " if view.mode == AUTO else "") + ("classifier and " if is_selected(entry) else "") + "grid"
         selection = (f"{chosen} on {held_out} ({len(fit_rows)} fit / {len(val_rows)} val), "
@@ -107,7 +109,7 @@ def fit_entry(entry: str, view: View, X: np.ndarray, y: np.ndarray, train_rows: 
         last = view.layers - 1 if view.mode == AUTO else None
         choice = Choice(options[0], registry(regression)[options[0]].default, last)
         selection = NO_VALIDATION
-    inputs, weighting = layer_inputs(view, X, y, train_rows)
+    inputs, weighting = layer_inputs(view, X, y, train_rows, device)
     choice.layer_weights = [] if weighting is None else list(weighting.weights_)
     classifier = build(choice.classifier, choice.hparams, seed, regression).fit(inputs[choice.layer][train_rows],
                                                                                y[train_rows])

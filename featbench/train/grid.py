@@ -1,7 +1,8 @@
 """One grid task: a view x classifier x fold x seed, trained and tested at each of its budgets.
 
 `GridData` is everything the tasks share (sent once to each worker process); `TaskContext` adds what a
-worker builds lazily (sequences read from the store), and lives only as long as the run.
+worker builds lazily (sequences read from the store) and the device its torch models use (worker i of n GPUs:
+cuda:(i mod n), `featbench.device.Device.for_worker`), and lives only as long as the run.
 
 >>> GridTask("fbank", "logreg", Fold(0, ("s1",), "leave-one-group-out"), 0, (8, "all")).budgets
 (8, 'all')
@@ -18,6 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from featbench.device import CPU, Device
+from featbench.executors import worker_index
 from featbench.row_kinds import RowKind
 from featbench.train.entry import fit_entry
 from featbench.train.protocol import Fold
@@ -68,6 +71,7 @@ class GridData:
     design: Design = field(default_factory=Design)  # one corpus, or two (train.transfer)
     target: str = ""  # a dimensional target's column (train.target): y holds its values, `labels` its bins
     notes: tuple = ()  # what reading the store left out, for the run's summary
+    device: Device = CPU  # where torch models fit (sequence, fusion, layer weights); resolved per worker
     y: np.ndarray = field(init=False)
     index: dict = field(init=False)
 
@@ -87,6 +91,7 @@ class TaskContext:
 
     data: GridData
     sequences: dict = field(default_factory=dict)
+    device: Device = CPU  # this worker's device (`data.device` for its worker number)
 
     def sequences_of(self, name: str) -> list:
         """Per utterance: its frames (a single view) or a tuple of each part's frames (a combined view)."""
@@ -125,20 +130,21 @@ def make_context(data: GridData) -> TaskContext:
 
     views = {name: replace(view, X=np.load(view.X_file, mmap_mode="r")) if view.X_file else view
              for name, view in data.views.items()}
-    return TaskContext(replace(data, views=views))
+    return TaskContext(replace(data, views=views), device=data.device.for_worker(worker_index()))
 
 
-def _fit_sequence(classifier: str, seqs, y, train_rows, fit_rows, val_rows, data: GridData, view: ViewData, seed: int):
+def _fit_sequence(classifier: str, seqs, y, train_rows, fit_rows, val_rows, data: GridData, view: ViewData, seed: int,
+                  device: Device = CPU):
     from featbench.train.fusion import FusionClassifier
     from featbench.train.selection import Choice
     from featbench.train.sequence import SequenceClassifier
 
     if classifier == FUSION:
-        model = FusionClassifier(n_classes=len(data.labels), seed=seed, max_epochs=data.seq_epochs)
+        model = FusionClassifier(n_classes=len(data.labels), seed=seed, max_epochs=data.seq_epochs, device=device)
     else:
         model = SequenceClassifier(n_classes=len(data.labels), raw=view.rows == RowKind.WAVEFORM.value, seed=seed,
                                    max_epochs=data.seq_epochs, layers=view.view.layers if view.view.mode == WEIGHTED else 1,
-                                   regression=bool(data.target))
+                                   regression=bool(data.target), device=device)
     if val_rows and len(set(y[fit_rows])) >= 2:
         model.fit([seqs[i] for i in fit_rows], y[fit_rows], [seqs[i] for i in val_rows], y[val_rows])
         selection = f"early stopping on held-out speakers ({len(fit_rows)} fit / {len(val_rows)} val)"
@@ -186,10 +192,10 @@ def _rows(context: TaskContext, task: GridTask) -> list[dict]:
         start = time.perf_counter()
         if sequence:
             model, choice, selection = _fit_sequence(task.classifier, inputs, y, train_rows, fit_rows, val_rows, data, view,
-                                                     task.seed)
+                                                     task.seed, context.device)
         else:
             model = fit_entry(task.classifier, view.view, inputs, y, train_rows, fit_rows, val_rows, task.seed,
-                              bool(data.target), data.design.held_out)
+                              bool(data.target), data.design.held_out, context.device)
             choice, selection = model.choice, model.selection
         fit_s = time.perf_counter() - start
         start = time.perf_counter()

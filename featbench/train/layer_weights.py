@@ -6,7 +6,8 @@ equal width (`store.meta.layer_blocks`; `FamilyMeta.blocks` makes them). Each bl
 are fitted jointly (L-BFGS, L2 on the linear weights) on the training rows only. The mixture is re-standardised inside the fit, so its scale (larger for fewer
 layers, since layers are not perfectly correlated) cannot make the L2 penalty favour a single layer.
 `transform` returns the weighted sum of the standardised blocks: one block-wide
-row per utterance, ready for any classifier. The weights are in `weights_`.
+row per utterance, ready for any classifier. The weights are in `weights_`. The fit runs on `device`
+(`featbench.device`; the CPU by default), `transform` in numpy.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from featbench.device import CPU, Device, place, to_numpy
 from featbench.layers import layer_blocks
 
 
@@ -32,6 +34,7 @@ class LayerWeighting:
     n_layers: int
     l2: float = 1e-3
     max_iter: int = 100
+    device: Device = CPU
 
     def _blocks(self, X: np.ndarray) -> np.ndarray:
         return layer_blocks(np.asarray(X, np.float64), self.n_layers)
@@ -42,15 +45,16 @@ class LayerWeighting:
         blocks = self._blocks(X)
         self.mean_ = blocks.mean(0)
         self.scale_ = blocks.std(0) + 1e-8
-        z = torch.from_numpy(((blocks - self.mean_) / self.scale_).astype(np.float32))
+        on = self.device.torch
+        z = place(torch.from_numpy(((blocks - self.mean_) / self.scale_).astype(np.float32)), self.device)
         y = np.asarray(y)
         classes, codes = np.unique(y, return_inverse=True)
         counts = np.bincount(codes).astype(np.float32)
-        loss_fn = torch.nn.CrossEntropyLoss(weight=torch.from_numpy(counts.sum() / counts / len(classes)))
-        target = torch.from_numpy(codes.astype(np.int64))
-        logits = torch.zeros(self.n_layers, requires_grad=True)  # zero start: equal weights, deterministic
-        weight = torch.zeros(z.shape[2], len(classes), requires_grad=True)
-        bias = torch.zeros(len(classes), requires_grad=True)
+        loss_fn = torch.nn.CrossEntropyLoss(weight=place(torch.from_numpy(counts.sum() / counts / len(classes)), self.device))
+        target = place(torch.from_numpy(codes.astype(np.int64)), self.device)
+        logits = torch.zeros(self.n_layers, device=on, requires_grad=True)  # zero start: equal weights, deterministic
+        weight = torch.zeros(z.shape[2], len(classes), device=on, requires_grad=True)
+        bias = torch.zeros(len(classes), device=on, requires_grad=True)
         optimiser = torch.optim.LBFGS([logits, weight, bias], max_iter=self.max_iter, line_search_fn="strong_wolfe")
 
         def closure():
@@ -62,7 +66,7 @@ class LayerWeighting:
             return loss
 
         optimiser.step(closure)
-        self.weights_ = torch.softmax(logits.detach(), 0).numpy().astype(np.float64)
+        self.weights_ = to_numpy(torch.softmax(logits.detach(), 0)).astype(np.float64)
         return self
 
     def transform(self, X) -> np.ndarray:

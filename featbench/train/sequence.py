@@ -7,7 +7,8 @@ training speakers (by UA). With `regression=True` (a dimensional target) the sam
 output: mean squared error on the standardised target, early stopping by CCC, predictions on the
 target's own scale. The raw waveform gets a learnable front end (a strided convolution with a 25 ms
 window and 10 ms hop, then log compression), so it enters the same body at a 100 Hz frame rate.
-CPU-friendly: about 30k parameters plus the front end.
+CPU-friendly: about 30k parameters plus the front end. The network and its batches live on `device`
+(`featbench.device`; the CPU by default); predictions come back as numpy.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -27,6 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from featbench.device import CPU, Device, place, to_numpy
 
 
 def _torch():
@@ -76,7 +79,7 @@ def _build_network(input_dim: int, n_classes: int, hidden: int, raw: bool, layer
                 t = h.shape[-1]
                 lengths = mask.sum(1)
                 frames = torch.clamp((lengths - 400) // 160 + 1, min=1)
-                mask = torch.arange(t)[None, :] < frames[:, None]
+                mask = torch.arange(t, device=mask.device)[None, :] < frames[:, None]
             h = self.body(h).transpose(1, 2)  # (B, T', H)
             score = self.attention(h).squeeze(-1).masked_fill(~mask, -1e9)
             weight = torch.softmax(score, dim=1).unsqueeze(-1)
@@ -102,6 +105,7 @@ class SequenceClassifier:
     seed: int = 0
     layers: int = 1  # > 1: frames hold that many layers side by side, combined by learned softmax weights
     regression: bool = False  # one output for a dimensional target (y: floats); n_classes is then unused
+    device: Device = CPU  # where the network trains and predicts (a resolved featbench.device.Device)
 
     @property
     def layer_weights_(self) -> list[float]:
@@ -122,6 +126,10 @@ class SequenceClassifier:
         limit = self.max_frames * (160 if self.raw else 1)
         return padded([seqs[i] for i in indices], self.mean_, self.std_, limit, rng, 400 if self.raw else 1)
 
+    def _on_device(self, seqs, indices, rng=None) -> list:
+        """`_batch`'s tensors on the network's device."""
+        return [place(t, self.device) for t in self._batch(seqs, indices, rng)]
+
     def fit(self, seqs, y, val_seqs=None, val_y=None):
         torch = _torch()
         from featbench.train.metrics import headline
@@ -134,9 +142,10 @@ class SequenceClassifier:
         else:
             counts = np.bincount(y, minlength=self.n_classes).astype(np.float32)
             weights = torch.tensor(np.where(counts > 0, counts.sum() / np.maximum(counts, 1) / self.n_classes, 0.0), dtype=torch.float32)
-            loss_fn = torch.nn.CrossEntropyLoss(weight=weights)
+            loss_fn = torch.nn.CrossEntropyLoss(weight=place(weights, self.device))
             y_t = torch.as_tensor(np.asarray(y), dtype=torch.long)
-        self.net_ = self._network(seqs)
+        y_t = place(y_t, self.device)
+        self.net_ = place(self._network(seqs), self.device)
         layer_logits = [p for n, p in self.net_.named_parameters() if n == "layer_logits"]
         rest = [p for n, p in self.net_.named_parameters() if n != "layer_logits"]
         groups = [{"params": rest}] + ([{"params": layer_logits, "lr": 10 * self.lr, "weight_decay": 0.0}] if layer_logits else [])
@@ -148,7 +157,7 @@ class SequenceClassifier:
             order = rng.permutation(len(seqs))
             for start in range(0, len(order), self.batch_size):
                 idx = order[start:start + self.batch_size]
-                inputs = self._batch(seqs, idx, rng)
+                inputs = self._on_device(seqs, idx, rng)
                 optimiser.zero_grad()
                 out = self.net_(*inputs)
                 loss = loss_fn(out[:, 0] if self.regression else out, y_t[idx])
@@ -182,16 +191,16 @@ class SequenceClassifier:
         torch = _torch()
         self.net_.eval()
         with torch.no_grad():
-            return torch.cat([self.net_(*self._batch(seqs, range(start, min(start + self.batch_size, len(seqs)))))
+            return torch.cat([self.net_(*self._on_device(seqs, range(start, min(start + self.batch_size, len(seqs)))))
                               for start in range(0, len(seqs), self.batch_size)])
 
     def _values(self, seqs) -> np.ndarray:
         """Regression: predictions on the target's scale, (n,)."""
-        return self._outputs(seqs)[:, 0].numpy().astype(np.float64) * self.y_std_ + self.y_mean_
+        return to_numpy(self._outputs(seqs)[:, 0]).astype(np.float64) * self.y_std_ + self.y_mean_
 
     def predict_proba(self, seqs) -> np.ndarray:
         """Class probabilities, (n, n_classes)."""
-        return _torch().softmax(self._outputs(seqs), 1).numpy()
+        return to_numpy(_torch().softmax(self._outputs(seqs), 1))
 
     def predict(self, seqs) -> np.ndarray:
         """Class indices, or values of the target with `regression`."""
