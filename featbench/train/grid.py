@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from featbench.device import CPU, Device
-from featbench.executors import worker_index
+from featbench.worker_process import worker_index
 from featbench.row_kinds import RowKind
 from featbench.train.entry import fit_entry
 from featbench.train.protocol import Fold
