@@ -17,6 +17,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from featbench.device import DEVICE_HELP, PRECISION_HELP
 from featbench.errors import CorruptStoreError, FeatbenchError
 from featbench.executors import SCHEDULER_HELP
 
@@ -74,6 +75,9 @@ Jobs = Annotated[int, typer.Option(min=1, metavar="N", rich_help_panel=PANEL_EXE
 Progress = Annotated[bool, typer.Option(rich_help_panel=PANEL_EXECUTION, help="Show a progress bar.")]
 Scheduler = Annotated[Optional[str], typer.Option(metavar="ADDRESS", rich_help_panel=PANEL_EXECUTION, help=SCHEDULER_HELP)]
 StoreArg = Annotated[Path, typer.Argument(metavar="STORE", help="Feature store folder made by `featbench extract`.")]
+Device = Annotated[str, typer.Option(metavar="auto|cpu|cuda[:N]|mps", rich_help_panel=PANEL_EXECUTION, help=DEVICE_HELP)]
+Precision = Annotated[str, typer.Option(metavar="float32|float16|bfloat16", rich_help_panel=PANEL_FEATURES,
+                                        help=PRECISION_HELP)]
 
 
 @contextlib.contextmanager
@@ -88,6 +92,14 @@ def executor_for(scheduler: Optional[str], jobs: int):
         if scheduler is not None:
             typer.echo(executor.describe(), err=True)
         yield executor
+
+
+def device_on(executor, device: str, torch_needed: bool = True):
+    """The --device choice typed (`featbench.device.Device`) and checked where `executor` runs the work (one line
+    if that device is not there), before any clip; `torch_needed` False lets `auto` be the CPU without torch."""
+    from featbench.device import Device as Choice
+
+    return executor.check_device(Choice.parse(device), torch_needed)
 
 
 def corpus_table(layout: str, root: Path, classes: Optional[str], merge: Optional[str]):

@@ -6,9 +6,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from featbench.cli.common import (EXIT_PARTIAL, PANEL_EXECUTION, PANEL_FEATURES, PANEL_OUTPUT, Classes,
-                                  Jobs, Layout, Merge, Progress, Root, Scheduler, StoreArg, app, corpus_table, executor_for,
-                                  user_errors)
+from featbench.cli.common import (EXIT_PARTIAL, PANEL_EXECUTION, PANEL_FEATURES, PANEL_OUTPUT, Classes, Device,
+                                  Jobs, Layout, Merge, Precision, Progress, Root, Scheduler, StoreArg, app, corpus_table,
+                                  device_on, executor_for, user_errors)
 from featbench.errors import FeatbenchError
 
 DEFAULT_FAMILIES = "egemaps-func,egemaps-lld,compare-lld,fbank,raw"
@@ -29,6 +29,8 @@ def extract(
     batch_size: Annotated[int, typer.Option(metavar="N", rich_help_panel=PANEL_EXECUTION, min=1, help="Clips of similar length handed to a family together (pretrained encoders batch where exact).")] = 1,
     progress: Progress = True,
     scheduler: Scheduler = None,
+    device: Device = "auto",
+    precision: Precision = "float32",
 ) -> None:
     """Extract feature families for a corpus into an HDF5 store; re-running resumes.
 
@@ -37,7 +39,9 @@ def extract(
     Exit code 3 means the run finished but some clips failed (listed in <out>/errors.csv).
     """
     from featbench.audio import AudioConfig
+    from featbench.device import Precision as PrecisionChoice
     from featbench.extract import check_families, run_extraction
+    from featbench.features import accelerated, with_precision
     from featbench.options import parse_list, parse_settings
 
     names = parse_list(features, "--features")
@@ -48,12 +52,13 @@ def extract(
     if stray:
         raise FeatbenchError(f"--set names family '{stray[0]}', which is not in --features")
     audio = AudioConfig(sample_rate=sample_rate)
-    specs = [(n, settings.get(n, {})) for n in names]
+    specs = with_precision([(n, settings.get(n, {})) for n in names], PrecisionChoice.parse(precision))
     metas = check_families(specs, audio)  # every option and model checked before the corpus is read
     with executor_for(scheduler, jobs) as executor:
+        on = device_on(executor, device, torch_needed=accelerated(names))
         table = corpus_table(layout, root, classes, merge)
         report = run_extraction(table, specs, out, audio, executor=executor, progress=progress, batch_size=batch_size,
-                                metas=metas)
+                                metas=metas, device=on)
     typer.echo(report.summary())
     if report.partial:
         raise typer.Exit(EXIT_PARTIAL)
@@ -73,6 +78,7 @@ def transcribe(
     batch_size: Annotated[int, typer.Option(metavar="N", rich_help_panel=PANEL_EXECUTION, min=1, help="Clips of up to 30 s decoded together.")] = 8,
     progress: Progress = True,
     scheduler: Scheduler = None,
+    device: Device = "auto",
 ) -> None:
     """Transcribe a corpus with a Whisper model into a store (greedy decoding); re-running resumes.
 
@@ -86,8 +92,10 @@ def transcribe(
 
     asr = check_asr_model(model, language)  # the model folder and language checked before the corpus is read
     with executor_for(scheduler, jobs) as executor:
+        on = device_on(executor, device)
         table = corpus_table(layout, root, classes, merge)
-        report = run_transcription(table, asr, out, executor=executor, batch_size=batch_size, progress=progress)
+        report = run_transcription(table, asr, out, executor=executor, batch_size=batch_size, progress=progress,
+                                   device=on)
     typer.echo(report.summary())
     if report.partial:
         raise typer.Exit(EXIT_PARTIAL)

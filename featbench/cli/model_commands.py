@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 import typer
 
 from featbench.cli.common import (EXIT_PARTIAL, PANEL_CLASSIFIERS, PANEL_EXECUTION, PANEL_FEATURES, PANEL_OUTPUT,
-                                  PANEL_PROTOCOL, Classes, Jobs, Merge, Progress, StoreArg, app, executor_for, user_errors)
+                                  PANEL_PROTOCOL, Classes, Device, Jobs, Merge, Progress, StoreArg, app, device_on, executor_for,
+                                  user_errors)
 from featbench.errors import FeatbenchError
 
 
@@ -66,6 +67,7 @@ def predict(
     batch_size: Annotated[int, typer.Option(metavar="N", rich_help_panel=PANEL_EXECUTION, min=1, help="Clips of similar length handed to a family together.")] = 1,
     progress: Progress = True,
     speaker: Annotated[Optional[str], typer.Option(metavar="NAME", help="Every input is this one speaker's (for a model fitted with --normalise per-speaker; with --layout the corpus names the speakers).")] = None,
+    device: Device = "auto",
 ) -> None:
     """Label clips with a model folder: features extracted exactly as `featbench extract` does, then the model.
 
@@ -76,8 +78,9 @@ def predict(
     from featbench.model import run_prediction
 
     with executor_for(None, jobs) as executor:
+        on = device_on(executor, device)  # the model's neural families extract there
         report = run_prediction(model, inputs, out, layout=layout, holdout_only=holdout_only, store=store,
-                                executor=executor, batch_size=batch_size, progress=progress, speaker=speaker)
+                                executor=executor, batch_size=batch_size, progress=progress, speaker=speaker, device=on)
     typer.echo(report.summary())
     if report.partial:
         raise typer.Exit(EXIT_PARTIAL)

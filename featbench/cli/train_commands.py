@@ -6,8 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from featbench.cli.common import (PANEL_CLASSIFIERS, PANEL_FEATURES, PANEL_OUTPUT, PANEL_PROTOCOL, Classes,
-                                  Jobs, Merge, Progress, Scheduler, StoreArg, app, executor_for, user_errors)
+from featbench.cli.common import (PANEL_CLASSIFIERS, PANEL_FEATURES, PANEL_OUTPUT, PANEL_PROTOCOL, Classes, Device,
+                                  Jobs, Merge, Progress, Scheduler, StoreArg, app, device_on, executor_for, user_errors)
 from featbench.errors import FeatbenchError
 
 Features = Annotated[Optional[str], typer.Option(metavar="VIEWS", rich_help_panel=PANEL_FEATURES, help=(
@@ -74,6 +74,7 @@ def train(
     jobs: Jobs = 1,
     progress: Progress = True,
     scheduler: Scheduler = None,
+    device: Device = "auto",
 ) -> None:
     """Train comparable classifiers on growing per-class budgets under speaker-independent folds.
 
@@ -101,5 +102,6 @@ def train(
                      corpus=corpus or "", seq_epochs=seq_epochs, test_store=test_store, add_store=add_store,
                      normalisation=Normalisation.parse(normalise), target=target, allow_confounded_speakers=allow_confounded_speakers,
                      validate_on=validate_on)
-    with executor_for(scheduler, jobs) as executor:
-        typer.echo(run_training(exp, out, executor=executor, progress=progress).summary())
+    with executor_for(scheduler, jobs) as executor:  # the sequence model, fusion and layer weights run on --device
+        on = device_on(executor, device)
+        typer.echo(run_training(exp, out, executor=executor, progress=progress, device=on).summary())

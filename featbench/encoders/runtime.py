@@ -8,6 +8,9 @@ each window's core are stitched, so memory stays bounded whatever the clip lengt
 Whisper's encoder in transformers only accepts 30 s inputs. Two modes: 'padded' pads every window to
 30 s of log-Mel frames exactly as Whisper was trained, then keeps the clip's own frames; 'adaptive'
 encodes only the clip's own frames (positional embeddings truncated), about 30 s / clip length faster.
+Windows of several clips go through together in both modes (adaptive ones with an attention mask over
+their padding, `whisper_states_batch`), as do wav2vec 2.0-style models with a per-frame front end
+(`batchable`).
 
 Inputs follow the model (`featbench.device.place_like`: its device and floating-point type, see
 ``--device`` and ``--precision``) and every layer comes back as float32 numpy (`featbench.device.to_numpy`);
@@ -101,28 +104,50 @@ def whisper_states(encoder, feature_extractor, wave: np.ndarray, mode: str) -> n
 
 
 def whisper_states_batch(encoder, feature_extractor, waves: list[np.ndarray], mode: str) -> list[np.ndarray]:
-    """Several windows at once. Exact in 'padded' mode (every window is padded to 30 s anyway); in
-    'adaptive' mode only one window is accepted, since padding would change the shorter ones."""
+    """Several windows at once, each as it would be alone. 'padded': every window is padded to 30 s anyway.
+    'adaptive': each window's own log-Mel frames, zero-padded to the longest (as the convolutions pad each
+    one's end), and an attention mask that hides the padded frames from every layer's attention."""
     import torch
     from torch.nn import functional as F
 
-    if mode != "padded" and len(waves) > 1:
-        raise ValueError("adaptive Whisper windows are encoded one at a time")
     n_frames = [len(w) // HOP for w in waves]  # complete frames only, in both modes
     if mode == "padded":
-        mel = feature_extractor(list(waves), sampling_rate=16000, return_tensors="pt").input_features
+        mel, counts = feature_extractor(list(waves), sampling_rate=16000, return_tensors="pt").input_features, None
     else:
-        mel = feature_extractor(waves[0], sampling_rate=16000, return_tensors="pt", padding="longest").input_features
-        if mel.shape[-1] % 2:
-            mel = F.pad(mel, (0, 1))
+        mel, counts = _own_mels(feature_extractor, waves)
     with torch.no_grad():
         h = F.gelu(encoder.conv1(place_like(mel, encoder)))
         h = F.gelu(encoder.conv2(h)).permute(0, 2, 1)
         h = h + encoder.embed_positions.weight[: h.shape[1]]
+        mask = _key_mask(counts, h) if counts is not None and len(waves) > 1 else None
         layers = [h]
         for layer in encoder.layers:
-            h = layer(h, None)
+            h = layer(h, mask)
             h = h[0] if isinstance(h, tuple) else h
             layers.append(h)
     stacked = to_numpy(torch.stack(layers, dim=1))  # (B, L + 1, frames, dim)
     return [stacked[i, :, :n] for i, n in enumerate(n_frames)]
+
+
+def _own_mels(feature_extractor, waves: list[np.ndarray]):
+    """Each window's own log-Mel frames (zero-padded to an even count, as the stride-2 convolution needs), zero-padded
+    to the longest: ((B, mels, frames), each window's count of encoder frames)."""
+    import torch
+
+    mels = [feature_extractor(w, sampling_rate=16000, return_tensors="pt", padding="longest").input_features[0]
+            for w in waves]
+    widths = [m.shape[-1] + m.shape[-1] % 2 for m in mels]
+    batch = torch.zeros(len(mels), mels[0].shape[0], max(widths), dtype=mels[0].dtype)
+    for i, m in enumerate(mels):
+        batch[i, :, :m.shape[-1]] = m
+    return batch, [w // 2 for w in widths]
+
+
+def _key_mask(counts: list[int], h):
+    """The additive attention mask (B, 1, T, T) of a batch whose window i holds `counts[i]` real frames: the
+    smallest float of `h`'s type on padded keys, so that no real frame attends to padding."""
+    import torch
+
+    real = torch.arange(h.shape[1], device=h.device)[None, :] < torch.tensor(counts, device=h.device)[:, None]
+    mask = torch.zeros(real.shape, dtype=h.dtype, device=h.device).masked_fill(~real, torch.finfo(h.dtype).min)
+    return mask[:, None, None, :].expand(-1, 1, h.shape[1], -1)

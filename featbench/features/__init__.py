@@ -27,4 +27,44 @@ def build_family(name: str, options: dict | None = None, audio: AudioConfig = Au
     return FAMILIES[name](options, audio=audio)
 
 
-__all__ = ["FAMILIES", "FeatureFamily", "InputKind", "TextFeatureFamily", "build_family"]
+def accelerated(names) -> bool:
+    """Whether any of the families `names` runs a torch network (and so takes ``--device``).
+
+    >>> accelerated(["egemaps-func", "fbank"]), accelerated(["fbank", "whisper"])
+    (False, True)
+    """
+    return any(name in FAMILIES and FAMILIES[name].accelerated for name in names)
+
+
+def with_precision(specs: list[tuple[str, dict]], precision) -> list[tuple[str, dict]]:
+    """`specs` ([(family, options)]) with ``--precision`` (a `featbench.device.Precision`) given to every neural
+    family whose options do not name one; a precision other than float32 with no neural family among them, or
+    one that a family's own ``precision`` option contradicts, is a one-line error.
+
+    >>> from featbench.device import Precision
+    >>> with_precision([("fbank", {}), ("whisper", {"layer": "all"})], Precision.BFLOAT16)
+    [('fbank', {}), ('whisper', {'layer': 'all', 'precision': 'bfloat16'})]
+    >>> with_precision([("fbank", {})], Precision.FLOAT16)
+    Traceback (most recent call last):
+    featbench.errors.FeatbenchError: --precision float16: none of the families fbank runs a neural encoder
+    """
+    from featbench.device import Precision
+
+    if not accelerated(name for name, _ in specs):
+        if precision.is_default:
+            return specs
+        raise FeatbenchError(f"--precision {precision.value}: none of the families {', '.join(n for n, _ in specs)} "
+                             "runs a neural encoder")
+    out = []
+    for name, options in specs:
+        if name in FAMILIES and FAMILIES[name].accelerated:
+            own = Precision.parse(options.get("precision", precision), f"{name}.precision")
+            if own is not precision and not precision.is_default:
+                raise FeatbenchError(f"--precision {precision.value} and --set {name}.precision={own.value} disagree; "
+                                     "give one")
+            options = options if own.is_default and "precision" not in options else {**options, "precision": own.value}
+        out.append((name, options))
+    return out
+
+
+__all__ = ["FAMILIES", "FeatureFamily", "InputKind", "TextFeatureFamily", "accelerated", "build_family", "with_precision"]

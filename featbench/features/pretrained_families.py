@@ -303,13 +303,14 @@ class HFFamily(_PretrainedFamily):
         return self._select(states, final)
 
     def extract_batch(self, signals: list[np.ndarray], sample_rate: int) -> list[np.ndarray]:
-        """Batched where exact: Whisper 'padded' windows, and layer-norm wav2vec 2.0-style front ends."""
+        """Batched where exact: Whisper windows (padded, or with an attention mask), and layer-norm wav2vec 2.0-style
+        front ends."""
         model = self.model
         if self.model_type == "whisper":
             chunk = min(self.config.chunk_seconds, 30.0)
             mode = self.config.whisper_mode
             out: list = [None] * len(signals)
-            short = [i for i, s in enumerate(signals) if len(s) <= chunk * 16000] if mode == "padded" else []
+            short = [i for i, s in enumerate(signals) if len(s) <= chunk * 16000]
             if len(short) > 1:
                 for i, states in zip(short, whisper_states_batch(model, self._extractor, [signals[i] for i in short], mode)):
                     out[i] = self._whisper_select(states)

@@ -114,6 +114,16 @@ class FamilyMeta:
         return len(self.columns)
 
     @property
+    def precision(self) -> str:
+        """The floating-point type a neural family's encoder computed in: its ``precision`` option, which `config`
+        holds where it is not float32 (`featbench.device.Precision`; older stores and other families: float32).
+
+        >>> FamilyMeta("w", "", {"precision": "bfloat16"}, "h", {}, {}, 16000, 50.0, ["x"]).precision
+        'bfloat16'
+        """
+        return str(self.config.get("precision", "float32"))
+
+    @property
     def frame_dim(self) -> int:
         """Columns of the frames the features describe: `dim`, or half of it in a pooled file (mean and std)."""
         return self.dim // 2 if self.pooled else self.dim

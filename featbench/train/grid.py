@@ -130,7 +130,7 @@ def make_context(data: GridData) -> TaskContext:
 
     views = {name: replace(view, X=np.load(view.X_file, mmap_mode="r")) if view.X_file else view
              for name, view in data.views.items()}
-    return TaskContext(replace(data, views=views), device=data.device.for_worker(worker_index()))
+    return TaskContext(replace(data, views=views), device=data.device.for_worker(worker_index()).activate())
 
 
 def _fit_sequence(classifier: str, seqs, y, train_rows, fit_rows, val_rows, data: GridData, view: ViewData, seed: int,
