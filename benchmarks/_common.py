@@ -1,4 +1,5 @@
-"""Shared helpers of the benchmark scripts: which clips to use, and peak memory of a process tree."""
+"""Shared helpers of the benchmark scripts: which clips to use, peak memory of a process tree, and how close two
+sets of pooled all-layer features are."""
 from __future__ import annotations
 
 import os
@@ -50,3 +51,17 @@ def run_with_peak_rss(command: list[str], interval: float = 0.05) -> tuple[float
     done.set()
     thread.join()
     return time.perf_counter() - start, peak / 2**20, code
+
+
+def pooled_cosines(a, b, layers: int):
+    """Cosine between each row's layer blocks of two pooled all-layer matrices (n, layers * dim): (n, layers).
+
+    >>> import numpy as np
+    >>> pooled_cosines(np.array([[1.0, 0.0, 1.0, 1.0]]), np.array([[2.0, 0.0, 1.0, -1.0]]), 2).tolist()
+    [[1.0, 0.0]]
+    """
+    import numpy as np
+
+    x = np.asarray(a, np.float64).reshape(len(a), layers, -1)
+    y = np.asarray(b, np.float64).reshape(len(b), layers, -1)
+    return (x * y).sum(-1) / (np.linalg.norm(x, axis=-1) * np.linalg.norm(y, axis=-1))

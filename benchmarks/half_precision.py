@@ -1,4 +1,12 @@
-"""Benchmark: does float16 storage change UA? Whisper-base, every layer, float32 store against float16 store.
+"""Benchmark: half precision, computed and stored. Whisper-base, every layer.
+
+1. Computing (``--precision``, `featbench.device.Precision`): the encoder run in float16 and bfloat16 against
+   float32 on the same clips (``--precision-clips``, on ``--device``, the CPU by default, where torch runs
+   bfloat16 fast and float16 slowly): per layer, the smallest cosine between a clip's pooled (mean over
+   frames) float32 and half-precision vectors, and the largest |difference| relative to the layer's largest
+   float32 value; and the time each took.
+
+2. Storing (``dtype=float16``): does float16 storage change UA? A float32 store against a float16 store.
 
 Reads the options of the float32 whisper family in an existing RAVDESS store (results/ravdess/
 make_pretrained.sh makes it), extracts the same family with dtype=float16 into a separate store (the
@@ -7,7 +15,8 @@ of each view for float32 and float16, their absolute difference against the 0.00
 stored values equal the float32 values rounded to float16, and both file sizes. Re-running resumes
 (stored clips and finished result rows are skipped).
 
-    .venv/bin/python benchmarks/half_precision.py [--store /tmp/featbench-ravdess-store --out /tmp/featbench-ravdess-f16]
+    .venv/bin/python benchmarks/half_precision.py [--precision-clips 24 --precisions float16,bfloat16 --device cpu]
+        [--store /tmp/featbench-ravdess-store --out /tmp/featbench-ravdess-f16]
         [--features whisper@L3,whisper@L6 --classifiers svm --budgets all --folds 6 --seeds 0,1,2 --jobs 1]
 """
 from __future__ import annotations
@@ -40,8 +49,55 @@ def _identical_fraction(a_path: Path, b_path: Path) -> tuple[float, float]:
     return same / total, worst
 
 
+def compute_precision(clips: int, precisions: list[str], device: str, threads: int) -> None:
+    """Part 1: whisper-base (every layer) computed in each of `precisions` against float32 on `clips` RAVDESS clips."""
+    import sys
+    import time
+
+    import numpy as np
+    import torch
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _common import SHARED, benchmark_table, pooled_cosines
+
+    from featbench.audio import load
+    from featbench.device import Device
+    from featbench.features import build_family
+
+    whisper = SHARED / "models" / "whisper-base"
+    if not whisper.is_dir():
+        print(f"skipped: no whisper-base at {whisper}")
+        return
+    torch.set_num_threads(threads)
+    on = Device.parse(device).resolve()
+    table, corpus = benchmark_table(clips, Path("/tmp/featbench-half-precision"))
+    signals = [load(p) for p in table["path"]]
+    print(f"{corpus}: {len(signals)} clips, {sum(map(len, signals)) / 16000:.0f} s of audio; whisper-base, every layer, "
+          f"on {on}, {threads} torch thread(s)")
+    pooled, seconds = {}, {}
+    for precision in ["float32", *precisions]:
+        family = build_family("whisper", {"model": str(whisper), "layer": "all", "precision": precision})
+        family.use_device(on)
+        family.extract(signals[0], 16000)  # load, and warm up
+        start = time.perf_counter()
+        pooled[precision] = np.stack([family.extract(s, 16000).mean(0) for s in signals])
+        seconds[precision] = time.perf_counter() - start
+    layers = pooled["float32"].shape[1] // 512
+    print(f"{'precision':9s} {'seconds':>7s}  per layer L0..L{layers - 1}: smallest pooled cosine | largest |diff| / max|float32|")
+    for precision in ["float32", *precisions]:
+        cosine = pooled_cosines(pooled["float32"], pooled[precision], layers).min(0)
+        full = pooled["float32"].reshape(len(signals), layers, -1)
+        relative = (np.abs(full - pooled[precision].reshape(full.shape)).max(axis=(0, 2)) / np.abs(full).max(axis=(0, 2)))
+        print(f"{precision:9s} {seconds[precision]:7.1f}  {' '.join(f'{c:.6f}' for c in cosine)} | "
+              f"{' '.join(f'{r:.1e}' for r in relative)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[1])
+    parser.add_argument("--precision-clips", type=int, default=24, help="clips of part 1 (0: skip it)")
+    parser.add_argument("--precisions", default="float16,bfloat16")
+    parser.add_argument("--device", default="cpu", help="where part 1 runs: cpu, cuda, cuda:N, mps, auto")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads of part 1")
     parser.add_argument("--store", type=Path, default=Path("/tmp/featbench-ravdess-store"), help="float32 store (read only)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/featbench-ravdess-f16"), help="float16 store and results")
     parser.add_argument("--family", default="whisper")
@@ -53,6 +109,9 @@ def main() -> None:
     parser.add_argument("--classes", default="", help="comma-separated (default: every class, 8 on RAVDESS)")
     parser.add_argument("--jobs", type=int, default=1)
     args = parser.parse_args()
+    if args.precision_clips:
+        compute_precision(args.precision_clips, args.precisions.split(","), args.device, args.threads)
+        print()
 
     import pandas as pd
 
