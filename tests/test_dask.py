@@ -329,3 +329,29 @@ def test_a_ctrl_c_swallowed_after_the_run_still_ends_with_an_interrupt():
 
 def _add_one(context, task: int) -> int:
     return task + 1
+
+
+def test_workers_are_numbered_by_name_and_take_gpu_tasks(cluster):
+    """local:N workers offer a GPU resource (--device cuda is checked on this machine) and are numbered 0..N-1,
+    the number `Device.for_worker` maps to a GPU."""
+    from tests.worker_tasks import dask_name_and_number
+
+    seen = set(cluster.run(dask_name_and_number, list(range(8)), resources={"GPU": 1}, chunk_seconds=0))
+    assert {name for name, _ in seen} == {"0", "1"} and all(number == int(name) for name, number in seen)
+
+
+def test_cuda_on_a_cluster_needs_workers_that_offer_a_gpu():
+    from distributed import Client, LocalCluster
+
+    from featbench.device import AUTO, Device, DeviceKind
+
+    cuda = Device(DeviceKind.CUDA)
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=":0") as local, Client(local) as client:
+        remote = DaskCluster.from_client(client)
+        with pytest.raises(FeatbenchError, match=r"^--device cuda: no worker of the Dask cluster at .* offers a GPU; "
+                                                 r"start one worker per GPU with `dask worker .* --resources GPU=1`$"):
+            remote.check_device(cuda)
+        assert remote.check_device(AUTO) == AUTO  # each worker resolves it
+    with LocalCluster(n_workers=1, processes=False, dashboard_address=":0", resources={"GPU": 1}) as local, \
+            Client(local) as client:
+        assert DaskCluster.from_client(client).check_device(cuda) == cuda

@@ -10,3 +10,10 @@ def worker_number(context, task) -> int:
 
     time.sleep(0.3)
     return worker_index()
+
+
+def dask_name_and_number(context, task) -> tuple[str, int]:
+    """The name of the Dask worker that ran `task`, and the number `worker_index` gives it."""
+    from distributed import get_worker
+
+    return str(get_worker().name), worker_number(context, task)
