@@ -34,7 +34,7 @@ import pandas as pd
 from featbench.audio import AudioConfig, AudioProblem, file_hash, load
 from featbench.errors import FeatbenchError
 from featbench.executors import Executor, resolve_executor
-from featbench.features import FAMILIES, InputKind, build_family
+from featbench.features import InputKind, build_family
 from featbench.features.text_family import TextSource, Transcript, choose_transcripts, text_hash
 from featbench.store import ERRORS_FILE, FamilyMeta, StoreWriter, read_transcripts, write_corpus, write_errors
 from featbench.store.files import TextRecord
@@ -89,8 +89,11 @@ def check_families(specs: list[tuple[str, dict]], audio: AudioConfig) -> dict:
 
 
 def text_families(specs: list[tuple[str, dict]]) -> list[str]:
-    """Names of the families in `specs` that read transcripts."""
-    return [name for name, _ in specs if name in FAMILIES and FAMILIES[name].input is InputKind.TEXT]
+    """Names of the families in `specs` that read transcripts (built-in or plug-in)."""
+    from featbench.features import all_families
+
+    known = all_families()
+    return [name for name, _ in specs if name in known and known[name].input is InputKind.TEXT]
 
 
 def check_transcripts(table: pd.DataFrame, specs: list[tuple[str, dict]], store: str | Path,

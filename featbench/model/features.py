@@ -75,12 +75,13 @@ def family_options(name: str, config: dict) -> dict:
     """
     import dataclasses
 
-    from featbench.features import FAMILIES
+    from featbench.features import all_families
     from featbench.features.storage import Storage
 
-    if name not in FAMILIES:
+    known = all_families()
+    if name not in known:
         return dict(config)  # build_family names the problem
-    names = {f.name for f in dataclasses.fields(FAMILIES[name].Config)} | set(Storage.OPTIONS)
+    names = {f.name for f in dataclasses.fields(known[name].Config)} | set(Storage.OPTIONS)
     return {k: v for k, v in config.items() if k in names}
 
 
