@@ -83,7 +83,7 @@ def run_prediction(model_folder: str | Path, inputs: list[Path], out: str | Path
     names the one speaker of plain audio inputs (a model fitted with per-speaker normalisation standardises
     each speaker's clips on their own mean and std, so it needs to know who speaks). The extraction runs on
     `executor` (default `Local()`; the deprecated `jobs=N` is `Local(N)`)."""
-    from featbench.model.features import build_metas, check_store, view_matrix
+    from featbench.model.features import build_metas, check_imported, check_store, view_matrix
     from featbench.model.folder import load_model
     from featbench.model.inputs import clips_table, corpus_table, held_out_only
 
@@ -93,6 +93,7 @@ def run_prediction(model_folder: str | Path, inputs: list[Path], out: str | Path
     model = load_model(model_folder)
     out = Path(out)
     check_out(out, Path(model_folder), model.fingerprint)
+    check_imported(model, model_folder, store)  # imported families: only from a store they were imported into
     metas = build_metas(model, model_folder)  # checkpoints found, options valid, the same config hashes
     if store is not None:
         check_store(model, store)
@@ -242,10 +243,10 @@ def _extract(model, table: pd.DataFrame, store: Path, metas: dict, executor: Exe
     """Extract the model's families for `table` into `store` (one run per audio setting); {failed id: reason}."""
     from featbench.audio import AudioConfig
     from featbench.extract import run_extraction
-    from featbench.model.features import family_options
+    from featbench.model.features import extracted_specs, family_options, missing_imported
 
     by_audio: dict[str, list[dict]] = {}
-    for spec in model.manifest["families"]:
+    for spec in extracted_specs(model):  # imported families are read from the store only
         by_audio.setdefault(json.dumps(spec["audio"], sort_keys=True), []).append(spec)
     failed: dict[str, list[str]] = {}
     for audio, specs in by_audio.items():
@@ -256,6 +257,8 @@ def _extract(model, table: pd.DataFrame, store: Path, metas: dict, executor: Exe
                             f"clips already stored, {extraction.extracted} extracted, {extraction.failed} failed"]
         for error in extraction.errors:
             failed.setdefault(error["id"], []).append(f"{error['family']}: {error['reason']}")
+    for uid, reason in missing_imported(model, store, list(table["id"])).items():
+        failed.setdefault(uid, []).append(reason)
     return {uid: "; ".join(reasons) for uid, reasons in failed.items()}
 
 
