@@ -276,7 +276,7 @@ def _config_hash(probe: Probe) -> tuple[bool, str]:
     hashed = probe.family.config_hash()
     if probe.fresh().config_hash() != hashed:
         return False, "two instances with the same options have different config hashes"
-    varied, untried = [], []
+    varied, equivalent, untried = [], [], []
     for option in fields(probe.family.config):
         default = getattr(probe.family.config, option.name)
         for value in _other_values(default):
@@ -284,14 +284,25 @@ def _config_hash(probe: Probe) -> tuple[bool, str]:
                 other = build_family(probe.name, {**probe.options, option.name: value}, probe.audio)
             except FeatbenchError:
                 continue  # not a valid value of this option: try the next
-            if other.config_hash() == hashed:
-                return False, f"{option.name}={value!r} (default {default!r}) gives the same config hash {hashed}"
-            varied.append(option.name)
+            if other.config_hash() != hashed:
+                varied.append(option.name)
+            elif _same_features(probe, other):  # an equivalent setting (a value clamped to the same one)
+                equivalent.append(f"{option.name}={value!r}")
+            else:
+                return False, f"{option.name}={value!r} (default {default!r}) gives other features but the same config hash {hashed}"
             break
         else:
             untried.append(option.name)
+    notes = [f"same features and hash: {', '.join(equivalent)}"] * bool(equivalent) + \
+        [f"not varied: {', '.join(untried)}"] * bool(untried)
     detail = f"stable; changed by {', '.join(varied)}" if varied else "stable"
-    return True, detail + (f" (not varied: {', '.join(untried)})" if untried else "") + \
-        ("" if varied or untried else " (the family has no options)")
+    detail += f" ({'; '.join(notes)})" if notes else ""
+    return True, detail + ("" if varied or notes else " (the family has no options)")
+
+
+def _same_features(probe: Probe, other) -> bool:
+    """Whether family instance `other` gives the probe's outputs."""
+    other.load()
+    return not _differ("", probe.outputs, [probe.one(other, x) for x in probe.inputs], SAME)
 
 

@@ -105,7 +105,7 @@ def test_check_fails_the_broken_plugin_one_line_per_failure(with_plugin):
     assert set(failed) == {"shapes", "dtype", "deterministic", "pickles", "batch", "config hash",
                            "Ctrl-C inside the family", "Ctrl-C during extraction"}, result.output
     assert "shape (48, 2), declared (rows, 3)" in failed["shapes"] and "float64" in failed["dtype"]
-    assert "gives the same config hash 000000000000" in failed["config hash"]
+    assert "gives other features but the same config hash 000000000000" in failed["config hash"]
     assert "broken.py:" in failed["Ctrl-C inside the family"] and "was swallowed" in failed["Ctrl-C inside the family"]
     assert len(lines) == 13 and lines[-1] == "broken-energy: does not conform (8 of 11 checks failed)"
 
