@@ -17,7 +17,6 @@ from featbench.features.pretrained_families import FairseqTransformer, HFFamily,
 from featbench.features.raw import RawWaveform
 from featbench.features.text_family import TextEncoder
 from featbench.features.plugins import discover, plugin_families  # noqa: I001 (after the built-ins: easier merges)
-from featbench.row_kinds import RowKind
 
 FAMILIES: dict[str, type[FeatureFamily]] = {
     cls.name: cls for cls in (EGeMAPSLLD, EGeMAPSFunctionals, ComParELLD, Fbank, RawWaveform,
@@ -49,10 +48,10 @@ def family_class(name: str) -> type[FeatureFamily]:
 
 
 def build_family(name: str, options: dict | None = None, audio: AudioConfig = AudioConfig()) -> FeatureFamily:
-    """Instantiate a registered family (built-in or plug-in) with its options (strings are coerced to the option's
-    type)."""
-    return family_class(name)(options, audio=audio)
+    """Instantiate a registered family with its options (strings are coerced to the option's type)."""
+    if name not in FAMILIES:
+        return family_class(name)(options, audio=audio)  # a plug-in, or one line naming the problem
+    return FAMILIES[name](options, audio=audio)
 
 
-__all__ = ["FAMILIES", "FeatureFamily", "InputKind", "RowKind", "TextFeatureFamily", "all_families", "build_family",
-           "family_class"]
+__all__ = ["FAMILIES", "FeatureFamily", "InputKind", "TextFeatureFamily", "build_family"]

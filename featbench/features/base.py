@@ -58,10 +58,10 @@ class FeatureFamily(ABC):
 
     name: ClassVar[str]
     Config: ClassVar[type]
+    plugin_origin: ClassVar[dict[str, str]] = {}  # {distribution: version} of a plug-in (set by `plugins.discover`)
     description: ClassVar[str] = ""
     input: ClassVar[InputKind] = InputKind.AUDIO
     float16_refused: ClassVar[str] = ""  # why dtype=float16 is refused for this family ("": allowed)
-    plugin_origin: ClassVar[dict[str, str]] = {}  # {distribution: version} of a plug-in (set by `plugins.discover`)
 
     def __init__(self, options: dict | None = None, audio: AudioConfig = AudioConfig()):
         fields = {f.name: f for f in dataclasses.fields(self.Config)}
