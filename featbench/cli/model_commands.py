@@ -36,6 +36,7 @@ def fit(
     from featbench.model import FitSpec, fit_model
     from featbench.model.folder import check_writable
     from featbench.options import parse_int
+    from featbench.results import Normalisation
     from featbench.train import parse_budgets
     from featbench.train.protocol import MAX_SEED
 
@@ -46,7 +47,7 @@ def fit(
     check_writable(out)  # before the work, not after it
     result = fit_model(FitSpec.of(store, features, classifier, seed_value, chosen[0], holdout_fold,
                                   classes=parse_classes(classes), merge=parse_merge(merge), n_folds=folds,
-                                  corpus=corpus or "", normalisation=normalise,
+                                  corpus=corpus or "", normalisation=Normalisation.parse(normalise),
                                   allow_confounded_speakers=allow_confounded_speakers))
     result.model.save(out)
     typer.echo(result.summary(out))
