@@ -89,11 +89,11 @@ def check_families(specs: list[tuple[str, dict]], audio: AudioConfig) -> dict:
 
 
 def text_families(specs: list[tuple[str, dict]]) -> list[str]:
-    """Names of the families in `specs` that read transcripts (built-in or plug-in)."""
-    from featbench.features import all_families
+    """Names of the families in `specs` that read transcripts (built-in or plug-in; an unknown name is a one-line
+    FeatbenchError)."""
+    from featbench.features import family_class
 
-    known = all_families()
-    return [name for name, _ in specs if name in known and known[name].input is InputKind.TEXT]
+    return [name for name, _ in specs if family_class(name).input is InputKind.TEXT]
 
 
 def check_transcripts(table: pd.DataFrame, specs: list[tuple[str, dict]], store: str | Path,

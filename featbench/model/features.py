@@ -75,13 +75,14 @@ def family_options(name: str, config: dict) -> dict:
     """
     import dataclasses
 
-    from featbench.features import all_families
+    from featbench.features import family_class
     from featbench.features.storage import Storage
 
-    known = all_families()
-    if name not in known:
+    try:
+        cls = family_class(name)  # a built-in, else a plug-in (found only then)
+    except FeatbenchError:
         return dict(config)  # build_family names the problem
-    names = {f.name for f in dataclasses.fields(known[name].Config)} | set(Storage.OPTIONS)
+    names = {f.name for f in dataclasses.fields(cls.Config)} | set(Storage.OPTIONS)
     return {k: v for k, v in config.items() if k in names}
 
 
