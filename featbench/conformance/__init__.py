@@ -33,11 +33,11 @@ from featbench.audio import AudioConfig
 from featbench.errors import FeatbenchError, one_line
 from featbench.features import FAMILIES, InputKind, build_family
 from featbench.features.plugins import discover
+from featbench.conformance.arrays import SAME, same
 from featbench.row_kinds import RowKind
 
 CLIP_SECONDS = (0.5, 1.0, 0.75)
 SENTENCES = ("Kids are talking by the door.", "Dogs are sitting by the door.", "The cat sat on the mat today.")
-SAME = dict(rtol=1e-5, atol=1e-6)  # deterministic: the same numbers (within float rounding of the last bit)
 BATCHED = dict(rtol=1e-4, atol=1e-5)  # batch vs one by one: what `extract_batch` promises (padding, other kernels)
 
 
@@ -111,10 +111,6 @@ def origin(name: str) -> str:
     return next((f"plug-in from {p.origin}" for p in discover(frozenset(FAMILIES)) if p.name == name), "unknown")
 
 
-def same(a: np.ndarray, b: np.ndarray, tolerance: dict) -> bool:
-    return a.shape == b.shape and np.allclose(np.asarray(a, np.float64), np.asarray(b, np.float64), equal_nan=True, **tolerance)
-
-
 def _differ(name: str, outputs: list, others: list, tolerance: dict) -> str:
     """'' when both lists agree clip by clip, else where they first differ (one phrase)."""
     if len(others) != len(outputs):
@@ -156,7 +152,7 @@ def check_family(name: str, options: dict | None = None, audio: AudioConfig = Au
         probe = _built(name, dict(options or {}), audio, Path(folder), result)
         if probe is None:
             return result
-        from featbench.interrupts import check_interrupted_extraction, check_interrupts
+        from featbench.conformance.interrupts import check_interrupted_extraction, check_interrupts
 
         for title, check in [("declared", _declared), ("shapes", _shapes), ("dtype", _dtype), ("finite", _finite),
                              ("deterministic", _deterministic), ("pickles", _pickles), ("batch", _batch),
