@@ -141,14 +141,18 @@ def quiet_transformers() -> Iterator[None]:
         hf_logging.enable_progress_bar()
 
 
-def load_asr(spec: AsrModel) -> tuple:
-    """(model, processor, spec) for `transcribe_batch`: float32 on the CPU, local files only; once per worker."""
+def load_asr(spec: AsrModel, device=None) -> tuple:
+    """(model, processor, spec) for `transcribe_batch`: float32, local files only, once per worker, on this worker's
+    `device` (a `featbench.device.Device`, None: the CPU; worker i of n GPUs: cuda:(i mod n))."""
     import torch
     from transformers import WhisperForConditionalGeneration, WhisperProcessor
 
+    from featbench.device import CPU, place
     from featbench.features.pretrained_options import LoadErrors
+    from featbench.worker_process import worker_index
 
+    on = (device or CPU).for_worker(worker_index()).activate()
     with LoadErrors(spec.path, "--model", "Whisper model and tokenizer"), quiet_transformers():
         processor = WhisperProcessor.from_pretrained(spec.path, local_files_only=True)
         model = WhisperForConditionalGeneration.from_pretrained(spec.path, local_files_only=True, dtype=torch.float32)
-    return model.eval(), processor, spec
+    return place(model.eval(), on), processor, spec

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from featbench.audio import AudioConfig, AudioProblem, file_hash, load
+from featbench.device import CPU, Device
 from featbench.errors import FeatbenchError
 from featbench.executors import Executor, resolve_executor
 from featbench.features import InputKind, build_family
@@ -156,10 +157,15 @@ def _sources_note(name: str, transcripts: dict[str, Transcript]) -> str:
     return f"{name}: transcripts " + ", ".join(parts)
 
 
-def build_families(specs: list[tuple[str, dict]], audio: AudioConfig) -> dict:
-    """{name: family}, options validated and heavy parts loaded (once per worker process)."""
+def build_families(specs: list[tuple[str, dict]], audio: AudioConfig, device: Device = CPU) -> dict:
+    """{name: family}, options validated and heavy parts loaded (once per worker process), the neural ones on this
+    worker's `device` (worker i of n GPUs: cuda:(i mod n), `Device.for_worker`)."""
+    from featbench.worker_process import worker_index
+
+    on = device.for_worker(worker_index()).activate()
     families = {name: build_family(name, options, audio) for name, options in specs}
     for family in families.values():
+        family.use_device(on)
         family.load()
     return families
 
@@ -253,18 +259,20 @@ def _extract_texts(family, name: str, batch: ClipBatch, texts: dict, results: di
 def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: str | Path,
                    audio: AudioConfig = AudioConfig(), executor: Executor | None = None, progress: bool = True,
                    flush_utterances: int = 64, batch_size: int = 1, metas: dict | None = None, *,
-                   jobs: int | None = None, cluster: Executor | None = None) -> ExtractionReport:
+                   jobs: int | None = None, cluster: Executor | None = None, device: Device = CPU) -> ExtractionReport:
     """Extract every family in `specs` ([(name, options)]) for every utterance of `table` into `store`.
 
     The batches run on `executor` (`featbench.executors`: default `Local()`, this process; the deprecated
     `jobs=N` is `Local(N)`, `cluster=c` is `c`), this process the only writer. batch_size > 1 hands clips of
     similar duration to the families in batches (pretrained encoders batch where that is exact; the
-    stored arrays do not depend on it). Finished utterances reach the disk
+    stored arrays do not depend on it beyond float rounding). Finished utterances reach the disk
     every `flush_utterances` utterances (or 64 MB), so a killed run loses at most that much work.
     Options, models, transcripts (`check_transcripts`) and the store are checked before any clip: a
     configuration error raises FeatbenchError and is never recorded as a per-clip failure (`metas`, from
     `check_families`, saves checking twice). The per-clip hash of an audio family is its file's hash,
-    that of a text family its transcript's (`text_hash`). Returns an ExtractionReport.
+    that of a text family its transcript's (`text_hash`). Neural families run on `device` (checked by the
+    caller, `Executor.check_device`; where the features were computed is no part of their identity).
+    Returns an ExtractionReport.
     """
     start = time.perf_counter()
     executor = resolve_executor(executor, jobs, cluster, caller="run_extraction")
@@ -288,7 +296,8 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
         bar, stack = LateBar(len(todo), "extract", progress), ExitStack()
         try:
             results = stack.enter_context(closing(executor.run(extract_batch, batches, setup=build_families,
-                                                               setup_args=(specs, audio))))
+                                                               setup_args=(specs, audio, device),
+                                                               resources=device.resources())))
             _follow(results, _Recorder(writer, report, transcripts, hashes), bar, seconds_todo, by_audio)
         finally:
             stack.close()  # workers end here, on success, error or Ctrl-C

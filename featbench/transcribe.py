@@ -44,6 +44,7 @@ import pandas as pd
 
 from featbench.asr_model import AsrModel, check_asr_model, load_asr, quiet_transformers
 from featbench.audio import AudioConfig, AudioProblem, file_hash, load
+from featbench.device import CPU, Device, place_like
 from featbench.errors import FeatbenchError
 from featbench.executors import Executor, resolve_executor
 from featbench.progress import LateBar, progress_note
@@ -127,12 +128,13 @@ def transcribe_signals(loaded: tuple, signals: list[np.ndarray]) -> list[tuple[s
 
     model, processor, spec = loaded
     features = processor.feature_extractor(signals, sampling_rate=SAMPLE_RATE, return_tensors="pt").input_features
+    features = place_like(features, model)  # on the model's device (--device)
     with torch.no_grad(), quiet_transformers():
         encoded = model.get_encoder()(features)
         languages = _detect(model, spec, encoded)
         tokens = model.generate(encoder_outputs=encoded, force_unique_generate_call=True,  # one window, one call
                                 **_generate_kwargs(spec, languages))
-    texts = processor.batch_decode(tokens, skip_special_tokens=True)
+    texts = processor.batch_decode(tokens.cpu(), skip_special_tokens=True)
     return [(_one_line(text), language) for text, language in zip(texts, languages)]
 
 
@@ -148,14 +150,15 @@ def transcribe_long(loaded: tuple, signal: np.ndarray) -> tuple[str, str]:
     whole = processor.feature_extractor(signal, sampling_rate=SAMPLE_RATE, return_tensors="pt", truncation=False,
                                         padding="longest", return_attention_mask=True)
     with torch.no_grad(), quiet_transformers():
-        language = _detect(model, spec, model.get_encoder()(first))[0]
+        language = _detect(model, spec, model.get_encoder()(place_like(first, model)))[0]
         kwargs = _generate_kwargs(spec, [language])
         if spec.multilingual:
             kwargs["language"] = language
-        tokens = model.generate(whole.input_features, attention_mask=whole.attention_mask, return_timestamps=True,
+        tokens = model.generate(place_like(whole.input_features, model), return_timestamps=True,
+                                attention_mask=place_like(whole.attention_mask, model),
                                 condition_on_prev_tokens=False, temperature=0.0, **kwargs)
     sequences = tokens["sequences"] if isinstance(tokens, dict) else tokens
-    return _one_line(processor.batch_decode(sequences, skip_special_tokens=True)[0]), language
+    return _one_line(processor.batch_decode(sequences.cpu(), skip_special_tokens=True)[0]), language
 
 
 @dataclass(frozen=True)
@@ -279,13 +282,13 @@ def _score(report: TranscriptionReport, table: pd.DataFrame, stored: pd.DataFram
 
 def run_transcription(table: pd.DataFrame, model: str | Path | AsrModel, store: str | Path, language: str | None = None,
                       executor: Executor | None = None, batch_size: int = 8, progress: bool = True, *,
-                      jobs: int | None = None, cluster: Executor | None = None) -> TranscriptionReport:
+                      jobs: int | None = None, cluster: Executor | None = None, device: Device = CPU) -> TranscriptionReport:
     """Transcribe every clip of `table` (the utterance table) with a Whisper folder into ``<store>/transcripts.csv``.
 
     `model` is a folder (checked here with `language`) or the AsrModel from `check_asr_model` (which holds
     the language). Clips already transcribed by this model (same fingerprint, same audio hash, and the same
     language when one is forced) are skipped. The batches run on `executor` (`featbench.executors`: default
-    `Local()`, this process; the deprecated `jobs=N` is `Local(N)`, `cluster=c` is `c`).
+    `Local()`, this process; the deprecated `jobs=N` is `Local(N)`, `cluster=c` is `c`); Whisper on `device`.
     The store folder is locked for the run, the corpus table is merged into ``corpus.csv``, failures are
     listed in ``errors.csv`` (family ``transcribe``; other commands' rows are kept). Returns a
     TranscriptionReport.
@@ -307,7 +310,7 @@ def run_transcription(table: pd.DataFrame, model: str | Path | AsrModel, store: 
         bar, stack = LateBar(len(todo), FAMILY, progress), ExitStack()
         try:
             results = stack.enter_context(closing(executor.run(transcribe_batch, batches, setup=load_asr,
-                                                               setup_args=(spec,))))
+                                                               setup_args=(spec, device), resources=device.resources())))
             for n_done, outcome in enumerate(results, start=1):
                 log.append(_record(outcome, spec, hashes, report))  # one write: a killed run leaves whole rows
                 if bar.start():  # the model is loaded by now: the rate and ETA count from here

@@ -61,13 +61,20 @@ def accelerated(names) -> bool:
     >>> accelerated(["egemaps-func", "fbank"]), accelerated(["fbank", "whisper"])
     (False, True)
     """
-    return any(name in FAMILIES and FAMILIES[name].accelerated for name in names)
+    known = all_families()
+    return any(name in known and known[name].accelerated for name in names)
+
+
+def _takes_precision(name: str, known: dict) -> bool:
+    import dataclasses
+
+    return name in known and known[name].accelerated and "precision" in {f.name for f in dataclasses.fields(known[name].Config)}
 
 
 def with_precision(specs: list[tuple[str, dict]], precision) -> list[tuple[str, dict]]:
     """`specs` ([(family, options)]) with ``--precision`` (a `featbench.device.Precision`) given to every neural
-    family whose options do not name one; a precision other than float32 with no neural family among them, or
-    one that a family's own ``precision`` option contradicts, is a one-line error.
+    family (one with a ``precision`` option) whose options do not name one; a precision other than float32 with
+    no such family among them, or one that a family's own ``precision`` option contradicts, is a one-line error.
 
     >>> from featbench.device import Precision
     >>> with_precision([("fbank", {}), ("whisper", {"layer": "all"})], Precision.BFLOAT16)
@@ -78,14 +85,15 @@ def with_precision(specs: list[tuple[str, dict]], precision) -> list[tuple[str, 
     """
     from featbench.device import Precision
 
-    if not accelerated(name for name, _ in specs):
+    known = all_families()
+    if not any(_takes_precision(name, known) for name, _ in specs):
         if precision.is_default:
             return specs
         raise FeatbenchError(f"--precision {precision.value}: none of the families {', '.join(n for n, _ in specs)} "
                              "runs a neural encoder")
     out = []
     for name, options in specs:
-        if name in FAMILIES and FAMILIES[name].accelerated:
+        if _takes_precision(name, known):
             own = Precision.parse(options.get("precision", precision), f"{name}.precision")
             if own is not precision and not precision.is_default:
                 raise FeatbenchError(f"--precision {precision.value} and --set {name}.precision={own.value} disagree; "

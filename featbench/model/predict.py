@@ -34,6 +34,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from featbench.device import CPU, Device
 from featbench.errors import FeatbenchError
 from featbench.executors import Executor, resolve_executor
 from featbench.model.output import check_out, errors_path, write_csv
@@ -76,13 +77,13 @@ class PredictReport:
 def run_prediction(model_folder: str | Path, inputs: list[Path], out: str | Path, layout: str | None = None,
                    holdout_only: bool = False, store: str | Path | None = None, executor: Executor | None = None,
                    batch_size: int = 1, progress: bool = True, speaker: str | None = None, *,
-                   jobs: int | None = None) -> PredictReport:
+                   jobs: int | None = None, device: Device = CPU) -> PredictReport:
     """Label `inputs` (audio files and folders, or with `layout` one corpus root or manifest) with the model in
     `model_folder`; write the predictions CSV `out`. `holdout_only` keeps the clips of the speakers the model
     held out (needs `layout`). `store`: keep the extracted features there (reused by later runs). `speaker`
     names the one speaker of plain audio inputs (a model fitted with per-speaker normalisation standardises
     each speaker's clips on their own mean and std, so it needs to know who speaks). The extraction runs on
-    `executor` (default `Local()`; the deprecated `jobs=N` is `Local(N)`)."""
+    `executor` (default `Local()`; the deprecated `jobs=N` is `Local(N)`), its neural families on `device`."""
     from featbench.model.features import build_metas, check_imported, check_store, view_matrix
     from featbench.model.folder import load_model
 
@@ -109,7 +110,7 @@ def run_prediction(model_folder: str | Path, inputs: list[Path], out: str | Path
     folder = contextlib.nullcontext(store) if store is not None else \
         tempfile.TemporaryDirectory(prefix=f"{PREDICT_PREFIX}{os.getpid()}-")
     with folder as where:
-        failed = _extract(model, table, Path(where), metas, executor, batch_size, progress, report)
+        failed = _extract(model, table, Path(where), metas, executor, batch_size, progress, report, device)
         if per_speaker:
             failed |= _alone(table, failed)
         done = table[~table["id"].isin(failed)].reset_index(drop=True)
@@ -263,7 +264,7 @@ def _alone(table: pd.DataFrame, failed: dict[str, str]) -> dict[str, str]:
 
 
 def _extract(model, table: pd.DataFrame, store: Path, metas: dict, executor: Executor, batch_size: int, progress: bool,
-             report: PredictReport) -> dict[str, str]:
+             report: PredictReport, device: Device = CPU) -> dict[str, str]:
     """Extract the model's families for `table` into `store` (one run per audio setting); {failed id: reason}."""
     from featbench.audio import AudioConfig
     from featbench.extract import run_extraction
@@ -276,7 +277,7 @@ def _extract(model, table: pd.DataFrame, store: Path, metas: dict, executor: Exe
     for audio, specs in by_audio.items():
         extraction = run_extraction(table, [(s["family"], family_options(s["family"], s["config"])) for s in specs], store,
                                     AudioConfig(**json.loads(audio)), executor=executor, progress=progress, batch_size=batch_size,
-                                    metas={s["family"]: metas[s["family"]] for s in specs})
+                                    metas={s["family"]: metas[s["family"]] for s in specs}, device=device)
         report.messages += [*extraction.messages, f"{', '.join(s['family'] for s in specs)}: {extraction.already_done} "
                             f"clips already stored, {extraction.extracted} extracted, {extraction.failed} failed"]
         for error in extraction.errors:

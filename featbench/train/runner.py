@@ -14,9 +14,10 @@ import os
 import tempfile
 import time
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from featbench.device import CPU, Device
 from featbench.executors import Executor, resolve_executor
 from featbench.results import ResultsFile, row_key
 from featbench.train.experiment import Experiment
@@ -60,9 +61,10 @@ def _missing_tasks(data: GridData, folds: list, classifiers: list[str], done: se
 
 
 def run_training(exp: Experiment, out: str | Path, executor: Executor | None = None, progress: bool = True, *,
-                 jobs: int | None = None, cluster: Executor | None = None) -> TrainReport:
+                 jobs: int | None = None, cluster: Executor | None = None, device: Device = CPU) -> TrainReport:
     """Run the grid of `exp` on `executor` (default `Local()`, this process; the deprecated `jobs=N` is
-    `Local(N)`, `cluster=c` is `c`), appending rows to the CSV `out`. Returns a TrainReport.
+    `Local(N)`, `cluster=c` is `c`), appending rows to the CSV `out`; the sequence model, fusion and layer
+    weights fit on `device` (each worker on its own GPU, `featbench.train.grid`). Returns a TrainReport.
 
     Local worker processes memory-map the utterance matrices from temporary .npy files; the workers of a
     cluster get them sent once each, and sequence tasks read frames from the store path, which must therefore
@@ -74,6 +76,7 @@ def run_training(exp: Experiment, out: str | Path, executor: Executor | None = N
     executor = resolve_executor(executor, jobs, cluster, caller="run_training")
     remove_stale_shared()
     data, folds, dropped, classifiers = prepare_grid(exp)
+    data = replace(data, device=device)
     report = TrainReport(out=Path(out), dropped_ids=dropped)
     with ResultsFile(out) as results:
         results.check_protocol(data.protocol)  # before any task: compare reads one protocol per file
@@ -83,7 +86,8 @@ def run_training(exp: Experiment, out: str | Path, executor: Executor | None = N
         with tqdm(total=len(tasks), unit="task", disable=not progress, desc="train", mininterval=0.5) as bar, \
                 tempfile.TemporaryDirectory(prefix=f"{SHARED_PREFIX}{os.getpid()}-") as shared:
             sent = share_matrices(data, shared) if executor.local_processes(len(tasks)) > 1 else data
-            with closing(executor.run(run_task, tasks, setup=make_context, setup_args=(sent,))) as done:
+            with closing(executor.run(run_task, tasks, setup=make_context, setup_args=(sent,),
+                                      resources=device.resources())) as done:
                 for rows in done:  # a task's rows name their view by its display name: its Setup's columns instead
                     results.append([{**row, **data.views[row["family"]].setup.columns()} for row in rows])
                     report.rows_added += len(rows)
