@@ -28,10 +28,8 @@ import numpy as np
 from featbench.errors import FeatbenchError
 from featbench.options import is_whole
 
-DEVICE_HELP = ("Where the torch work runs: auto (a CUDA GPU, else Apple's MPS, else the CPU), cpu, cuda, cuda:N or "
-               "mps. Worker i of --jobs N uses cuda:(i mod GPUs) when no N is given.")
-PRECISION_HELP = ("Floating-point precision of the neural encoders: float32 (default), float16 or bfloat16 (GPUs; "
-                  "bfloat16 also runs on CPUs). Stored features record it, and it enters their config hash.")
+DEVICE_HELP = "Torch work on: auto (a GPU if any), cpu, cuda, cuda:N, mps (docs/gpu.md)."
+PRECISION_HELP = "Neural encoders compute in float32, float16 or bfloat16 (recorded in the store; docs/gpu.md)."
 
 
 class DeviceKind(str, Enum):

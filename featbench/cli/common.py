@@ -75,9 +75,8 @@ Jobs = Annotated[int, typer.Option(min=1, metavar="N", rich_help_panel=PANEL_EXE
 Progress = Annotated[bool, typer.Option(rich_help_panel=PANEL_EXECUTION, help="Show a progress bar.")]
 Scheduler = Annotated[Optional[str], typer.Option(metavar="ADDRESS", rich_help_panel=PANEL_EXECUTION, help=SCHEDULER_HELP)]
 StoreArg = Annotated[Path, typer.Argument(metavar="STORE", help="Feature store folder made by `featbench extract`.")]
-Device = Annotated[str, typer.Option(metavar="auto|cpu|cuda[:N]|mps", rich_help_panel=PANEL_EXECUTION, help=DEVICE_HELP)]
-Precision = Annotated[str, typer.Option(metavar="float32|float16|bfloat16", rich_help_panel=PANEL_FEATURES,
-                                        help=PRECISION_HELP)]
+Device = Annotated[str, typer.Option(metavar="DEVICE", rich_help_panel=PANEL_EXECUTION, help=DEVICE_HELP)]
+Precision = Annotated[str, typer.Option(metavar="TYPE", rich_help_panel=PANEL_FEATURES, help=PRECISION_HELP)]
 
 
 @contextlib.contextmanager
