@@ -3,7 +3,7 @@
 # on both devices. Fails when the GPU features drift from the CPU ones (smallest pooled cosine per layer below
 # 0.9999, float32) or when there is no CUDA device ("no CUDA device: nothing to check").
 #
-#     benchmarks/gpu_check.sh [WORKDIR]                 # about 3 minutes on an H200 with 16 cores (240 clips)
+#     benchmarks/gpu_check.sh [WORKDIR]                 # 240 clips; sized for under 8 minutes on an H200 with 16 cores
 #
 # Environment (all optional):
 #   FEATBENCH_SHARED  data and models (default: ../shared beside the checkout): data/ravdess, models/whisper-base
@@ -56,12 +56,12 @@ else
     fail "no CUDA device: nothing to check (torch $TORCH, torch.cuda.is_available() is False)"
 fi
 
-# the corpus: RAVDESS actors 1..ACTORS (links), --classes CLASSES
-mkdir -p "$WORK/ravdess"
+# the corpus: RAVDESS actors 1..ACTORS (their files linked), --classes CLASSES
 for n in $(seq 1 "$ACTORS"); do
     actor=$(printf "Actor_%02d" "$n")
     [ -d "$SHARED/data/ravdess/$actor" ] || fail "no $actor in $SHARED/data/ravdess"
-    ln -sfn "$SHARED/data/ravdess/$actor" "$WORK/ravdess/$actor"
+    mkdir -p "$WORK/ravdess/$actor"
+    ln -sf "$SHARED/data/ravdess/$actor"/* "$WORK/ravdess/$actor/"
 done
 cd "$REPO"
 export PYTHONPATH=$REPO${PYTHONPATH:+:$PYTHONPATH}
