@@ -203,8 +203,9 @@ _PRECISION_ALIASES = {"fp32": "float32", "fp16": "float16", "half": "float16", "
 
 
 def place(obj, device: Device = CPU, precision: Precision | None = None):
-    """`obj` (a torch module or tensor) on `device`, its floating-point values in `precision` (None: as they are).
-    A tensor that is already there is returned itself, so the CPU float32 path costs nothing and changes nothing.
+    """`obj` (a torch module or tensor) on `device`, its floating-point values in `precision` (None or float32, the
+    default: as they are; models load in float32). A tensor that is already there is returned itself, so the CPU
+    float32 path costs nothing and changes nothing.
 
     >>> import torch
     >>> x = torch.ones(2)
@@ -213,7 +214,7 @@ def place(obj, device: Device = CPU, precision: Precision | None = None):
     """
     import torch
 
-    dtype = precision.torch if precision is not None else None
+    dtype = precision.torch if precision is not None and not precision.is_default else None
     if isinstance(obj, torch.Tensor) and not obj.is_floating_point():
         dtype = None  # masks and indices keep their type
     return obj.to(device.torch) if dtype is None else obj.to(device.torch, dtype)
