@@ -17,6 +17,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import time
 from typing import Iterable
 
 from featbench.errors import FeatbenchError
@@ -44,13 +45,26 @@ def leave_if_importing_script() -> None:
 def unguarded_script(processes: Iterable) -> ScriptNotGuardedError | None:
     """The error naming the caller's script when one of these dead worker processes left with `EXIT_CODE`;
     None otherwise. Uncaught, it prints as one line ``featbench: error: ...`` instead of a traceback."""
-    if not any(process.exitcode == EXIT_CODE for process in processes):
+    if EXIT_CODE not in _exit_codes(list(processes)):
         return None
     main = sys.modules.get("__main__")
     script = getattr(main, "__file__", None) or "the script"
     _print_uncaught_as_one_line()
     return ScriptNotGuardedError(f"{script} starts featbench work at import time; put it under "
                                  '`if __name__ == "__main__":` (worker processes re-import the script)')
+
+
+def _exit_codes(processes: list, seconds: float = 5.0) -> list:
+    """The processes' exit codes, waiting up to `seconds` for those not known yet: a dead worker's pipe closes an
+    instant before the kernel reports its exit, and the pool's own thread may be reaping it meanwhile."""
+    deadline = time.monotonic() + seconds
+    while True:
+        for process in processes:
+            if process.exitcode is None:
+                process.join(timeout=0.05)
+        codes = [process.exitcode for process in processes]
+        if EXIT_CODE in codes or None not in codes or time.monotonic() > deadline:
+            return codes
 
 
 def _print_uncaught_as_one_line() -> None:

@@ -95,8 +95,10 @@ def _params(command) -> list[str]:
     for panel, params in panels.items():
         lines += [f"**{panel}**", "", "| name | description | default |", "|---|---|---|"]
         for param in params:
-            names = ", ".join(f"`{opt}`" for opt in [*param.opts, *param.secondary_opts]) if _is_option(param) \
+            value = f" {param.metavar}" if param.metavar and not getattr(param, "is_flag", False) else ""
+            names = ", ".join(f"`{opt}{value}`" for opt in param.opts) if _is_option(param) \
                 else f"`{(param.metavar or param.name).upper()}`"
+            names += "".join(f", `{opt}`" for opt in param.secondary_opts if _is_option(param))
             required = " (required)" if param.required else ""
             lines.append(f"| {names} | {_text(' '.join((param.help or '').split()))}{required} | {_default(param)} |")
         lines.append("")
