@@ -188,3 +188,9 @@ def test_your_own_corpus_walkthrough_runs_as_written(tmp_path):
     predictions = pd.read_csv(tour / "predictions.csv")
     assert len(predictions) == 8 and set(predictions.predicted) <= {"neutral", "happy", "sad", "angry"}
     assert all(path.endswith("-05.flac") or path.endswith("-05.wav") for path in predictions.path)
+
+
+def test_the_readme_example_is_the_walkthrough_that_runs():
+    readme = [t.content for t in _tokens(REPO / "README.md") if t.type == "fence" and t.info.strip() == "bash"]
+    example = next(block for block in readme if "featbench predict" in block)
+    assert featbench_commands(example) == [args for block in walkthrough_blocks() for args in featbench_commands(block)]
