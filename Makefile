@@ -35,6 +35,7 @@ bench: install
 	$(BIN)/python benchmarks/extraction_memory.py
 	$(BIN)/python benchmarks/pretrained_speed.py
 	$(BIN)/python benchmarks/fbank_overhead.py
+	$(BIN)/python benchmarks/mfcc_overhead.py
 	$(BIN)/python benchmarks/store_size.py
 	$(BIN)/python benchmarks/dask_scaling.py
 	$(BIN)/python benchmarks/half_precision.py
