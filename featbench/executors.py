@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Protocol, runtime_checkable
 
 from featbench.errors import FeatbenchError
+from featbench.script_guard import leave_if_importing_script, unguarded_script
 from featbench.worker_process import InterruptGuard, born_with_interrupts_blocked, limit_threads, set_worker_index
 
 __all__ = ["Executor", "Local", "Dask", "resolve_executor", "run_tasks", "InterruptGuard", "limit_threads", "SCHEDULER_HELP"]
@@ -118,15 +119,17 @@ def _kill(pool) -> None:
         process.join(timeout=5)
 
 
-def _result(future):
-    """A finished task's result; a worker that died (killed, out of memory) is one FeatbenchError line."""
+def _result(future, started: set):
+    """A finished task's result; a worker that died is one FeatbenchError line: the caller's script re-imported
+    by the workers started featbench work (`featbench.script_guard`), or it was killed (out of memory?)."""
     from concurrent.futures.process import BrokenProcessPool
 
     try:
         return future.result()
     except BrokenProcessPool:
-        raise FeatbenchError("a worker process died (killed, or out of memory?); finished work is kept, "
-                             "run the same command again to resume") from None
+        raise unguarded_script(started) or FeatbenchError(
+            "a worker process died (killed, or out of memory?); finished work is kept, "
+            "run the same command again to resume") from None
 
 
 def _in_workers(work: Callable, tasks: Iterable, workers: int, setup: Callable | None, setup_args: tuple) -> Iterator:
@@ -136,13 +139,15 @@ def _in_workers(work: Callable, tasks: Iterable, workers: int, setup: Callable |
     context = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
                                initargs=(os.getpid(), 1, setup, setup_args, context.Value("i", 0)))
-    finished_cleanly = False
+    finished_cleanly, started = False, set()
 
     def submit(task):
         if len(getattr(pool, "_processes", None) or {}) >= workers:
             return pool.submit(_call, work, task)
         with born_with_interrupts_blocked():  # this submit starts a worker
-            return pool.submit(_call, work, task)
+            future = pool.submit(_call, work, task)
+        started.update((getattr(pool, "_processes", None) or {}).values())  # their exit codes explain a death
+        return future
 
     try:
         pending = set()
@@ -151,11 +156,11 @@ def _in_workers(work: Callable, tasks: Iterable, workers: int, setup: Callable |
             if len(pending) >= 2 * workers:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    yield _result(future)
+                    yield _result(future, started)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                yield _result(future)
+                yield _result(future, started)
         finished_cleanly = True
     finally:
         if finished_cleanly:
@@ -212,6 +217,7 @@ class Local:
         """`work` and `setup` must be module-level functions (they are sent to spawned processes). `resources`
         (what each task needs, e.g. {"GPU": 1}) concern clusters only: this machine's devices are checked by
         `check_device`, and worker i takes GPU i mod n (`featbench.device.Device.for_worker`)."""
+        leave_if_importing_script()
         workers = self.local_processes(len(tasks)) if hasattr(tasks, "__len__") else self.workers
         if workers <= 1:
             return _in_process(work, tasks, setup, setup_args)

@@ -236,7 +236,7 @@ def _per_speaker(model, table: pd.DataFrame, layout: str | None, speaker: str | 
 
 FEW_CLIPS = 8
 """Below this many clips of a speaker, predict warns: on RAVDESS the statistics of 4 clips cost 3 points of UA
-against no normalisation at all, those of 8 gained 5 (README, per-speaker normalisation)."""
+against no normalisation at all, those of 8 gained 5 (docs/results.md, per-speaker normalisation)."""
 
 
 def few_clips_note(speakers: pd.Series) -> list[str]:
