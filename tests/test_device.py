@@ -42,6 +42,9 @@ def test_missing_cuda_is_named(text):
         Device.parse(text).resolve()
     assert str(err.value) == NO_CUDA.format(text)
     assert Device.parse("auto").resolve() == (Device(DeviceKind.MPS) if torch.backends.mps.is_available() else CPU)
+    if not torch.backends.mps.is_available():
+        with pytest.raises(FeatbenchError, match=r"^--device mps: no MPS device \(torch.backends.mps.is_available\(\) is False\)$"):
+            Device.parse("mps").resolve()
 
 
 def test_gpu_choice_per_worker(monkeypatch):
