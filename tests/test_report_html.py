@@ -23,7 +23,7 @@ def report(demo_store, tmp_path_factory):
     run_training(Experiment(demo_store, ["egemaps-func", "egemaps-lld"], ["logreg"], [1, 2, 4, "all"], [0], n_folds=4,
                             corpus="demo"), out / "r.csv", progress=False)
     made = compare([out / "r.csv"], out / "report", baseline="egemaps-func", n_boot=200)
-    return made["out"] / "report.html"
+    return made.out / "report.html"
 
 
 def test_report_html_is_self_contained(report):
