@@ -20,6 +20,7 @@ from featbench.report.plots import (_axes_style, _caption_text, _curve, _plt, _s
                                     family_styles, learning_curves_by_classifier, learning_points)
 
 HEADLINE_SERIES = 5  # the baseline and at most four entries: more curves than this are not read apart
+SERIES_ID = "headline-series-"  # the SVG id of each curve of the headline figure (a group of that id per series)
 
 
 def headline_series(analysis) -> list[str]:
@@ -74,9 +75,9 @@ def headline_figure(analysis, series: list[str], names: dict[str, str], out: Pat
     styles = family_styles(agg, series)
     fig, ax = plt.subplots(figsize=(7.5, 5))
     ends = []
-    for family in series:
+    for k, family in enumerate(series):
         part = agg[(agg.family == family) & (agg.classifier == best[family])].sort_values("x")
-        _curve(ax, part, names[family], styles[family], scale.factor)
+        _curve(ax, part, names[family], styles[family], scale.factor).set_gid(f"{SERIES_ID}{k}")  # counted by tests
         ends.append((float(part["x"].iloc[-1]), float(part["mean"].iloc[-1]) * scale.factor, names[family],
                      styles[family]))
     _axes_style(ax, scale, budget_ticks(agg, scale), chance=False)
