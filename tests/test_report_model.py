@@ -101,3 +101,10 @@ def test_title_says_the_baselines_normalisation(tmp_path):
     made = _report(tmp_path, {}, baseline="egemaps-func [per-speaker normalisation]", rows=rows)
     assert made.title == "syn, 4 classes, per-speaker normalisation"
     assert "store" not in made.title
+
+
+def test_an_entry_measured_at_one_budget_gets_no_ratio(tmp_path):
+    rows = rows_of({"egemaps": FLAT, "whisper": STEEP})
+    made = _report(tmp_path, {}, rows=rows[(rows.family == "egemaps") | (rows.budget == "all")])
+    assert [(c.verdict, c.ratio, c.needed) for c in made.claims] == [("one budget: no ratio", "no ratio", "n/a")]
+    assert "no curve to read a ratio from" in made.markdown

@@ -5,7 +5,8 @@ one verdict word.
 
 Verdicts: SUPPORTED (the whole interval lies above 1x: fewer labels), NOT_SIGNIFICANT (the interval holds 1x),
 MORE_LABELS (the whole interval lies below 1x), NOT_REACHED (the entry never reaches the counterpart's score within
-its budgets), AT_CHANCE (the counterpart's score is not above chance: no ratio), ONE_FOLD (no interval to judge).
+its budgets), AT_CHANCE (the counterpart's score is not above chance: no ratio), ONE_FOLD (no interval to judge),
+ONE_BUDGET (the entry is measured at one budget: no curve, so no ratio).
 
 >>> import numpy as np
 >>> from featbench.report.efficiency import efficiency_ratio
@@ -24,6 +25,7 @@ from featbench.report.efficiency import Efficiency
 
 SUPPORTED, NOT_SIGNIFICANT, MORE_LABELS = "supported", "not significant", "more labels needed"
 NOT_REACHED, AT_CHANCE, ONE_FOLD = "not reached", "baseline at chance", "one fold: no test"
+ONE_BUDGET = "one budget: no ratio"
 BASELINE, TRANSFER, NORMALISATION = "against the baseline", "another corpus's labels added", "per-speaker normalisation"
 
 _MARKS = {"": "", "< ": "<\u00a0", ">= ": "≥\u00a0"}
@@ -33,6 +35,8 @@ def verdict(eff: Efficiency) -> str:
     """One word (or three) for a ratio; see the module docstring."""
     if eff.at_chance:
         return AT_CHANCE
+    if eff.smallest_x == eff.largest_x:
+        return ONE_BUDGET
     if eff.ratio is None:
         return NOT_REACHED
     if eff.n_units < 2 or eff.ci_low is None:
@@ -47,7 +51,7 @@ def verdict(eff: Efficiency) -> str:
 def ratio_text(eff: Efficiency, plateau: bool = False) -> str:
     """'20.0×', '≥ 16.0×' (reached at the smallest budget), '< 1.0×' (never reached), 'no ratio' (at chance); against
     where the baseline stops improving with `plateau`."""
-    if eff.at_chance:
+    if eff.at_chance or eff.smallest_x == eff.largest_x:
         return "no ratio"
     reference, ratio = (eff.plateau_x, eff.plateau_ratio) if plateau else (eff.reference_x, eff.ratio)
     if eff.ratio is None:
@@ -57,7 +61,7 @@ def ratio_text(eff: Efficiency, plateau: bool = False) -> str:
 
 def interval_text(eff: Efficiency, plateau: bool = False) -> str:
     """Both ends of the ratio's 95% interval ('17.0× to 23.5×', '<\u00a01.0× to 1.2×'), or why there is none."""
-    if eff.at_chance:
+    if eff.at_chance or eff.smallest_x == eff.largest_x:
         return "n/a"
     low, high = (eff.plateau_ci_low, eff.plateau_ci_high) if plateau else (eff.ci_low, eff.ci_high)
     if eff.n_units < 2 or low is None or high is None:
@@ -68,7 +72,7 @@ def interval_text(eff: Efficiency, plateau: bool = False) -> str:
 def needed_text(eff: Efficiency) -> str:
     """The entry's labels per class (or training utterances) to match its counterpart, against the counterpart's:
     '7 of 150', '≤\u00a04 of 150' (already at the smallest budget), '>\u00a0150 of 150' (never reached)."""
-    if eff.at_chance:
+    if eff.at_chance or eff.smallest_x == eff.largest_x:
         return "n/a"
     if eff.ratio is None:
         return f">\u00a0{eff.largest_x:.0f} of {eff.reference_x:.0f}"

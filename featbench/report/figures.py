@@ -129,7 +129,7 @@ def _names(analysis, series: list[str]) -> dict[str, str]:
         entry = analysis.entries[family]
         words = plain_name(analysis.setups[family], None if entry.honest else entry.classifier, not entry.honest)
         words = ("baseline: " if family == analysis.baseline else "") + words
-        out[family] = "\n".join(textwrap.wrap(words, 30))
+        out[family] = "\n".join(textwrap.wrap(words, 30, break_on_hyphens=False))
     return out
 
 
