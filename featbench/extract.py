@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from featbench import __version__
 from featbench.audio import AudioConfig, AudioProblem, file_hash, load
 from featbench.errors import FeatbenchError
 from featbench.executors import Executor, resolve_executor
@@ -38,6 +39,7 @@ from featbench.features import FAMILIES, InputKind, build_family
 from featbench.features.text_family import TextSource, Transcript, choose_transcripts, text_hash
 from featbench.store import ERRORS_FILE, FamilyMeta, StoreWriter, read_transcripts, write_corpus, write_errors
 from featbench.store.files import TextRecord
+from featbench.store.timings import record_timings
 
 
 @dataclass
@@ -176,8 +178,9 @@ def _per_clip(err: Exception) -> str:
 
 
 def extract_batch(families: dict, batch: ClipBatch) -> list[tuple[str, str, tuple]]:
-    """[(id, path, (arrays by family, error reason by family, seconds of audio, row tokens by text family))]
-    for a batch of clips.
+    """[(id, path, (arrays by family, error reason by family, seconds of audio, row tokens by text family,
+    seconds each family's extractor spent on the clip))] for a batch of clips (a family's time on the batch, decoding
+    excluded, shared equally among the clips it extracted).
 
     Families see the usable clips together (`extract_batch`, `extract_text_batch`); if a batch fails, its
     clips are extracted one by one so that the failure is reported against the clip that caused it. A
@@ -195,24 +198,33 @@ def extract_batch(families: dict, batch: ClipBatch) -> list[tuple[str, str, tupl
         except AudioProblem as err:
             results[uid][1].update({name: str(err) for name in audio_needed})
     texts = {(uid, name): (text, problem) for uid, name, text, problem in batch.texts}
+    spent: dict[str, dict[str, float]] = {uid: {} for uid, _, _ in batch.items}
     for name in dict.fromkeys(n for _, _, needed in batch.items for n in needed):
-        family = families[name]
-        if family.input is InputKind.TEXT:
-            _extract_texts(family, name, batch, texts, results)
-            continue
-        group = [uid for uid, _, needed in batch.items if name in needed and uid in signals]
-        try:
-            arrays = [_checked(family, a) for a in family.extract_batch([signals[u] for u in group], batch.audio.sample_rate)]
-        except Exception as err:  # retried clip by clip below, where the failing clip's error is recorded
-            _per_clip(err)
-            arrays = None
-        for k, uid in enumerate(group):
-            try:
-                results[uid][0][name] = arrays[k] if arrays is not None else _checked(family, family.extract(signals[uid], batch.audio.sample_rate))
-            except Exception as err:  # one family failing on one clip must not stop the run; reported per clip
-                results[uid][1][name] = _per_clip(err)
-    return [(uid, path, (results[uid][0], results[uid][1], seconds.get(uid, 0.0), results[uid][2]))
+        start = time.perf_counter()
+        _extract_family(families[name], name, batch, signals, texts, results)
+        done = [uid for uid, _, _ in batch.items if name in results[uid][0]]
+        for uid in done:
+            spent[uid][name] = (time.perf_counter() - start) / len(done)
+    return [(uid, path, (results[uid][0], results[uid][1], seconds.get(uid, 0.0), results[uid][2], spent[uid]))
             for uid, path, _ in batch.items]
+
+
+def _extract_family(family, name: str, batch: ClipBatch, signals: dict, texts: dict, results: dict) -> None:
+    """One family over a batch: its arrays (and row tokens) into `results[uid]`, or each clip's failure."""
+    if family.input is InputKind.TEXT:
+        _extract_texts(family, name, batch, texts, results)
+        return
+    group = [uid for uid, _, needed in batch.items if name in needed and uid in signals]
+    try:
+        arrays = [_checked(family, a) for a in family.extract_batch([signals[u] for u in group], batch.audio.sample_rate)]
+    except Exception as err:  # retried clip by clip below, where the failing clip's error is recorded
+        _per_clip(err)
+        arrays = None
+    for k, uid in enumerate(group):
+        try:
+            results[uid][0][name] = arrays[k] if arrays is not None else _checked(family, family.extract(signals[uid], batch.audio.sample_rate))
+        except Exception as err:  # one family failing on one clip must not stop the run; reported per clip
+            results[uid][1][name] = _per_clip(err)
 
 
 def _extract_texts(family, name: str, batch: ClipBatch, texts: dict, results: dict) -> None:
@@ -332,8 +344,15 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
 
         batches = [batch_of(todo[i:i + batch_size]) for i in range(0, len(todo), max(batch_size, 1))]
 
-        def record(uid: str, path: str, result: tuple[dict, dict, float, dict]) -> None:
-            arrays, errors, seconds, tokens = result
+        duration = pd.to_numeric(table.set_index("id")["duration"], errors="coerce").fillna(0.0).to_dict()
+        spent = {name: [0, 0.0, 0.0] for name in metas}  # per family: clips, their audio seconds, extraction seconds
+
+        def record(uid: str, path: str, result: tuple[dict, dict, float, dict, dict]) -> None:
+            arrays, errors, seconds, tokens, took = result
+            for name, share in took.items():
+                spent[name][0] += 1
+                spent[name][1] += duration.get(uid, 0.0)
+                spent[name][2] += share
             for name, array in arrays.items():
                 text = None
                 if name in tokens:
@@ -371,6 +390,9 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
             write_errors(store, report.errors)
         for name in metas:
             writer.consolidate(name, list(table["id"]), hashes[name])
+        record_timings(store, [dict(family=name, config_hash=metas[name].config_hash, clips=n, audio_seconds=round(a, 3),
+                                    extract_seconds=round(t, 4), featbench_version=__version__)
+                               for name, (n, a, t) in spent.items() if n])
         report.messages = notes + writer.messages
     report.wall_seconds = time.perf_counter() - start
     return report

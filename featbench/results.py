@@ -44,9 +44,14 @@ OLDEST_COLUMNS = LEGACY_COLUMNS[:LEGACY_COLUMNS.index("featbench_version") + 1]
 """The columns of results schema 1 (featbench 0.1/0.2): still read (newer columns empty), never appended to."""
 
 _AT = LEGACY_COLUMNS.index("family") + 1
-RESULT_COLUMNS = LEGACY_COLUMNS[:_AT] + [
+COST_COLUMNS = ["extract_seconds_per_audio_hour", "store_mb_per_audio_hour"]
+"""What a row's features cost (featbench 0.3.0 on; empty where the store does not record it): the seconds their
+extraction took per hour of audio (store.timings) and the megabytes they take in the store per hour of audio."""
+CORE_COLUMNS = LEGACY_COLUMNS[:_AT] + [
     "view", "layer_choice", "design", "other_corpus", "normalisation", "normalisation_clips", "validation",
     "speakers_confounded"] + LEGACY_COLUMNS[_AT:]
+"""Schema 3 without COST_COLUMNS, as its first files have it: read (costs empty) and appended to as they are."""
+RESULT_COLUMNS = CORE_COLUMNS + COST_COLUMNS
 """Every row of results schema 3, in this order. What the row's training data and protocol are: `family` (the
 stored family, families joined by '+' for a combined view), `view` (as `train --features` names it), `layer_choice`
 ('L4', 'auto', 'weighted'; empty for a family without layers), `design` (DESIGNS), `other_corpus`, `normalisation`
@@ -55,7 +60,7 @@ stored family, families joined by '+' for a combined view), `view` (as `train --
 Scores: ua (balanced accuracy, the headline), wa, macro_f1, confusion. What was
 chosen on validation speakers: val_ua (the chosen configuration's UA on them; empty without validation) and
 choice (JSON: layer, classifier, learned layer weights, where the entry chooses them). Who it fails:
-ua_by_speaker and ua_by_gender (JSON, UA over each test speaker's / gender's clips).
+ua_by_speaker and ua_by_gender (JSON, UA over each test speaker's / gender's clips). Optional: COST_COLUMNS.
 
 Rows of a dimensional target (`train --target arousal`, `metric` CCC_METRIC) keep these columns: ua, val_ua,
 ua_by_speaker and ua_by_gender hold the CCC (on the test clips, the validation speakers, each test speaker's /
@@ -303,7 +308,7 @@ class ResultsTable:
 
 
 NUMERIC = ["n_classes", "n_folds", "fold", "seed", "examples_per_class", "n_train", "n_test", "ua", "wa", "macro_f1",
-           "fit_seconds", "predict_seconds", "val_ua", "normalisation_clips"]
+           "fit_seconds", "predict_seconds", "val_ua", "normalisation_clips", *COST_COLUMNS]
 
 
 
@@ -345,7 +350,7 @@ def upgrade_rows(rows: pd.DataFrame) -> pd.DataFrame:
 
 def _schema_of(path: Path, header: list[str]) -> int | str:
     """SCHEMA or LEGACY for the header's columns (an older version's are a prefix of LEGACY_COLUMNS), else an error."""
-    if header == RESULT_COLUMNS:
+    if header in (RESULT_COLUMNS, CORE_COLUMNS):
         return SCHEMA
     if len(header) >= len(OLDEST_COLUMNS) and header == LEGACY_COLUMNS[:len(header)]:
         return LEGACY
@@ -368,7 +373,7 @@ def _parse(path: Path, text: str, dtype) -> tuple[pd.DataFrame, int | str]:
             raise FeatbenchError(f"{path}: malformed results file (line {number} has {len(fields)} fields, "
                                  f"expected {len(columns)})")
     rows = pd.DataFrame(lines[1:], columns=columns, dtype=object)
-    rows = upgrade_rows(rows) if schema == LEGACY else rows
+    rows = upgrade_rows(rows) if schema == LEGACY else rows.reindex(columns=RESULT_COLUMNS, fill_value="")
     numbers = rows[NUMERIC].apply(pd.to_numeric, errors="coerce")
     bad = numbers.isna() & (rows[NUMERIC] != "")
     if bad.to_numpy().any():
@@ -449,11 +454,17 @@ class ResultsFile(AppendOnlyCsv):
 
     def parse(self, text: str) -> pd.DataFrame:
         rows, schema = _parse(self.path, text, str)  # refuses a file whose header is not ours, untouched
+        if text.startswith(",".join(CORE_COLUMNS) + "\n"):
+            self.columns = CORE_COLUMNS  # a schema 3 file without costs: appended to as it is
         if schema != SCHEMA:
             raise FeatbenchError(f"{self.path}: results schema {schema} (an older featbench), and new rows are schema "
                                  f"{SCHEMA}; `featbench results upgrade {self.path}` rewrites it, or write to a new file")
         self.protocols = rows[PROTOCOL_COLUMNS].drop_duplicates().to_dict("records")  # see check_protocol
         return rows
+
+    def append(self, rows: list[dict]) -> None:
+        """Append rows in one write, in this file's columns."""
+        super().append([{c: r.get(c, "") for c in self.columns} for r in rows])
 
     def check_protocol(self, protocol: dict) -> None:
         """Refuse rows of another protocol (the `PROTOCOL_COLUMNS` that `protocol` names) than the file's rows:

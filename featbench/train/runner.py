@@ -24,6 +24,7 @@ from featbench.errors import FeatbenchError
 from featbench.executors import Executor, resolve_executor
 from featbench.results import PER_CORPUS, PER_SPEAKER, TRAINING, Normalisation, ResultsFile, row_key
 from featbench.row_kinds import RowKind
+from featbench.store.timings import feature_costs
 from featbench.train.grid import FUSION, SEQUENCE, SEQUENCE_MODELS, GridData, GridTask, ViewData, make_context, run_task, share_matrices
 from featbench.train.protocol import Fold, check_budgets, check_folds, check_seeds, default_budgets, make_folds
 from featbench.train.transfer import (CROSS, SOURCE, TARGET, TRANSFER, VALIDATE_ON, Design, check_disjoint, check_labels,
@@ -385,7 +386,7 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
         metas = [sets[leaf.family].meta for leaf in view.leaves]
         setup = (replace(design, confounded=True) if confounded else design).setup(view.name)
         data_views[setup.label] = ViewData(view, "+".join(m.config_hash for m in metas), "+".join(m.rows for m in metas), X,
-                                           setup=setup)
+                                           setup=setup, cost=feature_costs(target_store, [sets[leaf.family] for leaf in view.leaves]))
     # absolute: sequence tasks on cluster workers read frames from this path, whatever their working folder
     data = GridData(target_store.resolve(), table, labels, data_views, protocol, tuple(budgets), tuple(seeds),
                     exp.seq_epochs, design, target_column, tuple(notes))
