@@ -1,13 +1,15 @@
 """Shared helpers of the benchmark scripts: which clips to use, and peak memory of a process tree."""
 from __future__ import annotations
 
+import os
 import subprocess
 import threading
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-RAVDESS = REPO.parent / "shared" / "data" / "ravdess"
+SHARED = Path(os.environ.get("FEATBENCH_SHARED", REPO.parent / "shared"))  # as tests/conftest.py
+RAVDESS = SHARED / "data" / "ravdess"
 
 
 def benchmark_table(n_clips: int, workdir: Path):

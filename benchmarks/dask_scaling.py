@@ -1,5 +1,5 @@
 """Benchmark: 2 local Dask workers against --jobs 2, the scheduler's per-task overhead, and the client's
-write rate: the figures from which README's "More than one machine" section scales the design.
+write rate: the figures from which docs/cluster.md scales the design.
 
 In one run, on the same clips: eGeMAPS extraction with ``--jobs 2`` and on ``--scheduler local:2``, then
 a small training grid both ways, each pair alternated `--repeats` times (the best time of each is kept),

@@ -1,138 +1,25 @@
 """Benchmark: `featbench extract --features fbank` against a plain soundfile + librosa log-Mel loop.
 
-Both sides are whole processes (Python start-up and imports included) over the same RAVDESS clips:
-the clips `_common.benchmark_table` picks, i.e. for --clips 360 the first 15 files (sorted by file name)
-of each of the 24 actors. They are timed in the same run, alternating reference / featbench, after one
-untimed warm-up of each (page cache, numba's on-disk cache); medians of --repeats runs are printed.
+The harness (whole processes over the same RAVDESS clips, alternating, medians; see benchmarks/_overhead.py)
+is shared with mfcc_overhead.py. The reference computes librosa.feature.melspectrogram with exactly
+featbench's fbank defaults (80 mels, 25 ms window = 400 samples, 10 ms hop = 160 samples, n_fft 512,
+center=True, power 2, fmin 0, fmax sr/2) and takes log(max(mel, 1e-10)) as float32 (frames, 80).
 
-(a) reference: a script (written to the work folder) that decodes each clip with soundfile, computes
-    librosa.feature.melspectrogram with exactly featbench's fbank defaults (80 mels, 25 ms window =
-    400 samples, 10 ms hop = 160 samples, n_fft 512, center=True, power 2, fmin 0, fmax sr/2), takes
-    log(max(mel, 1e-10)) as float32 (frames, 80), and writes all arrays with one uncompressed np.savez
-    (features back to back, plus lengths). BLAS is pinned to one thread, as featbench --jobs 1 does
-    (threadpoolctl); on a shared 2-core machine a 2-thread BLAS makes the reference erratic.
-(b) featbench: `featbench extract csv MANIFEST --features fbank --out STORE --jobs 1 --no-progress` on a
-    CSV manifest (path,label,speaker) of the same clips, with a fresh store every repetition.
-
-Prints medians, the ratio b / a (the target of the issue: <= 1.10), the time of `featbench --help` and of
-`python -c "import featbench.extract"` for context, and the largest difference between the two outputs.
-Benchmarks only print figures; the exit code does not depend on the ratio. Skipped (with a message)
-when ../shared/data/ravdess is absent.
+Prints medians, the ratio featbench / reference (the target of the issue: <= 1.10) and the largest
+difference between the two outputs.
 
     .venv/bin/python benchmarks/fbank_overhead.py [--clips 360 --repeats 3]
 """
 from __future__ import annotations
 
-import argparse
-import resource
-import shutil
-import statistics
-import sys
-import tempfile
-from pathlib import Path
-
-REFERENCE = '''\
-import os
-import sys
-
-for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):  # one thread, as featbench --jobs 1
-    os.environ[var] = "1"
-
-import librosa
-import numpy as np
-import soundfile as sf
-
-paths, out = open(sys.argv[1]).read().split(), sys.argv[2]
-arrays = []
-for path in paths:
-    y, sr = sf.read(path, dtype="float32")
-    if y.ndim > 1:
-        y = y.mean(axis=1, dtype=np.float32)
+FEATURES = '''\
     mel = librosa.feature.melspectrogram(y=y, sr=sr, n_fft=512, win_length=int(round(0.025 * sr)),
                                          hop_length=int(round(0.010 * sr)), n_mels=80, fmin=0.0, fmax=None,
                                          center=True, power=2.0)
-    arrays.append(np.log(np.maximum(mel, 1e-10)).T.astype(np.float32))
-np.savez(out, features=np.concatenate(arrays), lengths=np.array([len(a) for a in arrays]))
-'''
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", type=int, default=360)
-    parser.add_argument("--repeats", type=int, default=3)
-    args = parser.parse_args()
-
-    from _common import RAVDESS, benchmark_table, run_with_peak_rss
-
-    if not RAVDESS.is_dir():
-        print(f"skipped: RAVDESS not found at {RAVDESS} (this benchmark needs ../shared/data/ravdess)")
-        return
-
-    import h5py
-    import numpy as np
-
-    work = Path(tempfile.mkdtemp(prefix="fb-fbank-"))
-    table, corpus = benchmark_table(args.clips, work)
-    manifest, paths, script, ref_out = work / "manifest.csv", work / "paths.txt", work / "reference.py", work / "reference.npz"
-    table[["path", "label", "speaker"]].to_csv(manifest, index=False)  # absolute paths
-    paths.write_text("\n".join(table["path"]) + "\n")
-    script.write_text(REFERENCE)
-
-    bindir = Path(sys.executable).parent
-    featbench = [str(bindir / "featbench")] if (bindir / "featbench").is_file() else [sys.executable, "-m", "featbench"]
-    reference = [sys.executable, str(script), str(paths), str(ref_out)]
-
-    def extract(store: Path) -> list[str]:
-        return featbench + ["extract", "csv", str(manifest), "--features", "fbank", "--out", str(store),
-                            "--jobs", "1", "--no-progress"]
-
-    commands = {
-        "reference": lambda rep: reference,
-        "featbench": lambda rep: extract(work / f"store-{rep}"),
-        "help": lambda rep: featbench + ["--help"],
-        "import": lambda rep: [sys.executable, "-c", "import featbench.extract"],
-    }
-    times: dict[str, list[float]] = {name: [] for name in commands}
-    cpu: dict[str, list[float]] = {name: [] for name in commands}
-    peaks: dict[str, list[float]] = {name: [] for name in commands}
-    for rep in range(-1, args.repeats):  # rep -1: untimed warm-up
-        for name, command in commands.items():
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            wall, peak, code = run_with_peak_rss(command(rep))
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)  # one child at a time: the delta is its CPU time
-            if code != 0:
-                raise SystemExit(f"{name} failed with exit code {code}: {' '.join(command(rep))}")
-            if rep >= 0:
-                times[name].append(wall)
-                cpu[name].append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
-                peaks[name].append(peak)
-        if rep < args.repeats - 1:
-            shutil.rmtree(work / f"store-{rep}")  # a fresh store every repetition; the last is kept for the check
-
-    with np.load(ref_out) as ref, h5py.File(work / f"store-{args.repeats - 1}" / "fbank.h5", "r") as h5:
-        ref_starts = np.concatenate([[0], np.cumsum(ref["lengths"])])
-        ref_rows = {str(Path(p).with_suffix("")): ref["features"][ref_starts[i]:ref_starts[i + 1]]
-                    for i, p in enumerate(table["path"])}  # the store's ids: manifest paths without suffix
-        stored = {uid: h5["features"][o:o + n] for uid, o, n in zip(h5["ids"].asstr()[:], h5["offsets"][:], h5["lengths"][:])}
-    same_rows = stored.keys() == ref_rows.keys() and all(stored[u].shape == ref_rows[u].shape for u in ref_rows)
-    diff = max(float(np.abs(stored[u] - ref_rows[u]).max()) for u in ref_rows) if same_rows else float("nan")
-
-    med = {name: statistics.median(t) for name, t in times.items()}
-    med_cpu = {name: statistics.median(t) for name, t in cpu.items()}
-    audio = table["duration"].sum()
-    print(f"corpus: {corpus}, {len(table)} clips (round-robin over {table['speaker'].nunique()} speakers), "
-          f"{audio:.0f} s of audio; medians of {args.repeats} whole-process runs, alternating")
-    for key, label in (("reference", "(a) plain soundfile + librosa loop, np.savez:    "),
-                       ("featbench", "(b) featbench extract csv --features fbank -j 1:")):
-        print(f"{label} wall {med[key]:5.2f} s [{', '.join(f'{t:.2f}' for t in times[key])}]  "
-              f"CPU {med_cpu[key]:5.2f} s  peak RSS {max(peaks[key]):4.0f} MiB")
-    print(f"ratio b / a: {med['featbench'] / med['reference']:.2f} wall (issue target <= 1.10), "
-          f"{med_cpu['featbench'] / med_cpu['reference']:.2f} CPU (user + sys, less sensitive to other load)")
-    print(f"context: featbench --help {med['help']:.2f} s (CPU {med_cpu['help']:.2f}); "
-          f"python -c 'import featbench.extract' {med['import']:.2f} s (CPU {med_cpu['import']:.2f})")
-    print(f"outputs: same frame counts {same_rows}, max |featbench - reference| = {diff:.3g}")
-    shutil.rmtree(work)
+    arrays.append(np.log(np.maximum(mel, 1e-10)).T.astype(np.float32))'''
 
 
 if __name__ == "__main__":
-    main()
+    from _overhead import run_overhead_benchmark
+
+    run_overhead_benchmark(__doc__.splitlines()[0], "fbank", FEATURES, "plain soundfile + librosa loop, np.savez")

@@ -34,7 +34,7 @@ from typing import Any, Callable, Iterable, Iterator
 from distributed.diagnostics.plugin import WorkerPlugin
 
 from featbench.errors import FeatbenchError
-from featbench.executors import InterruptGuard, born_with_interrupts_blocked
+from featbench.worker_process import InterruptGuard, born_with_interrupts_blocked
 
 LOCAL = "local:"
 CONNECT_TIMEOUT_S = 10
@@ -74,7 +74,7 @@ def _context(key: str, setup: Callable | None, setup_args: tuple) -> Any:
     """This worker's context for the run whose setup arguments have `key`, built on its first task."""
     with _CONTEXT_LOCK:
         if key not in _CONTEXTS:
-            from featbench.executors import limit_threads
+            from featbench.worker_process import limit_threads
 
             limit_threads(1)  # as local workers: one thread each, so results do not depend on where a task ran
             try:

@@ -23,3 +23,14 @@ class CorruptStoreError(FeatbenchError):
 
     def __reduce__(self):  # keeps the attributes when sent back from a worker process
         return (type(self), (str(self), self.store, self.family, self.ids))
+
+
+def one_line(err: BaseException) -> str:
+    """An exception as one line: its type and the first line of its message (a third party's error, reported
+    without its traceback).
+
+    >>> one_line(ValueError("bad shape\\nmore detail")), one_line(KeyError())
+    ('ValueError: bad shape', 'KeyError')
+    """
+    text = str(err).strip().splitlines()
+    return f"{type(err).__name__}: {text[0]}" if text else type(err).__name__

@@ -23,7 +23,6 @@ Interrupts and crashes are normal use:
 """
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import threading
@@ -33,6 +32,8 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Iterator, Protocol, runtime_checkable
 
 from featbench.errors import FeatbenchError
+from featbench.script_guard import leave_if_importing_script, unguarded_script
+from featbench.worker_process import InterruptGuard, born_with_interrupts_blocked, limit_threads
 
 __all__ = ["Executor", "Local", "Dask", "resolve_executor", "run_tasks", "InterruptGuard", "limit_threads", "SCHEDULER_HELP"]
 
@@ -45,86 +46,6 @@ def _demo_setup(base: int) -> int:
 
 def _demo_work(context: int, task: int) -> int:
     return context + task
-
-
-class InterruptGuard:
-    """Within the block, SIGINT sets `interrupted` before raising KeyboardInterrupt, so an interrupt that
-    a C library swallowed is still seen by `check()`. Only the main thread can install the handler.
-
-    With ``defer=True`` an interrupt is only recorded, and raised as KeyboardInterrupt when the block ends:
-    for C code that calls Python back (an exception raised inside a ctypes callback is printed as "Exception
-    ignored" and lost), and for a library's start-up that must not be cut in half (a Dask cluster that is
-    half started cannot be closed). A process whose SIGINT is ignored keeps ignoring it.
-
-    >>> try:
-    ...     with InterruptGuard(defer=True):
-    ...         os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C
-    ...         print("the block goes on")
-    ... except KeyboardInterrupt:
-    ...     print("raised when it ends")
-    the block goes on
-    raised when it ends
-    """
-
-    def __init__(self, defer: bool = False):
-        self.interrupted = False
-        self.defer = defer
-        self._previous = None
-
-    def _handler(self, signum, frame):
-        self.interrupted = True
-        if not self.defer:
-            raise KeyboardInterrupt
-
-    def __enter__(self) -> "InterruptGuard":
-        main = threading.current_thread() is threading.main_thread()
-        if main and not (self.defer and signal.getsignal(signal.SIGINT) == signal.SIG_IGN):
-            self._previous = signal.signal(signal.SIGINT, self._handler)
-        return self
-
-    def __exit__(self, kind, err, tb) -> None:
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-        if self.defer and self.interrupted and kind is not KeyboardInterrupt:
-            raise KeyboardInterrupt  # also over another exception: the user asked to stop
-
-    def check(self) -> None:
-        """Raise KeyboardInterrupt if an interrupt arrived, even one that was swallowed."""
-        if self.interrupted:
-            raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def born_with_interrupts_blocked():
-    """Threads started within the block, and every process that they (or threads they start) spawn at any time
-    later, begin with SIGINT blocked: a Ctrl-C that the terminal sends to the whole process group stays pending
-    in a worker process that is still importing, instead of ending it with a traceback of its own. This
-    thread has SIGINT blocked within the block too; a Ctrl-C meanwhile reaches the handler when the block ends
-    (or at once, through another thread of this process): it is held back, never lost.
-
-    A blocked mask survives fork and exec (multiprocessing's resource tracker is started that way), but starting
-    that tracker unblocks SIGINT in the thread that starts it, which would be the first one to spawn a worker:
-    it is started here first.
-
-    >>> seen = []
-    >>> with born_with_interrupts_blocked():
-    ...     thread = threading.Thread(target=lambda: seen.append(signal.pthread_sigmask(signal.SIG_BLOCK, [])))
-    ...     thread.start()
-    >>> thread.join()
-    >>> signal.SIGINT in seen[0], signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
-    (True, False)
-    """
-    if not hasattr(signal, "pthread_sigmask"):  # not POSIX
-        yield
-        return
-    from multiprocessing import resource_tracker
-
-    resource_tracker.ensure_running()
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)  # a Ctrl-C held back meanwhile is handled now
 
 
 def _die_with_parent(parent: int) -> None:
@@ -164,18 +85,6 @@ def _call(work: Callable, task: Any) -> Any:
     return work(_CONTEXT["value"], task)
 
 
-def limit_threads(threads: int):
-    """Pin BLAS/OpenMP (and torch, if loaded) to `threads`: processes, not threads, are the unit of
-    parallelism. Returns the threadpoolctl limiter; restore_original_limits() undoes the BLAS part."""
-    import sys
-
-    from threadpoolctl import threadpool_limits
-
-    if "torch" in sys.modules:
-        sys.modules["torch"].set_num_threads(threads)
-    return threadpool_limits(threads)
-
-
 def _in_process(work: Callable, tasks: Iterable, setup: Callable | None, setup_args: tuple) -> Iterator:
     import sys
 
@@ -207,15 +116,17 @@ def _kill(pool) -> None:
         process.join(timeout=5)
 
 
-def _result(future):
-    """A finished task's result; a worker that died (killed, out of memory) is one FeatbenchError line."""
+def _result(future, started: set):
+    """A finished task's result; a worker that died is one FeatbenchError line: the caller's script re-imported
+    by the workers started featbench work (`featbench.script_guard`), or it was killed (out of memory?)."""
     from concurrent.futures.process import BrokenProcessPool
 
     try:
         return future.result()
     except BrokenProcessPool:
-        raise FeatbenchError("a worker process died (killed, or out of memory?); finished work is kept, "
-                             "run the same command again to resume") from None
+        raise unguarded_script(started) or FeatbenchError(
+            "a worker process died (killed, or out of memory?); finished work is kept, "
+            "run the same command again to resume") from None
 
 
 def _in_workers(work: Callable, tasks: Iterable, workers: int, setup: Callable | None, setup_args: tuple) -> Iterator:
@@ -224,13 +135,15 @@ def _in_workers(work: Callable, tasks: Iterable, workers: int, setup: Callable |
 
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
                                initargs=(os.getpid(), 1, setup, setup_args))
-    finished_cleanly = False
+    finished_cleanly, started = False, set()
 
     def submit(task):
         if len(getattr(pool, "_processes", None) or {}) >= workers:
             return pool.submit(_call, work, task)
         with born_with_interrupts_blocked():  # this submit starts a worker
-            return pool.submit(_call, work, task)
+            future = pool.submit(_call, work, task)
+        started.update((getattr(pool, "_processes", None) or {}).values())  # their exit codes explain a death
+        return future
 
     try:
         pending = set()
@@ -239,11 +152,11 @@ def _in_workers(work: Callable, tasks: Iterable, workers: int, setup: Callable |
             if len(pending) >= 2 * workers:
                 done, pending = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
-                    yield _result(future)
+                    yield _result(future, started)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
             for future in done:
-                yield _result(future)
+                yield _result(future, started)
         finished_cleanly = True
     finally:
         if finished_cleanly:
@@ -294,6 +207,7 @@ class Local:
     def run(self, work: Callable[[Any, Any], Any], tasks: Iterable, setup: Callable | None = None,
             setup_args: tuple = ()) -> Iterator:
         """`work` and `setup` must be module-level functions (they are sent to spawned processes)."""
+        leave_if_importing_script()
         workers = self.local_processes(len(tasks)) if hasattr(tasks, "__len__") else self.workers
         if workers <= 1:
             return _in_process(work, tasks, setup, setup_args)

@@ -31,15 +31,15 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from featbench import __version__
 from featbench.audio import AudioConfig, AudioProblem, file_hash, load
 from featbench.errors import FeatbenchError
 from featbench.executors import Executor, resolve_executor
-from featbench.features import FAMILIES, InputKind, build_family
+from featbench.features import InputKind, build_family
 from featbench.features.text_family import TextSource, Transcript, choose_transcripts, text_hash
+from featbench.progress import LateBar, clip_note, progress_note
 from featbench.store import ERRORS_FILE, FamilyMeta, StoreWriter, read_transcripts, write_corpus, write_errors
 from featbench.store.files import TextRecord
-from featbench.store.timings import record_timings
+from featbench.store.timings import RunTimings
 
 
 @dataclass
@@ -91,8 +91,11 @@ def check_families(specs: list[tuple[str, dict]], audio: AudioConfig) -> dict:
 
 
 def text_families(specs: list[tuple[str, dict]]) -> list[str]:
-    """Names of the families in `specs` that read transcripts."""
-    return [name for name, _ in specs if name in FAMILIES and FAMILIES[name].input is InputKind.TEXT]
+    """Names of the families in `specs` that read transcripts (built-in or plug-in; an unknown name is a one-line
+    FeatbenchError)."""
+    from featbench.features import family_class
+
+    return [name for name, _ in specs if family_class(name).input is InputKind.TEXT]
 
 
 def check_transcripts(table: pd.DataFrame, specs: list[tuple[str, dict]], store: str | Path,
@@ -178,9 +181,8 @@ def _per_clip(err: Exception) -> str:
 
 
 def extract_batch(families: dict, batch: ClipBatch) -> list[tuple[str, str, tuple]]:
-    """[(id, path, (arrays by family, error reason by family, seconds of audio, row tokens by text family,
-    seconds each family's extractor spent on the clip))] for a batch of clips (a family's time on the batch, decoding
-    excluded, shared equally among the clips it extracted).
+    """[(id, path, (arrays by family, error reason by family, seconds of audio, row tokens by text family, seconds
+    each family's extractor spent on the clip: its time on the batch shared among the clips it extracted))].
 
     Families see the usable clips together (`extract_batch`, `extract_text_batch`); if a batch fails, its
     clips are extracted one by one so that the failure is reported against the clip that caused it. A
@@ -203,8 +205,7 @@ def extract_batch(families: dict, batch: ClipBatch) -> list[tuple[str, str, tupl
         start = time.perf_counter()
         _extract_family(families[name], name, batch, signals, texts, results)
         done = [uid for uid, _, _ in batch.items if name in results[uid][0]]
-        for uid in done:
-            spent[uid][name] = (time.perf_counter() - start) / len(done)
+        spent.update({uid: {**spent[uid], name: (time.perf_counter() - start) / len(done)} for uid in done})
     return [(uid, path, (results[uid][0], results[uid][1], seconds.get(uid, 0.0), results[uid][2], spent[uid]))
             for uid, path, _ in batch.items]
 
@@ -258,34 +259,6 @@ def _extract_texts(family, name: str, batch: ClipBatch, texts: dict, results: di
             results[uid][1][name] = _per_clip(err)
 
 
-def _eta_note(done: float, first: float, todo: float, elapsed: float, n_done: int, failed: int, unit: str) -> str:
-    """Rate since the first batch and the ETA from what is left, once a few batches are done."""
-    rate = (done - first) / max(elapsed, 1e-9)
-    if n_done < 4 or rate <= 0:
-        return f"ETA after a few clips, {failed} failed"
-    left = max(todo - done, 0) / rate
-    return f"{rate:.1f}{unit}, ETA {int(left // 60)}:{int(left % 60):02d}, {failed} failed"
-
-
-def progress_note(report: ExtractionReport, seconds_todo: float, first_audio: float, elapsed: float, n_done: int) -> str:
-    """Speed in audio seconds per second and the ETA from the audio still to do, once a few batches are done
-    (clips differ in length, so clips per second would mislead).
-
-    >>> progress_note(ExtractionReport(Path("s"), audio_seconds=30.0), 120.0, 10.0, 10.0, 5)
-    '2.0x realtime, ETA 0:45, 0 failed'
-    """
-    return _eta_note(report.audio_seconds, first_audio, seconds_todo, elapsed, n_done, report.failed, "x realtime")
-
-
-def _clip_note(failed: int, clips_todo: int, clips_done: int, first_clips: int, elapsed: float, n_done: int) -> str:
-    """The same for runs without audio families (text only): clips per second and the ETA from the clips left.
-
-    >>> _clip_note(0, 100, 30, 10, 10.0, 5)
-    '2.0 clips/s, ETA 0:35, 0 failed'
-    """
-    return _eta_note(clips_done, first_clips, clips_todo, elapsed, n_done, failed, " clips/s")
-
-
 def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: str | Path,
                    audio: AudioConfig = AudioConfig(), executor: Executor | None = None, progress: bool = True,
                    flush_utterances: int = 64, batch_size: int = 1, metas: dict | None = None, *,
@@ -302,8 +275,6 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
     `check_families`, saves checking twice). The per-clip hash of an audio family is its file's hash,
     that of a text family its transcript's (`text_hash`). Returns an ExtractionReport.
     """
-    from tqdm import tqdm
-
     start = time.perf_counter()
     executor = resolve_executor(executor, jobs, cluster, caller="run_extraction")
     store = Path(store)
@@ -312,87 +283,118 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
     file_hashes: dict[str, str] = {}
     transcripts = check_transcripts(table, specs, store, audio, file_hashes)  # before the store is opened
     notes = [_sources_note(name, chosen) for name, chosen in transcripts.items()]
-    audio_families = [n for n in metas if n not in transcripts]
+    by_audio = any(n not in transcripts for n in metas)
     with StoreWriter(store, flush_utterances=flush_utterances) as writer:
         done = {name: writer.prepare(meta) for name, meta in metas.items()}
         write_corpus(store, table)
-        hashes: dict[str, dict[str, str]] = {name: {} for name in metas}
-        todo = []
-        for row in table.itertuples():
-            if audio_families:
-                if row.path not in file_hashes:
-                    file_hashes[row.path] = file_hash(row.path) if os.path.isfile(row.path) else "missing"
-                for name in audio_families:
-                    hashes[name][row.id] = file_hashes[row.path]
-            for name, chosen in transcripts.items():
-                hashes[name][row.id] = "" if chosen[row.id].problem else text_hash(chosen[row.id].text)
-            needed = tuple(n for n in metas if done[n].get(row.id) != hashes[n][row.id])
-            if needed:
-                todo.append((row.id, row.path, needed))
+        hashes = _clip_hashes(table, metas, transcripts, file_hashes)
+        todo = _todo(table, metas, done, hashes)
         report.already_done = len(table) - len(todo)
-        if batch_size > 1:  # similar lengths together, so that padding inside a batch stays small
-            if audio_families:
-                duration = dict(zip(table["id"], table["duration"].fillna(0.0)))
-                todo.sort(key=lambda item: duration[item[0]])
-            else:
-                todo.sort(key=lambda item: max(len(chosen[item[0]].text) for chosen in transcripts.values()))
-
-        def batch_of(items: list) -> ClipBatch:
-            texts = tuple((uid, name, transcripts[name][uid].text, transcripts[name][uid].problem)
-                          for uid, _, needed in items for name in needed if name in transcripts)
-            return ClipBatch(tuple(items), audio, texts)
-
-        batches = [batch_of(todo[i:i + batch_size]) for i in range(0, len(todo), max(batch_size, 1))]
-
-        duration = pd.to_numeric(table.set_index("id")["duration"], errors="coerce").fillna(0.0).to_dict()
-        spent = {name: [0, 0.0, 0.0] for name in metas}  # per family: clips, their audio seconds, extraction seconds
-
-        def record(uid: str, path: str, result: tuple[dict, dict, float, dict, dict]) -> None:
-            arrays, errors, seconds, tokens, took = result
-            for name, share in took.items():
-                spent[name][0] += 1
-                spent[name][1] += duration.get(uid, 0.0)
-                spent[name][2] += share
-            for name, array in arrays.items():
-                text = None
-                if name in tokens:
-                    chosen = transcripts[name][uid]
-                    text = TextRecord(tuple(tokens[name]), chosen.text, chosen.source)
-                writer.add(name, uid, hashes[name][uid], array, text=text)
-            for name, reason in errors.items():
-                report.errors.append(dict(id=uid, path=path, family=name, reason=reason))
-            report.failed += bool(errors)
-            report.extracted += not errors
-            report.audio_seconds += seconds
-
-        bar, stack = None, ExitStack()
+        if batch_size > 1:
+            todo = _by_length(todo, table, transcripts, by_audio)
+        batches = _batches(todo, transcripts, audio, batch_size)
         seconds_todo = float(table.set_index("id").loc[[item[0] for item in todo], "duration"].fillna(0.0).sum())
+        bar, stack, timings = LateBar(len(todo), "extract", progress), ExitStack(), RunTimings(table)
         try:
             results = stack.enter_context(closing(executor.run(extract_batch, batches, setup=build_families,
                                                                setup_args=(specs, audio))))
-            for n_done, items in enumerate(results, start=1):
-                for item in items:
-                    record(*item)
-                if bar is None:  # models are loaded and compiled by now: the rate and ETA count from here
-                    bar = tqdm(total=len(todo), unit="clip", disable=not progress, dynamic_ncols=True, desc="extract",
-                               mininterval=0.5, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
-                    clock, first_audio, first_clips = time.perf_counter(), report.audio_seconds, len(items)
-                bar.update(len(items))
-                elapsed = time.perf_counter() - clock
-                note = (progress_note(report, seconds_todo, first_audio, elapsed, n_done) if audio_families else
-                        _clip_note(report.failed, len(todo), bar.n, first_clips, elapsed, n_done))
-                bar.set_postfix_str(note, refresh=False)
+            _follow(results, _Recorder(writer, report, transcripts, hashes, timings), bar, seconds_todo, by_audio)
         finally:
             stack.close()  # workers end here, on success, error or Ctrl-C
-            if bar is not None:
-                bar.close()
+            bar.close()
             writer.flush()  # keep every finished utterance, also on Ctrl-C
             write_errors(store, report.errors)
         for name in metas:
             writer.consolidate(name, list(table["id"]), hashes[name])
-        record_timings(store, [dict(family=name, config_hash=metas[name].config_hash, clips=n, audio_seconds=round(a, 3),
-                                    extract_seconds=round(t, 4), featbench_version=__version__)
-                               for name, (n, a, t) in spent.items() if n])
+        timings.record(store, {name: meta.config_hash for name, meta in metas.items()})
         report.messages = notes + writer.messages
     report.wall_seconds = time.perf_counter() - start
     return report
+
+
+def _clip_hashes(table: pd.DataFrame, metas: dict, transcripts: dict, file_hashes: dict) -> dict[str, dict[str, str]]:
+    """{family: {id: per-clip hash}}: an audio family's is its file's hash ('missing' without a file, each file
+    hashed once through `file_hashes`), a text family's its transcript's ('' for a clip without one)."""
+    audio_families = [n for n in metas if n not in transcripts]
+    hashes: dict[str, dict[str, str]] = {name: {} for name in metas}
+    for row in table.itertuples():
+        if audio_families:
+            if row.path not in file_hashes:
+                file_hashes[row.path] = file_hash(row.path) if os.path.isfile(row.path) else "missing"
+            for name in audio_families:
+                hashes[name][row.id] = file_hashes[row.path]
+        for name, chosen in transcripts.items():
+            hashes[name][row.id] = "" if chosen[row.id].problem else text_hash(chosen[row.id].text)
+    return hashes
+
+
+def _todo(table: pd.DataFrame, metas: dict, done: dict, hashes: dict) -> list[tuple[str, str, tuple[str, ...]]]:
+    """[(id, path, families)] of the clips that some family has not stored with their current hash, in table order."""
+    todo = []
+    for row in table.itertuples():
+        needed = tuple(n for n in metas if done[n].get(row.id) != hashes[n][row.id])
+        if needed:
+            todo.append((row.id, row.path, needed))
+    return todo
+
+
+def _by_length(todo: list, table: pd.DataFrame, transcripts: dict, by_audio: bool) -> list:
+    """`todo` with similar lengths together, so that padding inside a batch stays small: by duration, or in a
+    text-only run by the longest of a clip's transcripts."""
+    if by_audio:
+        duration = dict(zip(table["id"], table["duration"].fillna(0.0)))
+        return sorted(todo, key=lambda item: duration[item[0]])
+    return sorted(todo, key=lambda item: max(len(chosen[item[0]].text) for chosen in transcripts.values()))
+
+
+def _batches(todo: list, transcripts: dict, audio: AudioConfig, batch_size: int) -> list[ClipBatch]:
+    """`todo` cut into ClipBatches of `batch_size` clips, each with the transcripts its text families read."""
+    def batch_of(items: list) -> ClipBatch:
+        texts = tuple((uid, name, transcripts[name][uid].text, transcripts[name][uid].problem)
+                      for uid, _, needed in items for name in needed if name in transcripts)
+        return ClipBatch(tuple(items), audio, texts)
+
+    return [batch_of(todo[i:i + batch_size]) for i in range(0, len(todo), max(batch_size, 1))]
+
+
+@dataclass
+class _Recorder:
+    """Where a finished clip goes: its arrays to the store (under the hash that marks them done), its failures and
+    its seconds of audio to the report."""
+
+    writer: StoreWriter
+    report: ExtractionReport
+    transcripts: dict
+    hashes: dict
+    timings: RunTimings  # what each family's extraction took (store.timings)
+
+    def __call__(self, uid: str, path: str, result: tuple[dict, dict, float, dict, dict]) -> None:
+        arrays, errors, seconds, tokens, took = result
+        self.timings.add(uid, took)
+        for name, array in arrays.items():
+            text = None
+            if name in tokens:
+                chosen = self.transcripts[name][uid]
+                text = TextRecord(tuple(tokens[name]), chosen.text, chosen.source)
+            self.writer.add(name, uid, self.hashes[name][uid], array, text=text)
+        for name, reason in errors.items():
+            self.report.errors.append(dict(id=uid, path=path, family=name, reason=reason))
+        self.report.failed += bool(errors)
+        self.report.extracted += not errors
+        self.report.audio_seconds += seconds
+
+
+def _follow(results, record: _Recorder, bar: LateBar, seconds_todo: float, by_audio: bool) -> None:
+    """Record each batch as it finishes and move the bar: audio seconds per second, or in a text-only run clips
+    per second."""
+    report = record.report
+    for n_done, items in enumerate(results, start=1):
+        for item in items:
+            record(*item)
+        if bar.start():  # models are loaded and compiled by now: the rate and ETA count from here
+            first_audio, first_clips = report.audio_seconds, len(items)
+        bar.update(len(items))
+        elapsed = bar.elapsed
+        note = (progress_note(report, seconds_todo, first_audio, elapsed, n_done) if by_audio else
+                clip_note(report.failed, bar.total, bar.n, first_clips, elapsed, n_done))
+        bar.note(note)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Iterator
 
 from featbench.errors import FeatbenchError, StoreLockedError
+from featbench.script_guard import leave_if_importing_script
 
 try:
     import fcntl
@@ -40,6 +41,7 @@ def exclusive(path: str | Path, what: str) -> Iterator[None]:
     filesystem refuses flock on the object (a folder on NFS, say), a ``<path>.lock`` file is used instead
     and removed on release.
     """
+    leave_if_importing_script()  # a worker re-importing a script without a main guard: its parent says so
     path = Path(path).resolve()
     message = f"{path}: another featbench process is writing this {what}; wait for it to finish"
     if fcntl is None:

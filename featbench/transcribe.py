@@ -29,8 +29,6 @@ sampling, no temperature fallback), task "transcribe", audio decoded as for `fea
 """
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import re
 import time
@@ -39,16 +37,16 @@ from collections import Counter
 from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Iterable
 
 import numpy as np
 import pandas as pd
 
+from featbench.asr_model import AsrModel, check_asr_model, load_asr, quiet_transformers
 from featbench.audio import AudioConfig, AudioProblem, file_hash, load
 from featbench.errors import FeatbenchError
 from featbench.executors import Executor, resolve_executor
-from featbench.schema import MapOf, check
-from featbench.extract import progress_note
+from featbench.progress import LateBar, progress_note
 from featbench.store import ERRORS_FILE, StoreWriter, TranscriptsFile, transcripts_path, write_corpus
 from featbench.store.transcripts import model_transcripts, write_transcription_errors
 
@@ -92,146 +90,6 @@ def word_error_rate(references: Iterable[str], hypotheses: Iterable[str]) -> flo
     return float(jiwer.wer([r for r, _ in pairs], [h for _, h in pairs]))
 
 
-# ---------------------------------------------------------------------------------------------- the model
-
-@dataclass(frozen=True)
-class AsrModel:
-    """A checked Whisper folder: what workers load, and what every transcript row records.
-
-    path: the resolved folder; name: its name (the `model` column); fingerprint: content fingerprint
-    (the `model_fingerprint` column, part of the resume key); language: the forced language code, or None
-    to detect it per clip; multilingual: False for English-only models.
-    """
-
-    path: str
-    name: str
-    fingerprint: str
-    language: str | None = None
-    multilingual: bool = True
-
-
-def _language_code(language: str | None, generation_config, path: Path) -> str | None:
-    """'en', 'English', '<|en|>' -> 'en', checked against the model's languages; None stays None."""
-    if language is None:
-        return None
-    from transformers.models.whisper.tokenization_whisper import TO_LANGUAGE_CODE
-
-    text = str(language).strip().lower()
-    code = TO_LANGUAGE_CODE.get(text, text.strip("<|>"))
-    if not getattr(generation_config, "is_multilingual", True):
-        if code != "en":
-            raise FeatbenchError(f"--language {language}: {path} is an English-only Whisper model")
-        return "en"
-    known = sorted(t.strip("<|>") for t in (generation_config.lang_to_id or {}))
-    if code not in known:
-        raise FeatbenchError(f"--language {language}: not a language of {path.name} (give a code such as en, de, fr "
-                             f"or a name such as english; it knows {len(known)}: {', '.join(known[:12])}, ...)")
-    return code
-
-
-def _check_files(path: Path) -> None:
-    """The files besides config.json and the weights that a Whisper speech-recognition folder needs."""
-    if not ((path / "tokenizer.json").is_file() or (path / "vocab.json").is_file()):
-        raise FeatbenchError(f"{path}: no tokenizer (tokenizer.json, or vocab.json + merges.txt); transcribe needs "
-                             "a Whisper folder saved with its tokenizer (WhisperProcessor.save_pretrained)")
-    if not (path / "preprocessor_config.json").is_file():
-        raise FeatbenchError(f"{path}: no preprocessor_config.json (the Whisper feature extractor); "
-                             "save the folder with WhisperProcessor.save_pretrained")
-
-
-_TOKEN_IDS = MapOf(int, "an object of token -> id")
-GENERATION_SCHEMA = {"lang_to_id?": _TOKEN_IDS, "task_to_id?": _TOKEN_IDS, "no_timestamps_token_id?": int,
-                     "is_multilingual?": bool}
-"""The fields of generation_config.json that featbench reads (a missing one is named by check_asr_model)."""
-
-
-def _check_generation_file(path: Path) -> None:
-    """The Whisper generation settings featbench reads must have their types: one line naming the field.
-
-    >>> import tempfile; p = Path(tempfile.mkdtemp()) / "generation_config.json"; _ = p.write_text('{"lang_to_id": [1]}')
-    >>> _check_generation_file(p)  # doctest: +ELLIPSIS
-    Traceback (most recent call last):
-    featbench.errors.FeatbenchError: .../generation_config.json: field 'lang_to_id' must be an object of token -> id (got list)
-    """
-    try:
-        settings = json.loads(path.read_text())
-    except (OSError, ValueError) as err:
-        raise FeatbenchError(f"{path}: unreadable ({str(err).splitlines()[0]})") from None
-    check(settings, GENERATION_SCHEMA, path)
-
-
-def check_asr_model(path: str | Path, language: str | None = None) -> AsrModel:
-    """Check a Whisper folder and a language before any clip is read; FeatbenchError (one line) otherwise.
-
-    The folder must hold a Whisper encoder-decoder (config.json with model_type 'whisper'), a tokenizer, a
-    feature extractor and Whisper's generation settings (generation_config.json with the language and task
-    tokens); the weights are loaded once here so that a damaged file fails now. `language` must be one the
-    model knows. Returns the AsrModel that `run_transcription` takes.
-    """
-    from featbench.features.pretrained_options import LoadErrors, fingerprint
-
-    path = Path(path).expanduser()
-    if not path.exists():
-        raise FeatbenchError(f"{path}: not found (--model)")
-    if not (path / "config.json").is_file():
-        raise FeatbenchError(f"{path}: not a Hugging Face model folder (no config.json)")
-    try:
-        from transformers import AutoConfig, GenerationConfig
-    except ImportError:
-        raise FeatbenchError("transcribe needs the transformers package (pip install 'featbench[hf]')") from None
-    with LoadErrors(path, "--model", "model configuration"), _quiet_transformers():
-        config = AutoConfig.from_pretrained(path, local_files_only=True)
-    if config.model_type != "whisper" or not getattr(config, "is_encoder_decoder", False):
-        raise FeatbenchError(f"{path}: model type '{config.model_type}' is not a Whisper speech-recognition model "
-                             "(transcribe needs a Whisper encoder-decoder folder with its tokenizer)")
-    _check_files(path)
-    try:
-        with _quiet_transformers():
-            generation = GenerationConfig.from_pretrained(path, local_files_only=True)
-    except OSError:
-        generation = None
-    if generation is not None:
-        _check_generation_file(path / "generation_config.json")
-    needed = ["no_timestamps_token_id", "lang_to_id", "task_to_id"] if getattr(generation, "is_multilingual", True) \
-        else ["no_timestamps_token_id"]
-    if generation is None or any(not getattr(generation, name, None) for name in needed):
-        raise FeatbenchError(f"{path}: no Whisper generation settings (generation_config.json with "
-                             f"{', '.join(needed)}); save the model with its generation config")
-    code = _language_code(language, generation, path)
-    spec = AsrModel(path=str(path.resolve()), name=path.resolve().name, fingerprint=fingerprint(path),
-                    language=code, multilingual=bool(getattr(generation, "is_multilingual", True)))
-    load_asr(spec)  # weights and tokenizer open now, so that a damaged file fails before any clip
-    return spec
-
-
-@contextlib.contextmanager
-def _quiet_transformers() -> Iterator[None]:
-    """No progress bars or generation advice from transformers within the block (one line per error is ours)."""
-    from transformers.utils import logging as hf_logging
-
-    level = hf_logging.get_verbosity()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(level)
-        hf_logging.enable_progress_bar()
-
-
-def load_asr(spec: AsrModel) -> tuple:
-    """(model, processor, spec) for `transcribe_batch`: float32 on the CPU, local files only; once per worker."""
-    import torch
-    from transformers import WhisperForConditionalGeneration, WhisperProcessor
-
-    from featbench.features.pretrained_options import LoadErrors
-
-    with LoadErrors(spec.path, "--model", "Whisper model and tokenizer"), _quiet_transformers():
-        processor = WhisperProcessor.from_pretrained(spec.path, local_files_only=True)
-        model = WhisperForConditionalGeneration.from_pretrained(spec.path, local_files_only=True, dtype=torch.float32)
-    return model.eval(), processor, spec
-
-
 # ---------------------------------------------------------------------------------------------- decoding
 
 def _generate_kwargs(spec: AsrModel, languages: list[str]) -> dict:
@@ -269,7 +127,7 @@ def transcribe_signals(loaded: tuple, signals: list[np.ndarray]) -> list[tuple[s
 
     model, processor, spec = loaded
     features = processor.feature_extractor(signals, sampling_rate=SAMPLE_RATE, return_tensors="pt").input_features
-    with torch.no_grad(), _quiet_transformers():
+    with torch.no_grad(), quiet_transformers():
         encoded = model.get_encoder()(features)
         languages = _detect(model, spec, encoded)
         tokens = model.generate(encoder_outputs=encoded, force_unique_generate_call=True,  # one window, one call
@@ -289,7 +147,7 @@ def transcribe_long(loaded: tuple, signal: np.ndarray) -> tuple[str, str]:
     first = processor.feature_extractor(signal[:window], sampling_rate=SAMPLE_RATE, return_tensors="pt").input_features
     whole = processor.feature_extractor(signal, sampling_rate=SAMPLE_RATE, return_tensors="pt", truncation=False,
                                         padding="longest", return_attention_mask=True)
-    with torch.no_grad(), _quiet_transformers():
+    with torch.no_grad(), quiet_transformers():
         language = _detect(model, spec, model.get_encoder()(first))[0]
         kwargs = _generate_kwargs(spec, [language])
         if spec.multilingual:
@@ -432,8 +290,6 @@ def run_transcription(table: pd.DataFrame, model: str | Path | AsrModel, store: 
     listed in ``errors.csv`` (family ``transcribe``; other commands' rows are kept). Returns a
     TranscriptionReport.
     """
-    from tqdm import tqdm
-
     start = time.perf_counter()
     executor = resolve_executor(executor, jobs, cluster, caller="run_transcription")
     spec = model if isinstance(model, AsrModel) else check_asr_model(model, language)
@@ -445,41 +301,48 @@ def run_transcription(table: pd.DataFrame, model: str | Path | AsrModel, store: 
         hashes = {row.id: file_hash(row.path) if os.path.isfile(row.path) else "missing" for row in table.itertuples()}
         done = _done(model_transcripts(store, spec.fingerprint), spec, hashes)
         report.already_done = len(done)
-        items = list(zip(table["id"], table["path"]))
-        size = max(batch_size, 1)  # batches cut from the whole table: a resumed run sees the same batches
-        batches = [ClipBatch(tuple(i for i in items[k:k + size] if i[0] not in done)) for k in range(0, len(items), size)]
-        batches = [b for b in batches if b.items]
+        batches = _batches(table, done, batch_size)
         todo = [uid for b in batches for uid, _ in b.items]
         seconds_todo = float(table.set_index("id").loc[todo, "duration"].fillna(0.0).sum())
-        bar, stack = None, ExitStack()
+        bar, stack = LateBar(len(todo), FAMILY, progress), ExitStack()
         try:
             results = stack.enter_context(closing(executor.run(transcribe_batch, batches, setup=load_asr,
                                                                setup_args=(spec,))))
             for n_done, outcome in enumerate(results, start=1):
-                rows = []
-                for uid, path, result in outcome:
-                    if isinstance(result, str):
-                        report.errors.append(dict(id=uid, path=path, family=FAMILY, reason=result))
-                        continue
-                    text, lang, seconds = result
-                    rows.append(_row(spec, uid, hashes[uid], text, lang, seconds))
-                    report.languages[lang] += 1
-                    report.audio_seconds += seconds
-                log.append(rows)  # one write: a killed run leaves whole rows
-                report.transcribed += len(rows)
-                report.failed += len(outcome) - len(rows)
-                if bar is None:  # the model is loaded by now: the rate and ETA count from here
-                    bar = tqdm(total=len(todo), unit="clip", disable=not progress, dynamic_ncols=True, desc=FAMILY,
-                               mininterval=0.5, bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}{postfix}]")
-                    clock, first_audio = time.perf_counter(), report.audio_seconds
+                log.append(_record(outcome, spec, hashes, report))  # one write: a killed run leaves whole rows
+                if bar.start():  # the model is loaded by now: the rate and ETA count from here
+                    first_audio = report.audio_seconds
                 bar.update(len(outcome))
-                bar.set_postfix_str(progress_note(report, seconds_todo, first_audio, time.perf_counter() - clock,
-                                                   n_done), refresh=False)
+                bar.note(progress_note(report, seconds_todo, first_audio, bar.elapsed, n_done))
         finally:
             stack.close()  # workers end here, on success, error or Ctrl-C
-            if bar is not None:
-                bar.close()
+            bar.close()
             write_transcription_errors(store, report.errors, FAMILY)
         _score(report, table, model_transcripts(store, spec.fingerprint))
     report.wall_seconds = time.perf_counter() - start
     return report
+
+
+def _batches(table: pd.DataFrame, done: set[str], batch_size: int) -> list[ClipBatch]:
+    """The ClipBatches of the clips not `done`: cut from the whole table in id order, whatever is already stored, so
+    that a resumed run decodes the same batches as an uninterrupted one."""
+    items = list(zip(table["id"], table["path"]))
+    size = max(batch_size, 1)
+    batches = [ClipBatch(tuple(i for i in items[k:k + size] if i[0] not in done)) for k in range(0, len(items), size)]
+    return [b for b in batches if b.items]
+
+
+def _record(outcome: list, spec: AsrModel, hashes: dict[str, str], report: TranscriptionReport) -> list[dict]:
+    """The transcript rows of a finished batch; its failures, languages and seconds of audio go to `report`."""
+    rows = []
+    for uid, path, result in outcome:
+        if isinstance(result, str):
+            report.errors.append(dict(id=uid, path=path, family=FAMILY, reason=result))
+            continue
+        text, lang, seconds = result
+        rows.append(_row(spec, uid, hashes[uid], text, lang, seconds))
+        report.languages[lang] += 1
+        report.audio_seconds += seconds
+    report.transcribed += len(rows)
+    report.failed += len(outcome) - len(rows)
+    return rows

@@ -15,6 +15,8 @@ SHARED = Path(os.environ.get("FEATBENCH_SHARED", REPO.parent / "shared"))
 RAVDESS = SHARED / "data" / "ravdess"
 RAVDESS_48K = SHARED / "data" / "ravdess-48k-sample"
 
+collect_ignore = ["plugin_package"]  # a package that test_plugins.py installs, not tests
+
 needs_ravdess = pytest.mark.skipif(not RAVDESS.is_dir(), reason=f"real RAVDESS data not found at {RAVDESS}")
 needs_ravdess_48k = pytest.mark.skipif(not RAVDESS_48K.is_dir(), reason=f"48 kHz RAVDESS sample not found at {RAVDESS_48K}")
 

@@ -173,3 +173,17 @@ def test_integer_options_are_ascii_digits_in_range(demo_store, tmp_path, args, m
     lines = result.output.strip().splitlines()
     assert result.exit_code == 1 and len(lines) == 1 and message in lines[0], result.output
     assert not (tmp_path / "r.csv").exists() and not (tmp_path / "model").exists()
+
+
+def test_help_is_grouped_and_free_of_type_noise():
+    # issue 21: `train --help` was 164 lines at 80 columns, with <bool> on flags and Python types in usage
+    train = runner.invoke(app, ["train", "--help"], env={"COLUMNS": "80"}, terminal_width=80).output
+    for panel in ("Protocol", "Features", "Classifiers", "Output", "Execution"):
+        assert f"─ {panel} ─" in train, panel
+    assert len(train.splitlines()) <= 110, len(train.splitlines())
+    assert "Usage: featbench train [OPTIONS] STORE" in train
+    for command in ("extract", "transcribe", "train", "fit", "predict", "compare", "corpus", "verify", "demo", "families"):
+        text = runner.invoke(app, [command, "--help"], env={"COLUMNS": "80"}, terminal_width=80).output
+        for noise in ("<bool>", "<str>", "<path>", "<int", "<list", "<float", "{"):
+            assert noise not in text, (command, noise)
+        assert "[default: " in text or command in ("corpus", "families"), command  # defaults are kept

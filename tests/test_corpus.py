@@ -253,3 +253,19 @@ def test_ravdess_actors_are_not_confounded_with_the_emotions():
         balance = speaker_balance(table.speaker, table.label)
         assert balance.speakers == 24 and not balance.dominated and abs(balance.information) < 1e-12
         assert not balance.confounded
+
+
+def test_symlinked_actor_folders_are_followed_once_and_loops_end(tmp_path):
+    """A corpus folder of links to actor folders kept elsewhere (`Actor_01 -> /elsewhere/Actor_01`) is read through
+    the links; a link back up the tree and a second link to the same folder add nothing."""
+    elsewhere, corpus = tmp_path / "elsewhere", tmp_path / "corpus"
+    write_wav(elsewhere / "Actor_07" / "03-01-01-01-01-01-07.wav")
+    write_wav(elsewhere / "Actor_08" / "03-01-05-01-01-01-08.wav")
+    corpus.mkdir()
+    for actor in ("Actor_07", "Actor_08"):
+        (corpus / actor).symlink_to(elsewhere / actor, target_is_directory=True)
+    (corpus / "again").symlink_to(elsewhere / "Actor_08", target_is_directory=True)  # the same folder twice
+    (elsewhere / "Actor_07" / "loop").symlink_to(corpus, target_is_directory=True)  # back up the tree
+    table = load_corpus("ravdess", corpus)
+    assert sorted(zip(table.speaker, table.label)) == [("ravdess_07", "neutral"), ("ravdess_08", "angry")]
+    assert all(Path(path).is_relative_to(corpus) for path in table.path)

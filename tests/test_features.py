@@ -11,6 +11,7 @@ EXPECTED = {  # name: (dim, frame rate)
     "egemaps-func": (88, 0.0),
     "compare-lld": (65, 100.0),
     "fbank": (80, 100.0),
+    "mfcc": (13, 100.0),
     "raw": (1, 16000.0),
 }
 
@@ -47,8 +48,8 @@ def test_bad_options_fail_at_construction():
         build_family("fbank", {"bands": 40})
     with pytest.raises(FeatbenchError, match="exceeds n_fft"):
         build_family("fbank", {"win_ms": 50})
-    with pytest.raises(FeatbenchError, match="unknown feature family 'mfcc'"):
-        build_family("mfcc")
+    with pytest.raises(FeatbenchError, match="unknown feature family 'plp'"):
+        build_family("plp")
 
 
 def test_opensmile_matches_the_library_directly():
@@ -61,3 +62,101 @@ def test_opensmile_matches_the_library_directly():
 
 def test_registry_names_match_classes():
     assert all(cls.name == name for name, cls in FAMILIES.items())
+
+
+def _librosa_mfcc(y, deltas=0, **options):
+    """The plain librosa computation featbench's mfcc defaults stand for (80 mels, 400-sample window, 160 hop)."""
+    import librosa
+
+    kw = dict(n_mfcc=13, n_fft=512, win_length=400, hop_length=160, n_mels=80, center=True) | options
+    m = librosa.feature.mfcc(y=y, sr=16000, **kw)
+    return np.concatenate([m] + [librosa.feature.delta(m, order=k) for k in range(1, deltas + 1)]).T
+
+
+@pytest.mark.parametrize("options, librosa_options", [
+    ({}, {}), ({"deltas": "2"}, {}), ({"n_mfcc": "20", "n_mels": "40", "hop_ms": "20", "fmin": "50"},
+                                      {"n_mfcc": 20, "n_mels": 40, "hop_length": 320, "fmin": 50.0})])
+def test_mfcc_equals_librosa(options, librosa_options):
+    x = tone(1.3, seed=2)
+    ours = build_family("mfcc", options).extract(x, 16000)
+    ref = _librosa_mfcc(x, int(options.get("deltas", 0)), **librosa_options)
+    assert ours.dtype == np.float32 and ours.shape == ref.shape
+    np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-4)
+
+
+def test_mfcc_deltas_are_appended_with_their_names():
+    x = tone(1.0)
+    plain, one, two = (build_family("mfcc", {"deltas": k}) for k in (0, 1, 2))
+    a, b, c = (f.extract(x, 16000) for f in (plain, one, two))
+    assert (a.shape, b.shape, c.shape) == ((101, 13), (101, 26), (101, 39))
+    np.testing.assert_array_equal(b[:, :13], a)
+    np.testing.assert_array_equal(c[:, :26], b)
+    assert not np.allclose(b[:, 13:], c[:, 26:])  # second order is not the first again
+    assert two.columns[:2] == ["mfcc_0", "mfcc_1"] and two.columns[13] == "d1_mfcc_0" and two.columns[26] == "d2_mfcc_0"
+    assert two.dim == 39 and len(set(two.columns)) == 39
+
+
+def test_mfcc_cmvn_normalises_each_utterance():
+    x = tone(1.5, seed=4)
+    plain = build_family("mfcc", {"deltas": 1}).extract(x, 16000).astype(np.float64)
+    normed = build_family("mfcc", {"deltas": 1, "cmvn": "true"}).extract(x, 16000)
+    np.testing.assert_allclose(normed, (plain - plain.mean(0)) / plain.std(0), atol=1e-4)
+    np.testing.assert_allclose(normed.mean(0), 0, atol=1e-5)
+    np.testing.assert_allclose(normed.std(0), 1, atol=1e-4)
+
+
+def test_mfcc_options_change_the_config_hash():
+    variants = [{}, {"n_mfcc": 20}, {"deltas": 1}, {"deltas": 2}, {"cmvn": True}, {"n_mels": 40}, {"hop_ms": 20},
+                {"delta_width": 5}]
+    hashes = {build_family("mfcc", v).config_hash() for v in variants}
+    assert len(hashes) == len(variants)
+    assert build_family("mfcc").config_hash() != build_family("fbank").config_hash()
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"n_mfcc": "0"}, r"mfcc.n_mfcc=0: must be between 1 and n_mels \(80\)"),
+    ({"n_mfcc": "30", "n_mels": "20"}, r"mfcc.n_mfcc=30: must be between 1 and n_mels \(20\)"),
+    ({"deltas": "3"}, r"mfcc.deltas=3: choose 0"),
+    ({"deltas": "1.5"}, r"mfcc.deltas='1.5': not a whole number"),
+    ({"delta_width": "4"}, r"mfcc.delta_width=4: must be an odd number"),
+    ({"cmvn": "maybe"}, r"mfcc.cmvn='maybe': not a yes/no value"),
+    ({"win_ms": "50"}, r"mfcc: window 800 samples exceeds n_fft 512"),
+    ({"fmax": "9000"}, r"mfcc.fmax=9000: above the Nyquist frequency"),
+    ({"lifter": "22"}, r"family 'mfcc' has no option 'lifter'"),
+])
+def test_mfcc_bad_options_are_refused_in_one_line(options, message):
+    with pytest.raises(FeatbenchError, match=message) as err:
+        build_family("mfcc", options)
+    assert "\n" not in str(err.value)
+
+
+def test_mfcc_deltas_on_a_clip_shorter_than_their_window_fail_that_clip():
+    short = tone(0.05)  # 6 frames
+    assert build_family("mfcc").extract(short, 16000).shape == (6, 13)
+    with pytest.raises(ValueError, match="6 frames, fewer than delta_width=9"):
+        build_family("mfcc", {"deltas": 1}).extract(short, 16000)
+    assert build_family("mfcc", {"deltas": 1, "delta_width": 5}).extract(short, 16000).shape == (6, 26)
+
+
+def test_mfcc_extract_then_train_on_the_demo_corpus(demo_corpus, tmp_path):
+    from typer.testing import CliRunner
+
+    from featbench.cli import app
+    from featbench.store import read_family
+
+    runner = CliRunner()
+    listing = runner.invoke(app, ["families"])
+    assert listing.exit_code == 0 and "\nmfcc " in listing.output and "n_mfcc=13, deltas=0" in listing.output
+    store, results = tmp_path / "store", tmp_path / "results.csv"
+    extracted = runner.invoke(app, ["extract", "demo", str(demo_corpus), "--features", "mfcc", "--set", "mfcc.deltas=1",
+                                    "--out", str(store), "--no-progress"])
+    assert extracted.exit_code == 0, extracted.output
+    stored = read_family(store, "mfcc")
+    assert stored.meta.dim == 26 and stored.meta.frame_rate == 100.0 and stored.meta.columns[13] == "d1_mfcc_0"
+    trained = runner.invoke(app, ["train", str(store), "--features", "mfcc", "--classifiers", "logreg", "--budgets", "all",
+                                  "--seeds", "0", "--out", str(results), "--no-progress"])
+    assert trained.exit_code == 0, trained.output
+    import pandas as pd
+
+    rows = pd.read_csv(results)
+    assert set(rows.family) == {"mfcc"} and len(rows) > 0 and rows.ua.between(0, 1).all()

@@ -1,8 +1,8 @@
-"""The README's IEMOCAP recipe (audio vs text vs audio+text under the same folds, budgets and seeds), run
+"""The IEMOCAP recipe of docs/text.md (audio vs text vs audio+text under the same folds, budgets and seeds), run
 end to end on a small synthetic tree in IEMOCAP's release layout: 5 sessions x 2 speakers x the four
 classes (happy partly as 'exc'), synthetic voices (featbench.corpus.synthetic) and transcripts whose
 words carry valence. The recipe's pretrained audio encoder is replaced by eGeMAPS to keep the test fast;
-every other option is the README's."""
+every other option is the recipe's."""
 import json
 
 import pandas as pd

@@ -119,6 +119,49 @@ def test_fairseq_families_through_the_store(demo_corpus, tmp_path):
     assert "model_fingerprint" in hub.meta.versions
 
 
+@pytest.mark.skipif(not REF.is_dir(), reason=f"fairseq reference fixtures not found at {REF}")
+@pytest.mark.parametrize("name", ["vqwav2vec_gumbel_c32", "vqwav2vec_kmeans_c32"])
+def test_vq_wav2vec_family_outputs(name):
+    """Every output of the family is fairseq's (the reference clips), in (frames, dim) float32, 100 Hz."""
+    wave, ref = np.load(REF / "inputs.npz")["clip1_raw"].reshape(-1), np.load(REF / f"{name}.npz")
+    families = {out: build_family("wav2vec1", {"checkpoint": str(REF / f"{name}.pt"), "output": out})
+                for out in ("z", "q", "codes", "c")}
+    sure = (ref["clip1_margin"][0] >= 1e-4).all(-1)
+    for out, family in families.items():
+        array = family.extract(wave, 16000)
+        assert array.dtype == np.float32 and array.shape[1] == family.dim and family.frame_rate == 100.0
+        expected = ref["clip1_idx"][0] if out == "codes" else ref[f"clip1_{out}"][0].T
+        np.testing.assert_allclose(array[sure], expected[sure], atol=1e-5, rtol=1e-5)
+    assert families["codes"].columns == ["code_g0", "code_g1"] and families["q"].columns[:2] == ["q000", "q001"]
+    hashes = {f.config_hash() for f in families.values()}
+    assert len(hashes) == 4
+
+
+@pytest.mark.skipif(not REF.is_dir(), reason=f"fairseq reference fixtures not found at {REF}")
+def test_vq_outputs_are_refused_for_wav2vec_and_bad_outputs_for_all():
+    plain = str(REF / "wav2vec1_large_c64.pt")
+    with pytest.raises(FeatbenchError, match=r"wav2vec1.output=codes: .*wav2vec1_large_c64.pt is wav2vec without a quantizer"):
+        build_family("wav2vec1", {"checkpoint": plain, "output": "codes"})
+    with pytest.raises(FeatbenchError, match=r"wav2vec1.output='idx': choose c, z, q, codes"):
+        build_family("wav2vec1", {"checkpoint": str(REF / "vqwav2vec_kmeans_c32.pt"), "output": "idx"})
+
+
+@pytest.mark.skipif(not REF.is_dir(), reason=f"fairseq reference fixtures not found at {REF}")
+def test_vq_codes_through_the_store(demo_corpus, tmp_path):
+    from featbench.corpus import load_corpus
+    from featbench.extract import run_extraction
+    from featbench.store import read_family
+
+    table = load_corpus("demo", demo_corpus).head(3)
+    spec = [("wav2vec1", {"checkpoint": str(REF / "vqwav2vec_gumbel_c32.pt"), "output": "codes"})]
+    report = run_extraction(table, spec, tmp_path / "store", progress=False)
+    assert report.extracted == 3, report.summary()
+    codes = read_family(tmp_path / "store", "wav2vec1")
+    assert codes.meta.dim == 2 and codes.meta.frame_rate == 100.0 and codes.meta.columns == ["code_g0", "code_g1"]
+    values = codes.features
+    assert values.dtype == np.float32 and (values == np.round(values)).all() and values.min() >= 0 and values.max() < 16
+
+
 @pytest.mark.skipif(not WHISPER_BASE.is_dir(), reason=f"real whisper-base not found at {WHISPER_BASE}")
 def test_real_whisper_base():
     from transformers import AutoFeatureExtractor, WhisperModel

@@ -7,9 +7,10 @@
 """
 from __future__ import annotations
 
+import os
 from collections import defaultdict
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from featbench.errors import FeatbenchError
 
@@ -44,10 +45,34 @@ def rows_from_file_names(root: Path, name: str, parse) -> list[dict]:
 
 
 def audio_files(root: Path, name: str) -> list[Path]:
-    """All audio files below root, sorted; a missing root or no file is a one-line error."""
+    """All audio files below root, sorted, symbolic links to folders and files followed (each folder once, so
+    a link back up the tree ends there); a missing root or no file is a one-line error."""
     if not root.is_dir():
         raise FeatbenchError(f"{root}: not a directory (expected the {name} corpus root)")
-    files = sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
+    files = sorted(p for p in _walk(root) if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file())
     if not files:
         raise FeatbenchError(f"{root}: no audio files ({', '.join(AUDIO_SUFFIXES)}) found for {name}")
     return files
+
+
+def _walk(root: Path) -> Iterator[Path]:
+    """Every file below root, through symbolic links too; a folder reached twice (a link loop, or two links
+    to one folder) is walked once.
+
+    >>> import tempfile
+    >>> base = Path(tempfile.mkdtemp())
+    >>> (base / "real").mkdir(); (base / "real" / "a.wav").touch()
+    >>> (base / "corpus").mkdir(); (base / "corpus" / "A1").symlink_to(base / "real")
+    >>> (base / "real" / "loop").symlink_to(base / "corpus")
+    >>> [str(p.relative_to(base)) for p in _walk(base / "corpus")]
+    ['corpus/A1/a.wav']
+    """
+    seen = set()
+    for folder, dirs, names in os.walk(root, followlinks=True):
+        info = os.stat(folder)
+        if (info.st_dev, info.st_ino) in seen:
+            dirs[:] = []
+            continue
+        seen.add((info.st_dev, info.st_ino))
+        dirs.sort()
+        yield from (Path(folder) / name for name in names)

@@ -1,6 +1,6 @@
 """Pretrained speech encoders as networks: opening fairseq checkpoints without fairseq, the wav2vec (v1)
-model in plain PyTorch, fairseq wav2vec 2.0 / HuBERT mapped onto transformers, and running any of them
-over long clips (every layer, windowed and stitched). The feature families that use them live in
+model and vq-wav2vec's quantizers in plain PyTorch, fairseq wav2vec 2.0 / HuBERT mapped onto transformers,
+and running any of them over long clips (every layer, windowed and stitched). The feature families that use them live in
 `featbench.features.pretrained_families`.
 
 Public surface (imported lazily, so that importing featbench does not import torch):

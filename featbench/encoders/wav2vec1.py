@@ -1,17 +1,23 @@
-"""wav2vec (v1, Schneider et al. 2019) in plain PyTorch: feature encoder (z) and context aggregator (c).
+"""wav2vec (v1, Schneider et al. 2019) and vq-wav2vec (Baevski et al. 2019) in plain PyTorch: feature encoder
+(z), vector quantizer (q and its codes, vq-wav2vec only) and context aggregator (c, run on q when there is one).
 
 Every architectural choice is read from the checkpoint's own args (conv layer specs, log compression,
 skip connections in encoder and aggregator, residual scale, zero or replication padding, conv bias,
-affine GroupNorm, ReLU/GELU, CNN or GRU aggregator); fields absent from old checkpoints take
-fairseq's defaults. The state dict is loaded strictly and float16 weights are cast to float32.
-Checkpoints with options this code does not implement (vector quantisation, a non-CNN encoder) are
-refused by name.
+affine GroupNorm, ReLU/GELU, CNN or GRU aggregator, the gumbel or k-means quantizer: featbench.encoders.vq);
+fields absent from a checkpoint's args take the defaults of fairseq's current Wav2VecConfig, as fairseq
+does when it loads one. The state dict is loaded strictly and float16 weights are cast to float32.
+Checkpoints with options this code does not implement (a non-CNN encoder, projected features) are
+refused by name. The training-only parts (the prediction heads, and with them `offset`) are not built.
 
 >>> cfg = Wav2VecV1Config.from_args({"conv_feature_layers": "[(8, 10, 5)]", "conv_aggregator_layers": "[(8, 2, 1)]"})
 >>> import torch
 >>> z, c = Wav2VecV1(cfg)(torch.zeros(1, 1000))
 >>> tuple(z.shape), tuple(c.shape)
 ((1, 8, 199), (1, 8, 199))
+>>> vq = Wav2VecV1(Wav2VecV1Config.from_args({"conv_feature_layers": "[(8, 10, 5)]", "conv_aggregator_layers": "[(8, 2, 1)]",
+...                                           "vq_type": "gumbel", "vq_vars": 4}))
+>>> {k: tuple(v.shape) for k, v in vq.encode(torch.zeros(1, 1000)).items()}
+{'z': (1, 8, 199), 'q': (1, 8, 199), 'codes': (1, 199, 2), 'c': (1, 8, 199)}
 """
 from __future__ import annotations
 
@@ -22,12 +28,14 @@ from torch import nn
 
 from featbench.errors import FeatbenchError
 from featbench.encoders.checkpoint import safe_eval_layers
+from featbench.encoders.fp32_norm import GroupNorm32
+from featbench.encoders.vq import VqConfig, build_quantizer
 
-DEFAULTS = dict(  # fairseq's Wav2VecConfig defaults, for fields that old checkpoints lack
-    conv_feature_layers="[(512, 10, 5), (512, 8, 4), (512, 4, 2), (512, 4, 2), (512, 4, 2), (512, 1, 1), (512, 1, 1)]",
+DEFAULTS = dict(  # fairseq's current Wav2VecConfig defaults, which fairseq gives fields a checkpoint's args lack
+    conv_feature_layers="[(512, 10, 5), (512, 8, 4), (512, 4, 2), (512, 4, 2), (512, 4, 2), (512, 1, 1), (512, 1, 1), (512, 1, 1)]",
     conv_aggregator_layers="[(512, 2, 1), (512, 3, 1), (512, 4, 1), (512, 5, 1), (512, 6, 1), (512, 7, 1), (512, 8, 1), (512, 9, 1), (512, 10, 1), (512, 11, 1), (512, 12, 1), (512, 13, 1)]",
     aggregator="cnn", encoder="cnn", gru_dim=512, no_conv_bias=False, agg_zero_pad=False,
-    skip_connections_feat=False, skip_connections_agg=False, residual_scale=0.5, log_compression=False,
+    skip_connections_feat=False, skip_connections_agg=True, residual_scale=0.5, log_compression=True,
     non_affine_group_norm=False, activation="relu", vq_type="none", project_features="none",
 )
 
@@ -46,13 +54,13 @@ class Wav2VecV1Config:
     log_compression: bool
     affine_norm: bool
     activation: str
+    vq: VqConfig | None = None  # vq-wav2vec's quantizer; None for wav2vec
 
     @classmethod
     def from_args(cls, args: dict, source: str = "checkpoint") -> "Wav2VecV1Config":
         a = {**DEFAULTS, **{k: v for k, v in args.items() if v is not None}}
         unsupported = [
             (a["encoder"] != "cnn", f"encoder={a['encoder']!r}"),
-            (a["vq_type"] != "none", f"vq_type={a['vq_type']!r} (vq-wav2vec)"),
             (a["project_features"] != "none", f"project_features={a['project_features']!r}"),
             (a["aggregator"] not in ("cnn", "gru"), f"aggregator={a['aggregator']!r}"),
             (a["activation"] not in ("relu", "gelu"), f"activation={a['activation']!r}"),
@@ -60,19 +68,12 @@ class Wav2VecV1Config:
         for bad, what in unsupported:
             if bad:
                 raise FeatbenchError(f"{source}: wav2vec option {what} is not supported by featbench's wav2vec loader")
-        return cls(tuple(safe_eval_layers(a["conv_feature_layers"])), tuple(safe_eval_layers(a["conv_aggregator_layers"])),
+        feature_layers = tuple(safe_eval_layers(a["conv_feature_layers"]))
+        vq = None if a["vq_type"] == "none" else VqConfig.from_args(a, feature_layers[-1][0], source)
+        return cls(feature_layers, tuple(safe_eval_layers(a["conv_aggregator_layers"])),
                    a["aggregator"], int(a["gru_dim"]), not a["no_conv_bias"], bool(a["agg_zero_pad"]),
                    bool(a["skip_connections_feat"]), bool(a["skip_connections_agg"]), float(a["residual_scale"]),
-                   bool(a["log_compression"]), not a["non_affine_group_norm"], a["activation"])
-
-
-class _GroupNorm32(nn.GroupNorm):
-    """fairseq's Fp32GroupNorm: one group, computed in float32."""
-
-    def forward(self, x):
-        out = nn.functional.group_norm(x.float(), self.num_groups, self.weight.float() if self.weight is not None else None,
-                                       self.bias.float() if self.bias is not None else None, self.eps)
-        return out.type_as(x)
+                   bool(a["log_compression"]), not a["non_affine_group_norm"], a["activation"], vq)
 
 
 class _ZeroPad1d(nn.Module):
@@ -91,7 +92,7 @@ class _FeatureEncoder(nn.Module):
         layers, in_d = [], 1
         for dim, k, stride in cfg.feature_layers:
             layers.append(nn.Sequential(nn.Conv1d(in_d, dim, k, stride=stride, bias=False), nn.Dropout(0.0),
-                                        _GroupNorm32(1, dim, affine=cfg.affine_norm), act))
+                                        GroupNorm32(1, dim, affine=cfg.affine_norm), act))
             in_d = dim
         self.conv_layers = nn.ModuleList(layers)
         self.cfg = cfg
@@ -122,7 +123,7 @@ class _ConvAggregator(nn.Module):
             pad = _ZeroPad1d(ka + kb) if cfg.zero_pad else nn.ReplicationPad1d((ka + kb, 0))
             projections.append(nn.Conv1d(in_d, dim, 1, bias=False) if in_d != dim and cfg.skip_agg else None)
             layers.append(nn.Sequential(pad, nn.Conv1d(in_d, dim, k, stride=stride, bias=cfg.conv_bias), nn.Dropout(0.0),
-                                        _GroupNorm32(1, dim, affine=cfg.affine_norm), act))
+                                        GroupNorm32(1, dim, affine=cfg.affine_norm), act))
             in_d = dim
         self.conv_layers = nn.Sequential(*layers)
         self.residual_proj = nn.ModuleList(projections)
@@ -152,23 +153,36 @@ class _GruAggregator(nn.Module):
 
 
 class Wav2VecV1(nn.Module):
-    """forward(wave (B, samples)) -> (z (B, C, T), c (B, C', T))."""
+    """forward(wave (B, samples)) -> (z (B, C, T), c (B, C', T)); `encode` also gives vq-wav2vec's q and codes."""
 
     def __init__(self, cfg: Wav2VecV1Config):
         super().__init__()
         self.feature_extractor = _FeatureEncoder(cfg)
         embed = cfg.feature_layers[-1][0]
+        act = nn.ReLU() if cfg.activation == "relu" else nn.GELU()
+        self.vector_quantizer = build_quantizer(cfg.vq, embed, act) if cfg.vq else None
         self.feature_aggregator = (_ConvAggregator(cfg, embed) if cfg.aggregator == "cnn" else _GruAggregator(embed, cfg.gru_dim))
         self.cfg = cfg
 
+    def encode(self, wave) -> dict:
+        """{'z': (B, C, T), 'q': (B, C, T), 'codes': (B, T, groups) int64, 'c': (B, C', T)}; q and codes for
+        vq-wav2vec only, whose context network runs on q (as fairseq's Wav2VecModel.forward)."""
+        out = {"z": self.feature_extractor(wave)}
+        if self.vector_quantizer is not None:
+            out["q"], out["codes"] = self.vector_quantizer(out["z"])
+        out["c"] = self.feature_aggregator(out.get("q", out["z"]))
+        return out
+
     def forward(self, wave):
-        z = self.feature_extractor(wave)
-        return z, self.feature_aggregator(z)
+        out = self.encode(wave)
+        return out["z"], out["c"]
 
     @property
     def dims(self) -> dict[str, int]:
-        return {"z": self.cfg.feature_layers[-1][0],
-                "c": self.cfg.aggregator_layers[-1][0] if self.cfg.aggregator == "cnn" else self.cfg.gru_dim}
+        """Width of each output this model has (q and codes: vq-wav2vec only)."""
+        embed = self.cfg.feature_layers[-1][0]
+        dims = {"z": embed, "c": self.cfg.aggregator_layers[-1][0] if self.cfg.aggregator == "cnn" else self.cfg.gru_dim}
+        return dims | ({"q": embed, "codes": self.cfg.vq.groups} if self.cfg.vq else {})
 
     def load_fairseq_state(self, state: dict, source: str = "checkpoint") -> None:
         """Load the checkpoint's model weights strictly (training-only heads are dropped), as float32."""

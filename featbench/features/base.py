@@ -1,5 +1,9 @@
 """The protocol every feature family implements, and its stable config hash.
 
+`FeatureFamily` is public: families of other packages subclass it and reach featbench through the
+``featbench.families`` entry-point group (`featbench.features.plugins`; the contract, with an example that
+runs, is docs/plugins.md; ``featbench families --check NAME`` tests a family against it).
+
 A family turns one validated mono signal into a float32 array of shape (frames, dim)
 (utterance-level families return one row). A family never writes files.
 
@@ -54,6 +58,7 @@ class FeatureFamily(ABC):
 
     name: ClassVar[str]
     Config: ClassVar[type]
+    plugin_origin: ClassVar[dict[str, str]] = {}  # {distribution: version} of a plug-in (set by `plugins.discover`)
     description: ClassVar[str] = ""
     input: ClassVar[InputKind] = InputKind.AUDIO
     float16_refused: ClassVar[str] = ""  # why dtype=float16 is refused for this family ("": allowed)
@@ -112,9 +117,10 @@ class FeatureFamily(ABC):
         return dataclasses.asdict(self.config)
 
     def identity(self) -> dict:
-        """What makes the features what they are: family name, options, audio settings, library versions."""
+        """What makes the features what they are: family name, options, audio settings, library versions (and a
+        plug-in's own distribution and version)."""
         return {"family": self.name, "config": self.config_dict(), "audio": self.audio.to_dict(),
-                "versions": self.library_versions()}
+                "versions": {**self.library_versions(), **self.plugin_origin}}
 
     def config_hash(self) -> str:
         """Stable hash of `identity`, plus the storage form where it is not the default (12 hex digits)."""

@@ -7,97 +7,27 @@
 """
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 
-from featbench.errors import FeatbenchError
-from featbench.features.base import FeatureFamily
+from featbench.features.mel import MelConfig, MelFamily
 
 
 @dataclass(frozen=True)
-class FbankConfig:
-    n_mels: int = 80
-    win_ms: float = 25.0
-    hop_ms: float = 10.0
-    n_fft: int = 512
-    fmin: float = 0.0
-    fmax: float = 0.0  # 0 means sample_rate / 2
-    log_floor: float = 1e-10
-    center: bool = True
+class FbankConfig(MelConfig):
+    """fbank's options: the mel options (featbench.features.mel.MelConfig), nothing else."""
 
 
-class Fbank(FeatureFamily):
+class Fbank(MelFamily):
     name = "fbank"
     description = "log-Mel filter banks (librosa), 80 bands, 25 ms / 10 ms by default"
     Config = FbankConfig
-
-    def validate(self) -> None:
-        c, rate = self.config, self.audio.sample_rate
-        win = int(round(c.win_ms * rate / 1000))
-        if win > c.n_fft:
-            raise FeatbenchError(f"fbank: window {win} samples exceeds n_fft {c.n_fft}; raise n_fft")
-        if c.n_mels < 1 or c.hop_ms <= 0 or c.win_ms <= 0 or c.log_floor <= 0 or c.n_fft < 2:
-            raise FeatbenchError("fbank: n_mels >= 1, win_ms > 0, hop_ms > 0, n_fft >= 2 and log_floor > 0 are required")
-        top = c.fmax or rate / 2
-        if c.fmax < 0 or top > rate / 2:
-            raise FeatbenchError(f"fbank.fmax={c.fmax:g}: above the Nyquist frequency {rate / 2:g} Hz of {rate} Hz audio "
-                                 "(the bands above it would be constant); use at most that, or 0 for sample_rate / 2")
-        if not 0 <= c.fmin < top:
-            raise FeatbenchError(f"fbank.fmin={c.fmin:g}: must be at least 0 and below fmax ({top:g} Hz); "
-                                 "otherwise every band is constant")
-        if win < 1 or int(round(c.hop_ms * rate / 1000)) < 1:
-            raise FeatbenchError(f"fbank: win_ms={c.win_ms:g} and hop_ms={c.hop_ms:g} must each span at least one "
-                                 f"sample at {rate} Hz")
-        empty = int((self._mel_basis(rate).max(axis=1) <= 0).sum())
-        if empty:
-            raise FeatbenchError(f"fbank.n_mels={c.n_mels}: {empty} of the bands contain no FFT bin at n_fft={c.n_fft} "
-                                 "(they would be constant); lower n_mels or raise n_fft")
 
     @property
     def columns(self) -> list[str]:
         return [f"mel_{i:03d}" for i in range(self.config.n_mels)]
 
-    @property
-    def frame_rate(self) -> float:
-        return 1000.0 / self.config.hop_ms
-
-    def library_versions(self) -> dict[str, str]:
-        import librosa
-
-        return {"librosa": librosa.__version__}
-
-    def load(self) -> None:
-        """Import librosa's STFT, build the mel filter bank and run it once on 0.1 s of silence (its first
-        call compiles and imports lazily, about 2 s), so that the first clip is as fast as the others."""
-        self.extract(np.zeros(self.audio.sample_rate // 10, np.float32), self.audio.sample_rate)
-
-    def _mel_basis(self, sample_rate: int) -> np.ndarray:
-        """librosa's mel filter bank for this config, built once per sample rate: (n_mels, 1 + n_fft // 2) float32.
-
-        librosa.feature.melspectrogram rebuilds it on every call (about a quarter of its time on RAVDESS
-        clips). Kept under a private name, so it is not pickled to worker processes (rebuilt there).
-        """
-        cache = self.__dict__.setdefault("_mel_bases", {})
-        if sample_rate not in cache:
-            import librosa.filters
-
-            c = self.config
-            with warnings.catch_warnings():  # librosa warns about empty bands; validate() refuses them in its words
-                warnings.simplefilter("ignore")
-                cache[sample_rate] = librosa.filters.mel(sr=sample_rate, n_fft=c.n_fft, n_mels=c.n_mels,
-                                                         fmin=c.fmin, fmax=c.fmax or None)
-        return cache[sample_rate]
-
     def extract(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
-        # What librosa.feature.melspectrogram(power=2) computes (hann window, zero padding), with the mel
-        # filter bank cached and without importing librosa.feature (whose import costs ~0.3 s more).
-        from librosa.core.spectrum import stft
-
-        c = self.config
-        spectrum = stft(signal, n_fft=c.n_fft, win_length=int(round(c.win_ms * sample_rate / 1000)),
-                        hop_length=int(round(c.hop_ms * sample_rate / 1000)), center=c.center,
-                        window="hann", pad_mode="constant")
-        mel = self._mel_basis(sample_rate) @ (np.abs(spectrum) ** 2)
-        return np.log(np.maximum(mel, c.log_floor)).T.astype(np.float32)
+        mel = self.mel_power(signal, sample_rate)
+        return np.log(np.maximum(mel, self.config.log_floor)).T.astype(np.float32)

@@ -63,7 +63,7 @@ class OpenSmileFamily(FeatureFamily):
     def extract(self, signal: np.ndarray, sample_rate: int) -> np.ndarray:
         """openSMILE calls Python back from C, where a raised KeyboardInterrupt would be printed and lost: a
         Ctrl-C meanwhile is recorded and raised once the call has returned."""
-        from featbench.executors import InterruptGuard
+        from featbench.worker_process import InterruptGuard
 
         with InterruptGuard(defer=True):
             return self.smile.process_signal(signal, sample_rate).to_numpy(dtype=np.float32)

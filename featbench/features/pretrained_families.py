@@ -138,15 +138,32 @@ class Wav2Vec1Config:
     output: str = "c"
 
 
+W2V1_OUTPUTS = {"c": "context network", "z": "feature encoder", "q": "quantized features (vq-wav2vec)",
+                "codes": "code indices per group (vq-wav2vec)"}
+
+
 class Wav2Vec1(_PretrainedFamily):
+    """fairseq wav2vec and vq-wav2vec checkpoints (``wav2vec_large.pt``, ``vq-wav2vec.pt``, ``vq-wav2vec_kmeans.pt``).
+
+    ``output``: ``c`` (the context network's output; on vq-wav2vec it runs on the quantized features, as in
+    fairseq), ``z`` (the feature encoder's), and for vq-wav2vec ``q`` (the quantized features, columns
+    ``q000``...) or ``codes`` (the chosen codeword of each group, columns ``code_g0``, ``code_g1``...: whole
+    numbers 0..vq_vars-1 stored as float32, exact; they are categories, so a mean of them means little).
+    """
+
     name = "wav2vec1"
-    description = "fairseq wav2vec (2019) checkpoint without fairseq: context c (default) or encoder z, 100 Hz"
+    description = ("fairseq wav2vec / vq-wav2vec (2019) checkpoint without fairseq, 100 Hz: output=c (context, default), "
+                   "z (encoder), q (quantized) or codes (code index per group, as float32)")
     Config = Wav2Vec1Config
 
     def validate(self) -> None:
         super().validate()
-        if self.config.output not in ("c", "z"):
-            raise FeatbenchError(f"wav2vec1.output must be 'c' or 'z', not '{self.config.output}'")
+        output = self.config.output
+        if output not in W2V1_OUTPUTS:
+            raise FeatbenchError(f"wav2vec1.output={output!r}: choose {', '.join(W2V1_OUTPUTS)}")
+        if output not in ("c", "z") and output not in self.model.dims:  # loads the checkpoint: before any clip
+            raise FeatbenchError(f"wav2vec1.output={output}: {self.config.checkpoint} is wav2vec without a quantizer "
+                                 "(vq_type='none'); its outputs are c and z")
 
     model_kind = "wav2vec checkpoint"
 
@@ -162,7 +179,10 @@ class Wav2Vec1(_PretrainedFamily):
 
     @property
     def columns(self) -> list[str]:
-        return [f"{self.config.output}{d:03d}" for d in range(self.model.dims[self.config.output])]
+        output = self.config.output
+        if output == "codes":
+            return [f"code_g{g}" for g in range(self.model.dims["codes"])]
+        return [f"{output}{d:03d}" for d in range(self.model.dims[output])]
 
     @property
     def frame_rate(self) -> float:
@@ -173,9 +193,8 @@ class Wav2Vec1(_PretrainedFamily):
         import torch
 
         with torch.no_grad():
-            z, c = self.model(torch.from_numpy(np.ascontiguousarray(signal)).reshape(1, -1))
-        out = z if self.config.output == "z" else c
-        return out[0].T.numpy().astype(np.float32)
+            out = self.model.encode(torch.from_numpy(np.ascontiguousarray(signal)).reshape(1, -1))[self.config.output]
+        return out[0].numpy().astype(np.float32) if self.config.output == "codes" else out[0].T.numpy().astype(np.float32)
 
 
 @dataclass(frozen=True)

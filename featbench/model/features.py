@@ -48,7 +48,7 @@ def build_metas(model, folder: str | Path) -> dict:
     from featbench.extract import check_families
 
     metas = {}
-    for spec in model.manifest["families"]:
+    for spec in extracted_specs(model):
         name = spec["family"]
         try:
             audio = AudioConfig(**spec["audio"]) if spec["audio"] else AudioConfig()
@@ -75,22 +75,72 @@ def family_options(name: str, config: dict) -> dict:
     """
     import dataclasses
 
-    from featbench.features import FAMILIES
+    from featbench.features import family_class
     from featbench.features.storage import Storage
 
-    if name not in FAMILIES:
+    try:
+        cls = family_class(name)  # a built-in, else a plug-in (found only then)
+    except FeatbenchError:
         return dict(config)  # build_family names the problem
-    names = {f.name for f in dataclasses.fields(FAMILIES[name].Config)} | set(Storage.OPTIONS)
+    names = {f.name for f in dataclasses.fields(cls.Config)} | set(Storage.OPTIONS)
     return {k: v for k, v in config.items() if k in names}
 
 
+def extracted_specs(model) -> list[dict]:
+    """The manifest's records of the families predict extracts: all but the imported ones (`featbench import`)."""
+    from featbench.embeddings import is_imported
+
+    return [spec for spec in model.manifest["families"] if not is_imported(spec["config"])]
+
+
+def imported_specs(model) -> list[dict]:
+    """The manifest's records of the families the model's store imported (read from a store, never extracted)."""
+    from featbench.embeddings import is_imported
+
+    return [spec for spec in model.manifest["families"] if is_imported(spec["config"])]
+
+
+def check_imported(model, folder: str | Path, store: str | Path | None) -> None:
+    """A model reading an imported family labels only clips whose embeddings were imported into `store`: without
+    one, a one-line FeatbenchError saying how to import them."""
+    imported = imported_specs(model)
+    if imported and store is None:
+        spec = imported[0]
+        raise FeatbenchError(f"{folder}: the model reads '{spec['family']}', embeddings imported with `featbench import` "
+                             f"({spec.get('description') or 'no description'!r}), which featbench cannot extract: import the "
+                             f"new clips' embeddings into a store (featbench import STORE --family {spec['family']} --from "
+                             "PATH --describe TEXT, as for the model's store; --unlabelled for a new store) and pass --store STORE")
+
+
+def missing_imported(model, store: str | Path, ids: list[str]) -> dict[str, str]:
+    """{id: reason} of the clips among `ids` without embeddings of a family the model imported."""
+    from featbench.store.reader import latest_records, sources
+
+    missing: dict[str, str] = {}
+    for spec in imported_specs(model):
+        held = set(latest_records(sources(Path(store), spec["family"])))
+        missing.update({uid: f"{spec['family']}: no imported embedding in {store}" for uid in ids
+                        if uid not in held and uid not in missing})
+    return missing
+
+
 def check_store(model, store: str | Path) -> None:
-    """A store given for prediction must hold the model's families in the model's configuration (or none yet)."""
+    """A store given for prediction must hold the model's families in the model's configuration (or none yet); an
+    imported family must be there, imported with the model's description, rows, layers, columns and frame rate."""
+    from featbench.embeddings import identity_differences
     from featbench.store import FamilyIndex, family_path
 
+    imported = imported_specs(model)
     for spec in model.manifest["families"]:
         path = family_path(store, spec["family"])
-        if path.is_file():
+        if spec in imported:
+            if not path.is_file():
+                raise FeatbenchError(f"{store}: no '{spec['family']}' embeddings; import them first (featbench import "
+                                     f"{store} --family {spec['family']} --from PATH)")
+            changed = identity_differences(spec, FamilyIndex.read(path).meta)
+            if changed:
+                raise FeatbenchError(f"{path}: '{spec['family']}' is not imported as the model's was ({changed})")
+        elif path.is_file():
             have = FamilyIndex.read(path).meta.config_hash
             if have != spec["config_hash"]:
                 raise FeatbenchError(f"{path}: family '{spec['family']}' has config hash {have}, the model needs "

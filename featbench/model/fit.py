@@ -23,7 +23,7 @@ from pathlib import Path
 
 from featbench.errors import FeatbenchError
 from featbench.model.folder import FORMAT, FORMAT_VERSION, Model, view_dict
-from featbench.results import PER_CORPUS, Normalisation
+from featbench.results import PER_CORPUS
 from featbench.train.protocol import ALL, Fold, budget_subset, check_budgets, check_seeds, validation_split
 from featbench.train.runner import Experiment
 
@@ -121,7 +121,7 @@ def _check_spec(spec: FitSpec) -> tuple:
     if classifier in SEQUENCE_MODELS:
         raise FeatbenchError(f"'{classifier}' is a sequence model; fit saves the utterance-level classifiers only "
                              "(logreg, svm, lgbm, mlp, selected, selected(a+b))")
-    if Normalisation.parse(exp.normalisation).kind == PER_CORPUS:
+    if exp.normalisation.kind == PER_CORPUS:
         raise FeatbenchError("--normalise per-corpus needs two corpora; fit reads one store (training, per-speaker or "
                              "per-speaker:K)")
     if exp.n_folds is not None and spec.holdout_fold is None:
@@ -156,7 +156,7 @@ def _training(exp: Experiment, data, train_ids, fit_ids, val_ids, budget, seed: 
         "utterances": len(train_ids), "speakers": int(part["speaker"].nunique()), "groups": int(part["group"].nunique()),
         "training_groups": sorted(str(g) for g in part["group"].unique()),  # predict flags clips of these speakers
         "per_class": {str(k): int(v) for k, v in part["label"].value_counts().sort_index().items()},
-        "budget": str(budget), "seed": seed, "normalisation": Normalisation.parse(exp.normalisation).text,
+        "budget": str(budget), "seed": seed, "normalisation": exp.normalisation.text,
         "speakers_confounded_ok": exp.allow_confounded_speakers,  # --confounded-ok: per-speaker statistics of one class
         "validation": {"fit_utterances": len(fit_ids), "validation_utterances": len(val_ids),
                        "validation_groups": sorted(table.loc[val_ids, "group"].unique().tolist()) if val_ids else []},

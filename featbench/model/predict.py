@@ -83,9 +83,8 @@ def run_prediction(model_folder: str | Path, inputs: list[Path], out: str | Path
     names the one speaker of plain audio inputs (a model fitted with per-speaker normalisation standardises
     each speaker's clips on their own mean and std, so it needs to know who speaks). The extraction runs on
     `executor` (default `Local()`; the deprecated `jobs=N` is `Local(N)`)."""
-    from featbench.model.features import build_metas, check_store, view_matrix
+    from featbench.model.features import build_metas, check_imported, check_store, view_matrix
     from featbench.model.folder import load_model
-    from featbench.model.inputs import clips_table, corpus_table, held_out_only
 
     if holdout_only and layout is None:
         raise FeatbenchError("--holdout-only needs --layout: the speakers of plain audio files are unknown")
@@ -93,23 +92,18 @@ def run_prediction(model_folder: str | Path, inputs: list[Path], out: str | Path
     model = load_model(model_folder)
     out = Path(out)
     check_out(out, Path(model_folder), model.fingerprint)
+    check_imported(model, model_folder, store)  # imported families: only from a store they were imported into
     metas = build_metas(model, model_folder)  # checkpoints found, options valid, the same config hashes
     if store is not None:
         check_store(model, store)
-    table = corpus_table(layout, inputs, model.manifest["training"]["merge"]) if layout else clips_table(inputs)
-    if speaker is not None:
-        if layout is not None:
-            raise FeatbenchError("--speaker names the speaker of plain audio inputs; with --layout the corpus names them")
-        table["speaker"] = table["group"] = speaker
-    if holdout_only:
-        table = held_out_only(table, model)
+    table = _input_table(model, inputs, layout, speaker, holdout_only)
     per_speaker = _per_speaker(model, table, layout, speaker)
     if store is not None:
         check_store_table(store, table)
     report = PredictReport(out, errors_path(out), f"{model_folder} ({model.manifest['view']['name']}, "
                                                   f"{model.manifest['choice']['entry']})")
     if store is None:
-        from featbench.train.runner import remove_stale_shared
+        from featbench.train.shared import remove_stale_shared
 
         remove_stale_shared(prefix=PREDICT_PREFIX)
     folder = contextlib.nullcontext(store) if store is not None else \
@@ -125,6 +119,34 @@ def run_prediction(model_folder: str | Path, inputs: list[Path], out: str | Path
 
         X = standardise_within(X, done["speaker"].astype(str).to_numpy())
         report.messages += few_clips_note(done["speaker"])
+    frame = _predictions(model, X, done, per_speaker, layout)
+    report.failed = [{"id": uid, "path": path, "reason": failed[uid]} for uid, path in zip(table["id"], table["path"])
+                     if uid in failed]
+    _write(frame, report, out, model.fingerprint)
+    report.labelled = len(frame)
+    if layout is not None:
+        _score(frame, model.labels, report)
+        report.seen = _seen(frame, done, model)
+    return report
+
+
+def _input_table(model, inputs: list[Path], layout: str | None, speaker: str | None, holdout_only: bool) -> pd.DataFrame:
+    """The utterance table of the inputs: a corpus (`layout`, labels merged as the model's were) or plain audio
+    files (their one speaker `speaker`, if given); with `holdout_only`, the clips of the speakers the model held out."""
+    from featbench.model.inputs import clips_table, corpus_table, held_out_only
+
+    table = corpus_table(layout, inputs, model.manifest["training"]["merge"]) if layout else clips_table(inputs)
+    if speaker is not None:
+        if layout is not None:
+            raise FeatbenchError("--speaker names the speaker of plain audio inputs; with --layout the corpus names them")
+        table["speaker"] = table["group"] = speaker
+    if holdout_only:
+        table = held_out_only(table, model)
+    return table
+
+
+def _predictions(model, X: np.ndarray | None, done: pd.DataFrame, per_speaker: bool, layout: str | None) -> pd.DataFrame:
+    """One row per labelled clip: id, path, (speaker, label,) predicted and p_<label> per class."""
     pred, proba = model.predict(X) if X is not None else (np.zeros(0, np.int64), np.zeros((0, len(model.labels))))
     frame = pd.DataFrame({"id": done["id"], "path": done["path"]})
     if per_speaker:  # who each clip was standardised with
@@ -134,20 +156,23 @@ def run_prediction(model_folder: str | Path, inputs: list[Path], out: str | Path
     frame["predicted"] = [model.labels[i] for i in pred]
     for k, label in enumerate(model.labels):
         frame[f"p_{label}"] = proba[:, k]
-    report.failed = [{"id": uid, "path": path, "reason": failed[uid]} for uid, path in zip(table["id"], table["path"])
-                     if uid in failed]
-    write_csv(frame, out, model.fingerprint)
+    return frame
+
+
+def _write(frame: pd.DataFrame, report: PredictReport, out: Path, fingerprint: str) -> None:
+    """The predictions CSV, and the list of failed clips (or an earlier run's list removed: no longer true)."""
+    write_csv(frame, out, fingerprint)
     if report.failed:
-        write_csv(pd.DataFrame(report.failed, columns=["id", "path", "reason"]), report.errors_file, model.fingerprint)
+        write_csv(pd.DataFrame(report.failed, columns=["id", "path", "reason"]), report.errors_file, fingerprint)
     else:
         report.errors_file.unlink(missing_ok=True)  # an earlier run's list, no longer true
-    report.labelled = len(frame)
-    if layout is not None:
-        _score(frame, model.labels, report)
-        trained = set(model.manifest["training"].get("training_groups", []))
-        known = frame["label"].isin(model.labels).to_numpy()
-        report.seen = int((done["group"].astype(str).isin(trained).to_numpy() & known).sum()) if "group" in done else 0
-    return report
+
+
+def _seen(frame: pd.DataFrame, done: pd.DataFrame, model) -> int:
+    """How many scored clips (known labels) are of speakers (groups) the model was trained on."""
+    trained = set(model.manifest["training"].get("training_groups", []))
+    known = frame["label"].isin(model.labels).to_numpy()
+    return int((done["group"].astype(str).isin(trained).to_numpy() & known).sum()) if "group" in done else 0
 
 
 def check_store_table(store: str | Path, table: pd.DataFrame) -> None:
@@ -210,7 +235,7 @@ def _per_speaker(model, table: pd.DataFrame, layout: str | None, speaker: str | 
 
 FEW_CLIPS = 8
 """Below this many clips of a speaker, predict warns: on RAVDESS the statistics of 4 clips cost 3 points of UA
-against no normalisation at all, those of 8 gained 5 (README, per-speaker normalisation)."""
+against no normalisation at all, those of 8 gained 5 (docs/results.md, per-speaker normalisation)."""
 
 
 def few_clips_note(speakers: pd.Series) -> list[str]:
@@ -242,10 +267,10 @@ def _extract(model, table: pd.DataFrame, store: Path, metas: dict, executor: Exe
     """Extract the model's families for `table` into `store` (one run per audio setting); {failed id: reason}."""
     from featbench.audio import AudioConfig
     from featbench.extract import run_extraction
-    from featbench.model.features import family_options
+    from featbench.model.features import extracted_specs, family_options, missing_imported
 
     by_audio: dict[str, list[dict]] = {}
-    for spec in model.manifest["families"]:
+    for spec in extracted_specs(model):  # imported families are read from the store only
         by_audio.setdefault(json.dumps(spec["audio"], sort_keys=True), []).append(spec)
     failed: dict[str, list[str]] = {}
     for audio, specs in by_audio.items():
@@ -256,6 +281,8 @@ def _extract(model, table: pd.DataFrame, store: Path, metas: dict, executor: Exe
                             f"clips already stored, {extraction.extracted} extracted, {extraction.failed} failed"]
         for error in extraction.errors:
             failed.setdefault(error["id"], []).append(f"{error['family']}: {error['reason']}")
+    for uid, reason in missing_imported(model, store, list(table["id"])).items():
+        failed.setdefault(uid, []).append(reason)
     return {uid: "; ".join(reasons) for uid, reasons in failed.items()}
 
 

@@ -26,7 +26,7 @@ from featbench.report.analysis import Analysis, analyse, find_baseline, transfer
 from featbench.report.claims import claims_of
 from featbench.report.figures import draw
 from featbench.report.html import write_report_html
-from featbench.report.markdown import blocks_markdown
+from featbench.report.markdown import blocks_markdown, render_markdown
 from featbench.report.model import Report, block_dict
 from featbench.report.names import report_title
 from featbench.report.sections import Inputs, build_sections
@@ -96,6 +96,7 @@ def compare(results: list[str | Path], out: str | Path, baseline: str | None = N
     report = build_report(analysis, out)
     summary = report.section("summary")
     (out / "summary.md").write_text(blocks_markdown(summary.blocks))
+    report.markdown = render_markdown(report)
     (out / "report.md").write_text(report.markdown)
     write_report_html(report)
     (out / "protocol.json").write_text(render_json(report))

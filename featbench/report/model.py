@@ -89,8 +89,8 @@ class Report:
     `title` says corpus and protocol; `protocol` is the machine-readable protocol (protocol.json's keys); `claims`
     the claims table's rows (report.claims.Claim); `headline` and `efficiency` the ratio sentences (the headline's
     honest entries, and every entry against the baseline); `transfer`, `normalised`, `cross_corpus` and `plans`
-    the sentences of those sections; `notes` what reading the results repaired; `out` the report folder and
-    `figures` the image files written."""
+    the sentences of those sections; `notes` what reading the results repaired; `out` the report folder,
+    `figures` the image files written and `markdown` the text of report.md."""
 
     title: str
     caption: str
@@ -107,17 +107,11 @@ class Report:
     notes: list[str]
     out: Path
     figures: list[Path] = field(default_factory=list)
+    markdown: str = ""  # report.md's text, once rendered (report.markdown)
 
     def section(self, id: str) -> Section | None:
         """The section of that id, or None."""
         return next((s for s in self.sections if s.id == id), None)
-
-    @property
-    def markdown(self) -> str:
-        """report.md's text."""
-        from featbench.report.markdown import render_markdown
-
-        return render_markdown(self)
 
 
 def block_dict(block: Block) -> dict:

@@ -1,6 +1,6 @@
 """One store file on disk: write it atomically, read its index, check each part's checksum.
 
-Layout of ``<store>/<family>.h5`` (see README): ``features`` float32, or float16 where the family's
+Layout of ``<store>/<family>.h5`` (see docs/store.md): ``features`` float32, or float16 where the family's
 ``dtype`` option says so (attribute ``dtype``), (total_rows, dim), every utterance's rows back to back;
 ``ids``, ``audio_hash`` (str), ``offsets``, ``lengths`` (int64) and ``checksums`` (uint32, CRC-32 of each
 utterance's rows as float32, also in a float16 file: float16 -> float32 is exact) per utterance;

@@ -196,7 +196,7 @@ class FamilyMeta:
         from featbench import __version__
 
         versions = {"featbench": __version__, "numpy": np.__version__, "h5py": h5py.__version__,
-                    **family.library_versions()}
+                    **family.identity()["versions"]}
         storage = family.storage
         return cls(family.name, family.description, {**family.config_dict(), **storage.config()}, family.config_hash(),
                    family.audio.to_dict(), versions, family.audio.sample_rate, float(family.frame_rate),

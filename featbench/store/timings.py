@@ -38,6 +38,29 @@ def record_timings(store: str | Path, rows: list[dict]) -> None:
             timings.append(rows)
 
 
+class RunTimings:
+    """What one extraction run spends per family: clips extracted, their seconds of audio (the corpus table's
+    `duration`) and seconds of extraction (`add` each clip's); `record` appends them to the store's timings.csv."""
+
+    def __init__(self, table: pd.DataFrame):
+        self.durations = pd.to_numeric(table.set_index("id")["duration"], errors="coerce").fillna(0.0).to_dict()
+        self.spent: dict[str, list] = {}
+
+    def add(self, uid: str, took: dict[str, float]) -> None:
+        """One clip: {family: seconds its extractor spent on it}."""
+        for name, seconds in took.items():
+            clips, audio, total = self.spent.get(name, (0, 0.0, 0.0))
+            self.spent[name] = [clips + 1, audio + self.durations.get(uid, 0.0), total + seconds]
+
+    def record(self, store: str | Path, config_hashes: dict[str, str]) -> None:
+        """Append one row per family that extracted a clip (`config_hashes`: family -> its configuration's hash)."""
+        from featbench import __version__
+
+        record_timings(store, [dict(family=name, config_hash=config_hashes[name], clips=n, audio_seconds=round(a, 3),
+                                    extract_seconds=round(t, 4), featbench_version=__version__)
+                               for name, (n, a, t) in self.spent.items()])
+
+
 def read_timings(store: str | Path) -> pd.DataFrame:
     """Every timing row of a store (numbers as numbers); empty where there is no timings.csv."""
     path = Path(store) / TIMINGS_FILE

@@ -154,67 +154,27 @@ class StoreWriter:
         Streams utterance by utterance: memory does not grow with the store. Returns the number of
         utterances in the new file.
         """
-        import h5py
-
         self.flush()
         indexes = sources(self.store, family)
         if not indexes:
             return 0
-        latest = latest_records(indexes)
-        if expected:
-            latest = {u: sr for u, sr in latest.items()
-                      if expected.get(u, indexes[sr[0]].hashes[sr[1]]) == indexes[sr[0]].hashes[sr[1]]}
-        latest = {u: sr for u, sr in latest.items() if u not in (drop or set())}
+        latest = _current(indexes, expected, drop)
         in_order = [u for u in order if u in latest] + sorted(set(latest) - set(order))
         main = family_path(self.store, family)
         if not rewrite and len(indexes) == 1 and indexes[0].path == main and indexes[0].ids == in_order \
                 and indexes[0].index_checked:
             return len(in_order)  # already consolidated in this order: nothing to rewrite
-
-        def field(uid: str, name: str):
-            s, r = latest[uid]
-            values = getattr(indexes[s], name)
-            return values[r] if values is not None else None
-
-        handles = [h5py.File(s.path, "r") for s in indexes]
-        shard: dict[int, np.ndarray] = {}  # the shard in use, read whole (at most flush_bytes); one at a time
-
-        def rows_of(s: int, start: int, length: int) -> np.ndarray:
-            if indexes[s].path == main:  # utterance by utterance: memory does not grow with the store
-                return handles[s]["features"][start:start + length]
-            if s not in shard:
-                shard.clear()
-                shard[s] = handles[s]["features"][:]
-            return shard[s][start:start + length]
-
-        def text_of(s: int, r: int) -> TextRecord | None:
-            if indexes[s].texts is None:
-                return None
-            start, length = indexes[s].offsets[r], indexes[s].lengths[r]
-            if indexes[s].tokens is not None:  # read already (a format-2 file: never read its heap here)
-                return indexes[s].text_record(r, indexes[s].tokens[start:start + length])
-            return indexes[s].text_record(r, handles[s]["tokens"].asstr()[start:start + length] if length else ())
-
-        try:
-            def fetch() -> Iterator[tuple[np.ndarray, TextRecord | None]]:
-                for uid in in_order:
-                    s, r = latest[uid]
-                    yield rows_of(s, indexes[s].offsets[r], indexes[s].lengths[r]), text_of(s, r)
-
-            records = [(u, field(u, "hashes"), int(field(u, "lengths")),
-                        int(field(u, "checksums")) if field(u, "checksums") is not None else None) for u in in_order]
+        with _Sources(indexes, latest, main) as read:
+            records = read.records(in_order)
             try:
                 if any(r[3] is None for r in records):  # a format-1 file: checksums start now
-                    arrays = list(fetch())
+                    arrays = list(read.fetch(in_order))
                     records = [(u, h, n, checksum(a)) for (u, h, n, _), (a, _) in zip(records, arrays)]
                     write_file(main, self.meta.get(family, indexes[-1].meta), records, iter(arrays))
                 else:
-                    write_file(main, self.meta.get(family, indexes[-1].meta), records, fetch())
+                    write_file(main, self.meta.get(family, indexes[-1].meta), records, read.fetch(in_order))
             except CorruptStoreError as err:
                 raise CorruptStoreError(str(err), store=self.store, family=family, ids=err.ids) from None
-        finally:
-            for h in handles:
-                h.close()
         for shard in pending_files(self.store, family):
             shard.unlink()
         return len(records)
@@ -242,3 +202,67 @@ class StoreWriter:
                 elif health.index_unchecked:
                     lines.append(f"{health.family}: rewritten with index checksums ({health.index_unchecked} clips)")
         return lines
+
+
+def _current(indexes: list, expected: dict[str, str] | None, drop: set[str] | None) -> dict[str, tuple[int, int]]:
+    """{id: (source, row)} of each utterance's latest record, less those whose audio hash differs from `expected`
+    and the ids in `drop`."""
+    latest = latest_records(indexes)
+    if expected:
+        latest = {u: sr for u, sr in latest.items()
+                  if expected.get(u, indexes[sr[0]].hashes[sr[1]]) == indexes[sr[0]].hashes[sr[1]]}
+    return {u: sr for u, sr in latest.items() if u not in (drop or set())}
+
+
+class _Sources:
+    """The main file and shards of a family open for reading while `consolidate` writes the merged file: the
+    records and rows of each utterance's latest version. The main file is read utterance by utterance (memory does
+    not grow with the store), a shard whole (at most flush_bytes), one shard at a time."""
+
+    def __init__(self, indexes: list, latest: dict[str, tuple[int, int]], main: Path):
+        self.indexes, self.latest, self.main = indexes, latest, main
+        self.handles: list = []
+        self.shard: dict[int, np.ndarray] = {}  # the shard in use
+
+    def __enter__(self) -> "_Sources":
+        import h5py
+
+        self.handles = [h5py.File(s.path, "r") for s in self.indexes]
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for h in self.handles:
+            h.close()
+
+    def field(self, uid: str, name: str):
+        s, r = self.latest[uid]
+        values = getattr(self.indexes[s], name)
+        return values[r] if values is not None else None
+
+    def records(self, in_order: list[str]) -> list[tuple]:
+        """(id, audio hash, rows, checksum or None) of each utterance, in order."""
+        return [(u, self.field(u, "hashes"), int(self.field(u, "lengths")),
+                 int(self.field(u, "checksums")) if self.field(u, "checksums") is not None else None) for u in in_order]
+
+    def rows(self, s: int, start: int, length: int) -> np.ndarray:
+        if self.indexes[s].path == self.main:  # utterance by utterance: memory does not grow with the store
+            return self.handles[s]["features"][start:start + length]
+        if s not in self.shard:
+            self.shard.clear()
+            self.shard[s] = self.handles[s]["features"][:]
+        return self.shard[s][start:start + length]
+
+    def text(self, s: int, r: int) -> TextRecord | None:
+        index = self.indexes[s]
+        if index.texts is None:
+            return None
+        start, length = index.offsets[r], index.lengths[r]
+        if index.tokens is not None:  # read already (a format-2 file: never read its heap here)
+            return index.text_record(r, index.tokens[start:start + length])
+        return index.text_record(r, self.handles[s]["tokens"].asstr()[start:start + length] if length else ())
+
+    def fetch(self, in_order: list[str]) -> Iterator[tuple[np.ndarray, TextRecord | None]]:
+        """(rows, TextRecord or None) of each utterance, in order, read as they are written."""
+        for uid in in_order:
+            s, r = self.latest[uid]
+            yield self.rows(s, self.indexes[s].offsets[r], self.indexes[s].lengths[r]), self.text(s, r)

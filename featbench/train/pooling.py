@@ -14,7 +14,7 @@ import numpy as np
 from featbench.pooling import pool
 from featbench.row_kinds import RowKind
 
-__all__ = ["pool", "utterance_matrix"]
+__all__ = ["pool", "pooled_matrix", "utterance_matrix"]
 
 
 def utterance_matrix(feature_set, ids: list[str], layer: int | None = None, pooled: np.ndarray | None = None) -> np.ndarray:
@@ -36,3 +36,28 @@ def utterance_matrix(feature_set, ids: list[str], layer: int | None = None, pool
     if layer is not None:
         pooled = meta.slice(pooled, layer)
     return pooled[rows]
+
+
+def pooled_matrix(view, sets: dict, ids: list[str], cache: dict) -> np.ndarray:
+    """The utterance-level matrix of a view for `ids`, read from its families' FeatureSets `sets` as every grid task
+    and a saved model read it (frames pooled once per family, kept in `cache`; an all-layer view's layers as
+    blocks side by side).
+
+    >>> from featbench.store import FamilyMeta, FeatureSet
+    >>> from featbench.train.views import View
+    >>> meta = FamilyMeta("f", "frames", {}, "h", {}, {}, 16000, 100.0, ["a"])
+    >>> frames = np.array([[1.0], [3.0], [5.0]], np.float32)
+    >>> fs = FeatureSet(meta, np.array(["u", "v"]), np.array([0, 2]), np.array([2, 1]), np.zeros(2), frames)
+    >>> pooled_matrix(View("f", "f"), {"f": fs}, ["v", "u"], {}).tolist()
+    [[5.0, 0.0], [2.0, 1.0]]
+    """
+    blocks = []
+    for leaf in view.leaves:
+        fs = sets[leaf.family]
+        if leaf.family not in cache and fs.meta.rows != RowKind.UTTERANCE.value:
+            cache[leaf.family] = pool(fs.features, fs.offsets, fs.lengths)
+        block = utterance_matrix(fs, ids, leaf.layer, cache.get(leaf.family))
+        if leaf.multi_layer:  # one block per layer, its means then its stds: [mean L0, std L0, mean L1, ...]
+            block = fs.meta.blocks(block).reshape(len(block), -1)
+        blocks.append(block)
+    return blocks[0] if len(blocks) == 1 else np.hstack(blocks)  # late fusion: pooled vectors side by side

@@ -1,0 +1,71 @@
+"""`featbench corpus` and `featbench families`: what a corpus holds and which families exist."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Annotated, Optional
+
+import typer
+
+from featbench.cli.common import (Classes, Layout, Merge, Root, app,
+                                  corpus_table, user_errors)
+from featbench.errors import FeatbenchError
+
+
+@app.command()
+@user_errors
+def corpus(layout: Layout, root: Root, classes: Classes = None, merge: Merge = None) -> None:
+    """Summarise a corpus: utterances per speaker x class, hours, and problems found (missing,
+    unreadable, too short or duplicate files).
+
+    Example: featbench corpus ravdess ../shared/data/ravdess --classes neutral,happy,sad,angry
+    """
+    from featbench.corpus.balance import speaker_balance
+    from featbench.corpus.loaders import find_problems
+    from featbench.corpus.table import summary_text
+    from featbench.train.protocol import preview
+
+    table = corpus_table(layout, root, classes, merge)
+    typer.echo(summary_text(table, find_problems(table), name=f"{layout} ({root})"))
+    typer.echo(preview(table))
+    typer.echo("\n".join(speaker_balance(table["speaker"], table["label"]).lines(
+        f"these {len(table)} clips (a store extracted with these options holds them; train's per-speaker statistics "
+        "read every clip of the store, whatever its --classes)")))
+
+
+@app.command()
+@user_errors
+def families(
+    check: Annotated[Optional[str], typer.Option("--check", metavar="NAME", help="Run the conformance checks on family NAME (built-in or plug-in) on three short synthetic clips: one line per check, exit 1 if any fails.")] = None,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="NAME.OPTION=VALUE", help="With --check: an option of the family checked (default: its defaults), e.g. --set whisper.model=models/whisper-base (repeatable).")] = None,
+) -> None:
+    """List the feature families (built-in, and plug-ins of installed packages) and their options.
+
+    Example: featbench families --check fbank
+    """
+    from featbench.options import parse_settings
+
+    settings = parse_settings(set_)
+    stray = sorted(set(settings) - {check})
+    if stray:
+        raise FeatbenchError(f"--set names family '{stray[0]}'; it sets options of the family given to --check")
+    if check is not None:
+        from featbench.conformance import check_family
+
+        result = check_family(check, settings.get(check, {}))
+        typer.echo("\n".join(result.lines()))
+        if not result.ok:
+            raise typer.Exit(1)
+        return
+    from featbench.features import FAMILIES, all_families
+    from featbench.features.plugins import ENTRY_POINT_GROUP, discover
+
+    origins = {p.name: p.origin for p in discover(frozenset(FAMILIES)) if p.family is not None}
+    for name, cls in all_families().items():
+        options = ", ".join(f"{f.name}={f.default}" for f in dataclasses.fields(cls.Config))
+        plugin = f" [plug-in: {origins[name]}]" if name in origins else ""
+        typer.echo(f"{name:14s} {cls.description}{plugin}" + (f"\n{'':14s} options: {options}" if options else ""))
+    typer.echo("\nEvery family also takes the storage options dtype=float32 (or float16: half the store) and pooled=false "
+               "(true: frame-level families keep one row of mean and std per utterance, for the utterance-level classifiers).")
+    unused = [p.line() for p in discover(frozenset(FAMILIES)) if p.family is None]
+    if unused:
+        typer.echo(f"\nNot used ({ENTRY_POINT_GROUP} entry points):\n" + "\n".join(unused))

@@ -1,0 +1,117 @@
+"""`featbench extract`, `transcribe` and `verify`: audio into a store, and the store checked."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from featbench.cli.common import (EXIT_PARTIAL, PANEL_EXECUTION, PANEL_FEATURES, PANEL_OUTPUT, Classes,
+                                  Jobs, Layout, Merge, Progress, Root, Scheduler, StoreArg, app, corpus_table, executor_for,
+                                  user_errors)
+from featbench.errors import FeatbenchError
+
+DEFAULT_FAMILIES = "egemaps-func,egemaps-lld,compare-lld,fbank,raw"
+
+
+@app.command()
+@user_errors
+def extract(
+    layout: Layout,
+    root: Root,
+    features: Annotated[str, typer.Option(metavar="LIST", rich_help_panel=PANEL_FEATURES, show_default=False, help="Feature families, comma-separated (see `featbench families`). Default: egemaps-func, egemaps-lld, compare-lld, fbank, raw.")] = DEFAULT_FAMILIES,
+    out: Annotated[Path, typer.Option(metavar="PATH", rich_help_panel=PANEL_OUTPUT, help="Store folder (one HDF5 file per family).")] = Path("store"),
+    classes: Classes = None,
+    merge: Merge = None,
+    jobs: Jobs = 1,
+    sample_rate: Annotated[int, typer.Option(metavar="HZ", rich_help_panel=PANEL_FEATURES, help="Resample every clip to this rate (Hz).")] = 16000,
+    set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="FAMILY.OPTION=VALUE", rich_help_panel=PANEL_FEATURES, help="Family option, e.g. --set fbank.n_mels=64 (repeatable).")] = None,
+    batch_size: Annotated[int, typer.Option(metavar="N", rich_help_panel=PANEL_EXECUTION, min=1, help="Clips of similar length handed to a family together (pretrained encoders batch where exact).")] = 1,
+    progress: Progress = True,
+    scheduler: Scheduler = None,
+) -> None:
+    """Extract feature families for a corpus into an HDF5 store; re-running resumes.
+
+    Example: featbench extract ravdess ../shared/data/ravdess --features egemaps-func,fbank --out store/ --jobs 2
+
+    Exit code 3 means the run finished but some clips failed (listed in <out>/errors.csv).
+    """
+    from featbench.audio import AudioConfig
+    from featbench.extract import check_families, run_extraction
+    from featbench.options import parse_list, parse_settings
+
+    names = parse_list(features, "--features")
+    if not names:
+        raise FeatbenchError("--features is empty")
+    settings = parse_settings(set_)
+    stray = sorted(set(settings) - set(names))
+    if stray:
+        raise FeatbenchError(f"--set names family '{stray[0]}', which is not in --features")
+    audio = AudioConfig(sample_rate=sample_rate)
+    specs = [(n, settings.get(n, {})) for n in names]
+    metas = check_families(specs, audio)  # every option and model checked before the corpus is read
+    with executor_for(scheduler, jobs) as executor:
+        table = corpus_table(layout, root, classes, merge)
+        report = run_extraction(table, specs, out, audio, executor=executor, progress=progress, batch_size=batch_size,
+                                metas=metas)
+    typer.echo(report.summary())
+    if report.partial:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@app.command()
+@user_errors
+def transcribe(
+    layout: Layout,
+    root: Root,
+    model: Annotated[Path, typer.Option(metavar="FOLDER", show_default=False, help="Local Hugging Face Whisper folder with its tokenizer, e.g. ../shared/models/whisper-base.")],
+    out: Annotated[Path, typer.Option(metavar="PATH", rich_help_panel=PANEL_OUTPUT, help="Store folder (transcripts go to <out>/transcripts.csv).")] = Path("store"),
+    classes: Classes = None,
+    merge: Merge = None,
+    language: Annotated[Optional[str], typer.Option(metavar="LANG", help="Force this language (a code such as en, or a name such as english); default: detected per clip.")] = None,
+    jobs: Jobs = 1,
+    batch_size: Annotated[int, typer.Option(metavar="N", rich_help_panel=PANEL_EXECUTION, min=1, help="Clips of up to 30 s decoded together.")] = 8,
+    progress: Progress = True,
+    scheduler: Scheduler = None,
+) -> None:
+    """Transcribe a corpus with a Whisper model into a store (greedy decoding); re-running resumes.
+
+    Example: featbench transcribe ravdess ../shared/data/ravdess --model ../shared/models/whisper-base --language en --out store/ --jobs 2
+
+    Clips longer than 30 s are transcribed whole with Whisper's long-form decoding. Where the corpus has
+    reference transcripts (RAVDESS sentences, IEMOCAP, a csv 'transcript' column) the word error rate is
+    printed. Exit code 3 means the run finished but some clips failed (listed in <out>/errors.csv).
+    """
+    from featbench.transcribe import check_asr_model, run_transcription
+
+    asr = check_asr_model(model, language)  # the model folder and language checked before the corpus is read
+    with executor_for(scheduler, jobs) as executor:
+        table = corpus_table(layout, root, classes, merge)
+        report = run_transcription(table, asr, out, executor=executor, batch_size=batch_size, progress=progress)
+    typer.echo(report.summary())
+    if report.partial:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
+@app.command()
+@user_errors
+def verify(
+    store: StoreArg,
+    repair: Annotated[bool, typer.Option(metavar="", help="Remove damaged clips (and move unreadable files aside) so that the next extract redoes them.")] = False,
+) -> None:
+    """Check every stored clip and every file's index against their checksums; name what is damaged (exit 1 if any).
+
+    Example: featbench verify store/ --repair
+    """
+    from featbench.store import StoreWriter, list_families, verify as check
+
+    if not Path(store).is_dir() or not list_families(store):
+        raise FeatbenchError(f"{store}: not a featbench store (no feature families)")
+    report = check(store)
+    typer.echo("\n".join(h.line() for h in report))
+    if all(h.ok for h in report) and not (repair and any(h.rewrite for h in report)):
+        return
+    if not repair and not all(h.ok for h in report):
+        raise FeatbenchError(f"{store}: damaged clips or files found; run again with --repair, then extract again")
+    with StoreWriter(store) as writer:
+        typer.echo("\n".join(writer.repair()))

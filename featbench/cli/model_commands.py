@@ -1,0 +1,83 @@
+"""`featbench fit` and `featbench predict`: one model saved, then used on new clips."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from featbench.cli.common import (EXIT_PARTIAL, PANEL_CLASSIFIERS, PANEL_EXECUTION, PANEL_FEATURES, PANEL_OUTPUT,
+                                  PANEL_PROTOCOL, Classes, Jobs, Merge, Progress, StoreArg, app, executor_for, user_errors)
+from featbench.errors import FeatbenchError
+
+
+@app.command()
+@user_errors
+def fit(
+    store: StoreArg,
+    features: Annotated[str, typer.Option(metavar="VIEW", rich_help_panel=PANEL_FEATURES, show_default=False, help="One view, as `featbench train --features` names it: a family, name@L4, name@auto, name@weighted, or a+b.")],
+    classifier: Annotated[str, typer.Option(metavar="ENTRY", rich_help_panel=PANEL_CLASSIFIERS, show_default=False, help="One utterance-level entry: logreg, svm, lgbm, mlp, selected, or selected(logreg+svm).")],
+    out: Annotated[Path, typer.Option(metavar="PATH", rich_help_panel=PANEL_OUTPUT, help="Model folder to write (new, empty, or an earlier model folder, which is replaced).")] = Path("model"),
+    classes: Classes = None,
+    merge: Merge = None,
+    seed: Annotated[str, typer.Option(metavar="INTEGER", rich_help_panel=PANEL_PROTOCOL, help="Seed of the budget subset, the validation split and the classifier.")] = "0",
+    budget: Annotated[str, typer.Option(metavar="N|FRACTION|all", rich_help_panel=PANEL_PROTOCOL, help="Training examples per class (or a fraction of each class, e.g. 0.25), or 'all'.")] = "all",
+    holdout_fold: Annotated[Optional[int], typer.Option(metavar="FOLD", rich_help_panel=PANEL_PROTOCOL, min=0, help="Train on the training part of this fold only (of the folds `featbench train --folds N` makes), to reproduce a benchmark row.")] = None,
+    folds: Annotated[Optional[int], typer.Option(metavar="K", rich_help_panel=PANEL_PROTOCOL, min=2, help="Number of folds of --holdout-fold (default: as `featbench train`).")] = None,
+    corpus: Annotated[Optional[str], typer.Option(metavar="NAME", rich_help_panel=PANEL_OUTPUT, help="Corpus name recorded in the manifest (default: the store folder's name).")] = None,
+    normalise: Annotated[str, typer.Option(metavar="KIND", rich_help_panel=PANEL_PROTOCOL, help="'training', or 'per-speaker' / 'per-speaker:K' as in `featbench train` (predict then standardises each speaker on the clips it is given of them).")] = "training",
+    allow_confounded_speakers: Annotated[bool, typer.Option("--confounded-ok", metavar="", rich_help_panel=PANEL_PROTOCOL, help="As `featbench train --confounded-ok`: per-speaker normalisation even where most speakers' clips are dominated by one class.")] = False,
+) -> None:
+    """Train one view and classifier on a store as the benchmark does (choices on validation speakers) and save it.
+
+    Example: featbench fit store/ --features whisper@weighted --classifier "selected(logreg+svm)" --out model/
+    """
+    from featbench.corpus.table import parse_classes, parse_merge
+    from featbench.model import FitSpec, fit_model
+    from featbench.model.folder import check_writable
+    from featbench.options import parse_int
+    from featbench.results import Normalisation
+    from featbench.train import parse_budgets
+    from featbench.train.protocol import MAX_SEED
+
+    seed_value = parse_int(seed, "--seed", maximum=MAX_SEED)
+    chosen = parse_budgets(budget)
+    if len(chosen) != 1:
+        raise FeatbenchError(f"--budget '{budget}': give one budget")
+    check_writable(out)  # before the work, not after it
+    result = fit_model(FitSpec.of(store, features, classifier, seed_value, chosen[0], holdout_fold,
+                                  classes=parse_classes(classes), merge=parse_merge(merge), n_folds=folds,
+                                  corpus=corpus or "", normalisation=Normalisation.parse(normalise),
+                                  allow_confounded_speakers=allow_confounded_speakers))
+    result.model.save(out)
+    typer.echo(result.summary(out))
+
+
+@app.command()
+@user_errors
+def predict(
+    model: Annotated[Path, typer.Argument(metavar="MODEL", help="Model folder made by `featbench fit`.")],
+    inputs: Annotated[list[Path], typer.Argument(metavar="INPUT...", show_default=False, help="Audio files and/or folders (searched recursively); with --layout, the corpus root (or the CSV manifest for csv).")],
+    layout: Annotated[Optional[str], typer.Option(metavar="LAYOUT", help="Read INPUT as a corpus layout (csv, ravdess, emodb, cremad, tess, iemocap, demo): the true labels are known and UA is printed.")] = None,
+    out: Annotated[Path, typer.Option(metavar="PATH", rich_help_panel=PANEL_OUTPUT, help="Predictions CSV: id, path, label (when known), predicted, p_<class>, model (the model's fingerprint); clips that failed are listed in <out stem>_errors.csv. An existing file is replaced only if it holds predictions of the same model; never inside the model folder.")] = Path("predictions.csv"),
+    holdout_only: Annotated[bool, typer.Option(metavar="", help="Keep only the clips of the speakers the model held out (a model fitted with --holdout-fold; needs --layout).")] = False,
+    store: Annotated[Optional[Path], typer.Option(metavar="FOLDER", help="Keep the extracted features in this store folder, reused by later runs (default: a temporary folder). A store with labelled clips (made by extract) takes only the clips it holds, unchanged.")] = None,
+    jobs: Jobs = 1,
+    batch_size: Annotated[int, typer.Option(metavar="N", rich_help_panel=PANEL_EXECUTION, min=1, help="Clips of similar length handed to a family together.")] = 1,
+    progress: Progress = True,
+    speaker: Annotated[Optional[str], typer.Option(metavar="NAME", help="Every input is this one speaker's (for a model fitted with --normalise per-speaker; with --layout the corpus names the speakers).")] = None,
+) -> None:
+    """Label clips with a model folder: features extracted exactly as `featbench extract` does, then the model.
+
+    Example: featbench predict model/ new_clips/ --out predictions.csv
+
+    Exit code 3 means some clips could not be labelled (listed, with reasons, in <out stem>_errors.csv).
+    """
+    from featbench.model import run_prediction
+
+    with executor_for(None, jobs) as executor:
+        report = run_prediction(model, inputs, out, layout=layout, holdout_only=holdout_only, store=store,
+                                executor=executor, batch_size=batch_size, progress=progress, speaker=speaker)
+    typer.echo(report.summary())
+    if report.partial:
+        raise typer.Exit(EXIT_PARTIAL)

@@ -1,0 +1,68 @@
+"""`featbench compare`, `featbench results upgrade` and `featbench demo`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from featbench.cli.common import PANEL_OUTPUT, Jobs, app, executor_for, user_errors
+
+
+@app.command()
+@user_errors
+def compare(
+    results: Annotated[list[Path], typer.Argument(metavar="RESULTS...", help="Results CSV(s) from `featbench train` (one protocol).")],
+    out: Annotated[Path, typer.Option(metavar="PATH", rich_help_panel=PANEL_OUTPUT, help="Report folder.")] = Path("report"),
+    baseline: Annotated[Optional[str], typer.Option(metavar="VIEW", help="The entry the others are compared against (default: the first): a view ('egemaps-func': its plain entry), or an entry's name as the report shows it ('egemaps-func [per-speaker normalisation]').")] = None,
+    baseline_normalisation: Annotated[Optional[str], typer.Option("--baseline-norm", metavar="KIND", help="The --baseline view's entry of this normalisation (training, per-corpus, per-speaker, per-speaker:K), e.g. --baseline egemaps-func --baseline-norm per-speaker.")] = None,
+    reference_budget: Annotated[Optional[str], typer.Option(metavar="BUDGET", help="Baseline budget to match (default: its largest).")] = None,
+    target_ua: Annotated[Optional[float], typer.Option(metavar="UA", min=0.0, max=1.0, help="UA for label-budget planning (default: the baseline's reference score).")] = None,
+) -> None:
+    """Learning curves, summary tables, data-efficiency ratios and label-budget planning.
+
+    Example: featbench compare results.csv --baseline egemaps-func --target-ua 0.6 --out report/
+    """
+    from featbench.report.compare import compare as run_compare
+    from featbench.results import Normalisation
+
+    normalisation = None if baseline_normalisation is None else Normalisation.parse(baseline_normalisation)
+    made = run_compare([str(r) for r in results], out, baseline=baseline, target_ua=target_ua, reference_budget=reference_budget,
+                       baseline_normalisation=normalisation)
+    typer.echo("\n".join([*made.notes, *made.efficiency, *made.cross_corpus, *made.plans,
+                          f"report written to {made.out / 'report.md'} and {made.out / 'report.html'}"]))
+
+
+results_app = typer.Typer(help="Results files: `featbench results upgrade FILE` rewrites a file of an older schema.",
+                          no_args_is_help=True)
+app.add_typer(results_app, name="results")
+
+
+@results_app.command("upgrade")
+@user_errors
+def results_upgrade(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A results CSV written by an older featbench (results schema 1-2).")],
+) -> None:
+    """Rewrite a results file of schema 1-2 as schema 3: the same rows and scores, the training data in columns.
+
+    Example: featbench results upgrade results/old.csv
+    """
+    from featbench.results import SCHEMA, upgrade_file
+
+    typer.echo(f"{file}: {upgrade_file(file)} rows rewritten as results schema {SCHEMA}")
+
+
+@app.command()
+@user_errors
+def demo(
+    out: Annotated[Path, typer.Option(metavar="PATH", rich_help_panel=PANEL_OUTPUT, help="Working folder for the demo corpus, store and results.")] = Path("featbench-demo"),
+    jobs: Jobs = 2,
+) -> None:
+    """Run the whole chain on the built-in synthetic corpus (no download): generate, extract, train, compare.
+
+    Example: featbench demo --out featbench-demo
+    """
+    from featbench.demo import run_demo
+
+    with executor_for(None, jobs) as executor:
+        run_demo(out, executor=executor, echo=typer.echo)

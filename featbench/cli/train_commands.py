@@ -1,0 +1,105 @@
+"""`featbench train`: the benchmark grid."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from featbench.cli.common import (PANEL_CLASSIFIERS, PANEL_FEATURES, PANEL_OUTPUT, PANEL_PROTOCOL, Classes,
+                                  Jobs, Merge, Progress, Scheduler, StoreArg, app, executor_for, user_errors)
+from featbench.errors import FeatbenchError
+
+Features = Annotated[Optional[str], typer.Option(metavar="VIEWS", rich_help_panel=PANEL_FEATURES, help=(
+    "Views to train on, comma-separated (default: every family in the store): a family; an all-layer family "
+    "also as name@L4, name@all, name@auto (layer chosen on validation speakers) or name@weighted (learned "
+    "layer weights); a+b combines two views."))]
+Classifiers = Annotated[Optional[str], typer.Option(metavar="LIST", rich_help_panel=PANEL_CLASSIFIERS, help=(
+    "logreg, svm, lgbm, mlp; selected (chosen per fold on validation speakers among the others, or "
+    "selected(logreg+svm)); seq (sequence model); fusion (attention over a+b). With --target: ridge, svr, "
+    "lgbm, mlp, selected, seq. Default: logreg,svm,lgbm,mlp (with --target ridge,svr,lgbm,mlp)."))]
+SeqEpochs = Annotated[int, typer.Option(metavar="N", rich_help_panel=PANEL_CLASSIFIERS, min=1,
+                                        help="Maximum epochs of the sequence model.")]
+Budgets = Annotated[Optional[str], typer.Option(metavar="LIST", rich_help_panel=PANEL_PROTOCOL, help=(
+    "Training examples per class (or fractions, e.g. 0.25), comma-separated, plus 'all'. Default: 4, 8, 16, "
+    "... up to what every fold can serve, then all."))]
+Folds = Annotated[Optional[int], typer.Option(metavar="K", rich_help_panel=PANEL_PROTOCOL, min=2, help=(
+    "Speaker-group folds. Default: leave-one-group-out up to 10 groups, else the largest k <= 10 that "
+    "keeps every class in every part."))]
+Seeds = Annotated[str, typer.Option(metavar="LIST", rich_help_panel=PANEL_PROTOCOL,
+                                    help="Seeds of the budget subsets and models.")]
+Normalise = Annotated[str, typer.Option(metavar="KIND", rich_help_panel=PANEL_PROTOCOL, help=(
+    "training (standardised on the training rows); per-speaker (on each speaker's clips, labels unread; "
+    "refused where most speakers hold mostly one class); per-speaker:K (on K clips of each speaker); "
+    "per-corpus (two stores)."))]
+AllowConfoundedSpeakers = Annotated[bool, typer.Option("--confounded-ok", rich_help_panel=PANEL_PROTOCOL, help=(
+    "Run per-speaker normalisation even where most speakers hold mostly one class; rows say "
+    "speakers_confounded."))]
+Target = Annotated[Optional[str], typer.Option(metavar="COLUMN", rich_help_panel=PANEL_PROTOCOL, help=(
+    "Regress this numeric column of the store's corpus.csv (e.g. arousal) instead of classifying: metric CCC, "
+    "budgets in utterances."))]
+TestStore = Annotated[Optional[Path], typer.Option(metavar="STORE", rich_help_panel=PANEL_PROTOCOL, help=(
+    "Cross-corpus: train on STORE, test on this store's speaker folds."))]
+AddStore = Annotated[Optional[Path], typer.Option(metavar="STORE", rich_help_panel=PANEL_PROTOCOL, help=(
+    "Transfer: add every utterance of this store to each of STORE's training budgets."))]
+ValidateOn = Annotated[Optional[str], typer.Option(metavar="WHERE", rich_help_panel=PANEL_PROTOCOL, help=(
+    "With two stores, where layers, classifiers and hyper-parameters are chosen: source (default: held-out "
+    "training speakers) or target (target speakers outside the test fold; spends target labels)."))]
+Out = Annotated[Path, typer.Option(metavar="PATH", rich_help_panel=PANEL_OUTPUT,
+                                  help="Results CSV (rows are appended; existing rows are skipped).")]
+Corpus = Annotated[Optional[str], typer.Option(metavar="NAME", rich_help_panel=PANEL_OUTPUT, help=(
+    "Corpus name written into every row (default: the folder name of the tested store)."))]
+
+
+@app.command()
+@user_errors
+def train(
+    store: StoreArg,
+    features: Features = None,
+    classifiers: Classifiers = None,
+    seq_epochs: SeqEpochs = 30,
+    budgets: Budgets = None,
+    folds: Folds = None,
+    seeds: Seeds = "0,1,2",
+    classes: Classes = None,
+    merge: Merge = None,
+    normalise: Normalise = "training",
+    allow_confounded_speakers: AllowConfoundedSpeakers = False,
+    target: Target = None,
+    test_store: TestStore = None,
+    add_store: AddStore = None,
+    validate_on: ValidateOn = None,
+    out: Out = Path("results.csv"),
+    corpus: Corpus = None,
+    jobs: Jobs = 1,
+    progress: Progress = True,
+    scheduler: Scheduler = None,
+) -> None:
+    """Train comparable classifiers on growing per-class budgets under speaker-independent folds.
+
+    Example: featbench train store/ --classes neutral,happy,sad,angry --budgets 8,16,32,64,all --folds 6 --out results.csv
+
+    Two corpora: featbench train storeA/ --test-store storeB/ (train on A, test on B's folds), or
+    featbench train storeB/ --add-store storeA/ (B's budgets plus all of A); --classes and --merge apply to both.
+
+    Dimensional target: featbench train store/ --target arousal --classifiers ridge,svr,selected --budgets 64,256,all
+    """
+    from featbench.corpus.table import parse_classes, parse_merge
+    from featbench.options import parse_list
+    from featbench.results import Normalisation
+    from featbench.store import list_families
+    from featbench.train import Experiment, parse_budgets, parse_seeds, run_training
+    from featbench.train.classifiers import DEFAULT_CLASSIFIERS, DEFAULT_REGRESSORS
+
+    names = parse_list(features, "--features") or list_families(store)
+    if not names:
+        raise FeatbenchError(f"{store}: empty store (no feature families); run featbench extract first")
+    default = DEFAULT_REGRESSORS if target else DEFAULT_CLASSIFIERS
+    entries = parse_list(default if classifiers is None else classifiers, "--classifiers")
+    exp = Experiment(store=store, families=names, classifiers=entries, budgets=parse_budgets(budgets) if budgets else None,
+                     seeds=parse_seeds(seeds), n_folds=folds, classes=parse_classes(classes), merge=parse_merge(merge),
+                     corpus=corpus or "", seq_epochs=seq_epochs, test_store=test_store, add_store=add_store,
+                     normalisation=Normalisation.parse(normalise), target=target, allow_confounded_speakers=allow_confounded_speakers,
+                     validate_on=validate_on)
+    with executor_for(scheduler, jobs) as executor:
+        typer.echo(run_training(exp, out, executor=executor, progress=progress).summary())

@@ -1,0 +1,121 @@
+"""The columns of results rows and the values their protocol columns take: one owner of the column list, the
+resume key, the protocol columns and budget order.
+
+>>> RESULT_COLUMNS[:3], SCHEMA
+(['corpus', 'classes', 'merge'], 3)
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+LEGACY_COLUMNS = [
+    "corpus", "classes", "merge", "n_classes", "fold_scheme", "n_folds", "fold", "test_groups", "seed",
+    "budget", "examples_per_class", "n_train", "n_test", "family", "family_config_hash", "level",
+    "classifier", "hparams", "hp_selection", "metric", "ua", "wa", "macro_f1", "confusion", "labels",
+    "fit_seconds", "predict_seconds", "featbench_version", "val_ua", "choice", "ua_by_speaker", "ua_by_gender",
+]
+"""The columns of results schema 2 (featbench up to 0.9): `family` held the view and its training data as one
+display name ('egemaps-func [+demo, per-speaker normalisation on 8 clips]'). Read (converted), never appended to."""
+
+OLDEST_COLUMNS = LEGACY_COLUMNS[:LEGACY_COLUMNS.index("featbench_version") + 1]
+"""The columns of results schema 1 (featbench 0.1/0.2): still read (newer columns empty), never appended to."""
+
+_AT = LEGACY_COLUMNS.index("family") + 1
+COST_COLUMNS = ["extract_seconds_per_audio_hour", "store_mb_per_audio_hour"]
+"""What a row's features cost (featbench 0.3.0 on; empty where the store does not record it): the seconds their
+extraction took per hour of audio (store.timings) and the megabytes they take in the store per hour of audio."""
+CORE_COLUMNS = LEGACY_COLUMNS[:_AT] + [
+    "view", "layer_choice", "design", "other_corpus", "normalisation", "normalisation_clips", "validation",
+    "speakers_confounded"] + LEGACY_COLUMNS[_AT:]
+"""Schema 3 without COST_COLUMNS, as its first files have it: read (costs empty) and appended to as they are."""
+RESULT_COLUMNS = CORE_COLUMNS + COST_COLUMNS
+"""Every row of results schema 3, in this order. What the row's training data and protocol are: `family` (the
+stored family, families joined by '+' for a combined view), `view` (as `train --features` names it), `layer_choice`
+('L4', 'auto', 'weighted'; empty for a family without layers), `design` (DESIGNS), `other_corpus`, `normalisation`
+(NORMALISATIONS) and `normalisation_clips` (empty: all of each speaker's clips), `validation` (VALIDATIONS),
+`speakers_confounded` (True where per-speaker statistics came from speakers dominated by one class); see Setup.
+Scores: ua (balanced accuracy, the headline), wa, macro_f1, confusion. What was
+chosen on validation speakers: val_ua (the chosen configuration's UA on them; empty without validation) and
+choice (JSON: layer, classifier, learned layer weights, where the entry chooses them). Who it fails:
+ua_by_speaker and ua_by_gender (JSON, UA over each test speaker's / gender's clips). Optional: COST_COLUMNS.
+
+Rows of a dimensional target (`train --target arousal`, `metric` CCC_METRIC) keep these columns: ua, val_ua,
+ua_by_speaker and ua_by_gender hold the CCC (on the test clips, the validation speakers, each test speaker's /
+gender's clips; a speaker or gender with fewer than 2 clips is left out); wa, macro_f1, confusion and labels
+are empty; classes is the target's name (and the --classes kept, in brackets), n_classes the number of
+quantile bins of the target that stand in for classes in the folds and budgets, and examples_per_class
+counts training utterances."""
+
+KEY = ["corpus", "classes", "merge", "n_folds", "view", "design", "other_corpus", "normalisation", "normalisation_clips",
+       "validation", "speakers_confounded", "family_config_hash", "classifier", "budget", "fold", "seed"]
+"""The columns that identify a row: a re-run skips every row whose key is already in the file."""
+
+PROTOCOL_COLUMNS = ["corpus", "classes", "merge", "n_classes", "fold_scheme", "n_folds", "metric"]
+"""Rows compared together must agree on these."""
+
+UA_METRIC = "UA (balanced accuracy)"
+CCC_METRIC = "CCC (concordance correlation coefficient)"
+"""The `metric` of a row: what its `ua` column (and val_ua, ua_by_speaker, ua_by_gender) holds. UA for
+classes, CCC for a dimensional target."""
+
+
+def row_key(row: dict) -> tuple[str, ...]:
+    """The resume key of a row, as text (the way it reads back from the CSV).
+
+    >>> row_key(dict.fromkeys(KEY, 1))[:4]
+    ('1', '1', '1', '1')
+    """
+    return tuple(str(row[c]) for c in KEY)
+
+
+TRAINING, PER_CORPUS, PER_SPEAKER = "training", "per-corpus", "per-speaker"
+NORMALISATIONS = (TRAINING, PER_CORPUS, PER_SPEAKER)
+"""How features are standardised before a classifier sees them (`train --normalise`): on the training rows
+(by each classifier's scaler; the default), each corpus on its own statistics, or each speaker on the
+statistics of all of that speaker's clips (their labels unread); `per-speaker:K` uses K of each
+speaker's clips, drawn at random (how much unlabelled audio of a new speaker the gain needs)."""
+
+WITHIN, CROSS, TRANSFER = "within", "cross", "transfer"
+DESIGNS = (WITHIN, CROSS, TRANSFER)
+"""Where a row's training utterances come from (column `design`): one corpus; the other corpus only (tested on
+this corpus's folds); this corpus's budget plus every utterance of the other (train.transfer)."""
+
+SOURCE, TARGET = "source", "target"
+VALIDATIONS = (SOURCE, TARGET)
+"""Where a row's choices were validated (column `validation`): held-out speakers of the training side, or (two
+corpora, `train --validate-on target`) the target corpus's speakers outside the test fold."""
+
+CONFOUNDED = "speakers confounded"
+"""The tag of entries whose per-speaker statistics came from speakers dominated by one class (corpus.balance)."""
+
+SETUP_COLUMNS = ["view", "layer_choice", "design", "other_corpus", "normalisation", "normalisation_clips", "validation",
+                 "speakers_confounded"]
+"""What a row's training data and protocol are (results schema 3; see Setup)."""
+
+NUMERIC = ["n_classes", "n_folds", "fold", "seed", "examples_per_class", "n_train", "n_test", "ua", "wa", "macro_f1",
+           "fit_seconds", "predict_seconds", "val_ua", "normalisation_clips", *COST_COLUMNS]
+"""The columns that hold numbers (read back as floats unless a reader asks for text)."""
+
+
+SELECTED = "selected"  # the classifier entry chosen on validation speakers: 'selected' or 'selected(a+b)'
+
+
+def is_selected(entry: str) -> bool:
+    """True for a `selected` classifier entry (any candidate set), as a row's `classifier` column names it.
+
+    >>> is_selected("selected(logreg+svm)"), is_selected("logreg")
+    (True, False)
+    """
+    return entry == SELECTED or (entry.startswith(SELECTED + "(") and entry.endswith(")"))
+
+
+def budget_order(frame: pd.DataFrame, x: str = "examples_per_class") -> list[str]:
+    """Budget labels sorted by the mean examples per class they gave (column `x`).
+
+    >>> budget_order(pd.DataFrame({"budget": ["all", "8", "16"], "examples_per_class": [40.0, 8.0, 16.0]}))
+    ['8', '16', 'all']
+    """
+    return [str(b) for b in frame.groupby("budget")[x].mean().sort_values(kind="stable").index]
+
+
+SCHEMA, LEGACY = 3, "1-2"  # the results schema written; those still read (converted), never appended to

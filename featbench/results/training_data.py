@@ -1,0 +1,172 @@
+"""What a results row's training data and protocol are (results schema 3): `Normalisation` (a `--normalise`
+value) and `Setup` (the view, design, other corpus, normalisation, validation and confounded speakers, as the
+row's SETUP_COLUMNS hold them), with `Setup.label` the one display name of an entry.
+
+>>> Setup("fbank", TRANSFER, "demo").label
+'fbank [+demo]'
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from featbench.errors import FeatbenchError
+from featbench.options import is_whole
+from featbench.results.columns import (CONFOUNDED, CROSS, NORMALISATIONS, PER_CORPUS, PER_SPEAKER, SETUP_COLUMNS, SOURCE,
+                                       TARGET, TRAINING, TRANSFER, WITHIN)  # noqa: F401 (TARGET: the doctests)
+
+
+@dataclass(frozen=True)
+class Normalisation:
+    """A `--normalise` value, read once at the edge (`parse`): the kind, and for per-speaker statistics the clips per
+    speaker they use (None: all).
+
+    >>> Normalisation.parse("per-speaker:16"), Normalisation.parse("training").text
+    (Normalisation(kind='per-speaker', clips=16), 'training')
+    >>> Normalisation.parse("per-speaker:8").label
+    'per-speaker normalisation on 8 clips'
+    >>> Normalisation.parse("per-corpus:8")
+    Traceback (most recent call last):
+    featbench.errors.FeatbenchError: --normalise per-corpus:8: choose training, per-corpus, per-speaker or per-speaker:K (the statistics of K >= 2 clips per speaker)
+    """
+
+    kind: str = TRAINING
+    clips: int | None = None
+
+    @classmethod
+    def parse(cls, value: "str | Normalisation") -> "Normalisation":
+        """A Normalisation of its text ('training', 'per-corpus', 'per-speaker', 'per-speaker:K'), or a one-line error."""
+        if isinstance(value, Normalisation):
+            return value
+        kind, colon, clips = str(value).partition(":")
+        if kind not in NORMALISATIONS or (colon and (kind != PER_SPEAKER or not is_whole(clips) or int(clips) < 2)):
+            raise FeatbenchError(f"--normalise {value}: choose {', '.join(NORMALISATIONS)} or {PER_SPEAKER}:K (the "
+                                 "statistics of K >= 2 clips per speaker)")
+        return cls(kind, int(clips) if colon else None)
+
+    @property
+    def text(self) -> str:
+        """As `--normalise` takes it."""
+        return self.kind + (f":{self.clips}" if self.clips is not None else "")
+
+    @property
+    def label(self) -> str:
+        """As a display name says it ('per-corpus normalisation', 'per-speaker normalisation on 8 clips')."""
+        return f"{self.kind} normalisation" + (f" on {self.clips} clips" if self.clips is not None else "")
+
+
+def _family_and_choice(view: str) -> tuple[str, str]:
+    """(stored family or families joined by '+', layer choice) of a view name (train.views: 'whisper@L4',
+    'whisper@auto', 'whisper@L6+text').
+
+    >>> _family_and_choice("whisper@L6+text"), _family_and_choice("egemaps-func")
+    (('whisper+text', 'L6'), ('egemaps-func', ''))
+    """
+    parts = [part.partition("@") for part in view.split("+")]
+    return "+".join(family for family, _, _ in parts), "+".join(choice for _, _, choice in parts if choice)
+
+
+@dataclass(frozen=True)
+class Setup:
+    """What a row's training data and protocol are, as its columns (SETUP_COLUMNS) hold them: the view (its stored
+    `family` and `layer_choice` follow from it), the design and other corpus, the normalisation, where choices
+    were validated, and whether per-speaker statistics came from speakers dominated by one class (corpus.balance,
+    `--confounded-ok`). `label` is the one display name of an entry (reports, `--baseline`).
+
+    >>> Setup("egemaps-func", TRANSFER, "demo").label, Setup("w@weighted", normalisation=Normalisation(PER_SPEAKER)).label
+    ('egemaps-func [+demo]', 'w@weighted [per-speaker normalisation]')
+    >>> Setup("w@auto", CROSS, "A", Normalisation(PER_CORPUS), validation=TARGET).label
+    'w@auto [from A, per-corpus normalisation, validated on target]'
+    >>> Setup("fbank", normalisation=Normalisation(PER_SPEAKER, 8), confounded=True).label
+    'fbank [per-speaker normalisation on 8 clips, speakers confounded]'
+    >>> Setup.from_row(Setup("w@L6+text", CROSS, "A").columns()) == Setup("w@L6+text", CROSS, "A")
+    True
+    """
+
+    view: str
+    design: str = WITHIN
+    other: str = ""
+    normalisation: Normalisation = Normalisation()
+    validation: str = SOURCE
+    confounded: bool = False
+
+    @property
+    def family(self) -> str:
+        return _family_and_choice(self.view)[0]
+
+    @property
+    def per_speaker(self) -> bool:
+        """Whether each speaker was standardised on their own clips (a protocol of its own)."""
+        return self.normalisation.kind == PER_SPEAKER
+
+    @property
+    def protocol(self) -> tuple[bool, bool, str]:
+        """What keeps two entries from one ratio: per-speaker statistics or not (and of confounded speakers), and
+        where the choices were validated. Transfer and per-corpus entries share the plain protocol.
+
+        >>> Setup("a", TRANSFER, "b").protocol == Setup("a").protocol != Setup("a", normalisation=Normalisation(PER_SPEAKER)).protocol
+        True
+        """
+        return self.per_speaker, self.confounded, self.validation
+
+    @property
+    def trained_on(self) -> str:
+        """The other corpus a cross-corpus entry is trained on; '' for one trained on the tested corpus's labels."""
+        return self.other if self.design == CROSS else ""
+
+    @property
+    def normalisation_label(self) -> str:
+        """'per-speaker normalisation on 8 clips', '... , speakers confounded'; empty on the training rows."""
+        if self.normalisation.kind == TRAINING:
+            return ""
+        return self.normalisation.label + (f", {CONFOUNDED}" if self.confounded else "")
+
+    @property
+    def label(self) -> str:
+        """The display name: the view, then in brackets what differs from training within one corpus."""
+        tags = ([f"{'+' if self.design == TRANSFER else 'from '}{self.other}"] if self.design != WITHIN else []) + (
+            [self.normalisation_label] if self.normalisation.kind != TRAINING else []) + (
+            [f"validated on {self.validation}"] if self.validation != SOURCE else [])
+        return f"{self.view} [{', '.join(tags)}]" if tags else self.view
+
+    def within(self) -> "Setup":
+        """The same view and normalisation trained within the tested corpus (what a transfer entry is compared
+        with); per-corpus normalisation needs two corpora, so its counterpart is normalised on the training rows."""
+        plain = Normalisation() if self.normalisation.kind == PER_CORPUS else self.normalisation
+        return Setup(self.view, normalisation=plain, confounded=self.confounded)
+
+    def columns(self) -> dict:
+        """The row's columns: `family` and SETUP_COLUMNS."""
+        family, choice = _family_and_choice(self.view)
+        return {"family": family, "view": self.view, "layer_choice": choice, "design": self.design,
+                "other_corpus": self.other, "normalisation": self.normalisation.kind,
+                "normalisation_clips": "" if self.normalisation.clips is None else self.normalisation.clips,
+                "validation": self.validation, "speakers_confounded": self.confounded}
+
+    @classmethod
+    def from_row(cls, row) -> "Setup":
+        """The Setup of a row (a dict or a pandas row of schema 3, as text or as read_results types it)."""
+        clips = row["normalisation_clips"]
+        clips = None if clips is None or str(clips) in ("", "nan") else int(float(clips))
+        return cls(str(row["view"]), str(row["design"]), str(row["other_corpus"]),
+                   Normalisation(str(row["normalisation"]), clips), str(row["validation"]),
+                   str(row["speakers_confounded"]) == "True")
+
+
+def setups(rows: pd.DataFrame) -> dict[str, Setup]:
+    """{display name: Setup} of the rows' entries, in order of appearance.
+
+    >>> list(setups(pd.DataFrame([Setup("a", TRANSFER, "b").columns(), Setup("a").columns()])))
+    ['a [+b]', 'a']
+    """
+    found = (Setup.from_row(r) for r in rows[SETUP_COLUMNS].drop_duplicates().to_dict("records"))
+    return {s.label: s for s in found}
+
+
+def labels(rows: pd.DataFrame) -> pd.Series:
+    """Each row's display name (Setup.label)."""
+    names = {tuple(map(str, k)): Setup.from_row(dict(zip(SETUP_COLUMNS, k))).label
+             for k in rows[SETUP_COLUMNS].drop_duplicates().itertuples(index=False)}
+    return pd.Series([names[tuple(map(str, k))] for k in rows[SETUP_COLUMNS].itertuples(index=False)],
+                     index=rows.index, dtype=object)

@@ -1,0 +1,108 @@
+"""What every process that runs featbench work needs, whoever started it (local pool or Dask worker):
+Ctrl-C recorded or held back where C code cannot take it, and one BLAS thread per process.
+
+Example:
+    >>> with InterruptGuard() as guard:
+    ...     guard.interrupted
+    False
+"""
+from __future__ import annotations
+
+import contextlib
+import os  # noqa: F401 - the doctest of InterruptGuard sends SIGINT with os.kill
+import signal
+import threading
+
+__all__ = ["InterruptGuard", "born_with_interrupts_blocked", "limit_threads"]
+
+
+class InterruptGuard:
+    """Within the block, SIGINT sets `interrupted` before raising KeyboardInterrupt, so an interrupt that
+    a C library swallowed is still seen by `check()`. Only the main thread can install the handler.
+
+    With ``defer=True`` an interrupt is only recorded, and raised as KeyboardInterrupt when the block ends:
+    for C code that calls Python back (an exception raised inside a ctypes callback is printed as "Exception
+    ignored" and lost), and for a library's start-up that must not be cut in half (a Dask cluster that is
+    half started cannot be closed). A process whose SIGINT is ignored keeps ignoring it.
+
+    >>> try:
+    ...     with InterruptGuard(defer=True):
+    ...         os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C
+    ...         print("the block goes on")
+    ... except KeyboardInterrupt:
+    ...     print("raised when it ends")
+    the block goes on
+    raised when it ends
+    """
+
+    def __init__(self, defer: bool = False):
+        self.interrupted = False
+        self.defer = defer
+        self._previous = None
+
+    def _handler(self, signum, frame):
+        self.interrupted = True
+        if not self.defer:
+            raise KeyboardInterrupt
+
+    def __enter__(self) -> "InterruptGuard":
+        main = threading.current_thread() is threading.main_thread()
+        if main and not (self.defer and signal.getsignal(signal.SIGINT) == signal.SIG_IGN):
+            self._previous = signal.signal(signal.SIGINT, self._handler)
+        return self
+
+    def __exit__(self, kind, err, tb) -> None:
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        if self.defer and self.interrupted and kind is not KeyboardInterrupt:
+            raise KeyboardInterrupt  # also over another exception: the user asked to stop
+
+    def check(self) -> None:
+        """Raise KeyboardInterrupt if an interrupt arrived, even one that was swallowed."""
+        if self.interrupted:
+            raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def born_with_interrupts_blocked():
+    """Threads started within the block, and every process that they (or threads they start) spawn at any time
+    later, begin with SIGINT blocked: a Ctrl-C that the terminal sends to the whole process group stays pending
+    in a worker process that is still importing, instead of ending it with a traceback of its own. This
+    thread has SIGINT blocked within the block too; a Ctrl-C meanwhile reaches the handler when the block ends
+    (or at once, through another thread of this process): it is held back, never lost.
+
+    A blocked mask survives fork and exec (multiprocessing's resource tracker is started that way), but starting
+    that tracker unblocks SIGINT in the thread that starts it, which would be the first one to spawn a worker:
+    it is started here first.
+
+    >>> seen = []
+    >>> with born_with_interrupts_blocked():
+    ...     thread = threading.Thread(target=lambda: seen.append(signal.pthread_sigmask(signal.SIG_BLOCK, [])))
+    ...     thread.start()
+    >>> thread.join()
+    >>> signal.SIGINT in seen[0], signal.SIGINT in signal.pthread_sigmask(signal.SIG_BLOCK, [])
+    (True, False)
+    """
+    if not hasattr(signal, "pthread_sigmask"):  # not POSIX
+        yield
+        return
+    from multiprocessing import resource_tracker
+
+    resource_tracker.ensure_running()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)  # a Ctrl-C held back meanwhile is handled now
+
+
+def limit_threads(threads: int):
+    """Pin BLAS/OpenMP (and torch, if loaded) to `threads`: processes, not threads, are the unit of
+    parallelism. Returns the threadpoolctl limiter; restore_original_limits() undoes the BLAS part."""
+    import sys
+
+    from threadpoolctl import threadpool_limits
+
+    if "torch" in sys.modules:
+        sys.modules["torch"].set_num_threads(threads)
+    return threadpool_limits(threads)
