@@ -1,6 +1,4 @@
 """The house rules of ARCHITECTURE.md and issue 20, checked on the source (see tests/house.py for the figures)."""
-import pytest
-
 import house
 
 # Rooms a room must never import: data flows corpus -> audio -> features -> store -> train -> results -> report.

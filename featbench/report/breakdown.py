@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import re
 
-import numpy as np
 import pandas as pd
 
 from featbench.report.intervals import t_interval

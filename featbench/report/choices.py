@@ -15,9 +15,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from featbench.report.scale import UA, Scale
 from featbench.results import budget_order
-from featbench.layers import layer_name
 
 
 def _parsed(rows: pd.DataFrame) -> pd.DataFrame:

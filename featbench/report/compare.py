@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from featbench import __version__
-from featbench.report.analysis import Analysis, analyse, find_baseline, transfer_sentence  # noqa: F401 (re-exported)
+from featbench.report.analysis import Analysis, analyse
 from featbench.report.claims import claims_of
 from featbench.report.figures import draw
 from featbench.report.html import write_report_html
