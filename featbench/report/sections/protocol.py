@@ -20,7 +20,7 @@ def facts(a) -> list[tuple[str, str]]:
         ("folds", f"{p['n_folds']} speaker-independent folds ({p['fold_scheme']}), seeds {', '.join(map(str, p['seeds']))}"),
         ("intervals", "95% t-interval over folds (seeds averaged within a fold); ratios: 95% bootstrap over folds"),
         ("metric", str(p["metric"])),
-        ("budgets", f"{', '.join(budget_heading(a.agg, b, scale) for b in p['budgets'])} ({scale.x_unit})"),
+        ("budgets", f"{scale.x_unit}: {', '.join(budget_heading(a.agg, b, scale) for b in p['budgets'])}"),
         ("baseline", f"{plain_name(a.setups[a.baseline])} ({a.labels[a.baseline]})"),
         ("reference budget", budget_heading(a.agg, a.reference_budget, scale)),
         ("planning target", f"{scale.fmt(a.target)} ({said})"),
@@ -31,9 +31,9 @@ def facts(a) -> list[tuple[str, str]]:
 
 def section(inputs: Inputs) -> Section:
     a = inputs.analysis
-    entries = [[Cell(f), Cell(e.classifier), Cell(e.how), Cell("yes" if f in a.honest else "")]
-               for f, e in a.entries.items()]
+    entries = [[Cell(f), Cell(e.classifier), Cell(e.how),
+                Cell("the baseline" if f == a.baseline else "yes" if f in a.honest else "")] for f, e in a.entries.items()]
     return Section("protocol", "Protocol", [
         Table(["", ""], [[Cell(k, strong=True), Cell(v)] for k, v in facts(a)], id="protocol"),
         Heading("Each family's entry"),
-        Table(["family", "classifier", "how it was picked", "in the headline"], entries, id="entries")])
+        Table(["family", "classifier", "how it was picked", "in the claims"], entries, id="entries")])
