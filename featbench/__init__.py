@@ -3,16 +3,13 @@
 The public surface is small; heavy libraries are imported lazily by the modules that need them.
 
 >>> import featbench
->>> featbench.FeatbenchError.__name__
-'FeatbenchError'
+>>> featbench.FeatbenchError.__name__, featbench.__version__
+('FeatbenchError', '0.3.0')
 """
-from importlib.metadata import PackageNotFoundError, version
-
 from featbench.errors import FeatbenchError
 
-try:
-    __version__ = version("featbench")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0.0.0"
+__version__ = "0.3.0"
+"""The one version of featbench (pyproject.toml reads it): bumped with the results schema (3), printed in every
+report and by `featbench --version`."""
 
 __all__ = ["FeatbenchError", "__version__"]

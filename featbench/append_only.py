@@ -109,6 +109,7 @@ class AppendOnlyCsv:
         rows = self.parse(complete)
         if torn:
             fields = next(csv.reader(io.StringIO(torn)), [])
+            header = ",".join(self.columns)  # as parsing the file found it
             if len(fields) == len(self.columns) and self.parse(header + "\n" + torn + "\n").shape[0] == 1:
                 self._write("\n")  # a whole row that only lacks its newline (an edited file): kept
                 rows = self.parse(complete + torn + "\n")

@@ -1,13 +1,15 @@
 """The embedded demo: the synthetic corpus through the whole chain (generate, extract, train, compare).
 
 It needs no download and takes a few minutes on 2 CPU cores. Example: ``run_demo("featbench-demo")``
-(or ``featbench demo``); the report lands in ``featbench-demo/report/report.md``.
+(or ``featbench demo``); the report lands in ``featbench-demo/report/report.md`` and, browsable,
+``featbench-demo/report/report.html`` (the last line it prints).
 """
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Callable
 
+from featbench import __version__
 from featbench.executors import Executor, Local, resolve_executor
 
 DEMO_FAMILIES = ["egemaps-func", "egemaps-lld", "compare-lld", "fbank", "raw"]
@@ -75,5 +77,8 @@ def run_demo(out: str | Path, executor: Executor | None = None, echo: Callable[[
         fusion = Experiment(store, FUSION_FAMILIES, ["fusion"], BUDGETS, [0], n_folds=4, corpus="featbench-demo", seq_epochs=15)
         echo(run_training(fusion, results[-1], executor=executor).summary())
     made = compare(results, out / "report", baseline="egemaps-func")
-    echo("\n".join([*(made["headline"] or made["efficiency"]), *made["plans"], f"report: {made['out'] / 'report.md'}"]))
-    return {"corpus": out / "corpus", "store": store, "results": results, "report": made["out"]}
+    claims = [f"{c.entry_words} against {c.counterpart_words}: {c.ratio} fewer labels ({c.interval}), {c.verdict}"
+              for c in made.claims]
+    echo("\n".join([*(claims or made.efficiency), *made.plans, f"featbench {__version__}",
+                     f"report: {made.out / 'report.md'}", f"report (browsable): {made.out / 'report.html'}"]))
+    return {"corpus": out / "corpus", "store": store, "results": results, "report": made.out}

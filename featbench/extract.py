@@ -36,10 +36,12 @@ from featbench.device import CPU, Device
 from featbench.errors import FeatbenchError
 from featbench.executors import Executor, resolve_executor
 from featbench.features import InputKind, build_family
-from featbench.features.text_family import TextSource, Transcript, choose_transcripts, text_hash
+from featbench.features.text_family import text_hash
+from featbench.transcript_inputs import check_transcripts, sources_note
 from featbench.progress import LateBar, clip_note, progress_note
-from featbench.store import ERRORS_FILE, FamilyMeta, StoreWriter, read_transcripts, write_corpus, write_errors
+from featbench.store import ERRORS_FILE, FamilyMeta, StoreWriter, write_corpus, write_errors
 from featbench.store.files import TextRecord
+from featbench.store.timings import RunTimings
 
 
 @dataclass
@@ -90,73 +92,6 @@ def check_families(specs: list[tuple[str, dict]], audio: AudioConfig) -> dict:
     return {name: FamilyMeta.of(build_family(name, options, audio)) for name, options in specs}
 
 
-def text_families(specs: list[tuple[str, dict]]) -> list[str]:
-    """Names of the families in `specs` that read transcripts (built-in or plug-in; an unknown name is a one-line
-    FeatbenchError)."""
-    from featbench.features import family_class
-
-    return [name for name, _ in specs if family_class(name).input is InputKind.TEXT]
-
-
-def check_transcripts(table: pd.DataFrame, specs: list[tuple[str, dict]], store: str | Path,
-                      audio: AudioConfig = AudioConfig(), file_hashes: dict | None = None) -> dict[str, dict[str, Transcript]]:
-    """{text family: {id: Transcript}} for every utterance of `table`, by each text family's ``source``:
-    the table's ``transcript`` column and the store's ``transcripts.csv`` (`read_transcripts`).
-
-    A corpus with no transcript at all for a family's source raises FeatbenchError (one line, nothing
-    read or written); a clip without one gets a Transcript with a `problem`, recorded as its failure. An
-    ASR transcript made from an earlier version of a clip's audio file (its audio hash differs) is such a
-    problem. `file_hashes` ({path: hash}) is filled and reused, so that no audio file is hashed twice.
-    """
-    names = text_families(specs)
-    if not names:
-        return {}
-    file_hashes = {} if file_hashes is None else file_hashes
-    ids = list(table["id"])
-    corpus = dict(zip(table["id"], table["transcript"] if "transcript" in table else [""] * len(table)))
-    paths = dict(zip(table["id"], table["path"]))
-    rows = read_transcripts(store)
-    rows = rows[rows["id"].isin(set(ids))]
-    options = dict(specs)
-    chosen = {}
-    for name in names:
-        source = getattr(build_family(name, options[name], audio), "source", TextSource.AUTO)
-        asr = {}
-        for row in rows.itertuples():
-            if source is TextSource.CORPUS or (source is TextSource.AUTO and str(corpus[row.id]).strip()):
-                continue  # the ASR transcript is not read for this clip: no need to check it
-            asr[row.id] = (row.text, row.model, _stale(paths[row.id], row.audio_hash, file_hashes))
-        chosen[name] = choose_transcripts(source, ids, corpus, asr, family=name, store=str(store))
-    return chosen
-
-
-def _stale(path: str, audio_hash: str, file_hashes: dict) -> str:
-    """Why an ASR transcript no longer fits its clip ('' when it does, or when the file cannot be hashed)."""
-    if not audio_hash or not os.path.isfile(path):
-        return ""
-    if path not in file_hashes:
-        file_hashes[path] = file_hash(path)
-    if file_hashes[path] != audio_hash:
-        return "the ASR transcript was made from an earlier version of the audio file; run `featbench transcribe` again"
-    return ""
-
-
-def _sources_note(name: str, transcripts: dict[str, Transcript]) -> str:
-    """One line: how many transcripts came from where.
-
-    >>> _sources_note("text", {"a": Transcript("Hi.", "corpus"), "b": Transcript("", "asr", "no ASR transcript")})
-    'text: transcripts from corpus for 1 clip, none for 1'
-    """
-    counts: dict[str, int] = {}
-    for t in transcripts.values():
-        key = "none" if t.problem else t.source
-        counts[key] = counts.get(key, 0) + 1
-    parts = [f"from {k} for {n} clip{'s' * (n != 1)}" for k, n in sorted(counts.items()) if k != "none"]
-    if "none" in counts:
-        parts.append(f"none for {counts['none']}")
-    return f"{name}: transcripts " + ", ".join(parts)
-
-
 def build_families(specs: list[tuple[str, dict]], audio: AudioConfig, device: Device = CPU) -> dict:
     """{name: family}, options validated and heavy parts loaded (once per worker process), the neural ones on this
     worker's `device` (worker i of n GPUs: cuda:(i mod n), `Device.for_worker`)."""
@@ -186,8 +121,8 @@ def _per_clip(err: Exception) -> str:
 
 
 def extract_batch(families: dict, batch: ClipBatch) -> list[tuple[str, str, tuple]]:
-    """[(id, path, (arrays by family, error reason by family, seconds of audio, row tokens by text family))]
-    for a batch of clips.
+    """[(id, path, (arrays by family, error reason by family, seconds of audio, row tokens by text family, seconds
+    each family's extractor spent on the clip: its time on the batch shared among the clips it extracted))].
 
     Families see the usable clips together (`extract_batch`, `extract_text_batch`); if a batch fails, its
     clips are extracted one by one so that the failure is reported against the clip that caused it. A
@@ -205,24 +140,32 @@ def extract_batch(families: dict, batch: ClipBatch) -> list[tuple[str, str, tupl
         except AudioProblem as err:
             results[uid][1].update({name: str(err) for name in audio_needed})
     texts = {(uid, name): (text, problem) for uid, name, text, problem in batch.texts}
+    spent: dict[str, dict[str, float]] = {uid: {} for uid, _, _ in batch.items}
     for name in dict.fromkeys(n for _, _, needed in batch.items for n in needed):
-        family = families[name]
-        if family.input is InputKind.TEXT:
-            _extract_texts(family, name, batch, texts, results)
-            continue
-        group = [uid for uid, _, needed in batch.items if name in needed and uid in signals]
-        try:
-            arrays = [_checked(family, a) for a in family.extract_batch([signals[u] for u in group], batch.audio.sample_rate)]
-        except Exception as err:  # retried clip by clip below, where the failing clip's error is recorded
-            _per_clip(err)
-            arrays = None
-        for k, uid in enumerate(group):
-            try:
-                results[uid][0][name] = arrays[k] if arrays is not None else _checked(family, family.extract(signals[uid], batch.audio.sample_rate))
-            except Exception as err:  # one family failing on one clip must not stop the run; reported per clip
-                results[uid][1][name] = _per_clip(err)
-    return [(uid, path, (results[uid][0], results[uid][1], seconds.get(uid, 0.0), results[uid][2]))
+        start = time.perf_counter()
+        _extract_family(families[name], name, batch, signals, texts, results)
+        done = [uid for uid, _, _ in batch.items if name in results[uid][0]]
+        spent.update({uid: {**spent[uid], name: (time.perf_counter() - start) / len(done)} for uid in done})
+    return [(uid, path, (results[uid][0], results[uid][1], seconds.get(uid, 0.0), results[uid][2], spent[uid]))
             for uid, path, _ in batch.items]
+
+
+def _extract_family(family, name: str, batch: ClipBatch, signals: dict, texts: dict, results: dict) -> None:
+    """One family over a batch: its arrays (and row tokens) into `results[uid]`, or each clip's failure."""
+    if family.input is InputKind.TEXT:
+        _extract_texts(family, name, batch, texts, results)
+        return
+    group = [uid for uid, _, needed in batch.items if name in needed and uid in signals]
+    try:
+        arrays = [_checked(family, a) for a in family.extract_batch([signals[u] for u in group], batch.audio.sample_rate)]
+    except Exception as err:  # retried clip by clip below, where the failing clip's error is recorded
+        _per_clip(err)
+        arrays = None
+    for k, uid in enumerate(group):
+        try:
+            results[uid][0][name] = arrays[k] if arrays is not None else _checked(family, family.extract(signals[uid], batch.audio.sample_rate))
+        except Exception as err:  # one family failing on one clip must not stop the run; reported per clip
+            results[uid][1][name] = _per_clip(err)
 
 
 def _extract_texts(family, name: str, batch: ClipBatch, texts: dict, results: dict) -> None:
@@ -281,7 +224,7 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
     metas = metas or check_families(specs, audio)  # the run's families live in the executor, built once there
     file_hashes: dict[str, str] = {}
     transcripts = check_transcripts(table, specs, store, audio, file_hashes)  # before the store is opened
-    notes = [_sources_note(name, chosen) for name, chosen in transcripts.items()]
+    notes = [sources_note(name, chosen) for name, chosen in transcripts.items()]
     by_audio = any(n not in transcripts for n in metas)
     with StoreWriter(store, flush_utterances=flush_utterances) as writer:
         done = {name: writer.prepare(meta) for name, meta in metas.items()}
@@ -293,12 +236,12 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
             todo = _by_length(todo, table, transcripts, by_audio)
         batches = _batches(todo, transcripts, audio, batch_size)
         seconds_todo = float(table.set_index("id").loc[[item[0] for item in todo], "duration"].fillna(0.0).sum())
-        bar, stack = LateBar(len(todo), "extract", progress), ExitStack()
+        bar, stack, timings = LateBar(len(todo), "extract", progress), ExitStack(), RunTimings(table)
         try:
             results = stack.enter_context(closing(executor.run(extract_batch, batches, setup=build_families,
                                                                setup_args=(specs, audio, device),
                                                                resources=device.resources())))
-            _follow(results, _Recorder(writer, report, transcripts, hashes), bar, seconds_todo, by_audio)
+            _follow(results, _Recorder(writer, report, transcripts, hashes, timings), bar, seconds_todo, by_audio)
         finally:
             stack.close()  # workers end here, on success, error or Ctrl-C
             bar.close()
@@ -306,6 +249,7 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
             write_errors(store, report.errors)
         for name in metas:
             writer.consolidate(name, list(table["id"]), hashes[name])
+        timings.record(store, {name: meta.config_hash for name, meta in metas.items()})
         report.messages = notes + writer.messages
     report.wall_seconds = time.perf_counter() - start
     return report
@@ -365,9 +309,11 @@ class _Recorder:
     report: ExtractionReport
     transcripts: dict
     hashes: dict
+    timings: RunTimings  # what each family's extraction took (store.timings)
 
-    def __call__(self, uid: str, path: str, result: tuple[dict, dict, float, dict]) -> None:
-        arrays, errors, seconds, tokens = result
+    def __call__(self, uid: str, path: str, result: tuple[dict, dict, float, dict, dict]) -> None:
+        arrays, errors, seconds, tokens, took = result
+        self.timings.add(uid, took)
         for name, array in arrays.items():
             text = None
             if name in tokens:

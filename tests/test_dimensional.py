@@ -146,10 +146,10 @@ def test_compare_speaks_ccc_and_refuses_mixed_metrics(dim_store, tmp_path):
     run_training(exp, tmp_path / "r.csv", progress=False)
     made = compare([tmp_path / "r.csv"], tmp_path / "report", baseline="egemaps-func", n_boot=50)
     out = tmp_path / "report"
-    assert made["headline"] and all("CCC" in h and "training utterances" in h for h in made["headline"])
+    assert made.headline and all("CCC" in h and "training utterances" in h for h in made.headline)
     summary = (out / "summary.md").read_text()
     assert summary.startswith("CCC by training utterances") and "UA" not in summary
-    assert "metric CCC (concordance correlation coefficient)" in made["report"] and "UA" not in made["report"]
+    assert "metric CCC (concordance correlation coefficient)" in made.markdown and "UA" not in made.markdown
     assert list(pd.read_csv(out / "summary.csv").columns[4:]) == ["CCC@4", "CCC@8", "CCC@all"]
     assert "val CCC" in (out / "report.html").read_text() and not (out / "confusion_matrices.png").exists()
     run_training(Experiment(dim_store, ["egemaps-func"], ["logreg"], ["all"], [0]), tmp_path / "ua.csv", progress=False)

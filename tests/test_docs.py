@@ -148,8 +148,8 @@ def test_the_site_builds_strict_offline(tmp_path):
         for param in command.params:
             assert all(opt in commands for opt in param.opts if opt.startswith("--")), (name, param.opts)
     results = (tmp_path / "site" / "results" / "index.html").read_text()
-    headline = (REPO / "results/ravdess/4class/report.md").read_text().split("## Headline\n\n- ")[1].split(" (")[0]
-    assert headline in results  # included from the committed report, not typed
+    claim = (REPO / "results/ravdess/4class/report.md").read_text().split("## Claims\n\n")[1].splitlines()[2]
+    assert claim.split(" | ")[0].strip("| ") in results  # the first claim, included from the committed report
     assert "fonts.googleapis" not in (tmp_path / "site" / "index.html").read_text()
 
 
@@ -184,7 +184,7 @@ def test_your_own_corpus_walkthrough_runs_as_written(tmp_path):
     rows = pd.read_csv(tour / "results.csv")
     assert set(rows.view) == {"egemaps-func", "fbank"} and set(rows.budget.astype(str)) == {"4", "8", "all"}
     assert set(rows.speakers_confounded) == {False} and set(rows.normalisation) == {"training"}
-    assert "## Headline" in (tour / "report" / "report.md").read_text()
+    assert "## Claims" in (tour / "report" / "report.md").read_text()
     predictions = pd.read_csv(tour / "predictions.csv")
     assert len(predictions) == 8 and set(predictions.predicted) <= {"neutral", "happy", "sad", "angry"}
     assert all(path.endswith("-05.flac") or path.endswith("-05.wav") for path in predictions.path)

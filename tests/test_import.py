@@ -200,7 +200,7 @@ def test_predict_reads_an_imported_family_from_a_store_and_refuses_to_extract_it
     stored = _invoke("predict", imported_model, demo_corpus_master, "--layout", "demo", "--store", store,
                      "--out", tmp_path / "p.csv", "--no-progress")
     assert stored.exit_code == 3, stored.output  # the clip without an embedding could not be labelled
-    assert len(pd.read_csv(tmp_path / "p.csv")) == 31 and "UA 1.000000 over 31 clips" in stored.output
+    assert len(pd.read_csv(tmp_path / "p.csv")) == 31 and "UA 100.0% over 31 clips" in stored.output
     errors = pd.read_csv(tmp_path / "p_errors.csv")
     assert errors["id"].tolist() == [table["id"].iloc[0]] and "toy-enc: no imported embedding" in errors["reason"][0]
 

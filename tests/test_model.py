@@ -89,7 +89,7 @@ def test_saved_model_predicts_in_a_fresh_process_as_in_memory(hubert, tmp_path):
     out = pd.read_csv(tmp_path / "p.csv").set_index("id").loc[data.table["id"]]
     np.testing.assert_array_equal(out[[f"p_{c}" for c in model.labels]].to_numpy(), proba)
     assert out["predicted"].tolist() == [model.labels[i] for i in pred]
-    assert f"UA {balanced_accuracy_score(out['label'], out['predicted']):.6f} over 16 clips" in done.stdout
+    assert f"UA {balanced_accuracy_score(out['label'], out['predicted']):.1%} over 16 clips" in done.stdout
 
 
 @pytest.mark.parametrize("features, classifier, fold, seed, budget, normalise", [
@@ -109,7 +109,7 @@ def test_holdout_fold_reproduces_the_benchmark_row(demo_store, demo_corpus_maste
     fitted = _invoke("fit", demo_store, "--features", features, "--classifier", classifier, "--holdout-fold", fold,
                      "--folds", 4, "--seed", seed, "--budget", budget, "--out", tmp_path / "model", "--normalise", normalise)
     assert fitted.exit_code == 0, fitted.output
-    assert f"fold {fold} of 4 ({row['test_groups']}): UA {float(row['ua']):.6f}" in fitted.output
+    assert f"fold {fold} of 4 ({row['test_groups']}): UA {float(row['ua']):.1%}" in fitted.output
     predicted = _invoke("predict", tmp_path / "model", demo_corpus_master, "--layout", "demo", "--holdout-only",
                         "--out", tmp_path / "p.csv", "--no-progress")
     assert predicted.exit_code == 0, predicted.output
@@ -123,6 +123,7 @@ def test_holdout_fold_reproduces_the_benchmark_row(demo_store, demo_corpus_maste
     assert manifest["choice"]["selection"] == row["hp_selection"]
     assert round(manifest["choice"]["val_ua"], 6) == float(row["val_ua"])  # the same validation speakers
     assert manifest["training"]["utterances"] == int(row["n_train"])
+    assert round(manifest["training"]["holdout"]["ua"], 6) == float(row["ua"])  # exact; the summary says it in %
 
 
 @pytest.mark.parametrize("view", ["toy@weighted", "toy@auto"])

@@ -73,7 +73,7 @@ STEEP = [0.50, 0.60, 0.64, 0.66, 0.70]  # matches 62.3% between 8 and 16 per cla
 def test_a_flat_baseline_prints_both_ratios_with_both_interval_ends(tmp_path):
     path = _write(rows_of({"egemaps": FLAT, "whisper": STEEP}), tmp_path / "r.csv")
     made = compare([path], tmp_path / "rep", baseline="egemaps", n_boot=300)
-    line = made["headline"][0]
+    line = made.headline[0]
     study = re.search(r"with (\d+) per class: (\d+\.\d)x less labelled data", line)
     assert study and 5.0 < float(study.group(2)) < 7.0  # against the full budget: 64 / ~11
     assert "where the baseline stops improving" in line and "16 per class" in line and "flat" in line
@@ -87,7 +87,7 @@ def test_a_flat_baseline_prints_both_ratios_with_both_interval_ends(tmp_path):
 def test_a_baseline_that_keeps_improving_is_not_flagged_flat(tmp_path):
     rising = [0.35, 0.45, 0.52, 0.58, 0.64]
     path = _write(rows_of({"egemaps": rising, "whisper": [0.5, 0.6, 0.64, 0.66, 0.7]}, spread=0.005), tmp_path / "r.csv")
-    line = compare([path], tmp_path / "rep", baseline="egemaps", n_boot=200)["headline"][0]
+    line = compare([path], tmp_path / "rep", baseline="egemaps", n_boot=200).headline[0]
     assert "where the baseline stops improving" in line and "flat" not in line
 
 
@@ -95,8 +95,8 @@ def test_a_baseline_at_chance_gives_no_ratio(tmp_path):
     chance_like = [0.22, 0.24, 0.25, 0.25, 0.255]  # 4 classes: chance 25%, inside the 95% interval at "all"
     path = _write(rows_of({"egemaps": chance_like, "whisper": STEEP}, spread=0.04), tmp_path / "r.csv")
     made = compare([path], tmp_path / "rep", baseline="egemaps", n_boot=100)
-    assert made["headline"] and all("baseline at chance: no ratio" in h for h in made["headline"])
-    assert not any("less labelled data" in s for s in made["efficiency"])
+    assert made.headline and all("baseline at chance: no ratio" in h for h in made.headline)
+    assert not any("less labelled data" in s for s in made.efficiency)
 
 
 def test_a_ccc_baseline_at_no_agreement_gives_no_ratio():
@@ -125,7 +125,7 @@ def test_one_fold_has_no_interval(tmp_path):
     made = compare([path], tmp_path / "rep", baseline="egemaps", n_boot=50)
     summary = (tmp_path / "rep" / "summary.md").read_text()
     assert "± 0.0" not in summary and "one fold: no interval" in summary
-    assert "1.0x to 1.0x" not in made["report"] and "one fold: no interval" in made["headline"][0]
+    assert "1.0x to 1.0x" not in made.markdown and "one fold: no interval" in made.headline[0]
 
 
 def test_ua_intervals_stay_between_0_and_100(tmp_path):
@@ -152,11 +152,11 @@ def test_two_corpora_compare_like_with_like(tmp_path):
     made = compare([path], tmp_path / "rep", baseline="egemaps", n_boot=100)
     summary = (tmp_path / "rep" / "summary.md").read_text()
     assert "all (67/class)" in summary and "176" in summary  # the target's count in the header, the other's said
-    assert not any("[from other]" in s and "less labelled data" in s for s in made["efficiency"] + made["headline"])
-    cross_lines = made["cross_corpus"]
+    assert not any("[from other]" in s and "less labelled data" in s for s in made.efficiency + made.headline)
+    cross_lines = made.cross_corpus
     assert len(cross_lines) == 1 and "whisper [from other]" in cross_lines[0]
     assert "above chance" in cross_lines[0] and "recall" in cross_lines[0] and "angry" in cross_lines[0]
-    assert "## Cross-corpus" in made["report"] and "Cross-corpus" in (tmp_path / "rep" / "report.html").read_text()
+    assert "## Cross-corpus" in made.markdown and "Cross-corpus" in (tmp_path / "rep" / "report.html").read_text()
 
 
 @pytest.mark.parametrize("column, value, said", [

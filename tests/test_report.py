@@ -148,5 +148,5 @@ def test_compare_without_genders_leaves_the_gender_table_empty(demo_store, tmp_p
     rows["ua_by_gender"] = "{}"
     rows.to_csv(tmp_path / "r.csv", index=False)
     result = compare([tmp_path / "r.csv"], tmp_path / "report", n_boot=100)
-    assert (tmp_path / "report" / "report.md").is_file() and result["headline"] is not None
+    assert (tmp_path / "report" / "report.md").is_file() and result.headline is not None
     assert pd.read_csv(tmp_path / "report" / "by_gender.csv").empty

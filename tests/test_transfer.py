@@ -52,9 +52,9 @@ def test_transfer_rows_count_the_target_budget_and_name_both_corpora(demo_store,
     assert (small.examples_per_class == 2).all() and (small.n_train == 2 * 4 + n_other).all()
     run_training(_exp(demo_store), tmp_path / "t.csv", progress=False)  # the target alone: same protocol, same folds
     report = compare([tmp_path / "t.csv"], tmp_path / "report", baseline="egemaps-func", n_boot=200)
-    assert len(report["transfer"]) == 1  # the family's entry: its selected classifier
-    assert report["transfer"][0].startswith("other saves") and "of demo's labels for egemaps-func" in report["transfer"][0]
-    assert "## Transfer: labels another corpus saves" in report["report"]
+    assert len(report.transfer) == 1  # the family's entry: its selected classifier
+    assert report.transfer[0].startswith("other saves") and "of demo's labels for egemaps-func" in report.transfer[0]
+    assert "## Transfer: labels another corpus saves" in report.markdown
 
 
 def test_cross_corpus_tests_the_target_folds_and_budgets_the_other_corpus(demo_store, other_store, tmp_path):

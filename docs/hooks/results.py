@@ -5,8 +5,8 @@
 - ``on_page_markdown``: a line ``<!-- include PATH#SECTION -->`` is replaced by that section of a Markdown file
   (PATH from the repository root; the lines under ``## SECTION`` up to the next ``## ``; no ``#SECTION``: the
   whole file but its ``# title``). A last word ``entries`` keeps, of its tables, only the header and the rows
-  that mark an entry in bold; ``bullets`` keeps only its bullet lines. A missing file or section, or nothing
-  left to include, stops the build.
+  that mark an entry in bold; ``bullets`` keeps only its bullet lines; ``table`` only its first table. A missing
+  file or section, or nothing left to include, stops the build.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from mkdocs.structure.files import File
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = "results/ravdess"
 SUFFIXES = {".md", ".png", ".html", ".txt"}
-INCLUDE = re.compile(r"^<!-- include (?P<path>[^#\s]+)(?:#(?P<section>[^>]+?))?(?: (?P<mode>entries|bullets))? -->$", re.M)
+INCLUDE = re.compile(r"^<!-- include (?P<path>[^#\s]+)(?:#(?P<section>[^>]+?))?(?: (?P<mode>entries|bullets|table))? -->$", re.M)
 
 
 def on_files(files, config):
@@ -34,7 +34,7 @@ def on_page_markdown(markdown: str, page, config, files) -> str:
 
 def include(path: str, section: str | None = None, mode: str | None = None) -> str:
     """The text of `path` (or of its `## section`); `mode` 'entries' cuts its tables to their bold entries,
-    'bullets' keeps its bullet lines only."""
+    'bullets' keeps its bullet lines only, 'table' its first table only."""
     source = REPO / path
     if not source.is_file():
         raise FileNotFoundError(f"docs include: {path} does not exist")
@@ -52,6 +52,10 @@ def include(path: str, section: str | None = None, mode: str | None = None) -> s
         lines = [line for i, line in enumerate(lines) if not _table_row(line) or "**" in line or _header(lines, i)]
     elif mode == "bullets":
         lines = [line for line in lines if line.startswith("- ")]
+    elif mode == "table":
+        start = next((i for i, line in enumerate(lines) if _table_row(line)), len(lines))
+        end = next((i for i in range(start, len(lines)) if not _table_row(lines[i])), len(lines))
+        lines = lines[start:end]
     text = "\n".join(lines).strip()
     if not text:
         raise ValueError(f"docs include: nothing to include from {path}#{section or ''} {mode or ''}")

@@ -72,7 +72,7 @@ class FitResult:
                             if training.get("speakers_confounded_ok") else ""))
         if holdout is not None:
             lines.append(f"held out: fold {holdout['fold']} of {holdout['n_folds']} ({' '.join(holdout['test_groups'])}): "
-                         f"UA {holdout['ua']:.6f} on {holdout['test_utterances']} utterances")
+                         f"UA {holdout['ua']:.1%} on {holdout['test_utterances']} utterances")
         return "\n".join(lines)
 
 

@@ -67,7 +67,7 @@ class PredictReport:
         lines += [f"  failed: {f['path']}: {f['reason']}" for f in self.failed]
         if self.ua is not None:
             other = f"; {self.unscored} clips whose label the model does not know are not scored" if self.unscored else ""
-            lines.append(f"UA {self.ua:.6f} over {self.scored} clips with known labels{other}")
+            lines.append(f"UA {self.ua:.1%} over {self.scored} clips with known labels{other}")
             if self.seen:
                 lines.append(f"note: {self.seen} of the {self.scored} scored clips are from speakers the model was trained "
                              "on, so this UA is not a held-out score (fit with --holdout-fold, predict with --holdout-only)")

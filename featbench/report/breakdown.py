@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import re
 
-import numpy as np
 import pandas as pd
 
 from featbench.report.intervals import t_interval
@@ -50,11 +49,12 @@ def by_speaker(rows: pd.DataFrame, entries: list[tuple[str, str]]) -> pd.DataFra
             out.append({"entry": f"{family} ({clf})", "family": family, "classifier": clf, "budget": part["budget"].iloc[0],
                         "speaker": speaker, "fold": int(part["fold"].iloc[0]), "ua": float(part["ua"].mean()), "n_rows": len(part)})
     frame = pd.DataFrame(out, columns=["entry", "family", "classifier", "budget", "speaker", "fold", "ua", "n_rows"])
-    return frame.sort_values(["entry", "speaker"], key=lambda s: s.map(_natural) if s.name == "speaker" else s,
+    return frame.sort_values(["entry", "speaker"], key=lambda s: s.map(natural_key) if s.name == "speaker" else s,
                              kind="stable").reset_index(drop=True)
 
 
-def _natural(text: str):
+def natural_key(text: str):
+    """A sort key that orders 'ravdess_2' before 'ravdess_10'."""
     return tuple(int(t) if t.isdigit() else t for t in re.split(r"(\d+)", str(text)))
 
 
@@ -89,25 +89,3 @@ def spread_sentences(speakers: pd.DataFrame, genders: pd.DataFrame, scale: Scale
             text += "; by gender " + ", ".join(f"{r.gender} {fmt(r.mean)} ({scale.interval(r.ci_low, r.ci_high)})" for r in g.itertuples())
         sentences.append(text + ".")
     return sentences
-
-
-def breakdown_markdown(speakers: pd.DataFrame, genders: pd.DataFrame, scale: Scale) -> str:
-    """Markdown for report.md: the sentences, a gender table and a speaker x entry table."""
-    if speakers.empty and genders.empty:
-        return "These results hold no per-speaker scores (rows written before featbench 0.3).\n"
-    fmt = scale.fmt
-    lines = [*(f"- {s}" for s in spread_sentences(speakers, genders, scale)), ""]
-    if not genders.empty:
-        lines += [f"| entry | budget | gender | {scale.name} | 95% interval (folds) |", "|---|---|---|---|---|"]
-        lines += [f"| {r.entry} | {r.budget} | {r.gender} | {fmt(r.mean)} | {scale.interval(r.ci_low, r.ci_high)} |"
-                  for r in genders.itertuples()]
-        lines.append("")
-    if not speakers.empty:
-        wide = speakers.pivot_table(index="speaker", columns="entry", values="ua", sort=False)
-        wide = wide.loc[sorted(wide.index, key=_natural)]
-        lines += [f"{scale.name} per test speaker (mean over seeds):", "", "| speaker | " + " | ".join(wide.columns) + " |",
-                  "|---|" + "---|" * len(wide.columns)]
-        lines += [f"| {s} | " + " | ".join("" if np.isnan(v) else fmt(v) for v in row) + " |"
-                  for s, row in zip(wide.index, wide.to_numpy())]
-        lines.append("")
-    return "\n".join(lines)

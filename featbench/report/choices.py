@@ -15,9 +15,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from featbench.report.scale import UA, Scale
 from featbench.results import budget_order
-from featbench.layers import layer_name
 
 
 def _parsed(rows: pd.DataFrame) -> pd.DataFrame:
@@ -66,23 +64,3 @@ def layer_weight_table(rows: pd.DataFrame) -> pd.DataFrame:
                         **{f"w{k}": w for k, w in enumerate(weights.mean(0))},
                         **{f"sd{k}": s for k, s in enumerate(weights.std(0))}})
     return pd.DataFrame(out)
-
-
-def choices_markdown(choices: pd.DataFrame, weights: pd.DataFrame, scale: Scale = UA) -> str:
-    """Markdown for report.md: the choices table (scores in `scale`, report.scale), then the mean learned layer weights."""
-    lines, name = [], scale.name
-    if not choices.empty:
-        lines += [f"Chosen on the validation speakers of each fold (counts over folds x seeds), with the mean {name} on "
-                  "those validation speakers and on the test speakers.", "",
-                  f"| entry | budget | chosen | val {name} | test {name} |", "|---|---|---|---|---|"]
-        lines += [f"| {r.entry} | {r.budget} | {r.chosen} | {scale.fmt(r.val_ua)} | {scale.fmt(r.ua)} |"
-                  for r in choices.itertuples()]
-        lines.append("")
-    if not weights.empty:
-        n = len([c for c in weights.columns if c.startswith("w")])
-        lines += ["Learned layer weights (softmax, mean over folds x seeds):", "",
-                  "| entry | budget | " + " | ".join(map(layer_name, range(n))) + " |", "|---|---|" + "---|" * n]
-        lines += [f"| {r['entry']} | {r['budget']} | " + " | ".join(f"{r[f'w{k}']:.2f}" for k in range(n)) + " |"
-                  for _, r in weights.iterrows()]
-        lines.append("")
-    return "\n".join(lines) if lines else "No entry in these results chose a layer or a classifier on validation speakers.\n"

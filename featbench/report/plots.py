@@ -1,5 +1,7 @@
-"""Figures: learning curves (UA against examples per class, log x, 95% bands) and confusion matrices; for a
-dimensional target (CCC rows, see report.scale), CCC against training utterances and no confusion matrices.
+"""Figures: learning curves (UA against examples per class, log x, 95% bands) by classifier and with every fold x
+seed point, and confusion matrices; for a dimensional target (CCC rows, see report.scale), CCC against training
+utterances and no confusion matrices. The headline and per-layer figures are report.figures'; the colours, markers,
+budget ticks and file writing of every figure are here.
 
 Every figure carries its protocol in a caption line. Written as PNG and SVG.
 
@@ -17,6 +19,7 @@ import pandas as pd
 
 from featbench.report.scale import Scale, scale_of
 from featbench.report.entries import setups_of
+from featbench.results import budget_order
 
 
 def _plt():
@@ -48,58 +51,84 @@ def _save(fig, base: Path) -> list[Path]:
     return paths
 
 
-def _curve(ax, part: pd.DataFrame, label: str, color=None, style="-", factor: float = 100.0) -> None:
+MARKERS = ["o", "s", "^", "D", "v", "P", "X", "*", "<", ">"]
+
+
+def _curve(ax, part: pd.DataFrame, label: str, style: tuple, factor: float = 100.0, band: bool = True):
+    """One mean curve (colour, line style, marker: `style`) with its 95% band; returns the line."""
+    color, line_style, marker = style
     part = part.sort_values("x")
-    line, = ax.plot(part["x"], part["mean"] * factor, style, marker="o", ms=3.5, label=label, color=color)
-    ax.fill_between(part["x"], part["ci_low"] * factor, part["ci_high"] * factor, alpha=0.15, color=line.get_color())
+    line, = ax.plot(part["x"], part["mean"] * factor, line_style, marker=marker, ms=4, label=label, color=color)
+    if band:
+        ax.fill_between(part["x"], part["ci_low"] * factor, part["ci_high"] * factor, alpha=0.13, color=color)
+    return line
 
 
-def _axes_style(ax, scale: Scale) -> None:
+def budget_ticks(agg: pd.DataFrame, scale: Scale) -> list[tuple[float, str]]:
+    """(x, label) of every budget of this corpus's own entries, 'all' with its count ('all (60/class)').
+
+    >>> agg = pd.DataFrame({"family": ["a"] * 2, "budget": ["8", "all"], "x": [8.0, 60.0]})
+    >>> budget_ticks(agg, scale_of({"n_classes": 4}))
+    [(8.0, '8'), (60.0, 'all (60/class)')]
+    """
+    from featbench.report.tables import budget_heading, own_rows
+
+    own = own_rows(agg)
+    x = own.groupby("budget")["x"].mean()
+    return [(float(x[b]), budget_heading(agg, b, scale)) for b in budget_order(own, "x")]
+
+
+def _axes_style(ax, scale: Scale, ticks: list[tuple[float, str]], chance: bool = True) -> None:
     ax.set_xscale("log", base=2)
-    ax.xaxis.set_major_formatter(_plt().matplotlib.ticker.FuncFormatter(lambda v, _: f"{v:g}"))
-    ax.axhline(scale.chance * scale.factor, color="grey", lw=0.8, ls=":", label=scale.chance_name)
+    ax.set_xticks([x for x, _ in ticks], [label for _, label in ticks])
+    ax.xaxis.set_minor_locator(_plt().matplotlib.ticker.NullLocator())
+    if chance:
+        ax.axhline(scale.chance * scale.factor, color="grey", lw=0.8, ls=":", label=scale.chance_name)
     ax.set_xlabel(f"{scale.axis} (log scale)")
     ax.set_ylabel(scale.heading)
-    ax.grid(alpha=0.3, which="both")
+    ax.grid(alpha=0.3, which="major")
 
 
-def family_styles(agg: pd.DataFrame) -> tuple[dict, dict]:
-    """A distinct colour per family (tab10, or tab20 beyond ten); layers of one model share a dashed style.
+def family_styles(agg: pd.DataFrame, first: list[str] = ()) -> dict[str, tuple]:
+    """family -> (colour, line style, marker). One colour and marker per view and training data, so that an entry and
+    its per-speaker (or per-corpus) normalisation twin share them, solid against dashed; the families in `first` (the
+    headline's) take the first, most distinct colours.
 
-    >>> colors, styles = family_styles(pd.DataFrame({"family": ["a", "m@L1", "m@L2"]}))
-    >>> styles["a"], styles["m@L1"], colors["m@L1"] != colors["m@L2"]
-    ('-', '--', True)
+    >>> from featbench.results import Normalisation, Setup
+    >>> twin = Setup("a", normalisation=Normalisation("per-speaker"))
+    >>> agg = pd.DataFrame([Setup("a").columns() | {"family": "a"}, twin.columns() | {"family": twin.label},
+    ...                     Setup("b").columns() | {"family": "b"}])
+    >>> styles = family_styles(agg)
+    >>> styles["a"][0] == styles[twin.label][0] != styles["b"][0], styles["a"][1], styles[twin.label][1]
+    (True, '-', '--')
     """
-    plt = _plt()
-    setups = setups_of(agg)
-    families = list(setups)
-    cmap = plt.cm.tab10 if len(families) <= 10 else plt.cm.tab20
-    colors = {f: cmap(i % cmap.N) for i, f in enumerate(families)}
-    styles = {f: "--" if "@" in setups[f].view else "-" for f in families}
-    return colors, styles
+    from dataclasses import replace
+
+    from featbench.results import TRAINING, Normalisation
+
+    plt, setups = _plt(), setups_of(agg)
+    order = [*[f for f in first if f in setups], *[f for f in setups if f not in first]]
+    key = {f: replace(setups[f], normalisation=Normalisation(), confounded=False) for f in order}
+    keys = list(dict.fromkeys(key[f] for f in order))
+    palette = ([plt.cm.tab10(i) for i in range(10)] if len(keys) <= 10
+               else [plt.cm.tab20(i) for i in [*range(0, 20, 2), *range(1, 20, 2)]])
+    index = {k: i for i, k in enumerate(keys)}
+    return {f: (palette[index[key[f]] % len(palette)], "-" if setups[f].normalisation.kind == TRAINING else "--",
+                MARKERS[index[key[f]] % len(MARKERS)]) for f in setups}
 
 
 def _label(labels: dict | None, family: str, clf: str) -> str:
     return (labels or {}).get(family, f"{family} ({clf})")
 
 
-def learning_curves(agg: pd.DataFrame, best: dict[str, str], protocol: dict, out: Path, labels: dict | None = None) -> list[Path]:
-    """Two figures: each family's entry (`best`, legend `labels`); and one panel per classifier with every family."""
-    plt = _plt()
-    scale = scale_of(protocol)
-    families = list(dict.fromkeys(agg["family"]))
-    colors, styles = family_styles(agg)
-    fig, ax = plt.subplots(figsize=(8.5, 5))
-    for family in families:
-        clf = best[family]
-        _curve(ax, agg[(agg.family == family) & (agg.classifier == clf)], _label(labels, family, clf), colors[family], styles[family],
-               scale.factor)
-    _axes_style(ax, scale)
-    ax.set_title("Learning curves, each family's entry")
-    ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    fig.text(0, -0.02, caption(protocol), fontsize=7, wrap=True, va="top")
-    paths = _save(fig, out / "learning_curves")
+def _caption_text(fig, protocol: dict, lead: str = "") -> None:
+    fig.text(0, -0.02, lead + caption(protocol), fontsize=7, wrap=True, va="top")
 
+
+def learning_curves_by_classifier(agg: pd.DataFrame, protocol: dict, out: Path, title: str) -> list[Path]:
+    """One panel per classifier with every family's curve (a legend beside the panels)."""
+    plt, scale = _plt(), scale_of(protocol)
+    families, styles, ticks = list(dict.fromkeys(agg["family"])), family_styles(agg), budget_ticks(agg, scale_of(protocol))
     classifiers = list(dict.fromkeys(agg["classifier"]))
     cols = min(len(classifiers), 3)
     rows = int(np.ceil(len(classifiers) / cols))
@@ -108,39 +137,41 @@ def learning_curves(agg: pd.DataFrame, best: dict[str, str], protocol: dict, out
         for family in families:
             part = agg[(agg.family == family) & (agg.classifier == clf)]
             if len(part):
-                _curve(ax, part, family, colors[family], styles[family], scale.factor)
-        _axes_style(ax, scale)
+                _curve(ax, part, family, styles[family], scale.factor)
+        _axes_style(ax, scale, ticks)
+        ax.tick_params(axis="x", labelsize=7)
         ax.set_title(clf)
     for ax in list(axes.flat)[len(classifiers):]:
         ax.axis("off")
     handles = {h.get_label(): h for ax in axes.flat for h in ax.get_legend_handles_labels()[0]}
     fig.legend(list(handles.values()), list(handles), fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    fig.text(0, -0.01, caption(protocol), fontsize=7, wrap=True, va="top")
+    fig.suptitle(f"{title}: every family by classifier")
+    _caption_text(fig, protocol)
     fig.tight_layout()
-    return paths + _save(fig, out / "learning_curves_by_classifier")
+    return _save(fig, out / "learning_curves_by_classifier")
 
 
 def learning_points(rows: pd.DataFrame, agg: pd.DataFrame, best: dict[str, str], protocol: dict, out: Path,
-                    labels: dict | None = None) -> list[Path]:
-    """Each family's entry: the mean curve and every fold x seed result as a point (jittered in x)."""
-    plt = _plt()
-    scale = scale_of(protocol)
-    families = list(dict.fromkeys(agg["family"]))
-    colors, styles = family_styles(agg)
+                    labels: dict | None = None, series: list[str] | None = None, title: str = "") -> list[Path]:
+    """The entries of `series` (default every family): the mean curve and every fold x seed result as a point
+    (jittered in x)."""
+    plt, scale = _plt(), scale_of(protocol)
+    series = list(series or dict.fromkeys(agg["family"]))
+    styles, ticks = family_styles(agg, series), budget_ticks(agg, scale)
     rng = np.random.default_rng(0)
     fig, ax = plt.subplots(figsize=(8.5, 5))
-    for family in families:
+    for family in series:
         clf = best[family]
         part = rows[(rows.family == family) & (rows.classifier == clf)]
         jitter = np.exp(rng.uniform(-0.06, 0.06, len(part)))
-        ax.scatter(part["examples_per_class"] * jitter, part["ua"] * scale.factor, s=6, alpha=0.35, color=colors[family],
-                   linewidths=0)
-        _curve(ax, agg[(agg.family == family) & (agg.classifier == clf)], _label(labels, family, clf), colors[family], styles[family],
+        ax.scatter(part["examples_per_class"] * jitter, part["ua"] * scale.factor, s=6, alpha=0.35,
+                   color=styles[family][0], linewidths=0)
+        _curve(ax, agg[(agg.family == family) & (agg.classifier == clf)], _label(labels, family, clf), styles[family],
                scale.factor)
-    _axes_style(ax, scale)
-    ax.set_title("Learning curves with every fold x seed result")
+    _axes_style(ax, scale, ticks)
+    ax.set_title(f"{title}: every fold x seed result" if title else "Learning curves with every fold x seed result")
     ax.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    fig.text(0, -0.02, caption(protocol), fontsize=7, wrap=True, va="top")
+    _caption_text(fig, protocol)
     return _save(fig, out / "learning_points")
 
 
@@ -173,6 +204,6 @@ def confusion_matrices(rows: pd.DataFrame, best: dict[str, str], protocol: dict,
         ax.set_ylabel("true", fontsize=7)
     for ax in list(axes.flat)[len(families):]:
         ax.axis("off")
-    fig.text(0, -0.01, "Row-normalised %, summed over folds x seeds. " + caption(protocol), fontsize=7, wrap=True, va="top")
+    _caption_text(fig, protocol, "Row-normalised %, summed over folds x seeds. ")
     fig.tight_layout()
     return _save(fig, out / "confusion_matrices")

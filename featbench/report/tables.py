@@ -7,8 +7,8 @@ each family's entry marked (an oracle entry, picked on the test folds, says so).
 >>> summary_table(agg, {"a": "lr"}).columns.tolist()
 ['family', 'classifier', 'entry', 'oracle', 'UA@8', 'UA@all']
 >>> from featbench.report.scale import CCC_METRIC, scale_of
->>> summary_markdown(agg, {"a": "lr"}, "", scale=scale_of({"metric": CCC_METRIC})).splitlines()[2:]
-['| family | classifier | 8 | all (20 utterances) |', '|---|---|---|---|', '| a | **lr** | 0.500 ± 0.050 | 0.600 ± 0.050 |']
+>>> budget_heading(agg, "all", scale_of({"metric": CCC_METRIC}))
+'all (20 utterances)'
 >>> from featbench.results import CROSS, Setup
 >>> plain, cross = Setup("a").columns() | {"family": "a"}, Setup("a", CROSS, "b").columns() | {"family": "a [from b]"}
 >>> two = pd.concat([agg.assign(**plain), agg.assign(**cross, x=[8.0, 50.0])])
@@ -30,12 +30,17 @@ def _cross(agg: pd.DataFrame) -> pd.Series:
     return pd.Series([bool(setups[f].trained_on) for f in agg["family"]], index=agg.index, dtype=bool)
 
 
+def own_rows(agg: pd.DataFrame) -> pd.DataFrame:
+    """The rows of entries trained on this corpus's labels (all rows where every entry is from another corpus)."""
+    own = agg[~_cross(agg)]
+    return own if not own.empty else agg
+
+
 def budget_heading(agg: pd.DataFrame, budget: str, scale: Scale = UA) -> str:
     """A budget column's heading; 'all' with its size, counted on this corpus's own rows (not '[from A]' ones)."""
     if budget != "all":
         return str(budget)
-    own = agg[~_cross(agg)]
-    x = (own if not own.empty else agg).groupby("budget")["x"].mean()
+    x = own_rows(agg).groupby("budget")["x"].mean()
     return f"all ({x['all']:.0f}{'/class' if scale.percent else ' utterances'})"
 
 
@@ -61,25 +66,7 @@ def summary_table(agg: pd.DataFrame, best: dict[str, str], oracle: set[str] = fr
     return wide
 
 
-def summary_markdown(agg: pd.DataFrame, best: dict[str, str], caption: str, oracle: set[str] = frozenset(),
-                     scale: Scale = UA) -> str:
-    """Markdown: UA % (mean ± 95% half-interval; CCC for a dimensional target) per budget; each family's entry in
-    bold, '(oracle)' when it was picked on the test folds."""
-    order = budget_order(agg, "x")
-    header = "| family | classifier | " + " | ".join(budget_heading(agg, b, scale) for b in order) + " |"
-    lines = [header, "|" + "---|" * (len(order) + 2)]
-    for (family, clf), part in agg.groupby(["family", "classifier"], sort=False):
-        cells = []
-        for budget in order:
-            row = part[part.budget == budget]
-            cells.append("" if row.empty else scale.cell(*row[["mean", "ci_low", "ci_high"]].iloc[0]))
-        name = (f"**{clf}**" + (" (oracle)" if family in oracle else "")) if best.get(family) == clf else clf
-        lines.append(f"| {family} | {name} | " + " | ".join(cells) + " |")
-    note = budget_note(agg, scale)
-    return (f"{SUMMARY_NOTE.format(heading=scale.heading, axis=scale.axis)}{' ' + note if note else ''} {caption}\n\n"
-            + "\n".join(lines) + "\n")
-
-
 SUMMARY_NOTE = ("{heading} by {axis}, mean ± half-width of the 95% t-interval over folds (seeds averaged within a fold; "
-                "[low, high] where the interval is clipped to the score's range); each family's entry in bold, '(oracle)' "
-                "where it is the best on the test folds.")
+                "[low, high] where the interval is clipped to the score's range). One row per family, its entry (its "
+                "classifier chosen on validation speakers, else its only one, else the best on the test folds: oracle), "
+                "best first at the largest budget.")

@@ -21,9 +21,14 @@ OLDEST_COLUMNS = LEGACY_COLUMNS[:LEGACY_COLUMNS.index("featbench_version") + 1]
 """The columns of results schema 1 (featbench 0.1/0.2): still read (newer columns empty), never appended to."""
 
 _AT = LEGACY_COLUMNS.index("family") + 1
-RESULT_COLUMNS = LEGACY_COLUMNS[:_AT] + [
+COST_COLUMNS = ["extract_seconds_per_audio_hour", "store_mb_per_audio_hour"]
+"""What a row's features cost (featbench 0.3.0 on; empty where the store does not record it): the seconds their
+extraction took per hour of audio (store.timings) and the megabytes they take in the store per hour of audio."""
+CORE_COLUMNS = LEGACY_COLUMNS[:_AT] + [
     "view", "layer_choice", "design", "other_corpus", "normalisation", "normalisation_clips", "validation",
     "speakers_confounded"] + LEGACY_COLUMNS[_AT:]
+"""Schema 3 without COST_COLUMNS, as its first files have it: read (costs empty) and appended to as they are."""
+RESULT_COLUMNS = CORE_COLUMNS + COST_COLUMNS
 """Every row of results schema 3, in this order. What the row's training data and protocol are: `family` (the
 stored family, families joined by '+' for a combined view), `view` (as `train --features` names it), `layer_choice`
 ('L4', 'auto', 'weighted'; empty for a family without layers), `design` (DESIGNS), `other_corpus`, `normalisation`
@@ -32,7 +37,7 @@ stored family, families joined by '+' for a combined view), `view` (as `train --
 Scores: ua (balanced accuracy, the headline), wa, macro_f1, confusion. What was
 chosen on validation speakers: val_ua (the chosen configuration's UA on them; empty without validation) and
 choice (JSON: layer, classifier, learned layer weights, where the entry chooses them). Who it fails:
-ua_by_speaker and ua_by_gender (JSON, UA over each test speaker's / gender's clips).
+ua_by_speaker and ua_by_gender (JSON, UA over each test speaker's / gender's clips). Optional: COST_COLUMNS.
 
 Rows of a dimensional target (`train --target arousal`, `metric` CCC_METRIC) keep these columns: ua, val_ua,
 ua_by_speaker and ua_by_gender hold the CCC (on the test clips, the validation speakers, each test speaker's /
@@ -88,7 +93,7 @@ SETUP_COLUMNS = ["view", "layer_choice", "design", "other_corpus", "normalisatio
 """What a row's training data and protocol are (results schema 3; see Setup)."""
 
 NUMERIC = ["n_classes", "n_folds", "fold", "seed", "examples_per_class", "n_train", "n_test", "ua", "wa", "macro_f1",
-           "fit_seconds", "predict_seconds", "val_ua", "normalisation_clips"]
+           "fit_seconds", "predict_seconds", "val_ua", "normalisation_clips", *COST_COLUMNS]
 """The columns that hold numbers (read back as floats unless a reader asks for text)."""
 
 

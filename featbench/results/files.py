@@ -17,8 +17,8 @@ import pandas as pd
 
 from featbench.append_only import AppendOnlyCsv, csv_text, read_text, split_tail
 from featbench.errors import FeatbenchError
-from featbench.results.columns import (KEY, LEGACY, LEGACY_COLUMNS, NUMERIC, OLDEST_COLUMNS, PROTOCOL_COLUMNS,
-                                       RESULT_COLUMNS, SCHEMA)
+from featbench.results.columns import (CORE_COLUMNS, KEY, LEGACY, LEGACY_COLUMNS, NUMERIC, OLDEST_COLUMNS,
+                                       PROTOCOL_COLUMNS, RESULT_COLUMNS, SCHEMA)
 from featbench.results.legacy import upgrade_rows
 
 
@@ -33,7 +33,7 @@ class ResultsTable:
 
 def _schema_of(path: Path, header: list[str]) -> int | str:
     """SCHEMA or LEGACY for the header's columns (an older version's are a prefix of LEGACY_COLUMNS), else an error."""
-    if header == RESULT_COLUMNS:
+    if header in (RESULT_COLUMNS, CORE_COLUMNS):
         return SCHEMA
     if len(header) >= len(OLDEST_COLUMNS) and header == LEGACY_COLUMNS[:len(header)]:
         return LEGACY
@@ -56,7 +56,7 @@ def _parse(path: Path, text: str, dtype) -> tuple[pd.DataFrame, int | str]:
             raise FeatbenchError(f"{path}: malformed results file (line {number} has {len(fields)} fields, "
                                  f"expected {len(columns)})")
     rows = pd.DataFrame(lines[1:], columns=columns, dtype=object)
-    rows = upgrade_rows(rows) if schema == LEGACY else rows
+    rows = upgrade_rows(rows) if schema == LEGACY else rows.reindex(columns=RESULT_COLUMNS, fill_value="")
     numbers = rows[NUMERIC].apply(pd.to_numeric, errors="coerce")
     bad = numbers.isna() & (rows[NUMERIC] != "")
     if bad.to_numpy().any():
@@ -137,11 +137,17 @@ class ResultsFile(AppendOnlyCsv):
 
     def parse(self, text: str) -> pd.DataFrame:
         rows, schema = _parse(self.path, text, str)  # refuses a file whose header is not ours, untouched
+        if text.startswith(",".join(CORE_COLUMNS) + "\n"):
+            self.columns = CORE_COLUMNS  # a schema 3 file without costs: appended to as it is
         if schema != SCHEMA:
             raise FeatbenchError(f"{self.path}: results schema {schema} (an older featbench), and new rows are schema "
                                  f"{SCHEMA}; `featbench results upgrade {self.path}` rewrites it, or write to a new file")
         self.protocols = rows[PROTOCOL_COLUMNS].drop_duplicates().to_dict("records")  # see check_protocol
         return rows
+
+    def append(self, rows: list[dict]) -> None:
+        """Append rows in one write, in this file's columns."""
+        super().append([{c: r.get(c, "") for c in self.columns} for r in rows])
 
     def check_protocol(self, protocol: dict) -> None:
         """Refuse rows of another protocol (the `PROTOCOL_COLUMNS` that `protocol` names) than the file's rows:

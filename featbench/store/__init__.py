@@ -2,7 +2,8 @@
 
 This package owns every file in a store folder: ``<family>.h5`` (see `files` for the layout),
 shards of unfinished runs in ``.pending/``, ``corpus.csv`` and ``errors.csv`` (see `tables`),
-``transcripts.csv`` (speech-recognition output, see `transcripts`).
+``transcripts.csv`` (speech-recognition output, see `transcripts`), ``timings.csv`` (what extraction took, see
+`timings`).
 Nothing else reads or writes them directly.
 
 >>> 'StoreWriter' in __all__ and 'read_family' in __all__

@@ -54,6 +54,7 @@ class ViewData:
     X: np.ndarray | None = None
     X_file: str = ""  # where X waits as .npy for worker processes (memory-mapped there, not copied per worker)
     setup: object = None  # results.Setup: what its rows say of their training data (the runner writes its columns)
+    cost: dict = field(default_factory=dict)  # results.COST_COLUMNS of its features (store.timings.feature_costs)
 
 
 @dataclass
@@ -211,7 +212,7 @@ def _rows(context: TaskContext, task: GridTask) -> list[dict]:
             **_scores(data, y[test_rows], pred, speakers, genders),
             "fit_seconds": round(fit_s, 4), "predict_seconds": round(predict_s, 4),
             "featbench_version": __version__, "val_ua": "" if choice.val_ua is None else round(choice.val_ua, 6),
-            "choice": choice.recorded(task.classifier),
+            "choice": choice.recorded(task.classifier), **view.cost,
         })
     return rows
 

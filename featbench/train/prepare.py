@@ -19,6 +19,7 @@ from featbench.corpus.balance import FLAG
 from featbench.errors import FeatbenchError
 from featbench.results import PER_CORPUS, PER_SPEAKER
 from featbench.row_kinds import RowKind
+from featbench.store.timings import feature_costs
 from featbench.train.experiment import Experiment, check_classifiers, design_of
 from featbench.train.grid import FUSION, SEQUENCE, SEQUENCE_MODELS, GridData, ViewData
 from featbench.train.pooling import pooled_matrix
@@ -139,8 +140,9 @@ def _grid_views(views: list, classifiers: list[str], table: pd.DataFrame, sides:
                                  f"({', '.join(bad[:5])}); remove them from the store and extract again")
         metas = [target.sets[leaf.family].meta for leaf in view.leaves]
         setup = (replace(design, confounded=True) if confounded else design).setup(view.name)
+        cost = feature_costs(target.store, [target.sets[leaf.family] for leaf in view.leaves])
         data_views[setup.label] = ViewData(view, "+".join(m.config_hash for m in metas), "+".join(m.rows for m in metas), X,
-                                           setup=setup)
+                                           setup=setup, cost=cost)
     return data_views
 
 

@@ -1,0 +1,288 @@
+"""Every number of one protocol's report, computed once from its results rows: the entries, the baseline, the
+efficiency ratios (against the baseline, and each entry against its counterpart: the view trained within the
+corpus, or normalised on the training rows), the label-budget plans, the cross-corpus checks, the choices made on
+validation speakers and who the model fails. Sections (report.sections), tables and figures read it; none
+computes a number of its own.
+
+Example: ``analyse(["results.csv"], baseline="egemaps-func")`` (see `featbench.report.compare`).
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, replace
+from functools import cached_property
+from pathlib import Path
+
+import pandas as pd
+
+from featbench.errors import FeatbenchError
+from featbench.report.aggregate import aggregate, protocol_of, read_one_protocol, unit_matrix
+from featbench.report.breakdown import by_gender, by_speaker
+from featbench.report.choices import choice_table, layer_weight_table
+from featbench.report.crosscorpus import cross_corpus
+from featbench.report.curvefit import plan_budget
+from featbench.report.efficiency import Efficiency, efficiency_ratio
+from featbench.report.entries import Entry, family_entries, headline_families, setups_of
+from featbench.report.plots import caption
+from featbench.report.scale import UA, Scale, scale_of
+from featbench.results import SOURCE, TRAINING, TRANSFER, WITHIN, Normalisation, Setup, budget_order
+
+
+@dataclass(frozen=True)
+class Pair:
+    """An entry's efficiency ratio against its `counterpart` (the baseline, or its own plain twin) and its sentence."""
+
+    family: str
+    counterpart: str
+    eff: Efficiency
+    sentence: str
+
+
+@dataclass
+class Analysis:
+    """What `analyse` computed; see the module docstring. `baseline_budgets[reference]` is the reference budget."""
+
+    results: list[str]
+    rows: pd.DataFrame
+    notes: list[str]
+    protocol: dict
+    scale: Scale
+    agg: pd.DataFrame
+    entries: dict[str, Entry]
+    setups: dict[str, Setup]
+    baseline: str
+    baseline_budgets: list[str]
+    reference: int
+    target: float
+    target_given: bool
+    ratios: list[Pair]
+    transfer: list[Pair]
+    normalised: list[Pair]
+    plans: list[dict]
+    cross_sentences: list[str]
+    recall: pd.DataFrame
+    honest: list[str]
+    apart: list[str]
+    cross: list[str]
+
+    @property
+    def best(self) -> dict[str, str]:
+        """family -> its entry's classifier."""
+        return {f: e.classifier for f, e in self.entries.items()}
+
+    @property
+    def labels(self) -> dict[str, str]:
+        """family -> its entry's label ('egemaps-func (selected)')."""
+        return {f: e.label for f, e in self.entries.items()}
+
+    @property
+    def oracle(self) -> set[str]:
+        return {f for f, e in self.entries.items() if not e.honest}
+
+    @property
+    def caption(self) -> str:
+        return caption(self.protocol)
+
+    @property
+    def corpus(self) -> str:
+        return str(self.protocol["corpus"])
+
+    @property
+    def reference_budget(self) -> str:
+        return self.baseline_budgets[self.reference]
+
+    @property
+    def headline(self) -> list[str]:
+        """The ratio sentences of the honest headline entries."""
+        by_family = {p.family: p.sentence for p in self.ratios}
+        return [by_family[f] for f in self.honest if f in by_family]
+
+    @property
+    def shown(self) -> set[tuple[str, str]]:
+        """(family, classifier) of the entries the breakdowns show: the baseline and the headline's, else all."""
+        return {(f, self.best[f]) for f in ([self.baseline, *self.honest] if self.honest else self.best)}
+
+    def efficiency_rows(self) -> list[dict]:
+        """efficiency.csv: each ratio against the baseline, with the entry's classifier, pick and sentence."""
+        return [p.eff.__dict__ | {"classifier": self.best[p.family], "pick": self.entries[p.family].how,
+                                  "sentence": p.sentence} for p in self.ratios]
+
+    def headline_note(self) -> str:
+        """What stands behind the headline, or why there is none."""
+        best, oracle = self.best, self.oracle
+        same = [f for f in best if f != self.baseline and f not in self.cross
+                and self.setups[f].normalisation == self.setups[self.baseline].normalisation]
+        if not self.headline and self.baseline not in oracle and not same:
+            return (f"No headline: every other entry is under another normalisation than the baseline's "
+                    f"({', '.join(f for f in best if f != self.baseline)}), another protocol; compare entries of one "
+                    "normalisation, or read their own sections.")
+        if not self.headline:
+            why = (f"the baseline's classifier ({best[self.baseline]}) was picked on the test folds"
+                   if self.baseline in oracle
+                   else "no other family under the baseline's normalisation has an entry chosen without the test speakers")
+            return (f"No honest headline: {why}. Train with `--classifiers selected` (classifier chosen on "
+                    "validation speakers), a single classifier, or `@auto`/`@weighted` views; oracle ratios are "
+                    "listed under Data efficiency, labelled.")
+        return ("Every choice behind these entries (layer, classifier, hyper-parameters) was made on "
+                "validation speakers drawn from the training speakers of each fold.")
+
+    @cached_property
+    def breakdowns(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(per speaker, per gender) of every entry, for by_speaker.csv and by_gender.csv."""
+        everyone = list(self.best.items())
+        return by_speaker(self.rows, everyone), by_gender(self.rows, everyone)
+
+    @cached_property
+    def choices(self) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(choices made on validation speakers, learned layer weights)."""
+        return choice_table(self.rows), layer_weight_table(self.rows)
+
+
+def transfer_sentence(eff: Efficiency, other: str, corpus: str, view: str, scale: Scale = UA) -> str:
+    """'other saves N x of corpus's labels for view (interval): <the efficiency sentence>'."""
+    if eff.at_chance:
+        return eff.sentence(scale)
+    if eff.ratio is None:
+        saves = f"{other} does not save {corpus}'s labels for {view} within the measured budgets"
+    else:
+        what = f" of {corpus}'s labels for {view}"
+        saves = f"{other} saves {eff.saved(what=what)}"
+    return f"{saves}: {eff.sentence(scale)}"
+
+
+def find_baseline(setups: dict, baseline: str, normalisation: Normalisation | None = None) -> str:
+    """The entry `baseline` names: a display name as reports show it ('egemaps-func [per-speaker normalisation]'),
+    or a view with `normalisation` (default: the view's plain entry, trained within the corpus, normalised on the
+    training rows); else one line naming the closest entries (difflib).
+
+    >>> s = {x.label: x for x in [Setup("egemaps-func"), Setup("egemaps-func", normalisation=Normalisation("per-speaker"))]}
+    >>> find_baseline(s, "egemaps-func", Normalisation("per-speaker"))
+    'egemaps-func [per-speaker normalisation]'
+    >>> find_baseline(s, "egemaps-fnc")
+    Traceback (most recent call last):
+    featbench.errors.FeatbenchError: baseline 'egemaps-fnc' is not among the entries in the results; did you mean 'egemaps-func'? (entries: egemaps-func, egemaps-func [per-speaker normalisation])
+    """
+    import difflib
+
+    if normalisation is None and baseline in setups:
+        return baseline
+    wanted = normalisation or Normalisation()
+    found = [label for label, s in setups.items() if s.view == baseline and s.normalisation == wanted]
+    plain = [label for label in found if setups[label].design == WITHIN and setups[label].validation == SOURCE
+             and not setups[label].confounded]
+    if len(found) == 1 or len(plain) == 1:
+        return (plain or found)[0]
+    if found:
+        raise FeatbenchError(f"baseline '{baseline}' with {wanted.text} normalisation names {len(found)} entries "
+                             f"({', '.join(found)}); give one of them as --baseline")
+    asked = baseline if normalisation is None else Setup(baseline, normalisation=normalisation).label
+    names = list(setups) + [v for v in dict.fromkeys(s.view for s in setups.values()) if v not in setups]
+    close = difflib.get_close_matches(asked, names, n=1, cutoff=0.5)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    raise FeatbenchError(f"baseline '{asked}' is not among the entries in the results{hint} "
+                         f"(entries: {', '.join(setups)})")
+
+
+class _Pairing:
+    """Paired efficiency ratios between entries of the rows, over the folds both have."""
+
+    def __init__(self, rows: pd.DataFrame, entries: dict[str, Entry], scale: Scale, n_boot: int):
+        self.rows, self.entries, self.scale, self.n_boot = rows, entries, scale, n_boot
+
+    def __call__(self, family: str, base: str, reference: int) -> Efficiency | None:
+        """The ratio of `family` against `base` at `base`'s budget index `reference` (None: no fold in common)."""
+        x_a, units_a, keys_a = unit_matrix(self.rows, family, self.entries[family].classifier)
+        x_b, units_b, keys_b = unit_matrix(self.rows, base, self.entries[base].classifier)
+        common = [k for k in keys_a if k in set(keys_b)]
+        if not common:
+            return None
+        ia, ib = [keys_a.index(k) for k in common], [keys_b.index(k) for k in common]
+        return efficiency_ratio(x_a, units_a[ia], x_b, units_b[ib], self.entries[family].label,
+                                self.entries[base].label, reference=reference, n_boot=self.n_boot, scale=self.scale)
+
+
+def _against_baseline(pair: _Pairing, setups: dict[str, Setup], baseline: str, reference: int) -> list[Pair]:
+    """Each entry of the baseline's protocol and trained on the same corpus's labels, against the baseline."""
+    base, out = setups[baseline], []
+    for family in pair.entries:
+        setup = setups[family]
+        if family == baseline or setup.protocol != base.protocol or setup.trained_on != base.trained_on:
+            continue  # per-speaker statistics or not, another corpus's labels: never one ratio
+        if (eff := pair(family, baseline, reference)) is not None:
+            out.append(Pair(family, baseline, eff, eff.sentence(pair.scale)))
+    return out
+
+
+def _against_twins(pair: _Pairing, setups: dict[str, Setup], corpus: str) -> tuple[list[Pair], list[Pair]]:
+    """(transfer: 'view [+other]' against 'view'; normalised: 'view [per-speaker ...]' against 'view'), each
+    entry against its counterpart's full-data score."""
+    transfer, normalised, labels = [], [], {f: e.label for f, e in pair.entries.items()}
+    for family in pair.entries:
+        setup = setups[family]
+        within = setup.within().label
+        if setup.design == TRANSFER and within in pair.entries and (eff := pair(family, within, -1)) is not None:
+            other = setup.other + (f" ({setup.normalisation_label})" if setup.normalisation.kind != TRAINING else "")
+            transfer.append(Pair(family, within, eff, transfer_sentence(eff, other, corpus, labels[within], pair.scale)))
+        plain = replace(setup, normalisation=Normalisation(), confounded=False).label
+        if setup.per_speaker and plain in pair.entries and (eff := pair(family, plain, -1)) is not None:
+            normalised.append(Pair(family, plain, eff, transfer_sentence(eff, setup.normalisation_label, corpus,
+                                                                          labels[plain], pair.scale)))
+    return transfer, normalised
+
+
+def _plans(rows: pd.DataFrame, entries: dict[str, Entry], target: float, scale: Scale) -> list[dict]:
+    """planning.csv: each entry's label budget for `target`, with its sentence."""
+    plans = []
+    for family, entry in entries.items():
+        x, units, _ = unit_matrix(rows, family, entry.classifier)
+        clf = entry.classifier if entry.honest else f"{entry.classifier}, oracle"
+        try:
+            plan = plan_budget(x, units, target, family, clf)
+        except RuntimeError as err:
+            plans.append({"family": family, "classifier": entry.classifier, "target": target,
+                          "sentence": f"{entry.label}: curve fit failed ({err})"})
+            continue
+        plans.append({**plan.__dict__, "params": json.dumps(plan.params), "at_bound": "; ".join(plan.at_bound),
+                      "sentence": plan.sentence(scale)})
+    return plans
+
+
+def _baseline(rows, setups, protocol, baseline, normalisation, reference_budget) -> tuple[str, list[str], int]:
+    """(the baseline entry, its budgets, the reference budget's index), or a one-line error."""
+    if baseline is None and normalisation is not None:
+        raise FeatbenchError("--baseline-norm says which entry of the --baseline view; give --baseline too")
+    normalisation = None if normalisation is None else Normalisation.parse(normalisation)
+    baseline = find_baseline(setups, baseline, normalisation) if baseline is not None else protocol["families"][0]
+    budgets = budget_order(rows[rows.family == baseline])
+    if reference_budget is not None and reference_budget not in budgets:
+        raise FeatbenchError(f"reference budget '{reference_budget}' is not measured for {baseline} "
+                             f"(budgets: {', '.join(budgets)})")
+    return baseline, budgets, budgets.index(reference_budget) if reference_budget else len(budgets) - 1
+
+
+def analyse(results: list[str | Path], baseline: str | None = None, target_ua: float | None = None,
+            reference_budget: str | None = None, n_boot: int = 2000,
+            baseline_normalisation: Normalisation | str | None = None) -> Analysis:
+    """Read one protocol's results (every row checked first: a damaged one is one error line) and compute every
+    number of its report. `baseline`: an entry's display name, or a view whose `baseline_normalisation` entry is
+    meant (see find_baseline); default the first family."""
+    rows, notes = read_one_protocol(results)
+    protocol, agg = protocol_of(rows), aggregate(rows)
+    scale, entries, setups = scale_of(protocol), family_entries(agg), setups_of(agg)
+    baseline, budgets, reference = _baseline(rows, setups, protocol, baseline, baseline_normalisation, reference_budget)
+    _, units_b, _ = unit_matrix(rows, baseline, entries[baseline].classifier)
+    target = target_ua if target_ua is not None else float(units_b[:, reference].mean())
+    pair = _Pairing(rows, entries, scale, n_boot)
+    base = setups[baseline]
+    cross = [f for f in entries if setups[f].trained_on != base.trained_on]  # budgets counting another corpus's labels
+    transfer, normalised = _against_twins(pair, setups, str(protocol["corpus"]))
+    labels, best = {f: e.label for f, e in entries.items()}, {f: e.classifier for f, e in entries.items()}
+    cross_sentences, recall = cross_corpus(rows, agg, best, labels, scale, str(protocol["corpus"]))
+    return Analysis(
+        results=[str(r) for r in results], rows=rows, notes=notes, protocol=protocol, scale=scale, agg=agg,
+        entries=entries, setups=setups, baseline=baseline, baseline_budgets=budgets, reference=reference,
+        target=target, target_given=target_ua is not None, ratios=_against_baseline(pair, setups, baseline, reference),
+        transfer=transfer, normalised=normalised, plans=_plans(rows, entries, target, scale),
+        cross_sentences=cross_sentences, recall=recall,
+        honest=[f for f in headline_families(entries, baseline, setups) if f not in cross],
+        apart=[f for f in entries if setups[f].protocol != base.protocol], cross=cross)

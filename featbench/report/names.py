@@ -1,0 +1,89 @@
+"""Entries in plain words, for the claims table and the headline figure: one formatter from the typed results columns
+(results.Setup: view, layer choice, design, other corpus, normalisation, validation) and the entry's classifier,
+never from parsing a display name.
+
+>>> from featbench.results import TRANSFER, Normalisation, Setup
+>>> plain_name(Setup("whisper@weighted"))
+'Whisper encoder, learned weighted sum of layers'
+>>> plain_name(Setup("egemaps-func", normalisation=Normalisation("per-speaker")))
+'eGeMAPS functionals, per-speaker normalisation'
+>>> plain_name(Setup("whisper@L6+text", TRANSFER, "crema"), "selected(logreg+svm)")
+'Whisper encoder layer 6 + transcript text, plus every label of crema, classifier chosen on validation speakers'
+>>> plain_name(Setup("fbank"), "svm", oracle=True)
+'log-Mel filter banks, SVM picked on the test folds (oracle)'
+>>> report_title({"corpus": "ravdess", "n_classes": 8, "metric": "UA (balanced accuracy)"},
+...              Setup("egemaps-func", normalisation=Normalisation("per-speaker")))
+'ravdess, 8 classes, per-speaker normalisation'
+"""
+from __future__ import annotations
+
+from featbench.layers import layer_number
+from featbench.results import CCC_METRIC, CROSS, PER_SPEAKER, SOURCE, TRAINING, TRANSFER, Setup, is_selected
+
+FAMILIES = {
+    "egemaps-func": "eGeMAPS functionals", "egemaps-lld": "eGeMAPS frame descriptors",
+    "compare-lld": "ComParE frame descriptors", "fbank": "log-Mel filter banks", "raw": "raw waveform",
+    "whisper": "Whisper encoder", "hf": "pretrained encoder", "fairseq": "wav2vec 2.0 / HuBERT encoder",
+    "wav2vec1": "wav2vec (2019) encoder", "text": "transcript text",
+}
+"""What each built-in family is, in words; any other family is shown by its own name."""
+
+CLASSIFIERS = {
+    "logreg": "logistic regression", "svm": "SVM", "lgbm": "LightGBM", "mlp": "MLP", "seq": "sequence model",
+    "fusion": "attention fusion", "ridge": "ridge regression", "svr": "SVR",
+}
+
+LAYER_CHOICES = {"auto": "layer chosen on validation speakers", "weighted": "learned weighted sum of layers"}
+
+
+def _part(part: str) -> str:
+    """One part of a view ('whisper@L4', 'whisper@auto', 'text') in words."""
+    family, _, choice = part.partition("@")
+    name = FAMILIES.get(family, family)
+    if not choice:
+        return name
+    layer = layer_number(choice)
+    return f"{name} layer {layer}" if layer is not None else f"{name}, {LAYER_CHOICES.get(choice, choice)}"
+
+
+def classifier_name(classifier: str, oracle: bool = False, short: bool = False) -> str:
+    """'SVM', 'classifier chosen on validation speakers', 'SVM picked on the test folds (oracle)'; `short` for a
+    table column that says what a classifier is ('chosen on validation speakers', 'SVM (oracle)').
+
+    >>> classifier_name("selected(logreg+svm)"), classifier_name("lgbm", oracle=True), classifier_name("svm", True, True)
+    ('classifier chosen on validation speakers', 'LightGBM picked on the test folds (oracle)', 'SVM (oracle)')
+    """
+    if is_selected(classifier):
+        return "chosen on validation speakers" if short else "classifier chosen on validation speakers"
+    name = CLASSIFIERS.get(classifier, classifier)
+    if oracle:
+        return f"{name} (oracle)" if short else f"{name} picked on the test folds (oracle)"
+    return name
+
+
+def plain_name(setup: Setup, classifier: str | None = None, oracle: bool = False) -> str:
+    """The entry of `setup` (and, when given, its `classifier`) in words; see the module's examples."""
+    words = [" + ".join(_part(p) for p in setup.view.split("+"))]
+    if setup.design == TRANSFER:
+        words.append(f"plus every label of {setup.other}")
+    elif setup.design == CROSS:
+        words.append(f"trained on {setup.other} only")
+    if setup.normalisation.kind != TRAINING:
+        words.append(setup.normalisation.label)
+    if setup.normalisation.kind == PER_SPEAKER and setup.confounded:
+        words.append("speakers confounded with classes")
+    if setup.validation != SOURCE:
+        words.append(f"choices validated on the {setup.validation} corpus")
+    if classifier is not None:
+        words.append(classifier_name(classifier, oracle))
+    return ", ".join(words)
+
+
+def report_title(protocol: dict, baseline: Setup) -> str:
+    """What a report is about, for its title and its figures' titles: the corpus (the rows' `corpus`), its classes
+    (or dimensional target) and the baseline's normalisation where it is not on the training rows."""
+    what = (f"target {protocol.get('classes', '')}" if protocol.get("metric") == CCC_METRIC
+            else f"{protocol['n_classes']} classes")
+    merged = ", merged classes" if protocol.get("merge") else ""
+    normalised = f", {baseline.normalisation_label}" if baseline.normalisation.kind != TRAINING else ""
+    return f"{protocol['corpus']}, {what}{merged}{normalised}"

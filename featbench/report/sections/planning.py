@@ -1,0 +1,17 @@
+"""Label-budget planning: the labels each entry needs for a target score (report.curvefit)."""
+from __future__ import annotations
+
+from featbench.report.model import Bullets, Paragraph, Section
+from featbench.report.sections.base import Inputs
+from featbench.report.tables import budget_note
+
+
+def section(inputs: Inputs) -> Section:
+    a = inputs.analysis
+    scale, note = a.scale, budget_note(a.agg, a.scale)
+    said = "given" if a.target_given else "the baseline's score at its reference budget"
+    intro = (f"Target {scale.name} {scale.fmt(a.target)} ({said}); read off the measured curve where it reaches the "
+             "target, else an inverse power law fitted per family (at least 3 budgets; no extrapolation from a fit "
+             "pinned at a bound), bootstrap over folds." + (f" {note}" if note else ""))
+    return Section("planning", "Label-budget planning", [Paragraph(intro, note=True),
+                                                          Bullets([p["sentence"] for p in a.plans])])

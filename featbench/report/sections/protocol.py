@@ -1,0 +1,39 @@
+"""Protocol: what the report was made of, in words: corpus, classes, folds and seeds, metric, budgets, baseline,
+planning target, the results files and the featbench version; then each family's entry and how it was picked."""
+from __future__ import annotations
+
+from featbench import __version__
+from featbench.report.model import Cell, Heading, Section, Table
+from featbench.report.names import plain_name
+from featbench.report.sections.base import Inputs
+from featbench.report.tables import budget_heading
+
+
+def facts(a) -> list[tuple[str, str]]:
+    """(what, in words) for the protocol table."""
+    p, scale = a.protocol, a.scale
+    classes = str(p["classes"]).split(",")
+    what = (f"target {p['classes']} ({p['n_classes']} quantile bins balance folds and budgets)" if scale.dimensional
+            else f"{p['n_classes']}: {', '.join(classes)}")
+    said = "given" if a.target_given else "the baseline's score at its reference budget"
+    return [("corpus", str(p["corpus"])), ("classes", what)] + ([("merged", str(p["merge"]))] if p.get("merge") else []) + [
+        ("folds", f"{p['n_folds']} speaker-independent folds ({p['fold_scheme']}), seeds {', '.join(map(str, p['seeds']))}"),
+        ("intervals", "95% t-interval over folds (seeds averaged within a fold); ratios: 95% bootstrap over folds"),
+        ("metric", str(p["metric"])),
+        ("budgets", f"{scale.x_unit}: {', '.join(budget_heading(a.agg, b, scale) for b in p['budgets'])}"),
+        ("baseline", f"{plain_name(a.setups[a.baseline])} ({a.labels[a.baseline]})"),
+        ("reference budget", budget_heading(a.agg, a.reference_budget, scale)),
+        ("planning target", f"{scale.fmt(a.target)} ({said})"),
+        ("results files", ", ".join(a.results)),
+        ("featbench", __version__),
+    ]
+
+
+def section(inputs: Inputs) -> Section:
+    a = inputs.analysis
+    entries = [[Cell(f), Cell(e.classifier), Cell(e.how),
+                Cell("the baseline" if f == a.baseline else "yes" if f in a.honest else "")] for f, e in a.entries.items()]
+    return Section("protocol", "Protocol", [
+        Table(["", ""], [[Cell(k, strong=True), Cell(v)] for k, v in facts(a)], id="protocol"),
+        Heading("Each family's entry"),
+        Table(["family", "classifier", "how it was picked", "in the claims"], entries, id="entries")])

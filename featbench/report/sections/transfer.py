@@ -1,0 +1,14 @@
+"""Transfer: how many of this corpus's labels every utterance of another corpus saves, each 'view [+other]' entry
+against the view trained on this corpus alone."""
+from __future__ import annotations
+
+from featbench.report.sections.base import Inputs, sentences_section
+
+INTRO = ("Each 'view [+other]' entry trains on this corpus's budget plus every utterance of the other corpus, "
+         "under this corpus's speaker folds (its test speakers are used for the test only); the ratio is how "
+         "many fewer of this corpus's labels reach the view's full-data score, 95% bootstrap interval over folds.")
+
+
+def section(inputs: Inputs):
+    return sentences_section("transfer", "Transfer: labels another corpus saves", INTRO,
+                             [p.sentence for p in inputs.analysis.transfer])
