@@ -81,21 +81,19 @@ def _in_thread(target) -> tuple[threading.Thread, list]:
     return thread, errors
 
 
-def test_extraction_on_a_local_cluster_equals_jobs(demo_corpus_master, tmp_path, cluster):
+def test_extraction_on_a_local_cluster_equals_jobs(demo_corpus_master, grid_store, tmp_path, cluster):
     table = load_corpus("demo", demo_corpus_master)
     assert isinstance(cluster, Executor) and cluster.local_processes(10) == 0
-    run_extraction(table, FAMILIES, tmp_path / "jobs", executor=Local(2), progress=False)
     report = run_extraction(table, FAMILIES, tmp_path / "dask", progress=False, executor=cluster)
     assert report.extracted == len(table) and report.failed == 0
-    _assert_same_store(tmp_path / "jobs", tmp_path / "dask")
+    _assert_same_store(grid_store, tmp_path / "dask")  # grid_store: the same extraction with --jobs 2
     with pytest.warns(DeprecationWarning, match=r"run_extraction\(cluster=...\) is deprecated"):  # the old keyword
         again = run_extraction(table, FAMILIES, tmp_path / "dask", progress=False, cluster=cluster)
     assert again.extracted == 0 and again.already_done == len(table)  # resumes as a local run does
 
 
-def test_a_worker_killed_during_extraction_changes_nothing(demo_corpus_master, tmp_path, cluster):
+def test_a_worker_killed_during_extraction_changes_nothing(demo_corpus_master, grid_store, tmp_path, cluster):
     table = load_corpus("demo", demo_corpus_master)
-    run_extraction(table, FAMILIES, tmp_path / "jobs", executor=Local(2), progress=False)
     store = tmp_path / "dask"
     thread, errors = _in_thread(lambda: run_extraction(table, FAMILIES, store, progress=False, flush_utterances=1,
                                                        executor=cluster))
@@ -105,7 +103,7 @@ def test_a_worker_killed_during_extraction_changes_nothing(demo_corpus_master, t
     assert not errors, errors
     cluster.client.wait_for_workers(2, timeout=30)  # the nanny started a new worker process
     assert killed not in cluster.client.run(os.getpid).values()
-    _assert_same_store(tmp_path / "jobs", store)
+    _assert_same_store(grid_store, store)
 
 
 def _grid(store, **kwargs) -> Experiment:
@@ -116,16 +114,25 @@ def _grid(store, **kwargs) -> Experiment:
 
 @pytest.fixture(scope="module")
 def grid_store(demo_corpus_master, tmp_path_factory):
+    """FAMILIES of the demo corpus extracted with --jobs 2: the reference of the extraction tests, the input
+    of the training tests (read only)."""
     store = tmp_path_factory.mktemp("grid") / "store"
     run_extraction(load_corpus("demo", demo_corpus_master), FAMILIES, store, executor=Local(2), progress=False)
     return store
 
 
-def test_training_on_a_local_cluster_equals_jobs(grid_store, tmp_path, cluster):
-    run_training(_grid(grid_store), tmp_path / "jobs.csv", executor=Local(2), progress=False)
+@pytest.fixture(scope="module")
+def jobs_rows(grid_store, tmp_path_factory):
+    """The rows of `_grid(grid_store)` trained with --jobs 2: the reference of the training tests."""
+    out = tmp_path_factory.mktemp("jobs") / "jobs.csv"
+    run_training(_grid(grid_store), out, executor=Local(2), progress=False)
+    return _rows(out)
+
+
+def test_training_on_a_local_cluster_equals_jobs(grid_store, jobs_rows, tmp_path, cluster):
     report = run_training(_grid(grid_store), tmp_path / "dask.csv", progress=False, executor=cluster)
     assert report.rows_added == 2 * 2 * 2 * 4 * 2
-    pd.testing.assert_frame_equal(_rows(tmp_path / "jobs.csv"), _rows(tmp_path / "dask.csv"))
+    pd.testing.assert_frame_equal(jobs_rows, _rows(tmp_path / "dask.csv"))
     with pytest.warns(DeprecationWarning, match=r"run_training\(cluster=...\) is deprecated"):  # the old keyword
         again = run_training(_grid(grid_store), tmp_path / "dask.csv", progress=False, cluster=cluster)
     assert again.rows_added == 0 and again.tasks == 0
@@ -138,19 +145,19 @@ def test_sequence_tasks_read_the_store_on_the_workers(grid_store, tmp_path, clus
     pd.testing.assert_frame_equal(_rows(tmp_path / "jobs.csv"), _rows(tmp_path / "dask.csv"))
 
 
-def test_a_worker_killed_during_training_changes_nothing(grid_store, tmp_path, cluster):
-    exp = _grid(grid_store, classifiers=["logreg", "svm", "mlp"], seeds=[0, 1, 2])
-    run_training(exp, tmp_path / "jobs.csv", executor=Local(2), progress=False)
+def test_a_worker_killed_during_training_changes_nothing(grid_store, jobs_rows, tmp_path, cluster):
+    # the grid of the test above (64 tasks, sent one at a time until the first results size the chunks): a worker
+    # killed after the first 3 rows leaves most of it to do, and the --jobs 2 rows are computed once for both tests
     out = tmp_path / "dask.csv"
 
     def rows_written() -> bool:
         return out.is_file() and len(out.read_text().splitlines()) > 3
 
-    thread, errors = _in_thread(lambda: run_training(exp, out, progress=False, executor=cluster))
+    thread, errors = _in_thread(lambda: run_training(_grid(grid_store), out, progress=False, executor=cluster))
     _kill_a_worker_once(cluster, rows_written, thread)
     thread.join(300)
     assert not errors, errors
-    pd.testing.assert_frame_equal(_rows(tmp_path / "jobs.csv"), _rows(out))
+    pd.testing.assert_frame_equal(jobs_rows, _rows(out))
 
 
 def test_a_scheduler_that_does_not_answer_is_one_line_within_seconds(grid_store, tmp_path):
@@ -288,7 +295,9 @@ def test_an_address_where_another_server_answers_is_one_line(grid_store, tmp_pat
     assert "not as a Dask scheduler" in lines[0] and took < 40, (lines, took)
 
 
-@pytest.mark.parametrize("after", [0.1, 0.4, 0.8])  # a worker process imports for about a second; any moment of it
+# a worker process imports for about a second: Ctrl-C early in its imports and late in them (when the cluster may
+# be about to come up); a moment in between (0.4 s, also run before) goes the way of one of these two
+@pytest.mark.parametrize("after", [0.1, 0.8])
 def test_ctrl_c_while_the_local_cluster_starts_exits_130_without_dask_exit_errors(grid_store, tmp_path, after):  # issue 19 item 9
     """Ctrl-C, sent to the whole process group as a terminal does, while the cluster's worker processes import: the
     client ends with its one line and exit 130, the half-started cluster is closed (no `AssertionError:

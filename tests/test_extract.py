@@ -26,11 +26,18 @@ def assert_same_store(a, b, families=("egemaps-lld", "fbank")):
         np.testing.assert_array_equal(fa.features, fb.features)
 
 
+@pytest.fixture(scope="module")
+def serial_store(demo_corpus_master, tmp_path_factory):
+    """FAMILIES of the demo corpus, extracted serially in one uninterrupted run: the reference of the tests below
+    (read only; `demo_corpus` is a copy of the same clips)."""
+    store = tmp_path_factory.mktemp("serial") / "store"
+    run_extraction(load_corpus("demo", demo_corpus_master), FAMILIES, store, progress=False)
+    return store
+
+
 @pytest.mark.parametrize("kill_after_shards", [1, 4])
-def test_resume_after_kill_gives_identical_arrays(demo_corpus, tmp_path, kill_after_shards):
+def test_resume_after_kill_gives_identical_arrays(demo_corpus, serial_store, tmp_path, kill_after_shards):
     table = load_corpus("demo", demo_corpus)
-    reference = tmp_path / "reference"
-    run_extraction(table, FAMILIES, reference, progress=False)
 
     store = tmp_path / "killed"
     script = textwrap.dedent(f"""
@@ -54,7 +61,7 @@ def test_resume_after_kill_gives_identical_arrays(demo_corpus, tmp_path, kill_af
     assert 0 < len(partial.ids) < len(table)
     report = run_extraction(table, FAMILIES, store, progress=False)
     assert report.already_done >= len(partial.ids) - 1 and report.extracted + report.already_done == len(table)
-    assert_same_store(reference, store)
+    assert_same_store(serial_store, store)
 
 
 @pytest.mark.parametrize("batch_size", [1, 4])
@@ -108,8 +115,6 @@ def test_changed_config_and_changed_audio_are_extracted_again(demo_corpus, tmp_p
     np.testing.assert_array_equal(lld.get(target.id), fresh)  # the new clip's features, not the old ones
 
 
-def test_parallel_equals_serial(demo_corpus, tmp_path):
-    table = load_corpus("demo", demo_corpus)
-    run_extraction(table, FAMILIES, tmp_path / "serial", progress=False)
-    run_extraction(table, FAMILIES, tmp_path / "parallel", executor=Local(2), progress=False)
-    assert_same_store(tmp_path / "serial", tmp_path / "parallel")
+def test_parallel_equals_serial(demo_corpus, serial_store, tmp_path):
+    run_extraction(load_corpus("demo", demo_corpus), FAMILIES, tmp_path / "parallel", executor=Local(2), progress=False)
+    assert_same_store(serial_store, tmp_path / "parallel")

@@ -171,8 +171,11 @@ def test_ctrl_c_during_serial_extract_exits_130_and_stores_only_whole_arrays(tmp
     reference = {row.id: family.extract(load(row.path), 16000) for row in clips.itertuples()}
     work = time.monotonic() - started  # about how long the CLI spends on the clips on this machine
 
+    # Interrupts early and midway through the run. Below 64 clips nothing is flushed before the interrupt, so every
+    # moment takes one path (the finished clips are flushed, the clip under way is dropped); the two moments only
+    # leave different numbers of clips behind (a third, at 30 %, was dropped: it proved nothing these two do not).
     late = []
-    for fraction in (0.15, 0.3, 0.5):  # interrupts early to midway through the run
+    for fraction in (0.15, 0.5):
         store = tmp_path / f"store-{fraction}"
         args = ["extract", "csv", manifest, "--features", "egemaps-lld", "--out", store, "--jobs", "1", "--no-progress"]
         proc = _popen(*args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -585,7 +588,9 @@ def _assert_one_interrupt_line(code: int, err: str) -> None:
     assert len(lines) == 1 and lines[0].startswith("featbench: interrupted"), err
 
 
-@pytest.mark.parametrize("after", [0.3, 0.6, 0.9, 1.2])  # a worker's imports take about a second; any moment of them
+# a worker's imports take about a second: Ctrl-C early in them and at their end (where its setup begins); the
+# moments in between (0.6 s, 0.9 s, also run before) go the way of one of these two
+@pytest.mark.parametrize("after", [0.3, 1.2])
 def test_ctrl_c_while_parallel_workers_start_is_one_line_and_exit_130(demo_store, tmp_path, after):  # issue 19 item 9
     code, err = _interrupt_while_workers_start(["train", demo_store, "--out", tmp_path / "r.csv", *SMALL_GRID,
                                                 "--jobs", "2", "--no-progress"], tmp_path, after)

@@ -33,7 +33,8 @@ def test_grid_rows_protocol_and_rerun(demo_store, tmp_path):
 
 
 def test_same_seed_same_numbers_and_parallel(demo_store, tmp_path):
-    exp = _exp(demo_store, classifiers=["logreg", "lgbm", "mlp"], seeds=[3])
+    # budgets 2 and all: a budget-4 subset is drawn as the budget-2 one is, and added a third of the time
+    exp = _exp(demo_store, classifiers=["logreg", "lgbm", "mlp"], budgets=[2, "all"], seeds=[3])
     run_training(exp, tmp_path / "a.csv", progress=False)
     run_training(exp, tmp_path / "b.csv", executor=Local(2), progress=False)
     key = ["family", "classifier", "budget", "fold", "seed"]
