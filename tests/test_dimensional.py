@@ -105,7 +105,7 @@ def test_same_subsets_for_every_family(dim_store, tmp_path):
     assert set(rows[rows.budget == "8"].n_train) == {8}
 
 
-def test_selected_regressor_never_reads_test_speakers(dim_store, tmp_path):
+def test_selected_regressor_never_reads_test_speakers(dim_store, tmp_path, fold_0_only):  # fold 0's rows compared
     exp = _exp(dim_store, families=["egemaps-func", "toy@auto"], classifiers=["selected(ridge+svr)"],
                budgets=[8, "all"])
     run_training(exp, tmp_path / "a.csv", progress=False)

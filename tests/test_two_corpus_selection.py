@@ -55,9 +55,10 @@ def _rows(exp, out):
 
 @pytest.mark.parametrize("validate_on", [None, "target"])
 @pytest.mark.parametrize("mode", [CROSS, TRANSFER])
-def test_two_corpus_choices_are_honest_and_never_read_test_labels(layered, source, tmp_path, mode, validate_on):
+def test_two_corpus_choices_are_honest_and_never_read_test_labels(layered, source, tmp_path, mode, validate_on,
+                                                                  fold_0_only):
     """@auto, @weighted and selected(...) rows with a second store: choices made, honest entries for the headline, and
-    shuffling the target's test speakers' labels changes scores, never a choice."""
+    shuffling the target's test speakers' labels changes scores, never a choice (fold 0's rows)."""
     a = _rows(_exp(layered, source, mode, validate_on=validate_on), tmp_path / "a.csv")
     permuted = tmp_path / layered.name
     shutil.copytree(layered, permuted)
