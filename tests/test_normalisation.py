@@ -102,8 +102,13 @@ def test_compare_keeps_the_protocols_apart_and_says_what_normalisation_saves(bot
                                       "--out", str(tmp_path / "rep")])
     assert result.exit_code == 0, result.output
     report = (tmp_path / "rep" / "report.md").read_text()
-    headline = report.split("## Headline")[1].split("## Summary")[0]
-    assert "voice" + PS in headline and "voice (" not in headline  # the plain entry never against a normalised baseline
+    claims = report.split("## Claims")[1].split("## Summary")[0]
+    rows = [line.split(" | ")[:2] for line in claims.splitlines() if line.startswith("| ") and " of " in line + "n/a"]
+    rows = [(entry.lstrip("| "), against) for entry, against in rows if entry != "| entry"]
+    assert ("voice, per-speaker normalisation, logistic regression",
+            "eGeMAPS functionals, per-speaker normalisation, logistic regression") in rows
+    for entry, against in rows:  # a plain entry is never set against a normalised baseline
+        assert "per-speaker normalisation" in entry or "per-speaker normalisation" not in against, (entry, against)
     efficiency = report.split("## Data efficiency")[1].split("## ")[0]
     assert "voice" + PS in efficiency and "voice (" not in efficiency and "egemaps-func (" not in efficiency
     section = report.split("## Normalisation: labels per-speaker statistics save")[1].split("## ")[0]
@@ -156,7 +161,7 @@ def test_compare_says_why_there_is_no_headline_across_protocols(both_protocols, 
     result = CliRunner().invoke(app, ["compare", str(tmp_path / "r.csv"), "--baseline", "egemaps-func",
                                       "--out", str(tmp_path / "rep")])
     assert result.exit_code == 0, result.output
-    headline = (tmp_path / "rep" / "report.md").read_text().split("## Headline")[1].split("## Summary")[0]
+    headline = (tmp_path / "rep" / "report.md").read_text().split("## Claims")[1].split("## Summary")[0]
     assert "every other entry is under another normalisation than the baseline's" in headline
     assert "Train with" not in headline
 
