@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import os  # noqa: F401 - the doctest of InterruptGuard sends SIGINT with os.kill
 import signal
+import sys
 import threading
 
 __all__ = ["InterruptGuard", "born_with_interrupts_blocked", "limit_threads", "set_worker_index", "worker_index"]
@@ -41,6 +42,15 @@ class InterruptGuard:
         self.interrupted = False
         self.defer = defer
         self._previous = None
+        self._unraisable = None
+
+    def _swallowed(self, unraisable) -> None:
+        """A KeyboardInterrupt that code which cannot raise took (a garbage-collector callback, `__del__`): it is
+        recorded, and `check()` or the block's end raises it, instead of Python printing "Exception ignored in"."""
+        if issubclass(unraisable.exc_type, KeyboardInterrupt):
+            self.interrupted = True
+        else:
+            self._unraisable(unraisable)
 
     def _handler(self, signum, frame):
         self.interrupted = True
@@ -51,11 +61,13 @@ class InterruptGuard:
         main = threading.current_thread() is threading.main_thread()
         if main and not (self.defer and signal.getsignal(signal.SIGINT) == signal.SIG_IGN):
             self._previous = signal.signal(signal.SIGINT, self._handler)
+            self._unraisable, sys.unraisablehook = sys.unraisablehook, self._swallowed
         return self
 
     def __exit__(self, kind, err, tb) -> None:
         if self._previous is not None:
             signal.signal(signal.SIGINT, self._previous)
+            sys.unraisablehook = self._unraisable
         if self.defer and self.interrupted and kind is not KeyboardInterrupt:
             raise KeyboardInterrupt  # also over another exception: the user asked to stop
 

@@ -46,3 +46,20 @@ def test_the_old_jobs_keyword_still_works_with_a_deprecation_warning(demo_store,
     pd.testing.assert_frame_equal(_rows(tmp_path / "new.csv"), _rows(tmp_path / "old.csv"))
     with pytest.raises(featbench.FeatbenchError, match="executor= alone"):
         run_training(exp, tmp_path / "both.csv", executor=Local(2), jobs=2, progress=False)
+
+
+def test_a_ctrl_c_that_code_cannot_raise_is_recorded_not_printed(capsys):
+    # a KeyboardInterrupt raised where Python can only print it (a __del__, Dask's garbage-collector callback)
+    # used to print "Exception ignored in: ..." beside the one interrupt line; the guard records it instead
+    from featbench.worker_process import InterruptGuard
+
+    class Swallowing:
+        def __del__(self):
+            raise KeyboardInterrupt
+
+    with InterruptGuard() as guard:
+        Swallowing()  # collected at once: its KeyboardInterrupt is unraisable
+        assert guard.interrupted
+        with pytest.raises(KeyboardInterrupt):
+            guard.check()
+    assert "Exception ignored" not in capsys.readouterr().err
