@@ -79,6 +79,13 @@ Device = Annotated[str, typer.Option(metavar="DEVICE", rich_help_panel=PANEL_EXE
 Precision = Annotated[str, typer.Option(metavar="TYPE", rich_help_panel=PANEL_FEATURES, help=PRECISION_HELP)]
 
 
+def report_and_exit(report) -> None:
+    """Print a run's summary; exit 3 when the run finished but some clips failed (extract, transcribe, predict)."""
+    typer.echo(report.summary())
+    if report.partial:
+        raise typer.Exit(EXIT_PARTIAL)
+
+
 @contextlib.contextmanager
 def executor_for(scheduler: Optional[str], jobs: int):
     """Where the command's tasks run: `jobs` local processes, or the --scheduler cluster (described on stderr);

@@ -6,9 +6,9 @@ from typing import Annotated, Optional
 
 import typer
 
-from featbench.cli.common import (EXIT_PARTIAL, PANEL_EXECUTION, PANEL_FEATURES, PANEL_OUTPUT, Classes, Device,
+from featbench.cli.common import (PANEL_EXECUTION, PANEL_FEATURES, PANEL_OUTPUT, Classes, Device,
                                   Jobs, Layout, Merge, Precision, Progress, Root, Scheduler, StoreArg, app, corpus_table,
-                                  device_on, executor_for, user_errors)
+                                  device_on, executor_for, report_and_exit, user_errors)
 from featbench.errors import FeatbenchError
 
 DEFAULT_FAMILIES = "egemaps-func,egemaps-lld,compare-lld,fbank,raw"
@@ -59,9 +59,7 @@ def extract(
         table = corpus_table(layout, root, classes, merge)
         report = run_extraction(table, specs, out, audio, executor=executor, progress=progress, batch_size=batch_size,
                                 metas=metas, device=on)
-    typer.echo(report.summary())
-    if report.partial:
-        raise typer.Exit(EXIT_PARTIAL)
+    report_and_exit(report)
 
 
 @app.command()
@@ -96,9 +94,7 @@ def transcribe(
         table = corpus_table(layout, root, classes, merge)
         report = run_transcription(table, asr, out, executor=executor, batch_size=batch_size, progress=progress,
                                    device=on)
-    typer.echo(report.summary())
-    if report.partial:
-        raise typer.Exit(EXIT_PARTIAL)
+    report_and_exit(report)
 
 
 @app.command()

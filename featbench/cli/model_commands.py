@@ -6,8 +6,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from featbench.cli.common import (EXIT_PARTIAL, PANEL_CLASSIFIERS, PANEL_EXECUTION, PANEL_FEATURES, PANEL_OUTPUT,
-                                  PANEL_PROTOCOL, Classes, Device, Jobs, Merge, Progress, StoreArg, app, device_on, executor_for,
+from featbench.cli.common import (PANEL_CLASSIFIERS, PANEL_EXECUTION, PANEL_FEATURES, PANEL_OUTPUT,
+                                  PANEL_PROTOCOL, Classes, Device, Jobs, Merge, Progress, StoreArg, app, device_on, executor_for, report_and_exit,
                                   user_errors)
 from featbench.errors import FeatbenchError
 
@@ -81,6 +81,4 @@ def predict(
         on = device_on(executor, device)  # the model's neural families extract there
         report = run_prediction(model, inputs, out, layout=layout, holdout_only=holdout_only, store=store,
                                 executor=executor, batch_size=batch_size, progress=progress, speaker=speaker, device=on)
-    typer.echo(report.summary())
-    if report.partial:
-        raise typer.Exit(EXIT_PARTIAL)
+    report_and_exit(report)
