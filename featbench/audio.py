@@ -169,7 +169,10 @@ def load(path: str | Path, cfg: AudioConfig = AudioConfig()) -> np.ndarray:
     if truncated:
         raise AudioProblem(truncated)
     data, rate = decode(path)
-    signal = resample(to_mono(data), rate, cfg.sample_rate) if data.size else np.zeros(0, np.float32)
+    if data.size and not np.all(np.isfinite(data)):  # before down-mixing and resampling, which cannot take them
+        raise AudioProblem(f"non-finite samples ({int((~np.isfinite(data)).sum())} NaN/inf)")
+    with np.errstate(over="ignore", invalid="ignore"):  # huge float samples: the check below names them
+        signal = resample(to_mono(data), rate, cfg.sample_rate) if data.size else np.zeros(0, np.float32)
     problem = check_signal(signal, cfg)
     if problem:
         raise AudioProblem(problem)
