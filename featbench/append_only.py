@@ -27,6 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from featbench.csv_cells import escape_row
 from featbench.errors import FeatbenchError
 from featbench.locking import exclusive
 
@@ -60,6 +61,7 @@ class AppendOnlyCsv:
     columns: list[str] = []
     key: list[str] = []
     what: str = "file"
+    formula_safe: bool = False  # True: text cells written formula-safe (csv_cells.escape_row); parse must unescape
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
@@ -127,7 +129,7 @@ class AppendOnlyCsv:
     def append(self, rows: list[dict]) -> None:
         """Append rows (dicts with every column) in one write."""
         if rows:
-            self._write(csv_text(rows, self.columns))
+            self._write(csv_text([escape_row(r) for r in rows] if self.formula_safe else rows, self.columns))
             self.keys.update(tuple(str(r[c]) for c in self.key) for r in rows)
             self.n_rows += len(rows)
 

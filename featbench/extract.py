@@ -41,7 +41,7 @@ from featbench.transcript_inputs import check_transcripts, sources_note
 from featbench.progress import LateBar, clip_note, progress_note
 from featbench.store import ERRORS_FILE, FamilyMeta, StoreWriter, write_corpus, write_errors
 from featbench.store.files import TextRecord
-from featbench.store.timings import RunTimings
+from featbench.store.timings import RunTimings, check_timings
 
 
 @dataclass
@@ -224,6 +224,7 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
     metas = metas or check_families(specs, audio)  # the run's families live in the executor, built once there
     file_hashes: dict[str, str] = {}
     transcripts = check_transcripts(table, specs, store, audio, file_hashes)  # before the store is opened
+    check_timings(store)  # appended to after the work: refused before it
     notes = [sources_note(name, chosen) for name, chosen in transcripts.items()]
     by_audio = any(n not in transcripts for n in metas)
     with StoreWriter(store, flush_utterances=flush_utterances) as writer:

@@ -26,11 +26,28 @@ def compare(
     from featbench.report.compare import compare as run_compare
     from featbench.results import Normalisation
 
+    _check_report_out(out)
     normalisation = None if baseline_normalisation is None else Normalisation.parse(baseline_normalisation)
     made = run_compare([str(r) for r in results], out, baseline=baseline, target_ua=target_ua, reference_budget=reference_budget,
                        baseline_normalisation=normalisation)
     typer.echo("\n".join([*made.notes, *made.efficiency, *made.cross_corpus, *made.plans,
                           f"report written to {made.out / 'report.md'} and {made.out / 'report.html'}"]))
+
+
+def _check_report_out(out: Path) -> None:
+    """Refuse (one line) a report folder that is, or is inside, a model folder (`featbench fit`) or a feature store:
+    the report's files would be mixed with theirs."""
+    from featbench.errors import FeatbenchError
+    from featbench.model.manifest import is_model_folder
+    from featbench.store.tables import CORPUS_FILE
+
+    for folder in (out.absolute(), *out.absolute().parents):
+        if is_model_folder(folder):
+            raise FeatbenchError(f"--out {out}: {'is' if folder == out.absolute() else 'inside'} the model folder "
+                                 f"{folder}; write the report elsewhere")
+        if (folder / CORPUS_FILE).is_file() and any(folder.glob("*.h5")):
+            raise FeatbenchError(f"--out {out}: {'is' if folder == out.absolute() else 'inside'} the feature store "
+                                 f"{folder}; write the report elsewhere")
 
 
 results_app = typer.Typer(help="Results files: `featbench results upgrade FILE` rewrites a file of an older schema.",
@@ -49,7 +66,10 @@ def results_upgrade(
     """
     from featbench.results import SCHEMA, upgrade_file
 
-    typer.echo(f"{file}: {upgrade_file(file)} rows rewritten as results schema {SCHEMA}")
+    table = upgrade_file(file)
+    for note in table.notes:  # a torn last line or a repeated row, left out of the rewritten file
+        typer.echo(note, err=True)
+    typer.echo(f"{file}: {len(table.rows)} rows rewritten as results schema {SCHEMA}")
 
 
 @app.command()

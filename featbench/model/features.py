@@ -90,14 +90,14 @@ def extracted_specs(model) -> list[dict]:
     """The manifest's records of the families predict extracts: all but the imported ones (`featbench import`)."""
     from featbench.embeddings import is_imported
 
-    return [spec for spec in model.manifest["families"] if not is_imported(spec["config"])]
+    return [spec for spec in model.record.families if not is_imported(spec["config"])]
 
 
 def imported_specs(model) -> list[dict]:
     """The manifest's records of the families the model's store imported (read from a store, never extracted)."""
     from featbench.embeddings import is_imported
 
-    return [spec for spec in model.manifest["families"] if is_imported(spec["config"])]
+    return [spec for spec in model.record.families if is_imported(spec["config"])]
 
 
 def check_imported(model, folder: str | Path, store: str | Path | None) -> None:
@@ -131,7 +131,7 @@ def check_store(model, store: str | Path) -> None:
     from featbench.store import FamilyIndex, family_path
 
     imported = imported_specs(model)
-    for spec in model.manifest["families"]:
+    for spec in model.record.families:
         path = family_path(store, spec["family"])
         if spec in imported:
             if not path.is_file():

@@ -10,8 +10,11 @@ A `Model` turns a view's utterance matrix (`featbench.model.features.view_matrix
 way a grid task does (`train.entry.FittedEntry.inputs`): the chosen layer's columns of an ``@auto`` view, the
 layer weighting of an ``@weighted`` view, then the classifier.
 
->>> _view_of({"name": "whisper@L4", "family": "whisper", "layer": 4})
-View(name='whisper@L4', family='whisper', layer=4, mode='', layers=0, parts=())
+The manifest is read once, typed and checked (`featbench.model.manifest.Manifest`); a Model made by `fit` has
+its document, typed on first use (`Model.record`).
+
+>>> view_dict(View("whisper@L4", "whisper", 4))["layer"]
+4
 """
 from __future__ import annotations
 
@@ -24,37 +27,16 @@ from pathlib import Path
 import numpy as np
 
 from featbench.errors import FeatbenchError
-from featbench.schema import Closed, ListOf, MapOf, Maybe, check
+from featbench.model.manifest import (CLASSIFIER, FORMAT, FORMAT_VERSION, MANIFEST, MANIFEST_SCHEMA, WEIGHTING, Manifest,
+                                      read_manifest, view_of)
 from featbench.train.entry import FittedEntry
 from featbench.train.selection import Choice
 from featbench.train.views import WEIGHTED, View
 
-MANIFEST = "manifest.json"
-CLASSIFIER = "classifier.joblib"
-WEIGHTING = "layer_weighting.npz"
-FORMAT = "featbench-model"
-FORMAT_VERSION = 1
-_WEIGHTING_ARRAYS = ("mean_", "scale_", "weights_")
+__all__ = ["CLASSIFIER", "FORMAT", "FORMAT_VERSION", "MANIFEST", "MANIFEST_SCHEMA", "WEIGHTING", "Manifest", "Model",
+           "check_writable", "load_model", "view_dict"]
 
-_VIEW = Closed({"name": str, "family": str, "layer": Maybe(int), "mode": str, "layers": int})
-_VIEW.fields["parts"] = ListOf(_VIEW)  # a combined view's single views
-_FILE = {"path": str, "sha256": str}
-MANIFEST_SCHEMA = {
-    "labels": ListOf(str),
-    "view": _VIEW,
-    "families": ListOf({"family": str, "config": dict, "config_hash": str, "versions": dict,
-                        "audio": Maybe(Closed({"sample_rate?": int, "min_duration?": float, "silence_peak?": float}))}),
-    "choice": {"entry": str, "classifier": str, "hparams": dict, "layer": Maybe(int), "layer_weights": ListOf(float),
-               "val_ua": Maybe(float), "selection": str},
-    "training": {"store": str, "corpus": str, "classes": ListOf(str), "merge": MapOf(str), "utterances": int,
-                 "speakers": int, "groups": int, "training_groups": ListOf(str), "budget": str, "seed": int,
-                 "normalisation": str, "speakers_confounded_ok?": bool,
-                 "holdout": Maybe({"fold": int, "n_folds": int, "test_groups": ListOf(str), "test_utterances": int,
-                                   "ua": float})},
-    "files": {"classifier": _FILE, "layer_weighting?": {**_FILE, "n_layers": int, "l2": float, "max_iter": int}},
-}
-"""The fields of manifest.json that fit writes and fit's summary, load_model and predict read, with their types
-(`featbench.schema`): a manifest edited by hand or damaged is refused in one line naming the field."""
+_WEIGHTING_ARRAYS = ("mean_", "scale_", "weights_")
 
 
 @dataclass
@@ -65,8 +47,16 @@ class Model:
 
     entry: FittedEntry
     labels: list[str]
-    manifest: dict = field(default_factory=dict)
+    manifest: dict = field(default_factory=dict)  # the document manifest.json holds
     fingerprint: str = ""  # of the saved manifest (which holds every file's sha256): which model labelled a clip
+    _record: Manifest | None = field(default=None, repr=False)
+
+    @property
+    def record(self) -> Manifest:
+        """The manifest, typed (read once: `load_model` sets it; a fitted model's document is checked here)."""
+        if self._record is None or self._record.document is not self.manifest:
+            self._record = Manifest.of(self.manifest, MANIFEST)
+        return self._record
 
     @property
     def view(self) -> View:
@@ -143,70 +133,48 @@ def check_writable(folder: str | Path) -> Path:
 
 
 def load_model(folder: str | Path) -> Model:
-    """The model in `folder`, every file checked first: a one-line FeatbenchError for a missing or garbled
-    manifest, a manifest of another featbench version, a missing or damaged classifier or weighting file."""
-    import featbench
-
+    """The model in `folder`, every file checked first: a one-line FeatbenchError for a missing, garbled or unfitting
+    manifest (`featbench.model.manifest.read_manifest`), a manifest of another featbench version, a missing or
+    damaged classifier or weighting file."""
     folder = Path(folder)
+    record, text = read_manifest(folder)
     path = folder / MANIFEST
-    if not folder.is_dir():
-        raise FeatbenchError(f"{folder}: no such model folder (make one with featbench fit)")
-    if not path.is_file():
-        raise FeatbenchError(f"{path}: missing; {folder} is not a model folder made by featbench fit")
-    try:
-        text = path.read_bytes()
-        manifest = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise FeatbenchError(f"{path}: garbled manifest ({str(err).splitlines()[0]})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise FeatbenchError(f"{path}: not a featbench model manifest (no \"format\": \"{FORMAT}\")")
-    made_by = manifest.get("featbench_version")
-    if made_by != featbench.__version__:
-        raise FeatbenchError(f"{path}: made by featbench {made_by}, this is featbench {featbench.__version__}; fit the "
-                             "model again with this version")
-    check(manifest, MANIFEST_SCHEMA, path)
-    view = _view_of(manifest["view"])
-    classifier = _load_classifier(folder, manifest["files"]["classifier"])
+    classifier = _load_classifier(folder, record.classifier)
     classes = np.asarray(classifier.classes_)
-    if classes.dtype.kind not in "iu" or len(classes) and not 0 <= classes.min() <= classes.max() < len(manifest["labels"]):
+    if classes.dtype.kind not in "iu" or len(classes) and not 0 <= classes.min() <= classes.max() < len(record.labels):
         raise FeatbenchError(f"{path}: the classifier's classes ({classes.tolist()}) are not indices into the "
-                             f"manifest's {len(manifest['labels'])} labels")
+                             f"manifest's {len(record.labels)} labels")
     weighting = None
-    if view.mode == WEIGHTED:
-        weighting = _load_weighting(folder, manifest["files"].get("layer_weighting"), path)
-    made = manifest["choice"]
-    choice = Choice(made["classifier"], made["hparams"], made["layer"], made["val_ua"], made["layer_weights"])
-    return Model(FittedEntry(view, classifier, choice, made["selection"], weighting), list(manifest["labels"]), manifest,
-                 hashlib.sha256(text).hexdigest()[:12])
-
-
-def _view_of(spec: dict) -> View:
-    """A View from its manifest dict (parts too)."""
-    return View(**{**spec, "parts": tuple(_view_of(p) for p in spec.get("parts", ()))})
+    if record.view.mode == WEIGHTED:
+        weighting = _load_weighting(folder, record.weighting, path)
+    made = record.choice
+    choice = Choice(made.classifier, made.hparams, made.layer, made.val_ua, list(made.layer_weights))
+    return Model(FittedEntry(record.view, classifier, choice, made.selection, weighting), list(record.labels),
+                 record.document, hashlib.sha256(text).hexdigest()[:12], record)
 
 
 def view_dict(view: View) -> dict:
-    """A View as the manifest keeps it (the inverse of `_view_of`).
+    """A View as the manifest keeps it (the inverse of `featbench.model.manifest.view_of`).
 
-    >>> _view_of(view_dict(View("a+b", "a+b", parts=(View("a", "a"), View("b", "b"))))).parts[1].name
+    >>> view_of(view_dict(View("a+b", "a+b", parts=(View("a", "a"), View("b", "b"))))).parts[1].name
     'b'
     """
     return asdict(view)
 
 
-def _checked_file(folder: Path, entry: dict, what: str) -> Path:
-    path = folder / str(entry.get("path", ""))
-    if not entry.get("path") or not path.is_file():
+def _checked_file(folder: Path, name: str, sha256: str, what: str) -> Path:
+    path = folder / name
+    if not path.is_file():
         raise FeatbenchError(f"{path}: the {what} file is missing from the model folder")
-    if _sha256(path) != entry.get("sha256"):
+    if _sha256(path) != sha256:
         raise FeatbenchError(f"{path}: damaged or replaced (its sha256 differs from the manifest's); fit the model again")
     return path
 
 
-def _load_classifier(folder: Path, entry: dict):
+def _load_classifier(folder: Path, entry: tuple[str, str]):
     import joblib
 
-    path = _checked_file(folder, entry, "classifier")
+    path = _checked_file(folder, *entry, "classifier")
     try:
         classifier = joblib.load(path)
     except Exception as err:  # unpickling can fail in any way; the file is named, the cause kept
@@ -216,17 +184,17 @@ def _load_classifier(folder: Path, entry: dict):
     return classifier
 
 
-def _load_weighting(folder: Path, entry: dict | None, manifest: Path):
+def _load_weighting(folder: Path, entry, manifest: Path):
     from featbench.train.layer_weights import LayerWeighting
 
     if entry is None:
         raise FeatbenchError(f"{manifest}: garbled manifest (an @weighted view without 'files.layer_weighting')")
-    path = _checked_file(folder, entry, "layer weighting")
+    path = _checked_file(folder, entry.path, entry.sha256, "layer weighting")
     try:
         with np.load(path, allow_pickle=False) as arrays:
             values = {k: arrays[k.rstrip("_")] for k in _WEIGHTING_ARRAYS}
-        weighting = LayerWeighting(int(entry["n_layers"]), float(entry["l2"]), int(entry["max_iter"]))
-    except (OSError, ValueError, KeyError) as err:
+        weighting = LayerWeighting(entry.n_layers, entry.l2, entry.max_iter)
+    except (OSError, ValueError, KeyError, EOFError) as err:
         raise FeatbenchError(f"{path}: unreadable layer weighting ({type(err).__name__}: {err})") from None
     for name, value in values.items():
         setattr(weighting, name, value)

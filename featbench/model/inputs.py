@@ -53,11 +53,11 @@ def corpus_table(layout: str, inputs: list[Path], merge: dict) -> pd.DataFrame:
 
 def held_out_only(table: pd.DataFrame, model) -> pd.DataFrame:
     """The clips of the speaker groups the model held out (a model fitted with --holdout-fold)."""
-    holdout = model.manifest["training"].get("holdout")
+    holdout = model.record.training.holdout
     if holdout is None:
         raise FeatbenchError("--holdout-only: this model was fitted on the whole store (no --holdout-fold)")
-    kept = table[table["group"].isin(holdout["test_groups"])].reset_index(drop=True)
+    kept = table[table["group"].isin(holdout.test_groups)].reset_index(drop=True)
     if kept.empty:
-        raise FeatbenchError(f"--holdout-only: no clip of the held-out groups ({', '.join(holdout['test_groups'])}) "
+        raise FeatbenchError(f"--holdout-only: no clip of the held-out groups ({', '.join(holdout.test_groups)}) "
                              "among the inputs")
     return kept

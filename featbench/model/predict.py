@@ -101,8 +101,8 @@ def run_prediction(model_folder: str | Path, inputs: list[Path], out: str | Path
     per_speaker = _per_speaker(model, table, layout, speaker)
     if store is not None:
         check_store_table(store, table)
-    report = PredictReport(out, errors_path(out), f"{model_folder} ({model.manifest['view']['name']}, "
-                                                  f"{model.manifest['choice']['entry']})")
+    report = PredictReport(out, errors_path(out), f"{model_folder} ({model.record.view.name}, "
+                                                  f"{model.record.choice.entry})")
     if store is None:
         from featbench.train.shared import remove_stale_shared
 
@@ -136,7 +136,7 @@ def _input_table(model, inputs: list[Path], layout: str | None, speaker: str | N
     files (their one speaker `speaker`, if given); with `holdout_only`, the clips of the speakers the model held out."""
     from featbench.model.inputs import clips_table, corpus_table, held_out_only
 
-    table = corpus_table(layout, inputs, model.manifest["training"]["merge"]) if layout else clips_table(inputs)
+    table = corpus_table(layout, inputs, model.record.training.merge) if layout else clips_table(inputs)
     if speaker is not None:
         if layout is not None:
             raise FeatbenchError("--speaker names the speaker of plain audio inputs; with --layout the corpus names them")
@@ -171,7 +171,7 @@ def _write(frame: pd.DataFrame, report: PredictReport, out: Path, fingerprint: s
 
 def _seen(frame: pd.DataFrame, done: pd.DataFrame, model) -> int:
     """How many scored clips (known labels) are of speakers (groups) the model was trained on."""
-    trained = set(model.manifest["training"].get("training_groups", []))
+    trained = set(model.record.training.training_groups)
     known = frame["label"].isin(model.labels).to_numpy()
     return int((done["group"].astype(str).isin(trained).to_numpy() & known).sum()) if "group" in done else 0
 
@@ -215,7 +215,7 @@ def _per_speaker(model, table: pd.DataFrame, layout: str | None, speaker: str | 
     at least two clips among the inputs (one-line errors, before any clip is decoded)."""
     from featbench.results import PER_SPEAKER, Normalisation
 
-    normalisation = model.manifest["training"].get("normalisation", "training")
+    normalisation = model.record.training.normalisation
     if Normalisation.parse(normalisation).kind != PER_SPEAKER:
         if speaker is not None:
             raise FeatbenchError(f"--speaker: this model was fitted with {normalisation} normalisation and labels each "

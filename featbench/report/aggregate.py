@@ -21,7 +21,7 @@ import pandas as pd
 from featbench.errors import FeatbenchError
 from featbench.report.intervals import t_bounds
 from featbench.report.rows import check_rows
-from featbench.results import CCC_METRIC, PROTOCOL_COLUMNS, SETUP_COLUMNS, budget_order, labels, read_results_file
+from featbench.results import CCC_METRIC, PROTOCOL_COLUMNS, SETUP_COLUMNS, budget_order, combine, labels, read_results_file
 
 CURVE = ["family", "classifier"]
 
@@ -33,9 +33,9 @@ def read_one_protocol(paths: list[str | Path]) -> tuple[pd.DataFrame, list[str]]
     made from the rows' columns; the columns themselves (results.SETUP_COLUMNS) stay beside it."""
     tables = [read_results_file(p) for p in paths]
     for path, table in zip(paths, tables):
-        check_rows(path, table.rows)
-    frames = [t.rows for t in tables if not t.rows.empty]
-    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+        check_rows(path, table.rows, table.lines)
+    combined = combine(tables)  # rows repeated across files read once; rows of one key that differ refused
+    rows = combined.rows
     if rows.empty:
         raise FeatbenchError(f"no results rows to compare in {', '.join(str(p) for p in paths)}")
     rows["family"] = labels(rows)
@@ -49,7 +49,7 @@ def read_one_protocol(paths: list[str | Path]) -> tuple[pd.DataFrame, list[str]]
         sets = sorted(rows.loc[rows["fold"] == fold, "test_groups"].unique())
         raise FeatbenchError(f"fold {fold} tests different speakers in these results ({sets[0]} | {sets[1]}), so families "
                              "cannot be paired; train them on the same utterances (one store, families extracted alike)")
-    return rows, [n for t in tables for n in t.notes]
+    return rows, combined.notes
 
 
 def protocol_of(rows: pd.DataFrame) -> dict:

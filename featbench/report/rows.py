@@ -92,9 +92,10 @@ def _row_problem(row: pd.Series) -> tuple[str, str] | None:
     return None
 
 
-def check_rows(path, rows: pd.DataFrame) -> None:
-    """Raise FeatbenchError naming the file, the line (the header is line 1) and the column of the first damaged row."""
-    for number, (_, row) in enumerate(rows.iterrows(), start=2):
+def check_rows(path, rows: pd.DataFrame, lines: list[int] | None = None) -> None:
+    """Raise FeatbenchError naming the file, the line (`lines`: each row's, else the header is line 1 and a row a
+    line) and the column of the first damaged row."""
+    for number, (_, row) in zip(lines or range(2, len(rows) + 2), rows.iterrows()):
         if (problem := _row_problem(row)) is not None:
             column, why = problem
             raise FeatbenchError(f"{path}: line {number}: {column} {why}")

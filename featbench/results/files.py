@@ -12,23 +12,32 @@ import io
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from featbench.append_only import AppendOnlyCsv, csv_text, read_text, split_tail
+from featbench.csv_cells import escape_row, unescape_cell
 from featbench.errors import FeatbenchError
 from featbench.results.columns import (CORE_COLUMNS, KEY, LEGACY, LEGACY_COLUMNS, NUMERIC, OLDEST_COLUMNS,
                                        PROTOCOL_COLUMNS, RESULT_COLUMNS, SCHEMA)
+from featbench.results.checks import check_json, drop_repeated, numbers_of
 from featbench.results.legacy import upgrade_rows
 
 
 @dataclass
 class ResultsTable:
-    """Rows read back from one or more results files, with notes about repaired files."""
+    """Rows read back from one or more results files, with notes about repaired files; `lines` and `path` (of one
+    file): the line each row was read from."""
 
     rows: pd.DataFrame
     notes: list[str] = field(default_factory=list)
     schema: int | str = SCHEMA  # of the file read (LEGACY: converted on reading)
+    lines: list[int] = field(default_factory=list)
+    path: Path | None = None
+
+    @property
+    def where(self) -> list[str]:
+        """'FILE line N' for each row."""
+        return [f"{self.path} line {n}" for n in self.lines]
 
 
 def _schema_of(path: Path, header: list[str]) -> int | str:
@@ -40,63 +49,82 @@ def _schema_of(path: Path, header: list[str]) -> int | str:
     raise FeatbenchError(f"{path}: not a featbench results file (its columns differ from every featbench version's)")
 
 
-def _parse(path: Path, text: str, dtype) -> tuple[pd.DataFrame, int | str]:
-    """Complete lines -> (schema 3 rows, the file's schema); a wrong header, a line with the wrong number of fields
-    or a score that is not a number is one error line naming the file and the line."""
+def _records(path: Path, text: str) -> tuple[list[list[str]], list[int]]:
+    """The CSV records of `text` and the line each starts on (a quoted cell may hold a line break)."""
+    reader = csv.reader(io.StringIO(text))
+    records, starts, end = [], [], 0
     try:
-        lines = list(csv.reader(io.StringIO(text)))
+        for fields in reader:
+            records.append(fields)
+            starts.append(end + 1)
+            end = reader.line_num
     except csv.Error as err:
-        raise FeatbenchError(f"{path}: malformed results file ({err})") from None
-    if not lines:
-        return pd.DataFrame(columns=RESULT_COLUMNS), SCHEMA
-    columns = lines[0]
+        raise FeatbenchError(f"{path}: malformed results file (line {end + 1}: {err})") from None
+    return records, starts
+
+
+def _parse(path: Path, text: str, dtype) -> tuple[pd.DataFrame, int | str, list[int]]:
+    """Complete lines -> (schema 3 rows, the file's schema, each row's line); a wrong header, a line with the wrong
+    number of fields, a number that is not one (results.checks) is one error line naming the file and the line.
+    Cells are read back as `ResultsFile` wrote them (csv_cells: formula-safe, unescaped here)."""
+    records, starts = _records(path, text)
+    if not records:
+        return pd.DataFrame(columns=RESULT_COLUMNS), SCHEMA, []
+    columns, lines = records[0], starts[1:]
     schema = _schema_of(path, columns)
-    for number, fields in enumerate(lines[1:], start=2):
+    for number, fields in zip(lines, records[1:]):
         if len(fields) != len(columns):
             raise FeatbenchError(f"{path}: malformed results file (line {number} has {len(fields)} fields, "
                                  f"expected {len(columns)})")
-    rows = pd.DataFrame(lines[1:], columns=columns, dtype=object)
+    rows = pd.DataFrame([[unescape_cell(c) for c in f] for f in records[1:]], columns=columns, dtype=object)
     rows = upgrade_rows(rows) if schema == LEGACY else rows.reindex(columns=RESULT_COLUMNS, fill_value="")
-    numbers = rows[NUMERIC].apply(pd.to_numeric, errors="coerce")
-    bad = numbers.isna() & (rows[NUMERIC] != "")
-    if bad.to_numpy().any():
-        line, column = next((i + 2, c) for i, c in zip(*np.nonzero(bad.to_numpy())) for c in [NUMERIC[c]])
-        raise FeatbenchError(f"{path}: malformed results file (line {line}: {column} is not a number)")
+    numbers = numbers_of(path, rows, lines)
+    check_json(path, rows, lines)
     if dtype is not str:
         rows[NUMERIC] = numbers
         rows["speakers_confounded"] = rows["speakers_confounded"] == "True"
-    return rows, schema
+    return rows, schema, lines
 
 
 def read_results_file(path: str | Path, dtype=None) -> ResultsTable:
-    """Rows of one results file. A 0-byte file has no rows; an incomplete last line is dropped with a note."""
+    """Rows of one results file. A 0-byte file has no rows; an incomplete last line is dropped with a note; a row
+    repeated identically is read once, with a note; two rows of one resume key that differ are one error line
+    naming both (results.checks.drop_repeated)."""
     path = Path(path)
     if not path.is_file():
         raise FeatbenchError(f"{path}: results file not found")
     complete, torn = split_tail(read_text(path, "results file"))
     notes = [f"{path}: dropped an incomplete last line (a run was interrupted while writing it)"] if torn.strip() else []
-    rows, schema = _parse(path, complete, dtype)
-    return ResultsTable(rows, notes, schema)
+    rows, schema, lines = _parse(path, complete, dtype)
+    rows, repeated, kept = drop_repeated(rows, ResultsTable(rows, lines=lines, path=path).where)
+    return ResultsTable(rows.reset_index(drop=True), notes + repeated, schema, [lines[i] for i in kept], path)
+
+
+def combine(tables: list[ResultsTable]) -> ResultsTable:
+    """The rows of several files' tables as one (rows repeated across files read once, with a note; rows of one
+    resume key that differ refused, naming both files and lines), with every file's notes."""
+    frames = [t.rows for t in tables if not t.rows.empty]
+    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
+    rows, repeated, _ = drop_repeated(rows, [w for t in tables if not t.rows.empty for w in t.where])
+    return ResultsTable(rows.reset_index(drop=True), [n for t in tables for n in t.notes] + repeated)
 
 
 def read_results(paths: str | Path | list[str | Path], dtype=None) -> ResultsTable:
-    """Concatenated rows of several results files (see read_results_file)."""
+    """Concatenated rows of several results files (see read_results_file and combine)."""
     paths = [paths] if isinstance(paths, (str, Path)) else list(paths)
-    tables = [read_results_file(p, dtype) for p in paths]
-    frames = [t.rows for t in tables if not t.rows.empty]
-    rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
-    return ResultsTable(rows, [n for t in tables for n in t.notes])
+    return combine([read_results_file(p, dtype) for p in paths])
 
 
-def upgrade_file(path: str | Path) -> int:
+def upgrade_file(path: str | Path) -> ResultsTable:
     """Rewrite a results file of schema 1-2 as schema 3 (the same rows and values, under the writer's lock, replaced
-    in one rename); returns the number of rows. A schema 3 file is a one-line error (nothing to do).
+    in one rename); returns the rows written and the notes of what was left out (a torn last line, a row repeated
+    identically). A schema 3 file is a one-line error (nothing to do).
 
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "old.csv")
     >>> row = dict.fromkeys(LEGACY_COLUMNS, "1") | {"family": "fbank [+demo]", "budget": "8"}
     >>> _ = open(path, "w").write(",".join(LEGACY_COLUMNS) + "\\n" + csv_text([row], LEGACY_COLUMNS))
-    >>> upgrade_file(path), read_results(path).rows[["family", "design", "other_corpus"]].values.tolist()
+    >>> len(upgrade_file(path).rows), read_results(path).rows[["family", "design", "other_corpus"]].values.tolist()
     (1, [['fbank', 'transfer', 'demo']])
     """
     import os
@@ -115,13 +143,14 @@ def upgrade_file(path: str | Path) -> int:
         fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-                f.write(",".join(RESULT_COLUMNS) + "\n" + csv_text(table.rows.to_dict("records"), RESULT_COLUMNS))
+                rows = [escape_row(r) for r in table.rows.to_dict("records")]
+                f.write(",".join(RESULT_COLUMNS) + "\n" + csv_text(rows, RESULT_COLUMNS))
             os.chmod(temporary, os.stat(path).st_mode & 0o777)
             os.replace(temporary, path)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-    return len(table.rows)
+    return table
 
 
 class ResultsFile(AppendOnlyCsv):
@@ -134,9 +163,12 @@ class ResultsFile(AppendOnlyCsv):
     columns = RESULT_COLUMNS
     key = KEY
     what = "results file"
+    formula_safe = True  # cells written with csv_cells.escape_row, read back by _parse
 
     def parse(self, text: str) -> pd.DataFrame:
-        rows, schema = _parse(self.path, text, str)  # refuses a file whose header is not ours, untouched
+        rows, schema, lines = _parse(self.path, text, str)  # refuses a file whose header is not ours, untouched
+        rows, repeated, _ = drop_repeated(rows, ResultsTable(rows, lines=lines, path=self.path).where)
+        self.notes.extend(repeated)
         if text.startswith(",".join(CORE_COLUMNS) + "\n"):
             self.columns = CORE_COLUMNS  # a schema 3 file without costs: appended to as it is
         if schema != SCHEMA:

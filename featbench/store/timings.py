@@ -73,6 +73,12 @@ def read_timings(store: str | Path) -> pd.DataFrame:
     return rows
 
 
+def check_timings(store: str | Path) -> None:
+    """A one-line FeatbenchError when the store's timings.csv is not one `extract` can append to (not UTF-8, another
+    file's columns, a damaged line): called before any clip, so the refusal costs no work."""
+    read_timings(store)
+
+
 def extraction_seconds_per_audio_hour(timings: pd.DataFrame, family: str, config_hash: str) -> float | None:
     """Seconds of extraction per hour of audio of a family as configured (all its runs); None without timings."""
     part = timings[(timings["family"] == family) & (timings["config_hash"] == config_hash)]
