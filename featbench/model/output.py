@@ -6,7 +6,7 @@ sha256 of its manifest, which holds the sha256 of every other file of the model 
 folder, a folder, a path under a file, and an existing file that is not a predictions (or errors) file of the
 same model, recognised by its columns (``id, path, ..., model``) and the fingerprint in every row; a predictions
 file of the same model is an earlier run's, replaced. `write_csv` writes atomically (an interrupted run leaves
-the earlier file whole).
+the earlier file whole), with formula-safe cells (`featbench.csv_cells`).
 
 >>> errors_path(Path("out/predictions.csv"))
 PosixPath('out/predictions_errors.csv')
@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from featbench.csv_cells import write_people_csv
 from featbench.errors import FeatbenchError
 
 MODEL_COLUMN = "model"
@@ -64,8 +65,9 @@ def _check_ours(path: Path, fingerprint: str) -> None:
 
 
 def write_csv(frame: pd.DataFrame, path: Path, fingerprint: str) -> None:
-    """`frame` with the model column, written to `path` atomically."""
+    """`frame` with the model column, written to `path` atomically, its cells formula-safe (`csv_cells`: a label,
+    id or path a spreadsheet would run is written as text; probabilities stay numbers)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
-    frame.assign(**{MODEL_COLUMN: fingerprint}).to_csv(tmp, index=False)
+    write_people_csv(frame.assign(**{MODEL_COLUMN: fingerprint}), tmp)
     os.replace(tmp, path)

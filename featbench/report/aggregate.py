@@ -40,14 +40,17 @@ def read_one_protocol(paths: list[str | Path]) -> tuple[pd.DataFrame, list[str]]
         raise FeatbenchError(f"no results rows to compare in {', '.join(str(p) for p in paths)}")
     rows["family"] = labels(rows)
     protocols = rows[PROTOCOL_COLUMNS].drop_duplicates()
+    where = combined.where  # 'FILE line N' of each row
     if len(protocols) > 1:
-        first, second = (", ".join(f"{k}={v}" for k, v in p.items()) for p in protocols.head(2).to_dict("records"))
+        first, second = (", ".join(f"{k}={v}" for k, v in p.items()) + f" at {where[i]}"
+                         for i, p in zip(protocols.index[:2], protocols.head(2).to_dict("records")))
         raise FeatbenchError(f"results mix {len(protocols)} protocols ({first} | {second}); compare one at a time")
     speakers = rows.groupby("fold")["test_groups"].nunique()
     if (speakers > 1).any():
         fold = speakers[speakers > 1].index[0]
-        sets = sorted(rows.loc[rows["fold"] == fold, "test_groups"].unique())
-        raise FeatbenchError(f"fold {fold} tests different speakers in these results ({sets[0]} | {sets[1]}), so families "
+        sets = rows.loc[rows["fold"] == fold].drop_duplicates("test_groups")
+        a, b = (f"{s} at {where[i]}" for i, s in zip(sets.index[:2], sets["test_groups"]))
+        raise FeatbenchError(f"fold {fold:g} tests different speakers in these results ({a} | {b}), so families "
                              "cannot be paired; train them on the same utterances (one store, families extracted alike)")
     return rows, combined.notes
 

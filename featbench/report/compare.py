@@ -22,6 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from featbench import __version__
+from featbench.csv_cells import write_people_csv
 from featbench.report.analysis import Analysis, analyse
 from featbench.report.claims import claims_of
 from featbench.report.figures import draw
@@ -35,19 +36,20 @@ from featbench.results import Normalisation
 
 
 def write_tables(a: Analysis, out: Path) -> None:
-    """The report's CSV files."""
-    summary_table(a.agg, a.best, a.oracle, a.scale).to_csv(out / "summary.csv", index=False)
-    pd.DataFrame(a.efficiency_rows()).to_csv(out / "efficiency.csv", index=False)
-    pd.DataFrame(a.plans).to_csv(out / "planning.csv", index=False)
-    a.agg.to_csv(out / "curves.csv", index=False)
+    """The report's CSV files, their cells formula-safe (featbench.csv_cells: names a spreadsheet would run as
+    formulas are written as text; numbers stay numbers)."""
+    write_people_csv(summary_table(a.agg, a.best, a.oracle, a.scale), out / "summary.csv")
+    write_people_csv(pd.DataFrame(a.efficiency_rows()), out / "efficiency.csv")
+    write_people_csv(pd.DataFrame(a.plans), out / "planning.csv")
+    write_people_csv(a.agg, out / "curves.csv")
     choices, weights = a.choices
-    choices.to_csv(out / "choices.csv", index=False)
-    weights.to_csv(out / "layer_weights.csv", index=False)
+    write_people_csv(choices, out / "choices.csv")
+    write_people_csv(weights, out / "layer_weights.csv")
     speakers, genders = a.breakdowns
-    speakers.to_csv(out / "by_speaker.csv", index=False)
+    write_people_csv(speakers, out / "by_speaker.csv")
     if not a.recall.empty:
-        a.recall.to_csv(out / "cross_corpus_recall.csv", index=False)
-    genders.to_csv(out / "by_gender.csv", index=False)
+        write_people_csv(a.recall, out / "cross_corpus_recall.csv")
+    write_people_csv(genders, out / "by_gender.csv")
 
 
 def protocol_record(a: Analysis) -> dict:

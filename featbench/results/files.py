@@ -33,11 +33,12 @@ class ResultsTable:
     schema: int | str = SCHEMA  # of the file read (LEGACY: converted on reading)
     lines: list[int] = field(default_factory=list)
     path: Path | None = None
+    origin: list[str] = field(default_factory=list)  # of combined tables: 'FILE line N' of each row
 
     @property
     def where(self) -> list[str]:
         """'FILE line N' for each row."""
-        return [f"{self.path} line {n}" for n in self.lines]
+        return self.origin or [f"{self.path} line {n}" for n in self.lines]
 
 
 def _schema_of(path: Path, header: list[str]) -> int | str:
@@ -67,7 +68,7 @@ def _parse(path: Path, text: str, dtype) -> tuple[pd.DataFrame, int | str, list[
     """Complete lines -> (schema 3 rows, the file's schema, each row's line); a wrong header, a line with the wrong
     number of fields, a number that is not one (results.checks) is one error line naming the file and the line.
     Cells are read back as `ResultsFile` wrote them (csv_cells: formula-safe, unescaped here)."""
-    records, starts = _records(path, text)
+    records, starts = _records(path, text.removeprefix("\ufeff"))  # a spreadsheet's byte-order mark: not a cell
     if not records:
         return pd.DataFrame(columns=RESULT_COLUMNS), SCHEMA, []
     columns, lines = records[0], starts[1:]
@@ -105,8 +106,10 @@ def combine(tables: list[ResultsTable]) -> ResultsTable:
     resume key that differ refused, naming both files and lines), with every file's notes."""
     frames = [t.rows for t in tables if not t.rows.empty]
     rows = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=RESULT_COLUMNS)
-    rows, repeated, _ = drop_repeated(rows, [w for t in tables if not t.rows.empty for w in t.where])
-    return ResultsTable(rows.reset_index(drop=True), [n for t in tables for n in t.notes] + repeated)
+    where = [w for t in tables if not t.rows.empty for w in t.where]
+    rows, repeated, kept = drop_repeated(rows, where)
+    return ResultsTable(rows.reset_index(drop=True), [n for t in tables for n in t.notes] + repeated,
+                        origin=[where[i] for i in kept])
 
 
 def read_results(paths: str | Path | list[str | Path], dtype=None) -> ResultsTable:
@@ -169,7 +172,7 @@ class ResultsFile(AppendOnlyCsv):
         rows, schema, lines = _parse(self.path, text, str)  # refuses a file whose header is not ours, untouched
         rows, repeated, _ = drop_repeated(rows, ResultsTable(rows, lines=lines, path=self.path).where)
         self.notes.extend(repeated)
-        if text.startswith(",".join(CORE_COLUMNS) + "\n"):
+        if text.removeprefix("\ufeff").startswith(",".join(CORE_COLUMNS) + "\n"):
             self.columns = CORE_COLUMNS  # a schema 3 file without costs: appended to as it is
         if schema != SCHEMA:
             raise FeatbenchError(f"{self.path}: results schema {schema} (an older featbench), and new rows are schema "
