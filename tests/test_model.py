@@ -237,8 +237,8 @@ def _edit_manifest(folder: Path, edit) -> None:
     (lambda f: _edit_manifest(f, lambda m: m.update(featbench_version="0.0.1")), "made by featbench 0.0.1"),
     (lambda f: (f / "manifest.json").unlink(), "manifest.json: missing"),
     (lambda f: (f / "manifest.json").write_text('{"format": "featbench-'), "garbled manifest"),
-    (lambda f: (f / "classifier.joblib").unlink(), "classifier file is missing"),
-    (lambda f: (f / "classifier.joblib").write_bytes(b"\x80\x04junk"), "damaged or replaced"),
+    (lambda f: (f / "classifier.pickle").unlink(), "classifier file is missing"),
+    (lambda f: (f / "classifier.pickle").write_bytes(b"\x80\x04junk"), "damaged or replaced"),
     (lambda f: _edit_manifest(f, lambda m: m["families"][0].update(config_hash="0123456789ab")),
      "the model was trained on 0123456789ab"),
 ])

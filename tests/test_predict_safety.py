@@ -158,6 +158,14 @@ def _set(path: str, value):
     (_set("view.layer", "4"), "field 'view.layer' must be an integer or null (got str)"),
     (_set("families.0.audio", {"sample_rate": 16000, "bogus": 1}), "field 'families.0.audio.bogus' is not known"),
     (_set("labels", ["angry"]), "the classifier's classes ([0, 1, 2, 3]) are not indices into the manifest's 1 labels"),
+    # issue 26: values the types alone did not check
+    (lambda m: m["labels"].__setitem__(1, m["labels"][0]), "field 'labels' names 'angry' twice; each class once"),
+    (_set("format_version", 1), "format_version 1 is not one this featbench reads (2); fit the model again"),
+    (_set("format_version", "2"), "format_version \"2\" is not one this featbench reads (2)"),
+    (_set("files.classifier.path", "../model/classifier.pickle"), "field 'files.classifier.path' must be classifier.pickle"),
+    (_set("families.0.rows", "rows"), "field 'families.0.rows' 'rows' is not a row kind (frames, utterance, waveform, tokens)"),
+    (_set("families.0.dtype", "float64"), "field 'families.0.dtype' 'float64' is not a stored dtype (float32, float16)"),
+    (_set("choice.val_ua", float("inf")), "field 'choice' holds a number that is not finite"),
 ])
 def test_manifest_of_wrong_types_is_one_line_naming_the_field(model, demo_corpus_master, tmp_path, edit, needle):
     folder = tmp_path / "model"

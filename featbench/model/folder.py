@@ -1,8 +1,9 @@
-"""A fitted model and its folder: ``manifest.json`` (what was fitted, on what, how), ``classifier.joblib``
+"""A fitted model and its folder: ``manifest.json`` (what was fitted, on what, how), ``classifier.pickle``
 (the scikit-learn pipeline: StandardScaler, then the classifier) and, for a ``name@weighted`` view,
 ``layer_weighting.npz`` (plain arrays, read without pickle).
 
-joblib files are pickles: loading one runs code, so load only model folders you trust. The manifest
+The classifier is a pickle read with an allow-list (`featbench.model.safe_pickle`): a model folder from a stranger
+cannot name code to run at load, and one that tries is refused in one line naming the global. The manifest
 records each file's sha256, checked before anything is unpickled (this catches a damaged or swapped file,
 not a deliberate forgery: whoever can write the folder can write the manifest too).
 
@@ -27,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from featbench.errors import FeatbenchError
+from featbench.model import safe_pickle
 from featbench.model.manifest import (CLASSIFIER, FORMAT, FORMAT_VERSION, MANIFEST, MANIFEST_SCHEMA, WEIGHTING, Manifest,
                                       read_manifest, view_of)
 from featbench.train.entry import FittedEntry
@@ -100,13 +102,11 @@ class Model:
     def save(self, folder: str | Path) -> Path:
         """Write the folder (new, empty, or an earlier model folder, which is replaced); the manifest goes last,
         so a folder whose writing was interrupted has none and is refused by `load_model`."""
-        import joblib
-
         folder = check_writable(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        for name in (MANIFEST, CLASSIFIER, WEIGHTING):
+        for name in (MANIFEST, CLASSIFIER, "classifier.joblib", WEIGHTING):  # and format 1's classifier
             (folder / name).unlink(missing_ok=True)
-        joblib.dump(self.classifier, folder / CLASSIFIER)
+        safe_pickle.dump(self.classifier, folder / CLASSIFIER)
         files = {"classifier": {"path": CLASSIFIER, "sha256": _sha256(folder / CLASSIFIER)}}
         if self.weighting is not None:
             np.savez(folder / WEIGHTING, **{k.rstrip("_"): getattr(self.weighting, k) for k in _WEIGHTING_ARRAYS})
@@ -172,15 +172,13 @@ def _checked_file(folder: Path, name: str, sha256: str, what: str) -> Path:
 
 
 def _load_classifier(folder: Path, entry: tuple[str, str]):
-    import joblib
+    """The classifier pipeline, its sha256 checked, unpickled with an allow-list (`model.safe_pickle`)."""
+    from sklearn.pipeline import Pipeline
 
     path = _checked_file(folder, *entry, "classifier")
-    try:
-        classifier = joblib.load(path)
-    except Exception as err:  # unpickling can fail in any way; the file is named, the cause kept
-        raise FeatbenchError(f"{path}: unreadable classifier ({type(err).__name__}: {err})") from err
-    if not all(hasattr(classifier, a) for a in ("predict", "classes_")):
-        raise FeatbenchError(f"{path}: holds a {type(classifier).__name__}, not a fitted classifier")
+    classifier = safe_pickle.load(path)
+    if not isinstance(classifier, Pipeline) or not all(hasattr(classifier, a) for a in ("predict", "classes_")):
+        raise FeatbenchError(f"{path}: holds a {type(classifier).__name__}, not a fitted classifier pipeline")
     return classifier
 
 

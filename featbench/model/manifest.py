@@ -6,7 +6,7 @@ record whose ``rows`` or ``dtype`` featbench does not know, a non-finite number.
 
 >>> Manifest.of({"format": "featbench-model", "format_version": 9}, "m.json")
 Traceback (most recent call last):
-featbench.errors.FeatbenchError: m.json: format_version 9 is not one this featbench reads (1); fit the model again with this version
+featbench.errors.FeatbenchError: m.json: format_version 9 is not one this featbench reads (2); fit the model again with this version
 """
 from __future__ import annotations
 
@@ -20,11 +20,11 @@ from featbench.schema import Closed, ListOf, MapOf, Maybe, check
 from featbench.train.views import WEIGHTED, View
 
 MANIFEST = "manifest.json"
-CLASSIFIER = "classifier.joblib"
+CLASSIFIER = "classifier.pickle"
 WEIGHTING = "layer_weighting.npz"
 FORMAT = "featbench-model"
-FORMAT_VERSION = 1
-FORMAT_VERSIONS = (1,)  # the format versions this featbench reads
+FORMAT_VERSION = 2  # 2: the classifier a pickle read with an allow-list (model.safe_pickle); 1: joblib
+FORMAT_VERSIONS = (2,)  # the format versions this featbench reads
 
 _VIEW = Closed({"name": str, "family": str, "layer": Maybe(int), "mode": str, "layers": int})
 _VIEW.fields["parts"] = ListOf(_VIEW)  # a combined view's single views
