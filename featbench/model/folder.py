@@ -179,7 +179,44 @@ def _load_classifier(folder: Path, entry: tuple[str, str]):
     classifier = safe_pickle.load(path)
     if not isinstance(classifier, Pipeline) or not all(hasattr(classifier, a) for a in ("predict", "classes_")):
         raise FeatbenchError(f"{path}: holds a {type(classifier).__name__}, not a fitted classifier pipeline")
+    _check_runs(classifier, path)
     return classifier
+
+
+def _arrays(value, depth: int = 0):
+    """The numpy arrays an estimator holds (its attributes, in lists and tuples, and its steps' attributes)."""
+    if isinstance(value, np.ndarray):
+        yield value
+    elif isinstance(value, (list, tuple)) and depth < 4:
+        for item in value:
+            yield from _arrays(item, depth + 1)
+    elif hasattr(value, "get_params") and depth < 4:  # an estimator: its fitted attributes
+        for item in vars(value).values():
+            yield from _arrays(item, depth + 1)
+
+
+def _check_runs(classifier, path: Path) -> None:
+    """One line unless every number the pipeline holds is finite, its scaler divides by positive numbers, and it
+    labels a row of zeros with finite scores, without a warning (what a damaged file that still unpickles breaks)."""
+    import warnings
+
+    if not all(np.isfinite(a).all() for a in _arrays(classifier) if a.dtype.kind == "f"):
+        raise FeatbenchError(f"{path}: damaged classifier (it holds a number that is not finite)")
+    scale = getattr(classifier.steps[0][1], "scale_", None)
+    if scale is not None and not (np.asarray(scale) > 0).all():
+        raise FeatbenchError(f"{path}: damaged classifier (its standardisation divides by 0 or less)")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            row = np.zeros((1, int(classifier.n_features_in_)), np.float32)
+            scores = (classifier.predict_proba(row) if hasattr(classifier, "predict_proba")
+                      else classifier.decision_function(row))
+            classifier.predict(row)
+    except Exception as err:  # a damaged estimator fails in its own ways; the file is named, the cause kept
+        raise FeatbenchError(f"{path}: damaged classifier (it does not run: {type(err).__name__}: "
+                             f"{str(err)[:200]})".replace("\n", " ")) from None
+    if not np.isfinite(np.asarray(scores, float)).all():
+        raise FeatbenchError(f"{path}: damaged classifier (its scores are not finite)")
 
 
 def _load_weighting(folder: Path, entry, manifest: Path):

@@ -107,5 +107,45 @@ def loads(data: bytes, source) -> object:
 
 
 def load(path: Path) -> object:
-    """The object pickled in the file `path` (see `loads`)."""
-    return loads(Path(path).read_bytes(), path)
+    """The object pickled in the file `path` (see `loads`). A LightGBM model is read in a child process first:
+    LightGBM's parser aborts the whole process on some damaged model texts (``terminate called``), which must be one
+    error line, not the end of featbench."""
+    data = Path(path).read_bytes()
+    if b"lightgbm" in data:
+        _read_in_child(data, path)
+    return loads(data, path)
+
+
+_MARK = "featbench-safe-pickle: "
+PROBE_S = 120.0  # the longest a child may take to read a classifier (imports included)
+
+
+def _read_in_child(data: bytes, source) -> None:
+    """Raise what `loads` raises on `data`, read in a child process; a child that crashes or hangs is one line."""
+    import os
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-c", "from featbench.model.safe_pickle import _probe; _probe()", str(source)]
+    try:
+        done = subprocess.run(command, input=data, capture_output=True, timeout=PROBE_S,
+                              env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)})
+    except subprocess.TimeoutExpired:
+        raise FeatbenchError(f"{source}: unreadable classifier (reading it took over {PROBE_S:g} s)") from None
+    said = [line[len(_MARK):] for line in done.stdout.decode("utf-8", "replace").splitlines() if line.startswith(_MARK)]
+    if done.returncode == 0 and not said:
+        return
+    if said:
+        raise FeatbenchError(said[-1])
+    raise FeatbenchError(f"{source}: unreadable classifier (the process reading its LightGBM model crashed: exit code "
+                         f"{done.returncode})")
+
+
+def _probe() -> None:
+    """The child of `_read_in_child`: unpickle stdin; a refusal is printed after _MARK."""
+    import sys
+
+    try:
+        loads(sys.stdin.buffer.read(), sys.argv[1])
+    except FeatbenchError as err:
+        print(_MARK + str(err), flush=True)
