@@ -21,7 +21,7 @@ import pandas as pd
 from featbench.errors import FeatbenchError
 from featbench.report.intervals import t_bounds
 from featbench.report.rows import check_rows
-from featbench.results import CCC_METRIC, PROTOCOL_COLUMNS, SETUP_COLUMNS, budget_order, combine, labels, read_results_file
+from featbench.results import CCC_METRIC, PROTOCOL_COLUMNS, SETUP_COLUMNS, budget_order, combine, labels, read_results_file, shown
 
 CURVE = ["family", "classifier"]
 
@@ -42,14 +42,14 @@ def read_one_protocol(paths: list[str | Path]) -> tuple[pd.DataFrame, list[str]]
     protocols = rows[PROTOCOL_COLUMNS].drop_duplicates()
     where = combined.where  # 'FILE line N' of each row
     if len(protocols) > 1:
-        first, second = (", ".join(f"{k}={v}" for k, v in p.items()) + f" at {where[i]}"
+        first, second = (", ".join(f"{k}={shown(v, 60)}" for k, v in p.items()) + f" at {where[i]}"
                          for i, p in zip(protocols.index[:2], protocols.head(2).to_dict("records")))
         raise FeatbenchError(f"results mix {len(protocols)} protocols ({first} | {second}); compare one at a time")
     speakers = rows.groupby("fold")["test_groups"].nunique()
     if (speakers > 1).any():
         fold = speakers[speakers > 1].index[0]
         sets = rows.loc[rows["fold"] == fold].drop_duplicates("test_groups")
-        a, b = (f"{s} at {where[i]}" for i, s in zip(sets.index[:2], sets["test_groups"]))
+        a, b = (f"{shown(s, 60)} at {where[i]}" for i, s in zip(sets.index[:2], sets["test_groups"]))
         raise FeatbenchError(f"fold {fold:g} tests different speakers in these results ({a} | {b}), so families "
                              "cannot be paired; train them on the same utterances (one store, families extracted alike)")
     return rows, combined.notes

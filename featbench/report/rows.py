@@ -20,7 +20,7 @@ import pandas as pd
 
 from featbench.options import is_whole
 from featbench.errors import FeatbenchError
-from featbench.results import CCC_METRIC
+from featbench.results import CCC_METRIC, shown
 
 SCORE_MAPS = ("ua_by_speaker", "ua_by_gender")  # JSON {key: score}, or empty
 
@@ -98,4 +98,4 @@ def check_rows(path, rows: pd.DataFrame, lines: list[int] | None = None) -> None
     for number, (_, row) in zip(lines or range(2, len(rows) + 2), rows.iterrows()):
         if (problem := _row_problem(row)) is not None:
             column, why = problem
-            raise FeatbenchError(f"{path}: line {number}: {column} {why}")
+            raise FeatbenchError(f"{path}: line {number}: {column} {shown(why, 200)}")

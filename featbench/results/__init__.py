@@ -22,6 +22,7 @@ from featbench.results.columns import (CCC_METRIC, CONFOUNDED, CORE_COLUMNS, COS
                                        PROTOCOL_COLUMNS, RESULT_COLUMNS, SCHEMA, SELECTED, SETUP_COLUMNS, SOURCE,
                                        TARGET, TRAINING, TRANSFER, UA_METRIC, VALIDATIONS, WITHIN, budget_order,
                                        is_selected, row_key)
+from featbench.results.checks import shown
 from featbench.results.files import ResultsFile, ResultsTable, combine, read_results, read_results_file, upgrade_file
 from featbench.results.legacy import upgrade_rows
 from featbench.results.training_data import Normalisation, Setup, labels, setups
@@ -30,4 +31,4 @@ __all__ = ["CCC_METRIC", "CONFOUNDED", "CORE_COLUMNS", "COST_COLUMNS", "CROSS", 
            "OLDEST_COLUMNS", "PER_CORPUS", "PER_SPEAKER", "PROTOCOL_COLUMNS", "RESULT_COLUMNS", "SCHEMA", "SELECTED",
            "SETUP_COLUMNS", "SOURCE", "TARGET", "TRAINING", "TRANSFER", "UA_METRIC", "VALIDATIONS", "WITHIN",
            "Normalisation", "ResultsFile", "ResultsTable", "Setup", "budget_order", "combine", "is_selected", "labels",
-           "read_results", "read_results_file", "row_key", "setups", "upgrade_file", "upgrade_rows"]
+           "read_results", "read_results_file", "row_key", "setups", "shown", "upgrade_file", "upgrade_rows"]

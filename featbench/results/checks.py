@@ -36,9 +36,18 @@ def _first(path, bad: np.ndarray, rows: pd.DataFrame, columns: list[str], lines:
                              f"'{_short(rows[columns[j]].iloc[i])}', {why})")
 
 
+def shown(value, limit: int = 0) -> str:
+    r"""`value` as text for a one-line message: control characters escaped, cut to `limit` characters (0: whole).
+
+    >>> shown("a\nb"), shown("x" * 50, 10), shown("日本")
+    ('a\\nb', 'xxxxxxx...', '日本')
+    """
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(value))
+    return text if not limit or len(text) <= limit else text[:limit - 3] + "..."
+
+
 def _short(text) -> str:
-    text = str(text)
-    return text if len(text) <= 40 else text[:37] + "..."
+    return shown(text, 40)
 
 
 def numbers_of(path, rows: pd.DataFrame, lines: list[int]) -> pd.DataFrame:
@@ -118,7 +127,7 @@ def drop_repeated(rows: pd.DataFrame, where: list[str]) -> tuple[pd.DataFrame, l
         group = part.groupby(KEY, dropna=False, sort=False).ngroup().to_numpy()
         first, other = (part[group == group[0]].iloc[k] for k in (0, 1))
         column = next(c for c in full if not (first[c] == other[c] or (pd.isna(first[c]) and pd.isna(other[c]))))
-        key = ", ".join(f"{c} {first[c]}" for c in ("view", "classifier", "budget", "fold", "seed"))
+        key = ", ".join(f"{c} {_short(first[c])}" for c in ("view", "classifier", "budget", "fold", "seed"))
         raise FeatbenchError(f"{where[first.name]} and {where[other.name]} hold the same row ({key}; the same resume "
                              f"key) with different {column} ({_short(first[column])} | {_short(other[column])}); keep "
                              "one of them")
