@@ -36,7 +36,7 @@ from featbench.train.selection import Choice
 from featbench.train.views import WEIGHTED, View
 
 __all__ = ["CLASSIFIER", "FORMAT", "FORMAT_VERSION", "MANIFEST", "MANIFEST_SCHEMA", "WEIGHTING", "Manifest", "Model",
-           "check_writable", "load_model", "view_dict"]
+           "check_writable", "load_model", "view_dict", "view_of"]
 
 _WEIGHTING_ARRAYS = ("mean_", "scale_", "weights_")
 
