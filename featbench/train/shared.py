@@ -39,7 +39,7 @@ def remove_stale_shared(folder: str | None = None, prefix: str = SHARED_PREFIX) 
     """
     import shutil
 
-    removed = []
+    removed: list[str] = []
     for path in stale_folders(Path(folder or tempfile.gettempdir()), prefix):
         if len(removed) == MAX_REMOVED:
             break
