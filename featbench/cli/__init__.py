@@ -43,14 +43,22 @@ from featbench.cli import import_commands  # noqa: E402,F401,I001
 
 
 def main() -> None:
-    """The console script. BLAS pools default to one thread (featbench parallelises with processes; a
-    user's own setting wins), and objects alive at exit are frozen so that the interpreter does not
-    spend a garbage collection on them while shutting down."""
+    """The console script. The environment variables featbench reads are checked first: a bad one is one line
+    before any work (`featbench.settings`). BLAS pools default to one thread (featbench parallelises with
+    processes; a user's own setting wins), and objects alive at exit are frozen so that the interpreter does
+    not spend a garbage collection on them while shutting down."""
     import gc
-    import os
+    import sys
 
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(var, "1")
+    from featbench.errors import FeatbenchError
+    from featbench.settings import Settings, default_threads
+
+    try:
+        Settings.from_environ()
+    except FeatbenchError as err:
+        print(f"featbench: error: {err}", file=sys.stderr)
+        sys.exit(1)
+    default_threads()
     try:
         app()
     finally:

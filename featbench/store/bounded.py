@@ -32,15 +32,10 @@ _READY = "ready"
 
 
 def timeout_s() -> float:
-    """The time limit of one read: FEATBENCH_READ_TIMEOUT (seconds), or 60."""
-    text = os.environ.get(TIMEOUT_VARIABLE, "")
-    try:
-        value = float(text) if text else DEFAULT_TIMEOUT_S
-    except ValueError:
-        raise FeatbenchError(f"{TIMEOUT_VARIABLE}={text!r}: give a number of seconds") from None
-    if not value > 0:
-        raise FeatbenchError(f"{TIMEOUT_VARIABLE}={text!r}: give a number of seconds above 0")
-    return value
+    """The time limit of one read: FEATBENCH_READ_TIMEOUT (seconds), or 60 (checked by `featbench.settings`)."""
+    from featbench.settings import read_timeout_s
+
+    return read_timeout_s()
 
 
 def read_bounded(path: str | Path, function: Callable, *args) -> Any:
