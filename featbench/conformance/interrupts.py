@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -44,7 +46,7 @@ class Interrupter:
             self.count += 1
             if self.count == self.at:
                 self.where = f"{Path(frame.f_code.co_filename).name}:{frame.f_lineno} ({frame.f_code.co_name})"
-                raise KeyboardInterrupt  # as Python raises it when Ctrl-C arrives before this line
+                ctrl_c()
         return self._line
 
 
@@ -58,8 +60,16 @@ class CallInterrupter:
         if event == "call" and frame.f_code is self.code:
             self.calls += 1
             if self.calls == self.nth:
-                raise KeyboardInterrupt
+                ctrl_c()
         return None
+
+
+def ctrl_c() -> None:
+    """Raise KeyboardInterrupt as a Ctrl-C does: a real SIGINT, through this process's handlers (which may record
+    it, as `featbench.foreign_code` and `InterruptGuard` do), where a handler is installed; else directly."""
+    if callable(signal.getsignal(signal.SIGINT)) and threading.current_thread() is threading.main_thread():
+        signal.raise_signal(signal.SIGINT)  # the handler runs now, inside this call
+    raise KeyboardInterrupt  # no handler, or one that only recorded it (a deferring InterruptGuard)
 
 
 def _traced(call: Callable, tracer):

@@ -14,12 +14,14 @@ utterance's transcript and its source: ``FeatureSet.tokens(uid)``, ``.text(uid)`
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from featbench.errors import CorruptStoreError, FeatbenchError
+from featbench.store.bounded import check_settings
 from featbench.store.files import PENDING, FamilyIndex
 from featbench.store.meta import FamilyMeta
 
@@ -34,8 +36,10 @@ def pending_files(store: Path, family: str) -> list[Path]:
 
 
 def _paths(store: Path, family: str) -> list[Path]:
+    """The family's files: the main file whenever something has its name (a folder, a FIFO or a dangling link
+    there is named when read, never taken for no file), then the shards."""
     main = family_path(store, family)
-    return ([main] if main.is_file() else []) + pending_files(store, family)
+    return ([main] if os.path.lexists(main) else []) + pending_files(store, family)
 
 
 def sources(store: Path, family: str, with_features: bool = False) -> list:
@@ -125,6 +129,7 @@ def read_family(store: str | Path, family: str) -> FeatureSet:
     """Read one family: one contiguous read per file (the main file, plus any shards an interrupted run
     left), every utterance checked against its checksum. Raises CorruptStoreError naming damaged clips."""
     store = Path(store)
+    check_settings()
     pairs = sources(store, family, with_features=True)
     if not pairs:
         have = ", ".join(list_families(store)) or "none"
@@ -207,6 +212,7 @@ def verify(store: str | Path) -> list[FamilyHealth]:
     >>> verify(tempfile.mkdtemp())
     []
     """
+    check_settings()  # a bad FEATBENCH_* setting is one line before any file is read, never a file's damage
     report = []
     for family in list_families(store):
         health = FamilyHealth(family)

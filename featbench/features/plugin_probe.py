@@ -1,0 +1,67 @@
+"""A plug-in's first import happens in a child process: one that hangs, ends the process or crashes it is named
+in one line and never imported here.
+
+`plugins.discover` hands the group's entry points to `probe` before it imports any of them itself. A child
+process (`featbench.child_process`) imports them one after another, each given FEATBENCH_PLUGIN_TIMEOUT
+seconds (default 60); one that does not finish is killed with its child, named ("its import did not finish
+within 60 s"), and the others are imported by a fresh child. A child is used rather than a thread with a
+deadline because a child can be killed: a hung import in a thread would keep running (holding the import lock
+of its modules, using a CPU) for the rest of the run, and a C extension that hangs holding the GIL, segfaults or
+calls ``os._exit`` would take featbench with it. The price is one more Python process (about 0.3 s) and each
+plug-in imported twice, paid only where plug-ins are installed and a command looks for them (not when every
+family asked for is a built-in one).
+
+>>> probe([], frozenset())
+{}
+"""
+from __future__ import annotations
+
+from featbench.child_process import ChildCrashed, ChildNotStarted, ChildTimeout, seconds_setting, stream_in_child
+from featbench.errors import FeatbenchError, one_line
+
+TIMEOUT_VARIABLE = "FEATBENCH_PLUGIN_TIMEOUT"
+DEFAULT_TIMEOUT_S = 60.0
+
+
+def import_limit() -> float:
+    """The time limit of one plug-in's import: FEATBENCH_PLUGIN_TIMEOUT (seconds), or 60; one line for a bad value."""
+    return seconds_setting(TIMEOUT_VARIABLE, DEFAULT_TIMEOUT_S)
+
+
+def probe(keys: list[tuple[str, str, str]], builtin: frozenset) -> dict[tuple[str, str, str], str]:
+    """{key: why the entry point cannot be used ('' when it can)} for the entry points `keys` ((name, target,
+    distribution), as `plugins.entry_key` makes them), each imported in a child process within `import_limit()`."""
+    limit = import_limit()
+    found: dict[tuple[str, str, str], str] = {}
+    while len(found) < len(keys):
+        remaining = [key for key in keys if key not in found]
+        before = len(found)
+        try:
+            for key, problem in stream_in_child(_import_each, remaining, builtin, limit=limit, quiet=True):
+                found[key] = problem
+        except ChildTimeout:
+            found[remaining[len(found) - before]] = (
+                f"cannot be imported (its import did not finish within {limit:g} s; {TIMEOUT_VARIABLE} sets the limit)")
+        except ChildCrashed as err:
+            found[remaining[len(found) - before]] = (
+                f"cannot be imported (the process importing it ended: exit code {err.returncode})")
+        except ChildNotStarted as err:
+            raise FeatbenchError(f"could not start a process to import the plug-ins ({err})") from None
+    return found
+
+
+def _import_each(keys: list[tuple[str, str, str]], builtin: frozenset):
+    """In the child: (key, problem) of each entry point, in the order of `keys`. SIGINT is ignored here (the caller
+    handles Ctrl-C), so whatever a plug-in raises is its own failure."""
+    from featbench.features.plugins import entry_key, entry_points, load
+
+    points = {entry_key(point): point for point in entry_points()}
+    for key in keys:
+        if key not in points:
+            yield key, "cannot be imported (its entry point was not found again: installed or removed meanwhile?)"
+            continue
+        try:
+            problem = load(points[key], builtin).problem
+        except BaseException as err:  # a BaseException of the plug-in's own (GeneratorExit, its own class)
+            problem = f"cannot be imported ({one_line(err)})"
+        yield key, problem
