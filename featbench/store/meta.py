@@ -96,6 +96,8 @@ class FamilyMeta:
     layer: int | None = field(default=None, init=False)
 
     def __post_init__(self):
+        if not (isinstance(self.frame_rate, (int, float)) and np.isfinite(self.frame_rate) and self.frame_rate >= 0):
+            raise ValueError(f"{self.family}: frame rate {self.frame_rate!r} is not a finite number >= 0")
         if self.pooled and self.rows not in ("", RowKind.UTTERANCE.value):
             raise ValueError(f"{self.family}: a pooled file holds one row per utterance, not rows '{self.rows}'")
         if not self.rows:

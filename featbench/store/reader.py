@@ -26,7 +26,23 @@ from featbench.store.files import PENDING, FamilyIndex
 from featbench.store.meta import FamilyMeta
 
 
+MAX_NAME_BYTES = 200  # a file name holds 255 bytes; '<family>.<config hash>.h5' (a family kept aside) needs 16 more
+
+
 def family_path(store: str | Path, family: str) -> Path:
+    """Where family `family` is kept in `store`; a name that would leave the folder (a path, '..') or that no
+    file can have is a one-line FeatbenchError.
+
+    >>> family_path("s", "fbank").as_posix()
+    's/fbank.h5'
+    >>> family_path("s", "../x")
+    Traceback (most recent call last):
+    featbench.errors.FeatbenchError: '../x': not a family name a store can hold (a file name: no '/', NUL or '..', at most 200 bytes)
+    """
+    if not family or family in (".", "..") or any(c in family for c in ("/", os.sep, "\0")) \
+            or len(family.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+        raise FeatbenchError(f"{family[:80]!r}: not a family name a store can hold (a file name: no '/', NUL or '..', "
+                             f"at most {MAX_NAME_BYTES} bytes)")
     return Path(store) / f"{family}.h5"
 
 
@@ -48,12 +64,21 @@ def sources(store: Path, family: str, with_features: bool = False) -> list:
     meanwhile makes the listing start again."""
     for attempt in range(5):
         try:
-            return [FamilyIndex.read(p, with_features) for p in _paths(Path(store), family)]
+            return [_of_family(FamilyIndex.read(p, with_features), family) for p in _paths(Path(store), family)]
         except FileNotFoundError:
             if attempt == 4:
                 raise FeatbenchError(f"{store}: the '{family}' files keep changing while being read; "
                                      "read again when the extraction writing them has finished") from None
     return []
+
+
+def _of_family(read, family: str):
+    """`read` (an index, or (index, features)) unless its file says it holds another family (a renamed file)."""
+    index = read[0] if isinstance(read, tuple) else read
+    if index.meta.family != family:
+        raise FeatbenchError(f"{index.path}: holds family {index.meta.family[:80]!r}, not '{family}' (a file renamed "
+                             "by hand? give it back its name)")
+    return read
 
 
 def latest_records(indexes: list[FamilyIndex]) -> dict[str, tuple[int, int]]:

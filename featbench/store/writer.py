@@ -23,6 +23,7 @@ string of every row, the transcript and its source, kept beside the rows (see `f
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import time
 from pathlib import Path
@@ -126,7 +127,8 @@ class StoreWriter:
             if earlier.is_file():  # this exact config was extracted before: reuse it
                 os.replace(earlier, main)
                 self.messages.append(f"{meta.family}: reusing features kept from config {meta.config_hash}")
-        for leftover in [*self.store.glob(f"{meta.family}.h5.tmp*"), *(self.store / PENDING / meta.family).glob("*.tmp*")]:
+        for leftover in [*self.store.glob(f"{glob.escape(meta.family)}.h5.tmp*"),  # a name may hold '*', '?', '['
+                         *(self.store / PENDING / meta.family).glob("*.tmp*")]:
             leftover.unlink()  # half-written by a killed run; never renamed, so never read
         for shard in pending_files(self.store, meta.family):
             if FamilyIndex.read(shard).meta.config_hash != meta.config_hash:
