@@ -132,7 +132,11 @@ def _checked(family, array) -> np.ndarray:
         raise ValueError("the family returned no rows")
     if not np.all(np.isfinite(array)):
         raise ValueError("non-finite feature values")
-    return family.storage.apply(array)
+    with np.errstate(over="ignore"):  # an overflow becomes inf, refused below in one line
+        stored = family.storage.apply(array)
+    if not np.all(np.isfinite(stored)):  # float64 beyond float32's range (float16's is refused by `cast`)
+        raise ValueError(f"feature values beyond what {stored.dtype} holds (largest {np.finfo(stored.dtype).max:.3g})")
+    return stored
 
 
 def _per_clip(err: Exception) -> str:
