@@ -130,7 +130,6 @@ def check_interrupted_extraction(probe) -> tuple[bool, str]:
     the first clip whole (as extracted uninterrupted) and nothing else, and the rerun must do the other two."""
     from featbench.corpus.table import make_table
     from featbench.extract import run_extraction
-    from featbench.store import read_family
 
     ids = [p.stem for p in probe.paths]
     table = make_table([dict(id=uid, path=str(path), label="x", speaker="s", transcript=probe.inputs[k] if probe.text else "")
@@ -146,21 +145,25 @@ def check_interrupted_extraction(probe) -> tuple[bool, str]:
         return False, ("the run went on after a Ctrl-C in the second clip" if tracer.calls >= 2 else
                        f"the run called {method.__qualname__} {tracer.calls} time(s) for 3 clips")
     expected = {uid: probe.family.storage.apply(a) for uid, a in zip(ids, probe.outputs)}
-    problem = _stored_problem(read_family(store, probe.name), expected, ids[:1], "after the Ctrl-C")
+    problem = _stored_problem(store, probe.name, expected, ids[:1], "after the Ctrl-C")
     if problem:
         return False, problem
     rerun = run_extraction(table, specs, store, probe.audio, progress=False)
     if (rerun.already_done, rerun.extracted) != (1, 2):
         return False, f"the rerun found {rerun.already_done} clip(s) stored and extracted {rerun.extracted}, not 1 and 2"
-    problem = _stored_problem(read_family(store, probe.name), expected, ids, "after the rerun")
+    problem = _stored_problem(store, probe.name, expected, ids, "after the rerun")
     return (False, problem) if problem else (True, "interrupted in clip 2: clip 1 stored whole and nothing else; the "
                                                    "rerun extracted clips 2 and 3")
 
 
-def _stored_problem(stored, expected: dict, ids: list[str], when: str) -> str:
-    """'' when the store holds exactly `ids`, each as extracted uninterrupted; else what is wrong."""
-    if sorted(stored.ids) != sorted(ids):
-        return f"{when} the store holds {sorted(stored.ids)}, not {ids}"
+def _stored_problem(store: Path, name: str, expected: dict, ids: list[str], when: str) -> str:
+    """'' when the store holds exactly `ids` of family `name`, each as extracted uninterrupted; else what is wrong."""
+    from featbench.store import list_families, read_family
+
+    stored = read_family(store, name) if name in list_families(store) else None
+    held = sorted(stored.ids) if stored is not None else []
+    if held != sorted(ids):
+        return f"{when} the store holds {held}, not {ids}"
     for uid in ids:
         if not same(stored.get(uid), expected[uid], SAME):
             return f"{when} the stored features of {uid} differ from those extracted uninterrupted"

@@ -11,13 +11,15 @@ calls ``os._exit`` would take featbench with it. The price is one more Python pr
 plug-in imported twice, paid only where plug-ins are installed and a command looks for them (not when every
 family asked for is a built-in one).
 
->>> probe([], frozenset())
+>>> probe([], frozenset(), importer=print)
 {}
 """
 from __future__ import annotations
 
+from typing import Callable
+
 from featbench.child_process import ChildCrashed, ChildNotStarted, ChildTimeout, seconds_setting, stream_in_child
-from featbench.errors import FeatbenchError, one_line
+from featbench.errors import FeatbenchError
 
 TIMEOUT_VARIABLE = "FEATBENCH_PLUGIN_TIMEOUT"
 DEFAULT_TIMEOUT_S = 60.0
@@ -28,16 +30,17 @@ def import_limit() -> float:
     return seconds_setting(TIMEOUT_VARIABLE, DEFAULT_TIMEOUT_S)
 
 
-def probe(keys: list[tuple[str, str, str]], builtin: frozenset) -> dict[tuple[str, str, str], str]:
+def probe(keys: list[tuple[str, str, str]], builtin: frozenset, importer: Callable) -> dict[tuple[str, str, str], str]:
     """{key: why the entry point cannot be used ('' when it can)} for the entry points `keys` ((name, target,
-    distribution), as `plugins.entry_key` makes them), each imported in a child process within `import_limit()`."""
+    distribution), as `plugins.entry_key` makes them), each imported in a child process within `import_limit()`
+    by `importer(keys, builtin)` (`plugins.import_each`: a generator of (key, problem), in the order of `keys`)."""
     limit = import_limit()
     found: dict[tuple[str, str, str], str] = {}
     while len(found) < len(keys):
         remaining = [key for key in keys if key not in found]
         before = len(found)
         try:
-            for key, problem in stream_in_child(_import_each, remaining, builtin, limit=limit, quiet=True):
+            for key, problem in stream_in_child(importer, remaining, builtin, limit=limit, quiet=True):
                 found[key] = problem
         except ChildTimeout:
             found[remaining[len(found) - before]] = (
@@ -48,20 +51,3 @@ def probe(keys: list[tuple[str, str, str]], builtin: frozenset) -> dict[tuple[st
         except ChildNotStarted as err:
             raise FeatbenchError(f"could not start a process to import the plug-ins ({err})") from None
     return found
-
-
-def _import_each(keys: list[tuple[str, str, str]], builtin: frozenset):
-    """In the child: (key, problem) of each entry point, in the order of `keys`. SIGINT is ignored here (the caller
-    handles Ctrl-C), so whatever a plug-in raises is its own failure."""
-    from featbench.features.plugins import entry_key, entry_points, load
-
-    points = {entry_key(point): point for point in entry_points()}
-    for key in keys:
-        if key not in points:
-            yield key, "cannot be imported (its entry point was not found again: installed or removed meanwhile?)"
-            continue
-        try:
-            problem = load(points[key], builtin).problem
-        except BaseException as err:  # a BaseException of the plug-in's own (GeneratorExit, its own class)
-            problem = f"cannot be imported ({one_line(err)})"
-        yield key, problem

@@ -141,7 +141,7 @@ def discover(builtin: frozenset = frozenset()) -> tuple[Plugin, ...]:
     child process first (`plugin_probe`: time limit, crashes), and here only when that went well."""
     points = entry_points()
     candidates = [entry_key(point) for point in points if point.name not in builtin]
-    found = probe(candidates, builtin) if candidates else {}
+    found = probe(candidates, builtin, import_each) if candidates else {}
     plugins = sorted((load(point, builtin, found.get(entry_key(point))) for point in points),
                      key=lambda p: (p.name, p.origin))
     claimed: dict[str, list[Plugin]] = {}
@@ -157,6 +157,21 @@ def discover(builtin: frozenset = frozenset()) -> tuple[Plugin, ...]:
             plugin.family.plugin_origin = {plugin.distribution: plugin.version}
         result.append(plugin)
     return tuple(result)
+
+
+def import_each(keys: list[tuple[str, str, str]], builtin: frozenset):
+    """(key, problem) of each entry point of `keys`, in their order: what the child process of `plugin_probe` runs.
+    SIGINT is ignored there (the caller handles Ctrl-C), so whatever a plug-in raises is its own failure."""
+    points = {entry_key(point): point for point in entry_points()}
+    for key in keys:
+        if key not in points:
+            yield key, "cannot be imported (its entry point was not found again: installed or removed meanwhile?)"
+            continue
+        try:
+            problem = load(points[key], builtin).problem
+        except BaseException as err:  # a BaseException of the plug-in's own (GeneratorExit, its own class)
+            problem = f"cannot be imported ({one_line(err)})"
+        yield key, problem
 
 
 @contextlib.contextmanager
