@@ -37,7 +37,7 @@ from featbench.locking import check_writable, exclusive
 from featbench.store.files import FamilyIndex, TextRecord, checksum, write_file
 from featbench.store.bounded import check_settings
 from featbench.store.meta import FamilyMeta
-from featbench.store.reader import PENDING, family_path, latest_records, pending_files, sources, verify
+from featbench.store.reader import PENDING, _of_family, family_path, latest_records, pending_files, sources, verify
 
 
 class StoreWriter:
@@ -90,7 +90,7 @@ class StoreWriter:
         main = family_path(self.store, family)
         for path in [main] * os.path.lexists(main) + pending_files(self.store, family):
             try:
-                FamilyIndex.read(path)
+                _of_family(FamilyIndex.read(path), family)
             except FileNotFoundError:
                 continue  # gone meanwhile
             except CorruptStoreError:  # proof of damage: kept aside for inspection, never read again

@@ -377,3 +377,6 @@ def test_a_file_renamed_to_another_family_is_refused(tmp_path):
     os.replace(tmp_path / "toy.h5", tmp_path / "words.h5")
     with pytest.raises(FeatbenchError, match="words.h5: holds family 'toy', not 'words'"):
         read_family(tmp_path, "words")
+    with StoreWriter(tmp_path) as writer:
+        assert writer.repair() == [] and len(writer.left) == 1 and "holds family 'toy'" in writer.left[0]
+    assert (tmp_path / "words.h5").exists()
