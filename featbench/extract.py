@@ -35,7 +35,9 @@ from featbench.audio import AudioConfig, AudioProblem, file_hash, load
 from featbench.device import CPU, Device
 from featbench.errors import FeatbenchError
 from featbench.executors import Executor, resolve_executor
-from featbench.features import InputKind, build_family
+from featbench.foreign_code import foreign
+from featbench.features import FAMILIES, InputKind, build_family
+from featbench.features.plugins import setting_up
 from featbench.features.text_family import text_hash
 from featbench.transcript_inputs import check_transcripts, sources_note
 from featbench.progress import LateBar, clip_note, progress_note
@@ -89,7 +91,12 @@ def check_families(specs: list[tuple[str, dict]], audio: AudioConfig) -> dict:
     (FeatbenchError) come from here, before any clip is touched. What needs the corpus and the store
     (the transcripts of text families) is checked by `check_transcripts`, which `run_extraction` calls
     before it opens the store."""
-    return {name: FamilyMeta.of(build_family(name, options, audio)) for name, options in specs}
+    metas = {}
+    for name, options in specs:
+        family = build_family(name, options, audio)
+        with setting_up(name, "its declarations (columns, frame rate, config hash)", plugin=name not in FAMILIES):
+            metas[name] = FamilyMeta.of(family)
+    return metas
 
 
 def build_families(specs: list[tuple[str, dict]], audio: AudioConfig, device: Device = CPU) -> dict:
@@ -99,18 +106,37 @@ def build_families(specs: list[tuple[str, dict]], audio: AudioConfig, device: De
 
     on = device.for_worker(worker_index()).activate()
     families = {name: build_family(name, options, audio) for name, options in specs}
-    for family in families.values():
+    for name, family in families.items():
         family.use_device(on)
-        family.load()
+        with setting_up(name, "load()", plugin=name not in FAMILIES):
+            family.load()
     return families
 
 
-def _checked(family, array: np.ndarray) -> np.ndarray:
+def _checked(family, array) -> np.ndarray:
     """One clip's features as the store keeps them (`family.storage`: dtype, pooled); a ValueError (a failure of
-    that clip) for non-finite values or values the stored dtype cannot hold."""
-    if array.size and not np.all(np.isfinite(array)):
+    that clip) for anything but real numbers of shape (rows, dim) with rows, non-finite values, or values the
+    stored dtype cannot hold.
+
+    >>> from featbench.features import build_family
+    >>> _checked(build_family("fbank"), np.zeros((2, 3)))
+    Traceback (most recent call last):
+    ValueError: the family returned features of shape (2, 3), not (rows, 80)
+    """
+    array = np.asarray(array)
+    if array.dtype.kind not in "iuf":
+        raise ValueError(f"the family returned {array.dtype} values, not real numbers")
+    if array.ndim != 2 or array.shape[1] != family.dim:
+        raise ValueError(f"the family returned features of shape {array.shape}, not (rows, {family.dim})")
+    if not len(array):
+        raise ValueError("the family returned no rows")
+    if not np.all(np.isfinite(array)):
         raise ValueError("non-finite feature values")
-    return family.storage.apply(array)
+    with np.errstate(over="ignore"):  # an overflow becomes inf, refused below in one line
+        stored = family.storage.apply(array)
+    if not np.all(np.isfinite(stored)):  # float64 beyond float32's range (float16's is refused by `cast`)
+        raise ValueError(f"feature values beyond what {stored.dtype} holds (largest {np.finfo(stored.dtype).max:.3g})")
+    return stored
 
 
 def _per_clip(err: Exception) -> str:
@@ -157,13 +183,17 @@ def _extract_family(family, name: str, batch: ClipBatch, signals: dict, texts: d
         return
     group = [uid for uid, _, needed in batch.items if name in needed and uid in signals]
     try:
-        arrays = [_checked(family, a) for a in family.extract_batch([signals[u] for u in group], batch.audio.sample_rate)]
+        with foreign(f"family '{name}'"):  # its sys.exit() or own KeyboardInterrupt: the clip's failure
+            arrays = [_checked(family, a) for a in family.extract_batch([signals[u] for u in group], batch.audio.sample_rate)]
+        if len(arrays) != len(group):
+            raise ValueError(f"extract_batch returned {len(arrays)} arrays for {len(group)} clips")
     except Exception as err:  # retried clip by clip below, where the failing clip's error is recorded
         _per_clip(err)
         arrays = None
     for k, uid in enumerate(group):
         try:
-            results[uid][0][name] = arrays[k] if arrays is not None else _checked(family, family.extract(signals[uid], batch.audio.sample_rate))
+            with foreign(f"family '{name}'"):
+                results[uid][0][name] = arrays[k] if arrays is not None else _checked(family, family.extract(signals[uid], batch.audio.sample_rate))
         except Exception as err:  # one family failing on one clip must not stop the run; reported per clip
             results[uid][1][name] = _per_clip(err)
 
@@ -182,16 +212,20 @@ def _extract_texts(family, name: str, batch: ClipBatch, texts: dict, results: di
         return
     try:
         together = [texts[(u, name)][0] for u in group]
-        arrays = [_checked(family, a) for a in family.extract_text_batch(together)]
-        tokens = family.row_tokens(together)
+        with foreign(f"family '{name}'"):
+            arrays = [_checked(family, a) for a in family.extract_text_batch(together)]
+            tokens = family.row_tokens(together)
+        if len(arrays) != len(group) or len(tokens) != len(group):
+            raise ValueError(f"{len(arrays)} arrays and {len(tokens)} token lists for {len(group)} transcripts")
     except Exception as err:  # retried clip by clip below, where the failing clip's error is recorded
         _per_clip(err)
         arrays = tokens = None
     for k, uid in enumerate(group):
         try:
             text = texts[(uid, name)][0]
-            array = arrays[k] if arrays is not None else _checked(family, family.extract_text([text])[0])
-            row_tokens = tokens[k] if tokens is not None else family.row_tokens([text])[0]
+            with foreign(f"family '{name}'"):
+                array = arrays[k] if arrays is not None else _checked(family, family.extract_text([text])[0])
+                row_tokens = tokens[k] if tokens is not None else family.row_tokens([text])[0]
             if len(row_tokens) != len(array):
                 raise ValueError(f"{len(array)} rows but {len(row_tokens)} tokens")
             results[uid][0][name], results[uid][2][name] = array, list(row_tokens)

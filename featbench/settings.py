@@ -6,6 +6,8 @@ the functions below, never through ``os.environ``.
 
 - ``FEATBENCH_READ_TIMEOUT``: the seconds one store read may take (`featbench.store.bounded`), a number above 0
   and at most 86400; unset: 60.
+- ``FEATBENCH_PLUGIN_TIMEOUT``: the seconds one plug-in's import may take (`featbench.features.plugin_probe`),
+  likewise; unset: 60.
 - ``OMP_NUM_THREADS``, ``OPENBLAS_NUM_THREADS``, ``MKL_NUM_THREADS``: the threads of a BLAS/OpenMP pool, a whole
   number from 1 to 1024; unset: 1 (the command line sets them; featbench parallelises with processes).
 - ``TMPDIR``, ``TEMP``, ``TMP`` (read by Python's `tempfile`): an existing folder this user can write to; unset:
@@ -37,7 +39,9 @@ from featbench.options import is_whole
 
 READ_TIMEOUT = "FEATBENCH_READ_TIMEOUT"
 DEFAULT_READ_TIMEOUT_S = 60.0
-MAX_READ_TIMEOUT_S = 86400.0  # a day: longer is a typo, and threading's waits overflow on inf
+PLUGIN_TIMEOUT = "FEATBENCH_PLUGIN_TIMEOUT"
+DEFAULT_PLUGIN_TIMEOUT_S = 60.0
+MAX_TIMEOUT_S = 86400.0  # a day: longer is a typo, and threading's waits overflow on inf
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 MAX_THREADS = 1024
 TEMP_VARIABLES = ("TMPDIR", "TEMP", "TMP")  # the ones Python's tempfile reads, in its order
@@ -48,6 +52,7 @@ class Settings:
     """Every variable featbench reads, typed; `threads` and `temp_dirs` hold only the variables that are set."""
 
     read_timeout_s: float = DEFAULT_READ_TIMEOUT_S
+    plugin_timeout_s: float = DEFAULT_PLUGIN_TIMEOUT_S
     threads: dict[str, int] = field(default_factory=dict)
     temp_dirs: dict[str, str] = field(default_factory=dict)
 
@@ -55,21 +60,35 @@ class Settings:
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """All of them from `environ` (default os.environ); the first bad one is a one-line FeatbenchError."""
         environ = os.environ if environ is None else environ
-        return cls(read_timeout_s(environ), thread_counts(environ), temp_dirs(environ))
+        return cls(read_timeout_s(environ), plugin_timeout_s(environ), thread_counts(environ), temp_dirs(environ))
 
 
 def read_timeout_s(environ: Mapping[str, str] | None = None) -> float:
     """FEATBENCH_READ_TIMEOUT: how long one bounded store read may take (`featbench.store.bounded`), or 60."""
-    text = _value(environ, READ_TIMEOUT)
+    return _seconds(environ, READ_TIMEOUT, DEFAULT_READ_TIMEOUT_S, "one store read may take")
+
+
+def plugin_timeout_s(environ: Mapping[str, str] | None = None) -> float:
+    """FEATBENCH_PLUGIN_TIMEOUT: how long one plug-in's import may take (`featbench.features.plugin_probe`), or 60.
+
+    >>> plugin_timeout_s({"FEATBENCH_PLUGIN_TIMEOUT": "5"})
+    5.0
+    """
+    return _seconds(environ, PLUGIN_TIMEOUT, DEFAULT_PLUGIN_TIMEOUT_S, "one plug-in's import may take")
+
+
+def _seconds(environ: Mapping[str, str] | None, name: str, default: float, what: str) -> float:
+    """A time limit in seconds: a number above 0 and at most a day, `default` when unset; else one line."""
+    text = _value(environ, name)
     if not text:
-        return DEFAULT_READ_TIMEOUT_S
+        return default
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not 0 < value <= MAX_READ_TIMEOUT_S:  # also refuses nan
-        raise _refusal(READ_TIMEOUT, text, f"give the seconds one store read may take, a number above 0 and at most "
-                                           f"{MAX_READ_TIMEOUT_S:g} (unset: {DEFAULT_READ_TIMEOUT_S:g})")
+    if not 0 < value <= MAX_TIMEOUT_S:  # also refuses nan
+        raise _refusal(name, text, f"give the seconds {what}, a number above 0 and at most {MAX_TIMEOUT_S:g} "
+                                   f"(unset: {default:g})")
     return value
 
 

@@ -37,6 +37,7 @@ def corpus(layout: Layout, root: Root, classes: Classes = None, merge: Merge = N
 def families(
     check: Annotated[Optional[str], typer.Option("--check", metavar="NAME", help="Run the conformance checks on family NAME (built-in or plug-in) on three short synthetic clips: one line per check, exit 1 if any fails.")] = None,
     set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="NAME.OPTION=VALUE", help="With --check: an option of the family checked (default: its defaults), e.g. --set whisper.model=models/whisper-base (repeatable).")] = None,
+    timeout: Annotated[float, typer.Option(metavar="SECONDS", min=0.001, max=1e6, help="With --check: the time limit of each check; one that does not finish fails (the family hangs?) and the others still run.")] = 300.0,
 ) -> None:
     """List the feature families (built-in, and plug-ins of installed packages) and their options.
 
@@ -51,7 +52,7 @@ def families(
     if check is not None:
         from featbench.conformance import check_family
 
-        result = check_family(check, settings.get(check, {}))
+        result = check_family(check, settings.get(check, {}), limit=timeout)
         typer.echo("\n".join(result.lines()))
         if not result.ok:
             raise typer.Exit(1)

@@ -101,7 +101,7 @@ def transcribe(
 @user_errors
 def verify(
     store: StoreArg,
-    repair: Annotated[bool, typer.Option(metavar="", help="Remove damaged clips (and move unreadable files aside) so that the next extract redoes them.")] = False,
+    repair: Annotated[bool, typer.Option(metavar="", help="Remove damaged clips (and move damaged files aside) so that the next extract redoes them; files unreadable for another reason (permissions, a folder in its place) are left where they are.")] = False,
 ) -> None:
     """Check every stored clip and every file's index against their checksums; name what is damaged (exit 1 if any).
 
@@ -118,4 +118,8 @@ def verify(
     if not repair and not all(h.ok for h in report):
         raise FeatbenchError(f"{store}: damaged clips or files found; run again with --repair, then extract again")
     with StoreWriter(store) as writer:
-        typer.echo("\n".join(writer.repair()))
+        lines = writer.repair()
+    typer.echo("\n".join([*lines, *writer.left]))
+    if writer.left:
+        raise FeatbenchError(f"{store}: {len(writer.left)} file(s) left in place (not proven damaged: repair moves "
+                             "only damaged files); see above")

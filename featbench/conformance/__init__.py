@@ -15,6 +15,9 @@ each check is one line, passed or failed, with what was found:
 - Ctrl-C: a KeyboardInterrupt raised inside `load`, `extract` or `extract_batch` comes out as one
   (`interrupts`), and an extraction interrupted mid-run keeps only whole clips and resumes
 
+The checks run in a child process, each within a time limit (`check_family`): a family that hangs, exits or
+crashes fails the check it was in, and the others still run.
+
 >>> check = Check("dtype", True, "float32")
 >>> check.line()
 '  pass  dtype: float32'
@@ -30,6 +33,7 @@ from typing import Callable
 import numpy as np
 
 from featbench.audio import AudioConfig
+from featbench.child_process import ChildCrashed, ChildNotStarted, ChildTimeout, stream_in_child
 from featbench.errors import FeatbenchError, one_line
 from featbench.features import FAMILIES, InputKind, build_family
 from featbench.features.plugins import discover
@@ -39,6 +43,9 @@ from featbench.row_kinds import RowKind
 CLIP_SECONDS = (0.5, 1.0, 0.75)
 SENTENCES = ("Kids are talking by the door.", "Dogs are sitting by the door.", "The cat sat on the mat today.")
 BATCHED = dict(rtol=1e-4, atol=1e-5)  # batch vs one by one: what `extract_batch` promises (padding, other kernels)
+DEFAULT_LIMIT_S = 300.0  # per check (`families --check --timeout`): whisper's slowest takes about 20 s on a CPU
+TITLES = ("builds", "declared", "shapes", "dtype", "finite", "deterministic", "pickles", "batch", "config hash",
+          "Ctrl-C inside the family", "Ctrl-C during extraction")
 
 
 @dataclass(frozen=True)
@@ -141,32 +148,67 @@ def synthetic_inputs(folder: Path, audio: AudioConfig, text: bool) -> tuple[list
     return (list(SENTENCES) if text else [load(p, audio) for p in paths]), paths
 
 
-def check_family(name: str, options: dict | None = None, audio: AudioConfig = AudioConfig()) -> Conformance:
+def check_family(name: str, options: dict | None = None, audio: AudioConfig = AudioConfig(),
+                 limit: float = DEFAULT_LIMIT_S) -> Conformance:
     """Run every check on family `name` (with `options`, default: its defaults); a Conformance, one Check per line.
-    An unknown family or a plug-in that cannot be used is a one-line FeatbenchError."""
+    An unknown family or a plug-in that cannot be used is a one-line FeatbenchError.
+
+    The checks run in a child process (`featbench.child_process`), each within `limit` seconds: one that does not
+    finish (a family that hangs) or ends the process (sys.exit, a crash) is that check's failure, and the checks
+    after it run in a fresh child. A Ctrl-C stops them all (KeyboardInterrupt)."""
     from featbench.features import family_class
 
     family_class(name)  # unknown, or a plug-in that cannot be used: one line, before any work
     result = Conformance(name, origin(name))
-    with tempfile.TemporaryDirectory(prefix="featbench-check-") as folder:
-        probe = _built(name, dict(options or {}), audio, Path(folder), result)
-        if probe is None:
-            return result
-        from featbench.conformance.interrupts import check_interrupted_extraction, check_interrupts
-
-        for title, check in [("declared", _declared), ("shapes", _shapes), ("dtype", _dtype), ("finite", _finite),
-                             ("deterministic", _deterministic), ("pickles", _pickles), ("batch", _batch),
-                             ("config hash", _config_hash), ("Ctrl-C inside the family", check_interrupts),
-                             ("Ctrl-C during extraction", check_interrupted_extraction)]:
-            result.checks.append(_guarded(title, check, probe))
+    with tempfile.TemporaryDirectory(prefix="featbench-check-") as folder:  # removed here, even after a kill
+        while len(result.checks) < len(TITLES) and all(c.passed for c in result.checks[:1]):
+            done = len(result.checks)
+            try:
+                for check in stream_in_child(run_checks, name, dict(options or {}), audio, done,
+                                             Path(folder) / f"run{done}", limit=limit, interrupts=True):
+                    result.checks.append(check)
+            except ChildTimeout:
+                result.checks.append(Check(TITLES[len(result.checks)], False, f"did not finish within {limit:g} s"))
+            except ChildCrashed as err:
+                result.checks.append(Check(TITLES[len(result.checks)], False,
+                                           f"the process running it ended (exit code {err.returncode})"))
+            except ChildNotStarted as err:
+                raise FeatbenchError(f"could not start a process to check '{name}' ({err})") from None
+            if len(result.checks) == done:
+                break  # nothing more came (never expected): no endless loop
     return result
+
+
+def _checks() -> list[tuple[str, Callable]]:
+    from featbench.conformance.interrupts import check_interrupted_extraction, check_interrupts
+
+    return [("declared", _declared), ("shapes", _shapes), ("dtype", _dtype), ("finite", _finite),
+            ("deterministic", _deterministic), ("pickles", _pickles), ("batch", _batch), ("config hash", _config_hash),
+            ("Ctrl-C inside the family", check_interrupts), ("Ctrl-C during extraction", check_interrupted_extraction)]
+
+
+def run_checks(name: str, options: dict, audio: AudioConfig, skip: int, folder: Path):
+    """Yield the Check of each of TITLES from number `skip` on (the family built again in `folder` first). Runs in
+    the child process of `check_family`, where no Ctrl-C of the user arrives (the parent kills it): whatever the
+    family raises, SystemExit and KeyboardInterrupt included, is a failed check."""
+    folder.mkdir(parents=True, exist_ok=True)
+    built = Conformance(name, "")
+    probe = _built(name, options, audio, folder, built)
+    if not skip:
+        yield built.checks[0]
+    if probe is None:
+        for title in TITLES[skip:] if skip else ():
+            yield Check(title, False, f"not run: the family did not build again ({built.checks[0].detail})")
+        return
+    for title, check in _checks()[max(skip, 1) - 1:]:
+        yield _guarded(title, check, probe)
 
 
 def _guarded(title: str, check: Callable, probe: Probe) -> Check:
     """`check(probe)` -> (passed, detail) as a Check; an exception it raises is that check's failure, in one line."""
     try:
         passed, detail = check(probe)
-    except Exception as err:  # the family's own bug: one line, the other checks still run
+    except (Exception, SystemExit, KeyboardInterrupt) as err:  # the family's own (see run_checks): one line
         passed, detail = False, f"raised {one_line(err)}"
     return Check(title, passed, detail)
 
@@ -179,7 +221,7 @@ def _built(name: str, options: dict, audio: AudioConfig, folder: Path, result: C
         inputs, paths = synthetic_inputs(folder, audio, family.input is InputKind.TEXT)
         probe = Probe(name, options, audio, family, inputs, paths)
         probe.outputs = [np.asarray(probe.one(family, x)) for x in inputs]
-    except Exception as err:  # FeatbenchError (options, model files) or the family's own: one line
+    except (Exception, SystemExit, KeyboardInterrupt) as err:  # options, model files, or the family's own: one line
         result.checks.append(Check("builds", False, one_line(err)))
         return None
     shapes = ", ".join(str(tuple(a.shape)) for a in probe.outputs)

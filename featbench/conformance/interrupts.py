@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import functools
 import os
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import Callable
 
@@ -44,7 +46,7 @@ class Interrupter:
             self.count += 1
             if self.count == self.at:
                 self.where = f"{Path(frame.f_code.co_filename).name}:{frame.f_lineno} ({frame.f_code.co_name})"
-                raise KeyboardInterrupt  # as Python raises it when Ctrl-C arrives before this line
+                ctrl_c()
         return self._line
 
 
@@ -58,8 +60,16 @@ class CallInterrupter:
         if event == "call" and frame.f_code is self.code:
             self.calls += 1
             if self.calls == self.nth:
-                raise KeyboardInterrupt
+                ctrl_c()
         return None
+
+
+def ctrl_c() -> None:
+    """Raise KeyboardInterrupt as a Ctrl-C does: a real SIGINT, through this process's handlers (which may record
+    it, as `featbench.foreign_code` and `InterruptGuard` do), where a handler is installed; else directly."""
+    if callable(signal.getsignal(signal.SIGINT)) and threading.current_thread() is threading.main_thread():
+        signal.raise_signal(signal.SIGINT)  # the handler runs now, inside this call
+    raise KeyboardInterrupt  # no handler, or one that only recorded it (a deferring InterruptGuard)
 
 
 def _traced(call: Callable, tracer):
@@ -120,7 +130,6 @@ def check_interrupted_extraction(probe) -> tuple[bool, str]:
     the first clip whole (as extracted uninterrupted) and nothing else, and the rerun must do the other two."""
     from featbench.corpus.table import make_table
     from featbench.extract import run_extraction
-    from featbench.store import read_family
 
     ids = [p.stem for p in probe.paths]
     table = make_table([dict(id=uid, path=str(path), label="x", speaker="s", transcript=probe.inputs[k] if probe.text else "")
@@ -136,21 +145,25 @@ def check_interrupted_extraction(probe) -> tuple[bool, str]:
         return False, ("the run went on after a Ctrl-C in the second clip" if tracer.calls >= 2 else
                        f"the run called {method.__qualname__} {tracer.calls} time(s) for 3 clips")
     expected = {uid: probe.family.storage.apply(a) for uid, a in zip(ids, probe.outputs)}
-    problem = _stored_problem(read_family(store, probe.name), expected, ids[:1], "after the Ctrl-C")
+    problem = _stored_problem(store, probe.name, expected, ids[:1], "after the Ctrl-C")
     if problem:
         return False, problem
     rerun = run_extraction(table, specs, store, probe.audio, progress=False)
     if (rerun.already_done, rerun.extracted) != (1, 2):
         return False, f"the rerun found {rerun.already_done} clip(s) stored and extracted {rerun.extracted}, not 1 and 2"
-    problem = _stored_problem(read_family(store, probe.name), expected, ids, "after the rerun")
+    problem = _stored_problem(store, probe.name, expected, ids, "after the rerun")
     return (False, problem) if problem else (True, "interrupted in clip 2: clip 1 stored whole and nothing else; the "
                                                    "rerun extracted clips 2 and 3")
 
 
-def _stored_problem(stored, expected: dict, ids: list[str], when: str) -> str:
-    """'' when the store holds exactly `ids`, each as extracted uninterrupted; else what is wrong."""
-    if sorted(stored.ids) != sorted(ids):
-        return f"{when} the store holds {sorted(stored.ids)}, not {ids}"
+def _stored_problem(store: Path, name: str, expected: dict, ids: list[str], when: str) -> str:
+    """'' when the store holds exactly `ids` of family `name`, each as extracted uninterrupted; else what is wrong."""
+    from featbench.store import list_families, read_family
+
+    stored = read_family(store, name) if name in list_families(store) else None
+    held = sorted(stored.ids) if stored is not None else []
+    if held != sorted(ids):
+        return f"{when} the store holds {held}, not {ids}"
     for uid in ids:
         if not same(stored.get(uid), expected[uid], SAME):
             return f"{when} the stored features of {uid} differ from those extracted uninterrupted"

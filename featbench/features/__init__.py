@@ -17,7 +17,7 @@ from featbench.features.opensmile_family import ComParELLD, EGeMAPSFunctionals, 
 from featbench.features.pretrained_families import FairseqTransformer, HFFamily, Wav2Vec1, WhisperEncoderLayers
 from featbench.features.raw import RawWaveform
 from featbench.features.text_family import TextEncoder
-from featbench.features.plugins import discover, plugin_families  # noqa: I001 (after the built-ins: easier merges)
+from featbench.features.plugins import discover, plugin_families, setting_up  # noqa: I001 (after the built-ins: easier merges)
 
 FAMILIES: dict[str, type[FeatureFamily]] = {
     cls.name: cls for cls in (EGeMAPSLLD, EGeMAPSFunctionals, ComParELLD, Fbank, Mfcc, RawWaveform,
@@ -49,10 +49,19 @@ def family_class(name: str) -> type[FeatureFamily]:
 
 
 def build_family(name: str, options: dict | None = None, audio: AudioConfig = AudioConfig()) -> FeatureFamily:
-    """Instantiate a registered family with its options (strings are coerced to the option's type)."""
+    """Instantiate a registered family with its options (strings are coerced to the option's type); a plug-in
+    whose construction fails (or calls sys.exit()) is one line naming it."""
     if name not in FAMILIES:
-        return family_class(name)(options, audio=audio)  # a plug-in, or one line naming the problem
+        cls = family_class(name)  # a plug-in, or one line naming the problem
+        with setting_up(name, "its construction", plugin=True):
+            return cls(options, audio=audio)
     return FAMILIES[name](options, audio=audio)
+
+
+def _classes(names) -> dict[str, type[FeatureFamily]]:
+    """{name: class} to look `names` up in: the built-ins alone when every name is one (plug-ins are not looked
+    for, so that a broken plug-in never slows or stops a run that does not use it), else `all_families`."""
+    return FAMILIES if all(name in FAMILIES for name in names) else all_families()
 
 
 def accelerated(names) -> bool:
@@ -61,7 +70,8 @@ def accelerated(names) -> bool:
     >>> accelerated(["egemaps-func", "fbank"]), accelerated(["fbank", "whisper"])
     (False, True)
     """
-    known = all_families()
+    names = list(names)
+    known = _classes(names)
     return any(name in known and known[name].accelerated for name in names)
 
 
@@ -85,7 +95,7 @@ def with_precision(specs: list[tuple[str, dict]], precision) -> list[tuple[str, 
     """
     from featbench.device import Precision
 
-    known = all_families()
+    known = _classes([name for name, _ in specs])
     if not any(_takes_precision(name, known) for name, _ in specs):
         if precision.is_default:
             return specs

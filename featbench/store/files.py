@@ -27,6 +27,7 @@ True
 from __future__ import annotations
 
 import os
+import stat
 import zlib
 from collections import Counter
 from dataclasses import dataclass
@@ -35,10 +36,11 @@ from typing import Iterable
 
 import numpy as np
 
-from featbench.errors import CorruptStoreError, FeatbenchError
+from featbench.errors import CorruptStoreError, FeatbenchError, one_line
 from featbench.row_kinds import RowKind
 from featbench.store.bounded import read_bounded
-from featbench.store.meta import FamilyMeta, fixed_strings, text
+from featbench.store.attrs import Attrs
+from featbench.store.meta import FORMAT_VERSION, FamilyMeta, fixed_strings, text
 
 TOKENS, TEXT, TEXT_SOURCE = "tokens", "text", "text_source"
 PENDING = ".pending"  # <store>/.pending/<family>/*.h5: shards of unfinished runs
@@ -96,25 +98,57 @@ def _identity(fd: int) -> tuple:
     return info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns
 
 
+def _format(h5, path: Path) -> int:
+    """The file's format version, refused in one line unless it is one this featbench reads (1 to FORMAT_VERSION);
+    a newer one before its checksums are read (a newer featbench may check other things)."""
+    value = h5.attrs.get("format_version")
+    whole = isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+    if whole and value > FORMAT_VERSION:
+        raise FeatbenchError(f"{path}: store format {int(value)}, written by a newer featbench; this one reads "
+                             f"formats 1 to {FORMAT_VERSION}")
+    return int(value) if whole and value >= 1 else 0
+
+
+def _held(dataset, path: Path, what: str):
+    """`dataset`, unless it declares more bytes than the file could hold (checked before anything is allocated):
+    featbench writes contiguous, uncompressed datasets; a chunked one may be compressed, within reason."""
+    size = os.path.getsize(path)
+    if dataset.nbytes > (size if dataset.chunks is None else 100 * size + (64 << 20)):
+        raise _damaged(path, f"its {what} declare {dataset.shape} {dataset.dtype} values ({dataset.nbytes:,} bytes), "
+                             f"more than its {size:,} bytes can hold")
+    return dataset
+
+
 def _read_parts(h5, path: Path, tokens: bool) -> dict:
     """Everything of an open file but its features, every checksum checked (FamilyIndex fields)."""
-    checked = META_CRC in h5.attrs or CRC in h5["ids"].attrs or int(h5.attrs.get("format_version", 0)) >= 3
+    version = _format(h5, path)
+    checked = META_CRC in h5.attrs or CRC in h5["ids"].attrs or version >= 3
     if checked and (META_CRC not in h5.attrs or int(h5.attrs[META_CRC]) != _meta_crc(h5)):
         raise _damaged(path, "its metadata fail their checksum")
+    if not version:
+        raise Attrs(h5.attrs, path).fail("format_version", h5.attrs.get("format_version"),
+                                         f"a store format from 1 to {FORMAT_VERSION}")
 
-    def values(name: str) -> np.ndarray:
-        data = h5[name][()]
+    def values(name: str, kinds: str = "iu") -> np.ndarray:
+        data = _held(h5[name], path, PARTS[name])[()]
         if checked and (CRC not in h5[name].attrs or int(h5[name].attrs[CRC]) != _stored_crc(data)):
             raise _damaged(path, f"its {PARTS[name]} fail their checksum")
+        if data.ndim != 1 or data.dtype.kind not in kinds:
+            raise _damaged(path, f"its {PARTS[name]} are {data.dtype} of shape {data.shape}, not a list of "
+                                 f"{'text' if kinds == 'SOU' else 'whole numbers'}")
         return data
 
     def strings(name: str) -> list[str]:
-        return [text(v) for v in values(name)]
+        return [text(v) for v in values(name, "SOU")]
 
-    parts = dict(meta=FamilyMeta.read_attrs(h5, strings("columns")), ids=strings("ids"), offsets=values("offsets"),
-                 lengths=values("lengths"), hashes=strings("audio_hash"),
-                 checksums=values("checksums") if "checksums" in h5 else None, n_rows=int(h5["features"].shape[0]),
-                 index_checked=checked)
+    meta = FamilyMeta.read_attrs(h5, strings("columns"), path)
+    features = _held(h5["features"], path, "features")
+    if features.ndim != 2 or features.shape[1] != meta.dim or features.dtype != np.dtype(meta.dtype):
+        raise _damaged(path, f"its features are {features.dtype} of shape {features.shape}, its metadata say "
+                             f"{meta.dtype} (rows, {meta.dim})")
+    parts = dict(meta=meta, ids=strings("ids"), offsets=values("offsets"), lengths=values("lengths"),
+                 hashes=strings("audio_hash"), checksums=values("checksums") if "checksums" in h5 else None,
+                 n_rows=int(features.shape[0]), index_checked=checked)
     if TEXT in h5:
         parts.update(texts=strings(TEXT), text_sources=strings(TEXT_SOURCE))
         if tokens:
@@ -154,6 +188,44 @@ def _damaged(path: Path, what: str) -> CorruptStoreError:
     return CorruptStoreError(f"{path}: damaged store file: {what}")
 
 
+def _shelved(path: Path, err: CorruptStoreError) -> CorruptStoreError:
+    """`err` with the store and family the file at `path` belongs to (for the hint to repair it)."""
+    shard = path.parent.parent.name == PENDING
+    return CorruptStoreError(str(err), store=path.parents[2] if shard else path.parent,
+                             family=path.parent.name if shard else path.stem, ids=err.ids)
+
+
+def _regular(path: Path) -> None:
+    """A one-line FeatbenchError (not damage: `repair` leaves it) unless `path` is a regular file this process can
+    read (a symbolic link to one is); FileNotFoundError when nothing is there at all. A FIFO is never opened."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise FeatbenchError(f"{path}: a symbolic link to a missing file ({os.readlink(path)})") from None
+        raise
+    except OSError as err:
+        raise FeatbenchError(f"{path}: cannot be read ({err.strerror or one_line(err)})") from None
+    if not stat.S_ISREG(info.st_mode):
+        what = "a folder" if stat.S_ISDIR(info.st_mode) else "a FIFO" if stat.S_ISFIFO(info.st_mode) else \
+            "a socket" if stat.S_ISSOCK(info.st_mode) else "a device" if stat.S_ISCHR(info.st_mode) or \
+            stat.S_ISBLK(info.st_mode) else "not a regular file"
+        raise FeatbenchError(f"{path}: {what}, not a store file")
+    try:
+        with open(path, "rb") as handle:
+            handle.read(8)
+    except OSError as err:
+        raise FeatbenchError(f"{path}: cannot be read ({err.strerror or one_line(err)})") from None
+
+
+def _unopened(path: Path, err: OSError) -> FeatbenchError:
+    """Why h5py could not open a readable regular file: damage (its own error, without errno: not HDF5, truncated)
+    or the system's (with errno: a lock, an I/O error), which is not proof of damage."""
+    if getattr(err, "errno", None) is None:
+        return _shelved(path, _damaged(path, f"not an HDF5 file, or truncated ({one_line(err)})"))
+    return FeatbenchError(f"{path}: cannot be read ({one_line(err)})")
+
+
 @dataclass
 class FamilyIndex:
     """The index of one store file: ids, offsets, lengths, audio hashes and checksums (None in format-1 files).
@@ -180,7 +252,14 @@ class FamilyIndex:
         import h5py
 
         try:
-            with h5py.File(path, "r") as h5:
+            _regular(path)
+            try:
+                h5 = h5py.File(path, "r")
+            except FileNotFoundError:
+                raise
+            except OSError as err:
+                raise _unopened(path, err) from None
+            with h5:
                 if _uses_heap(h5):  # format 1-2: all of the index in a child process, tokens included
                     index = cls(path, **_read_parts_bounded(h5, path, tokens=TEXT in h5))
                 else:
@@ -192,13 +271,15 @@ class FamilyIndex:
         except FileNotFoundError:
             raise
         except CorruptStoreError as err:  # with the store and family it belongs to, for the hint to repair it
-            shard = path.parent.parent.name == PENDING
-            raise CorruptStoreError(str(err), store=path.parents[2] if shard else path.parent,
-                                    family=path.parent.name if shard else path.stem, ids=err.ids) from None
+            raise _shelved(path, err) from None
         except FeatbenchError:
             raise
-        except Exception as err:  # h5py raises OSError, KeyError, ValueError, UnicodeDecodeError on damaged files
-            raise FeatbenchError(f"{path}: not a readable featbench store file ({type(err).__name__}: {err})") from None
+        except OSError as err:
+            if getattr(err, "errno", None) is None:  # h5py's own: the file's structure is damaged
+                raise _shelved(path, _damaged(path, f"HDF5 cannot read it ({one_line(err)})")) from None
+            raise FeatbenchError(f"{path}: cannot be read ({one_line(err)})") from None  # the system's: not damage
+        except Exception as err:  # h5py raises KeyError, ValueError, UnicodeDecodeError on damaged files
+            raise _shelved(path, _damaged(path, f"HDF5 cannot read it ({one_line(err)})")) from None
         return (index, features) if with_features else index
 
     def _check_shape(self) -> None:

@@ -36,6 +36,7 @@ from featbench.errors import FeatbenchError
 from featbench.layers import layer_blocks, layer_column_names, layer_name, layer_number  # noqa: F401 (re-exported)
 from featbench.options import is_whole
 from featbench.row_kinds import RowKind
+from featbench.store.attrs import Attrs
 
 FORMAT_VERSION = 3  # 3: strings of fixed length (no global heap), a checksum of every part (see `files`)
 
@@ -95,6 +96,8 @@ class FamilyMeta:
     layer: int | None = field(default=None, init=False)
 
     def __post_init__(self):
+        if not (isinstance(self.frame_rate, (int, float)) and np.isfinite(self.frame_rate) and self.frame_rate >= 0):
+            raise ValueError(f"{self.family}: frame rate {self.frame_rate!r} is not a finite number >= 0")
         if self.pooled and self.rows not in ("", RowKind.UTTERANCE.value):
             raise ValueError(f"{self.family}: a pooled file holds one row per utterance, not rows '{self.rows}'")
         if not self.rows:
@@ -225,14 +228,21 @@ class FamilyMeta:
         h5.create_dataset("columns", data=fixed_strings(self.columns))
 
     @classmethod
-    def read_attrs(cls, h5, columns: list[str]) -> "FamilyMeta":
-        """The FamilyMeta of an open file whose ``columns`` were read (as text) already."""
-        a = h5.attrs
-        rows, layers = (text(a["rows"]), int(a["layers"])) if "rows" in a else _format1_kind(a, columns)
-        return cls(text(a["family"]), text(a["description"]), json.loads(a["config"]), text(a["config_hash"]),
-                   json.loads(a["audio"]), json.loads(a["versions"]), int(a["sample_rate"]),
-                   float(a["frame_rate"]), columns, rows=rows, layers=layers,
-                   dtype=text(a.get("dtype", "float32")), pooled=bool(a.get("pooled", False)))
+    def read_attrs(cls, h5, columns: list[str], where="") -> "FamilyMeta":
+        """The FamilyMeta of an open file (`where`, for messages) whose ``columns`` were read (as text) already; a
+        value featbench never writes is a one-line FeatbenchError naming the file and the attribute (`attrs`)."""
+        a = Attrs(h5.attrs, where)
+        kinds = [kind.value for kind in RowKind]
+        rows, layers = (a.choice("rows", kinds), a.integer("layers", 0)) if "rows" in h5.attrs else _format1_kind(h5.attrs, columns)
+        if a.integer("dim", 0, default=len(columns)) != len(columns):
+            raise a.fail("dim", a.raw("dim"), f"the number of columns ({len(columns)})")
+        try:
+            return cls(a.text("family"), a.text("description"), a.json_object("config"), a.text("config_hash"),
+                       a.json_object("audio"), a.json_object("versions"), a.integer("sample_rate", 0),
+                       a.number("frame_rate"), columns, rows=rows, layers=layers,
+                       dtype=a.choice("dtype", ["float32", "float16"], default="float32"), pooled=a.flag("pooled", False))
+        except ValueError as err:  # a combination featbench never writes (pooled frames, layers that do not divide)
+            raise FeatbenchError(f"{where}: {err}") from None
 
 
 def _format1_kind(attrs, columns: list[str]) -> tuple[str, int]:

@@ -14,17 +14,35 @@ utterance's transcript and its source: ``FeatureSet.tokens(uid)``, ``.text(uid)`
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from featbench.errors import CorruptStoreError, FeatbenchError
+from featbench.store.bounded import check_settings
 from featbench.store.files import PENDING, FamilyIndex
 from featbench.store.meta import FamilyMeta
 
 
+MAX_NAME_BYTES = 200  # a file name holds 255 bytes; '<family>.<config hash>.h5' (a family kept aside) needs 16 more
+
+
 def family_path(store: str | Path, family: str) -> Path:
+    """Where family `family` is kept in `store`; a name that would leave the folder (a path, '..') or that no
+    file can have is a one-line FeatbenchError.
+
+    >>> family_path("s", "fbank").as_posix()
+    's/fbank.h5'
+    >>> family_path("s", "../x")
+    Traceback (most recent call last):
+    featbench.errors.FeatbenchError: '../x': not a family name a store can hold (a file name: no '/', NUL or '..', at most 200 bytes)
+    """
+    if not family or family in (".", "..") or any(c in family for c in ("/", os.sep, "\0")) \
+            or len(family.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+        raise FeatbenchError(f"{family[:80]!r}: not a family name a store can hold (a file name: no '/', NUL or '..', "
+                             f"at most {MAX_NAME_BYTES} bytes)")
     return Path(store) / f"{family}.h5"
 
 
@@ -34,8 +52,10 @@ def pending_files(store: Path, family: str) -> list[Path]:
 
 
 def _paths(store: Path, family: str) -> list[Path]:
+    """The family's files: the main file whenever something has its name (a folder, a FIFO or a dangling link
+    there is named when read, never taken for no file), then the shards."""
     main = family_path(store, family)
-    return ([main] if main.is_file() else []) + pending_files(store, family)
+    return ([main] if os.path.lexists(main) else []) + pending_files(store, family)
 
 
 def sources(store: Path, family: str, with_features: bool = False) -> list:
@@ -44,12 +64,21 @@ def sources(store: Path, family: str, with_features: bool = False) -> list:
     meanwhile makes the listing start again."""
     for attempt in range(5):
         try:
-            return [FamilyIndex.read(p, with_features) for p in _paths(Path(store), family)]
+            return [_of_family(FamilyIndex.read(p, with_features), family) for p in _paths(Path(store), family)]
         except FileNotFoundError:
             if attempt == 4:
                 raise FeatbenchError(f"{store}: the '{family}' files keep changing while being read; "
                                      "read again when the extraction writing them has finished") from None
     return []
+
+
+def _of_family(read, family: str):
+    """`read` (an index, or (index, features)) unless its file says it holds another family (a renamed file)."""
+    index = read[0] if isinstance(read, tuple) else read
+    if index.meta.family != family:
+        raise FeatbenchError(f"{index.path}: holds family {index.meta.family[:80]!r}, not '{family}' (a file renamed "
+                             "by hand? give it back its name)")
+    return read
 
 
 def latest_records(indexes: list[FamilyIndex]) -> dict[str, tuple[int, int]]:
@@ -125,6 +154,7 @@ def read_family(store: str | Path, family: str) -> FeatureSet:
     """Read one family: one contiguous read per file (the main file, plus any shards an interrupted run
     left), every utterance checked against its checksum. Raises CorruptStoreError naming damaged clips."""
     store = Path(store)
+    check_settings()
     pairs = sources(store, family, with_features=True)
     if not pairs:
         have = ", ".join(list_families(store)) or "none"
@@ -207,6 +237,7 @@ def verify(store: str | Path) -> list[FamilyHealth]:
     >>> verify(tempfile.mkdtemp())
     []
     """
+    check_settings()  # a bad FEATBENCH_* setting is one line before any file is read, never a file's damage
     report = []
     for family in list_families(store):
         health = FamilyHealth(family)

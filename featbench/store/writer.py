@@ -23,6 +23,7 @@ string of every row, the transcript and its source, kept beside the rows (see `f
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import time
 from pathlib import Path
@@ -30,12 +31,13 @@ from typing import Iterator
 
 import numpy as np
 
-from featbench.errors import CorruptStoreError
+from featbench.errors import CorruptStoreError, FeatbenchError
 from featbench.dtypes import cast
 from featbench.locking import check_writable, exclusive
 from featbench.store.files import FamilyIndex, TextRecord, checksum, write_file
+from featbench.store.bounded import check_settings
 from featbench.store.meta import FamilyMeta
-from featbench.store.reader import PENDING, family_path, latest_records, pending_files, sources, verify
+from featbench.store.reader import PENDING, _of_family, family_path, latest_records, pending_files, sources, verify
 
 
 class StoreWriter:
@@ -46,6 +48,7 @@ class StoreWriter:
     """
 
     def __init__(self, store: str | Path, flush_utterances: int = 64, flush_bytes: int = 64 << 20):
+        check_settings()  # before the folder is made or locked
         self.store = Path(store)
         self.store.mkdir(parents=True, exist_ok=True)
         self._lock = exclusive(self.store, "store")
@@ -64,6 +67,7 @@ class StoreWriter:
         self._buffered_bytes = 0
         self._buffered_utterances: set[str] = set()
         self.messages: list[str] = []
+        self.left: list[str] = []  # files `repair` left in place (not proven damaged), one line each
 
     def __enter__(self) -> "StoreWriter":
         return self
@@ -78,6 +82,22 @@ class StoreWriter:
             self._remove_empty_pending()
         finally:
             self._lock.__exit__(None, None, None)
+
+    def _shelve(self, family: str) -> list[str]:
+        """Move each damaged file of `family` aside (lines saying so); files unreadable for another reason go to
+        `left`."""
+        lines = []
+        main = family_path(self.store, family)
+        for path in [main] * os.path.lexists(main) + pending_files(self.store, family):
+            try:
+                _of_family(FamilyIndex.read(path), family)
+            except FileNotFoundError:
+                continue  # gone meanwhile
+            except CorruptStoreError:  # proof of damage: kept aside for inspection, never read again
+                lines.append(_moved_aside(family, path))
+            except FeatbenchError as err:  # not damage: the user's to fix
+                self.left.append(f"{family}: left in place, not proven damaged: {err}")
+        return lines
 
     def _remove_empty_pending(self) -> None:
         pending = self.store / PENDING
@@ -107,7 +127,8 @@ class StoreWriter:
             if earlier.is_file():  # this exact config was extracted before: reuse it
                 os.replace(earlier, main)
                 self.messages.append(f"{meta.family}: reusing features kept from config {meta.config_hash}")
-        for leftover in [*self.store.glob(f"{meta.family}.h5.tmp*"), *(self.store / PENDING / meta.family).glob("*.tmp*")]:
+        for leftover in [*self.store.glob(f"{glob.escape(meta.family)}.h5.tmp*"),  # a name may hold '*', '?', '['
+                         *(self.store / PENDING / meta.family).glob("*.tmp*")]:
             leftover.unlink()  # half-written by a killed run; never renamed, so never read
         for shard in pending_files(self.store, meta.family):
             if FamilyIndex.read(shard).meta.config_hash != meta.config_hash:
@@ -180,17 +201,15 @@ class StoreWriter:
         return len(records)
 
     def repair(self) -> list[str]:
-        """Remove damaged clips (and move unreadable files aside) so that the next extraction redoes them.
-        Returns one line per change."""
+        """Remove damaged clips (and move damaged files aside) so that the next extraction redoes them. Returns one
+        line per change. A file is moved only on proof of damage (a CorruptStoreError: checksums, HDF5 that cannot
+        be parsed, a read that never ends); one that cannot be read for another reason (permissions, a folder or a
+        FIFO in its place, a format or value this featbench does not know) is left in place, and `left` says why."""
+        self.left = []
         lines = []
         for health in verify(self.store):
             if health.unreadable:
-                for path in [family_path(self.store, health.family), *pending_files(self.store, health.family)]:
-                    try:
-                        FamilyIndex.read(path)
-                    except Exception:  # the unreadable one: kept aside for inspection, never read again
-                        os.replace(path, path.with_name(path.name + ".damaged"))
-                        lines.append(f"{health.family}: moved unreadable {path.name} aside as {path.name}.damaged")
+                lines += self._shelve(health.family)
             if health.damaged or health.rewrite:
                 main = family_path(self.store, health.family)
                 order = list(FamilyIndex.read(main).ids) if main.is_file() else []
@@ -202,6 +221,11 @@ class StoreWriter:
                 elif health.index_unchecked:
                     lines.append(f"{health.family}: rewritten with index checksums ({health.index_unchecked} clips)")
         return lines
+
+
+def _moved_aside(family: str, path: Path) -> str:
+    os.replace(path, path.with_name(path.name + ".damaged"))
+    return f"{family}: moved unreadable {path.name} aside as {path.name}.damaged"
 
 
 def _current(indexes: list, expected: dict[str, str] | None, drop: set[str] | None) -> dict[str, tuple[int, int]]:
