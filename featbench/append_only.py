@@ -46,10 +46,17 @@ def split_tail(text: str) -> tuple[str, str]:
 
 
 def csv_text(rows: list[dict], columns: list[str]) -> str:
-    """Rows as CSV lines (no header), in `columns` order."""
+    """Rows as CSV lines (no header), in `columns` order. A row with a carriage return in a value is quoted in
+    full (the csv module quotes only what holds the line terminator, and would leave it bare: unreadable).
+
+    >>> csv_text([{"id": "a", "text": "x\\ry"}, {"id": "b", "text": "z"}], ["id", "text"])
+    '"a","x\\ry"\\nb,z\\n'
+    """
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
-    writer.writerows(rows)
+    plain = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
+    quoted = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    for row in rows:
+        (quoted if any("\r" in str(value) for value in row.values()) else plain).writerow(row)
     return buffer.getvalue()
 
 
@@ -69,9 +76,18 @@ class AppendOnlyCsv:
         self._lock = None
         self._fd = -1
 
+    def _csv_rows(self, text: str) -> list[list[str]]:
+        """The CSV rows of `text`; one error for what the csv module cannot read (a bare carriage return)."""
+        reader = csv.reader(io.StringIO(text))
+        try:
+            return list(reader)
+        except csv.Error as err:
+            detail = "a line break outside quotes" if "new-line" in str(err) else str(err)
+            raise FeatbenchError(f"{self.path}: malformed {self.what} (line {reader.line_num}: {detail})") from None
+
     def parse(self, text: str) -> pd.DataFrame:
         """Complete lines (header first) -> rows as text; a header or a line that does not fit is one error."""
-        lines = list(csv.reader(io.StringIO(text)))
+        lines = self._csv_rows(text)
         if not lines:
             return pd.DataFrame(columns=self.columns)
         if lines[0] != self.columns:
@@ -108,7 +124,7 @@ class AppendOnlyCsv:
             return
         rows = self.parse(complete)
         if torn:
-            fields = next(csv.reader(io.StringIO(torn)), [])
+            fields = next(iter(self._csv_rows(torn)), [])
             header = ",".join(self.columns)  # as parsing the file found it
             if len(fields) == len(self.columns) and self.parse(header + "\n" + torn + "\n").shape[0] == 1:
                 self._write("\n")  # a whole row that only lacks its newline (an edited file): kept
