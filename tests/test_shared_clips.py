@@ -124,3 +124,28 @@ def test_distinct_takes_do_not_match(demo_corpus_master):
     assert len(prints.ids) == len(clips) and near_duplicates(prints) == []
     louder = Fingerprints.of([prints.ids[0]], [np.clip(sf.read(clips.path.iloc[0], dtype="float32")[0] * 2, -1, 1)])
     assert [m.left for m in near_duplicates(louder, prints)] == [0]
+
+
+def _family_set(rows: np.ndarray, prefix: str):
+    from featbench.store import FamilyMeta, FeatureSet
+
+    meta = FamilyMeta("f", "utterance", {}, "h", {}, {}, 16000, 0.0, [f"c{k}" for k in range(rows.shape[1])])
+    n = len(rows)
+    return FeatureSet(meta, np.array([f"{prefix}{k}" for k in range(n)]), np.arange(n), np.ones(n, int),
+                      np.array([""] * n), rows.astype(np.float32))
+
+
+def test_feature_rows_within_float_rounding_are_one_clip_and_a_constant_family_is_not_compared():
+    """The same clip extracted on another device or batch size differs by float rounding; a family whose rows are
+    alike for many clips of one store (a constant plug-in) tells nothing and is left out."""
+    from featbench.train.shared_clips import shared_by_rows
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(40, 24))
+    b = np.vstack([a[:3] * (1 + 1e-6), rng.normal(size=(30, 24))])
+    found = shared_by_rows("f", (_family_set(a, "a"), _family_set(b, "b")), ([f"a{k}" for k in range(40)],
+                                                                          [f"b{k}" for k in range(33)]), ({}, {}))
+    assert [(x, y) for x, y, _ in found] == [("a0", "b0"), ("a1", "b1"), ("a2", "b2")]
+    constant = np.ones((40, 24))
+    assert shared_by_rows("f", (_family_set(constant, "a"), _family_set(constant[:5], "b")),
+                          ([f"a{k}" for k in range(40)], [f"b{k}" for k in range(5)]), ({}, {})) == []

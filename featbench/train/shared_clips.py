@@ -87,46 +87,67 @@ def shared_by_rows(family: str, sets: tuple, ids: tuple, caches: tuple[dict, dic
     (ids_a, A), (ids_b, B) = matrices
     if A is None or B is None or A.shape[1] != B.shape[1]:
         return []
-    scale = np.vstack([A, B]).astype(np.float64).std(axis=0)
+    n = len(A) + len(B)
+    mean = (A.sum(axis=0, dtype=np.float64) + B.sum(axis=0, dtype=np.float64)) / n
+    square = (np.square(A, dtype=np.float64).sum(axis=0) + np.square(B, dtype=np.float64).sum(axis=0)) / n
+    scale = np.sqrt(np.maximum(square - mean ** 2, 0.0))
     scale[~(scale > 0)] = 1.0
-    A, B = A / scale, B / scale
-    if any(len(twins(X, None)) > DEGENERATE * len(X) for X in (A, B)):
+    A, B = (X / scale.astype(np.float32) for X in (A, B))
+    if any(with_twin(X) > DEGENERATE * len(X) for X in (A, B)):
         return []
     return [(ids_a[i], ids_b[j], f"identical '{family}' rows") for i, j in twins(A, B)]
 
 
-def twins(A: np.ndarray, B: np.ndarray | None) -> list[tuple[int, int]]:
-    """Pairs (i, j) of rows of A and B (or two rows of A, i < j, when B is None) that differ by at most
-    ROW_TOLERANCE in every column: candidates from a few random projections (a k-d tree, max distance), checked
-    on every column.
+def _projected(X: np.ndarray) -> tuple[np.ndarray, float]:
+    """(X on a few random unit directions, the radius there of ROW_TOLERANCE in every column: |projection of
+    x - y| <= max |x - y| * sqrt(dim))."""
+    direction = np.random.default_rng(0).normal(size=(X.shape[1], _PROJECTIONS))
+    direction /= np.linalg.norm(direction, axis=0)
+    return X @ direction, ROW_TOLERANCE * float(np.sqrt(X.shape[1]))
 
-    >>> A = np.array([[0.0, 1.0], [5.0, 5.0]])
-    >>> twins(A, np.array([[5.0, 5.0001], [0.0, 2.0]])), twins(np.vstack([A, A[:1]]), None)
-    ([(1, 0)], [(0, 2)])
+
+def twins(A: np.ndarray, B: np.ndarray) -> list[tuple[int, int]]:
+    """Pairs (i, j) of a row of A and a row of B that differ by at most ROW_TOLERANCE in every column: candidates
+    from a few random projections (a k-d tree, max distance), checked on every column.
+
+    >>> twins(np.array([[0.0, 1.0], [5.0, 5.0]]), np.array([[5.0, 5.0001], [0.0, 2.0]]))
+    [(1, 0)]
     """
     from scipy.spatial import cKDTree
 
-    other = A if B is None else B
-    if not len(A) or not len(other):
+    if not len(A) or not len(B):
         return []
-    direction = np.random.default_rng(0).normal(size=(A.shape[1], _PROJECTIONS))
-    direction /= np.linalg.norm(direction, axis=0)
-    radius = ROW_TOLERANCE * np.sqrt(A.shape[1])  # |projection| <= max |x - y| * sqrt(dim) for a unit direction
-    tree = cKDTree(A @ direction)
-    if B is None:
-        pairs = tree.query_pairs(radius, p=np.inf, output_type="ndarray")
-    else:
-        found = tree.sparse_distance_matrix(cKDTree(B @ direction), radius, p=np.inf, output_type="ndarray")
-        pairs = np.stack([found["i"], found["j"]], axis=1) if len(found) else np.zeros((0, 2), int)
-    return sorted((int(i), int(j)) for i, j in pairs
-                  if np.max(np.abs(A[i] - other[j])) <= ROW_TOLERANCE)
+    (PA, radius), (PB, _) = _projected(A), _projected(B)
+    found = cKDTree(PA).sparse_distance_matrix(cKDTree(PB), radius, p=np.inf, output_type="ndarray")
+    return sorted((int(i), int(j)) for i, j in zip(found["i"], found["j"])
+                  if np.max(np.abs(A[i] - B[j])) <= ROW_TOLERANCE)
+
+
+def with_twin(X: np.ndarray) -> int:
+    """How many rows of X have another row within ROW_TOLERANCE in every column (the nearest candidate of each
+    row checked: memory in rows, not in pairs).
+
+    >>> with_twin(np.array([[0.0, 1.0], [5.0, 5.0], [0.0, 1.0]]))
+    2
+    """
+    from scipy.spatial import cKDTree
+
+    if len(X) < 2:
+        return 0
+    P, radius = _projected(X)
+    distance, index = cKDTree(P).query(P, k=2, p=np.inf, distance_upper_bound=radius)
+    rows = np.arange(len(X))
+    other = np.where(index[:, 0] != rows, index[:, 0], index[:, 1])  # an equal row may come before the row itself
+    near = np.isfinite(distance[:, 1]) & (other < len(X))
+    return int(sum(np.max(np.abs(X[i] - X[j])) <= ROW_TOLERANCE for i, j in zip(rows[near], other[near])))
 
 
 def shared_by_signal(tables: tuple[pd.DataFrame, pd.DataFrame], names: tuple[str, str]) -> tuple[list, list[str]]:
     """([(id, id, how)] of clips whose decoded signals match, notes on clips that could not be fingerprinted)."""
     from featbench.clip_fingerprint import Fingerprints, near_duplicates
 
-    prints = [Fingerprints.of_files(t["id"].astype(str), t["path"].astype(str)) for t in tables]
+    prints = [Fingerprints.of_files(t["id"].astype(str), t["path"].astype(str) if "path" in t else [""] * len(t))
+              for t in tables]
     notes = []
     for name, table, fp in zip(names, tables, prints):
         if fp.problems:
