@@ -46,17 +46,17 @@ def split_tail(text: str) -> tuple[str, str]:
 
 
 def csv_text(rows: list[dict], columns: list[str]) -> str:
-    """Rows as CSV lines (no header), in `columns` order. A row with a carriage return in a value is quoted in
-    full (the csv module quotes only what holds the line terminator, and would leave it bare: unreadable).
+    r"""Rows as CSV lines (no header), in `columns` order. A row with a carriage return in a cell is written with
+    every cell quoted: the csv module quotes only the line terminator ('\n'), and a bare '\r' would not read back.
 
-    >>> csv_text([{"id": "a", "text": "x\\ry"}, {"id": "b", "text": "z"}], ["id", "text"])
-    '"a","x\\ry"\\nb,z\\n'
+    >>> csv_text([{"a": "x\ry", "b": 1}, {"a": "z", "b": 2}], ["a", "b"])
+    '"x\ry","1"\nz,2\n'
     """
     buffer = io.StringIO()
     plain = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n")
     quoted = csv.DictWriter(buffer, fieldnames=columns, lineterminator="\n", quoting=csv.QUOTE_ALL)
     for row in rows:
-        (quoted if any("\r" in str(value) for value in row.values()) else plain).writerow(row)
+        (quoted if any(isinstance(v, str) and "\r" in v for v in row.values()) else plain).writerow(row)
     return buffer.getvalue()
 
 
