@@ -26,7 +26,8 @@ from featbench.clip_fingerprint import TOLERANCE_DB, Fingerprints, fingerprint, 
 
 
 def corpus_clips() -> list[Path]:
-    return sorted((SHARED / "data" / "ravdess").glob("Actor_*/*.flac")) + sorted((SHARED / "data" / "nemo").glob("samples/*.flac"))
+    data = SHARED / "data"
+    return sorted((data / "ravdess").glob("Actor_*/*.flac")) + sorted((data / "nemo").glob("samples/*.flac"))
 
 
 def lossy(signal: np.ndarray, fmt: str, subtype: str) -> np.ndarray:
@@ -67,7 +68,8 @@ def main() -> None:
         signal = load(SHARED / "data" / "ravdess" / original.parent.name / f"{original.stem}.flac", AudioConfig())
         ref = fingerprint(signal)
         rates = np.abs(fingerprint(load(original, AudioConfig())) - ref).mean()
-        codecs = [np.abs(fingerprint(lossy(signal, *c)) - ref).mean() for c in (("OGG", "VORBIS"), ("MP3", "MPEG_LAYER_III"))]
+        codecs = [np.abs(fingerprint(lossy(signal, *c)) - ref).mean()
+                  for c in (("OGG", "VORBIS"), ("MP3", "MPEG_LAYER_III"))]
         print(f"  {original.parent.name}/{original.name}: 48 kHz WAV vs 16 kHz FLAC {rates:.4f} dB; "
               f"Vorbis {codecs[0]:.3f} dB; MP3 {codecs[1]:.3f} dB")
 

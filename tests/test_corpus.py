@@ -294,4 +294,5 @@ def test_corpus_shows_test_clips_per_class_per_fold_and_clips_that_are_one_clip_
     assert f"'{first.id}' (group {first.speaker}) ~ 'retake' (group someone)" in text
     copy.to_csv(tmp_path / "copy.csv", index=False)
     text = _corpus_command("csv", tmp_path / "copy.csv", "--against", "demo", demo_corpus)
-    assert "(the same signal once decoded): 1 of 1;" in text and f"'retake' ({tmp_path / 'retake.flac'}) ~ '{first.id}'" in text
+    assert "(the same signal once decoded): 1 of 1;" in text
+    assert f"'retake' ({tmp_path / 'retake.flac'}) ~ '{first.id}'" in text

@@ -250,7 +250,8 @@ def _other_clips(store):
     voice = read_family(store, "voice")
     for path in store.glob("*.h5"):
         path.unlink()
-    table.assign(id="o_" + table["id"], path="/nowhere/o_" + table["id"] + ".wav").to_csv(store / "corpus.csv", index=False)
+    moved = table.assign(id="o_" + table["id"], path="/nowhere/o_" + table["id"] + ".wav")
+    moved.to_csv(store / "corpus.csv", index=False)
     with StoreWriter(store) as writer:
         writer.prepare(voice.meta)
         for uid in table["id"]:

@@ -77,7 +77,8 @@ def manifest_problems(frame: pd.DataFrame, base: Path, require_files: bool = Tru
     if unusable.any():
         problems.append(f"{checked[frame.index.get_loc(unusable.idxmax())][1]} in {rows_text(row_numbers(unusable))}")
     if missing.any():
-        problems.append(f"missing audio file in {rows_text(row_numbers(missing))} ({shown(paths[missing].iloc[0]) or 'blank path'})")
+        first = shown(paths[missing].iloc[0]) or "blank path"
+        problems.append(f"missing audio file in {rows_text(row_numbers(missing))} ({first})")
     if duplicate.any():
         problems.append(f"duplicate path in {rows_text(row_numbers(duplicate))} ({shown(paths[duplicate].iloc[0])})")
     if "duration" in frame and (bad := frame["duration"].map(_bad_duration)).any():

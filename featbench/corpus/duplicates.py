@@ -6,9 +6,11 @@ is refused for them.
 >>> import pandas as pd, numpy as np, soundfile as sf, tempfile, os
 >>> d = tempfile.mkdtemp(); clip = np.random.default_rng(0).normal(0, 0.1, 16000)
 >>> for name in ("a.wav", "b.flac"): sf.write(os.path.join(d, name), clip, 16000)
->>> t = pd.DataFrame({"id": ["a", "b"], "path": [os.path.join(d, n) for n in ("a.wav", "b.flac")], "group": ["s1", "s2"]})
->>> print("\\n".join(duplicate_lines(t)))
-near-duplicate clips (the same signal once decoded): 1 pair(s), 1 across speaker groups (one is tested while its twin trains)
+>>> paths = [os.path.join(d, n) for n in ("a.wav", "b.flac")]
+>>> t = pd.DataFrame({"id": ["a", "b"], "path": paths, "group": ["s1", "s2"]})
+>>> print("\\n".join(duplicate_lines(t)))  # doctest: +NORMALIZE_WHITESPACE
+near-duplicate clips (the same signal once decoded): 1 pair(s), 1 across speaker groups
+  (one is tested while its twin trains)
   'a' (group s1) ~ 'b' (group s2)
 """
 from __future__ import annotations

@@ -52,8 +52,8 @@ def check_disjoint(sets: tuple[dict, dict], tables: tuple[pd.DataFrame, pd.DataF
     if shared:
         a, b, how = sorted(pairs + found)[0]
         raise FeatbenchError(f"{names[0]} and {names[1]} share {len(shared)} clip(s) (the same audio: e.g. '{a}' of "
-                             f"{names[0]} is '{b}' of {names[1]}, {how}): the test speakers' clips would be trained on; "
-                             "give two different corpora, or leave the shared clips out of one")
+                             f"{names[0]} is '{b}' of {names[1]}, {how}): the test speakers' clips would be trained "
+                             "on; give two different corpora, or leave the shared clips out of one")
     return notes
 
 
@@ -155,6 +155,6 @@ def shared_by_signal(tables: tuple[pd.DataFrame, pd.DataFrame], names: tuple[str
             notes.append(f"{name}: {len(fp.problems)} of {len(table)} clips could not be read to compare their "
                          f"decoded audio with the other store's (e.g. '{uid}', {reason}); they were compared by file "
                          "hash and feature rows only")
-    found = [(prints[0].ids[m.left], prints[1].ids[m.right], f"the same signal once decoded ({m.distance:.2f} dB apart)")
-             for m in near_duplicates(prints[0], prints[1])]
+    found = [(prints[0].ids[m.left], prints[1].ids[m.right],
+              f"the same signal once decoded ({m.distance:.2f} dB apart)") for m in near_duplicates(*prints)]
     return found, notes

@@ -37,7 +37,8 @@ def _setup(workdir: Path) -> None:
     for k in range(CLIPS):
         (workdir / "clips").mkdir(parents=True, exist_ok=True)
         t = np.arange(int(16000 * SECONDS)) / 16000
-        sf.write(workdir / "clips" / f"c{k}.wav", (0.2 * np.sin(2 * np.pi * (200 + 40 * k) * t)).astype(np.float32), 16000)
+        tone = (0.2 * np.sin(2 * np.pi * (200 + 40 * k) * t)).astype(np.float32)
+        sf.write(workdir / "clips" / f"c{k}.wav", tone, 16000)
     (workdir / "outside").mkdir()
     sf.write(workdir / "outside" / "o.wav", np.full(4800, 0.1, np.float32), 16000)
     (workdir / "m").mkdir()
@@ -53,7 +54,8 @@ def _hostile_text(rng: random.Random) -> str:
         return str(hostile_value(rng))
     if pick == 2:
         return rng.choice(["", " ", "\x00", "a\x00b", "\ufeffsad", "e\u0301", "\x7f", "NULL", "#N/A", "True", "0x1F"])
-    return "".join(chr(rng.choice([rng.randrange(32, 127), rng.randrange(0x80, 0x3000)])) for _ in range(rng.randrange(1, 40)))
+    return "".join(chr(rng.choice([rng.randrange(32, 127), rng.randrange(0x80, 0x3000)]))
+                   for _ in range(rng.randrange(1, 40)))
 
 
 def _rows(rng: random.Random, n: int) -> list[dict]:
@@ -109,8 +111,9 @@ def _sound(table) -> bool:
     names_ok = all(not _CONTROL.search(str(v)) for c in ("id", "label", "speaker", "group", "gender") for v in table[c])
     filled = all(str(v).strip() for c in ("label", "speaker") for v in table[c])
     durations = table["duration"].dropna()
-    return len(table) > 0 and table["id"].is_unique and all(Path(p).is_absolute() and Path(p).is_file() for p in table["path"]) \
-        and names_ok and filled and bool(((durations >= 0) & np.isfinite(durations)).all())
+    files = all(Path(p).is_absolute() and Path(p).is_file() for p in table["path"])
+    seconds = bool(((durations >= 0) & np.isfinite(durations)).all())
+    return len(table) > 0 and table["id"].is_unique and files and names_ok and filled and seconds
 
 
 def _refused(table) -> bool:
@@ -184,7 +187,8 @@ def manifest_cases(rng: random.Random, workdir: Path):
         manifest.write_bytes(data)
         i += 1
         yield Case(f"{manifest.name} ({len(data)} bytes, kind {kind})",
-                   lambda manifest=manifest: load_corpus("csv", manifest), check=check, names=(manifest.name,), seconds=20)
+                   lambda manifest=manifest: load_corpus("csv", manifest), check=check, names=(manifest.name,),
+                   seconds=20)
 
 
 SURFACE = Surface("corpus manifests", manifest_cases)

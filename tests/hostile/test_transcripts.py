@@ -153,8 +153,9 @@ def transcript_cases(rng: random.Random, workdir: Path):
         for _ in range(rng.randrange(0, 7)):
             uid = rng.choice([*table["id"], "nosuch", _text(rng)])
             audio = rng.choice([hashes.get(uid, ""), hashes.get(uid, ""), "", "0123456789abcdef", _text(rng)])
-            rows.append([uid, _text(rng), rng.choice(["en", "", _text(rng)]), rng.choice(["whisper-base", "", _text(rng)]),
-                         "f1", audio, rng.choice(["3.2", "", _text(rng)]), "0"])
+            rows.append([uid, _text(rng), rng.choice(["en", "", _text(rng)]),
+                         rng.choice(["whisper-base", "", _text(rng)]), "f1", audio,
+                         rng.choice(["3.2", "", _text(rng)]), "0"])
         source = rng.choice(SOURCES) if rng.random() < 0.9 else _text(rng)
         check_of = lambda held, source=source: _expected(source, corpus, held, hashes)  # noqa: E731
         kind = rng.randrange(4)
