@@ -78,9 +78,18 @@ class AppendOnlyCsv:
         self._lock = None
         self._fd = -1
 
+    def _csv_rows(self, text: str) -> list[list[str]]:
+        """The CSV rows of `text`; one error for what the csv module cannot read (a bare carriage return)."""
+        reader = csv.reader(io.StringIO(text))
+        try:
+            return list(reader)
+        except csv.Error as err:
+            detail = "a line break outside quotes" if "new-line" in str(err) else str(err)
+            raise FeatbenchError(f"{self.path}: malformed {self.what} (line {reader.line_num}: {detail})") from None
+
     def parse(self, text: str) -> pd.DataFrame:
         """Complete lines (header first) -> rows as text; a header or a line that does not fit is one error."""
-        lines = list(csv.reader(io.StringIO(text)))
+        lines = self._csv_rows(text)
         if not lines:
             return pd.DataFrame(columns=self.columns)
         if lines[0] != self.columns:
@@ -117,7 +126,7 @@ class AppendOnlyCsv:
             return
         rows = self.parse(complete)
         if torn:
-            fields = next(csv.reader(io.StringIO(torn)), [])
+            fields = next(iter(self._csv_rows(torn)), [])
             header = ",".join(self.columns)  # as parsing the file found it
             if len(fields) == len(self.columns) and self.parse(header + "\n" + torn + "\n").shape[0] == 1:
                 self._write("\n")  # a whole row that only lacks its newline (an edited file): kept

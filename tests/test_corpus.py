@@ -269,3 +269,30 @@ def test_symlinked_actor_folders_are_followed_once_and_loops_end(tmp_path):
     table = load_corpus("ravdess", corpus)
     assert sorted(zip(table.speaker, table.label)) == [("ravdess_07", "neutral"), ("ravdess_08", "angry")]
     assert all(Path(path).is_relative_to(corpus) for path in table.path)
+
+
+def test_corpus_shows_test_clips_per_class_per_fold_and_clips_that_are_one_clip_once_decoded(demo_corpus, tmp_path):
+    """Issue 26: `corpus` shows each fold's test clips per class (a class resting on one speaker per test fold
+    shows), and the same clip under another speaker, name, format and rate, within the corpus or in a second one."""
+    import librosa
+    import soundfile as sf
+
+    manifest = pd.read_csv(demo_corpus / "manifest.csv", dtype=str, keep_default_na=False)
+    text = _corpus_command("demo", demo_corpus)
+    table = text.split("test clips per fold (rows) x class (columns):\n")[1].splitlines()
+    assert table[0].split() == ["fold", "angry", "happy", "neutral", "sad", "total"]
+    assert [line.split() for line in table[1:5]] == [[str(k), "2", "2", "2", "2", "8"] for k in range(4)]
+    assert "near-duplicate clips (the same signal once decoded): none" in text
+    first = manifest.iloc[0]
+    samples, rate = sf.read(demo_corpus / first.path, dtype="float32")
+    sf.write(tmp_path / "retake.flac", librosa.resample(samples, orig_sr=rate, target_sr=48000), 48000)
+    copy = pd.DataFrame([dict(id="retake", path=str(tmp_path / "retake.flac"), label=first.label, speaker="someone")])
+    manifest["path"] = [str(demo_corpus / p) for p in manifest.path]
+    pd.concat([manifest, copy]).to_csv(tmp_path / "leaky.csv", index=False)
+    text = _corpus_command("csv", tmp_path / "leaky.csv")
+    assert "near-duplicate clips (the same signal once decoded): 1 pair(s), 1 across speaker groups" in text
+    assert f"'{first.id}' (group {first.speaker}) ~ 'retake' (group someone)" in text
+    copy.to_csv(tmp_path / "copy.csv", index=False)
+    text = _corpus_command("csv", tmp_path / "copy.csv", "--against", "demo", demo_corpus)
+    assert "(the same signal once decoded): 1 of 1;" in text
+    assert f"'retake' ({tmp_path / 'retake.flac'}) ~ '{first.id}'" in text

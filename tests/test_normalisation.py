@@ -242,18 +242,20 @@ def test_a_balanced_corpus_passes_and_its_measure_is_noted(voices, tmp_path):
 
 
 def _other_clips(store):
-    """Make `store` another corpus: its own clips (ids 'o_...', and audio hashes no other store shares)."""
+    """Make `store` another corpus: its own clips (ids 'o_...', audio hashes and rows no other store shares, and
+    no audio files: the two-store check would otherwise find the same clips)."""
     from featbench.store import StoreWriter, read_corpus, read_family
 
     table = read_corpus(store)
     voice = read_family(store, "voice")
     for path in store.glob("*.h5"):
         path.unlink()
-    table.assign(id="o_" + table["id"]).to_csv(store / "corpus.csv", index=False)
+    moved = table.assign(id="o_" + table["id"], path="/nowhere/o_" + table["id"] + ".wav")
+    moved.to_csv(store / "corpus.csv", index=False)
     with StoreWriter(store) as writer:
         writer.prepare(voice.meta)
         for uid in table["id"]:
-            writer.add("voice", "o_" + uid, "o" + uid, voice.get(uid))
+            writer.add("voice", "o_" + uid, "o" + uid, voice.get(uid) + 1.0)
         writer.consolidate("voice", ["o_" + u for u in table["id"]])
 
 

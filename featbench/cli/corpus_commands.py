@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -13,19 +14,29 @@ from featbench.errors import FeatbenchError
 
 @app.command()
 @user_errors
-def corpus(layout: Layout, root: Root, classes: Classes = None, merge: Merge = None) -> None:
-    """Summarise a corpus: utterances per speaker x class, hours, and problems found (missing,
-    unreadable, too short or duplicate files).
+def corpus(
+    layout: Layout, root: Root, classes: Classes = None, merge: Merge = None,
+    against: Annotated[Optional[tuple[str, Path]], typer.Option("--against", metavar="LAYOUT ROOT", help="A second corpus (all its clips) to look for this corpus's clips in, once decoded, whatever their names, formats or rates: clips that `train --add-store`/`--test-store` would refuse.")] = None,
+) -> None:
+    """Summarise a corpus: utterances per speaker x class, hours, problems found (missing,
+    unreadable, too short or duplicate files), near-duplicate clips (the same signal once decoded),
+    and the folds train would make, with the test clips per class in each.
 
     Example: featbench corpus ravdess ../shared/data/ravdess --classes neutral,happy,sad,angry
     """
+    from featbench.corpus import load_corpus
     from featbench.corpus.balance import speaker_balance
+    from featbench.corpus.duplicates import duplicate_lines, shared_lines
     from featbench.corpus.loaders import find_problems
     from featbench.corpus.table import summary_text
     from featbench.train.protocol import preview
 
     table = corpus_table(layout, root, classes, merge)
+    other = load_corpus(against[0], against[1]) if against else None  # every problem with it before any decoding
     typer.echo(summary_text(table, find_problems(table), name=f"{layout} ({root})"))
+    typer.echo("\n".join(duplicate_lines(table)))
+    if other is not None:
+        typer.echo("\n".join(shared_lines(table, other, (f"{layout} ({root})", f"{against[0]} ({against[1]})"))))
     typer.echo(preview(table))
     typer.echo("\n".join(speaker_balance(table["speaker"], table["label"]).lines(
         f"these {len(table)} clips (a store extracted with these options holds them; train's per-speaker statistics "

@@ -4,8 +4,12 @@ Required columns: path, label (or emotion), speaker. Optional: id (default: path
 with it where two paths differ only in their suffix), group (default: speaker), gender, duration,
 transcript. Any other column (arousal, valence, ...) is kept as text in the corpus table and the
 store's corpus.csv, for `featbench train --target`. Blank lines are skipped. Before any audio is read,
-the manifest is checked for empty labels, missing audio files and duplicate paths; each is reported with
-its spreadsheet row numbers (the header is row 1).
+the manifest is checked for empty labels or speakers, control characters (a line break, a tab, a NUL) in ids,
+labels, speakers, groups and genders, paths the system cannot use (a NUL, a name too long), missing audio
+files, duplicate paths, and durations that are not a number of seconds; each is reported with its spreadsheet
+row numbers (the header is row 1). A row with more fields than the header is refused, never cut short. Paths
+may lead out of the manifest's folder (`../audio/a.wav`, `/data/a.wav`): the manifest says which files a corpus
+holds.
 
 >>> import tempfile, pathlib
 >>> d = pathlib.Path(tempfile.mkdtemp()); _ = (d / "m.csv").write_text("path,emotion,speaker\\na.wav,sad,s1\\n")
@@ -22,6 +26,9 @@ featbench.errors.FeatbenchError: .../m.csv: empty label in row 3; missing audio 
 """
 from __future__ import annotations
 
+import math
+import re
+import warnings
 from pathlib import Path
 
 import pandas as pd
@@ -31,6 +38,8 @@ from featbench.errors import FeatbenchError
 
 MAX_ROWS_SHOWN = 10
 KNOWN = ("id", "path", "label", "speaker", "group", "gender", "duration", "transcript")  # the table's own columns
+NAMES = ("id", "label", "speaker", "group", "gender")  # columns that name things: no control characters
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def rows_text(rows: list[int], limit: int = MAX_ROWS_SHOWN) -> str:
@@ -52,17 +61,69 @@ def manifest_problems(frame: pd.DataFrame, base: Path, require_files: bool = Tru
 
     paths = frame["path"]
     blank = paths.str.strip() == ""
-    resolved = pd.Series([str((base / p).resolve()) for p in paths], index=frame.index)
-    missing = blank | (~resolved.map(lambda p: Path(p).is_file()) if require_files else False)
-    duplicate = resolved.duplicated(keep=False) & ~blank
+    checked = [_path_state(base, p, require_files) for p in paths]
+    resolved = pd.Series([r for r, _ in checked], index=frame.index)
+    unusable = pd.Series([state.startswith("unusable") for _, state in checked], index=frame.index)
+    missing = blank | pd.Series([state == "missing" for _, state in checked], index=frame.index)
+    duplicate = resolved.duplicated(keep=False) & ~blank & ~unusable
     problems = []
-    if (empty_label := frame["label"].str.strip() == "").any():
-        problems.append(f"empty label in {rows_text(row_numbers(empty_label))}")
+    for column in ("label", "speaker"):
+        if (empty := frame[column].str.strip() == "").any():
+            problems.append(f"empty {column} in {rows_text(row_numbers(empty))}")
+    for column in (c for c in NAMES if c in frame):
+        if (control := frame[column].str.contains(_CONTROL)).any():
+            problems.append(f"a control character in the {column} of {rows_text(row_numbers(control))} "
+                            f"({frame[column][control].iloc[0]!r})")
+    if unusable.any():
+        problems.append(f"{checked[frame.index.get_loc(unusable.idxmax())][1]} in {rows_text(row_numbers(unusable))}")
     if missing.any():
-        problems.append(f"missing audio file in {rows_text(row_numbers(missing))} ({paths[missing].iloc[0] or 'blank path'})")
+        first = shown(paths[missing].iloc[0]) or "blank path"
+        problems.append(f"missing audio file in {rows_text(row_numbers(missing))} ({first})")
     if duplicate.any():
-        problems.append(f"duplicate path in {rows_text(row_numbers(duplicate))} ({paths[duplicate].iloc[0]})")
+        problems.append(f"duplicate path in {rows_text(row_numbers(duplicate))} ({shown(paths[duplicate].iloc[0])})")
+    if "duration" in frame and (bad := frame["duration"].map(_bad_duration)).any():
+        problems.append(f"duration not a number of seconds in {rows_text(row_numbers(bad))} "
+                        f"({frame['duration'][bad].iloc[0]!r})")
     return problems
+
+
+def shown(text: str) -> str:
+    """`text` as a message quotes it: as it is, or as Python writes it where it holds a control character (so that
+    a message stays one line).
+
+    >>> shown("a.wav"), shown("a\\nb.wav")
+    ('a.wav', "'a\\\\nb.wav'")
+    """
+    return repr(text) if _CONTROL.search(text) else text
+
+
+def _path_state(base: Path, path: str, require_files: bool) -> tuple[str, str]:
+    """(the resolved path, its state: 'ok', 'missing' (when files are required), or 'unusable path (...)' for a
+    path the system refuses: a NUL, a name too long, a loop).
+
+    >>> _path_state(Path("/tmp"), "a\\x00b.wav", True)[1]
+    'unusable path (embedded null byte)'
+    """
+    try:
+        resolved = (base / path).resolve()
+        return str(resolved), "ok" if not require_files or resolved.is_file() else "missing"
+    except (OSError, ValueError, RuntimeError) as err:  # RuntimeError: a symlink loop on older Pythons
+        return f"{base / path}", f"unusable path ({getattr(err, 'strerror', None) or err})"
+
+
+def _bad_duration(value: str) -> bool:
+    """A duration given (not blank) that is not a finite number of seconds >= 0.
+
+    >>> [_bad_duration(v) for v in ("", "2.5", "0", "inf", "-1", "abc", "nan")]
+    [False, False, False, True, True, True, True]
+    """
+    if not value.strip():
+        return False
+    try:
+        seconds = float(value)
+    except ValueError:
+        return True
+    return not (math.isfinite(seconds) and seconds >= 0)
 
 
 def read_manifest(manifest: Path) -> tuple[Path, pd.DataFrame]:
@@ -76,10 +137,17 @@ def read_manifest(manifest: Path) -> tuple[Path, pd.DataFrame]:
     if not manifest.is_file():
         raise FeatbenchError(f"{manifest}: manifest not found")
     try:
-        frame = pd.read_csv(manifest, dtype=str, keep_default_na=False, skip_blank_lines=False)
+        with warnings.catch_warnings():  # a first row longer than the header: pandas would cut it short
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(manifest, dtype=str, keep_default_na=False, skip_blank_lines=False, index_col=False)
+    except pd.errors.ParserWarning:
+        raise FeatbenchError(f"{manifest}: the first row after the header has more fields than the header") from None
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as err:
         raise FeatbenchError(f"{manifest}: not a readable CSV ({str(err).splitlines()[0]})") from err
-    original_columns = list(frame.columns)
+    original_columns = [shown(str(c)) for c in frame.columns]
+    twice = [c for c in frame.columns if re.fullmatch(r"(.*)\.1", str(c)) and str(c)[:-2] in frame]
+    if twice:  # pandas names a repeated column 'label.1': which one would be the label?
+        raise FeatbenchError(f"{manifest}: column '{shown(str(twice[0])[:-2])}' appears more than once")
     if "label" not in frame and "emotion" in frame:
         frame = frame.rename(columns={"emotion": "label"})
     for column in ("path", "label", "speaker"):

@@ -178,3 +178,21 @@ def check_folds(table: pd.DataFrame, folds: list[Fold]) -> None:
                 )
     if VALUE in table.columns:  # a dimensional target
         check_variance(table, folds)
+
+
+def per_fold_test_clips(table: pd.DataFrame, folds: list[Fold]) -> pd.DataFrame:
+    """Test clips per fold (rows; column `fold`, the fold number of results rows) and class (columns), with each
+    fold's total: where a class rests on one speaker per test fold, it shows.
+
+    >>> t = pd.DataFrame({"label": list("aab") * 4, "group": list("xxxyyyzzzwww")})
+    >>> print(per_fold_test_clips(t, make_folds(t, 2)).to_string(index=False))
+     fold  a  b  total
+        0  4  2      6
+        1  4  2      6
+    """
+    labels = sorted(table["label"].unique())
+    counts = pd.DataFrame([table.loc[fold.test_mask(table), "label"].value_counts().reindex(labels, fill_value=0)
+                           for fold in folds]).reset_index(drop=True)
+    counts.columns.name = None
+    return pd.concat([pd.DataFrame({"fold": [fold.index for fold in folds]}), counts.assign(total=counts.sum(axis=1))],
+                     axis=1)

@@ -26,7 +26,8 @@ from featbench.train.pooling import pooled_matrix
 from featbench.train.protocol import Fold, check_budgets, check_folds, check_seeds, default_budgets, make_folds
 from featbench.train.speaker_stats import per_speaker_matrix
 from featbench.train.target import describe
-from featbench.train.transfer import (CROSS, TARGET, Design, check_disjoint, check_labels, check_same_features, combine,
+from featbench.train.shared_clips import check_disjoint
+from featbench.train.transfer import (CROSS, TARGET, Design, check_labels, check_same_features, combine,
                                       standardise_within)
 from featbench.train.views import AUTO, WEIGHTED, resolve_views
 
@@ -58,8 +59,9 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
     _check_normalisation(exp, design, classifiers, two_stores=other_store is not None)
     sides = [Side(target_store, sets, list(table["id"]))]
     if other_store is not None:
-        table, other, other_dropped = _read_other(exp, design, views, (corpus, target_store), other_store, table, sets)
-        sides = [Side(target_store, sets, list(table.loc[table["part"] == TARGET, "id"])), other]
+        target_side = Side(target_store, sets, list(table["id"]))
+        table, other, other_dropped = _read_other(exp, design, views, (corpus, target_side), other_store, table, notes)
+        sides = [target_side, other]
         dropped += other_dropped
     labels = sorted(table["label"].unique())
     folds, budgets = _folds_and_budgets(table, design, budgets, seeds, exp.n_folds, two_stores=other_store is not None)
@@ -89,20 +91,22 @@ def _check_normalisation(exp: Experiment, design: Design, classifiers: list[str]
                              "use the utterance-level classifiers")
 
 
-def _read_other(exp: Experiment, design: Design, views: list, first: tuple[str, Path], other_store: Path,
-                table: pd.DataFrame, sets: dict) -> tuple[pd.DataFrame, Side, int]:
+def _read_other(exp: Experiment, design: Design, views: list, first: tuple[str, Side], other_store: Path,
+                table: pd.DataFrame, notes: list[str]) -> tuple[pd.DataFrame, Side, int]:
     """(the two-corpus table, the other store's Side, its utterances left out) once the other store is read and
-    checked against the first (`first`: its corpus name and store): the same features, no clip in both, labels."""
-    corpus, target_store = first
+    checked against the first (`first`: its corpus name and Side): the same features, labels, no clip in both (notes on
+    clips compared without their audio go to `notes`)."""
+    corpus, target = first
+    target_store, sets = target.store, target.sets
     pairs = ((corpus, target_store), (design.other, other_store))
     same = corpus == design.other  # two folders of one name: only their paths tell them apart
     names = tuple(name if name == Path(store).name and not same else f"{name} ({store})" for name, store in pairs)
     other_table, _, other_sets, other_dropped, _ = _read_store(other_store, exp.families, exp.classes, exp.merge, views)
     for family in sets:
         check_same_features(family, (sets[family].meta, other_sets[family].meta), names)
-    check_disjoint((sets, other_sets), (table["id"], other_table["id"]), names)
-    check_labels(table, other_table, names)
     other = Side(other_store, other_sets, list(other_table["id"]), f"{design.other}:")
+    check_labels(table, other_table, names)
+    notes += check_disjoint((sets, other_sets), (table, other_table), names, (target.cache, other.cache))
     return combine(table, other_table, design.other), other, other_dropped
 
 

@@ -33,7 +33,7 @@ import pandas as pd
 
 from featbench.errors import FeatbenchError
 from featbench.options import is_whole, parse_int
-from featbench.train.folds import Fold, check_folds, default_n_folds, make_folds
+from featbench.train.folds import Fold, check_folds, default_n_folds, make_folds, per_fold_test_clips
 from featbench.train.target import VALUE
 
 __all__ = ["ALL", "Fold", "budget_subset", "check_budgets", "check_folds", "check_seeds", "default_n_folds",
@@ -80,6 +80,8 @@ def preview(table: pd.DataFrame) -> str:
         return "\n".join([*lines, f"  no protocol: {err}"])
     scheme = f"{len(folds)} folds ({folds[0].scheme})"
     lines.append(f"  folds: {scheme}; test groups: " + " | ".join(" ".join(f.test_groups) for f in folds))
+    lines.append("  test clips per fold (rows) x class (columns):")
+    lines += ["    " + line for line in per_fold_test_clips(table, folds).to_string(index=False).splitlines()]
     lines.append(f"  largest budget every fold can serve: {largest_budget(table, folds)} per class; "
                  f"default budgets: {','.join(map(str, default_budgets(table, folds)))}")
     return "\n".join(lines)

@@ -11,8 +11,8 @@ Rows say their training data in columns (results.Setup: `design` cross or transf
 name them ``egemaps-func [from demo]`` (trained on demo, tested on the target's folds) and ``egemaps-func [+demo]``
 (the target's budget plus all of demo); `examples_per_class`
 counts the budgeted corpus only (the other corpus in a cross-corpus run, the target in a transfer run).
-The two corpora must not share a clip (the same audio hash): a copy of the target would put its test
-speakers' clips into training.
+The two corpora must not share a clip (train.shared_clips: the same file bytes, feature rows or decoded signal):
+a copy of the target would put its test speakers' clips into training.
 
 Choices (layer, classifier, hyper-parameters; see train.selection) are validated on SOURCE, by default:
 held-out speakers of the training subset, as within one corpus (in a cross-corpus run the other corpus's
@@ -43,7 +43,6 @@ from featbench.train.protocol import Fold, budget_subset, validation_split
 
 OTHER = "other"  # the `part` column of a two-corpus table: TARGET or OTHER
 VALIDATE_ON = VALIDATIONS  # where a two-corpus run validates its choices (`train --validate-on`)
-UNHASHED = ("", "missing")  # audio hashes that name no audio (a store written before hashes, a missing file)
 
 
 @dataclass(frozen=True)
@@ -130,30 +129,6 @@ def check_labels(target: pd.DataFrame, other: pd.DataFrame, names: tuple[str, st
             raise FeatbenchError(f"label '{stray[0]}' of {names[k]} has no counterpart in {names[1 - k]} (its labels: "
                                  f"{', '.join(sorted(have[1 - k]))}); map it with --merge {stray[0]}=<label> or leave it "
                                  "out with --classes")
-
-
-def check_disjoint(sets: tuple[dict, dict], ids: tuple, names: tuple[str, str]) -> None:
-    """The two corpora share no clip: no audio hash (in any family of `sets`, {family: FeatureSet} per store) of
-    the clips `ids` of one is a hash of the other's; else one line naming how many of the target's clips are shared.
-
-    >>> from types import SimpleNamespace as Set
-    >>> a, b = Set(ids=["u1", "u2"], hashes=["h1", "h2"]), Set(ids=["x1", "x2"], hashes=["h2", ""])
-    >>> check_disjoint(({"f": a}, {"f": b}), (["u1", "u2"], ["x1", "x2"]), ("B", "A"))
-    Traceback (most recent call last):
-    featbench.errors.FeatbenchError: B and A share 1 clip(s) (the same audio hash, e.g. 'u2' of B is 'x1' of A): the test speakers' clips would be trained on; give two different corpora, or leave the shared clips out of one
-    """
-    def hashed(family_sets: dict, keep) -> list[tuple[str, str]]:
-        keep = set(keep)
-        return [(str(uid), str(audio)) for fs in family_sets.values() for uid, audio in zip(fs.ids, fs.hashes)
-                if uid in keep and str(audio) not in UNHASHED]
-
-    theirs = {audio: uid for uid, audio in reversed(hashed(sets[1], ids[1]))}
-    shared = sorted({uid: audio for uid, audio in hashed(sets[0], ids[0]) if audio in theirs}.items())
-    if shared:
-        uid, audio = shared[0]
-        raise FeatbenchError(f"{names[0]} and {names[1]} share {len(shared)} clip(s) (the same audio hash, e.g. '{uid}' of "
-                             f"{names[0]} is '{theirs[audio]}' of {names[1]}): the test speakers' clips would be trained on; "
-                             "give two different corpora, or leave the shared clips out of one")
 
 
 def check_same_features(family: str, metas: tuple, names: tuple[str, str]) -> None:
