@@ -139,3 +139,34 @@ def fold_0_only(monkeypatch):
 
     every = runner._missing_tasks
     monkeypatch.setattr(runner, "_missing_tasks", lambda *args: [t for t in every(*args) if t.fold.index == 0])
+
+
+# The expensive tests, marked `slow` here in one place: `make test-fast` (pytest -m "not slow") leaves them out for
+# the inner loop; `make test` and CI run every test. A module, or one test of it, with what makes it expensive.
+SLOW = {
+    "tests/test_dask.py": "local Dask clusters, Ctrl-C and kill -9 of their clients and workers",
+    "tests/test_faults.py": "kill -9 and Ctrl-C of child command lines at chosen moments",
+    "tests/test_store_damage.py": "damaged stores read in child processes under time limits",
+    "tests/test_selection.py": "grids with choices on validation speakers, the label-permutation check",
+    "tests/test_transfer.py": "two-corpus grids on RAVDESS and the demo corpus",
+    "tests/test_two_corpus_selection.py": "two-corpus grids with choices on either side",
+    "tests/test_normalisation.py": "per-speaker normalisation grids and their reports",
+    "tests/test_dimensional.py": "regression grids and sequence models on a target",
+    "tests/test_fusion.py": "attention fusion and sequence models",
+    "tests/test_iemocap_recipe.py": "the IEMOCAP recipe end to end",
+    "tests/test_plugins.py": "a plug-in package installed with pip, and the chain on it",
+    "tests/test_script_guard.py": "library scripts whose worker processes import them again",
+    "tests/test_report_html.py": "report.html rendered in Chromium",
+    "tests/test_whisper_generation_config.py": "the real whisper-base",
+    "tests/test_transcribe.py::test_real_whisper_base_on_ravdess_clips": "the real whisper-base on RAVDESS",
+    "tests/test_pretrained_families.py::test_real_whisper_base": "the real whisper-base",
+    "tests/test_pretrained_families.py::test_whisper_layer_4_is_layer_L4_of_every_layer": "the real whisper-base",
+    "tests/test_docs.py::test_your_own_corpus_walkthrough_runs_as_written": "the walkthrough on four RAVDESS actors",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        test = item.nodeid.split("[")[0]
+        if test in SLOW or test.split("::")[0] in SLOW:
+            item.add_marker(pytest.mark.slow)
