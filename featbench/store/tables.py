@@ -91,7 +91,7 @@ def corpus_name(store: str | Path) -> str:
         data = handle.read(_NAME_BYTES + 1)
     try:
         name = json.loads(data)["name"] if len(data) <= _NAME_BYTES else None
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, RecursionError):  # RecursionError: '[' nested a few thousand deep
         name = None
     if not isinstance(name, str) or not name.strip() or not name.isprintable():
         raise FeatbenchError(f"{path}: not a corpus record featbench wrote (a JSON object with a one-line 'name'); "
