@@ -67,10 +67,14 @@ def write_errors(store: str | Path, errors: list[dict]) -> Path:
 
 
 def write_corpus_name(store: str | Path, name: str, layout: str) -> None:
-    """Record the name of the corpus the store holds and its layout (`featbench extract` and `transcribe` do)."""
+    """Record the name of the corpus the store holds and its layout (`featbench extract` and `transcribe` do; a
+    record that says the same is left as it is, so a rerun on a read-only store writes nothing)."""
     path = Path(store) / NAME_FILE
+    text = json.dumps({"name": name, "layout": layout}) + "\n"
+    if path.is_file() and path.stat().st_size == len(text.encode()) and path.read_text(errors="replace") == text:
+        return
     tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps({"name": name, "layout": layout}) + "\n")
+    tmp.write_text(text)
     os.replace(tmp, path)
 
 
