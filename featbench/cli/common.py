@@ -75,7 +75,7 @@ class FeatbenchGroup(TyperGroup):
         from typer.core import HAS_RICH
 
         if HAS_RICH:  # plain click shows text as it is
-            for command in _commands(self):
+            for command in [self, *_commands(self)]:
                 command.help = _help_text(command.help)
                 for param in command.params:
                     if getattr(param, "help", None):

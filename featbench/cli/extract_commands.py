@@ -57,8 +57,8 @@ def extract(
     with executor_for(scheduler, jobs) as executor:
         on = device_on(executor, device, torch_needed=accelerated(names))
         table = corpus_table(layout, root, classes, merge)
-        report = run_extraction(table, specs, out, audio, executor=executor, progress=show_progress(progress), batch_size=batch_size,
-                                metas=metas, device=on)
+        report = run_extraction(table, specs, out, audio, executor=executor, progress=show_progress(progress),
+                                batch_size=batch_size, metas=metas, device=on)
     record_corpus(out, layout, root)
     report_and_exit(report)
 
@@ -93,8 +93,8 @@ def transcribe(
     with executor_for(scheduler, jobs) as executor:
         on = device_on(executor, device)
         table = corpus_table(layout, root, classes, merge)
-        report = run_transcription(table, asr, out, executor=executor, batch_size=batch_size, progress=show_progress(progress),
-                                   device=on)
+        report = run_transcription(table, asr, out, executor=executor, batch_size=batch_size,
+                                   progress=show_progress(progress), device=on)
     record_corpus(out, layout, root)
     report_and_exit(report)
 

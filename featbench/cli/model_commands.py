@@ -7,8 +7,9 @@ from typing import Annotated, Optional
 import typer
 
 from featbench.cli.common import (PANEL_CLASSIFIERS, PANEL_EXECUTION, PANEL_FEATURES, PANEL_OUTPUT,
-                                  PANEL_PROTOCOL, Classes, Device, Jobs, Merge, Progress, StoreArg, UsageHint, app, check_store_folder,
-                                  device_on, executor_for, report_and_exit, show_progress, user_errors)
+                                  PANEL_PROTOCOL, Classes, Device, Jobs, Merge, Progress, StoreArg, UsageHint, app,
+                                  check_store_folder, device_on, executor_for, report_and_exit, show_progress,
+                                  user_errors)
 from featbench.errors import FeatbenchError
 
 
@@ -82,7 +83,8 @@ def predict(
     with executor_for(None, jobs) as executor:
         on = device_on(executor, device)  # the model's neural families extract there
         report = run_prediction(model, inputs, out, layout=layout, holdout_only=holdout_only, store=store,
-                                executor=executor, batch_size=batch_size, progress=show_progress(progress), speaker=speaker, device=on)
+                                executor=executor, batch_size=batch_size, progress=show_progress(progress),
+                                speaker=speaker, device=on)
     report_and_exit(report)
 
 
@@ -92,11 +94,11 @@ def _check_predict_arguments(model: Path, inputs: list[Path], layout: Optional[s
     if not model.is_dir():
         raise FeatbenchError(f"{model}: no such model folder (make one with featbench fit)")
     missing = [item for item in inputs if not item.expanduser().exists()]
-    if layout is None and missing and missing[0] == inputs[0] and len(inputs) > 1:
+    if layout is None and missing and missing[0] == inputs[0]:
         from featbench.corpus.loaders import LOADERS
 
         if str(inputs[0]).strip().lower() in LOADERS:
-            rest = " ".join(str(item) for item in inputs[1:])
+            rest = " ".join(str(item) for item in inputs[1:]) or "ROOT"
             raise UsageHint(f"predict: '{inputs[0]}' is a corpus layout, not an input; the layout is an option now: "
                             f"featbench predict {model} --layout {inputs[0]} {rest}")
     if missing:
