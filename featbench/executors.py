@@ -241,7 +241,7 @@ class Local:
 
 
 SCHEDULER_HELP = ("Run the work on a Dask cluster: a scheduler address (tcp://host:8786), or local:N for N worker "
-                  "processes on this machine. Replaces --jobs. Needs featbench\\[dask].")
+                  "processes on this machine. Replaces --jobs. Needs featbench[dask].")
 
 
 def Dask(address: str) -> Executor:  # noqa: N802 - an executor's constructor to its callers, like Local

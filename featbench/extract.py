@@ -40,7 +40,7 @@ from featbench.features import FAMILIES, InputKind, build_family
 from featbench.features.plugins import setting_up
 from featbench.features.text_family import text_hash
 from featbench.transcript_inputs import check_transcripts, sources_note
-from featbench.progress import LateBar, clip_note, progress_note
+from featbench.progress import LateBar, clip_note, progress_note, speed_text
 from featbench.store import ERRORS_FILE, FamilyMeta, StoreWriter, write_corpus, write_errors
 from featbench.store.files import TextRecord
 from featbench.store.timings import RunTimings, check_timings
@@ -65,9 +65,7 @@ class ExtractionReport:
         return self.failed > 0
 
     def summary(self) -> str:
-        speed = self.audio_seconds / self.wall_seconds if self.wall_seconds else 0.0
-        timing = (f"{self.audio_seconds:.0f} s of audio in {self.wall_seconds:.1f} s, {speed:.1f} s audio/s"
-                  if self.audio_seconds else f"in {self.wall_seconds:.1f} s")
+        timing = speed_text(self.audio_seconds, self.wall_seconds) if self.audio_seconds else f"in {self.wall_seconds:.1f} s"
         line = (f"{self.store}: {self.utterances} utterances, {self.already_done} already stored, "
                 f"{self.extracted} extracted ({timing}), {self.failed} failed")
         if self.failed:

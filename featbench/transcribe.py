@@ -47,7 +47,7 @@ from featbench.audio import AudioConfig, AudioProblem, file_hash, load
 from featbench.device import CPU, Device, place_like
 from featbench.errors import FeatbenchError
 from featbench.executors import Executor, resolve_executor
-from featbench.progress import LateBar, progress_note
+from featbench.progress import LateBar, progress_note, speed_text
 from featbench.store import ERRORS_FILE, StoreWriter, TranscriptsFile, transcripts_path, write_corpus
 from featbench.store.transcripts import model_transcripts, write_transcription_errors
 
@@ -235,14 +235,12 @@ class TranscriptionReport:
         """Counts, speed, languages, word error rate and where the failures are listed, one line each.
 
         >>> print(TranscriptionReport(Path("s"), "whisper-base", 6, 0, 6, 0, 21.0, 14.0, Counter(en=6), 0.05, 6).summary())
-        s: 6 utterances, 0 already transcribed, 6 transcribed by whisper-base (21 s of audio in 14.0 s, 1.5 s audio/s), 0 failed
+        s: 6 utterances, 0 already transcribed, 6 transcribed by whisper-base (21 s of audio in 14.0 s, 1.5x realtime), 0 failed
         languages: en 6
         word error rate 0.050 over 6 clips with a reference transcript
         """
-        speed = self.audio_seconds / self.wall_seconds if self.wall_seconds else 0.0
         line = (f"{self.store}: {self.utterances} utterances, {self.already_done} already transcribed, {self.transcribed} "
-                f"transcribed by {self.model} ({self.audio_seconds:.0f} s of audio in {self.wall_seconds:.1f} s, "
-                f"{speed:.1f} s audio/s), {self.failed} failed")
+                f"transcribed by {self.model} ({speed_text(self.audio_seconds, self.wall_seconds)}), {self.failed} failed")
         if self.failed:
             line += f" (see {self.store / ERRORS_FILE})"
         lines = [*self.messages, line]

@@ -139,3 +139,47 @@ def fold_0_only(monkeypatch):
 
     every = runner._missing_tasks
     monkeypatch.setattr(runner, "_missing_tasks", lambda *args: [t for t in every(*args) if t.fold.index == 0])
+
+
+# The expensive tests, marked `slow` here in one place: `make test-fast` (pytest -m "not slow") leaves them out for
+# the inner loop; `make test` and CI run every test. A module, or one test of it, with what makes it expensive.
+SLOW = {
+    "tests/test_dask.py": "local Dask clusters, Ctrl-C and kill -9 of their clients and workers",
+    "tests/test_faults.py": "kill -9 and Ctrl-C of child command lines at chosen moments",
+    "tests/test_store_damage.py": "damaged stores read in child processes under time limits",
+    "tests/test_selection.py": "grids with choices on validation speakers, the label-permutation check",
+    "tests/test_transfer.py": "two-corpus grids on RAVDESS and the demo corpus",
+    "tests/test_two_corpus_selection.py": "two-corpus grids with choices on either side",
+    "tests/test_normalisation.py": "per-speaker normalisation grids and their reports",
+    "tests/test_dimensional.py": "regression grids and sequence models on a target",
+    "tests/test_fusion.py": "attention fusion and sequence models",
+    "tests/test_iemocap_recipe.py": "the IEMOCAP recipe end to end",
+    "tests/test_plugins.py": "a plug-in package installed with pip, and the chain on it",
+    "tests/test_script_guard.py": "library scripts whose worker processes import them again",
+    "tests/test_report_html.py": "report.html rendered in Chromium",
+    "tests/test_whisper_generation_config.py": "the real whisper-base",
+    "tests/test_transcribe.py::test_real_whisper_base_on_ravdess_clips": "the real whisper-base on RAVDESS",
+    "tests/test_pretrained_families.py::test_real_whisper_base": "the real whisper-base",
+    "tests/test_pretrained_families.py::test_whisper_layer_4_is_layer_L4_of_every_layer": "the real whisper-base",
+    "tests/test_docs.py::test_your_own_corpus_walkthrough_runs_as_written": "the walkthrough on four RAVDESS actors",
+    # the slowest of the others in a run of the fast tier (seconds on 2 cores at load 5.7, about 2.4x a quiet run)
+    "tests/test_transcribe.py::test_ctrl_c_and_kill_9_then_resume_give_the_text_of_an_uninterrupted_run": "39 s",
+    "tests/test_train.py::test_same_seed_same_numbers_and_parallel": "37 s",
+    "tests/test_report.py::test_compare_end_to_end": "26 s",
+    "tests/test_extract.py::test_parallel_equals_serial": "19 s",
+    "tests/test_extract.py::test_resume_after_kill_gives_identical_arrays": "18 s, two kill moments",
+    "tests/test_executors.py::test_the_old_jobs_keyword_still_works_with_a_deprecation_warning": "18 s",
+    "tests/test_storage.py::test_training_on_a_pooled_store_gives_the_same_rows": "16 s",
+    "tests/test_results_schema.py::test_baseline_is_a_view_and_a_normalisation_and_a_typo_gets_the_closest_entry": "12 s",
+    "tests/test_model.py::test_saved_model_predicts_in_a_fresh_process_as_in_memory": "12 s",
+    "tests/test_report_model.py::test_summary_is_best_first_and_protocol_is_said_in_words": "11 s",
+    "tests/test_report_model.py::test_headline_figure_draws_the_baseline_and_at_most_four_honest_entries": "11 s",
+    "tests/test_transcribe.py::test_language_detected_per_clip_and_forcing_another_transcribes_again": "10 s",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        test = item.nodeid.split("[")[0]
+        if test in SLOW or test.split("::")[0] in SLOW:
+            item.add_marker(pytest.mark.slow)

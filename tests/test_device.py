@@ -141,6 +141,7 @@ def test_missing_cuda_is_one_line_before_any_clip(command, demo_corpus, demo_sto
             "predict": ["predict", str(tmp_path / "model"), str(demo_corpus), "--out", str(out)]}[command]
     if command == "transcribe" and not (SHARED / "models" / "whisper-base").is_dir():
         pytest.skip("transcribe checks its Whisper folder first: ../shared/models/whisper-base is absent")
+    (tmp_path / "model").mkdir()  # predict checks that its model folder exists first, before loading anything
     result = runner.invoke(app, [*args, "--device", "cuda"])
     assert result.exit_code == 1 and result.output.strip() == "featbench: error: " + NO_CUDA.format("cuda")
     assert not out.exists()

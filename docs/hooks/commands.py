@@ -51,7 +51,8 @@ def _usage(path: str, command) -> str:
     for param in command.params:
         if _is_option(param):
             continue
-        name = (param.metavar or param.name).upper() + ("..." if param.nargs == -1 else "")
+        name = (param.metavar or param.name).upper()
+        name += "..." if param.nargs == -1 and not name.endswith("...") else ""
         pieces.append(name if param.required else f"[{name}]")
     return " ".join(pieces)
 

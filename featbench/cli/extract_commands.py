@@ -8,7 +8,7 @@ import typer
 
 from featbench.cli.common import (PANEL_EXECUTION, PANEL_FEATURES, PANEL_OUTPUT, Classes, Device,
                                   Jobs, Layout, Merge, Precision, Progress, Root, Scheduler, StoreArg, app, corpus_table,
-                                  device_on, executor_for, report_and_exit, user_errors)
+                                  device_on, executor_for, record_corpus, report_and_exit, show_progress, user_errors)
 from featbench.errors import FeatbenchError
 
 DEFAULT_FAMILIES = "egemaps-func,egemaps-lld,compare-lld,fbank,raw"
@@ -27,7 +27,7 @@ def extract(
     sample_rate: Annotated[int, typer.Option(metavar="HZ", rich_help_panel=PANEL_FEATURES, help="Resample every clip to this rate (Hz).")] = 16000,
     set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="FAMILY.OPTION=VALUE", rich_help_panel=PANEL_FEATURES, help="Family option, e.g. --set fbank.n_mels=64 (repeatable).")] = None,
     batch_size: Annotated[int, typer.Option(metavar="N", rich_help_panel=PANEL_EXECUTION, min=1, help="Clips of similar length handed to a family together (pretrained encoders batch where exact).")] = 1,
-    progress: Progress = True,
+    progress: Progress = None,
     scheduler: Scheduler = None,
     device: Device = "auto",
     precision: Precision = "float32",
@@ -57,8 +57,9 @@ def extract(
     with executor_for(scheduler, jobs) as executor:
         on = device_on(executor, device, torch_needed=accelerated(names))
         table = corpus_table(layout, root, classes, merge)
-        report = run_extraction(table, specs, out, audio, executor=executor, progress=progress, batch_size=batch_size,
-                                metas=metas, device=on)
+        report = run_extraction(table, specs, out, audio, executor=executor, progress=show_progress(progress),
+                                batch_size=batch_size, metas=metas, device=on)
+    record_corpus(out, layout, root)
     report_and_exit(report)
 
 
@@ -74,7 +75,7 @@ def transcribe(
     language: Annotated[Optional[str], typer.Option(metavar="LANG", help="Force this language (a code such as en, or a name such as english); default: detected per clip.")] = None,
     jobs: Jobs = 1,
     batch_size: Annotated[int, typer.Option(metavar="N", rich_help_panel=PANEL_EXECUTION, min=1, help="Clips of up to 30 s decoded together.")] = 8,
-    progress: Progress = True,
+    progress: Progress = None,
     scheduler: Scheduler = None,
     device: Device = "auto",
 ) -> None:
@@ -92,8 +93,9 @@ def transcribe(
     with executor_for(scheduler, jobs) as executor:
         on = device_on(executor, device)
         table = corpus_table(layout, root, classes, merge)
-        report = run_transcription(table, asr, out, executor=executor, batch_size=batch_size, progress=progress,
-                                   device=on)
+        report = run_transcription(table, asr, out, executor=executor, batch_size=batch_size,
+                                   progress=show_progress(progress), device=on)
+    record_corpus(out, layout, root)
     report_and_exit(report)
 
 

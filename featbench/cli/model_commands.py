@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 import typer
 
 from featbench.cli.common import (PANEL_CLASSIFIERS, PANEL_EXECUTION, PANEL_FEATURES, PANEL_OUTPUT,
-                                  PANEL_PROTOCOL, Classes, Device, Jobs, Merge, Progress, StoreArg, app, device_on, executor_for, report_and_exit,
+                                  PANEL_PROTOCOL, Classes, Device, Jobs, Merge, Progress, StoreArg, UsageHint, app,
+                                  check_store_folder, device_on, executor_for, report_and_exit, show_progress,
                                   user_errors)
 from featbench.errors import FeatbenchError
 
@@ -25,7 +26,7 @@ def fit(
     budget: Annotated[str, typer.Option(metavar="N|FRACTION|all", rich_help_panel=PANEL_PROTOCOL, help="Training examples per class (or a fraction of each class, e.g. 0.25), or 'all'.")] = "all",
     holdout_fold: Annotated[Optional[int], typer.Option(metavar="FOLD", rich_help_panel=PANEL_PROTOCOL, min=0, help="Train on the training part of this fold only (of the folds `featbench train --folds N` makes), to reproduce a benchmark row.")] = None,
     folds: Annotated[Optional[int], typer.Option(metavar="K", rich_help_panel=PANEL_PROTOCOL, min=2, help="Number of folds of --holdout-fold (default: as `featbench train`).")] = None,
-    corpus: Annotated[Optional[str], typer.Option(metavar="NAME", rich_help_panel=PANEL_OUTPUT, help="Corpus name recorded in the manifest (default: the store folder's name).")] = None,
+    corpus: Annotated[Optional[str], typer.Option(metavar="NAME", rich_help_panel=PANEL_OUTPUT, help="Corpus name recorded in the manifest (default: the store's corpus as extract named it, else the store folder's name).")] = None,
     normalise: Annotated[str, typer.Option(metavar="KIND", rich_help_panel=PANEL_PROTOCOL, help="'training', or 'per-speaker' / 'per-speaker:K' as in `featbench train` (predict then standardises each speaker on the clips it is given of them).")] = "training",
     allow_confounded_speakers: Annotated[bool, typer.Option("--confounded-ok", metavar="", rich_help_panel=PANEL_PROTOCOL, help="As `featbench train --confounded-ok`: per-speaker normalisation even where most speakers' clips are dominated by one class.")] = False,
 ) -> None:
@@ -33,6 +34,7 @@ def fit(
 
     Example: featbench fit store/ --features whisper@weighted --classifier "selected(logreg+svm)" --out model/
     """
+    check_store_folder(store)  # before the heavy imports: a mistyped store is one line at once
     from featbench.corpus.table import parse_classes, parse_merge
     from featbench.model import FitSpec, fit_model
     from featbench.model.folder import check_writable
@@ -65,7 +67,7 @@ def predict(
     store: Annotated[Optional[Path], typer.Option(metavar="FOLDER", help="Keep the extracted features in this store folder, reused by later runs (default: a temporary folder). A store with labelled clips (made by extract) takes only the clips it holds, unchanged.")] = None,
     jobs: Jobs = 1,
     batch_size: Annotated[int, typer.Option(metavar="N", rich_help_panel=PANEL_EXECUTION, min=1, help="Clips of similar length handed to a family together.")] = 1,
-    progress: Progress = True,
+    progress: Progress = None,
     speaker: Annotated[Optional[str], typer.Option(metavar="NAME", help="Every input is this one speaker's (for a model fitted with --normalise per-speaker; with --layout the corpus names the speakers).")] = None,
     device: Device = "auto",
 ) -> None:
@@ -75,10 +77,29 @@ def predict(
 
     Exit code 3 means some clips could not be labelled (listed, with reasons, in <out stem>_errors.csv).
     """
+    _check_predict_arguments(model, inputs, layout)  # before torch and the model are loaded (seconds)
     from featbench.model import run_prediction
 
     with executor_for(None, jobs) as executor:
         on = device_on(executor, device)  # the model's neural families extract there
         report = run_prediction(model, inputs, out, layout=layout, holdout_only=holdout_only, store=store,
-                                executor=executor, batch_size=batch_size, progress=progress, speaker=speaker, device=on)
+                                executor=executor, batch_size=batch_size, progress=show_progress(progress),
+                                speaker=speaker, device=on)
     report_and_exit(report)
+
+
+def _check_predict_arguments(model: Path, inputs: list[Path], layout: Optional[str]) -> None:
+    """What predict can refuse from the paths alone, in one line, before anything heavy is imported: a missing
+    model folder or input, and the old spelling `predict MODEL csv FILE` (the layout is the --layout option)."""
+    if not model.is_dir():
+        raise FeatbenchError(f"{model}: no such model folder (make one with featbench fit)")
+    missing = [item for item in inputs if not item.expanduser().exists()]
+    if layout is None and missing and missing[0] == inputs[0]:
+        from featbench.corpus.loaders import LOADERS
+
+        if str(inputs[0]).strip().lower() in LOADERS:
+            rest = " ".join(str(item) for item in inputs[1:]) or "ROOT"
+            raise UsageHint(f"predict: '{inputs[0]}' is a corpus layout, not an input; the layout is an option now: "
+                            f"featbench predict {model} --layout {inputs[0]} {rest}")
+    if missing:
+        raise FeatbenchError(f"{missing[0]}: no such file or folder")

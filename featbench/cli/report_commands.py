@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from featbench.cli.common import PANEL_OUTPUT, Jobs, app, executor_for, user_errors
+from featbench.cli.common import PANEL_OUTPUT, Jobs, Progress, app, executor_for, show_progress, user_errors
 
 
 @app.command()
@@ -77,6 +77,7 @@ def results_upgrade(
 def demo(
     out: Annotated[Path, typer.Option(metavar="PATH", rich_help_panel=PANEL_OUTPUT, help="Working folder for the demo corpus, store and results.")] = Path("featbench-demo"),
     jobs: Jobs = 2,
+    progress: Progress = None,
 ) -> None:
     """Run the whole chain on the built-in synthetic corpus (no download): generate, extract, train, compare.
 
@@ -85,4 +86,4 @@ def demo(
     from featbench.demo import run_demo
 
     with executor_for(None, jobs) as executor:
-        run_demo(out, executor=executor, echo=typer.echo)
+        run_demo(out, executor=executor, echo=typer.echo, progress=show_progress(progress))

@@ -7,7 +7,8 @@ from typing import Annotated, Optional
 import typer
 
 from featbench.cli.common import (PANEL_CLASSIFIERS, PANEL_FEATURES, PANEL_OUTPUT, PANEL_PROTOCOL, Classes, Device,
-                                  Jobs, Merge, Progress, Scheduler, StoreArg, app, device_on, executor_for, user_errors)
+                                  Jobs, Merge, Progress, Scheduler, StoreArg, app, check_store_folder, device_on, executor_for,
+                                  show_progress, user_errors)
 from featbench.errors import FeatbenchError
 
 Features = Annotated[Optional[str], typer.Option(metavar="VIEWS", rich_help_panel=PANEL_FEATURES, help=(
@@ -48,7 +49,8 @@ ValidateOn = Annotated[Optional[str], typer.Option(metavar="WHERE", rich_help_pa
 Out = Annotated[Path, typer.Option(metavar="PATH", rich_help_panel=PANEL_OUTPUT,
                                   help="Results CSV (rows are appended; existing rows are skipped).")]
 Corpus = Annotated[Optional[str], typer.Option(metavar="NAME", rich_help_panel=PANEL_OUTPUT, help=(
-    "Corpus name written into every row (default: the folder name of the tested store)."))]
+    "Corpus name written into every row and report title (default: the tested store's corpus as extract named "
+    "it, e.g. ravdess; else its folder's name)."))]
 
 
 @app.command()
@@ -72,7 +74,7 @@ def train(
     out: Out = Path("results.csv"),
     corpus: Corpus = None,
     jobs: Jobs = 1,
-    progress: Progress = True,
+    progress: Progress = None,
     scheduler: Scheduler = None,
     device: Device = "auto",
 ) -> None:
@@ -85,6 +87,7 @@ def train(
 
     Dimensional target: featbench train store/ --target arousal --classifiers ridge,svr,selected --budgets 64,256,all
     """
+    check_store_folder(store)
     from featbench.corpus.table import parse_classes, parse_merge
     from featbench.options import parse_list
     from featbench.results import Normalisation
@@ -104,4 +107,4 @@ def train(
                      validate_on=validate_on)
     with executor_for(scheduler, jobs) as executor:  # the sequence model, fusion and layer weights run on --device
         on = device_on(executor, device)
-        typer.echo(run_training(exp, out, executor=executor, progress=progress, device=on).summary())
+        typer.echo(run_training(exp, out, executor=executor, progress=show_progress(progress), device=on).summary())

@@ -49,16 +49,39 @@ def probe_durations(table: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def layout_name(name: str) -> str:
+    """The registered layout `name` stands for (case and surrounding spaces ignored); one line if none.
+
+    >>> layout_name(" RAVDESS")
+    'ravdess'
+    """
+    layout = str(name).strip().lower()
+    if layout not in LOADERS:
+        raise FeatbenchError(f"unknown corpus layout '{name}'; choose from: {', '.join(sorted(LOADERS))}")
+    return layout
+
+
+def corpus_name_of(layout: str, root: str | Path) -> str:
+    """The name a corpus goes by (in results rows and report titles): its layout's, or for a CSV manifest the
+    name of the folder that holds it.
+
+    >>> corpus_name_of("RAVDESS", "tour/corpus"), corpus_name_of("csv", "/data/nemo/metadata.csv")
+    ('ravdess', 'nemo')
+    """
+    layout = layout_name(layout)
+    return Path(root).expanduser().resolve().parent.name if layout == "csv" else layout
+
+
 def load_corpus(name: str, root: str | Path, classes: list[str] | None = None,
                 merge: dict[str, str] | None = None, probe: bool = True) -> pd.DataFrame:
-    """Load a corpus layout into the utterance table, then merge and select labels.
+    """Load a corpus layout (its name in any case: `RAVDESS` is `ravdess`) into the utterance table, then merge
+    and select labels.
 
     Example: ``load_corpus("iemocap", "/data/IEMOCAP", ["neutral", "happy", "sad", "angry"], {"excited": "happy"})``.
     """
-    if name not in LOADERS:
-        raise FeatbenchError(f"unknown corpus layout '{name}'; choose from: {', '.join(sorted(LOADERS))}")
+    layout = layout_name(name)
     root = Path(root).expanduser().resolve()
-    table = select_labels(make_table(LOADERS[name](root), name=f"{name} at {root}"), classes, merge)
+    table = select_labels(make_table(LOADERS[layout](root), name=f"{layout} at {root}"), classes, merge)
     return probe_durations(table) if probe else table
 
 

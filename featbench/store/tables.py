@@ -1,5 +1,6 @@
 """The store's two tables: ``corpus.csv`` (every utterance its feature files may hold) and ``errors.csv``
-(the clips the last extraction could not use, with reasons).
+(the clips the last extraction could not use, with reasons); and ``corpus.json``, the name of the corpus the
+store holds (`corpus_name`), which names the rows `train` writes and the reports made of them.
 
 `write_corpus` merges: rows already in ``corpus.csv`` stay unless the new table has the same id, so an
 extraction of a subset (``--classes``) never loses rows that the feature files hold.
@@ -14,6 +15,7 @@ extraction of a subset (``--classes``) never loses rows that the feature files h
 from __future__ import annotations
 
 import csv
+import json
 import os
 from pathlib import Path
 
@@ -24,6 +26,8 @@ from featbench.errors import FeatbenchError
 CORPUS_FILE = "corpus.csv"
 ERRORS_FILE = "errors.csv"
 ERROR_COLUMNS = ["id", "path", "family", "reason"]
+NAME_FILE = "corpus.json"
+_NAME_BYTES = 4096  # a name and a layout; anything longer is not a file featbench wrote
 
 
 def read_corpus(store: str | Path) -> pd.DataFrame:
@@ -60,3 +64,40 @@ def write_errors(store: str | Path, errors: list[dict]) -> Path:
         writer.writerows(errors)
     os.replace(tmp, path)
     return path
+
+
+def write_corpus_name(store: str | Path, name: str, layout: str) -> None:
+    """Record the name of the corpus the store holds and its layout (`featbench extract` and `transcribe` do; a
+    record that says the same is left as it is, so a rerun on a read-only store writes nothing)."""
+    path = Path(store) / NAME_FILE
+    text = json.dumps({"name": name, "layout": layout}) + "\n"
+    if path.is_file() and path.stat().st_size == len(text.encode()) and path.read_text(errors="replace") == text:
+        return
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def corpus_name(store: str | Path) -> str:
+    """The name of the corpus the store holds, as extraction recorded it, else the store folder's name (a store
+    made by an older featbench, or by the library); one line for a record that is not one featbench wrote.
+
+    >>> import tempfile; d = Path(tempfile.mkdtemp()) / "store"; d.mkdir()
+    >>> corpus_name(d)
+    'store'
+    >>> write_corpus_name(d, "ravdess", "ravdess"); corpus_name(d)
+    'ravdess'
+    """
+    path = Path(store) / NAME_FILE
+    if not path.is_file():
+        return Path(store).resolve().name
+    with path.open("rb") as handle:
+        data = handle.read(_NAME_BYTES + 1)
+    try:
+        name = json.loads(data)["name"] if len(data) <= _NAME_BYTES else None
+    except (ValueError, TypeError, KeyError, RecursionError):  # RecursionError: '[' nested a few thousand deep
+        name = None
+    if not isinstance(name, str) or not name.strip() or not name.isprintable():
+        raise FeatbenchError(f"{path}: not a corpus record featbench wrote (a JSON object with a one-line 'name'); "
+                             "remove it and extract again, or name the corpus with --corpus")
+    return name.strip()

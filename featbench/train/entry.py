@@ -104,7 +104,7 @@ def fit_entry(entry: str, view: View, X: np.ndarray, y: np.ndarray, train_rows: 
         choice = choose(candidates, options, y, fit_rows, val_rows, seed, regression)
         chosen = ("layer, " if view.mode == AUTO else "") + ("classifier and " if is_selected(entry) else "") + "grid"
         selection = (f"{chosen} on {held_out} ({len(fit_rows)} fit / {len(val_rows)} val), "
-                     f"val {'CCC' if regression else 'UA'} {choice.val_ua:.3f}")
+                     f"val {f'CCC {choice.val_ua:.3f}' if regression else f'UA {choice.val_ua:.1%}'}")
     else:
         last = view.layers - 1 if view.mode == AUTO else None
         choice = Choice(options[0], registry(regression)[options[0]].default, last)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from featbench.errors import FeatbenchError
 from featbench.results import PER_CORPUS, TRAINING, Normalisation
+from featbench.store.tables import corpus_name
 from featbench.train.grid import FUSION, SEQUENCE
 from featbench.train.transfer import CROSS, SOURCE, TRANSFER, VALIDATE_ON, Design
 
@@ -99,7 +100,7 @@ def design_of(exp: Experiment) -> tuple[Path, Path | None, Design]:
         return Path(exp.store), None, Design(normalisation=exp.normalisation)
     if Path(other).resolve() == Path(exp.store).resolve():
         raise FeatbenchError(f"{other}: the second store is the first one; give another corpus's store")
-    name = exp.other_corpus or Path(exp.store if exp.test_store is not None else other).resolve().name
+    name = exp.other_corpus or corpus_name(exp.store if exp.test_store is not None else other)
     if exp.target:
         raise FeatbenchError(f"--target {exp.target} trains and tests on one store; --test-store and --add-store "
                              "take categorical labels only (two corpora's rating scales need not agree)")

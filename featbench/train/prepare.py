@@ -19,11 +19,12 @@ from featbench.corpus.balance import FLAG
 from featbench.errors import FeatbenchError
 from featbench.results import PER_CORPUS, PER_SPEAKER
 from featbench.row_kinds import RowKind
+from featbench.store.tables import corpus_name
 from featbench.store.timings import feature_costs
 from featbench.train.experiment import Experiment, check_classifiers, design_of
 from featbench.train.grid import FUSION, SEQUENCE, SEQUENCE_MODELS, GridData, ViewData
 from featbench.train.pooling import pooled_matrix
-from featbench.train.protocol import Fold, check_budgets, check_folds, check_seeds, default_budgets, make_folds
+from featbench.train.protocol import Fold, check_budgets, check_budgets_fit, check_folds, check_seeds, default_budgets, make_folds
 from featbench.train.speaker_stats import per_speaker_matrix
 from featbench.train.target import describe
 from featbench.train.shared_clips import check_disjoint
@@ -55,7 +56,7 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
     target_store, other_store, design = design_of(exp)
     table, views, sets, dropped, notes = _read_store(target_store, exp.families, exp.classes, exp.merge,
                                                      target=target_column)
-    corpus = exp.corpus or target_store.resolve().name
+    corpus = exp.corpus or corpus_name(target_store)  # as extract recorded it, else the folder's name
     _check_normalisation(exp, design, classifiers, two_stores=other_store is not None)
     sides = [Side(target_store, sets, list(table["id"]))]
     if other_store is not None:
@@ -117,9 +118,10 @@ def _folds_and_budgets(table: pd.DataFrame, design: Design, budgets: list | None
     target = table[table["part"] == TARGET] if two_stores else table  # its folds; the other is never tested
     folds = make_folds(target, n_folds)
     check_folds(target, folds)
-    budget_pool = design.budget_table(table)
+    budget_pool, pool_folds = design.budget_table(table), folds if design.mode != CROSS else [Fold(0, (), "")]
     if budgets is None:
-        budgets = default_budgets(budget_pool, folds if design.mode != CROSS else [Fold(0, (), "")])
+        budgets = default_budgets(budget_pool, pool_folds)
+    check_budgets_fit(budget_pool, pool_folds, budgets)  # the largest budget every fold serves, not fold 0's
     for fold in folds:
         for budget in budgets:
             if isinstance(budget, int):

@@ -36,7 +36,7 @@ from featbench.options import is_whole, parse_int
 from featbench.train.folds import Fold, check_folds, default_n_folds, make_folds, per_fold_test_clips
 from featbench.train.target import VALUE
 
-__all__ = ["ALL", "Fold", "budget_subset", "check_budgets", "check_folds", "check_seeds", "default_n_folds",
+__all__ = ["ALL", "Fold", "budget_subset", "check_budgets", "check_budgets_fit", "check_folds", "check_seeds", "default_n_folds",
            "make_folds", "parse_budgets", "parse_seeds", "validation_split"]
 
 ALL = "all"
@@ -50,10 +50,40 @@ def largest_budget(table: pd.DataFrame, folds: list[Fold]) -> int:
     >>> largest_budget(t, make_folds(t, 2))
     2
     """
-    if VALUE in table:
-        return int(min((~fold.test_mask(table)).sum() for fold in folds)) if folds else 0
-    counts = [table[~fold.test_mask(table)]["label"].value_counts() for fold in folds]
-    return int(min(c.min() for c in counts)) if counts and all(len(c) for c in counts) else 0
+    return _smallest_pool(table, folds)[0]
+
+
+def _smallest_pool(table: pd.DataFrame, folds: list[Fold]) -> tuple[int, str]:
+    """(the size of the smallest training pool a budget draws from over `folds`, which pool that is in words)."""
+    pools = []
+    for fold in folds:
+        train = table[~fold.test_mask(table)]
+        if VALUE in table:
+            pools.append((len(train), f"the training groups of fold {fold.index}"))
+        else:
+            counts = train["label"].value_counts()
+            pools += [(int(n), f"class '{label}' in the training groups of fold {fold.index}") for label, n in counts.items()]
+            pools += [(0, f"class '{label}' in the training groups of fold {fold.index}")
+                      for label in sorted(set(table["label"]) - set(counts.index))]
+    return min(pools, key=lambda pool: pool[0]) if pools else (0, "no fold")
+
+
+def check_budgets_fit(table: pd.DataFrame, folds: list[Fold], budgets: list) -> None:
+    """One line, before any work, if a count in `budgets` is more than some fold's training part holds, naming the
+    largest budget every fold can serve (not the first fold's limit, which a second try would then exceed).
+
+    >>> t = pd.DataFrame({"label": list("aab") * 4, "group": list("xxxyyyzzzwww")})
+    >>> check_budgets_fit(t, make_folds(t, 2), [2, 3, ALL])
+    Traceback (most recent call last):
+    featbench.errors.FeatbenchError: budget 3 per class is larger than class 'b' in the training groups of fold 0 (2 utterances), the smallest of all folds: the largest budget every fold can serve is 2 per class; use at most 2 or 'all'
+    """
+    top, where = _smallest_pool(table, folds)
+    too_big = [b for b in budgets if isinstance(b, int) and not isinstance(b, bool) and b > top]
+    if too_big:
+        unit = "utterances" if VALUE in table else "per class"
+        raise FeatbenchError(f"budget {too_big[0]} {unit} is larger than {where} ({top} utterances), the smallest "
+                             f"of all folds: the largest budget every fold can serve is {top} {unit}; use at most "
+                             f"{top} or 'all'")
 
 
 def default_budgets(table: pd.DataFrame, folds: list[Fold]) -> list:
