@@ -276,3 +276,19 @@ def test_vq_codes_from_a_nan_checkpoint_fail_the_clip(name, key, demo_corpus, tm
     spec = [("wav2vec1", {"checkpoint": checkpoint, "output": "codes"})]
     report = run_extraction(table, spec, tmp_path / "store", progress=False)
     assert report.extracted == 0 and report.failed == 2, report.summary()
+
+
+def test_a_model_folder_asking_to_run_its_own_code_is_refused_without_a_prompt(tmp_path, capsys):
+    """transformers asks on stdin ('Do you wish to run the custom code? [y/N]', 15 s) before running a folder's own
+    modules (config.json 'auto_map') when no trust_remote_code is given; featbench gives False: one line, no prompt."""
+    import json
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "evilnet", "auto_map": {"AutoConfig": "evil.Config",
+                                                                                        "AutoModel": "evil.Model"}}))
+    (folder / "evil.py").write_text(f"open({str(tmp_path / 'ran')!r}, 'w').close()\n")
+    with pytest.raises(FeatbenchError, match=f"{folder}: cannot load the model configuration") as err:
+        build_family("hf", {"model": str(folder)})
+    assert "\n" not in str(err.value) and not (tmp_path / "ran").exists()
+    assert "custom code" not in capsys.readouterr().out  # no question asked

@@ -278,7 +278,7 @@ class HFFamily(_PretrainedFamily):
         except ImportError:
             raise FeatbenchError(f"family '{self.name}' needs the transformers package (pip install 'featbench[hf]')") from None
         with self._loading("model configuration"):
-            config = AutoConfig.from_pretrained(self.config.model, local_files_only=True)
+            config = AutoConfig.from_pretrained(self.config.model, local_files_only=True, trust_remote_code=False)
         if config.model_type not in SUPPORTED_HF:
             raise FeatbenchError(f"{self.config.model}: model type '{config.model_type}' is not supported ({', '.join(SUPPORTED_HF)})")
         self.model_type = config.model_type
@@ -298,8 +298,10 @@ class HFFamily(_PretrainedFamily):
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-        self._extractor = AutoFeatureExtractor.from_pretrained(self.config.model, local_files_only=True)
-        model = AutoModel.from_pretrained(self.config.model, local_files_only=True, dtype=torch.float32)
+        self._extractor = AutoFeatureExtractor.from_pretrained(self.config.model, local_files_only=True,
+                                                               trust_remote_code=False)
+        model = AutoModel.from_pretrained(self.config.model, local_files_only=True, dtype=torch.float32,
+                                          trust_remote_code=False)
         return (model.get_encoder() if self.model_type == "whisper" else model).eval()
 
     @property
