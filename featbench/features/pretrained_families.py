@@ -180,9 +180,8 @@ class Wav2Vec1(_PretrainedFamily):
 
         state = load_checkpoint(self.config.checkpoint)
         args, _ = model_config(state, self.config.checkpoint)
-        model = Wav2VecV1(Wav2VecV1Config.from_args(args, self.config.checkpoint))
-        model.load_fairseq_state(state["model"], self.config.checkpoint)
-        return model.eval()
+        return Wav2VecV1.from_fairseq(Wav2VecV1Config.from_args(args, self.config.checkpoint), state["model"],
+                                      self.config.checkpoint)
 
     @property
     def columns(self) -> list[str]:
