@@ -5,10 +5,11 @@ A checkpoint is a pickle, and a pickle can name any Python callable (``os.system
 which builds tensors and plain containers only, plus an explicit allow-list of the globals released fairseq
 checkpoints hold: ``argparse.Namespace`` (2019/2020 ``args``), ``fairseq.meters.*`` (2019 training meters),
 ``fairseq.data.dictionary.Dictionary`` (HuBERT's ``task_state``), omegaconf's containers and nodes (late-2020
-``cfg``) and the plain types omegaconf's metadata names (``typing.Any``, ``builtins.dict``, ...). Every fairseq
-and omegaconf name on the list loads as a stand-in (:class:`Stub`) that records its pickled state and does
-nothing else; omegaconf containers are then turned back into plain dicts and lists. Any other global is
-refused in one line naming it. The model config is returned as one flat dict.
+``cfg``), the plain types omegaconf's metadata names (``typing.Any``, ``builtins.dict``, ...) and numpy scalars
+and arrays (training state). Every fairseq and omegaconf name on the list loads as a stand-in (:class:`Stub`)
+that records its pickled state and does nothing else; omegaconf containers are then turned back into plain
+dicts and lists. Any other global is refused in one line naming it. The model config is returned as one flat
+dict. torch's allow-list is process-wide, so loads take a lock while theirs is in place.
 
 >>> safe_eval_layers("[(64, 10, 5)] + [(64, 3, 2)] * 2")
 [(64, 10, 5), (64, 3, 2), (64, 3, 2)]
@@ -40,9 +41,24 @@ STUBBED = (
     "omegaconf.nodes.AnyNode", "omegaconf.nodes.StringNode", "omegaconf.nodes.IntegerNode",
     "omegaconf.nodes.FloatNode", "omegaconf.nodes.BooleanNode", "omegaconf.nodes.EnumNode",
 )
-# real objects that are safe to hand over (or to call with pickled arguments): types, no functions
+# real objects that are safe to hand over (or to call with pickled arguments): types and data constructors
 PLAIN = {"argparse.Namespace": argparse.Namespace, "collections.defaultdict": collections.defaultdict,
          "typing.Any": typing.Any, **{f"builtins.{t.__name__}": t for t in (dict, list, tuple, int, float, str, bool)}}
+
+
+def _numpy_values() -> dict:
+    """numpy scalars and arrays, which fairseq's training state can hold: dtypes, ndarray and the two functions
+    numpy's own pickles call to rebuild them from bytes (under their numpy 1 and numpy 2 module names)."""
+    import numpy as np
+
+    core = getattr(np, "_core", None) or np.core  # numpy 2 warns on np.core
+    found: dict = {"numpy.dtype": np.dtype, "numpy.ndarray": np.ndarray}
+    for module in ("numpy.core.multiarray", "numpy._core.multiarray"):
+        found.update({f"{module}._reconstruct": core.multiarray._reconstruct, f"{module}.scalar": core.multiarray.scalar})
+    for code in "?bhilqBHILQefdgFDGSUVOMm":  # a dtype instance is rebuilt (BUILD) only if its class is allowed
+        kind = type(np.dtype(code))
+        found[f"numpy.dtypes.{kind.__name__}"] = kind
+    return found
 _LOCK = threading.Lock()  # torch's allow-list is process-wide: one checkpoint load at a time adds and removes ours
 _REFUSED_GLOBAL = re.compile(r"GLOBAL (.+?) (?:was not an allowed global|whose module)")
 
@@ -66,7 +82,7 @@ def _stub_class(qualname: str) -> type:
     return type(qualname.rsplit(".", 1)[1], (Stub,), {"_qualname": qualname})
 
 
-ALLOWED = {**{name: _stub_class(name) for name in STUBBED}, **PLAIN}
+ALLOWED = {**{name: _stub_class(name) for name in STUBBED}, **PLAIN, **_numpy_values()}
 _SAFE_GLOBALS = [(obj, name) for name, obj in ALLOWED.items()]
 
 

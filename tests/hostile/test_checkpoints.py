@@ -372,3 +372,25 @@ def test_a_fairseq_config_claiming_a_million_layers_is_refused_at_once(tmp_path)
     with pytest.raises(FeatbenchError, match=r"1000000 transformer layers, the file holds 2"):
         build_family("fairseq", {"checkpoint": str(path)})
     assert time.perf_counter() - start < 20
+
+
+def test_numpy_training_state_loads_and_an_object_array_smuggles_no_call(tmp_path):
+    """fairseq's training state can hold numpy scalars and arrays: they load as they were saved. An object array's
+    elements are unpickled like everything else: one that is a call is refused by name."""
+    import numpy as np
+
+    from featbench.encoders.checkpoint import load_checkpoint
+    from featbench.errors import FeatbenchError
+
+    extra = {"best": np.float64(2.5), "ids": np.arange(4), "names": np.array(["a", "bc"]), "half": np.ones(3, np.float16)}
+    path = tmp_path / "numpy.pt"
+    path.write_bytes(_saved({"args": Namespace(**TINY), "model": tiny_weights(False), "extra_state": extra}, zipped=False))
+    loaded = load_checkpoint(path)["extra_state"]
+    assert all(np.asarray(loaded[k]).dtype == np.asarray(v).dtype and (loaded[k] == v).all() for k, v in extra.items())
+    trap = tmp_path / "trap"
+    trap.mkdir()
+    path.write_bytes(_saved({"model": {}, "extra_state": np.array([_Calls(os.system, f"touch {trap / 'ran'}")], object)},
+                            zipped=True))
+    with pytest.raises(FeatbenchError, match=f"{path}: " + REFUSAL.format("posix.system").replace("(", r"\(")):
+        load_checkpoint(path)
+    assert not any(trap.iterdir())
