@@ -102,7 +102,7 @@ def check_asr_model(path: str | Path, language: str | None = None) -> AsrModel:
     except ImportError:
         raise FeatbenchError("transcribe needs the transformers package (pip install 'featbench[hf]')") from None
     with LoadErrors(path, "--model", "model configuration"), quiet_transformers():
-        config = AutoConfig.from_pretrained(path, local_files_only=True)
+        config = AutoConfig.from_pretrained(path, local_files_only=True, trust_remote_code=False)
     if config.model_type != "whisper" or not getattr(config, "is_encoder_decoder", False):
         raise FeatbenchError(f"{path}: model type '{config.model_type}' is not a Whisper speech-recognition model "
                              "(transcribe needs a Whisper encoder-decoder folder with its tokenizer)")

@@ -123,6 +123,7 @@ def test_mfcc_options_change_the_config_hash():
     ({"win_ms": "50"}, r"mfcc: window 800 samples exceeds n_fft 512"),
     ({"fmax": "9000"}, r"mfcc.fmax=9000: above the Nyquist frequency"),
     ({"lifter": "22"}, r"family 'mfcc' has no option 'lifter'"),
+    ({"deltas": "1", "delta_width": "7", "hop_ms": "10000"}, r"mfcc.delta_width=7: 7 frames of hop_ms=10000 span 70 s"),
 ])
 def test_mfcc_bad_options_are_refused_in_one_line(options, message):
     with pytest.raises(FeatbenchError, match=message) as err:
@@ -160,3 +161,16 @@ def test_mfcc_extract_then_train_on_the_demo_corpus(demo_corpus, tmp_path):
 
     rows = pd.read_csv(results)
     assert set(rows.family) == {"mfcc"} and len(rows) > 0 and rows.ua.between(0, 1).all()
+
+
+@pytest.mark.parametrize("options", [{"deltas": 1, "hop_ms": 20}, {"deltas": 2, "delta_width": 13},
+                                     {"deltas": 1, "center": False, "n_fft": 2048, "delta_width": 11}])
+def test_mfcc_deltas_with_a_window_longer_than_the_warm_up_clip_load_and_extract(options):
+    """The warm-up run of `load()` (before any clip) lasted 0.1 s: 6 frames at hop_ms=20, 11 at 10 ms, fewer
+    than the delta window, so the family could not even start. It now lasts as long as the window needs."""
+    family = build_family("mfcc", options)
+    family.load()
+    frames = family.extract(tone(1.0), 16000)
+    assert frames.shape[1] == 13 * (1 + options["deltas"]) and np.isfinite(frames).all()
+    assert family.extract(np.zeros(family.samples_for(family.min_frames, 16000), np.float32), 16000).shape[0] \
+        >= family.min_frames

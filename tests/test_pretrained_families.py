@@ -244,3 +244,51 @@ def test_extraction_with_batches_matches_single_clips(tmp_path):
     a, b = read_family(tmp_path / "one", "whisper"), read_family(tmp_path / "batched", "whisper")
     assert list(a.ids) == list(b.ids)
     np.testing.assert_allclose(a.features, b.features, atol=2e-5)
+
+
+def _damaged_copy(name: str, key: str, folder) -> str:
+    """The reference checkpoint `name` with the tensor `key` all NaN (args and weights only)."""
+    from featbench.encoders.checkpoint import load_checkpoint
+
+    state = load_checkpoint(REF / f"{name}.pt")
+    model = dict(state["model"])
+    model[key] = torch.full_like(model[key], float("nan"))
+    path = folder / f"{name}-nan.pt"
+    torch.save({"args": state["args"], "model": model}, path)
+    return str(path)
+
+
+@pytest.mark.skipif(not REF.is_dir(), reason=f"fairseq reference fixtures not found at {REF}")
+@pytest.mark.parametrize("name, key", [("vqwav2vec_gumbel_c32", "feature_extractor.conv_layers.0.0.weight"),
+                                       ("vqwav2vec_kmeans_c32", "feature_extractor.conv_layers.0.0.weight"),
+                                       ("vqwav2vec_kmeans_c32", "vector_quantizer.embedding")])
+def test_vq_codes_from_a_nan_checkpoint_fail_the_clip(name, key, demo_corpus, tmp_path):
+    """A NaN encoder output (or k-means codebook) made every code 0 (the argmax/argmin of NaN) and the clip 'ok',
+    for output=codes, q and even c (which runs on q); now each clip fails as a non-finite output=c does."""
+    from featbench.corpus import load_corpus
+    from featbench.extract import run_extraction
+
+    checkpoint = _damaged_copy(name, key, tmp_path)
+    for out in ("codes", "q", "c"):
+        with pytest.raises(ValueError, match="non-finite vq-wav2vec"):
+            build_family("wav2vec1", {"checkpoint": checkpoint, "output": out}).extract(tone(0.5), 16000)
+    table = load_corpus("demo", demo_corpus).head(2)
+    spec = [("wav2vec1", {"checkpoint": checkpoint, "output": "codes"})]
+    report = run_extraction(table, spec, tmp_path / "store", progress=False)
+    assert report.extracted == 0 and report.failed == 2, report.summary()
+
+
+def test_a_model_folder_asking_to_run_its_own_code_is_refused_without_a_prompt(tmp_path, capsys):
+    """transformers asks on stdin ('Do you wish to run the custom code? [y/N]', 15 s) before running a folder's own
+    modules (config.json 'auto_map') when no trust_remote_code is given; featbench gives False: one line, no prompt."""
+    import json
+
+    folder = tmp_path / "model"
+    folder.mkdir()
+    (folder / "config.json").write_text(json.dumps({"model_type": "evilnet", "auto_map": {"AutoConfig": "evil.Config",
+                                                                                        "AutoModel": "evil.Model"}}))
+    (folder / "evil.py").write_text(f"open({str(tmp_path / 'ran')!r}, 'w').close()\n")
+    with pytest.raises(FeatbenchError, match=f"{folder}: cannot load the model configuration") as err:
+        build_family("hf", {"model": str(folder)})
+    assert "\n" not in str(err.value) and not (tmp_path / "ran").exists()
+    assert "custom code" not in capsys.readouterr().out  # no question asked

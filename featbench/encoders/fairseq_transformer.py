@@ -16,6 +16,7 @@ import re
 
 from featbench.errors import FeatbenchError
 from featbench.encoders.checkpoint import safe_eval_layers
+from featbench.encoders.fit import check_fits
 
 _DROP = ("quantizer.", "project_q.", "final_proj.", "label_embs_concat", "target_glu.")
 _RENAMES = [
@@ -41,13 +42,13 @@ def fairseq_key_to_hf(key: str) -> str:
     return key
 
 
-def kind_of(model_cfg: dict) -> str:
+def kind_of(model_cfg: dict, source: str = "checkpoint") -> str:
     name = str(model_cfg.get("_name") or model_cfg.get("arch") or "")
     if name.startswith("hubert"):
         return "hubert"
     if name.startswith("wav2vec2"):
         return "wav2vec2"
-    raise FeatbenchError(f"checkpoint model '{name}' is neither wav2vec 2.0 nor HuBERT")
+    raise FeatbenchError(f"{source}: checkpoint model {name[:80]!r} is neither wav2vec 2.0 nor HuBERT")
 
 
 def hf_config(model_cfg: dict, source: str = "checkpoint"):
@@ -65,8 +66,9 @@ def hf_config(model_cfg: dict, source: str = "checkpoint"):
     for bad, what in checks:
         if bad:
             raise FeatbenchError(f"{source}: option {what} is not supported by featbench's fairseq loader")
-    layers = safe_eval_layers(c.get("conv_feature_layers") or "[(512, 10, 5)] + [(512, 3, 2)] * 4 + [(512,2,2)] * 2")
-    kind = kind_of(c)
+    layers = safe_eval_layers(c.get("conv_feature_layers") or "[(512, 10, 5)] + [(512, 3, 2)] * 4 + [(512,2,2)] * 2",
+                              source)
+    kind = kind_of(c, source)
     common = dict(
         hidden_size=int(c.get("encoder_embed_dim", 768)), num_hidden_layers=int(c.get("encoder_layers", 12)),
         num_attention_heads=int(c.get("encoder_attention_heads", 12)), intermediate_size=int(c.get("encoder_ffn_embed_dim", 3072)),
@@ -90,12 +92,19 @@ def build_hf_model(state: dict, model_cfg: dict, source: str = "checkpoint"):
 
     config = hf_config(model_cfg, source)
     config._attn_implementation = "eager"
-    model = (HubertModel if kind_of(model_cfg) == "hubert" else Wav2Vec2Model)(config)
-    weights = {fairseq_key_to_hf(k): v.float() for k, v in state.items() if not k.startswith(_DROP)}
-    if "feature_projection.projection.weight" not in weights:  # conv dim == model dim: fairseq has no projection
-        dim = config.hidden_size
-        weights["feature_projection.projection.weight"] = torch.eye(dim)
-        weights["feature_projection.projection.bias"] = torch.zeros(dim)
+    held = len({k.split(".")[2] for k in state if k.startswith("encoder.layers.") and k.count(".") > 2})
+    if config.num_hidden_layers != held:  # before building even on the meta device: a config may claim 10**9
+        raise FeatbenchError(f"{source}: weights do not fit the architecture its config describes "
+                             f"({config.num_hidden_layers} transformer layers, the file holds {held})")
+    architecture = HubertModel if kind_of(model_cfg) == "hubert" else Wav2Vec2Model
+    weights = {fairseq_key_to_hf(k): v for k, v in state.items() if not k.startswith(_DROP)}
+    norm = weights.get("feature_projection.layer_norm.weight")
+    if "feature_projection.projection.weight" not in weights and norm is not None and norm.dim() == 1:  # conv dim == model dim: fairseq
+        weights["feature_projection.projection.weight"] = torch.eye(norm.shape[0])  # has no projection (sized by the
+        weights["feature_projection.projection.bias"] = torch.zeros(norm.shape[0])  # file, not by its config)
+    check_fits(lambda: architecture(config), weights, source, "its config describes")
+    model = architecture(config)
+    weights = {k: v.float() for k, v in weights.items()}
     try:
         model.load_state_dict(weights, strict=True)
     except RuntimeError as err:

@@ -6,7 +6,9 @@ Both split the encoder output z (B, C, T) into `groups` parts per frame and repl
   activation in between) gives logits per group; eval takes the hard argmax (training samples Gumbel noise).
 - kmeans (``vq-wav2vec_kmeans.pt``): a grouped 1x1 convolution and a GroupNorm project z; each group takes
   the nearest codeword (Euclidean distance).
-`forward(z)` returns (q (B, C, T) the quantized features, codes (B, T, groups) int64 code indices).
+`forward(z)` returns (q (B, C, T) the quantized features, codes (B, T, groups) int64 code indices). Codes are
+chosen from finite scores only: a non-finite logit or distance (a NaN or inf encoder output, a damaged
+checkpoint) raises ValueError, which fails that clip as a non-finite output=c does, instead of picking code 0.
 
 >>> import torch
 >>> cfg = VqConfig.from_args({"vq_type": "kmeans", "vq_vars": 4, "vq_groups": 2}, embed=8, source="x.pt")
@@ -70,6 +72,15 @@ class _Codebook(nn.Module):
         parts = [codebooks[0 if shared else g][codes[..., g]] for g in range(self.cfg.groups)]
         return torch.cat(parts, dim=-1).transpose(1, 2)
 
+    @staticmethod
+    def choose(scores: torch.Tensor, what: str, best) -> torch.Tensor:
+        """`best(scores)` (argmax or argmin over the codewords), only when every score is finite."""
+        if not bool(torch.isfinite(scores).all()):
+            bad = int((~torch.isfinite(scores)).any(-1).any(-1).sum())
+            raise ValueError(f"non-finite vq-wav2vec {what} in {bad} of {scores.shape[0] * scores.shape[1]} "
+                             "frames (a NaN/inf encoder output or codebook): no code can be chosen")
+        return best(scores)
+
 
 class GumbelQuantizer(_Codebook):
     """fairseq's GumbelVectorQuantizer in eval mode (time_first=False, weight_proj_factor=2)."""
@@ -90,7 +101,7 @@ class GumbelQuantizer(_Codebook):
         return self.weight_proj(z.transpose(1, 2).reshape(-1, c)).view(b, t, self.cfg.groups, self.cfg.vars)
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        codes = self.logits(z).max(-1)[1]  # fairseq's x.max(-1): the hard argmax
+        codes = self.choose(self.logits(z), "logits", lambda x: x.max(-1)[1])  # fairseq's x.max(-1): the hard argmax
         return self.lookup(self.vars.view(-1, self.cfg.vars, self.var_dim), codes), codes
 
 
@@ -114,7 +125,7 @@ class KmeansQuantizer(_Codebook):
         return torch.stack(d, dim=2)
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        codes = self.distances(z).argmin(-1)
+        codes = self.choose(self.distances(z), "distances", lambda d: d.argmin(-1))
         return self.lookup(self.embedding.transpose(0, 1), codes), codes
 
 

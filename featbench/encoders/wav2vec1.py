@@ -28,6 +28,7 @@ from torch import nn
 
 from featbench.errors import FeatbenchError
 from featbench.encoders.checkpoint import safe_eval_layers
+from featbench.encoders.fit import check_fits
 from featbench.encoders.fp32_norm import GroupNorm32
 from featbench.encoders.vq import VqConfig, build_quantizer
 
@@ -68,9 +69,9 @@ class Wav2VecV1Config:
         for bad, what in unsupported:
             if bad:
                 raise FeatbenchError(f"{source}: wav2vec option {what} is not supported by featbench's wav2vec loader")
-        feature_layers = tuple(safe_eval_layers(a["conv_feature_layers"]))
+        feature_layers = tuple(safe_eval_layers(a["conv_feature_layers"], source))
         vq = None if a["vq_type"] == "none" else VqConfig.from_args(a, feature_layers[-1][0], source)
-        return cls(feature_layers, tuple(safe_eval_layers(a["conv_aggregator_layers"])),
+        return cls(feature_layers, tuple(safe_eval_layers(a["conv_aggregator_layers"], source)),
                    a["aggregator"], int(a["gru_dim"]), not a["no_conv_bias"], bool(a["agg_zero_pad"]),
                    bool(a["skip_connections_feat"]), bool(a["skip_connections_agg"]), float(a["residual_scale"]),
                    bool(a["log_compression"]), not a["non_affine_group_norm"], a["activation"], vq)
@@ -184,17 +185,32 @@ class Wav2VecV1(nn.Module):
         dims = {"z": embed, "c": self.cfg.aggregator_layers[-1][0] if self.cfg.aggregator == "cnn" else self.cfg.gru_dim}
         return dims | ({"q": embed, "codes": self.cfg.vq.groups} if self.cfg.vq else {})
 
+    @classmethod
+    def from_fairseq(cls, cfg: Wav2VecV1Config, state: dict, source: str = "checkpoint") -> "Wav2VecV1":
+        """The model `cfg` describes with the checkpoint's weights, in eval mode; weights that do not fit `cfg` are
+        refused before the model is built (`featbench.encoders.fit`: a config may claim any size)."""
+        check_fits(lambda: cls(cfg), _weights(cfg, state), source, "its args describe")
+        model = cls(cfg)
+        model.load_fairseq_state(state, source)
+        return model.eval()
+
     def load_fairseq_state(self, state: dict, source: str = "checkpoint") -> None:
         """Load the checkpoint's model weights strictly (training-only heads are dropped), as float32."""
-        weights = {}
-        for key, value in state.items():
-            if key.startswith(("wav2vec_predictions.", "project_features.")):
-                continue
-            if key.startswith("feature_aggregator.") and self.cfg.aggregator == "gru":
-                key = key.replace("feature_aggregator.1.", "feature_aggregator.gru.")
-            weights[key] = value.float()
+        weights = {key: value.float() for key, value in _weights(self.cfg, state).items()}
         try:
             self.load_state_dict(weights, strict=True)
         except RuntimeError as err:
             raise FeatbenchError(f"{source}: weights do not fit the architecture its args describe ({str(err).splitlines()[0]}"
                                  f"{' ...' if len(str(err).splitlines()) > 1 else ''})") from err
+
+
+def _weights(cfg: Wav2VecV1Config, state: dict) -> dict:
+    """The checkpoint's tensors under this model's names: training-only heads dropped, the GRU renamed."""
+    weights = {}
+    for key, value in state.items():
+        if key.startswith(("wav2vec_predictions.", "project_features.")):
+            continue
+        if key.startswith("feature_aggregator.") and cfg.aggregator == "gru":
+            key = key.replace("feature_aggregator.1.", "feature_aggregator.gru.")
+        weights[key] = value
+    return weights

@@ -68,9 +68,27 @@ class MelFamily(FeatureFamily):
         return {"librosa": librosa.__version__}
 
     def load(self) -> None:
-        """Import librosa's STFT, build the mel filter bank and run it once on 0.1 s of silence (its first
-        call compiles and imports lazily, about 2 s), so that the first clip is as fast as the others."""
-        self.extract(np.zeros(self.audio.sample_rate // 10, np.float32), self.audio.sample_rate)
+        """Import librosa's STFT, build the mel filter bank and run it once on silence (its first call compiles
+        and imports lazily, about 2 s), so that the first clip is as fast as the others. The silence lasts 0.1 s,
+        or as long as the family's shortest usable clip (`min_frames`: mfcc's delta window) when that is longer."""
+        rate = self.audio.sample_rate
+        self.extract(np.zeros(max(rate // 10, self.samples_for(self.min_frames, rate)), np.float32), rate)
+
+    @property
+    def min_frames(self) -> int:
+        """Frames the shortest clip this family can extract has (a subclass with a window over frames says more)."""
+        return 1
+
+    def samples_for(self, frames: int, sample_rate: int) -> int:
+        """Samples that give at least `frames` frames (centred frames: one per hop; uncentred: n_fft, then a hop each).
+
+        >>> from featbench.features import build_family
+        >>> build_family("mfcc", {"hop_ms": 20}).samples_for(9, 16000), build_family("fbank", {"center": False}).samples_for(1, 16000)
+        (2880, 512)
+        """
+        c = self.config
+        hop = int(round(c.hop_ms * sample_rate / 1000))
+        return frames * hop if c.center else c.n_fft + (frames - 1) * hop
 
     def _mel_basis(self, sample_rate: int) -> np.ndarray:
         """librosa's mel filter bank for this config, built once per sample rate: (n_mels, 1 + n_fft // 2) float32.

@@ -27,6 +27,8 @@ import numpy as np
 from featbench.errors import FeatbenchError
 from featbench.features.mel import MelConfig, MelFamily
 
+MAX_DELTA_MS = 60_000  # a delta window over more audio than this is a mistake (and the warm-up clip would hold it)
+
 
 @dataclass(frozen=True)
 class MfccConfig(MelConfig):
@@ -50,7 +52,16 @@ class Mfcc(MelFamily):
             raise FeatbenchError(f"mfcc.deltas={c.deltas}: choose 0 (none), 1 (deltas) or 2 (deltas and delta-deltas)")
         if c.delta_width < 3 or c.delta_width % 2 == 0:
             raise FeatbenchError(f"mfcc.delta_width={c.delta_width}: must be an odd number of frames, at least 3")
+        if c.deltas and c.delta_width * c.hop_ms > MAX_DELTA_MS:
+            raise FeatbenchError(f"mfcc.delta_width={c.delta_width}: {c.delta_width} frames of hop_ms={c.hop_ms:g} span "
+                                 f"{c.delta_width * c.hop_ms / 1000:g} s, more than {MAX_DELTA_MS // 1000} s of audio; "
+                                 "lower delta_width or hop_ms")
         super().validate()
+
+    @property
+    def min_frames(self) -> int:
+        """A clip needs `delta_width` frames when deltas are asked for."""
+        return self.config.delta_width if self.config.deltas else 1
 
     @property
     def columns(self) -> list[str]:

@@ -180,9 +180,8 @@ class Wav2Vec1(_PretrainedFamily):
 
         state = load_checkpoint(self.config.checkpoint)
         args, _ = model_config(state, self.config.checkpoint)
-        model = Wav2VecV1(Wav2VecV1Config.from_args(args, self.config.checkpoint))
-        model.load_fairseq_state(state["model"], self.config.checkpoint)
-        return model.eval()
+        return Wav2VecV1.from_fairseq(Wav2VecV1Config.from_args(args, self.config.checkpoint), state["model"],
+                                      self.config.checkpoint)
 
     @property
     def columns(self) -> list[str]:
@@ -278,7 +277,7 @@ class HFFamily(_PretrainedFamily):
         except ImportError:
             raise FeatbenchError(f"family '{self.name}' needs the transformers package (pip install 'featbench[hf]')") from None
         with self._loading("model configuration"):
-            config = AutoConfig.from_pretrained(self.config.model, local_files_only=True)
+            config = AutoConfig.from_pretrained(self.config.model, local_files_only=True, trust_remote_code=False)
         if config.model_type not in SUPPORTED_HF:
             raise FeatbenchError(f"{self.config.model}: model type '{config.model_type}' is not supported ({', '.join(SUPPORTED_HF)})")
         self.model_type = config.model_type
@@ -298,8 +297,10 @@ class HFFamily(_PretrainedFamily):
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-        self._extractor = AutoFeatureExtractor.from_pretrained(self.config.model, local_files_only=True)
-        model = AutoModel.from_pretrained(self.config.model, local_files_only=True, dtype=torch.float32)
+        self._extractor = AutoFeatureExtractor.from_pretrained(self.config.model, local_files_only=True,
+                                                               trust_remote_code=False)
+        model = AutoModel.from_pretrained(self.config.model, local_files_only=True, dtype=torch.float32,
+                                          trust_remote_code=False)
         return (model.get_encoder() if self.model_type == "whisper" else model).eval()
 
     @property

@@ -187,7 +187,7 @@ class TextEncoder(TextFeatureFamily):
         except ImportError:
             raise FeatbenchError(f"family '{self.name}' needs the transformers package (pip install 'featbench[hf]')") from None
         with self._loading("model configuration"):
-            config = AutoConfig.from_pretrained(str(folder), local_files_only=True)
+            config = AutoConfig.from_pretrained(str(folder), local_files_only=True, trust_remote_code=False)
         kind = getattr(config, "model_type", "")
         if kind not in MODEL_FOR_MASKED_LM_MAPPING_NAMES or getattr(config, "is_encoder_decoder", False):
             raise FeatbenchError(f"{value}: model type '{kind}' is not a text encoder (option {self.name}.model takes "
@@ -224,7 +224,7 @@ class TextEncoder(TextFeatureFamily):
 
             with self._loading("tokenizer"):
                 self._tokenizer = AutoTokenizer.from_pretrained(str(Path(self.config.model).expanduser()),
-                                                                local_files_only=True)
+                                                                local_files_only=True, trust_remote_code=False)
         return self._tokenizer
 
     @property
@@ -238,7 +238,8 @@ class TextEncoder(TextFeatureFamily):
             hf_logging.disable_progress_bar()
             with self._loading("text encoder"):
                 model = AutoModel.from_pretrained(str(Path(self.config.model).expanduser()),
-                                                  local_files_only=True, dtype=torch.float32).eval()
+                                                  local_files_only=True, dtype=torch.float32,
+                                                  trust_remote_code=False).eval()
                 self._model = place(model, self.device, self.precision)
         return self._model
 
