@@ -78,13 +78,13 @@ def main() -> None:
     with DaskCluster.connect("local:2") as cluster:
         print(cluster.describe())
         for k in range(args.repeats):
-            timed("extract --jobs 2", lambda: run_extraction(table, specs, work / f"jobs{k}", executor=Local(2), progress=False))
-            timed("extract dask", lambda: run_extraction(table, specs, work / f"dask{k}", progress=False, executor=cluster))
+            timed("extract --jobs 2", lambda k=k: run_extraction(table, specs, work / f"jobs{k}", executor=Local(2), progress=False))
+            timed("extract dask", lambda k=k: run_extraction(table, specs, work / f"dask{k}", progress=False, executor=cluster))
         store = work / "jobs0"
         for k in range(args.repeats):
             exp = Experiment(store=store, **GRID)
-            timed("train --jobs 2", lambda: run_training(exp, work / f"jobs{k}.csv", executor=Local(2), progress=False))
-            timed("train dask", lambda: run_training(exp, work / f"dask{k}.csv", progress=False, executor=cluster))
+            timed("train --jobs 2", lambda k=k, exp=exp: run_training(exp, work / f"jobs{k}.csv", executor=Local(2), progress=False))
+            timed("train dask", lambda k=k, exp=exp: run_training(exp, work / f"dask{k}.csv", progress=False, executor=cluster))
         dask_ms = _per_task_ms(lambda tasks: cluster.run(_empty, tasks, chunk_seconds=0), args.empty_tasks)
         chunked_ms = _per_task_ms(lambda tasks: cluster.run(_empty, tasks), args.empty_tasks)
     pool_ms = _per_task_ms(lambda tasks: run_tasks(_empty, tasks, workers=2), args.empty_tasks)

@@ -10,7 +10,7 @@ import contextlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 from featbench.errors import FeatbenchError
 from featbench.schema import MapOf, check

@@ -17,14 +17,14 @@ is raised here. Ctrl-C (or the caller stopping early) kills the child.
 from __future__ import annotations
 
 import inspect
-import math
 import os
 import pickle
 import queue
 import subprocess
 import sys
 import threading
-from typing import Any, Callable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterator
 
 from featbench.errors import FeatbenchError
 

@@ -85,13 +85,13 @@ class Fingerprints:
     problems: dict
 
     @classmethod
-    def of(cls, ids: list[str], signals: list[np.ndarray], rate: int = RATE) -> "Fingerprints":
+    def of(cls, ids: list[str], signals: list[np.ndarray], rate: int = RATE) -> Fingerprints:
         """The fingerprints of signals already decoded at `rate` Hz."""
         vectors = np.array([fingerprint(s, rate) for s in signals], np.float32).reshape(len(signals), SEGMENTS * BANDS)
         return cls(tuple(ids), vectors, np.array([s.size / rate for s in signals]), {})
 
     @classmethod
-    def of_files(cls, ids, paths) -> "Fingerprints":
+    def of_files(cls, ids, paths) -> Fingerprints:
         """The fingerprints of audio files (decoded as `extract` decodes them, at RATE); a clip that cannot be
         used (missing, unreadable, too short, silent: `audio.load`) is in `problems` instead."""
         config, kept, signals, problems = AudioConfig(RATE), [], [], {}

@@ -29,7 +29,8 @@ import signal
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any
+from collections.abc import Callable, Iterable, Iterator
 
 from distributed.diagnostics.plugin import WorkerPlugin
 
@@ -152,7 +153,7 @@ class DaskCluster:
     interrupts: InterruptGuard | None = None  # from `connect` to `close`: a Ctrl-C swallowed meanwhile is still seen
 
     @classmethod
-    def connect(cls, address: str, timeout: float = CONNECT_TIMEOUT_S) -> "DaskCluster":
+    def connect(cls, address: str, timeout: float = CONNECT_TIMEOUT_S) -> DaskCluster:
         """Connect to `address` (or start ``local:N``); one FeatbenchError line if that is not possible."""
         import logging
 
@@ -195,7 +196,7 @@ class DaskCluster:
         return cluster
 
     @classmethod
-    def _connected(cls, address: str, local, timeout: float) -> "DaskCluster":
+    def _connected(cls, address: str, local, timeout: float) -> DaskCluster:
         """A client of `local` (or of `address`) whose workers run this featbench; one FeatbenchError line if not."""
         try:
             client = _client_within(local if local is not None else address, timeout)
@@ -214,7 +215,7 @@ class DaskCluster:
         return cluster
 
     @classmethod
-    def from_client(cls, client, timeout: float = CONNECT_TIMEOUT_S) -> "DaskCluster":
+    def from_client(cls, client, timeout: float = CONNECT_TIMEOUT_S) -> DaskCluster:
         """Use a `distributed.Client` the caller made (and closes), e.g. one of a dask-jobqueue cluster, once a
         worker has joined (waiting up to `timeout` seconds: batch jobs may queue for a while)."""
         cluster = cls(client, str(client.scheduler.address))
@@ -335,7 +336,7 @@ class DaskCluster:
                 self.interrupts.__exit__(None, None, None)
                 self.interrupts = None
 
-    def __enter__(self) -> "DaskCluster":
+    def __enter__(self) -> DaskCluster:
         return self
 
     def __exit__(self, kind, err, tb) -> None:

@@ -7,7 +7,7 @@ It needs no download and takes a few minutes on 2 CPU cores. Example: ``run_demo
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 from featbench import __version__
 from featbench.executors import Executor, Local, resolve_executor

@@ -55,7 +55,7 @@ class Device:
     index: int | None = None
 
     @classmethod
-    def parse(cls, text, option: str = "--device") -> "Device":
+    def parse(cls, text, option: str = "--device") -> Device:
         """The device named by `text` (auto, cpu, cuda, cuda:N, mps; any case); one FeatbenchError line otherwise."""
         if isinstance(text, Device):
             return text
@@ -76,7 +76,7 @@ class Device:
     def is_gpu(self) -> bool:
         return self.kind in (DeviceKind.CUDA, DeviceKind.MPS)
 
-    def resolve(self, option: str = "--device", torch_needed: bool = True) -> "Device":
+    def resolve(self, option: str = "--device", torch_needed: bool = True) -> Device:
         """This device checked on this machine, before any clip: `auto` becomes cuda, mps or cpu (cpu without
         importing torch when the run needs no torch, `torch_needed` False); a device that is not here is one
         FeatbenchError line.
@@ -105,7 +105,7 @@ class Device:
                                      f"(cuda:0 to cuda:{count - 1})")
         return self
 
-    def for_worker(self, worker: int) -> "Device":
+    def for_worker(self, worker: int) -> Device:
         """The device worker number `worker` (0, 1, ...) uses: ``cuda`` without an index is ``cuda:(worker mod n)``
         over the n GPUs this process sees; any other device is itself (`auto` resolved first).
 
@@ -119,7 +119,7 @@ class Device:
 
         return Device(DeviceKind.CUDA, worker % max(torch.cuda.device_count(), 1))
 
-    def activate(self) -> "Device":
+    def activate(self) -> Device:
         """Make this device the process's own, as a worker starts (before its models are built): a CUDA GPU becomes
         torch's current device, with TF32 off, so that float32 on a GPU is float32 (cuDNN convolutions would
         otherwise round their inputs to 10 bits); the CPU changes nothing. Returns the device.
@@ -176,7 +176,7 @@ class Precision(str, Enum):
     BFLOAT16 = "bfloat16"
 
     @classmethod
-    def parse(cls, text, option: str = "--precision") -> "Precision":
+    def parse(cls, text, option: str = "--precision") -> Precision:
         """The precision named by `text` (also fp32, fp16, half, bf16); one FeatbenchError line otherwise."""
         if isinstance(text, Precision):
             return text

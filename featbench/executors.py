@@ -29,7 +29,8 @@ import threading
 import warnings
 from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Iterator, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable, Iterable, Iterator
 
 from featbench.errors import FeatbenchError
 from featbench.script_guard import leave_if_importing_script, unguarded_script
@@ -233,7 +234,7 @@ class Local:
     def close(self) -> None:
         pass  # nothing outlives a run
 
-    def __enter__(self) -> "Local":
+    def __enter__(self) -> Local:
         return self
 
     def __exit__(self, kind, err, tb) -> None:

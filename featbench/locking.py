@@ -22,7 +22,7 @@ import contextlib
 import errno
 import os
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 from featbench.errors import FeatbenchError, StoreLockedError
 from featbench.script_guard import leave_if_importing_script

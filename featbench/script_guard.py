@@ -18,7 +18,7 @@ import multiprocessing
 import os
 import sys
 import time
-from typing import Iterable
+from collections.abc import Iterable
 
 from featbench.errors import FeatbenchError
 

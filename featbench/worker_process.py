@@ -57,7 +57,7 @@ class InterruptGuard:
         if not self.defer:
             raise KeyboardInterrupt
 
-    def __enter__(self) -> "InterruptGuard":
+    def __enter__(self) -> InterruptGuard:
         main = threading.current_thread() is threading.main_thread()
         if main and not (self.defer and signal.getsignal(signal.SIGINT) == signal.SIG_IGN):
             self._previous = signal.signal(signal.SIGINT, self._handler)

@@ -97,7 +97,7 @@ def test_csv_manifest_missing_column_is_one_line_error(tmp_path):
 
 
 def test_select_and_merge():
-    table = make_table([dict(id=str(i), path=f"/{i}.wav", label=l, speaker="s") for i, l in enumerate(["calm", "neutral", "sad", "angry"])])
+    table = make_table([dict(id=str(i), path=f"/{i}.wav", label=lab, speaker="s") for i, lab in enumerate(["calm", "neutral", "sad", "angry"])])
     out = select_labels(table, ["neutral", "sad"], {"calm": "neutral"})
     assert sorted(out.label) == ["neutral", "neutral", "sad"]
     with pytest.raises(FeatbenchError, match="class 'happy' has no utterance"):

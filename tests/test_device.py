@@ -2,7 +2,6 @@
 through the same helpers, CPU results unchanged bit for bit, and encoder precision recorded and measured."""
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pandas as pd

@@ -14,7 +14,7 @@ import functools
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from typer.core import TyperGroup
@@ -154,20 +154,20 @@ def user_errors(command):
 
 Layout = Annotated[str, typer.Argument(metavar="LAYOUT", help="Corpus layout: csv, ravdess, emodb, cremad, tess, iemocap, demo.")]
 Root = Annotated[Path, typer.Argument(metavar="ROOT", help="Corpus root folder (or the CSV manifest for 'csv').")]
-Classes = Annotated[Optional[str], typer.Option(metavar="LABELS", rich_help_panel=PANEL_PROTOCOL,
+Classes = Annotated[str | None, typer.Option(metavar="LABELS", rich_help_panel=PANEL_PROTOCOL,
                                                 help="Keep only these labels, comma-separated (after --merge).")]
-Merge = Annotated[Optional[str], typer.Option(metavar="A=B,...", rich_help_panel=PANEL_PROTOCOL,
+Merge = Annotated[str | None, typer.Option(metavar="A=B,...", rich_help_panel=PANEL_PROTOCOL,
                                               help="Merge labels, e.g. 'excited=happy, calm=neutral'.")]
 Jobs = Annotated[int, typer.Option(min=1, metavar="N", rich_help_panel=PANEL_EXECUTION, help="Parallel worker processes.")]
-Progress = Annotated[Optional[bool], typer.Option(rich_help_panel=PANEL_EXECUTION, show_default=False,
+Progress = Annotated[bool | None, typer.Option(rich_help_panel=PANEL_EXECUTION, show_default=False,
                                                   help="Show a progress bar (default: when stderr is a terminal).")]
-Scheduler = Annotated[Optional[str], typer.Option(metavar="ADDRESS", rich_help_panel=PANEL_EXECUTION, help=SCHEDULER_HELP)]
+Scheduler = Annotated[str | None, typer.Option(metavar="ADDRESS", rich_help_panel=PANEL_EXECUTION, help=SCHEDULER_HELP)]
 StoreArg = Annotated[Path, typer.Argument(metavar="STORE", help="Feature store folder made by `featbench extract`.")]
 Device = Annotated[str, typer.Option(metavar="DEVICE", rich_help_panel=PANEL_EXECUTION, help=DEVICE_HELP)]
 Precision = Annotated[str, typer.Option(metavar="TYPE", rich_help_panel=PANEL_FEATURES, help=PRECISION_HELP)]
 
 
-def show_progress(progress: Optional[bool]) -> bool:
+def show_progress(progress: bool | None) -> bool:
     """Whether a command shows its progress bar: as --progress / --no-progress say, else only on a terminal (a bar
     redrawn in a log file or a pipe is noise)."""
     return sys.stderr.isatty() if progress is None else progress
@@ -196,7 +196,7 @@ def report_and_exit(report) -> None:
 
 
 @contextlib.contextmanager
-def executor_for(scheduler: Optional[str], jobs: int):
+def executor_for(scheduler: str | None, jobs: int):
     """Where the command's tasks run: `jobs` local processes, or the --scheduler cluster (described on stderr);
     released when the command ends."""
     from featbench.executors import Dask, Local
@@ -217,7 +217,7 @@ def device_on(executor, device: str, torch_needed: bool = True):
     return executor.check_device(Choice.parse(device), torch_needed)
 
 
-def corpus_table(layout: str, root: Path, classes: Optional[str], merge: Optional[str]):
+def corpus_table(layout: str, root: Path, classes: str | None, merge: str | None):
     """The corpus table of LAYOUT at ROOT with --classes and --merge applied."""
     from featbench.corpus import load_corpus
     from featbench.corpus.table import parse_classes, parse_merge

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -16,7 +16,7 @@ from featbench.errors import FeatbenchError
 @user_errors
 def corpus(
     layout: Layout, root: Root, classes: Classes = None, merge: Merge = None,
-    against: Annotated[Optional[tuple[str, Path]], typer.Option("--against", metavar="LAYOUT ROOT", help="A second corpus (all its clips) to look for this corpus's clips in, once decoded, whatever their names, formats or rates: clips that `train --add-store`/`--test-store` would refuse.")] = None,
+    against: Annotated[tuple[str, Path] | None, typer.Option("--against", metavar="LAYOUT ROOT", help="A second corpus (all its clips) to look for this corpus's clips in, once decoded, whatever their names, formats or rates: clips that `train --add-store`/`--test-store` would refuse.")] = None,
 ) -> None:
     """Summarise a corpus: utterances per speaker x class, hours, problems found (missing,
     unreadable, too short or duplicate files), near-duplicate clips (the same signal once decoded),
@@ -46,8 +46,8 @@ def corpus(
 @app.command()
 @user_errors
 def families(
-    check: Annotated[Optional[str], typer.Option("--check", metavar="NAME", help="Run the conformance checks on family NAME (built-in or plug-in) on three short synthetic clips: one line per check, exit 1 if any fails.")] = None,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="NAME.OPTION=VALUE", help="With --check: an option of the family checked (default: its defaults), e.g. --set whisper.model=models/whisper-base (repeatable).")] = None,
+    check: Annotated[str | None, typer.Option("--check", metavar="NAME", help="Run the conformance checks on family NAME (built-in or plug-in) on three short synthetic clips: one line per check, exit 1 if any fails.")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", metavar="NAME.OPTION=VALUE", help="With --check: an option of the family checked (default: its defaults), e.g. --set whisper.model=models/whisper-base (repeatable).")] = None,
     timeout: Annotated[float, typer.Option(metavar="SECONDS", min=0.001, max=1e6, help="With --check: the time limit of each check; one that does not finish fails (the family hangs?) and the others still run.")] = 300.0,
 ) -> None:
     """List the feature families (built-in, and plug-ins of installed packages) and their options.

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -25,7 +25,7 @@ def extract(
     merge: Merge = None,
     jobs: Jobs = 1,
     sample_rate: Annotated[int, typer.Option(metavar="HZ", rich_help_panel=PANEL_FEATURES, help="Resample every clip to this rate (Hz).")] = 16000,
-    set_: Annotated[Optional[list[str]], typer.Option("--set", metavar="FAMILY.OPTION=VALUE", rich_help_panel=PANEL_FEATURES, help="Family option, e.g. --set fbank.n_mels=64 (repeatable).")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", metavar="FAMILY.OPTION=VALUE", rich_help_panel=PANEL_FEATURES, help="Family option, e.g. --set fbank.n_mels=64 (repeatable).")] = None,
     batch_size: Annotated[int, typer.Option(metavar="N", rich_help_panel=PANEL_EXECUTION, min=1, help="Clips of similar length handed to a family together (pretrained encoders batch where exact).")] = 1,
     progress: Progress = None,
     scheduler: Scheduler = None,
@@ -72,7 +72,7 @@ def transcribe(
     out: Annotated[Path, typer.Option(metavar="PATH", rich_help_panel=PANEL_OUTPUT, help="Store folder (transcripts go to <out>/transcripts.csv).")] = Path("store"),
     classes: Classes = None,
     merge: Merge = None,
-    language: Annotated[Optional[str], typer.Option(metavar="LANG", help="Force this language (a code such as en, or a name such as english); default: detected per clip.")] = None,
+    language: Annotated[str | None, typer.Option(metavar="LANG", help="Force this language (a code such as en, or a name such as english); default: detected per clip.")] = None,
     jobs: Jobs = 1,
     batch_size: Annotated[int, typer.Option(metavar="N", rich_help_panel=PANEL_EXECUTION, min=1, help="Clips of up to 30 s decoded together.")] = 8,
     progress: Progress = None,

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -24,9 +24,9 @@ def fit(
     merge: Merge = None,
     seed: Annotated[str, typer.Option(metavar="INTEGER", rich_help_panel=PANEL_PROTOCOL, help="Seed of the budget subset, the validation split and the classifier.")] = "0",
     budget: Annotated[str, typer.Option(metavar="N|FRACTION|all", rich_help_panel=PANEL_PROTOCOL, help="Training examples per class (or a fraction of each class, e.g. 0.25), or 'all'.")] = "all",
-    holdout_fold: Annotated[Optional[int], typer.Option(metavar="FOLD", rich_help_panel=PANEL_PROTOCOL, min=0, help="Train on the training part of this fold only (of the folds `featbench train --folds N` makes), to reproduce a benchmark row.")] = None,
-    folds: Annotated[Optional[int], typer.Option(metavar="K", rich_help_panel=PANEL_PROTOCOL, min=2, help="Number of folds of --holdout-fold (default: as `featbench train`).")] = None,
-    corpus: Annotated[Optional[str], typer.Option(metavar="NAME", rich_help_panel=PANEL_OUTPUT, help="Corpus name recorded in the manifest (default: the store's corpus as extract named it, else the store folder's name).")] = None,
+    holdout_fold: Annotated[int | None, typer.Option(metavar="FOLD", rich_help_panel=PANEL_PROTOCOL, min=0, help="Train on the training part of this fold only (of the folds `featbench train --folds N` makes), to reproduce a benchmark row.")] = None,
+    folds: Annotated[int | None, typer.Option(metavar="K", rich_help_panel=PANEL_PROTOCOL, min=2, help="Number of folds of --holdout-fold (default: as `featbench train`).")] = None,
+    corpus: Annotated[str | None, typer.Option(metavar="NAME", rich_help_panel=PANEL_OUTPUT, help="Corpus name recorded in the manifest (default: the store's corpus as extract named it, else the store folder's name).")] = None,
     normalise: Annotated[str, typer.Option(metavar="KIND", rich_help_panel=PANEL_PROTOCOL, help="'training', or 'per-speaker' / 'per-speaker:K' as in `featbench train` (predict then standardises each speaker on the clips it is given of them).")] = "training",
     allow_confounded_speakers: Annotated[bool, typer.Option("--confounded-ok", metavar="", rich_help_panel=PANEL_PROTOCOL, help="As `featbench train --confounded-ok`: per-speaker normalisation even where most speakers' clips are dominated by one class.")] = False,
 ) -> None:
@@ -61,14 +61,14 @@ def fit(
 def predict(
     model: Annotated[Path, typer.Argument(metavar="MODEL", help="Model folder made by `featbench fit`.")],
     inputs: Annotated[list[Path], typer.Argument(metavar="INPUT...", show_default=False, help="Audio files and/or folders (searched recursively); with --layout, the corpus root (or the CSV manifest for csv).")],
-    layout: Annotated[Optional[str], typer.Option(metavar="LAYOUT", help="Read INPUT as a corpus layout (csv, ravdess, emodb, cremad, tess, iemocap, demo): the true labels are known and UA is printed.")] = None,
+    layout: Annotated[str | None, typer.Option(metavar="LAYOUT", help="Read INPUT as a corpus layout (csv, ravdess, emodb, cremad, tess, iemocap, demo): the true labels are known and UA is printed.")] = None,
     out: Annotated[Path, typer.Option(metavar="PATH", rich_help_panel=PANEL_OUTPUT, help="Predictions CSV: id, path, label (when known), predicted, p_<class>, model (the model's fingerprint); clips that failed are listed in <out stem>_errors.csv. An existing file is replaced only if it holds predictions of the same model; never inside the model folder.")] = Path("predictions.csv"),
     holdout_only: Annotated[bool, typer.Option(metavar="", help="Keep only the clips of the speakers the model held out (a model fitted with --holdout-fold; needs --layout).")] = False,
-    store: Annotated[Optional[Path], typer.Option(metavar="FOLDER", help="Keep the extracted features in this store folder, reused by later runs (default: a temporary folder). A store with labelled clips (made by extract) takes only the clips it holds, unchanged.")] = None,
+    store: Annotated[Path | None, typer.Option(metavar="FOLDER", help="Keep the extracted features in this store folder, reused by later runs (default: a temporary folder). A store with labelled clips (made by extract) takes only the clips it holds, unchanged.")] = None,
     jobs: Jobs = 1,
     batch_size: Annotated[int, typer.Option(metavar="N", rich_help_panel=PANEL_EXECUTION, min=1, help="Clips of similar length handed to a family together.")] = 1,
     progress: Progress = None,
-    speaker: Annotated[Optional[str], typer.Option(metavar="NAME", help="Every input is this one speaker's (for a model fitted with --normalise per-speaker; with --layout the corpus names the speakers).")] = None,
+    speaker: Annotated[str | None, typer.Option(metavar="NAME", help="Every input is this one speaker's (for a model fitted with --normalise per-speaker; with --layout the corpus names the speakers).")] = None,
     device: Device = "auto",
 ) -> None:
     """Label clips with a model folder: features extracted exactly as `featbench extract` does, then the model.
@@ -88,7 +88,7 @@ def predict(
     report_and_exit(report)
 
 
-def _check_predict_arguments(model: Path, inputs: list[Path], layout: Optional[str]) -> None:
+def _check_predict_arguments(model: Path, inputs: list[Path], layout: str | None) -> None:
     """What predict can refuse from the paths alone, in one line, before anything heavy is imported: a missing
     model folder or input, and the old spelling `predict MODEL csv FILE` (the layout is the --layout option)."""
     if not model.is_dir():

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -14,10 +14,10 @@ from featbench.cli.common import PANEL_OUTPUT, Jobs, Progress, app, executor_for
 def compare(
     results: Annotated[list[Path], typer.Argument(metavar="RESULTS...", help="Results CSV(s) from `featbench train` (one protocol).")],
     out: Annotated[Path, typer.Option(metavar="PATH", rich_help_panel=PANEL_OUTPUT, help="Report folder.")] = Path("report"),
-    baseline: Annotated[Optional[str], typer.Option(metavar="VIEW", help="The entry the others are compared against (default: the first): a view ('egemaps-func': its plain entry), or an entry's name as the report shows it ('egemaps-func [per-speaker normalisation]').")] = None,
-    baseline_normalisation: Annotated[Optional[str], typer.Option("--baseline-norm", metavar="KIND", help="The --baseline view's entry of this normalisation (training, per-corpus, per-speaker, per-speaker:K), e.g. --baseline egemaps-func --baseline-norm per-speaker.")] = None,
-    reference_budget: Annotated[Optional[str], typer.Option(metavar="BUDGET", help="Baseline budget to match (default: its largest).")] = None,
-    target_ua: Annotated[Optional[float], typer.Option(metavar="UA", min=0.0, max=1.0, help="UA for label-budget planning (default: the baseline's reference score).")] = None,
+    baseline: Annotated[str | None, typer.Option(metavar="VIEW", help="The entry the others are compared against (default: the first): a view ('egemaps-func': its plain entry), or an entry's name as the report shows it ('egemaps-func [per-speaker normalisation]').")] = None,
+    baseline_normalisation: Annotated[str | None, typer.Option("--baseline-norm", metavar="KIND", help="The --baseline view's entry of this normalisation (training, per-corpus, per-speaker, per-speaker:K), e.g. --baseline egemaps-func --baseline-norm per-speaker.")] = None,
+    reference_budget: Annotated[str | None, typer.Option(metavar="BUDGET", help="Baseline budget to match (default: its largest).")] = None,
+    target_ua: Annotated[float | None, typer.Option(metavar="UA", min=0.0, max=1.0, help="UA for label-budget planning (default: the baseline's reference score).")] = None,
 ) -> None:
     """Learning curves, summary tables, data-efficiency ratios and label-budget planning.
 

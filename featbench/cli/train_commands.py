@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -11,20 +11,20 @@ from featbench.cli.common import (PANEL_CLASSIFIERS, PANEL_FEATURES, PANEL_OUTPU
                                   show_progress, user_errors)
 from featbench.errors import FeatbenchError
 
-Features = Annotated[Optional[str], typer.Option(metavar="VIEWS", rich_help_panel=PANEL_FEATURES, help=(
+Features = Annotated[str | None, typer.Option(metavar="VIEWS", rich_help_panel=PANEL_FEATURES, help=(
     "Views to train on, comma-separated (default: every family in the store): a family; an all-layer family "
     "also as name@L4, name@all, name@auto (layer chosen on validation speakers) or name@weighted (learned "
     "layer weights); a+b combines two views."))]
-Classifiers = Annotated[Optional[str], typer.Option(metavar="LIST", rich_help_panel=PANEL_CLASSIFIERS, help=(
+Classifiers = Annotated[str | None, typer.Option(metavar="LIST", rich_help_panel=PANEL_CLASSIFIERS, help=(
     "logreg, svm, lgbm, mlp; selected (chosen per fold on validation speakers among the others, or "
     "selected(logreg+svm)); seq (sequence model); fusion (attention over a+b). With --target: ridge, svr, "
     "lgbm, mlp, selected, seq. Default: logreg,svm,lgbm,mlp (with --target ridge,svr,lgbm,mlp)."))]
 SeqEpochs = Annotated[int, typer.Option(metavar="N", rich_help_panel=PANEL_CLASSIFIERS, min=1,
                                         help="Maximum epochs of the sequence model.")]
-Budgets = Annotated[Optional[str], typer.Option(metavar="LIST", rich_help_panel=PANEL_PROTOCOL, help=(
+Budgets = Annotated[str | None, typer.Option(metavar="LIST", rich_help_panel=PANEL_PROTOCOL, help=(
     "Training examples per class (or fractions, e.g. 0.25), comma-separated, plus 'all'. Default: 4, 8, 16, "
     "... up to what every fold can serve, then all."))]
-Folds = Annotated[Optional[int], typer.Option(metavar="K", rich_help_panel=PANEL_PROTOCOL, min=2, help=(
+Folds = Annotated[int | None, typer.Option(metavar="K", rich_help_panel=PANEL_PROTOCOL, min=2, help=(
     "Speaker-group folds. Default: leave-one-group-out up to 10 groups, else the largest k <= 10 that "
     "keeps every class in every part."))]
 Seeds = Annotated[str, typer.Option(metavar="LIST", rich_help_panel=PANEL_PROTOCOL,
@@ -36,19 +36,19 @@ Normalise = Annotated[str, typer.Option(metavar="KIND", rich_help_panel=PANEL_PR
 AllowConfoundedSpeakers = Annotated[bool, typer.Option("--confounded-ok", rich_help_panel=PANEL_PROTOCOL, help=(
     "Run per-speaker normalisation even where most speakers hold mostly one class; rows say "
     "speakers_confounded."))]
-Target = Annotated[Optional[str], typer.Option(metavar="COLUMN", rich_help_panel=PANEL_PROTOCOL, help=(
+Target = Annotated[str | None, typer.Option(metavar="COLUMN", rich_help_panel=PANEL_PROTOCOL, help=(
     "Regress this numeric column of the store's corpus.csv (e.g. arousal) instead of classifying: metric CCC, "
     "budgets in utterances."))]
-TestStore = Annotated[Optional[Path], typer.Option(metavar="STORE", rich_help_panel=PANEL_PROTOCOL, help=(
+TestStore = Annotated[Path | None, typer.Option(metavar="STORE", rich_help_panel=PANEL_PROTOCOL, help=(
     "Cross-corpus: train on STORE, test on this store's speaker folds."))]
-AddStore = Annotated[Optional[Path], typer.Option(metavar="STORE", rich_help_panel=PANEL_PROTOCOL, help=(
+AddStore = Annotated[Path | None, typer.Option(metavar="STORE", rich_help_panel=PANEL_PROTOCOL, help=(
     "Transfer: add every utterance of this store to each of STORE's training budgets."))]
-ValidateOn = Annotated[Optional[str], typer.Option(metavar="WHERE", rich_help_panel=PANEL_PROTOCOL, help=(
+ValidateOn = Annotated[str | None, typer.Option(metavar="WHERE", rich_help_panel=PANEL_PROTOCOL, help=(
     "With two stores, where layers, classifiers and hyper-parameters are chosen: source (default: held-out "
     "training speakers) or target (target speakers outside the test fold; spends target labels)."))]
 Out = Annotated[Path, typer.Option(metavar="PATH", rich_help_panel=PANEL_OUTPUT,
                                   help="Results CSV (rows are appended; existing rows are skipped).")]
-Corpus = Annotated[Optional[str], typer.Option(metavar="NAME", rich_help_panel=PANEL_OUTPUT, help=(
+Corpus = Annotated[str | None, typer.Option(metavar="NAME", rich_help_panel=PANEL_OUTPUT, help=(
     "Corpus name written into every row and report title (default: the tested store's corpus as extract named "
     "it, e.g. ravdess; else its folder's name)."))]
 

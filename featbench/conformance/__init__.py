@@ -28,7 +28,7 @@ import pickle
 import tempfile
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

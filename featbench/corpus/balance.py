@@ -33,7 +33,7 @@ four-class speakers, about half of the speakers would count as dominated).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd

@@ -7,7 +7,7 @@ featbench.errors.FeatbenchError: unknown corpus layout 'nosuch'; choose from: cr
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import pandas as pd
 

@@ -17,7 +17,7 @@ featbench.errors.FeatbenchError: corpus: duplicate utterance id 'a' (/x/a.wav an
 """
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import pandas as pd
 

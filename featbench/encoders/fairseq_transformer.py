@@ -72,7 +72,7 @@ def hf_config(model_cfg: dict, source: str = "checkpoint"):
     common = dict(
         hidden_size=int(c.get("encoder_embed_dim", 768)), num_hidden_layers=int(c.get("encoder_layers", 12)),
         num_attention_heads=int(c.get("encoder_attention_heads", 12)), intermediate_size=int(c.get("encoder_ffn_embed_dim", 3072)),
-        hidden_act="gelu", conv_dim=[l[0] for l in layers], conv_kernel=[l[1] for l in layers], conv_stride=[l[2] for l in layers],
+        hidden_act="gelu", conv_dim=[c[0] for c in layers], conv_kernel=[c[1] for c in layers], conv_stride=[c[2] for c in layers],
         conv_bias=bool(c.get("conv_bias", False)),
         feat_extract_norm="layer" if c.get("extractor_mode") == "layer_norm" else "group",
         num_conv_pos_embeddings=int(c.get("conv_pos", 128)), num_conv_pos_embedding_groups=int(c.get("conv_pos_groups", 16)),

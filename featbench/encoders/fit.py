@@ -15,7 +15,7 @@ featbench.errors.FeatbenchError: x.pt: weights do not fit the architecture its a
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from featbench.errors import FeatbenchError
 

@@ -43,7 +43,7 @@ class VqConfig:
     combine_groups: bool
 
     @classmethod
-    def from_args(cls, args: dict, embed: int, source: str) -> "VqConfig":
+    def from_args(cls, args: dict, embed: int, source: str) -> VqConfig:
         """The quantizer of a checkpoint's (flat) args; one-line FeatbenchError for what fairseq could not run either."""
         a = {**VQ_DEFAULTS, **{k: v for k, v in args.items() if v is not None}}
         kind, groups, dim = a["vq_type"], int(a["vq_groups"]), int(a["vq_dim"]) or embed

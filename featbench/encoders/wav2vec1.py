@@ -58,7 +58,7 @@ class Wav2VecV1Config:
     vq: VqConfig | None = None  # vq-wav2vec's quantizer; None for wav2vec
 
     @classmethod
-    def from_args(cls, args: dict, source: str = "checkpoint") -> "Wav2VecV1Config":
+    def from_args(cls, args: dict, source: str = "checkpoint") -> Wav2VecV1Config:
         a = {**DEFAULTS, **{k: v for k, v in args.items() if v is not None}}
         unsupported = [
             (a["encoder"] != "cnn", f"encoder={a['encoder']!r}"),
@@ -186,7 +186,7 @@ class Wav2VecV1(nn.Module):
         return dims | ({"q": embed, "codes": self.cfg.vq.groups} if self.cfg.vq else {})
 
     @classmethod
-    def from_fairseq(cls, cfg: Wav2VecV1Config, state: dict, source: str = "checkpoint") -> "Wav2VecV1":
+    def from_fairseq(cls, cfg: Wav2VecV1Config, state: dict, source: str = "checkpoint") -> Wav2VecV1:
         """The model `cfg` describes with the checkpoint's weights, in eval mode; weights that do not fit `cfg` are
         refused before the model is built (`featbench.encoders.fit`: a config may claim any size)."""
         check_fits(lambda: cls(cfg), _weights(cfg, state), source, "its args describe")

@@ -81,10 +81,10 @@ class FeatureFamily(ABC):
         self.validate()
         self.storage.check(self)
 
-    def validate(self) -> None:
+    def validate(self) -> None:  # noqa: B027 (optional hook: most families have nothing to check)
         """Raise FeatbenchError for an invalid option combination (at construction, not mid-run)."""
 
-    def load(self) -> None:
+    def load(self) -> None:  # noqa: B027 (optional hook: most families load nothing heavy)
         """Load what is heavy (a model, a native library) now, so that the first clip is not slow."""
 
     def use_device(self, device: Device) -> None:

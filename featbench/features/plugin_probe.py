@@ -16,7 +16,7 @@ family asked for is a built-in one).
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from featbench.child_process import ChildCrashed, ChildNotStarted, ChildTimeout, stream_in_child
 from featbench.errors import FeatbenchError

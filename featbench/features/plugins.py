@@ -134,7 +134,7 @@ def _why(err: Exception) -> str:
     return str(err) if isinstance(err, ForeignExit) else one_line(err)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def discover(builtin: frozenset = frozenset()) -> tuple[Plugin, ...]:
     """Every entry point of the group, loaded once per process (sorted by name). `builtin`: the built-in family
     names, which no plug-in may take. Two distributions claiming one name: neither is used. Each is imported in a

@@ -47,7 +47,7 @@ class Layer:
     index: int = -1
 
     @classmethod
-    def parse(cls, text) -> "Layer":
+    def parse(cls, text) -> Layer:
         value = str(text).strip().lower()
         if value in ("last", "all"):
             return cls(value)

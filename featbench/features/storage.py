@@ -44,7 +44,7 @@ class Storage:
     OPTIONS: ClassVar[tuple[str, ...]] = ("dtype", "pooled")
 
     @classmethod
-    def pop(cls, family: str, options: dict) -> "Storage":
+    def pop(cls, family: str, options: dict) -> Storage:
         """The storage options taken out of `options` (a family's options: text from ``--set`` or typed values)."""
         default = cls()
         value = options.pop("dtype", default.dtype)

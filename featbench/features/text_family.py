@@ -72,7 +72,7 @@ class TextSource(str, Enum):
     ASR = "asr"
 
     @classmethod
-    def parse(cls, text) -> "TextSource":
+    def parse(cls, text) -> TextSource:
         value = str(text).strip().lower()
         try:
             return cls(value)

@@ -41,7 +41,7 @@ class FitSpec:
 
     @classmethod
     def of(cls, store: str | Path, features: str, classifier: str, seed: int = 0, budget: int | float | str = ALL,
-           holdout_fold: int | None = None, **settings) -> "FitSpec":
+           holdout_fold: int | None = None, **settings) -> FitSpec:
         """The spec of one view and classifier entry; `settings` are the Experiment's other fields (classes, merge,
         n_folds, corpus, normalisation, allow_confounded_speakers)."""
         return cls(Experiment(Path(store), [features], [classifier], [budget], [seed], **settings), holdout_fold)

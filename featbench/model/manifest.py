@@ -122,7 +122,7 @@ class Manifest:
     document: dict
 
     @classmethod
-    def of(cls, document, source) -> "Manifest":
+    def of(cls, document, source) -> Manifest:
         """The Manifest of a parsed manifest.json (`source` names it in errors); one line for the first field that
         does not fit."""
         if not isinstance(document, dict) or document.get("format") != FORMAT:

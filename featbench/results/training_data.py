@@ -35,7 +35,7 @@ class Normalisation:
     clips: int | None = None
 
     @classmethod
-    def parse(cls, value: "str | Normalisation") -> "Normalisation":
+    def parse(cls, value: str | Normalisation) -> Normalisation:
         """A Normalisation of its text ('training', 'per-corpus', 'per-speaker', 'per-speaker:K'), or a one-line error."""
         if isinstance(value, Normalisation):
             return value
@@ -130,7 +130,7 @@ class Setup:
             [f"validated on {self.validation}"] if self.validation != SOURCE else [])
         return f"{self.view} [{', '.join(tags)}]" if tags else self.view
 
-    def within(self) -> "Setup":
+    def within(self) -> Setup:
         """The same view and normalisation trained within the tested corpus (what a transfer entry is compared
         with); per-corpus normalisation needs two corpora, so its counterpart is normalised on the training rows."""
         plain = Normalisation() if self.normalisation.kind == PER_CORPUS else self.normalisation
@@ -145,7 +145,7 @@ class Setup:
                 "validation": self.validation, "speakers_confounded": self.confounded}
 
     @classmethod
-    def from_row(cls, row) -> "Setup":
+    def from_row(cls, row) -> Setup:
         """The Setup of a row (a dict or a pandas row of schema 3, as text or as read_results types it)."""
         clips = row["normalisation_clips"]
         clips = None if clips is None or str(clips) in ("", "nan") else int(float(clips))

@@ -18,9 +18,9 @@ FEATBENCH_READ_TIMEOUT is checked by `check_settings` when a store is opened (`v
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from featbench.child_process import ChildCrashed, ChildNotStarted, ChildTimeout, stream_in_child
 from featbench.errors import CorruptStoreError, FeatbenchError

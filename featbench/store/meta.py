@@ -201,7 +201,7 @@ class FamilyMeta:
         return np.concatenate([columns, columns + self.frame_dim])
 
     @classmethod
-    def of(cls, family) -> "FamilyMeta":
+    def of(cls, family) -> FamilyMeta:
         """Metadata of a FeatureFamily instance (featbench, numpy and h5py versions added); its storage
         options other than the defaults are part of `config`."""
         import h5py
@@ -228,7 +228,7 @@ class FamilyMeta:
         h5.create_dataset("columns", data=fixed_strings(self.columns))
 
     @classmethod
-    def read_attrs(cls, h5, columns: list[str], where="") -> "FamilyMeta":
+    def read_attrs(cls, h5, columns: list[str], where="") -> FamilyMeta:
         """The FamilyMeta of an open file (`where`, for messages) whose ``columns`` were read (as text) already; a
         value featbench never writes is a one-line FeatbenchError naming the file and the attribute (`attrs`)."""
         a = Attrs(h5.attrs, where)

@@ -27,7 +27,7 @@ import glob
 import os
 import time
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -69,7 +69,7 @@ class StoreWriter:
         self.messages: list[str] = []
         self.left: list[str] = []  # files `repair` left in place (not proven damaged), one line each
 
-    def __enter__(self) -> "StoreWriter":
+    def __enter__(self) -> StoreWriter:
         return self
 
     def __exit__(self, *exc) -> None:
@@ -248,7 +248,7 @@ class _Sources:
         self.handles: list = []
         self.shard: dict[int, np.ndarray] = {}  # the shard in use
 
-    def __enter__(self) -> "_Sources":
+    def __enter__(self) -> _Sources:
         import h5py
 
         self.handles = [h5py.File(s.path, "r") for s in self.indexes]

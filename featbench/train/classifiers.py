@@ -16,7 +16,7 @@ ridge and svr only regress.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from collections.abc import Callable
 
 from featbench.errors import FeatbenchError
 

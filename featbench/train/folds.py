@@ -55,7 +55,7 @@ class _Groups:
     all_classes: frozenset
 
     @classmethod
-    def of(cls, table: pd.DataFrame) -> "_Groups":
+    def of(cls, table: pd.DataFrame) -> _Groups:
         names = sorted(table["group"].unique())
         classes = {g: frozenset(part["label"]) for g, part in table.groupby("group")}
         if "gender" in table:
@@ -98,7 +98,7 @@ def _search(groups: _Groups, k: int) -> list[list[str]] | None:
         order = sorted(groups.names, key=lambda g: (min(holders[c] for c in groups.classes[g]), jitter[g]))
         folds: list[list[str]] = [[] for _ in range(k)]
         for group in order:
-            def cost(f: int):
+            def cost(f: int, group=group, folds=folds, capacity=capacity):
                 have = frozenset().union(*(groups.classes[g] for g in folds[f]))
                 same_gender = sum(groups.gender[g] == groups.gender[group] for g in folds[f])
                 return (len(folds[f]) >= capacity, -len(groups.classes[group] - have), len(folds[f]), same_gender,

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 
 from featbench.train.sequence import SequenceClassifier, _torch, padded, standardisation
 

@@ -39,7 +39,7 @@ class LayerWeighting:
     def _blocks(self, X: np.ndarray) -> np.ndarray:
         return layer_blocks(np.asarray(X, np.float64), self.n_layers)
 
-    def fit(self, X, y) -> "LayerWeighting":
+    def fit(self, X, y) -> LayerWeighting:
         import torch
 
         blocks = self._blocks(X)

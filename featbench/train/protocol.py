@@ -26,7 +26,6 @@ proportional per bin).
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from featbench.errors import FeatbenchError
-from featbench.results import (CROSS, PER_CORPUS, SOURCE, TARGET, TRANSFER, VALIDATIONS, WITHIN, Normalisation,
+from featbench.results import (CROSS, PER_CORPUS, SOURCE, TARGET, TRANSFER, VALIDATIONS, WITHIN, Normalisation,  # noqa: F401 (PER_CORPUS, TRANSFER: re-exported, and the doctests)
                                Setup)
 from featbench.train.protocol import Fold, budget_subset, validation_split
 

@@ -37,7 +37,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 DETECTED, HARMLESS, SILENT_WRONG, HANG, TRACEBACK = "detected", "harmless", "silent-wrong", "hang", "traceback"
 OUTCOMES = (DETECTED, HARMLESS, SILENT_WRONG, HANG, TRACEBACK)
@@ -105,12 +105,13 @@ def judge(case: Case) -> Verdict:
     """Run one case and say which outcome it had (see the module's docstring)."""
     from featbench.errors import FeatbenchError
 
+    refusals = case.refusals or (FeatbenchError,)
     try:
         with time_limit(case.seconds):
             result = case.action()
     except _Timeout:
         return Verdict(HANG, case.label, f"over {case.seconds} s")
-    except case.refusals or FeatbenchError as err:
+    except refusals as err:
         text = str(err)
         if "\n" in text.strip() or not text.strip():
             return Verdict(SILENT_WRONG, case.label, f"refusal not one line: {text!r}")

@@ -56,7 +56,7 @@ class _Calls:
 
 # ---- building checkpoints: real pickles, hand-made pickles, both containers ----
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def tiny_weights(vq: bool) -> dict:
     """The state dict of a tiny wav2vec (v1) model (`TINY`, with vq-wav2vec's gumbel quantizer when `vq`)."""
     import torch
@@ -68,7 +68,7 @@ def tiny_weights(vq: bool) -> dict:
         return Wav2VecV1(Wav2VecV1Config.from_args({**TINY, **(VQ if vq else {})})).state_dict()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def synthetic(layout: str) -> bytes:
     """A tiny wav2vec (v1) checkpoint as fairseq lays it out: 'args-legacy', 'args-zip', 'cfg-zip', 'vq-args-legacy'."""
     args, weights = {**TINY, **(VQ if layout.startswith("vq") else {})}, tiny_weights(layout.startswith("vq"))
@@ -88,7 +88,7 @@ def _saved(state, zipped: bool) -> bytes:
     return buffer.getvalue()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def bases() -> list[tuple[str, bytes, str]]:
     """(name, bytes, family) of every checkpoint the fuzzer starts from."""
     found = [(layout, synthetic(layout), "wav2vec1") for layout in ("args-legacy", "args-zip", "cfg-zip", "vq-args-legacy")]

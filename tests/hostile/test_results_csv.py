@@ -152,9 +152,10 @@ def results_cases(rng: random.Random, workdir: Path):
             copy = lines[j] if rng.random() < 0.5 else lines[j].replace(b",0.", b",0.9", 1)
             lines.insert(rng.randrange(j + 1, len(lines)), copy)
             path.write_bytes(b"\n".join(lines))
-            yield Case(f"{path.name} repeated row ({'same' if copy == lines[j] else 'other score'})",
+            n, same = len(rows), copy == lines[j]
+            yield Case(f"{path.name} repeated row ({'same' if same else 'other score'})",
                        lambda p=path: _read_back(p), names=[f"{path} line"],
-                       check=lambda result, n=len(rows), same=copy == lines[j]: same and len(result[0]) == n
+                       check=lambda result, n=n, same=same: same and len(result[0]) == n
                        and "read once" in " ".join(result[1]))
             continue
         elif kind == 3:  # torn: cut anywhere

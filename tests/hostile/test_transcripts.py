@@ -157,7 +157,7 @@ def transcript_cases(rng: random.Random, workdir: Path):
                          rng.choice(["whisper-base", "", _text(rng)]), "f1", audio,
                          rng.choice(["3.2", "", _text(rng)]), "0"])
         source = rng.choice(SOURCES) if rng.random() < 0.9 else _text(rng)
-        check_of = lambda held, source=source: _expected(source, corpus, held, hashes)  # noqa: E731
+        check_of = lambda held, source=source, corpus=corpus: _expected(source, corpus, held, hashes)  # noqa: E731
         kind = rng.randrange(4)
         if kind <= 1:
             data, check = _csv(rows).encode(), check_of(rows)
