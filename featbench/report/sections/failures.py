@@ -9,9 +9,11 @@ from featbench.report.model import Bullets, Cell, Heading, Paragraph, Section, T
 from featbench.report.sections.base import Inputs, num
 
 
-def _shown(frame, shown: set) -> object:
-    """The rows of `frame` whose (family, classifier) is shown (a boolean mask, also when empty)."""
-    return frame[np.array([(f, c) in shown for f, c in zip(frame.family, frame.classifier)], dtype=bool)]
+def _shown(a, frame) -> object:
+    """The rows of `frame` whose (family, classifier) is shown (a boolean mask, also when empty), each `entry` by its
+    plain name."""
+    frame = frame[np.array([(f, c) in a.shown for f, c in zip(frame.family, frame.classifier)], dtype=bool)]
+    return frame.assign(entry=[a.name_of(f, c) for f, c in zip(frame.family, frame.classifier)])
 
 
 def _speakers(speakers, scale) -> list:
@@ -23,13 +25,13 @@ def _speakers(speakers, scale) -> list:
                              for v in row]] for s, row in zip(wide.index, wide.to_numpy())]
     return [Heading(f"{scale.heading} per test speaker, mean over seeds, at the largest budget"),
             Table(["speaker", *wide.columns], rows, id="speakers",
-                  caption=f"shaded from {scale.chance_name} (red) to 100% (green)" if scale.percent else "")]
+                  shading=f"Shaded from {scale.chance_name} (red) to 100% (green)." if scale.percent else "")]
 
 
 def section(inputs: Inputs) -> Section:
     a = inputs.analysis
     scale, (speakers, genders) = a.scale, a.breakdowns
-    speakers, genders = _shown(speakers, a.shown), _shown(genders, a.shown)
+    speakers, genders = _shown(a, speakers), _shown(a, genders)
     if speakers.empty and genders.empty:
         return Section("failures", "Who it fails",
                        [Paragraph("These results hold no per-speaker scores (rows written before featbench 0.3).")])

@@ -1,10 +1,10 @@
 """Protocol: what the report was made of, in words: corpus, classes, folds and seeds, metric, budgets, baseline,
-planning target, the results files and the featbench version; then each family's entry and how it was picked."""
+planning target, the results files and the featbench version; then the legend: each entry's plain name (the one
+every section gives it), its code in the results (what --baseline takes) and how its classifier was picked."""
 from __future__ import annotations
 
 from featbench import __version__
 from featbench.report.model import Cell, Heading, Section, Table
-from featbench.report.names import plain_name
 from featbench.report.sections.base import Inputs
 from featbench.report.tables import budget_heading
 
@@ -21,7 +21,7 @@ def facts(a) -> list[tuple[str, str]]:
         ("intervals", "95% t-interval over folds (seeds averaged within a fold); ratios: 95% bootstrap over folds"),
         ("metric", str(p["metric"])),
         ("budgets", f"{scale.x_unit}: {', '.join(budget_heading(a.agg, b, scale) for b in p['budgets'])}"),
-        ("baseline", f"{plain_name(a.setups[a.baseline])} ({a.labels[a.baseline]})"),
+        ("baseline", f"{a.names[a.baseline]} (code: {a.labels[a.baseline]})"),
         ("reference budget", budget_heading(a.agg, a.reference_budget, scale)),
         ("planning target", f"{scale.fmt(a.target)} ({said})"),
         ("results files", ", ".join(a.results)),
@@ -31,9 +31,10 @@ def facts(a) -> list[tuple[str, str]]:
 
 def section(inputs: Inputs) -> Section:
     a = inputs.analysis
-    entries = [[Cell(f), Cell(e.classifier), Cell(e.how),
+    entries = [[Cell(a.names[f]), Cell(a.labels[f]), Cell(e.how),
                 Cell("the baseline" if f == a.baseline else "yes" if f in a.honest else "")] for f, e in a.entries.items()]
     return Section("protocol", "Protocol", [
         Table(["", ""], [[Cell(k, strong=True), Cell(v)] for k, v in facts(a)], id="protocol"),
-        Heading("Each family's entry"),
-        Table(["family", "classifier", "how it was picked", "in the claims"], entries, id="entries")])
+        Heading("Legend: each family's entry, its name here and its code in the results"),
+        Table(["entry (as this report names it)", "code: view (classifier)", "how the classifier was picked",
+               "in the claims"], entries, id="entries")])
