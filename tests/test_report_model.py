@@ -81,8 +81,8 @@ def test_headline_figure_draws_the_baseline_and_at_most_four_honest_entries(tmp_
     drawn = sorted(set(re.findall(rf'id="({SERIES_ID}\d+)"', svg)))
     assert len(drawn) == 5, drawn
     figure = made.section("claims").blocks[-1]
-    assert figure.stem == "learning_curves" and figure.series[0] == "baseline: egemaps"
-    assert "v0" in figure.caption and "v5" not in figure.caption  # the lowest left out, and said so
+    assert figure.stem == "learning_curves" and figure.series[0] == "baseline: egemaps, logistic regression"  # as named
+    assert "v0," in figure.caption and "v5," not in figure.caption  # the lowest left out, and said so
 
 
 def test_summary_is_best_first_and_protocol_is_said_in_words(tmp_path):

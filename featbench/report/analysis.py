@@ -27,6 +27,7 @@ from featbench.report.intervals import t_bounds
 from featbench.report.entries import Entry, family_entries, headline_families, setups_of
 from featbench.report.names import entry_names, plain_name
 from featbench.report.plots import caption
+from featbench.report.pool import Pool, pool_of
 from featbench.report.scale import UA, Scale, scale_of
 from featbench.results import SOURCE, TRAINING, TRANSFER, WITHIN, Normalisation, Setup, budget_order
 
@@ -106,6 +107,11 @@ class Analysis:
         """family -> its entry in plain words (report.names.entry_names): the one name every section and figure gives
         it; the codes (`labels`) are in the legend."""
         return entry_names(self.entries, self.setups)
+
+    @cached_property
+    def pool(self) -> Pool | None:
+        """The training pool behind 'all' (report.pool): balanced or not, its largest balanced budget."""
+        return pool_of(self.rows)
 
     def name_of(self, family: str, classifier: str) -> str:
         """The plain name of `family` trained with `classifier`: its entry's (`names`), or the view and that
@@ -267,8 +273,10 @@ def target_chance(target: float, given: bool, base_units: np.ndarray, scale: Sca
     baseline's reference score (`base_units`: one per fold) whose 95% interval holds chance.
 
     >>> from featbench.report.scale import scale_of
-    >>> target_chance(0.26, False, np.array([0.22, 0.30, 0.26]), scale_of({"n_classes": 4}))[:45]
-    'the baseline's score 26.0% is not above chance'
+    >>> target_chance(0.26, False, np.array([0.22, 0.30, 0.26]), scale_of({"n_classes": 4}))
+    "the baseline's score 26.0% is not above chance (25.0%; its 95% interval 16.1% to 35.9%)"
+    >>> target_chance(0.2, True, np.array([0.6, 0.7]), scale_of({"n_classes": 4}))
+    'the target 20.0% is at or below chance'
     """
     if given:
         return f"the target {scale.said(target)} is at or below {scale.chance_name}" if target <= scale.chance else ""

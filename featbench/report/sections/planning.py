@@ -8,7 +8,7 @@ from featbench.report.tables import budget_note
 
 def section(inputs: Inputs) -> Section:
     a = inputs.analysis
-    scale, note = a.scale, budget_note(a.agg, a.scale)
+    scale, note = a.scale, budget_note(a.agg, a.scale, a.pool, a.names)
     said = "given" if a.target_given else "the baseline's score at its reference budget"
     intro = (f"Target {scale.name} {scale.fmt(a.target)} ({said}); read off the measured curve where it reaches the "
              "target, else an inverse power law fitted per family (at least 3 budgets; no extrapolation from a fit "

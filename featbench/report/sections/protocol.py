@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from featbench import __version__
 from featbench.report.model import Cell, Heading, Section, Table
+from featbench.report.plots import folds_said
 from featbench.report.sections.base import Inputs
 from featbench.report.tables import budget_heading
 
@@ -17,12 +18,13 @@ def facts(a) -> list[tuple[str, str]]:
             else f"{p['n_classes']}: {', '.join(classes)}")
     said = "given" if a.target_given else "the baseline's score at its reference budget"
     return [("corpus", str(p["corpus"])), ("classes", what)] + ([("merged", str(p["merge"]))] if p.get("merge") else []) + [
-        ("folds", f"{p['n_folds']} speaker-independent folds ({p['fold_scheme']}), seeds {', '.join(map(str, p['seeds']))}"),
+        ("folds", f"{folds_said(p)}, seeds {', '.join(map(str, p['seeds']))}"),
         ("intervals", "95% t-interval over folds (seeds averaged within a fold); ratios: 95% bootstrap over folds"),
         ("metric", str(p["metric"])),
-        ("budgets", f"{scale.x_unit}: {', '.join(budget_heading(a.agg, b, scale) for b in p['budgets'])}"),
+        ("budgets", f"{scale.x_unit}: {', '.join(budget_heading(a.agg, b, scale, a.pool) for b in p['budgets'])}"
+                    + (f"; {a.pool.note()}" if a.pool is not None and a.pool.note() else "")),
         ("baseline", f"{a.names[a.baseline]} (code: {a.labels[a.baseline]})"),
-        ("reference budget", budget_heading(a.agg, a.reference_budget, scale)),
+        ("reference budget", budget_heading(a.agg, a.reference_budget, scale, a.pool)),
         ("planning target", f"{scale.fmt(a.target)} ({said})"),
         ("results files", ", ".join(a.results)),
         ("featbench", __version__),

@@ -33,7 +33,7 @@ def section(inputs: Inputs) -> Section:
     """The summary table (entries), and the other classifiers' table folded."""
     a = inputs.analysis
     order = budget_order(a.agg, "x")
-    heads = [budget_heading(a.agg, b, a.scale) for b in order]
+    heads = [budget_heading(a.agg, b, a.scale, a.pool) for b in order]
     costs = entry_costs(a.rows, a.best)
     entries = _ranked(a.agg, list(a.best.items()))
     view = {f: plain_name(a.setups[f]) for f in a.best}
@@ -43,7 +43,7 @@ def section(inputs: Inputs) -> Section:
             for f, c in entries]
     pairs = a.agg[["family", "classifier"]].drop_duplicates()
     others = _ranked(a.agg, [(f, c) for f, c in zip(pairs.family, pairs.classifier) if a.best[f] != c])
-    note = budget_note(a.agg, a.scale)
+    note = budget_note(a.agg, a.scale, a.pool, a.names)
     blocks = [Paragraph(SUMMARY_NOTE.format(heading=a.scale.heading, axis=a.scale.axis) + (f" {note}" if note else "")
                         + f" {COST_NOTE} Codes in the results: the legend under Protocol. {a.caption}.", note=True),
               Table(["entry", "classifier", *heads, "cost"], rows, id="summary")]
