@@ -166,3 +166,67 @@ def test_the_api_reference_lists_every_public_name_of_featbench_report():
         member = module.members[name]
         documented = ("featbench.report" in shown and not member.is_module) or f"featbench.report.{name}.{name}" in shown
         assert documented, f"featbench.report.{name} is not in docs/reference/api.md"
+
+
+def test_a_run_records_test_classes_and_family_options_and_counts_convergence_warnings(demo_store, tmp_path,
+                                                                                      monkeypatch, capfd):
+    """A ConvergenceWarning is counted into the rows (hp_selection) and the report, never printed; the rows record
+    each fold's test clips per class of each speaker and gender, and each family's options."""
+    from dataclasses import replace
+
+    from sklearn.linear_model import LogisticRegression
+
+    from featbench.report import compare
+    from featbench.results import read_results
+    from featbench.results.columns import NOT_CONVERGED
+    from featbench.train import classifiers
+    from featbench.train.runner import Experiment, run_training
+
+    def stops_early(hp, seed):
+        return LogisticRegression(C=hp["C"], max_iter=1, random_state=seed)  # lbfgs warns: iteration limit reached
+
+    monkeypatch.setitem(classifiers.CLASSIFIERS, "logreg", replace(classifiers.CLASSIFIERS["logreg"], make=stops_early))
+    done = run_training(Experiment(demo_store, ["egemaps-func"], ["logreg"], [2, "all"], [0], n_folds=2),
+                        tmp_path / "r.csv", progress=False)
+    assert "ConvergenceWarning" not in capfd.readouterr().err
+    rows = read_results(tmp_path / "r.csv").rows
+    assert rows["hp_selection"].str.contains(NOT_CONVERGED).all() and NOT_CONVERGED in done.summary()
+    tested = json.loads(rows["test_classes"].iloc[0])
+    assert set(tested) == {"speaker", "gender"} and sum(sum(c.values()) for c in tested["speaker"].values()) == \
+        rows["n_test"].iloc[0]
+    assert "egemaps-func" in json.loads(rows["family_options"].iloc[0])
+    made = compare([tmp_path / "r.csv"], tmp_path / "rep", n_boot=20)
+    assert f"4 of 4 rows: {NOT_CONVERGED}" in made.markdown.split("## Protocol", 1)[1]
+
+
+def _confounded(rows: pd.DataFrame) -> pd.DataFrame:
+    """Every fold tests two speakers: a man holding every angry clip and some of the rest, a woman holding the rest."""
+    tested = {f: {"speaker": {f"m{f}": {"angry": 10, "happy": 5, "neutral": 5, "sad": 5},
+                              f"f{f}": {"happy": 5, "neutral": 5, "sad": 5}},
+                  "gender": {"male": {"angry": 10, "happy": 5, "neutral": 5, "sad": 5},
+                             "female": {"happy": 5, "neutral": 5, "sad": 5}}} for f in range(6)}
+    return rows.assign(test_classes=[json.dumps(tested[f]) for f in rows.fold])
+
+
+def test_speakers_and_genders_confounded_with_the_classes_are_said_in_protocol_and_beside_every_breakdown(tmp_path):
+    report, text = _made(tmp_path, _confounded(rows_of({"egemaps": FLAT, "whisper": STEEP})))
+    protocol = text.split("## Protocol", 1)[1]
+    assert "angry tested through a single speaker in every fold" in protocol
+    assert "the genders hold different classes (female: no angry" in protocol
+    failures = report.section("failures")
+    tables = [b for b in failures.blocks if hasattr(b, "rows")]
+    assert failures.blocks[0].text.startswith("Read these breakdowns as class breakdowns too")
+    assert tables and all("class breakdowns" in t.caption for t in tables)  # the gender and the speaker table
+    assert all("confounded with classes" in s for s in failures.blocks[1].items)
+    plain = _made(tmp_path, rows_of({"egemaps": FLAT, "whisper": STEEP}))[1]
+    assert "class breakdowns" not in plain and "not recorded in these rows" in plain.split("## Protocol", 1)[1]
+
+
+def test_the_whisper_window_mode_is_stated(tmp_path):
+    rows = rows_of({"egemaps-func": FLAT, "whisper@L4": STEEP})
+    options = json.dumps({"whisper": {"model": "whisper-base", "whisper_mode": "padded", "chunk_seconds": 20.0}})
+    with_mode = rows.assign(family_options=[options if v.startswith("whisper") else "" for v in rows["view"]])
+    protocol = _made(tmp_path, with_mode, baseline="egemaps-func")[1].split("## Protocol", 1)[1]
+    assert "| **Whisper window mode** | whisper (whisper-base): padded: every window padded to 30 s" in protocol
+    old = _made(tmp_path, rows, baseline="egemaps-func")[1].split("## Protocol", 1)[1]
+    assert "| **Whisper window mode** | not recorded in these rows (whisper:" in old

@@ -23,6 +23,7 @@ from featbench.report.choices import choice_table, layer_weight_table
 from featbench.report.crosscorpus import cross_corpus
 from featbench.report.curvefit import plan_budget
 from featbench.report.efficiency import Efficiency, efficiency_ratio
+from featbench.report.groups import Groups, groups_of
 from featbench.report.intervals import t_bounds
 from featbench.report.entries import Entry, family_entries, headline_families, setups_of
 from featbench.report.names import entry_names, plain_name
@@ -107,6 +108,11 @@ class Analysis:
         """family -> its entry in plain words (report.names.entry_names): the one name every section and figure gives
         it; the codes (`labels`) are in the legend."""
         return entry_names(self.entries, self.setups)
+
+    @cached_property
+    def groups(self) -> Groups | None:
+        """Whether test speakers and genders are confounded with the classes (report.groups); None: not recorded."""
+        return groups_of(self.rows)
 
     @cached_property
     def pool(self) -> Pool | None:

@@ -5,18 +5,19 @@ holds plain text; only these functions know what is special where it is written.
 - `visible`: what every kind shares: control characters (a newline, a carriage return, a terminal escape) become a
   space and bidirectional overrides (which reorder what a reader sees) the replacement character, so a name stays
   on its line and reads in the order it was written;
-- `markdown_text` (report.md, summary.md): HTML's `& < >` as entities (Python-Markdown, which builds the docs site,
-  passes a backslash-escaped `<` through as raw HTML), and a backslash before every character that makes Markdown
-  structure or emphasis (`| * _ [ ] { } \\` and the backquote: a table cell stays one cell, a name makes no link,
-  no attribute list, no bold), and before a leading list or heading marker;
+- `markdown_text` (report.md, summary.md): a `<` that could open a tag, a comment or an autolink, an `&` that could
+  open an entity and a leading `>` as entities (Python-Markdown, which builds the docs site, passes a
+  backslash-escaped `<` through as raw HTML; '< 1.0×' stays as it is), and a backslash before every character that
+  makes Markdown structure or emphasis (`| * _ [ ] { } \\` and the backquote: a table cell stays one cell, a name
+  makes no link, no attribute list, no bold), and before a leading list or heading marker;
 - `html_text` (report.html): `html.escape`, quotes included;
 - `plot_text` (figure titles, legends, tick labels: matplotlib, whose SVG output escapes its own text): a `$`
   escaped, so a name never starts mathtext (whose parser raises on an unknown command).
 
 JSON (protocol.json) needs nothing: `json.dumps` escapes what JSON must.
 
->>> markdown_text("<img src=x onerror=alert(1)> a|b **c** [d](e)")
-'&lt;img src=x onerror=alert(1)&gt; a\\\\|b \\\\*\\\\*c\\\\*\\\\* \\\\[d\\\\](e)'
+>>> markdown_text("<img src=x onerror=alert(1)> a|b **c** [d](e) < 1.0× &amp; > x")
+'&lt;img src=x onerror=alert(1)> a\\\\|b \\\\*\\\\*c\\\\*\\\\* \\\\[d\\\\](e) < 1.0× &amp;amp; > x'
 >>> html_text("<script>'x'</script>"), plot_text("a $x$"), visible("a\\nb\\u202ec")
 ('&lt;script&gt;&#x27;x&#x27;&lt;/script&gt;', 'a \\\\$x\\\\$', 'a b\\ufffdc')
 >>> markdown_text("# 1. x"), markdown_text("12. x"), markdown_text("- x"), markdown_text("-0.5 [0.1, 12.5]")
@@ -30,6 +31,8 @@ import unicodedata
 
 _BIDI = set("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _MARKDOWN = re.compile(r"([\\`*_{}\[\]|])")
+_TAG = re.compile(r"<(?=[A-Za-z/!?])")
+_ENTITY = re.compile(r"&(?=[A-Za-z0-9#])")
 _LEADING = re.compile(r"^(\s*)(#{1,6}(?=\s|$)|[+-](?=\s|$)|\d{1,9}(?=[.)](?:\s|$)))")
 
 
@@ -41,7 +44,8 @@ def visible(text: str) -> str:
 def markdown_text(text: str) -> str:
     """`text` as Markdown shows it literally: one line, no HTML, no structure, no emphasis (see the module)."""
     text = _MARKDOWN.sub(r"\\\1", visible(text))
-    text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    text = _TAG.sub("&lt;", _ENTITY.sub("&amp;", text))
+    text = re.sub(r"^(\s*)>", r"\1&gt;", text)
     lead = _LEADING.match(text)
     if lead is None:
         return text

@@ -32,7 +32,7 @@ def _cell(cell: Cell) -> str:
 def _table(table: Table) -> list[str]:
     lines = ["| " + " | ".join(map(md, table.columns)) + " |", "|" + "---|" * len(table.columns)]
     lines += ["| " + " | ".join(map(_cell, row)) + " |" for row in table.rows]
-    return lines + ([f"*{md(table.caption)}*"] if table.caption else [])
+    return lines + (["", f"*{md(table.caption)}*"] if table.caption else [])  # apart: GFM would read it as a row
 
 
 def _block(block) -> list[str]:

@@ -4,10 +4,28 @@ every section gives it), its code in the results (what --baseline takes) and how
 from __future__ import annotations
 
 from featbench import __version__
+from featbench.report.groups import feature_facts
 from featbench.report.model import Cell, Heading, Section, Table
 from featbench.report.plots import folds_said
 from featbench.report.sections.base import Inputs
+from featbench.results.columns import NOT_CONVERGED
 from featbench.report.tables import budget_heading
+
+
+def _groups(a) -> list[tuple[str, str]]:
+    """What the test clips' speakers and genders hold of the classes (report.groups), where the rows record it."""
+    g = a.groups
+    if g is None:
+        return [("speakers and classes", "not recorded in these rows (written before featbench recorded each fold's "
+                 "test clips per class of each speaker and gender)")] if not a.scale.dimensional else []
+    return [("speakers and classes", g.speaker_line())] + ([("genders and classes", g.gender_line())] if g.gaps else [])
+
+
+def _stopped(a) -> list[tuple[str, str]]:
+    """The rows whose fits stopped at their iteration limit (results.NOT_CONVERGED), where there are any."""
+    stopped = int(a.rows["hp_selection"].fillna("").astype(str).str.contains(NOT_CONVERGED, regex=False).sum())
+    return [("convergence", f"{stopped} of {len(a.rows)} rows: {NOT_CONVERGED} (scikit-learn's ConvergenceWarning, "
+             "counted in their hp_selection); their scores are those of the last iteration")] if stopped else []
 
 
 def facts(a) -> list[tuple[str, str]]:
@@ -26,6 +44,7 @@ def facts(a) -> list[tuple[str, str]]:
         ("baseline", f"{a.names[a.baseline]} (code: {a.labels[a.baseline]})"),
         ("reference budget", budget_heading(a.agg, a.reference_budget, scale, a.pool)),
         ("planning target", f"{scale.fmt(a.target)} ({said})"),
+        *_groups(a), *feature_facts(a.rows), *_stopped(a),
         ("results files", ", ".join(a.results)),
         ("featbench", __version__),
     ]
