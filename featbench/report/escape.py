@@ -20,6 +20,8 @@ JSON (protocol.json) needs nothing: `json.dumps` escapes what JSON must.
 '&lt;img src=x onerror=alert(1)> a\\\\|b \\\\*\\\\*c\\\\*\\\\* \\\\[d\\\\](e) < 1.0× &amp;amp; > x'
 >>> html_text("<script>'x'</script>"), plot_text("a $x$"), visible("a\\nb\\u202ec")
 ('&lt;script&gt;&#x27;x&#x27;&lt;/script&gt;', 'a \\\\$x\\\\$', 'a b\\ufffdc')
+>>> markdown_text("> 150"), markdown_text("> 150", cell=True)
+('&gt; 150', '> 150')
 >>> markdown_text("# 1. x"), markdown_text("12. x"), markdown_text("- x"), markdown_text("-0.5 [0.1, 12.5]")
 ('\\\\# 1. x', '12\\\\. x', '\\\\- x', '-0.5 \\\\[0.1, 12.5\\\\]')
 """
@@ -41,10 +43,13 @@ def visible(text: str) -> str:
     return "".join(" " if unicodedata.category(ch) == "Cc" else "\ufffd" if ch in _BIDI else ch for ch in str(text))
 
 
-def markdown_text(text: str) -> str:
-    """`text` as Markdown shows it literally: one line, no HTML, no structure, no emphasis (see the module)."""
+def markdown_text(text: str, cell: bool = False) -> str:
+    """`text` as Markdown shows it literally: one line, no HTML, no structure, no emphasis (see the module). In a
+    table `cell` nothing opens a block (a quote, a list, a heading), so a leading '>' or '1.' stays as it is."""
     text = _MARKDOWN.sub(r"\\\1", visible(text))
     text = _TAG.sub("&lt;", _ENTITY.sub("&amp;", text))
+    if cell:
+        return text
     text = re.sub(r"^(\s*)>", r"\1&gt;", text)
     lead = _LEADING.match(text)
     if lead is None:

@@ -24,13 +24,13 @@ NBSP = "\u00a0"
 
 
 def _cell(cell: Cell) -> str:
-    text = md(cell.text)
+    text = md(cell.text, cell=True)
     text = text.replace(" ± ", f"{NBSP}±{NBSP}") if cell.num else text  # '30.9 ±' never apart from '3.0'
     return f"**{text}**" if cell.strong and text else text
 
 
 def _table(table: Table) -> list[str]:
-    lines = ["| " + " | ".join(map(md, table.columns)) + " |", "|" + "---|" * len(table.columns)]
+    lines = ["| " + " | ".join(md(c, cell=True) for c in table.columns) + " |", "|" + "---|" * len(table.columns)]
     lines += ["| " + " | ".join(map(_cell, row)) + " |" for row in table.rows]
     return lines + (["", f"*{md(table.caption)}*"] if table.caption else [])  # apart: GFM would read it as a row
 
