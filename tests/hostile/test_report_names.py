@@ -62,8 +62,8 @@ def results_rows(names: dict[str, str], folds: int = 3) -> pd.DataFrame:
 
 
 def write_rows(rows: pd.DataFrame, path: Path) -> Path:
-    """The rows as a results CSV, every field quoted (a carriage return in a name is the CSV layer's surface, not
-    this one's: featbench's own writer leaves it unquoted today)."""
+    """The rows as a results CSV, every field quoted (how a carriage return in a cell is written is the results
+    CSV surface's business, not this one's)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     rows.to_csv(path, index=False, quoting=csv.QUOTE_ALL)
     return path
