@@ -109,11 +109,12 @@ def test_compare_keeps_the_protocols_apart_and_says_what_normalisation_saves(bot
             "eGeMAPS functionals, per-speaker normalisation, logistic regression") in rows
     for entry, against in rows:  # a plain entry is never set against a normalised baseline
         assert "per-speaker normalisation" in entry or "per-speaker normalisation" not in against, (entry, against)
-    efficiency = report.split("## Data efficiency")[1].split("## ")[0]
-    assert "voice" + PS in efficiency and "voice (" not in efficiency and "egemaps-func (" not in efficiency
+    efficiency = report.split("## Data efficiency")[1].split("## ")[0]  # entries by their plain names, never codes
+    assert "voice, per-speaker normalisation" in efficiency and "voice (" not in efficiency
+    assert "egemaps-func" not in efficiency
     section = report.split("## Normalisation: labels per-speaker statistics save")[1].split("## ")[0]
-    assert ("per-speaker normalisation saves" in section and "for voice (logreg)" in section
-            or "against voice (logreg): baseline at chance: no ratio" in section)  # the plain voice view is near chance
+    assert ("per-speaker normalisation saves" in section and "for voice, logistic regression:" in section
+            or "against voice, logistic regression: baseline at chance: no ratio" in section)  # plain voice: near chance
     assert "Normalisation: labels per-speaker statistics save" in (tmp_path / "rep" / "report.html").read_text()
 
 
@@ -162,7 +163,7 @@ def test_compare_says_why_there_is_no_headline_across_protocols(both_protocols, 
                                       "--out", str(tmp_path / "rep")])
     assert result.exit_code == 0, result.output
     headline = (tmp_path / "rep" / "report.md").read_text().split("## Claims")[1].split("## Summary")[0]
-    assert "every other entry is under another normalisation than the baseline's" in headline
+    assert "is under another protocol than the baseline's (another normalisation" in headline
     assert "Train with" not in headline
 
 
@@ -230,7 +231,9 @@ def test_the_override_tags_every_row_and_the_report(confounded, tmp_path):
     assert set(labels(rows)) == {"voice" + CONFOUNDED} and rows.speakers_confounded.all()
     report = CliRunner().invoke(app, ["compare", str(tmp_path / "r.csv"), "--out", str(tmp_path / "rep")])
     assert report.exit_code == 0, report.output
-    assert "voice" + CONFOUNDED in (tmp_path / "rep" / "report.md").read_text()
+    text = (tmp_path / "rep" / "report.md").read_text()  # in plain words, and its code in the legend
+    assert "voice, per-speaker normalisation, speakers confounded with classes" in text
+    assert "voice \\[per-speaker normalisation, speakers confounded\\]" in text
 
 
 def test_a_balanced_corpus_passes_and_its_measure_is_noted(voices, tmp_path):

@@ -19,7 +19,7 @@ from featbench.results import CROSS, RESULT_COLUMNS, Setup
 LABELS = ["angry", "happy", "neutral", "sad"]
 BUDGETS = ["4", "8", "16", "32", "all"]
 X = [4.0, 8.0, 16.0, 32.0, 64.0]
-CI = r"95% CI (?:< |>= )?\d+\.\dx to (?:< |>= )?\d+\.\dx"  # both ends of an interval, each possibly a bound
+CI = r"95% CI (?:< |≥ )?\d+\.\d× to (?:< |≥ )?\d+\.\d×"  # both ends of an interval, each possibly a bound
 
 
 def _confusion(ua: float, n: int = 10) -> list[list[int]]:
@@ -74,10 +74,10 @@ def test_a_flat_baseline_prints_both_ratios_with_both_interval_ends(tmp_path):
     path = _write(rows_of({"egemaps": FLAT, "whisper": STEEP}), tmp_path / "r.csv")
     made = compare([path], tmp_path / "rep", baseline="egemaps", n_boot=300)
     line = made.headline[0]
-    study = re.search(r"with (\d+) per class: (\d+\.\d)x less labelled data", line)
+    study = re.search(r"with (\d+) per class: (\d+\.\d)× fewer labels", line)
     assert study and 5.0 < float(study.group(2)) < 7.0  # against the full budget: 64 / ~11
     assert "where the baseline stops improving" in line and "16 per class" in line and "flat" in line
-    plateau = re.search(r"stops improving[^:]*: (\d+\.\d)x", line)
+    plateau = re.search(r"stops improving[^:]*: (\d+\.\d)×", line)
     assert plateau and 1.2 < float(plateau.group(1)) < 1.8  # against 16 per class: 16 / ~11
     assert len(re.findall(CI, line)) == 2, line  # each ratio with both ends of its interval
     table = pd.read_csv(tmp_path / "rep" / "efficiency.csv")
@@ -96,7 +96,7 @@ def test_a_baseline_at_chance_gives_no_ratio(tmp_path):
     path = _write(rows_of({"egemaps": chance_like, "whisper": STEEP}, spread=0.04), tmp_path / "r.csv")
     made = compare([path], tmp_path / "rep", baseline="egemaps", n_boot=100)
     assert made.headline and all("baseline at chance: no ratio" in h for h in made.headline)
-    assert not any("less labelled data" in s for s in made.efficiency)
+    assert not any("fewer labels" in s for s in made.efficiency)
 
 
 def test_a_ccc_baseline_at_no_agreement_gives_no_ratio():
@@ -116,7 +116,7 @@ def test_a_censored_lower_end_keeps_the_upper_end():
     eff = efficiency_ratio(x, units_a, x, units_b, n_boot=500)
     assert 0.025 < 1 - eff.reached_fraction < 0.975, eff.reached_fraction
     sentence = eff.sentence()
-    assert re.search(r"95% CI < 1\.0x to \d+\.\dx", sentence), sentence
+    assert re.search(r"95% CI < 1\.0× to \d+\.\d×", sentence), sentence
     assert "not reached in" not in sentence
 
 
@@ -152,9 +152,9 @@ def test_two_corpora_compare_like_with_like(tmp_path):
     made = compare([path], tmp_path / "rep", baseline="egemaps", n_boot=100)
     summary = (tmp_path / "rep" / "summary.md").read_text()
     assert "all (67/class)" in summary and "176" in summary  # the target's count in the header, the other's said
-    assert not any("[from other]" in s and "less labelled data" in s for s in made.efficiency + made.headline)
-    cross_lines = made.cross_corpus
-    assert len(cross_lines) == 1 and "whisper [from other]" in cross_lines[0]
+    assert not any("trained on other only" in s and "fewer labels" in s for s in made.efficiency + made.headline)
+    cross_lines = made.cross_corpus  # 'whisper [from other]', in plain words
+    assert len(cross_lines) == 1 and cross_lines[0].startswith("Whisper encoder, trained on other only")
     assert "above chance" in cross_lines[0] and "recall" in cross_lines[0] and "angry" in cross_lines[0]
     assert "## Cross-corpus" in made.markdown and "Cross-corpus" in (tmp_path / "rep" / "report.html").read_text()
 

@@ -23,7 +23,7 @@ def test_efficiency_ratio_recovers_a_known_factor():
     eff = efficiency_ratio(X, _units(better), X, _units(baseline, seed=1), reference=-2, n_boot=500)
     assert eff.ratio == pytest.approx(8.0, rel=0.25)
     assert eff.ci_low <= 8.0 <= eff.ci_high
-    assert "less labelled data" in eff.sentence()
+    assert "× fewer labels" in eff.sentence()
 
 
 def test_efficiency_ratio_not_reached():
@@ -74,9 +74,9 @@ def test_censored_ratios_are_said_as_bounds():
     much_better = baseline + 0.3  # already above the baseline's best at the smallest budget
     eff = efficiency_ratio(X, _units(much_better), X, _units(baseline, seed=1), n_boot=200)
     assert eff.at_smallest and eff.bound == ">="
-    assert f">= {X[-1] / X[0]:.1f}x less labelled data (reached at the smallest budget tried" in eff.sentence()
+    assert f"≥ {X[-1] / X[0]:.1f}× fewer labels (reached at the smallest budget tried" in eff.sentence()
     worse = efficiency_ratio(X, _units(baseline - 0.2), X, _units(baseline, seed=1), n_boot=200)
-    assert worse.bound == "<" and "< 1.0x less labelled data (not reached; 95% CI" in worse.sentence()
+    assert worse.bound == "<" and "< 1.0× fewer labels (not reached; 95% CI" in worse.sentence()
 
 
 def test_intervals_count_folds_not_runs():

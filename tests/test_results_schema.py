@@ -70,7 +70,9 @@ def test_baseline_is_a_view_and_a_normalisation_and_a_typo_gets_the_closest_entr
     made = runner.invoke(app, ["compare", str(PER_SPEAKER), "--baseline", "egemaps-func", "--baseline-norm",
                                "per-speaker", "--out", str(tmp_path / "a")])
     assert made.exit_code == 0, made.output
-    assert "Baseline egemaps-func [per-speaker normalisation] (selected)" in (tmp_path / "a" / "report.md").read_text()
+    text = (tmp_path / "a" / "report.md").read_text()  # the baseline by its plain name, its code in the Protocol
+    assert "Baseline: eGeMAPS functionals, per-speaker normalisation, at budget" in text
+    assert "(code: egemaps-func \\[per-speaker normalisation\\] (selected))" in text
     typo = runner.invoke(app, ["compare", str(PER_SPEAKER), "--baseline", "egemaps-fun", "--baseline-norm",
                                "per-speaker", "--out", str(tmp_path / "b")])
     assert typo.exit_code == 1 and "did you mean 'egemaps-func [per-speaker normalisation]'?" in typo.output

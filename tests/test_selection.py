@@ -125,7 +125,8 @@ def test_compare_headline_uses_honest_entries_only(layered, tmp_path):
     run_training(_exp(layered, families=exp.families, classifiers=["selected"], budgets=[1, 2, "all"], seeds=[0]),
                  tmp_path / "s.csv", progress=False)
     made = compare([tmp_path / "r.csv", tmp_path / "s.csv"], tmp_path / "honest", baseline="egemaps-func", n_boot=100)
-    assert [h.split(" ", 1)[0] for h in made.headline] == ["toy@auto"]  # sibling layers L1, L2 never headline
+    assert [h.split(" against ", 1)[0] for h in made.headline] == ["toy, layer chosen on validation speakers"]  # @auto:
+    # sibling layers L1, L2 never headline
     entries = json.loads((tmp_path / "honest" / "protocol.json").read_text())["entries"]
     assert entries["toy@L1"]["classifier"] == "selected" and entries["toy@L1"]["pick"].startswith("chosen per fold")
     for name in ["choices.csv", "by_speaker.csv", "by_gender.csv"]:

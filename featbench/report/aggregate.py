@@ -56,10 +56,12 @@ def read_one_protocol(paths: list[str | Path]) -> tuple[pd.DataFrame, list[str]]
 
 
 def protocol_of(rows: pd.DataFrame) -> dict:
-    """The shared protocol, plus the seeds, folds, budgets and classifiers present."""
+    """The shared protocol, plus the seeds, folds (`folds_run`: of the protocol's `n_folds`), budgets and classifiers
+    present."""
     p = rows[PROTOCOL_COLUMNS].iloc[0].to_dict()
     p = {k: (v.item() if hasattr(v, "item") else v) for k, v in p.items()}
-    p.update(seeds=sorted(int(s) for s in rows["seed"].unique()), budgets=budget_order(rows),
+    p.update(seeds=sorted(int(s) for s in rows["seed"].unique()), folds_run=sorted(int(f) for f in rows["fold"].unique()),
+             budgets=budget_order(rows),
              families=list(dict.fromkeys(rows["family"])), classifiers=list(dict.fromkeys(rows["classifier"])))
     return p
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from featbench.errors import FeatbenchError
@@ -22,8 +23,12 @@ from featbench.report.choices import choice_table, layer_weight_table
 from featbench.report.crosscorpus import cross_corpus
 from featbench.report.curvefit import plan_budget
 from featbench.report.efficiency import Efficiency, efficiency_ratio
+from featbench.report.groups import Groups, groups_of
+from featbench.report.intervals import t_bounds
 from featbench.report.entries import Entry, family_entries, headline_families, setups_of
+from featbench.report.names import entry_names, plain_name
 from featbench.report.plots import caption
+from featbench.report.pool import Pool, pool_of
 from featbench.report.scale import UA, Scale, scale_of
 from featbench.results import SOURCE, TRAINING, TRANSFER, WITHIN, Normalisation, Setup, budget_order
 
@@ -59,6 +64,7 @@ class Analysis:
     transfer: list[Pair]
     normalised: list[Pair]
     plans: list[dict]
+    planning_chance: str  # why no label budget is planned ('' when one is): a target at chance
     cross_sentences: list[str]
     recall: pd.DataFrame
     honest: list[str]
@@ -97,6 +103,27 @@ class Analysis:
         by_family = {p.family: p.sentence for p in self.ratios}
         return [by_family[f] for f in self.honest if f in by_family]
 
+    @cached_property
+    def names(self) -> dict[str, str]:
+        """family -> its entry in plain words (report.names.entry_names): the one name every section and figure gives
+        it; the codes (`labels`) are in the legend."""
+        return entry_names(self.entries, self.setups)
+
+    @cached_property
+    def groups(self) -> Groups | None:
+        """Whether test speakers and genders are confounded with the classes (report.groups); None: not recorded."""
+        return groups_of(self.rows)
+
+    @cached_property
+    def pool(self) -> Pool | None:
+        """The training pool behind 'all' (report.pool): balanced or not, its largest balanced budget."""
+        return pool_of(self.rows)
+
+    def name_of(self, family: str, classifier: str) -> str:
+        """The plain name of `family` trained with `classifier`: its entry's (`names`), or the view and that
+        classifier in words."""
+        return self.names[family] if self.best.get(family) == classifier else plain_name(self.setups[family], classifier)
+
     @property
     def shown(self) -> set[tuple[str, str]]:
         """(family, classifier) of the entries the breakdowns show: the baseline and the headline's, else all."""
@@ -105,23 +132,26 @@ class Analysis:
     def efficiency_rows(self) -> list[dict]:
         """efficiency.csv: each ratio against the baseline, with the entry's classifier, pick and sentence."""
         return [p.eff.__dict__ | {"classifier": self.best[p.family], "pick": self.entries[p.family].how,
-                                  "sentence": p.sentence} for p in self.ratios]
+                                  "entry_words": self.names[p.family], "sentence": p.sentence} for p in self.ratios]
 
     def headline_note(self) -> str:
         """What stands behind the headline, or why there is none."""
-        best, oracle = self.best, self.oracle
-        same = [f for f in best if f != self.baseline and f not in self.cross
-                and self.setups[f].normalisation == self.setups[self.baseline].normalisation]
+        best, oracle, names = self.best, self.oracle, self.names
+        others = [f for f in best if f != self.baseline]
+        if not others:
+            return ("No headline: these results hold the baseline alone; train other families or views on the same "
+                    "folds to compare them with it.")
+        same = [f for f in others if f not in self.cross and f not in self.apart]
         if not self.headline and self.baseline not in oracle and not same:
-            return (f"No headline: every other entry is under another normalisation than the baseline's "
-                    f"({', '.join(f for f in best if f != self.baseline)}), another protocol; compare entries of one "
-                    "normalisation, or read their own sections.")
+            return (f"No headline: every other entry ({'; '.join(names[f] for f in others)}) is under another protocol "
+                    "than the baseline's (another normalisation, validation or training corpus); compare entries of "
+                    "one protocol, or read their own sections.")
         if not self.headline:
-            why = (f"the baseline's classifier ({best[self.baseline]}) was picked on the test folds"
+            why = (f"the baseline's classifier ({names[self.baseline]}) was picked on the test folds"
                    if self.baseline in oracle
-                   else "no other family under the baseline's normalisation has an entry chosen without the test speakers")
-            return (f"No honest headline: {why}. Train with `--classifiers selected` (classifier chosen on "
-                    "validation speakers), a single classifier, or `@auto`/`@weighted` views; oracle ratios are "
+                   else "no other family under the baseline's protocol has an entry chosen without the test speakers")
+            return (f"No honest headline: {why}. Train with '--classifiers selected' (classifier chosen on "
+                    "validation speakers), a single classifier, or '@auto'/'@weighted' views; oracle ratios are "
                     "listed under Data efficiency, labelled.")
         return ("Every choice behind these entries (layer, classifier, hyper-parameters) was made on "
                 "validation speakers drawn from the training speakers of each fold.")
@@ -138,16 +168,17 @@ class Analysis:
         return choice_table(self.rows), layer_weight_table(self.rows)
 
 
-def transfer_sentence(eff: Efficiency, other: str, corpus: str, view: str, scale: Scale = UA) -> str:
-    """'other saves N x of corpus's labels for view (interval): <the efficiency sentence>'."""
+def transfer_sentence(eff: Efficiency, other: str, corpus: str, view: str, scale: Scale = UA,
+                      names: tuple[str, str] | None = None) -> str:
+    """'other saves corpus's labels for view: N× fewer labels (interval). <the efficiency sentence>'; `names` the
+    entry and its counterpart in words (report.names)."""
     if eff.at_chance:
-        return eff.sentence(scale)
+        return eff.sentence(scale, names)
     if eff.ratio is None:
         saves = f"{other} does not save {corpus}'s labels for {view} within the measured budgets"
     else:
-        what = f" of {corpus}'s labels for {view}"
-        saves = f"{other} saves {eff.saved(what=what)}"
-    return f"{saves}: {eff.sentence(scale)}"
+        saves = f"{other} saves {corpus}'s labels for {view}: {eff.saved()}"
+    return f"{saves}. {eff.sentence(scale, names)}"
 
 
 def find_baseline(setups: dict, baseline: str, normalisation: Normalisation | None = None) -> str:
@@ -161,6 +192,9 @@ def find_baseline(setups: dict, baseline: str, normalisation: Normalisation | No
     >>> find_baseline(s, "egemaps-fnc")
     Traceback (most recent call last):
     featbench.errors.FeatbenchError: baseline 'egemaps-fnc' is not among the entries in the results; did you mean 'egemaps-func'? (entries: egemaps-func, egemaps-func [per-speaker normalisation])
+    >>> find_baseline({k: v for k, v in s.items() if v.normalisation.kind != "training"}, "egemaps-func")
+    Traceback (most recent call last):
+    featbench.errors.FeatbenchError: baseline 'egemaps-func' has no entry with training normalisation in these results (its entries: egemaps-func [per-speaker normalisation]); pick one with --baseline-norm per-speaker, e.g. --baseline egemaps-func --baseline-norm per-speaker
     """
     import difflib
 
@@ -175,9 +209,14 @@ def find_baseline(setups: dict, baseline: str, normalisation: Normalisation | No
     if found:
         raise FeatbenchError(f"baseline '{baseline}' with {wanted.text} normalisation names {len(found)} entries "
                              f"({', '.join(found)}); give one of them as --baseline")
+    kinds = list(dict.fromkeys(s.normalisation.text for s in setups.values() if s.view == baseline))
+    if kinds:  # the view is there, under other normalisations: say which, and the option that picks one
+        raise FeatbenchError(f"baseline '{baseline}' has no entry with {wanted.text} normalisation in these results "
+                             f"(its entries: {', '.join(k for k, s in setups.items() if s.view == baseline)}); pick one "
+                             f"with --baseline-norm {' or '.join(kinds)}, e.g. --baseline {baseline} --baseline-norm {kinds[0]}")
     asked = baseline if normalisation is None else Setup(baseline, normalisation=normalisation).label
     names = list(setups) + [v for v in dict.fromkeys(s.view for s in setups.values()) if v not in setups]
-    close = difflib.get_close_matches(asked, names, n=1, cutoff=0.5)
+    close = difflib.get_close_matches(asked, [n for n in names if n != asked], n=1, cutoff=0.5)
     hint = f"; did you mean '{close[0]}'?" if close else ""
     raise FeatbenchError(f"baseline '{asked}' is not among the entries in the results{hint} "
                          f"(entries: {', '.join(setups)})")
@@ -186,8 +225,12 @@ def find_baseline(setups: dict, baseline: str, normalisation: Normalisation | No
 class _Pairing:
     """Paired efficiency ratios between entries of the rows, over the folds both have."""
 
-    def __init__(self, rows: pd.DataFrame, entries: dict[str, Entry], scale: Scale, n_boot: int):
-        self.rows, self.entries, self.scale, self.n_boot = rows, entries, scale, n_boot
+    def __init__(self, rows: pd.DataFrame, entries: dict[str, Entry], scale: Scale, n_boot: int, names: dict[str, str]):
+        self.rows, self.entries, self.scale, self.n_boot, self.names = rows, entries, scale, n_boot, names
+
+    def sentence(self, eff: Efficiency, family: str, base: str) -> str:
+        """The ratio of `family` against `base` in words, both named as the report names them."""
+        return eff.sentence(self.scale, (self.names[family], self.names[base]))
 
     def __call__(self, family: str, base: str, reference: int) -> Efficiency | None:
         """The ratio of `family` against `base` at `base`'s budget index `reference` (None: no fold in common)."""
@@ -209,41 +252,68 @@ def _against_baseline(pair: _Pairing, setups: dict[str, Setup], baseline: str, r
         if family == baseline or setup.protocol != base.protocol or setup.trained_on != base.trained_on:
             continue  # per-speaker statistics or not, another corpus's labels: never one ratio
         if (eff := pair(family, baseline, reference)) is not None:
-            out.append(Pair(family, baseline, eff, eff.sentence(pair.scale)))
+            out.append(Pair(family, baseline, eff, pair.sentence(eff, family, baseline)))
     return out
 
 
 def _against_twins(pair: _Pairing, setups: dict[str, Setup], corpus: str) -> tuple[list[Pair], list[Pair]]:
     """(transfer: 'view [+other]' against 'view'; normalised: 'view [per-speaker ...]' against 'view'), each
     entry against its counterpart's full-data score."""
-    transfer, normalised, labels = [], [], {f: e.label for f, e in pair.entries.items()}
+    transfer, normalised, names = [], [], pair.names
     for family in pair.entries:
         setup = setups[family]
         within = setup.within().label
         if setup.design == TRANSFER and within in pair.entries and (eff := pair(family, within, -1)) is not None:
             other = setup.other + (f" ({setup.normalisation_label})" if setup.normalisation.kind != TRAINING else "")
-            transfer.append(Pair(family, within, eff, transfer_sentence(eff, other, corpus, labels[within], pair.scale)))
+            transfer.append(Pair(family, within, eff, transfer_sentence(eff, other, corpus, names[within], pair.scale,
+                                                                        (names[family], names[within]))))
         plain = replace(setup, normalisation=Normalisation(), confounded=False).label
         if setup.per_speaker and plain in pair.entries and (eff := pair(family, plain, -1)) is not None:
             normalised.append(Pair(family, plain, eff, transfer_sentence(eff, setup.normalisation_label, corpus,
-                                                                          labels[plain], pair.scale)))
+                                                                          names[plain], pair.scale, (names[family], names[plain]))))
     return transfer, normalised
 
 
-def _plans(rows: pd.DataFrame, entries: dict[str, Entry], target: float, scale: Scale) -> list[dict]:
-    """planning.csv: each entry's label budget for `target`, with its sentence."""
+def target_chance(target: float, given: bool, base_units: np.ndarray, scale: Scale) -> str:
+    """Why no label budget is planned for `target` ('' when one is): a given target at or below chance, or the
+    baseline's reference score (`base_units`: one per fold) whose 95% interval holds chance.
+
+    >>> from featbench.report.scale import scale_of
+    >>> target_chance(0.26, False, np.array([0.22, 0.30, 0.26]), scale_of({"n_classes": 4}))
+    "the baseline's score 26.0% is not above chance (25.0%; its 95% interval 16.1% to 35.9%)"
+    >>> target_chance(0.2, True, np.array([0.6, 0.7]), scale_of({"n_classes": 4}))
+    'the target 20.0% is at or below chance'
+    """
+    if given:
+        return f"the target {scale.said(target)} is at or below {scale.chance_name}" if target <= scale.chance else ""
+    std = float(base_units.std(ddof=1)) if len(base_units) > 1 else 0.0
+    low, high = (float(v) for v in t_bounds(target, std, len(base_units), scale.bounds))
+    if (low <= scale.chance) if low == low else target <= scale.chance:
+        return (f"the baseline's score {scale.said(target)} is not above {scale.chance_name} ({scale.fmt(scale.chance)}; "
+                f"its 95% interval {scale.interval(low, high)})")
+    return ""
+
+
+def _plans(rows: pd.DataFrame, entries: dict[str, Entry], target: float, scale: Scale, names: dict[str, str],
+           chance: str) -> list[dict]:
+    """planning.csv: each entry's label budget for `target`, with its sentence; none toward a target at chance (the
+    reason, `chance`, said for each entry)."""
     plans = []
     for family, entry in entries.items():
+        if chance:
+            plans.append({"family": family, "classifier": entry.classifier, "target": target,
+                          "sentence": f"{names[family]}: no label budget planned: {chance}"})
+            continue
         x, units, _ = unit_matrix(rows, family, entry.classifier)
         clf = entry.classifier if entry.honest else f"{entry.classifier}, oracle"
         try:
             plan = plan_budget(x, units, target, family, clf)
         except RuntimeError as err:
             plans.append({"family": family, "classifier": entry.classifier, "target": target,
-                          "sentence": f"{entry.label}: curve fit failed ({err})"})
+                          "sentence": f"{names[family]}: curve fit failed ({err})"})
             continue
         plans.append({**plan.__dict__, "params": json.dumps(plan.params), "at_bound": "; ".join(plan.at_bound),
-                      "sentence": plan.sentence(scale)})
+                      "sentence": plan.sentence(scale, names[family])})
     return plans
 
 
@@ -272,17 +342,20 @@ def analyse(results: list[str | Path], baseline: str | None = None, target_ua: f
     baseline, budgets, reference = _baseline(rows, setups, protocol, baseline, baseline_normalisation, reference_budget)
     _, units_b, _ = unit_matrix(rows, baseline, entries[baseline].classifier)
     target = target_ua if target_ua is not None else float(units_b[:, reference].mean())
-    pair = _Pairing(rows, entries, scale, n_boot)
+    chance = target_chance(target, target_ua is not None, units_b[:, reference], scale)
+    names = entry_names(entries, setups)
+    pair = _Pairing(rows, entries, scale, n_boot, names)
     base = setups[baseline]
     cross = [f for f in entries if setups[f].trained_on != base.trained_on]  # budgets counting another corpus's labels
     transfer, normalised = _against_twins(pair, setups, str(protocol["corpus"]))
     labels, best = {f: e.label for f, e in entries.items()}, {f: e.classifier for f, e in entries.items()}
-    cross_sentences, recall = cross_corpus(rows, agg, best, labels, scale, str(protocol["corpus"]))
+    cross_sentences, recall = cross_corpus(rows, agg, best, labels, scale, str(protocol["corpus"]), names)
     return Analysis(
         results=[str(r) for r in results], rows=rows, notes=notes, protocol=protocol, scale=scale, agg=agg,
         entries=entries, setups=setups, baseline=baseline, baseline_budgets=budgets, reference=reference,
         target=target, target_given=target_ua is not None, ratios=_against_baseline(pair, setups, baseline, reference),
-        transfer=transfer, normalised=normalised, plans=_plans(rows, entries, target, scale),
+        transfer=transfer, normalised=normalised, plans=_plans(rows, entries, target, scale, names, chance),
+        planning_chance=chance,
         cross_sentences=cross_sentences, recall=recall,
         honest=[f for f in headline_families(entries, baseline, setups) if f not in cross],
         apart=[f for f in entries if setups[f].protocol != base.protocol], cross=cross)

@@ -75,9 +75,9 @@ def by_gender(rows: pd.DataFrame, entries: list[tuple[str, str]]) -> pd.DataFram
     return pd.DataFrame(out, columns=["entry", "family", "classifier", "budget", "gender", "mean", "ci_low", "ci_high", "n"])
 
 
-def spread_sentences(speakers: pd.DataFrame, genders: pd.DataFrame, scale: Scale) -> list[str]:
+def spread_sentences(speakers: pd.DataFrame, genders: pd.DataFrame, scale: Scale, confounded: bool = False) -> list[str]:
     """One sentence per entry: its worst and best test speaker, how many sit at or below chance (`scale.chance`), the
-    gender gap."""
+    gender gap; with `confounded` (report.groups), each group figure said to be a class figure too."""
     sentences, fmt, chance = [], scale.fmt, scale.chance
     for entry, part in speakers.groupby("entry", sort=False):
         worst, best = part.loc[part["ua"].idxmin()], part.loc[part["ua"].idxmax()]
@@ -87,5 +87,5 @@ def spread_sentences(speakers: pd.DataFrame, genders: pd.DataFrame, scale: Scale
         g = genders[genders["entry"] == entry]
         if len(g) > 1:
             text += "; by gender " + ", ".join(f"{r.gender} {fmt(r.mean)} ({scale.interval(r.ci_low, r.ci_high)})" for r in g.itertuples())
-        sentences.append(text + ".")
+        sentences.append(text + (" (groups confounded with classes: see the note above)" if confounded else "") + ".")
     return sentences

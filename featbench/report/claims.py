@@ -3,10 +3,13 @@ plain twin (the view trained within the corpus, or normalised on the training ro
 needs, its efficiency ratio and both ends of the ratio's interval (report.efficiency: bounds where censored), and
 one verdict word.
 
-Verdicts: SUPPORTED (the whole interval lies above 1x: fewer labels), NOT_SIGNIFICANT (the interval holds 1x),
-MORE_LABELS (the whole interval lies below 1x), NOT_REACHED (the entry never reaches the counterpart's score within
-its budgets), AT_CHANCE (the counterpart's score is not above chance: no ratio), ONE_FOLD (no interval to judge),
-ONE_BUDGET (the entry is measured at one budget: no curve, so no ratio).
+Verdicts: SUPPORTED (the whole interval lies above 1×: fewer labels), NOT_SIGNIFICANT (the interval holds 1×),
+MORE_LABELS (the whole interval lies below 1×), NOT_REACHED (the entry never reaches the counterpart's score within
+its budgets, nor in 97.5% of the bootstrap samples: no interval end above its bound), AT_CHANCE (the counterpart's
+score is not above chance: no ratio), ONE_FOLD (no interval to judge), ONE_BUDGET (the entry is measured at one
+budget: no curve, so no ratio). Where the counterpart's curve is flat before its reference budget, the ratio counted
+from where it stops improving gets a verdict of its own (`verdict(eff, plateau=True)`), and a SUPPORTED claim whose
+second verdict is not SUPPORTED is FULL_BUDGET_ONLY: the saving may come from the flat end of the counterpart's curve.
 
 >>> import numpy as np
 >>> from featbench.report.efficiency import efficiency_ratio
@@ -14,8 +17,8 @@ ONE_BUDGET (the entry is measured at one budget: no curve, so no ratio).
 >>> noise = np.random.default_rng(0).normal(0, 0.02, (2, 6, 5))
 >>> base = np.array([0.40, 0.50, 0.60, 0.65, 0.70]) + noise[0]
 >>> eff = efficiency_ratio(x, base + 0.1 + noise[1], x, base, n_boot=200)
->>> verdict(eff), ratio_text(eff), interval_text(eff)
-('supported', '4.2×', '3.5× to 4.7×')
+>>> verdict(eff), ratio_text(eff), interval_text(eff), eff.flat
+('supported', '4.2×', '3.5× to 4.7×', False)
 """
 from __future__ import annotations
 
@@ -25,27 +28,47 @@ from featbench.report.efficiency import Efficiency
 
 SUPPORTED, NOT_SIGNIFICANT, MORE_LABELS = "supported", "not significant", "more labels needed"
 NOT_REACHED, AT_CHANCE, ONE_FOLD = "not reached", "baseline at chance", "one fold: no test"
-ONE_BUDGET = "one budget: no ratio"
+ONE_BUDGET, FULL_BUDGET_ONLY = "one budget: no ratio", "only against the full budget"
 BASELINE, TRANSFER, NORMALISATION = "against the baseline", "another corpus's labels added", "per-speaker normalisation"
 
 _MARKS = {"": "", "< ": "<\u00a0", ">= ": "≥\u00a0"}
 
 
-def verdict(eff: Efficiency) -> str:
-    """One word (or three) for a ratio; see the module docstring."""
+def _one_verdict(eff: Efficiency, plateau: bool) -> str:
+    """The verdict of one of the two ratios (the study ratio, or the one counted from the plateau)."""
     if eff.at_chance:
         return AT_CHANCE
     if eff.smallest_x == eff.largest_x:
         return ONE_BUDGET
-    if eff.ratio is None:
-        return NOT_REACHED
-    if eff.n_units < 2 or eff.ci_low is None:
+    low, high = (eff.plateau_ci_low, eff.plateau_ci_high) if plateau else (eff.ci_low, eff.ci_high)
+    if eff.ratio is None and (eff.n_units < 2 or high is None or eff.high_mark == "< "):
+        return NOT_REACHED  # never reached, on average and (with folds to resample) in almost every sample
+    if eff.n_units < 2 or low is None:
         return ONE_FOLD
-    if eff.ci_low > 1.0 and eff.low_mark != "< ":
+    if low > 1.0 and eff.low_mark != "< ":
         return SUPPORTED
-    if eff.ci_high < 1.0 and eff.high_mark != ">= ":
+    if high < 1.0 and eff.high_mark != ">= ":
         return MORE_LABELS
-    return NOT_SIGNIFICANT
+    return NOT_SIGNIFICANT  # also a curve that misses the target on average but reaches it in some samples
+
+
+def verdict(eff: Efficiency, plateau: bool = False) -> str:
+    """One word (or a few) for a claim, see the module docstring; with `plateau`, the verdict of the ratio counted
+    from where the counterpart stops improving alone."""
+    if plateau:
+        return _one_verdict(eff, True)
+    first = _one_verdict(eff, False)
+    if first == SUPPORTED and eff.flat and _one_verdict(eff, True) != SUPPORTED:
+        return FULL_BUDGET_ONLY
+    return first
+
+
+def plateau_text(eff: Efficiency) -> str:
+    """The claims table's last cell: the ratio counted from where the counterpart stops improving, its interval and its
+    own verdict ('2.4× (0.9× to 6.2×): not significant'); '–' where the counterpart keeps improving."""
+    if not eff.flat or eff.at_chance:
+        return "–"
+    return f"{ratio_text(eff, True)} ({interval_text(eff, True)}): {verdict(eff, plateau=True)}"
 
 
 def ratio_text(eff: Efficiency, plateau: bool = False) -> str:
@@ -117,25 +140,18 @@ class Claim:
                 "counterpart_words": self.counterpart_words, "kind": self.kind, "verdict": self.verdict,
                 "ratio": e.ratio, "ci_low": e.ci_low, "ci_high": e.ci_high, "low_bound": e.low_mark.strip(),
                 "high_bound": e.high_mark.strip(), "matched_x": e.matched_x, "reference_x": e.reference_x,
-                "target": e.target, "n_folds": e.n_units}
+                "target": e.target, "n_folds": e.n_units, "flat": e.flat, "plateau_x": e.plateau_x,
+                "plateau_ratio": e.plateau_ratio, "plateau_ci_low": e.plateau_ci_low, "plateau_ci_high": e.plateau_ci_high,
+                "plateau_verdict": verdict(e, plateau=True) if e.flat else None}
 
 
 def claims_of(analysis) -> list[Claim]:
     """The claims of a report.analysis.Analysis: its honest headline entries against the baseline, then every
     honest entry against its honest per-speaker or within-corpus twin."""
-    from featbench.report.entries import SELECTED_ON_VALIDATION
-    from featbench.report.names import plain_name
-
-    entries, setups = analysis.entries, analysis.setups
-
-    def words(family: str) -> str:
-        entry = entries[family]
-        named = entry.how != SELECTED_ON_VALIDATION  # a classifier chosen on validation speakers goes unnamed
-        return plain_name(setups[family], entry.classifier if named else None, oracle=not entry.honest)
-
+    entries, names = analysis.entries, analysis.names
     honest = set(analysis.honest)
     picked = [(p, BASELINE) for p in analysis.ratios if p.family in honest]
     picked += [(p, NORMALISATION) for p in analysis.normalised]
     picked += [(p, TRANSFER) for p in analysis.transfer]
-    return [Claim(p.family, p.counterpart, words(p.family), words(p.counterpart), kind, p.eff) for p, kind in picked
+    return [Claim(p.family, p.counterpart, names[p.family], names[p.counterpart], kind, p.eff) for p, kind in picked
             if entries[p.family].honest and entries[p.counterpart].honest]

@@ -8,7 +8,8 @@ classifier, else the oracle pick, labelled as such. The headline holds honest en
 rows' metric (report.scale): UA, or CCC for a dimensional target.
 
 Example: ``compare(["results.csv"], "report/", baseline="egemaps-func", target_ua=0.6)`` writes
-summary.csv/.md, efficiency.csv, planning.csv, curves.csv, choices.csv, layer_weights.csv, by_gender.csv,
+summary.csv/.md, efficiency.csv, planning.csv, curves.csv, choices.csv, layer_weights.csv (where an entry learned
+layer weights), by_gender.csv,
 by_speaker.csv, learning_curves*.png/.svg, learning_points.png/.svg, confusion_matrices.png/.svg, protocol.json,
 report.md and report.html into report/ (and cross_corpus_recall.csv where entries are trained on another corpus),
 and returns the Report. Every row is checked first (report.rows): a damaged row is one error line, and nothing is
@@ -44,7 +45,10 @@ def write_tables(a: Analysis, out: Path) -> None:
     write_people_csv(a.agg, out / "curves.csv")
     choices, weights = a.choices
     write_people_csv(choices, out / "choices.csv")
-    write_people_csv(weights, out / "layer_weights.csv")
+    if weights.empty:  # no '@weighted' entry: no file (an earlier report's in this folder would say otherwise)
+        (out / "layer_weights.csv").unlink(missing_ok=True)
+    else:
+        write_people_csv(weights, out / "layer_weights.csv")
     speakers, genders = a.breakdowns
     write_people_csv(speakers, out / "by_speaker.csv")
     if not a.recall.empty:
@@ -73,10 +77,11 @@ def render_json(report: Report) -> str:
                                     for s in report.sections]}, indent=2, default=_plain) + "\n"
 
 
-def build_report(a: Analysis, out: Path) -> Report:
-    """Draw the figures into `out` and build the Report of `a`."""
+def build_report(a: Analysis, out: Path, figures: bool = True) -> Report:
+    """Draw the figures into `out` (none without `figures`: the sections alone, for a quick look) and build the
+    Report of `a`."""
     title = report_title(a.protocol, a.setups[a.baseline])
-    figures, paths = draw(a, out, title)
+    figures, paths = draw(a, out, title) if figures else ([], [])
     claims = claims_of(a)
     return Report(title=title, caption=a.caption, version=__version__,
                   sections=build_sections(Inputs(a, claims, figures, title)), protocol=protocol_record(a),

@@ -23,7 +23,7 @@ from featbench.report.scale import Scale
 from featbench.report.entries import setups_of
 from featbench.results import budget_order
 
-INTRO = ("Each 'view [from A]' entry is trained on corpus A alone (its budgets count A's labels) and tested on this "
+INTRO = ("Each entry 'trained on A only' is trained on corpus A alone (its budgets count A's labels) and tested on this "
          "corpus's speaker folds, so it has no efficiency ratio against this corpus's baseline. At its largest budget: "
          "its score with the 95% t-interval over folds and whether chance lies inside it, and each class's recall "
          "(mean over folds, 95% interval), with the classes at or below chance named.")
@@ -59,16 +59,16 @@ def chance_check(mean: float, low: float, high: float, scale: Scale) -> str:
 
 
 def cross_corpus(rows: pd.DataFrame, agg: pd.DataFrame, best: dict[str, str], labels: dict[str, str],
-                 scale: Scale, corpus: str) -> tuple[list[str], pd.DataFrame]:
-    """Sentences for every '[from A]' entry, and their per-class recall (columns entry, label, mean, ci_low, ci_high,
-    n; empty for a dimensional target)."""
+                 scale: Scale, corpus: str, names: dict[str, str] | None = None) -> tuple[list[str], pd.DataFrame]:
+    """Sentences for every '[from A]' entry (named by `names`, default `labels`), and their per-class recall (columns
+    entry: its label, label, mean, ci_low, ci_high, n; empty for a dimensional target)."""
     sentences, recall = [], []
     setups = setups_of(agg)
     for family in (f for f in best if setups[f].trained_on):
         curve = agg[(agg["family"] == family) & (agg["classifier"] == best[family])].sort_values("x")
         top = curve.iloc[-1]
         other = setups[family].trained_on
-        text = (f"{labels[family]}, trained on {other} only and tested on {corpus}'s folds, at budget {top.budget} "
+        text = (f"{(names or labels)[family]}: tested on {corpus}'s folds, at budget {top.budget} "
                 f"({top.x:.0f} of {other}'s {scale.x_unit}, over {top.n:.0f} folds): {scale.said(top['mean'])}, 95% "
                 f"interval {scale.interval(top.ci_low, top.ci_high)}, {chance_check(top['mean'], top.ci_low, top.ci_high, scale)} "
                 f"({scale.fmt(scale.chance)})")

@@ -85,9 +85,10 @@ class Plan:
     n_budgets: int = 0
     at_bound: tuple[str, ...] = ()
 
-    def sentence(self, scale: Scale = UA) -> str:
-        """The plan in words; `scale` names the score and what a budget counts (report.scale)."""
-        who, target = f"{self.family} ({self.classifier})", scale.said(self.target)
+    def sentence(self, scale: Scale = UA, who: str | None = None) -> str:
+        """The plan in words; `scale` names the score and what a budget counts (report.scale), `who` the entry
+        (default: its family and classifier)."""
+        who, target = who or f"{self.family} ({self.classifier})", scale.said(self.target)
         if self.measured_x is not None:
             return (f"{who}: {target} is reached at about {self.measured_x:.0f} {scale.x_unit} "
                     "(measured, interpolated between budgets; no fit needed)")

@@ -1,4 +1,4 @@
-"""The data-efficiency ratio: how much less labelled data family A needs to match baseline B.
+"""The data-efficiency ratio: how many times fewer labels family A needs to match baseline B.
 
 For A against B: the target is B's mean score (UA, or CCC for a dimensional target: the rows' metric) at a
 reference budget (default B's largest). A's budget to reach it is the first measured budget whose mean score
@@ -8,11 +8,12 @@ Two ratios, each with a 95% interval from a bootstrap over folds (the independen
 seeds are averaged within a fold), paired between A and B (they share the same subsets):
 - the study ratio: B's reference examples per class over A's;
 - the ratio against where B stops improving: B's *plateau* (the smallest budget at or below the reference whose
-  mean score reaches the 95% t-interval of B's reference score, report.intervals) over A's. A flat baseline
-  (plateau below its reference) inflates the study ratio; this one does not.
+  mean score reaches the 95% t-interval of B's reference score, report.intervals, and from which the mean curve
+  rises by at most FLAT_GAIN per doubling of the budget: flat where the curve is, not merely where the interval is
+  wide) over A's. A flat baseline (plateau below its reference) inflates the study ratio; this one does not.
 A baseline whose reference score has chance (1 / n_classes for UA, 0 for CCC) inside its interval gives no ratio.
 Censored results are said as such, at the ratio and at each end of its interval: reached already at A's
-smallest budget, a ratio is a lower bound (">= N x"); never reached within A's budgets, an upper bound ("< N x").
+smallest budget, a ratio is a lower bound ("≥ N×"); never reached within A's budgets, an upper bound ("< N×").
 With one fold there is no interval, and the sentence says so.
 
 >>> import numpy as np
@@ -21,8 +22,8 @@ With one fold there is no interval, and the sentence says so.
 22.63
 >>> crossing(x, np.array([0.40, 0.50, 0.60, 0.65, 0.70]), 0.90) is None
 True
->>> interval_text(1.0, 18.8, "< ", "", 6)
-'95% CI < 1.0x to 18.8x'
+>>> interval_text(1.0, 18.8, "< ", "", 6), interval_text(2.0, 3.5, ">= ", ">= ", 6)
+('95% CI < 1.0× to 18.8×', '95% CI ≥ 2.0× to ≥ 3.5×')
 """
 from __future__ import annotations
 
@@ -34,6 +35,9 @@ from featbench.report.intervals import t_bounds
 from featbench.report.scale import UA, Scale
 
 TAIL = 0.025  # a bootstrap end is censored when more than this share of samples is censored on its side
+FLAT_GAIN = 0.01  # a curve is flat from a budget on where its mean gains at most this per doubling (1 UA point)
+MARKS = {"": "", "< ": "< ", ">= ": "≥ "}  # how a censored end reads in a sentence
+FEWER = " fewer labels"  # the one wording of a ratio, in every section
 
 
 def crossing(x: np.ndarray, curve: np.ndarray, target: float) -> float | None:
@@ -55,15 +59,28 @@ def interval_text(low: float | None, high: float | None, low_mark: str, high_mar
         return "one fold: no interval"
     if low is None or high is None:
         return "no interval"
-    return f"95% CI {low_mark}{low:.1f}x to {high_mark}{high:.1f}x"
+    return f"95% CI {MARKS[low_mark]}{low:.1f}× to {MARKS[high_mark]}{high:.1f}×"
 
 
-def plateau_index(x_b_units: np.ndarray, reference: int, lows: np.ndarray) -> np.ndarray:
-    """Per curve (rows of `x_b_units`, mean curves of B), the first budget index <= reference whose score reaches
-    that curve's `lows` (the lower end of its reference score's interval; NaN: the reference score itself)."""
+def flat_gain(scale: Scale = UA) -> str:
+    """FLAT_GAIN in the scale's words: '1 point' (UA, in %) or 'CCC 0.01'."""
+    return f"{FLAT_GAIN * 100:g} point" if scale.percent else f"{scale.name} {FLAT_GAIN:g}"
+
+
+def plateau_index(x_b_units: np.ndarray, reference: int, lows: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Per curve (rows of `x_b_units`, mean curves of B at budgets `x`), the first budget index <= reference whose
+    score reaches that curve's `lows` (the lower end of its reference score's interval; NaN: the reference score
+    itself) and from which the curve gains at most FLAT_GAIN per doubling of the budget up to the reference.
+
+    >>> x = np.array([16.0, 32, 64])
+    >>> plateau_index(np.array([[0.513, 0.56, 0.601], [0.595, 0.598, 0.601]]), 2, np.array([0.45, 0.45]), x).tolist()
+    [2, 0]
+    """
     curves = x_b_units[:, :reference + 1]
     floor = np.where(np.isnan(lows), curves[:, -1], lows)
-    return np.argmax(curves >= floor[:, None] - 1e-12, axis=1)
+    doublings = np.log2(float(x[reference]) / np.asarray(x[:reference + 1], dtype=float))
+    flat = curves[:, -1:] - curves <= FLAT_GAIN * doublings[None, :] + 1e-12
+    return np.argmax((curves >= floor[:, None] - 1e-12) & flat, axis=1)
 
 
 def marks(below: np.ndarray, above: np.ndarray) -> tuple[str, str]:
@@ -120,50 +137,54 @@ class Efficiency:
         low, high = (self.plateau_ci_low, self.plateau_ci_high) if plateau else (self.ci_low, self.ci_high)
         return interval_text(low, high, self.low_mark, self.high_mark, self.n_units)
 
-    def saved(self, plateau: bool = False, what: str = "") -> str:
-        """A ratio with its bound and interval, `what` said after it: '6.8x (95% CI 4.1x to 9.9x)',
-        '< 1.0x less labelled data (not reached; 95% CI < 1.0x to 1.2x)'."""
+    def saved(self, plateau: bool = False, what: str = FEWER) -> str:
+        """A ratio with its bound and interval, `what` said after it: '6.8× fewer labels (95% CI 4.1× to 9.9×)',
+        '< 1.0× fewer labels (not reached; 95% CI < 1.0× to 1.2×)'."""
         reference = self.plateau_x if plateau else self.reference_x
         ratio = self.plateau_ratio if plateau else self.ratio
         if self.ratio is None:
-            return f"< {reference / self.largest_x:.1f}x{what} (not reached; {self.interval(plateau)})"
+            return f"< {reference / self.largest_x:.1f}×{what} (not reached; {self.interval(plateau)})"
         if self.at_smallest:
-            return (f">= {ratio:.1f}x{what} (reached at the smallest budget tried; a lower bound; "
+            return (f"≥ {ratio:.1f}×{what} (reached at the smallest budget tried; a lower bound; "
                     f"{self.interval(plateau)})")
-        return f"{ratio:.1f}x{what} ({self.interval(plateau)})"
+        return f"{ratio:.1f}×{what} ({self.interval(plateau)})"
 
-    def chance_sentence(self, scale: Scale = UA) -> str:
+    def _names(self, names: tuple[str, str] | None) -> tuple[str, str]:
+        return names or (self.family, self.baseline)
+
+    def chance_sentence(self, scale: Scale = UA, names: tuple[str, str] | None = None) -> str:
         """'A against B: baseline at chance: no ratio (...)'."""
-        return (f"{self.family} against {self.baseline}: baseline at chance: no ratio ({self.baseline}'s "
-                f"{scale.said(self.target)} at {self.reference_x:.0f} {scale.x_unit}, over {self.n_units} folds, "
-                f"95% interval {scale.interval(self.target_low, self.target_high)}, holds {scale.chance_name} "
+        family, baseline = self._names(names)
+        return (f"{family} against {baseline}: baseline at chance: no ratio (it scores {scale.said(self.target)} at "
+                f"{self.reference_x:.0f} {scale.x_unit}, over {self.n_units} folds, 95% interval "
+                f"{scale.interval(self.target_low, self.target_high)}, which holds {scale.chance_name} "
                 f"({scale.fmt(self.chance)}))")
 
     def plateau_sentence(self, scale: Scale = UA) -> str:
         """The ratio against where the baseline stops improving, and whether its curve is flat."""
         reach = ("within the 95% interval of its full-data score" if self.n_units > 1
                  else "its full-data score (one fold: no interval)")
-        shape = "flat within that interval from there" if self.flat else "it improves up to its reference budget"
-        return (f"labels saved against where the baseline stops improving ({self.baseline} reaches "
-                f"{scale.said(self.plateau_score)}, {reach}, at {self.plateau_x:.0f} {scale.per}; {shape}): "
-                f"{self.saved(plateau=True)}")
+        shape = (f"flat from there, gaining at most {flat_gain(scale)} per doubling of the budget" if self.flat
+                 else "it keeps improving up to its reference budget")
+        return (f"counted from where the baseline stops improving ({scale.said(self.plateau_score)} at "
+                f"{self.plateau_x:.0f} {scale.per}, {reach}; {shape}): {self.saved(plateau=True)}")
 
-    def sentence(self, scale: Scale = UA) -> str:
-        """The ratios in words; `scale` names the score and what a budget counts (report.scale)."""
+    def sentence(self, scale: Scale = UA, names: tuple[str, str] | None = None) -> str:
+        """The ratios in words; `scale` names the score and what a budget counts (report.scale), `names` the entry and
+        the baseline (default: `family` and `baseline`)."""
         if self.at_chance:
-            return self.chance_sentence(scale)
-        where = (f"{self.baseline}'s {scale.said(self.target)} (at {self.reference_x:.0f} {scale.x_unit}, over "
-                 f"{self.n_units} folds)")
+            return self.chance_sentence(scale, names)
+        family, baseline = self._names(names)
+        head = (f"{family} against {baseline} ({scale.said(self.target)} at {self.reference_x:.0f} {scale.x_unit}, "
+                f"over {self.n_units} folds): ")
         if self.ratio is None:
-            study = (f"{self.family} does not reach {where} within its measured budgets (up to {self.largest_x:.0f} "
-                     f"{scale.per}): {self.saved(what=' less labelled data')}")
+            study = f"not reached within its budgets (up to {self.largest_x:.0f} {scale.per}): {self.saved()}"
         elif self.at_smallest:
-            study = (f"{self.family} reaches {where} already at its smallest budget ({self.smallest_x:.0f} {scale.per}): "
-                     f"{self.saved(what=' less labelled data')}")
+            study = f"reached already at its smallest budget ({self.smallest_x:.0f} {scale.per}): {self.saved()}"
         else:
-            study = (f"{self.family} matches {where} with {self.matched_x:.0f} {scale.per}: {self.ratio:.1f}x less "
-                     f"labelled data ({self.interval()}, bootstrap over folds)")
-        return f"{study}; {self.plateau_sentence(scale)}"
+            study = (f"matched with {self.matched_x:.0f} {scale.per}: {self.ratio:.1f}×{FEWER} ({self.interval()}, "
+                     "bootstrap over folds)")
+        return f"{head}{study}; {self.plateau_sentence(scale)}"
 
 
 def efficiency_ratio(x_a: np.ndarray, units_a: np.ndarray, x_b: np.ndarray, units_b: np.ndarray,
@@ -187,7 +208,7 @@ def efficiency_ratio(x_a: np.ndarray, units_a: np.ndarray, x_b: np.ndarray, unit
                 chance=scale.chance)
     if at_chance:
         return Efficiency(family, baseline, ref_x, target, None, None, None, None, None, 0.0, at_chance=True, **base)
-    plateau = int(plateau_index(units_b.mean(0)[None, :], reference, np.array([low]))[0])
+    plateau = int(plateau_index(units_b.mean(0)[None, :], reference, np.array([low]), x_b)[0])
     plateau_x = float(x_b[plateau])
     matched = crossing(x_a, units_a.mean(0), target)
     first = None
@@ -199,7 +220,7 @@ def efficiency_ratio(x_a: np.ndarray, units_a: np.ndarray, x_b: np.ndarray, unit
     means_b = samples_b.mean(1)
     lows = t_bounds(means_b[:, reference], samples_b[:, :, reference].std(1, ddof=1) if n > 1 else np.zeros(n_boot), n,
                     scale.bounds)[0]
-    plateaus = x_b[plateau_index(means_b, reference, lows)].astype(float)
+    plateaus = x_b[plateau_index(means_b, reference, lows, x_b)].astype(float)
     matches = np.array([crossing(x_a, units_a[pick].mean(0), float(mean)) or np.nan
                         for pick, mean in zip(picks, means_b[:, reference])])
     below, above = np.isnan(matches), matches == float(x_a[0])

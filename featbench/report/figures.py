@@ -9,11 +9,13 @@ grey in each), every fold x seed result, every family by classifier, and the con
 from __future__ import annotations
 
 import textwrap
+import warnings
 from pathlib import Path
 
 import numpy as np
 
 from featbench.layers import layer_view
+from featbench.report.escape import plot_text
 from featbench.report.model import Figure
 from featbench.report.names import plain_name
 from featbench.report.plots import (_axes_style, _caption_text, _curve, _plt, _save, budget_ticks, confusion_matrices,
@@ -80,12 +82,12 @@ def headline_figure(analysis, series: list[str], names: dict[str, str], out: Pat
         _curve(ax, part, names[family], styles[family], scale.factor).set_gid(f"{SERIES_ID}{k}")  # counted by tests
         ends.append((float(part["x"].iloc[-1]), float(part["mean"].iloc[-1]) * scale.factor, names[family],
                      styles[family]))
-    _axes_style(ax, scale, budget_ticks(agg, scale), chance=False)
+    _axes_style(ax, scale, budget_ticks(agg, scale, analysis.pool), chance=False)
     ax.axhline(scale.chance * scale.factor, color="grey", lw=0.8, ls=":")
     ax.text(ax.get_xlim()[0], scale.chance * scale.factor, f" {scale.chance_name} ({scale.fmt(scale.chance)})",
             fontsize=7, color="grey", va="bottom")
     _direct_labels(ax, ends)
-    ax.set_title(f"{title}: the baseline and the honest entries", fontsize=10)
+    ax.set_title(plot_text(f"{title}: the baseline and the honest entries"), fontsize=10)
     _caption_text(fig, analysis.protocol)
     return _save(fig, out / "learning_curves")
 
@@ -99,66 +101,76 @@ def layer_panels(analysis) -> list[str]:
 def layer_figure(analysis, panels: list[str], out: Path, title: str) -> list[Path]:
     """learning_curves_by_layer.png/.svg: one small panel per `@Lk` entry, the baseline in grey in each."""
     plt, scale, agg, best = _plt(), analysis.scale, analysis.agg, analysis.best
-    ticks, style = budget_ticks(agg, scale), ("tab:blue", "-", "o")  # one colour: panels differ by their layer only
+    ticks, style = budget_ticks(agg, scale, analysis.pool), ("tab:blue", "-", "o")  # one colour: panels differ by their layer only
     cols = min(len(panels), 4)
     rows = int(np.ceil(len(panels) / cols))
     fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols, 2.7 * rows), sharex=True, sharey=True, squeeze=False)
     base = agg[(agg.family == analysis.baseline) & (agg.classifier == best[analysis.baseline])]
     for ax, family in zip(axes.flat, panels):
         _curve(ax, base, "baseline", ("0.6", "-", ""), scale.factor, band=False)
-        _curve(ax, agg[(agg.family == family) & (agg.classifier == best[family])], family, style, scale.factor)
+        _curve(ax, agg[(agg.family == family) & (agg.classifier == best[family])], plot_text(family), style, scale.factor)
         _axes_style(ax, scale, ticks)
-        ax.set_title(analysis.labels[family], fontsize=8)
+        ax.set_title(_wrapped(analysis.names[family], 45), fontsize=8)
         ax.tick_params(labelsize=6)
         ax.xaxis.label.set_size(7)
         ax.yaxis.label.set_size(7)
         ax.label_outer()
     for ax in list(axes.flat)[len(panels):]:
         ax.axis("off")
-    fig.suptitle(f"{title}: each layer on its own (grey: the baseline, {analysis.labels[analysis.baseline]})",
+    fig.suptitle(plot_text(f"{title}: each layer on its own (grey: the baseline, {analysis.names[analysis.baseline]})"),
                  fontsize=10)
     _caption_text(fig, analysis.protocol)
     fig.tight_layout()
     return _save(fig, out / "learning_curves_by_layer")
 
 
+def _wrapped(words: str, width: int = 30) -> str:
+    """A name as a figure draws it (report.escape.plot_text), wrapped to lines of `width`."""
+    return "\n".join(textwrap.wrap(plot_text(words), width, break_on_hyphens=False)) or " "
+
+
 def _names(analysis, series: list[str]) -> dict[str, str]:
-    """Each series' name on the headline figure: its plain words (report.names), wrapped; the baseline said so."""
-    out = {}
-    for family in series:
-        entry = analysis.entries[family]
-        words = plain_name(analysis.setups[family], None if entry.honest else entry.classifier, not entry.honest)
-        words = ("baseline: " if family == analysis.baseline else "") + words
-        out[family] = "\n".join(textwrap.wrap(words, 30, break_on_hyphens=False))
-    return out
+    """Each series' name on the headline figure: its plain name (Analysis.names), wrapped; the baseline said so."""
+    return {f: _wrapped(("baseline: " if f == analysis.baseline else "") + analysis.names[f]) for f in series}
 
 
 def draw(analysis, out: Path, title: str) -> tuple[list[Figure], list[Path]]:
-    """Every figure of the report into `out`: (their Figure blocks, headline first; the files written)."""
+    """Every figure of the report into `out`: (their Figure blocks, headline first; the files written). A name in a
+    script the font lacks is drawn as boxes, without matplotlib's warning per missing glyph."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font")
+        return _draw(analysis, out, title)
+
+
+def _draw(analysis, out: Path, title: str) -> tuple[list[Figure], list[Path]]:
     series, panels, scale = headline_series(analysis), layer_panels(analysis), analysis.scale
     names = _names(analysis, series)
     more = [f for f in analysis.honest if f not in series]
     paths = headline_figure(analysis, series, names, out, title)
     blocks = [Figure("learning_curves", "Headline: the baseline and the honest entries",
                      "Mean over folds (seeds averaged within a fold) with its 95% band; each curve named at its end. "
-                     + (f"Not drawn here, to keep the curves apart: {', '.join(more)} (see the summary table). "
+                     + (f"Not drawn here, to keep the curves apart: {'; '.join(analysis.names[f] for f in more)} (see the summary table). "
                         if more else "") + "Oracle entries and single layers are in the figures further down.",
-                     [names[f].replace("\n", " ") for f in series])]
+                     [("baseline: " if f == analysis.baseline else "") + analysis.names[f] for f in series])]
     if panels:
         paths += layer_figure(analysis, panels, out, title)
         blocks.append(Figure("learning_curves_by_layer", "Each layer on its own",
                              "One panel per layer view, its entry in colour (a classifier picked on the test folds "
-                             "is marked oracle), the baseline in grey.", panels))
-    paths += learning_points(analysis.rows, analysis.agg, analysis.best, analysis.protocol, out, analysis.labels,
-                             series, title)
+                             "is marked oracle), the baseline in grey.", [analysis.names[f] for f in panels]))
+    names = {f: _wrapped(n, 60) for f, n in analysis.names.items()}
+    views = {f: _wrapped(plain_name(s), 60) for f, s in analysis.setups.items()}
+    paths += learning_points(analysis.rows, analysis.agg, analysis.best, analysis.protocol, out, names,
+                             series, plot_text(title), analysis.pool)
     blocks.append(Figure("learning_points", "Every fold x seed result",
-                         "The headline's curves with every fold x seed result as a point (jittered in x).", series))
-    paths += learning_curves_by_classifier(analysis.agg, analysis.protocol, out, title)
+                         "The headline's curves with every fold x seed result as a point (jittered in x).",
+                         [analysis.names[f] for f in series]))
+    paths += learning_curves_by_classifier(analysis.agg, analysis.protocol, out, plot_text(title), views, analysis.pool)
     blocks.append(Figure("learning_curves_by_classifier", "Every family by classifier",
                          "One panel per classifier; dashed: per-speaker (or per-corpus) normalisation.",
-                         list(dict.fromkeys(analysis.agg["family"]))))
+                         [plain_name(analysis.setups[f]) for f in dict.fromkeys(analysis.agg["family"])]))
     if not scale.dimensional:
-        paths += confusion_matrices(analysis.rows, analysis.best, analysis.protocol, out, analysis.labels)
+        paths += confusion_matrices(analysis.rows, analysis.best, analysis.protocol, out, names)
         blocks.append(Figure("confusion_matrices", "Confusion matrices at the largest budget",
-                             "Each family's entry, row-normalised %, summed over folds x seeds.", list(analysis.best)))
+                             "Each family's entry, row-normalised %, summed over folds x seeds.",
+                             [analysis.names[f] for f in analysis.best]))
     return blocks, paths

@@ -1,6 +1,6 @@
 """report.html: the HTML renderer of a report.model.Report. One self-contained page (no script, no external file:
 figures are inline SVG) with a table of contents, every section collapsible (open), figure captions under their
-figures; it computes nothing.
+figures; it computes nothing, and every text it writes goes through `report.escape.html_text`.
 
 >>> from featbench.report.model import Cell, Paragraph, Section, Table
 >>> html_block(Table(["entry", "UA"], [[Cell("a"), Cell("50.0 ± 3.0", num=True)]], id="summary"), Path("."))
@@ -8,9 +8,9 @@ figures; it computes nothing.
 """
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
+from featbench.report.escape import html_text as esc
 from featbench.report.model import Bullets, Cell, Figure, Fold, Heading, Paragraph, Report, Table
 
 _STYLE = """
@@ -40,7 +40,7 @@ def _svg(path: Path) -> str:
 
 
 def _cell(cell: Cell, tag: str = "td") -> str:
-    text = html.escape(cell.text)
+    text = esc(cell.text)
     text = f"<strong>{text}</strong>" if cell.strong and text else text
     if cell.bar is not None:
         text = f"<span class='bar' style='width:{cell.bar * 60:.1f}px'></span>{text}"
@@ -50,16 +50,16 @@ def _cell(cell: Cell, tag: str = "td") -> str:
 
 
 def _table(table: Table) -> str:
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
+    head = "".join(f"<th>{esc(c)}</th>" for c in table.columns)
     body = "".join("<tr>" + "".join(map(_cell, row)) + "</tr>" for row in table.rows)
-    caption = f"<caption>{html.escape(table.caption)}</caption>" if table.caption else ""
+    said = " ".join(t for t in (table.caption, table.shading) if t)
+    caption = f"<caption>{esc(said)}</caption>" if said else ""
     ident = f' id="{table.id}"' if table.id else ""
     return f"<table{ident}>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def html_block(block, out: Path) -> str:
     """One block as HTML; a figure's SVG is read from `out`."""
-    esc = html.escape
     if isinstance(block, Paragraph):
         return f"<p class=\"note\">{esc(block.text)}</p>" if block.note else f"<p>{esc(block.text)}</p>"
     if isinstance(block, Bullets):
@@ -79,7 +79,6 @@ def html_block(block, out: Path) -> str:
 
 def render_html(report: Report) -> str:
     """The page: title and version, the table of contents, every section (collapsible, open), a footer."""
-    esc = html.escape
     toc = "".join(f'<li><a href="#{s.id}">{esc(s.title)}</a></li>' for s in report.sections)
     sections = [f'<section id="{s.id}"><details open><summary><h2>{esc(s.title)}</h2></summary>\n'
                 + "\n".join(html_block(b, report.out) for b in s.blocks) + "\n</details></section>"

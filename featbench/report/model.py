@@ -39,12 +39,14 @@ class Bullets:
 
 @dataclass(frozen=True)
 class Table:
-    """Columns and rows of cells; `id` names the table in HTML (tests find it there), `caption` says what it holds."""
+    """Columns and rows of cells; `id` names the table in HTML (tests find it there), `caption` says what it holds,
+    `shading` what its cells' shading means (HTML only: Markdown shows no shading, and does not say it)."""
 
     columns: list[str]
     rows: list[list[Cell]]
     id: str = ""
     caption: str = ""
+    shading: str = ""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ never from parsing a display name.
 >>> plain_name(Setup("egemaps-func", normalisation=Normalisation("per-speaker")))
 'eGeMAPS functionals, per-speaker normalisation'
 >>> plain_name(Setup("whisper@L6+text", TRANSFER, "crema"), "selected(logreg+svm)")
-'Whisper encoder layer 6 + transcript text, plus every label of crema, classifier chosen on validation speakers'
+'Whisper encoder layer 6 + transcript text, plus every label of crema, classifier chosen on validation speakers among logistic regression and SVM'
 >>> plain_name(Setup("fbank"), "svm", oracle=True)
 'log-Mel filter banks, SVM picked on the test folds (oracle)'
 >>> report_title({"corpus": "ravdess", "n_classes": 8, "metric": "UA (balanced accuracy)"},
@@ -18,7 +18,7 @@ never from parsing a display name.
 from __future__ import annotations
 
 from featbench.layers import layer_number
-from featbench.results import CCC_METRIC, CROSS, PER_SPEAKER, SOURCE, TRAINING, TRANSFER, Setup, is_selected
+from featbench.results import CCC_METRIC, CROSS, PER_SPEAKER, SELECTED, SOURCE, TRAINING, TRANSFER, Setup, is_selected
 
 FAMILIES = {
     "egemaps-func": "eGeMAPS functionals", "egemaps-lld": "eGeMAPS frame descriptors",
@@ -46,15 +46,26 @@ def _part(part: str) -> str:
     return f"{name} layer {layer}" if layer is not None else f"{name}, {LAYER_CHOICES.get(choice, choice)}"
 
 
-def classifier_name(classifier: str, oracle: bool = False, short: bool = False) -> str:
-    """'SVM', 'classifier chosen on validation speakers', 'SVM picked on the test folds (oracle)'; `short` for a
-    table column that says what a classifier is ('chosen on validation speakers', 'SVM (oracle)').
+def _among(classifier: str) -> str:
+    """The candidates of a `selected` entry in words: 'among logistic regression and SVM', 'among every classifier'."""
+    if classifier == SELECTED:
+        return "among every classifier"
+    names = [CLASSIFIERS.get(c, c) for c in classifier[len(SELECTED) + 1:-1].split("+")]
+    return "among " + (" and ".join(names) if len(names) < 3 else ", ".join(names[:-1]) + " and " + names[-1])
 
-    >>> classifier_name("selected(logreg+svm)"), classifier_name("lgbm", oracle=True), classifier_name("svm", True, True)
-    ('classifier chosen on validation speakers', 'LightGBM picked on the test folds (oracle)', 'SVM (oracle)')
+
+def classifier_name(classifier: str, oracle: bool = False, short: bool = False) -> str:
+    """'SVM', 'classifier chosen on validation speakers among ...', 'SVM picked on the test folds (oracle)'; `short`
+    for a table column that says what a classifier is ('chosen on validation speakers among ...', 'SVM (oracle)').
+    Two `selected` entries of other candidates never read alike.
+
+    >>> classifier_name("selected(logreg+svm)"), classifier_name("selected", short=True)
+    ('classifier chosen on validation speakers among logistic regression and SVM', 'chosen on validation speakers among every classifier')
+    >>> classifier_name("lgbm", oracle=True), classifier_name("svm", True, True)
+    ('LightGBM picked on the test folds (oracle)', 'SVM (oracle)')
     """
     if is_selected(classifier):
-        return "chosen on validation speakers" if short else "classifier chosen on validation speakers"
+        return ("chosen on validation speakers " if short else "classifier chosen on validation speakers ") + _among(classifier)
     name = CLASSIFIERS.get(classifier, classifier)
     if oracle:
         return f"{name} (oracle)" if short else f"{name} picked on the test folds (oracle)"
@@ -77,6 +88,25 @@ def plain_name(setup: Setup, classifier: str | None = None, oracle: bool = False
     if classifier is not None:
         words.append(classifier_name(classifier, oracle))
     return ", ".join(words)
+
+
+def entry_names(entries: dict, setups: dict[str, Setup]) -> dict[str, str]:
+    """family -> its entry (report.entries.Entry) in plain words, the one name reports give it: the classifier named
+    unless chosen on validation speakers; an oracle pick said so. Two entries that would read alike keep their
+    codes in brackets.
+
+    >>> from featbench.report.entries import ONLY_ONE, ORACLE, SELECTED_ON_VALIDATION, Entry
+    >>> e = {"whisper@auto": Entry("whisper@auto", "selected", SELECTED_ON_VALIDATION), "fbank": Entry("fbank", "svm", ORACLE),
+    ...      "x": Entry("x", "lr", ONLY_ONE), "log-Mel filter banks": Entry("log-Mel filter banks", "svm", ORACLE)}
+    >>> list(entry_names(e, {f: Setup(f) for f in e}).values())[:3]
+    ['Whisper encoder, layer chosen on validation speakers', 'log-Mel filter banks, SVM picked on the test folds (oracle) [fbank]', 'x, lr']
+    """
+    from featbench.report.entries import SELECTED_ON_VALIDATION
+
+    words = {f: plain_name(setups[f], None if e.how == SELECTED_ON_VALIDATION else e.classifier, oracle=not e.honest)
+             for f, e in entries.items()}
+    seen = list(words.values())
+    return {f: f"{w} [{f}]" if seen.count(w) > 1 else w for f, w in words.items()}
 
 
 def report_title(protocol: dict, baseline: Setup) -> str:

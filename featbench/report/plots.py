@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from featbench.report.escape import plot_text
 from featbench.report.scale import Scale, scale_of
 from featbench.report.entries import setups_of
 from featbench.results import budget_order
@@ -37,9 +38,24 @@ def caption(protocol: dict) -> str:
     what = (f"target {protocol['classes']} ({protocol['n_classes']} quantile bins balance folds and budgets{merge})"
             if scale.dimensional else f"{protocol['n_classes']} classes ({protocol['classes']}{merge})")
     metric = scale.metric if scale.dimensional else "UA (balanced accuracy)"
-    return (f"{protocol['corpus']}: {what}; "
-            f"{protocol['n_folds']} speaker-independent {protocol['fold_scheme']} x seeds {protocol['seeds']}; "
+    return (f"{protocol['corpus']}: {what}; {folds_said(protocol)} x seeds {protocol['seeds']}; "
             f"metric {metric}; bands: 95% t-interval over folds (seeds averaged within a fold)")
+
+
+def folds_said(protocol: dict) -> str:
+    """'6 speaker-independent k-group-folds', or, where the rows hold fewer folds than the protocol made, '1 of 6
+    speaker-independent k-group-folds (fold 0 only: the others are not in these results)'.
+
+    >>> folds_said({"n_folds": 6, "fold_scheme": "k-group-folds", "folds_run": [0]})
+    '1 of 6 speaker-independent k-group-folds (fold 0 only: the others are not in these results)'
+    """
+    made = int(protocol["n_folds"])
+    run = protocol.get("folds_run", list(range(made)))
+    if len(run) >= made:
+        return f"{made} speaker-independent {protocol['fold_scheme']}"
+    which = f"fold {run[0]} only" if len(run) == 1 else f"folds {', '.join(map(str, run))}"
+    return (f"{len(run)} of {made} speaker-independent {protocol['fold_scheme']} ({which}: the others are not in "
+            "these results)")
 
 
 def _save(fig, base: Path) -> list[Path]:
@@ -64,18 +80,19 @@ def _curve(ax, part: pd.DataFrame, label: str, style: tuple, factor: float = 100
     return line
 
 
-def budget_ticks(agg: pd.DataFrame, scale: Scale) -> list[tuple[float, str]]:
-    """(x, label) of every budget of this corpus's own entries, 'all' with its count ('all (60/class)').
+def budget_ticks(agg: pd.DataFrame, scale: Scale, pool=None) -> list[tuple[float, str]]:
+    """(x, label) of every budget of this corpus's own entries, 'all' with its count ('all (mean 60/class)'; `pool`,
+    report.pool, says where the classes are balanced).
 
     >>> agg = pd.DataFrame({"family": ["a"] * 2, "budget": ["8", "all"], "x": [8.0, 60.0]})
     >>> budget_ticks(agg, scale_of({"n_classes": 4}))
-    [(8.0, '8'), (60.0, 'all (60/class)')]
+    [(8.0, '8'), (60.0, 'all (mean 60/class)')]
     """
     from featbench.report.tables import budget_heading, own_rows
 
     own = own_rows(agg)
     x = own.groupby("budget")["x"].mean()
-    return [(float(x[b]), budget_heading(agg, b, scale)) for b in budget_order(own, "x")]
+    return [(float(x[b]), budget_heading(agg, b, scale, pool)) for b in budget_order(own, "x")]
 
 
 def _axes_style(ax, scale: Scale, ticks: list[tuple[float, str]], chance: bool = True) -> None:
@@ -118,17 +135,22 @@ def family_styles(agg: pd.DataFrame, first: list[str] = ()) -> dict[str, tuple]:
 
 
 def _label(labels: dict | None, family: str, clf: str) -> str:
-    return (labels or {}).get(family, f"{family} ({clf})")
+    """A family's name in a figure: `labels[family]` (drawn as given), else its code and classifier, escaped."""
+    return (labels or {}).get(family) or plot_text(f"{family} ({clf})")
 
 
 def _caption_text(fig, protocol: dict, lead: str = "") -> None:
-    fig.text(0, -0.02, lead + caption(protocol), fontsize=7, wrap=True, va="top")
+    fig.text(0, -0.02, plot_text(lead + caption(protocol)), fontsize=7, wrap=True, va="top")
 
 
-def learning_curves_by_classifier(agg: pd.DataFrame, protocol: dict, out: Path, title: str) -> list[Path]:
-    """One panel per classifier with every family's curve (a legend beside the panels)."""
+def learning_curves_by_classifier(agg: pd.DataFrame, protocol: dict, out: Path, title: str,
+                                  names: dict | None = None, pool=None) -> list[Path]:
+    """One panel per classifier with every family's curve (a legend beside the panels); `names`: each family as the
+    legend says it (drawn as given; default its code, escaped)."""
+    from featbench.report.names import classifier_name
+
     plt, scale = _plt(), scale_of(protocol)
-    families, styles, ticks = list(dict.fromkeys(agg["family"])), family_styles(agg), budget_ticks(agg, scale_of(protocol))
+    families, styles, ticks = list(dict.fromkeys(agg["family"])), family_styles(agg), budget_ticks(agg, scale, pool)
     classifiers = list(dict.fromkeys(agg["classifier"]))
     cols = min(len(classifiers), 3)
     rows = int(np.ceil(len(classifiers) / cols))
@@ -137,10 +159,10 @@ def learning_curves_by_classifier(agg: pd.DataFrame, protocol: dict, out: Path, 
         for family in families:
             part = agg[(agg.family == family) & (agg.classifier == clf)]
             if len(part):
-                _curve(ax, part, family, styles[family], scale.factor)
+                _curve(ax, part, (names or {}).get(family) or plot_text(family), styles[family], scale.factor)
         _axes_style(ax, scale, ticks)
         ax.tick_params(axis="x", labelsize=7)
-        ax.set_title(clf)
+        ax.set_title(plot_text(classifier_name(clf, short=True)), fontsize=9)
     for ax in list(axes.flat)[len(classifiers):]:
         ax.axis("off")
     handles = {h.get_label(): h for ax in axes.flat for h in ax.get_legend_handles_labels()[0]}
@@ -152,12 +174,12 @@ def learning_curves_by_classifier(agg: pd.DataFrame, protocol: dict, out: Path, 
 
 
 def learning_points(rows: pd.DataFrame, agg: pd.DataFrame, best: dict[str, str], protocol: dict, out: Path,
-                    labels: dict | None = None, series: list[str] | None = None, title: str = "") -> list[Path]:
+                    labels: dict | None = None, series: list[str] | None = None, title: str = "", pool=None) -> list[Path]:
     """The entries of `series` (default every family): the mean curve and every fold x seed result as a point
     (jittered in x)."""
     plt, scale = _plt(), scale_of(protocol)
     series = list(series or dict.fromkeys(agg["family"]))
-    styles, ticks = family_styles(agg, series), budget_ticks(agg, scale)
+    styles, ticks = family_styles(agg, series), budget_ticks(agg, scale, pool)
     rng = np.random.default_rng(0)
     fig, ax = plt.subplots(figsize=(8.5, 5))
     for family in series:
@@ -189,7 +211,7 @@ def confusion_matrices(rows: pd.DataFrame, best: dict[str, str], protocol: dict,
         part = rows[(rows.family == family) & (rows.classifier == best[family])]
         largest = part.loc[part["examples_per_class"].idxmax(), "budget"]
         part = part[part.budget == largest]
-        names = json.loads(part["labels"].iloc[0])
+        names = [plot_text(n) for n in json.loads(part["labels"].iloc[0])]
         total = np.sum([np.array(json.loads(c)) for c in part["confusion"]], axis=0).astype(float)
         share = total / np.maximum(total.sum(1, keepdims=True), 1) * 100
         ax.imshow(share, cmap="Blues", vmin=0, vmax=100)
@@ -199,7 +221,7 @@ def confusion_matrices(rows: pd.DataFrame, best: dict[str, str], protocol: dict,
                         color="white" if share[i, j] > 60 else "black")
         ax.set_xticks(range(len(names)), names, rotation=45, ha="right", fontsize=7)
         ax.set_yticks(range(len(names)), names, fontsize=7)
-        ax.set_title(f"{_label(labels, family, best[family])}, budget {largest}", fontsize=8)
+        ax.set_title(f"{_label(labels, family, best[family])},\nbudget {plot_text(largest)}", fontsize=8)
         ax.set_xlabel("predicted", fontsize=7)
         ax.set_ylabel("true", fontsize=7)
     for ax in list(axes.flat)[len(families):]:

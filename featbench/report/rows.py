@@ -23,6 +23,7 @@ from featbench.errors import FeatbenchError
 from featbench.results import CCC_METRIC, shown
 
 SCORE_MAPS = ("ua_by_speaker", "ua_by_gender")  # JSON {key: score}, or empty
+DETAILS = ("family_options", "test_classes")  # JSON objects, or empty (results.DETAIL_COLUMNS)
 
 
 def _budget_problem(value) -> str | None:
@@ -80,8 +81,8 @@ def _row_problem(row: pd.Series) -> tuple[str, str] | None:
         return "n_classes", f"is {row['n_classes']}, not a number of classes"
     if not ccc and (problem := _confusion_problem(row["confusion"], row["labels"], row["n_classes"])):
         return problem
-    for column in (*SCORE_MAPS, "choice"):
-        text = str(row[column] if row[column] == row[column] else "").strip()
+    for column in (*SCORE_MAPS, "choice", *DETAILS):
+        text = str(row.get(column, "") if row.get(column, "") == row.get(column, "") else "").strip()
         if not text:
             continue
         parsed, why = _json(text, dict, "a JSON object")
@@ -89,7 +90,16 @@ def _row_problem(row: pd.Series) -> tuple[str, str] | None:
             return column, why
         if column in SCORE_MAPS and not all(_finite(v) and low <= v <= 1.0 for v in parsed.values()):
             return column, f"holds a score that is not finite or not in [{low:g}, 1]"
+        if column == "test_classes" and not _counts(parsed):
+            return column, "is not {\"speaker\": {name: {class: count}}, \"gender\": {...}} of whole counts"
     return None
+
+
+def _counts(parsed: dict) -> bool:
+    """Whether a `test_classes` object holds, per group kind, {name: {class: a whole count >= 0}}."""
+    return all(isinstance(groups, dict) and all(isinstance(c, dict) and all(
+        isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in c.values()) for c in groups.values())
+        for groups in parsed.values())
 
 
 def check_rows(path, rows: pd.DataFrame, lines: list[int] | None = None) -> None:

@@ -9,18 +9,22 @@ each family's entry marked (an oracle entry, picked on the test folds, says so).
 >>> from featbench.report.scale import CCC_METRIC, scale_of
 >>> budget_heading(agg, "all", scale_of({"metric": CCC_METRIC}))
 'all (20 utterances)'
+>>> from featbench.report.pool import Pool
+>>> budget_heading(agg, "all"), budget_heading(agg, "all", pool=Pool(20.0, 20, 20, True))
+('all (mean 20/class)', 'all (20/class)')
 >>> from featbench.results import CROSS, Setup
 >>> plain, cross = Setup("a").columns() | {"family": "a"}, Setup("a", CROSS, "b").columns() | {"family": "a [from b]"}
 >>> two = pd.concat([agg.assign(**plain), agg.assign(**cross, x=[8.0, 50.0])])
->>> budget_heading(two, "all"), budget_note(two)
-('all (20/class)', "Budgets of 'a [from b]' count b's examples per class (all = 50/class).")
+>>> budget_heading(two, "all", pool=Pool(20.0, 8, 30, False)), budget_note(two)
+('all (mean 20/class)', "Budgets of 'a [from b]' count b's examples per class (all = mean 50/class).")
 """
 from __future__ import annotations
 
 import pandas as pd
 
-from featbench.report.scale import UA, Scale
 from featbench.report.entries import setups_of
+from featbench.report.pool import Pool
+from featbench.report.scale import UA, Scale
 from featbench.results import budget_order
 
 
@@ -36,21 +40,25 @@ def own_rows(agg: pd.DataFrame) -> pd.DataFrame:
     return own if not own.empty else agg
 
 
-def budget_heading(agg: pd.DataFrame, budget: str, scale: Scale = UA) -> str:
-    """A budget column's heading; 'all' with its size, counted on this corpus's own rows (not '[from A]' ones)."""
+def budget_heading(agg: pd.DataFrame, budget: str, scale: Scale = UA, pool: Pool | None = None) -> str:
+    """A budget column's heading; 'all' with its size, counted on this corpus's own rows (not '[from A]' ones): a
+    mean over classes ('all (mean 75/class)') unless `pool` (report.pool) shows every fold's classes balanced."""
     if budget != "all":
         return str(budget)
     x = own_rows(agg).groupby("budget")["x"].mean()
-    return f"all ({x['all']:.0f}{'/class' if scale.percent else ' utterances'})"
+    if not scale.percent:
+        return f"all ({x['all']:.0f} utterances)"
+    return f"all ({'' if pool is not None and pool.balanced else 'mean '}{x['all']:.0f}/class)"
 
 
-def budget_note(agg: pd.DataFrame, scale: Scale = UA) -> str:
-    """What the budgets of '[from A]' rows count (A's examples, not this corpus's); '' without such rows."""
-    notes, setups = [], setups_of(agg)
+def budget_note(agg: pd.DataFrame, scale: Scale = UA, pool: Pool | None = None, names: dict | None = None) -> str:
+    """What 'all' is where the classes are unbalanced (`pool`, report.pool), and what the budgets of '[from A]' rows
+    count (A's examples, not this corpus's; each entry as `names` says it); '' when there is nothing to say."""
+    notes, setups = [f"{pool.note()[0].upper()}{pool.note()[1:]}."] if pool is not None and pool.note() else [], setups_of(agg)
     for family, part in agg[_cross(agg)].groupby("family", sort=False):
         sizes = part[part["budget"] == "all"]["x"]
-        size = f" (all = {sizes.mean():.0f}{'/class' if scale.percent else ' utterances'})" if len(sizes) else ""
-        notes.append(f"Budgets of '{family}' count {setups[family].trained_on}'s {scale.x_unit}{size}.")
+        size = f" (all = {'mean ' if scale.percent else ''}{sizes.mean():.0f}{'/class' if scale.percent else ' utterances'})" if len(sizes) else ""
+        notes.append(f"Budgets of '{(names or {}).get(family, family)}' count {setups[family].trained_on}'s {scale.x_unit}{size}.")
     return " ".join(notes)
 
 

@@ -28,7 +28,16 @@ CORE_COLUMNS = LEGACY_COLUMNS[:_AT] + [
     "view", "layer_choice", "design", "other_corpus", "normalisation", "normalisation_clips", "validation",
     "speakers_confounded"] + LEGACY_COLUMNS[_AT:]
 """Schema 3 without COST_COLUMNS, as its first files have it: read (costs empty) and appended to as they are."""
-RESULT_COLUMNS = CORE_COLUMNS + COST_COLUMNS
+COSTED_COLUMNS = CORE_COLUMNS + COST_COLUMNS
+"""Schema 3 as featbench 0.3.0 writes it, without DETAIL_COLUMNS: read (details empty) and appended to as it is."""
+DETAIL_COLUMNS = ["family_options", "test_classes"]
+"""What a row's features and test clips were (empty where not recorded): `family_options` (JSON: each stored
+family of the view and the options its features were extracted with, a path by its last part: {"whisper": {"model":
+"whisper-base", "whisper_mode": "adaptive", ...}}) and `test_classes` (JSON: the fold's test clips per class of each
+test speaker and gender: {"speaker": {"s01": {"angry": 8, ...}}, "gender": {"female": {...}}}; empty for a
+dimensional target). Reports say from them how features were made and whether speakers or genders are confounded
+with the classes (report.groups)."""
+RESULT_COLUMNS = COSTED_COLUMNS + DETAIL_COLUMNS
 """Every row of results schema 3, in this order. What the row's training data and protocol are: `family` (the
 stored family, families joined by '+' for a combined view), `view` (as `train --features` names it), `layer_choice`
 ('L4', 'auto', 'weighted'; empty for a family without layers), `design` (DESIGNS), `other_corpus`, `normalisation`
@@ -37,7 +46,8 @@ stored family, families joined by '+' for a combined view), `view` (as `train --
 Scores: ua (balanced accuracy, the headline), wa, macro_f1, confusion. What was
 chosen on validation speakers: val_ua (the chosen configuration's UA on them; empty without validation) and
 choice (JSON: layer, classifier, learned layer weights, where the entry chooses them). Who it fails:
-ua_by_speaker and ua_by_gender (JSON, UA over each test speaker's / gender's clips). Optional: COST_COLUMNS.
+ua_by_speaker and ua_by_gender (JSON, UA over each test speaker's / gender's clips). Optional: COST_COLUMNS,
+DETAIL_COLUMNS.
 
 Rows of a dimensional target (`train --target arousal`, `metric` CCC_METRIC) keep these columns: ua, val_ua,
 ua_by_speaker and ua_by_gender hold the CCC (on the test clips, the validation speakers, each test speaker's /
@@ -98,6 +108,10 @@ NUMERIC = ["n_classes", "n_folds", "fold", "seed", "examples_per_class", "n_trai
 
 
 SELECTED = "selected"  # the classifier entry chosen on validation speakers: 'selected' or 'selected(a+b)'
+
+NOT_CONVERGED = "fits stopped at their iteration limit"
+"""What a row's `hp_selection` ends with ('; 3 fits stopped at their iteration limit (ConvergenceWarning)') where
+scikit-learn warned that fits of its task did not converge: counted into the row (and the report), never printed."""
 
 
 def is_selected(entry: str) -> bool:

@@ -17,8 +17,8 @@ import pandas as pd
 from featbench.append_only import AppendOnlyCsv, csv_text, read_text, split_tail
 from featbench.csv_cells import escape_row, unescape_cell
 from featbench.errors import FeatbenchError
-from featbench.results.columns import (CORE_COLUMNS, KEY, LEGACY, LEGACY_COLUMNS, NUMERIC, OLDEST_COLUMNS,
-                                       PROTOCOL_COLUMNS, RESULT_COLUMNS, SCHEMA)
+from featbench.results.columns import (CORE_COLUMNS, COSTED_COLUMNS, KEY, LEGACY, LEGACY_COLUMNS, NUMERIC,
+                                       OLDEST_COLUMNS, PROTOCOL_COLUMNS, RESULT_COLUMNS, SCHEMA)
 from featbench.results.checks import check_json, drop_repeated, numbers_of
 from featbench.results.legacy import upgrade_rows
 
@@ -43,7 +43,7 @@ class ResultsTable:
 
 def _schema_of(path: Path, header: list[str]) -> int | str:
     """SCHEMA or LEGACY for the header's columns (an older version's are a prefix of LEGACY_COLUMNS), else an error."""
-    if header in (RESULT_COLUMNS, CORE_COLUMNS):
+    if header in (RESULT_COLUMNS, COSTED_COLUMNS, CORE_COLUMNS):
         return SCHEMA
     if len(header) >= len(OLDEST_COLUMNS) and header == LEGACY_COLUMNS[:len(header)]:
         return LEGACY
@@ -172,8 +172,9 @@ class ResultsFile(AppendOnlyCsv):
         rows, schema, lines = _parse(self.path, text, str)  # refuses a file whose header is not ours, untouched
         rows, repeated, _ = drop_repeated(rows, ResultsTable(rows, lines=lines, path=self.path).where)
         self.notes.extend(repeated)
-        if text.removeprefix("\ufeff").startswith(",".join(CORE_COLUMNS) + "\n"):
-            self.columns = CORE_COLUMNS  # a schema 3 file without costs: appended to as it is
+        for older in (CORE_COLUMNS, COSTED_COLUMNS):  # a schema 3 file without costs or details: appended to as it is
+            if text.removeprefix("\ufeff").startswith(",".join(older) + "\n"):
+                self.columns = older
         if schema != SCHEMA:
             raise FeatbenchError(f"{self.path}: results schema {schema} (an older featbench), and new rows are schema "
                                  f"{SCHEMA}; `featbench results upgrade {self.path}` rewrites it, or write to a new file")

@@ -55,6 +55,7 @@ class ViewData:
     X_file: str = ""  # where X waits as .npy for worker processes (memory-mapped there, not copied per worker)
     setup: object = None  # results.Setup: what its rows say of their training data (the runner writes its columns)
     cost: dict = field(default_factory=dict)  # results.COST_COLUMNS of its features (store.timings.feature_costs)
+    options: dict = field(default_factory=dict)  # each stored family's options (results.DETAIL_COLUMNS' family_options)
 
 
 @dataclass
@@ -159,18 +160,20 @@ def _fit_sequence(classifier: str, seqs, y, train_rows, fit_rows, val_rows, data
 
 def _scores(data: GridData, y_true, pred, speakers, genders) -> dict:
     """The score columns of a row: UA and the classification scores, or CCC for a dimensional target (whose
-    classification-only columns stay empty; see results.RESULT_COLUMNS)."""
+    classification-only columns stay empty; see results.RESULT_COLUMNS); and the test clips per class of each test
+    speaker and gender (`test_classes`)."""
     from featbench.results import CCC_METRIC, UA_METRIC
-    from featbench.train.metrics import ccc, ccc_by, scores, ua_by
+    from featbench.train.metrics import ccc, ccc_by, class_counts, scores, ua_by
 
     if data.target:
         return {"metric": CCC_METRIC, "ua": ccc(y_true, pred), "wa": "", "macro_f1": "", "confusion": "", "labels": "",
                 "ua_by_speaker": json.dumps(ccc_by(speakers, y_true, pred)),
-                "ua_by_gender": json.dumps(ccc_by(genders, y_true, pred))}
-    s = scores(y_true, pred, len(data.labels))
+                "ua_by_gender": json.dumps(ccc_by(genders, y_true, pred)), "test_classes": ""}
+    s, names = scores(y_true, pred, len(data.labels)), [data.labels[i] for i in y_true]
     return {"metric": UA_METRIC, "ua": s["ua"], "wa": s["wa"], "macro_f1": s["macro_f1"],
             "confusion": json.dumps(s["confusion"]), "labels": json.dumps(data.labels),
-            "ua_by_speaker": json.dumps(ua_by(speakers, y_true, pred)), "ua_by_gender": json.dumps(ua_by(genders, y_true, pred))}
+            "ua_by_speaker": json.dumps(ua_by(speakers, y_true, pred)), "ua_by_gender": json.dumps(ua_by(genders, y_true, pred)),
+            "test_classes": json.dumps({"speaker": class_counts(speakers, names), "gender": class_counts(genders, names)})}
 
 
 def _rows(context: TaskContext, task: GridTask) -> list[dict]:
@@ -191,14 +194,16 @@ def _rows(context: TaskContext, task: GridTask) -> list[dict]:
             raise RuntimeError(f"fold {task.fold.index}: test utterances among the training or validation ones")
         train_rows, fit_rows, val_rows = ([index[u] for u in ids] for ids in (train_ids, fit_ids, val_ids))
         start = time.perf_counter()
-        if sequence:
-            model, choice, selection = _fit_sequence(task.classifier, inputs, y, train_rows, fit_rows, val_rows, data, view,
-                                                     task.seed, context.device)
-        else:
-            model = fit_entry(task.classifier, view.view, inputs, y, train_rows, fit_rows, val_rows, task.seed,
-                              bool(data.target), data.design.held_out, context.device)
-            choice, selection = model.choice, model.selection
+        with ConvergenceCount() as stopped:
+            if sequence:
+                model, choice, selection = _fit_sequence(task.classifier, inputs, y, train_rows, fit_rows, val_rows, data,
+                                                         view, task.seed, context.device)
+            else:
+                model = fit_entry(task.classifier, view.view, inputs, y, train_rows, fit_rows, val_rows, task.seed,
+                                  bool(data.target), data.design.held_out, context.device)
+                choice, selection = model.choice, model.selection
         fit_s = time.perf_counter() - start
+        selection += stopped.said()
         start = time.perf_counter()
         pred = model.predict([inputs[i] for i in test_rows] if sequence else inputs[test_rows])
         predict_s = time.perf_counter() - start
@@ -213,8 +218,38 @@ def _rows(context: TaskContext, task: GridTask) -> list[dict]:
             "fit_seconds": round(fit_s, 4), "predict_seconds": round(predict_s, 4),
             "featbench_version": __version__, "val_ua": "" if choice.val_ua is None else round(choice.val_ua, 6),
             "choice": choice.recorded(task.classifier), **view.cost,
+            "family_options": json.dumps(view.options, sort_keys=True, default=str),
         })
     return rows
+
+
+class ConvergenceCount:
+    """Counts scikit-learn's ConvergenceWarnings of the fits run inside it (a row records them: results.NOT_CONVERGED)
+    instead of letting them reach stderr; every other warning goes on to the filters outside."""
+
+    def __enter__(self):
+        from sklearn.exceptions import ConvergenceWarning
+
+        self.category, self.n = ConvergenceWarning, 0
+        self._catch = warnings.catch_warnings(record=True)
+        self._caught = self._catch.__enter__()
+        warnings.filterwarnings("always", category=ConvergenceWarning, append=True)  # each fit counted, after the ignores
+        return self
+
+    def __exit__(self, *exc):
+        self._catch.__exit__(*exc)
+        for w in self._caught:
+            if issubclass(w.category, self.category):
+                self.n += 1
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno, source=w.source)
+        return False
+
+    def said(self) -> str:
+        """'; 3 fits stopped at their iteration limit (ConvergenceWarning)', or '' for none."""
+        from featbench.results.columns import NOT_CONVERGED
+
+        return f"; {self.n} {NOT_CONVERGED} (ConvergenceWarning)" if self.n else ""
 
 
 @contextlib.contextmanager

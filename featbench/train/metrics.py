@@ -76,3 +76,18 @@ def ccc_by(keys, y_true, y_pred) -> dict[str, float]:
     keys, y_true, y_pred = (np.asarray(v) for v in (keys, y_true, y_pred))
     return {str(k): ccc(y_true[keys == k], y_pred[keys == k])
             for k in sorted(set(keys.tolist())) if str(k) not in ("", "nan") and len(set(y_true[keys == k].tolist())) >= 2}
+
+
+def class_counts(keys, labels) -> dict[str, dict[str, int]]:
+    """Per key (a test speaker, a gender; empty keys skipped), its clips per class, for results.DETAIL_COLUMNS'
+    `test_classes`.
+
+    >>> class_counts(["a", "a", "b", ""], ["x", "y", "x", "y"])
+    {'a': {'x': 1, 'y': 1}, 'b': {'x': 1}}
+    """
+    out: dict[str, dict[str, int]] = {}
+    for key, label in zip(map(str, keys), map(str, labels)):
+        if key not in ("", "nan"):
+            out.setdefault(key, {}).setdefault(label, 0)
+            out[key][label] += 1
+    return {k: dict(sorted(v.items())) for k, v in sorted(out.items())}

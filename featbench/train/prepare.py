@@ -148,8 +148,19 @@ def _grid_views(views: list, classifiers: list[str], table: pd.DataFrame, sides:
         setup = (replace(design, confounded=True) if confounded else design).setup(view.name)
         cost = feature_costs(target.store, [target.sets[leaf.family] for leaf in view.leaves])
         data_views[setup.label] = ViewData(view, "+".join(m.config_hash for m in metas), "+".join(m.rows for m in metas), X,
-                                           setup=setup, cost=cost)
+                                           setup=setup, cost=cost,
+                                           options={leaf.family: shown_options(m.config) for leaf, m in zip(view.leaves, metas)})
     return data_views
+
+
+def shown_options(config: dict) -> dict:
+    """A family's options as its rows record them (results.DETAIL_COLUMNS): a path by its last part, so that rows
+    say which model without saying where a user keeps it.
+
+    >>> shown_options({"model": "/home/me/models/whisper-base", "whisper_mode": "adaptive", "layer": "all"})
+    {'model': 'whisper-base', 'whisper_mode': 'adaptive', 'layer': 'all'}
+    """
+    return {k: Path(v).name if isinstance(v, str) and ("/" in v or "\\" in v) else v for k, v in config.items()}
 
 
 def _view_matrix(view, table: pd.DataFrame, sides: list[Side], design: Design, exp: Experiment,

@@ -20,6 +20,7 @@ from pathlib import Path
 from featbench.device import CPU, Device
 from featbench.executors import Executor, resolve_executor
 from featbench.results import ResultsFile, row_key
+from featbench.results.columns import NOT_CONVERGED
 from featbench.train.experiment import Experiment
 from featbench.train.grid import GridData, GridTask, make_context, run_task, share_matrices
 from featbench.train.pooling import pooled_matrix
@@ -38,6 +39,7 @@ class TrainReport:
     tasks: int = 0
     wall_seconds: float = 0.0
     dropped_ids: int = 0
+    not_converged: int = 0  # rows whose fits stopped at their iteration limit (results.NOT_CONVERGED)
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -91,6 +93,11 @@ def run_training(exp: Experiment, out: str | Path, executor: Executor | None = N
                 for rows in done:  # a task's rows name their view by its display name: its Setup's columns instead
                     results.append([{**row, **data.views[row["family"]].setup.columns()} for row in rows])
                     report.rows_added += len(rows)
+                    report.not_converged += sum(NOT_CONVERGED in str(row["hp_selection"]) for row in rows)
                     bar.update()
+    if report.not_converged:
+        report.notes.append(f"{report.not_converged} of {report.rows_added} rows: {NOT_CONVERGED} (scikit-learn's "
+                            "ConvergenceWarning, counted in each row's hp_selection; their scores are those of the last "
+                            "iteration)")
     report.wall_seconds = time.perf_counter() - start
     return report

@@ -2,15 +2,19 @@
 short paragraph on how to read it, and the headline figure."""
 from __future__ import annotations
 
-from featbench.report.claims import (AT_CHANCE, BASELINE, MORE_LABELS, NOT_REACHED, NOT_SIGNIFICANT, ONE_BUDGET, ONE_FOLD,
-                                     SUPPORTED, interval_text, ratio_text)
+from featbench.report.claims import (AT_CHANCE, BASELINE, FULL_BUDGET_ONLY, MORE_LABELS, NOT_REACHED, NOT_SIGNIFICANT,
+                                     ONE_BUDGET, ONE_FOLD, SUPPORTED, plateau_text, verdict)
+from featbench.report.efficiency import flat_gain
 from featbench.report.model import Cell, Paragraph, Section, Table
 from featbench.report.sections.base import Inputs, num
 
 
 MEANING = {
     SUPPORTED: "the whole interval lies above 1×", NOT_SIGNIFICANT: "the interval holds 1×",
-    MORE_LABELS: "the whole interval lies below 1×", NOT_REACHED: "the entry never gets there within its budgets",
+    MORE_LABELS: "the whole interval lies below 1×",
+    NOT_REACHED: "the entry never gets there within its budgets, nor in almost any bootstrap sample",
+    FULL_BUDGET_ONLY: "the interval lies above 1× against the full budget, but counted from where what the entry is "
+    "set against stops improving it does not: the saving may come from the flat end of that curve",
     AT_CHANCE: "what the entry is set against does not score above {chance}, so there is no ratio",
     ONE_FOLD: "one fold gives no interval to judge by", ONE_BUDGET: "an entry measured at one budget has no curve to "
     "read a ratio from (its score is in the summary)",
@@ -22,18 +26,20 @@ def _paragraph(inputs: Inputs) -> str:
     a, claims = inputs.analysis, inputs.claims
     if not claims:
         return a.headline_note()
-    scale, folds = a.scale, int(a.protocol["n_folds"])
+    scale = a.scale
     base = next((c.eff for c in claims if c.kind == BASELINE), claims[0].eff)
-    verdicts = list(dict.fromkeys(c.verdict for c in claims))
+    verdicts = list(dict.fromkeys([c.verdict for c in claims]
+                                  + [verdict(c.eff, plateau=True) for c in claims if c.eff.flat and not c.eff.at_chance]))
     text = (f"Ratio: how many times fewer {scale.x_unit} an entry needs to reach the score of what it is set against "
             f"(the baseline reaches {scale.said(base.target)} with {base.reference_x:.0f} {scale.per}), with both ends "
-            f"of its 95% bootstrap interval over {folds} speaker folds. "
+            f"of its 95% bootstrap interval over {base.n_units} speaker folds. "
             + "; ".join(f"{v.capitalize() if k == 0 else v}: {MEANING[v].format(chance=scale.chance_name)}"
                         for k, v in enumerate(verdicts)) + ".")
     if base.flat and not base.at_chance:
         text += (f" The baseline stops improving at {base.plateau_x:.0f} {scale.per} ({scale.said(base.plateau_score)}"
-                 "): the last column counts the labels saved from there, a smaller and safer number (–: what the entry "
-                 "is set against keeps improving up to its largest budget).")
+                 f"; its curve gains at most {flat_gain(scale)} per doubling of the budget from there): the last column counts the "
+                 "labels saved from there, a smaller and safer number, with a verdict of its own (–: what the entry is "
+                 "set against keeps improving up to its largest budget).")
     return f"{text} {a.headline_note()}"
 
 
@@ -46,9 +52,7 @@ def section(inputs: Inputs) -> Section:
         columns = ["entry", "against", f"{scale.x_unit} needed", "fewer labels", "95% interval", "verdict"]
         columns += ["counted from where the 'against' entry stops improving"] if flat else []
         rows = [[Cell(c.entry_words), Cell(c.counterpart_words), num(c.needed), num(c.ratio), num(c.interval),
-                 Cell(c.verdict, strong=True)]
-                + ([num(f"{ratio_text(c.eff, True)} ({interval_text(c.eff, True)})" if c.eff.flat else "–")]
-                   if flat else []) for c in claims]
+                 Cell(c.verdict, strong=True)] + ([Cell(plateau_text(c.eff))] if flat else []) for c in claims]
         blocks.append(Table(columns, rows, id="claims"))
     blocks.append(Paragraph(_paragraph(inputs)))
     blocks += [f for f in inputs.figures if f.stem == "learning_curves"]

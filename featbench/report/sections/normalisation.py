@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from featbench.report.sections.base import Inputs, sentences_section
 
-INTRO = ("Each 'view [per-speaker normalisation]' entry standardises every speaker's pooled features on the "
+INTRO = ("Each entry with per-speaker normalisation standardises every speaker's pooled features on the "
          "mean and std of all that speaker's clips (labels unread; the test speakers' clips included, so it "
          "assumes unlabelled audio of each speaker before predicting). The ratio is how many fewer labels it "
          "needs to reach the plain view's full-data score, 95% bootstrap interval over folds.")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from featbench.report.sections.base import Inputs, sentences_section
 
-INTRO = ("Each 'view [+other]' entry trains on this corpus's budget plus every utterance of the other corpus, "
+INTRO = ("Each entry 'plus every label of' another corpus trains on this corpus's budget plus every utterance of it, "
          "under this corpus's speaker folds (its test speakers are used for the test only); the ratio is how "
-         "many fewer of this corpus's labels reach the view's full-data score, 95% bootstrap interval over folds.")
+         "many fewer of this corpus's labels (×) reach the view's full-data score, 95% bootstrap interval over folds.")
 
 
 def section(inputs: Inputs):
