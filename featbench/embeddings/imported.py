@@ -67,9 +67,12 @@ class Layout:
         axes = {RowKind.UTTERANCE: (1, 2), RowKind.FRAMES: (2, 3)}[kind]
         if array.ndim not in axes:
             what = "dim or layers x dim" if kind is RowKind.UTTERANCE else "frames x dim or layers x frames x dim"
-            raise FeatbenchError(f"clip '{uid}': an array of shape {array.shape} is not {kind.value} rows ({what}); "
+            raise FeatbenchError(f"clip {shown(uid)}: an array of shape {array.shape} is not {kind.value} rows ({what}); "
                                  "see --rows")
         layered = array.ndim == axes[1]
+        if 0 in array.shape:  # refused here: an import of 0 columns would only fail later, in train
+            what = "columns" if array.shape[-1] == 0 else "layers" if layered and array.shape[0] == 0 else "rows"
+            raise FeatbenchError(f"clip {shown(uid)}: an array of shape {array.shape} has no {what}")
         return cls(kind, array.shape[0] if layered else 0, array.shape[-1])
 
     @property
@@ -86,24 +89,31 @@ class Layout:
         return np.ascontiguousarray(array.reshape(len(array), -1))
 
     def check(self, uid: str, array: np.ndarray, rows: Rows, utterance_only: bool) -> np.ndarray:
-        """Clip `uid`'s stored rows, refused in one line when they do not fit the first clip's layout, hold no row,
-        are not numbers or are not finite."""
+        """Clip `uid`'s stored rows, refused in one line when they do not fit the first clip's layout, hold no
+        value, are not numbers or are not finite."""
         if array.dtype.kind not in "fiub":
-            raise FeatbenchError(f"clip '{uid}': values of type {array.dtype} are not numbers")
+            raise FeatbenchError(f"clip {shown(uid)}: values of type {array.dtype} are not numbers")
         mine = Layout.of(uid, array, rows, utterance_only)
         if mine != self:
-            raise FeatbenchError(f"clip '{uid}': shape {array.shape} does not fit the other clips' "
+            raise FeatbenchError(f"clip {shown(uid)}: shape {array.shape} does not fit the other clips' "
                                  f"({self.describe()})")
         stored = self.stored(array)
-        if not len(stored):
-            raise FeatbenchError(f"clip '{uid}': no rows")
         if not np.all(np.isfinite(stored)):
-            raise FeatbenchError(f"clip '{uid}': NaN or infinite values (as float32)")
+            raise FeatbenchError(f"clip {shown(uid)}: NaN or infinite values (as float32)")
         return stored
 
     def describe(self) -> str:
         layers = f"{self.layers} layers of " if self.layers else ""
         return f"{self.rows.value} rows, {layers}{self.dim} columns"
+
+
+def shown(uid: str) -> str:
+    """A clip id as a message quotes it: control characters and the like escaped, so a message stays one line.
+
+    >>> shown("Actor_01/a"), shown("a\\nb")
+    ("'Actor_01/a'", "'a\\\\nb'")
+    """
+    return f"'{uid}'" if uid.isprintable() else repr(uid)
 
 
 def clip_hash(uid: str, stored: np.ndarray) -> str:
