@@ -31,9 +31,9 @@ import numpy as np
 
 from featbench.embeddings.budget import ID_BYTES, MemoryBudget, describe
 from featbench.embeddings.hdf5 import check_dataset, open_hdf5, read_ids
-from featbench.embeddings.imported import shown
 from featbench.embeddings.npy import NpzArchive, read_npy
-from featbench.errors import FeatbenchError, one_line
+from featbench.embeddings.messages import plain, reason, shown
+from featbench.errors import FeatbenchError
 
 SUFFIXES = (".npy", ".npz")
 HDF5_SUFFIXES = (".h5", ".hdf5")
@@ -60,7 +60,7 @@ class EmbeddingSource:
             except FeatbenchError:
                 raise
             except Exception as err:  # numpy, zipfile and h5py raise many kinds on damaged files
-                raise FeatbenchError(f"{self.path}: cannot read the embedding of {shown(uid)} ({one_line(err)})") from None
+                raise FeatbenchError(f"{self.path}: cannot read the embedding of {shown(uid)} ({reason(err)})") from None
             yield uid, array
 
 
@@ -74,10 +74,8 @@ def open_source(path: str | Path, budget: MemoryBudget | None = None) -> Embeddi
         source = _folder(path, budget)
     elif not path.is_file():
         raise FeatbenchError(f"--from {path}: no such file or folder")
-    elif path.suffix.lower() == ".npz":
-        source = _npz(path, budget)
-    elif path.suffix.lower() in HDF5_SUFFIXES:
-        source = _hdf5(path, budget)
+    elif path.suffix.lower() in (".npz", *HDF5_SUFFIXES):
+        source = _opened(path, _npz if path.suffix.lower() == ".npz" else _hdf5, budget)
     else:
         raise FeatbenchError(f"--from {path}: not a folder of .npy/.npz files, an .npz file or an HDF5 file (.h5, .hdf5)")
     if not source.ids:
@@ -86,12 +84,23 @@ def open_source(path: str | Path, budget: MemoryBudget | None = None) -> Embeddi
     return source
 
 
+def _opened(path: Path, opener: Callable, budget: MemoryBudget) -> EmbeddingSource:
+    """`opener(path, budget)`; what a damaged file makes numpy, zipfile or h5py raise is one line naming it."""
+    try:
+        return opener(path, budget)
+    except FeatbenchError:
+        raise
+    except Exception as err:  # h5py raises OSError, RuntimeError, KeyError, ... on damaged metadata
+        raise FeatbenchError(f"{path}: cannot read it, damaged? ({reason(err)})") from None
+
+
 def _folder(root: Path, budget: MemoryBudget) -> EmbeddingSource:
     files: dict[str, Path] = {}
     for file in sorted(p for p in root.rglob("*") if p.suffix.lower() in SUFFIXES and p.is_file()):
         uid = file.relative_to(root).with_suffix("").as_posix()
         if uid in files:
-            raise FeatbenchError(f"--from {root}: clip {shown(uid)} has two files ({files[uid].name} and {file.name})")
+            raise FeatbenchError(f"--from {root}: clip {shown(uid)} has two files ({plain(files[uid].name)} and "
+                                 f"{plain(file.name)})")
         files[uid] = file
     return EmbeddingSource(root, "folder of .npy/.npz files", sorted(files), lambda uid: _one_array(files[uid], budget))
 
@@ -103,7 +112,7 @@ def _one_array(file: Path, budget: MemoryBudget) -> np.ndarray:
     archive = NpzArchive(file, budget)
     try:
         if len(archive.names) != 1:
-            raise FeatbenchError(f"{file}: a clip's .npz file must hold one array, not {len(archive.names)} "
+            raise FeatbenchError(f"{plain(file)}: a clip's .npz file must hold one array, not {len(archive.names)} "
                                  f"({', '.join(archive.names[:5])})")
         return archive.read(archive.names[0])
     finally:
@@ -118,10 +127,12 @@ def _ids(where: str, values: np.ndarray) -> list[str]:
     try:
         ids = [v.decode("utf-8") if isinstance(v, bytes) else str(v) for v in values]
     except UnicodeDecodeError as err:
-        raise FeatbenchError(f"{where}: an id is not UTF-8 text ({one_line(err)})") from None
-    if len(set(ids)) != len(ids):
-        twice = next(u for u in ids if ids.count(u) > 1)
-        raise FeatbenchError(f"{where} names clip {shown(twice)} twice")
+        raise FeatbenchError(f"{where}: an id is not UTF-8 text ({reason(err)})") from None
+    seen: set[str] = set()
+    for uid in ids:
+        if uid in seen:
+            raise FeatbenchError(f"{where} names clip {shown(uid)} twice")
+        seen.add(uid)
     return ids
 
 
@@ -158,8 +169,9 @@ def _hdf5(path: Path, budget: MemoryBudget) -> EmbeddingSource:
     handle, datasets = open_hdf5(path, budget)
     try:
         if set(handle.keys()) == MATRIX_KEYS:
-            for key in sorted(MATRIX_KEYS - set(datasets)):
-                raise FeatbenchError(f"{path}: '{key}' is a group, not a dataset")
+            groups = sorted(MATRIX_KEYS - set(datasets))
+            if groups:
+                raise FeatbenchError(f"{path}: '{groups[0]}' is a group, not a dataset")
             matrix, shape = handle["embeddings"], handle["embeddings"].shape
             check_dataset(f"{path}: a row of 'embeddings' (of shape {shape})", matrix, budget, shape[1:] if shape else None)
             ids = _ids(f"{path}: 'ids'", read_ids(f"{path}: 'ids'", handle["ids"], budget))

@@ -10,7 +10,8 @@ Before any value is read, every dataset's shape and type is checked against the 
 the worst case of its compressed chunks: libhdf5 inflates a deflate chunk for as long as its stream goes on,
 whatever the chunk's declared size, so a chunk of stored size S may become up to 1032 S bytes (deflate's
 largest ratio; lzf's is smaller). Filters other than libhdf5's and h5py's own are refused (their worst
-case is unknown).
+case is unknown). Variable-length ids are read in a child process with a time limit (`featbench.store.bounded`):
+libhdf5 can walk a damaged global heap forever, where Ctrl-C cannot stop it.
 
 >>> import tempfile, h5py
 >>> d = Path(tempfile.mkdtemp())
@@ -29,7 +30,8 @@ from pathlib import Path
 import numpy as np
 
 from featbench.embeddings.budget import ID_BYTES, MemoryBudget, describe, size
-from featbench.errors import FeatbenchError, one_line
+from featbench.embeddings.messages import reason
+from featbench.errors import FeatbenchError
 
 FILTERS = {1: "deflate", 2: "shuffle", 3: "fletcher32", 4: "szip", 5: "nbit", 6: "scaleoffset", 32000: "lzf"}
 COMPRESSING = {1, 4, 32000}  # filters whose output can be larger than their input chunk
@@ -45,7 +47,7 @@ def open_hdf5(path: Path, budget: MemoryBudget):
     try:
         handle = h5py.File(path, "r")
     except Exception as err:  # OSError for most damage; h5py raises others on odd superblocks
-        raise FeatbenchError(f"{path}: not a readable HDF5 file ({one_line(err)})") from None
+        raise FeatbenchError(f"{path}: not a readable HDF5 file ({reason(err)})") from None
     try:
         return handle, _datasets(path, handle)
     except BaseException:
@@ -60,7 +62,7 @@ def _datasets(path: Path, handle) -> dict:
     try:
         handle.id.links.visit(lambda name, info: links.append((name, info.type)), info=True)
     except Exception as err:
-        raise FeatbenchError(f"{path}: cannot list its contents ({one_line(err)})") from None
+        raise FeatbenchError(f"{path}: cannot list its contents ({reason(err)})") from None
     found = {}
     for raw, kind in links:
         try:
@@ -77,7 +79,7 @@ def _datasets(path: Path, handle) -> dict:
         try:
             item = handle[name]
         except Exception as err:
-            raise FeatbenchError(f"{path}: cannot open {name!r} ({one_line(err)})") from None
+            raise FeatbenchError(f"{path}: cannot open {name!r} ({reason(err)})") from None
         if isinstance(item, h5py.Dataset):
             found[name] = item
     return found
@@ -146,4 +148,23 @@ def read_ids(where: str, dataset, budget: MemoryBudget) -> np.ndarray:
         raise FeatbenchError(f"{where}: ids of type {describe(dataset.dtype)} are neither text nor integers")
     extra = _chunk_cost(where, dataset, budget)
     budget.require(where, dataset.shape[0] * (dataset.dtype.itemsize + ID_BYTES) + extra, f"{dataset.shape[0]} ids")
-    return dataset[()]
+    text = h5py.check_string_dtype(dataset.dtype)
+    if text is None or text.length is not None:
+        return dataset[()]
+    from featbench.errors import CorruptStoreError
+    from featbench.store.bounded import TIMEOUT_VARIABLE, read_bounded, timeout_s
+
+    try:  # variable-length strings live in the file's global heap, which libhdf5 may walk forever when damaged
+        return np.array(read_bounded(dataset.file.filename, _variable_length, dataset.file.filename, dataset.name),
+                        dtype=object)
+    except CorruptStoreError:
+        raise FeatbenchError(f"{where}: reading them did not finish within {timeout_s():g} s, or crashed (a damaged "
+                             f"HDF5 heap? {TIMEOUT_VARIABLE} sets the time limit)") from None
+
+
+def _variable_length(path: str, name: str) -> list:
+    """The values of variable-length string dataset `name` in HDF5 file `path` (run in a child process)."""
+    import h5py
+
+    with h5py.File(path, "r") as handle:
+        return list(handle[name][()])

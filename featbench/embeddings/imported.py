@@ -34,6 +34,7 @@ from enum import Enum
 
 import numpy as np
 
+from featbench.embeddings.messages import shown
 from featbench.errors import FeatbenchError
 from featbench.layers import layer_column_names
 from featbench.row_kinds import RowKind
@@ -80,8 +81,10 @@ class Layout:
         return layer_column_names(self.layers, self.dim) if self.layers else [f"e{d:04d}" for d in range(self.dim)]
 
     def stored(self, array: np.ndarray) -> np.ndarray:
-        """A clip's array as stored rows: float32 (rows, layers x dim), layer 0's columns first."""
-        array = np.asarray(array, dtype=np.float32)
+        """A clip's array as stored rows: float32 (rows, layers x dim), layer 0's columns first (a value too large
+        for float32 becomes infinite, which `check` refuses)."""
+        with np.errstate(over="ignore"):
+            array = np.asarray(array, dtype=np.float32)
         if self.rows is RowKind.UTTERANCE:
             return array.reshape(1, -1)
         if self.layers:
@@ -105,15 +108,6 @@ class Layout:
     def describe(self) -> str:
         layers = f"{self.layers} layers of " if self.layers else ""
         return f"{self.rows.value} rows, {layers}{self.dim} columns"
-
-
-def shown(uid: str) -> str:
-    """A clip id as a message quotes it: control characters and the like escaped, so a message stays one line.
-
-    >>> shown("Actor_01/a"), shown("a\\nb")
-    ("'Actor_01/a'", "'a\\\\nb'")
-    """
-    return f"'{uid}'" if uid.isprintable() else repr(uid)
 
 
 def clip_hash(uid: str, stored: np.ndarray) -> str:

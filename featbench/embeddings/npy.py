@@ -23,7 +23,8 @@ from typing import IO
 import numpy as np
 
 from featbench.embeddings.budget import MemoryBudget
-from featbench.errors import FeatbenchError, one_line
+from featbench.embeddings.messages import plain, reason
+from featbench.errors import FeatbenchError
 
 SUFFIX = ".npy"
 Header = tuple[tuple[int, ...], bool, np.dtype]  # shape, Fortran order, dtype
@@ -40,7 +41,7 @@ def read_header(stream: IO[bytes], where: str) -> Header:
     except FeatbenchError:
         raise
     except Exception as err:  # numpy raises ValueError, zipfile and zlib their own kinds, on damaged bytes
-        raise FeatbenchError(f"{where}: not a readable .npy array ({one_line(err)})") from None
+        raise FeatbenchError(f"{where}: not a readable .npy array ({reason(err)})") from None
     return header
 
 
@@ -53,7 +54,7 @@ def read_data(stream: IO[bytes], where: str, header: Header) -> np.ndarray:
         data = stream.read(nbytes)
         trailing = stream.read(1)
     except Exception as err:  # a damaged zip member: bad CRC, bad deflate stream, ...
-        raise FeatbenchError(f"{where}: cannot read its values ({one_line(err)})") from None
+        raise FeatbenchError(f"{where}: cannot read its values ({reason(err)})") from None
     if len(data) != nbytes:
         raise FeatbenchError(f"{where}: truncated (its header declares {nbytes} bytes of values, {len(data)} follow)")
     if trailing:
@@ -65,11 +66,11 @@ def read_npy(file: Path, budget: MemoryBudget) -> np.ndarray:
     """The array of an .npy file, checked against `budget` before its values are read."""
     try:
         with open(file, "rb") as stream:
-            header = read_header(stream, str(file))
-            budget.check(str(file), header[0], header[2])
-            return read_data(stream, str(file), header)
+            header = read_header(stream, plain(file))
+            budget.check(plain(file), header[0], header[2])
+            return read_data(stream, plain(file), header)
     except OSError as err:
-        raise FeatbenchError(f"{file}: cannot read it ({one_line(err)})") from None
+        raise FeatbenchError(f"{plain(file)}: cannot read it ({reason(err)})") from None
 
 
 class NpzArchive:
@@ -77,12 +78,12 @@ class NpzArchive:
     array read when asked for (`read`)."""
 
     def __init__(self, path: Path, budget: MemoryBudget):
-        self.path, self.budget = path, budget
+        self.path, self.budget, self.shown = path, budget, plain(path)
         try:
             self.zip = zipfile.ZipFile(path)
             members = [m for m in self.zip.infolist() if not m.is_dir()]
         except Exception as err:  # BadZipFile, EOFError (a 0-byte file), OSError, ...
-            raise FeatbenchError(f"{path}: not a readable .npz file ({one_line(err)})") from None
+            raise FeatbenchError(f"{plain(path)}: not a readable .npz file ({reason(err)})") from None
         try:
             self.names = self._names([m.filename for m in members])
             self.headers = {name: self._read_header(name) for name in self.names}
@@ -94,14 +95,14 @@ class NpzArchive:
         seen: set[str] = set()
         for file in files:
             if not file.endswith(SUFFIX):
-                raise FeatbenchError(f"{self.path}: holds {file!r}, which is not an array (.npz members are NAME.npy)")
+                raise FeatbenchError(f"{self.shown}: holds {file!r}, which is not an array (.npz members are NAME.npy)")
             if file in seen:
-                raise FeatbenchError(f"{self.path}: holds {file!r} twice")
+                raise FeatbenchError(f"{self.shown}: holds {file!r} twice")
             seen.add(file)
         return sorted(file[: -len(SUFFIX)] for file in files)
 
     def where(self, name: str) -> str:
-        return f"{self.path}: {name!r}"
+        return f"{self.shown}: {name!r}"
 
     def _read_header(self, name: str) -> Header:
         try:
@@ -110,7 +111,7 @@ class NpzArchive:
         except FeatbenchError:
             raise
         except Exception as err:  # an encrypted or unsupported member, a damaged local header
-            raise FeatbenchError(f"{self.where(name)}: cannot read it ({one_line(err)})") from None
+            raise FeatbenchError(f"{self.where(name)}: cannot read it ({reason(err)})") from None
 
     def header(self, name: str) -> tuple[tuple[int, ...], np.dtype]:
         """The shape and dtype array `name` declares."""
@@ -129,7 +130,7 @@ class NpzArchive:
         except FeatbenchError:
             raise
         except Exception as err:
-            raise FeatbenchError(f"{self.where(name)}: cannot read it ({one_line(err)})") from None
+            raise FeatbenchError(f"{self.where(name)}: cannot read it ({reason(err)})") from None
 
     def close(self) -> None:
         self.zip.close()

@@ -29,7 +29,8 @@ import pandas as pd
 
 from featbench.embeddings.budget import MemoryBudget
 from featbench.embeddings.files import EmbeddingSource, open_source
-from featbench.embeddings.imported import IMPORTED, Layout, Rows, clip_hash, config_hash, content_hash, is_imported, shown
+from featbench.embeddings.imported import IMPORTED, Layout, Rows, clip_hash, config_hash, content_hash, is_imported
+from featbench.embeddings.messages import shown
 from featbench.errors import FeatbenchError
 from featbench.store import CORPUS_FILE, FamilyIndex, FamilyMeta, StoreWriter, family_path, read_corpus, write_corpus
 from featbench.store.reader import pending_files
