@@ -327,3 +327,26 @@ def test_the_memory_budget_bounds_each_read_and_comes_from_the_option_then_the_e
     result = _invoke("import", store, "--family", "toy-enc", "--from", tmp_path / "emb", "--describe", "toy",
                      "--memory-gb", "2")
     assert result.exit_code == 0 and "nothing to do" in result.output, result.output
+
+
+def test_a_ctrl_c_that_h5py_turns_into_an_error_is_still_a_ctrl_c(table, store, tmp_path, monkeypatch):
+    import os
+    import signal
+
+    from featbench.embeddings import hdf5
+
+    source, listing = _h5_datasets(class_arrays(table), tmp_path), hdf5._datasets
+
+    def interrupted(path, handle):  # as h5py's lock does: Ctrl-C inside it comes out as a SystemError
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):
+                pass
+        except KeyboardInterrupt as err:
+            raise SystemError("<cyfunction FastRLock.__exit__> returned a result with an exception set") from err
+        return listing(path, handle)
+
+    monkeypatch.setattr(hdf5, "_datasets", interrupted)
+    with pytest.raises(KeyboardInterrupt):  # not "featbench: error: ... cannot list its contents (SystemError ...)"
+        run_import(store, "emb", source, "d")
+    assert not family_path(store, "emb").exists()

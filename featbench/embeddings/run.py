@@ -100,11 +100,15 @@ def run_import(store: str | Path, family: str, source: str | Path, description: 
         raise FeatbenchError(f"--frame-rate {frame_rate}: give the frames per second (0: unknown)")
     budget = MemoryBudget.of(memory_gb)
     with InterruptGuard() as guard:
-        embeddings = open_source(source, budget)
         try:
-            report = _import(Path(store), family, embeddings, description, rows, frame_rate, unlabelled, guard)
-        finally:
-            embeddings.close()
+            embeddings = open_source(source, budget)
+            try:
+                report = _import(Path(store), family, embeddings, description, rows, frame_rate, unlabelled, guard)
+            finally:
+                embeddings.close()
+        except FeatbenchError:
+            guard.check()  # a library's error that the Ctrl-C caused (h5py raises SystemError for one in its lock)
+            raise
         guard.check()
     return report
 

@@ -502,7 +502,9 @@ def test_ctrl_c_during_the_write_phase_exits_130_keeps_whole_clips_and_a_rerun_f
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
-        assert proc.returncode == 130, f"Ctrl-C {delay} s into the write phase: exit {proc.returncode}\n{out}\n{err}"
+        # 130; rarely the interpreter itself ends by SIGINT after the line (a shell reports that as 130 too)
+        assert proc.returncode in (130, -signal.SIGINT), f"Ctrl-C {delay} s into the write phase: exit " \
+            f"{proc.returncode}\n{out}\n{err}"
         assert err.strip().splitlines() == ["featbench: interrupted; finished work is kept, run the same command again "
                                             "to resume"], err
         assert not [p for p in store.rglob("*") if ".tmp" in p.name], "a half-written file was kept"
