@@ -74,8 +74,9 @@ def _datasets(path: Path, handle) -> dict:
             raise FeatbenchError(f"{path}: {name!r} is an external link to {target.filename!r} ({target.path!r}); "
                                  f"{OUTSIDE}")
         if kind != h5py.h5l.TYPE_HARD:
-            raise FeatbenchError(f"{path}: {name!r} is a {'soft' if kind == h5py.h5l.TYPE_SOFT else 'user-defined'} link; "
-                                 f"{OUTSIDE}, by the names its datasets have (store the array under the clip's id)")
+            what = "a soft" if kind == h5py.h5l.TYPE_SOFT else "a user-defined"
+            raise FeatbenchError(f"{path}: {name!r} is {what} link; an import reads datasets by their own names only "
+                                 "(store each array under its clip's id)")
         try:
             item = handle[name]
         except Exception as err:
