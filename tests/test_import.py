@@ -249,3 +249,104 @@ def test_an_interrupted_import_keeps_whole_clips_and_the_same_command_finishes_i
                                       for u in kept.ids)
     report = run_import(store, "toy-enc", tmp_path / "emb", "toy")
     assert (report.imported, report.already) == (23, 9) and len(read_family(store, "toy-enc").ids) == 32
+
+
+def _ctrl_c_in_a_weakref_callback() -> None:
+    """Ctrl-C arriving while Python runs a weakref callback (h5py's object registry runs them as objects die): the
+    KeyboardInterrupt is raised inside the callback, which cannot raise, so Python reports it as unraisable
+    ("Exception ignored in") and goes on."""
+    import os
+    import signal
+    import weakref
+
+    class Thing:
+        pass
+
+    def callback(_):
+        os.kill(os.getpid(), signal.SIGINT)
+        for _ in range(1000):  # the interrupt is raised here, inside the callback
+            pass
+
+    thing = Thing()
+    ref = weakref.ref(thing, callback)  # noqa: F841 - alive until the callback has run
+    del thing
+
+
+def test_a_ctrl_c_swallowed_during_the_write_phase_still_stops_the_import(table, store, tmp_path, monkeypatch):
+    from featbench.store import StoreWriter
+
+    arrays = write_embeddings(table, tmp_path / "emb", extra=())
+    add, calls = StoreWriter.add, []
+
+    def add_then_ctrl_c(self, *args, **kwargs):
+        add(self, *args, **kwargs)
+        calls.append(args[1])
+        if len(calls) == 5:
+            _ctrl_c_in_a_weakref_callback()
+
+    monkeypatch.setattr(StoreWriter, "add", add_then_ctrl_c)
+    with pytest.raises(KeyboardInterrupt):  # before the fix the import went on and finished: the Ctrl-C was lost
+        run_import(store, "toy-enc", tmp_path / "emb", "toy")
+    monkeypatch.setattr(StoreWriter, "add", add)
+    kept = read_family(store, "toy-enc")
+    assert sorted(kept.ids) == sorted(calls) and all(
+        np.array_equal(kept.get(u), np.moveaxis(arrays[u], 0, 1).reshape(5, -1)) for u in kept.ids)
+    report = run_import(store, "toy-enc", tmp_path / "emb", "toy")
+    assert (report.imported, report.already) == (27, 5) and len(read_family(store, "toy-enc").ids) == 32
+
+
+@pytest.mark.parametrize("setting, variable", [("abc", None), ("0", None), ("-1", None), ("inf", None), ("nan", None),
+                                               (None, "abc"), (None, "0")])
+def test_a_memory_budget_that_is_no_positive_number_is_one_line_before_anything_is_read(table, store, tmp_path,
+                                                                                        monkeypatch, setting, variable):
+    from featbench.embeddings.budget import VARIABLE
+
+    write_embeddings(table, tmp_path / "emb", extra=())
+    if variable is not None:
+        monkeypatch.setenv(VARIABLE, variable)
+    with pytest.raises(FeatbenchError) as err:
+        run_import(store, "toy-enc", tmp_path / "emb", "toy", memory_gb=setting)
+    named = f"--memory-gb {setting}" if setting is not None else f"{VARIABLE}={variable}"
+    assert str(err.value).startswith(named) and "a number above 0" in str(err.value) and "\n" not in str(err.value)
+    assert not family_path(store, "toy-enc").exists()
+
+
+def test_the_memory_budget_bounds_each_read_and_comes_from_the_option_then_the_environment(table, store, tmp_path,
+                                                                                           monkeypatch):
+    from featbench.embeddings.budget import VARIABLE, MemoryBudget
+
+    write_embeddings(table, tmp_path / "emb", extra=())  # clips of 3 x 5 x 6 float32 values: 90 x 20 bytes to read
+    monkeypatch.setenv(VARIABLE, "0.000001")  # 1000 bytes: too little
+    with pytest.raises(FeatbenchError, match=r"declares shape \(3, 5, 6\) of float32 \(1.8 KB to read\), more than the "
+                                             rf"import's memory budget \(1e-06 GB, set by {VARIABLE}=0.000001\)"):
+        run_import(store, "toy-enc", tmp_path / "emb", "toy")
+    assert run_import(store, "toy-enc", tmp_path / "emb", "toy", memory_gb="0.000002").imported == 32  # the option wins
+    monkeypatch.delenv(VARIABLE)
+    auto = MemoryBudget.of()
+    assert auto.origin.startswith("half the memory available") and 0 < auto.bytes
+    result = _invoke("import", store, "--family", "toy-enc", "--from", tmp_path / "emb", "--describe", "toy",
+                     "--memory-gb", "2")
+    assert result.exit_code == 0 and "nothing to do" in result.output, result.output
+
+
+def test_a_ctrl_c_that_h5py_turns_into_an_error_is_still_a_ctrl_c(table, store, tmp_path, monkeypatch):
+    import os
+    import signal
+
+    from featbench.embeddings import hdf5
+
+    source, listing = _h5_datasets(class_arrays(table), tmp_path), hdf5._datasets
+
+    def interrupted(path, handle):  # as h5py's lock does: Ctrl-C inside it comes out as a SystemError
+        try:
+            os.kill(os.getpid(), signal.SIGINT)
+            for _ in range(1000):
+                pass
+        except KeyboardInterrupt as err:
+            raise SystemError("<cyfunction FastRLock.__exit__> returned a result with an exception set") from err
+        return listing(path, handle)
+
+    monkeypatch.setattr(hdf5, "_datasets", interrupted)
+    with pytest.raises(KeyboardInterrupt):  # not "featbench: error: ... cannot list its contents (SystemError ...)"
+        run_import(store, "emb", source, "d")
+    assert not family_path(store, "emb").exists()

@@ -34,6 +34,7 @@ from enum import Enum
 
 import numpy as np
 
+from featbench.embeddings.messages import shown
 from featbench.errors import FeatbenchError
 from featbench.layers import layer_column_names
 from featbench.row_kinds import RowKind
@@ -67,9 +68,12 @@ class Layout:
         axes = {RowKind.UTTERANCE: (1, 2), RowKind.FRAMES: (2, 3)}[kind]
         if array.ndim not in axes:
             what = "dim or layers x dim" if kind is RowKind.UTTERANCE else "frames x dim or layers x frames x dim"
-            raise FeatbenchError(f"clip '{uid}': an array of shape {array.shape} is not {kind.value} rows ({what}); "
+            raise FeatbenchError(f"clip {shown(uid)}: an array of shape {array.shape} is not {kind.value} rows ({what}); "
                                  "see --rows")
         layered = array.ndim == axes[1]
+        if 0 in array.shape:  # refused here: an import of 0 columns would only fail later, in train
+            what = "columns" if array.shape[-1] == 0 else "layers" if layered and array.shape[0] == 0 else "rows"
+            raise FeatbenchError(f"clip {shown(uid)}: an array of shape {array.shape} has no {what}")
         return cls(kind, array.shape[0] if layered else 0, array.shape[-1])
 
     @property
@@ -77,8 +81,10 @@ class Layout:
         return layer_column_names(self.layers, self.dim) if self.layers else [f"e{d:04d}" for d in range(self.dim)]
 
     def stored(self, array: np.ndarray) -> np.ndarray:
-        """A clip's array as stored rows: float32 (rows, layers x dim), layer 0's columns first."""
-        array = np.asarray(array, dtype=np.float32)
+        """A clip's array as stored rows: float32 (rows, layers x dim), layer 0's columns first (a value too large
+        for float32 becomes infinite, which `check` refuses)."""
+        with np.errstate(over="ignore"):
+            array = np.asarray(array, dtype=np.float32)
         if self.rows is RowKind.UTTERANCE:
             return array.reshape(1, -1)
         if self.layers:
@@ -86,19 +92,17 @@ class Layout:
         return np.ascontiguousarray(array.reshape(len(array), -1))
 
     def check(self, uid: str, array: np.ndarray, rows: Rows, utterance_only: bool) -> np.ndarray:
-        """Clip `uid`'s stored rows, refused in one line when they do not fit the first clip's layout, hold no row,
-        are not numbers or are not finite."""
+        """Clip `uid`'s stored rows, refused in one line when they do not fit the first clip's layout, hold no
+        value, are not numbers or are not finite."""
         if array.dtype.kind not in "fiub":
-            raise FeatbenchError(f"clip '{uid}': values of type {array.dtype} are not numbers")
+            raise FeatbenchError(f"clip {shown(uid)}: values of type {array.dtype} are not numbers")
         mine = Layout.of(uid, array, rows, utterance_only)
         if mine != self:
-            raise FeatbenchError(f"clip '{uid}': shape {array.shape} does not fit the other clips' "
+            raise FeatbenchError(f"clip {shown(uid)}: shape {array.shape} does not fit the other clips' "
                                  f"({self.describe()})")
         stored = self.stored(array)
-        if not len(stored):
-            raise FeatbenchError(f"clip '{uid}': no rows")
         if not np.all(np.isfinite(stored)):
-            raise FeatbenchError(f"clip '{uid}': NaN or infinite values (as float32)")
+            raise FeatbenchError(f"clip {shown(uid)}: NaN or infinite values (as float32)")
         return stored
 
     def describe(self) -> str:

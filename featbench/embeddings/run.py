@@ -27,11 +27,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from featbench.embeddings.budget import MemoryBudget
 from featbench.embeddings.files import EmbeddingSource, open_source
 from featbench.embeddings.imported import IMPORTED, Layout, Rows, clip_hash, config_hash, content_hash, is_imported
+from featbench.embeddings.messages import shown
 from featbench.errors import FeatbenchError
 from featbench.store import CORPUS_FILE, FamilyIndex, FamilyMeta, StoreWriter, family_path, read_corpus, write_corpus
 from featbench.store.reader import pending_files
+from featbench.worker_process import InterruptGuard
 
 SHOWN = 10  # ids listed by name in a summary line; the rest are counted
 
@@ -70,7 +73,7 @@ def _names(ids: list[str]) -> str:
     '0, 1, 2, 3, 4, 5, 6, 7, 8, 9 and 2 more'
     """
     more = f" and {len(ids) - SHOWN} more" if len(ids) > SHOWN else ""
-    return ", ".join(ids[:SHOWN]) + more
+    return ", ".join(u if u.isprintable() else repr(u) for u in ids[:SHOWN]) + more
 
 
 def check_name(family: str) -> None:
@@ -79,7 +82,7 @@ def check_name(family: str) -> None:
     from featbench.features.plugins import usable_name
 
     if not usable_name(family):
-        raise FeatbenchError(f"--family '{family}': use lower-case letters, digits, '-' and '_' (views write name@L4 "
+        raise FeatbenchError(f"--family {shown(family)}: use lower-case letters, digits, '-' and '_' (views write name@L4 "
                              "and a+b)")
     if family in all_families():
         raise FeatbenchError(f"--family '{family}' is a family featbench extracts (see `featbench families`); give the "
@@ -87,38 +90,58 @@ def check_name(family: str) -> None:
 
 
 def run_import(store: str | Path, family: str, source: str | Path, description: str = "", rows: Rows = Rows.AUTO,
-               frame_rate: float = 0.0, unlabelled: bool = False) -> ImportReport:
-    """Import the embeddings at `source` (`featbench.embeddings.files`) into `store` as family `family`; every
-    check (name, options, corpus table, every clip's array) runs before anything is written."""
+               frame_rate: float = 0.0, unlabelled: bool = False, memory_gb: str | float | None = None) -> ImportReport:
+    """Import the embeddings at `source` (`featbench.embeddings.files`) into `store` as family `family`, every read
+    within the memory budget `memory_gb` (`MemoryBudget.of`); every check (name, options, corpus table, every clip's
+    array) runs before anything is written. A Ctrl-C, even one a library swallowed, ends it as KeyboardInterrupt
+    (whole clips kept: the same call finishes the import)."""
     check_name(family)
     if not math.isfinite(frame_rate) or frame_rate < 0:
         raise FeatbenchError(f"--frame-rate {frame_rate}: give the frames per second (0: unknown)")
-    store = Path(store)
-    embeddings = open_source(source)
-    try:
-        table = _corpus(store, embeddings, unlabelled)
-        corpus_ids, held = list(table["id"]), set(embeddings.ids)
-        known = set(corpus_ids)
-        matched = [u for u in embeddings.ids if u in known]
-        if not matched:
-            raise FeatbenchError(f"--from {embeddings.path}: none of its {len(embeddings.ids)} ids is a clip of "
-                                 f"{store / CORPUS_FILE} (e.g. '{embeddings.ids[0]}' there, '{corpus_ids[0]}' here)")
-        layout, hashes = _scan(embeddings, matched, rows)
-        meta = imported_meta(family, description, layout, hashes, frame_rate, embeddings)
-        report = ImportReport(store, family, f"{embeddings.form} {embeddings.path}", layout.describe(), meta.config_hash,
-                              not_in_corpus=[u for u in embeddings.ids if u not in known],
-                              without_embedding=[u for u in corpus_ids if u not in held])
-        with StoreWriter(store) as writer:
-            _refuse_other(store, meta)
-            if unlabelled:
+    budget = MemoryBudget.of(memory_gb)
+    with InterruptGuard() as guard:
+        try:
+            embeddings = open_source(source, budget)
+            try:
+                report = _import(Path(store), family, embeddings, description, rows, frame_rate, unlabelled, guard)
+            finally:
+                embeddings.close()
+        except FeatbenchError:
+            guard.check()  # a library's error that the Ctrl-C caused (h5py raises SystemError for one in its lock)
+            raise
+        guard.check()
+    return report
+
+
+def _import(store: Path, family: str, embeddings: EmbeddingSource, description: str, rows: Rows, frame_rate: float,
+            unlabelled: bool, guard: InterruptGuard) -> ImportReport:
+    table = _corpus(store, embeddings, unlabelled)
+    corpus_ids, held = list(table["id"]), set(embeddings.ids)
+    known = set(corpus_ids)
+    matched = [u for u in embeddings.ids if u in known]
+    if not matched:
+        raise FeatbenchError(f"--from {embeddings.path}: none of its {len(embeddings.ids)} ids is a clip of "
+                             f"{store / CORPUS_FILE} (e.g. {shown(embeddings.ids[0])} there, {shown(corpus_ids[0])} here)")
+    layout, hashes = _scan(embeddings, matched, rows, guard)
+    meta = imported_meta(family, description, layout, hashes, frame_rate, embeddings)
+    report = ImportReport(store, family, f"{embeddings.form} {embeddings.path}", layout.describe(), meta.config_hash,
+                          not_in_corpus=[u for u in embeddings.ids if u not in known],
+                          without_embedding=[u for u in corpus_ids if u not in held])
+    with StoreWriter(store) as writer:
+        _refuse_other(store, meta)
+        if unlabelled:
+            with InterruptGuard(defer=True):  # never a corpus table half-replaced
                 write_corpus(store, table)
-            done = writer.prepare(meta)
-            todo = [u for u in matched if done.get(u) != hashes[u]]
-            for uid, array in embeddings.arrays(todo):
-                writer.add(family, uid, hashes[uid], layout.check(uid, array, rows, embeddings.utterance_only))
-            writer.consolidate(family, corpus_ids, expected=hashes)
-    finally:
-        embeddings.close()
+        done = writer.prepare(meta)
+        todo = [u for u in matched if done.get(u) != hashes[u]]
+        for uid, array in embeddings.arrays(todo):
+            stored = _checked(embeddings, layout, uid, array, rows)
+            if clip_hash(uid, stored) != hashes[uid]:
+                raise FeatbenchError(f"{embeddings.path}: clip {shown(uid)} changed while it was imported (read twice, "
+                                     "it differs); import it again once nothing writes to it")
+            writer.add(family, uid, hashes[uid], stored)
+            guard.check()  # a Ctrl-C that h5py or numpy swallowed (a weakref callback) still stops the import here
+        writer.consolidate(family, corpus_ids, expected=hashes)
     report.imported, report.already = len(todo), len(matched) - len(todo)
     return report
 
@@ -141,13 +164,25 @@ def _corpus(store: Path, embeddings: EmbeddingSource, unlabelled: bool) -> pd.Da
     return pd.concat([earlier, new], ignore_index=True).fillna("")
 
 
-def _scan(embeddings: EmbeddingSource, ids: list[str], rows: Rows) -> tuple[Layout, dict[str, str]]:
+def _scan(embeddings: EmbeddingSource, ids: list[str], rows: Rows, guard: InterruptGuard) -> tuple[Layout, dict[str, str]]:
     """Every clip's array read and checked (`Layout.check`): (the layout, {id: clip hash}); nothing written yet."""
     layout, hashes = None, {}
     for uid, array in embeddings.arrays(ids):
-        layout = layout or Layout.of(uid, array, rows, embeddings.utterance_only)
-        hashes[uid] = clip_hash(uid, layout.check(uid, array, rows, embeddings.utterance_only))
+        try:
+            layout = layout or Layout.of(uid, array, rows, embeddings.utterance_only)
+        except FeatbenchError as err:
+            raise FeatbenchError(f"{embeddings.path}: {err}") from None
+        hashes[uid] = clip_hash(uid, _checked(embeddings, layout, uid, array, rows))
+        guard.check()
     return layout, hashes
+
+
+def _checked(embeddings: EmbeddingSource, layout: Layout, uid: str, array: np.ndarray, rows: Rows) -> np.ndarray:
+    """Clip `uid`'s stored rows (`Layout.check`), a refusal naming the source."""
+    try:
+        return layout.check(uid, array, rows, embeddings.utterance_only)
+    except FeatbenchError as err:
+        raise FeatbenchError(f"{embeddings.path}: {err}") from None
 
 
 def imported_meta(family: str, description: str, layout: Layout, hashes: dict[str, str], frame_rate: float,
@@ -174,5 +209,5 @@ def _refuse_other(store: Path, meta: FamilyMeta) -> None:
             raise FeatbenchError(f"{path}: '{meta.family}' was extracted there, not imported; import under another "
                                  "--family name")
         raise FeatbenchError(f"{path}: '{meta.family}' holds other imported embeddings (config hash {old.config_hash}, "
-                             f"'{old.description}'), not these ({meta.config_hash}: other arrays or another description); "
+                             f"{shown(old.description)}), not these ({meta.config_hash}: other arrays or another description); "
                              f"import them under another --family name, or remove {path.name} first")
