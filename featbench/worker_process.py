@@ -19,6 +19,15 @@ __all__ = ["InterruptGuard", "born_with_interrupts_blocked", "limit_threads", "s
 _WORKER: dict[str, int] = {}  # this process's worker number, once a pool or a cluster gave it one
 
 
+_sigints = 0  # SIGINTs that reached an InterruptGuard's handler in this process
+
+
+def sigints_seen() -> int:
+    """How many SIGINTs (Ctrl-C) the InterruptGuards of this process have received: code that must tell a user's
+    Ctrl-C from a KeyboardInterrupt raised by other code compares it before and after (featbench.foreign_code)."""
+    return _sigints
+
+
 class InterruptGuard:
     """Within the block, SIGINT sets `interrupted` before raising KeyboardInterrupt, so an interrupt that
     a C library swallowed is still seen by `check()`. Only the main thread can install the handler.
@@ -53,6 +62,8 @@ class InterruptGuard:
             self._unraisable(unraisable)
 
     def _handler(self, signum, frame):
+        global _sigints
+        _sigints += 1
         self.interrupted = True
         if not self.defer:
             raise KeyboardInterrupt
