@@ -7,6 +7,7 @@ hang and traceback, then the bad verdicts themselves. Exit 1 if any case broke t
 
     .venv/bin/python benchmarks/fuzz_campaign.py [--cases 500] [--seed 1] [--only audio]
 """
+
 from __future__ import annotations
 
 import argparse

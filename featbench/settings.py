@@ -27,6 +27,7 @@ featbench.errors.FeatbenchError: FEATBENCH_READ_TIMEOUT='inf': give the seconds 
 Traceback (most recent call last):
 featbench.errors.FeatbenchError: OPENBLAS_NUM_THREADS='²': give a whole number of threads from 1 to 1024 (unset: 1)
 """
+
 from __future__ import annotations
 
 import math
@@ -87,8 +88,9 @@ def _seconds(environ: Mapping[str, str] | None, name: str, default: float, what:
     except ValueError:
         value = math.nan
     if not 0 < value <= MAX_TIMEOUT_S:  # also refuses nan
-        raise _refusal(name, text, f"give the seconds {what}, a number above 0 and at most {MAX_TIMEOUT_S:g} "
-                                   f"(unset: {default:g})")
+        raise _refusal(
+            name, text, f"give the seconds {what}, a number above 0 and at most {MAX_TIMEOUT_S:g} (unset: {default:g})"
+        )
     return value
 
 
@@ -135,8 +137,9 @@ def temp_dirs(environ: Mapping[str, str] | None = None) -> dict[str, str]:
         if not text:
             continue
         if "\0" in text or not os.path.isdir(text) or not os.access(text, os.W_OK | os.X_OK):
-            raise _refusal(name, text, "not a folder this user can write to; give an existing writable folder, "
-                                       "or unset it")
+            raise _refusal(
+                name, text, "not a folder this user can write to; give an existing writable folder, or unset it"
+            )
         found[name] = text
     return found
 

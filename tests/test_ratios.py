@@ -147,7 +147,7 @@ def test_ua_intervals_stay_between_0_and_100(tmp_path):
 def test_two_corpora_compare_like_with_like(tmp_path):
     within = rows_of({"egemaps": FLAT, "whisper": STEEP}, x={"egemaps": X[:4] + [67.0], "whisper": X[:4] + [67.0]})
     cross = rows_of({"whisper": [0.30, 0.35, 0.40, 0.42, 0.45]}, x={"whisper": X[:4] + [176.0]}, seed=3)
-    cross = cross.assign(**Setup("whisper", CROSS, "other").columns())  # shown as 'whisper [from other]' 
+    cross = cross.assign(**Setup("whisper", CROSS, "other").columns())  # shown as 'whisper [from other]'
     path = _write(pd.concat([within, cross]), tmp_path / "r.csv")
     made = compare([path], tmp_path / "rep", baseline="egemaps", n_boot=100)
     summary = (tmp_path / "rep" / "summary.md").read_text()

@@ -17,11 +17,10 @@ from typer.testing import CliRunner
 
 from featbench.cli import app
 from featbench.report.analysis import analyse
-from featbench.report.claims import FULL_BUDGET_ONLY, NOT_REACHED, NOT_SIGNIFICANT, SUPPORTED, claims_of, verdict
+from featbench.report.claims import FULL_BUDGET_ONLY, NOT_REACHED, NOT_SIGNIFICANT, SUPPORTED, verdict
 from featbench.report.compare import build_report
 from featbench.report.efficiency import efficiency_ratio
 from featbench.report.markdown import render_markdown
-from featbench.results import Normalisation, Setup
 from test_ratios import FLAT, STEEP, X, rows_of
 
 REPO = Path(__file__).resolve().parents[1]

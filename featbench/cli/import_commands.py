@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -19,7 +19,7 @@ def import_(
     rows: Annotated[str, typer.Option(metavar="KIND", rich_help_panel=PANEL_FEATURES, help="How to read a clip's array: auto (1 axis: one utterance row; 2: frames x dim; 3: layers x frames x dim), frames, or utterance (1 axis: dim; 2: layers x dim).")] = "auto",
     frame_rate: Annotated[float, typer.Option(metavar="HZ", rich_help_panel=PANEL_FEATURES, help="Frames per second of frame rows (recorded; 0: unknown).")] = 0.0,
     unlabelled: Annotated[bool, typer.Option("--unlabelled", help="The imported ids become the store's clips, without labels (a store for `featbench predict --store`); refused for a store with labelled clips.")] = False,
-    memory_gb: Annotated[Optional[str], typer.Option("--memory-gb", metavar="GB", show_default=False, help="The most memory one read may take, in GB (an array as its file declares it, plus its float32 copies); a source declaring more is refused before anything is read. Default: FEATBENCH_IMPORT_MEMORY_GB, else half the memory available (auto).")] = None,
+    memory_gb: Annotated[str | None, typer.Option("--memory-gb", metavar="GB", show_default=False, help="The most memory one read may take, in GB (an array as its file declares it, plus its float32 copies); a source declaring more is refused before anything is read. Default: FEATBENCH_IMPORT_MEMORY_GB, else half the memory available (auto).")] = None,
 ) -> None:
     """Import precomputed embeddings into a store as a family: train, compare, fit and predict read it like an extracted one.
 

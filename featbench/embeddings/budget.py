@@ -41,7 +41,7 @@ class MemoryBudget:
     origin: str
 
     @classmethod
-    def of(cls, setting: str | float | None = None) -> "MemoryBudget":
+    def of(cls, setting: str | float | None = None) -> MemoryBudget:
         """The budget from `setting` (GB, or 'auto'), else FEATBENCH_IMPORT_MEMORY_GB, else half the available memory;
         a one-line FeatbenchError naming the setting when it is not a positive number of GB."""
         if setting is not None and str(setting).strip():
@@ -52,7 +52,7 @@ class MemoryBudget:
         return cls._auto()
 
     @classmethod
-    def _parse(cls, text: str, origin: str) -> "MemoryBudget":
+    def _parse(cls, text: str, origin: str) -> MemoryBudget:
         if text.strip().lower() == "auto":
             return cls._auto()
         try:
@@ -64,7 +64,7 @@ class MemoryBudget:
         return cls(max(1, int(gb * 1e9)), f"set by {origin}")
 
     @classmethod
-    def _auto(cls) -> "MemoryBudget":
+    def _auto(cls) -> MemoryBudget:
         available = available_bytes()
         known = available is not None
         half = (available if known else UNKNOWN_AVAILABLE) // 2

@@ -59,7 +59,7 @@ class Layout:
     dim: int
 
     @classmethod
-    def of(cls, uid: str, array: np.ndarray, rows: Rows, utterance_only: bool = False) -> "Layout":
+    def of(cls, uid: str, array: np.ndarray, rows: Rows, utterance_only: bool = False) -> Layout:
         """The layout of clip `uid`'s array as `rows` reads it; a one-line FeatbenchError for one it cannot take."""
         if utterance_only and rows is Rows.FRAMES:
             raise FeatbenchError("--rows frames: an 'ids' + 'embeddings' file holds one utterance row per clip")

@@ -25,6 +25,7 @@ True
 >>> judge(Case("ok", lambda: 2 + 2, check=lambda r: r == 4)).outcome
 'harmless'
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -47,9 +48,31 @@ REPO = Path(__file__).resolve().parents[2]
 # Names a user (or an attacker) can give a label, a speaker, a corpus, a file: markup, spreadsheet formulas,
 # path tricks, control characters, odd Unicode, empty and huge.
 HOSTILE_NAMES = (
-    "<script>alert(1)</script>", "<img src=x onerror=alert(1)>", "=HYPERLINK(\"http://x\")", "+1+2", "-2+3",
-    "@SUM(A1)", "|cmd", "**bold** _x_ [link](javascript:alert(1))", "a|b|c", "../../etc/passwd", "a\nb", "a\rb",
-    "tab\there", "\u202eevil", "ñ²⁹", "日本語", "x" * 300, " ", "-x", "*", "?", "%s%n", "{0}", "\\", "'\"`",
+    "<script>alert(1)</script>",
+    "<img src=x onerror=alert(1)>",
+    '=HYPERLINK("http://x")',
+    "+1+2",
+    "-2+3",
+    "@SUM(A1)",
+    "|cmd",
+    "**bold** _x_ [link](javascript:alert(1))",
+    "a|b|c",
+    "../../etc/passwd",
+    "a\nb",
+    "a\rb",
+    "tab\there",
+    "\u202eevil",
+    "ñ²⁹",
+    "日本語",
+    "x" * 300,
+    " ",
+    "-x",
+    "*",
+    "?",
+    "%s%n",
+    "{0}",
+    "\\",
+    "'\"`",
 )
 
 
@@ -89,6 +112,7 @@ class _Timeout(BaseException):
 @contextlib.contextmanager
 def time_limit(seconds: float):
     """Raise _Timeout in the main thread after `seconds` (SIGALRM; the tests run in the main thread)."""
+
     def ring(signum, frame):
         raise _Timeout()
 
@@ -159,8 +183,9 @@ class Tally:
 
     def assert_clean(self, at_least: int = 1) -> None:
         """Fail with every bad verdict listed; also fail when fewer than `at_least` cases ran."""
-        assert not self.bad, f"{self.surface}: {len(self.bad)} of {self.total} cases broke the contract:\n" + \
-            "\n".join(str(v) for v in self.bad[:20])
+        assert not self.bad, f"{self.surface}: {len(self.bad)} of {self.total} cases broke the contract:\n" + "\n".join(
+            str(v) for v in self.bad[:20]
+        )
         assert self.total >= at_least, f"{self.surface}: only {self.total} cases ran"
 
 
@@ -175,6 +200,7 @@ def campaign(surface: Surface, count: int, workdir: Path, seed: int = 0) -> Tall
 
 
 # ---- the fuzzer: byte mutations and hostile values ----
+
 
 def mutate(data: bytes, rng: random.Random) -> bytes:
     """One random damage to `data`: truncation, flipped bytes, a zeroed or 0xff run, a duplicated or removed
@@ -193,24 +219,48 @@ def mutate(data: bytes, rng: random.Random) -> bytes:
         return bytes(buf)
     start, length = rng.randrange(n), rng.randrange(1, 33)
     if kind == 3:
-        buf[start:start + length] = bytes(min(length, n - start))
+        buf[start : start + length] = bytes(min(length, n - start))
     elif kind == 4:
-        buf[start:start + length] = b"\xff" * min(length, n - start)
+        buf[start : start + length] = b"\xff" * min(length, n - start)
     elif kind == 5:
-        buf[start:start] = buf[start:start + length]
+        buf[start:start] = buf[start : start + length]
     else:
-        del buf[start:start + length]
+        del buf[start : start + length]
     return bytes(buf)
 
 
 def hostile_value(rng: random.Random):
     """A value of the wrong kind or size, for a field that expects something else."""
-    return rng.choice([None, "", "abc", "nan", "inf", "-inf", "0", "-1", "1e309", 2 ** 63, -(2 ** 63), 2 ** 31,
-                       float("nan"), float("inf"), 1.5, [], {}, [1, 2], "x" * 10000, b"\x00\xff", True,
-                       rng.choice(HOSTILE_NAMES)])
+    return rng.choice(
+        [
+            None,
+            "",
+            "abc",
+            "nan",
+            "inf",
+            "-inf",
+            "0",
+            "-1",
+            "1e309",
+            2**63,
+            -(2**63),
+            2**31,
+            float("nan"),
+            float("inf"),
+            1.5,
+            [],
+            {},
+            [1, 2],
+            "x" * 10000,
+            b"\x00\xff",
+            True,
+            rng.choice(HOSTILE_NAMES),
+        ]
+    )
 
 
 # ---- the command line, in a child process with bounds ----
+
 
 @dataclass
 class CliResult:
@@ -225,17 +275,30 @@ class CliResult:
         return [line for line in self.stderr.splitlines() if line.strip()]
 
 
-def run_cli(args: Sequence[str], *, cwd: Path | None = None, env: dict | None = None, seconds: float = 120,
-            memory_mb: float = 1500) -> CliResult:
+def run_cli(
+    args: Sequence[str],
+    *,
+    cwd: Path | None = None,
+    env: dict | None = None,
+    seconds: float = 120,
+    memory_mb: float = 1500,
+) -> CliResult:
     """`python -m featbench ARGS` in a child process; killed (with its children) past `seconds` or when the
     resident memory of its process tree passes `memory_mb`; code -9 then, and the reason in stderr."""
     import psutil
 
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     start, peak = time.monotonic(), 0.0
-    proc = subprocess.Popen([sys.executable, "-m", "featbench", *args], cwd=cwd, env=full_env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "featbench", *args],
+        cwd=cwd,
+        env=full_env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     reason = ""
     import threading
 
@@ -247,7 +310,7 @@ def run_cli(args: Sequence[str], *, cwd: Path | None = None, env: dict | None = 
             return
         while proc.poll() is None:
             try:
-                rss = sum(p.memory_info().rss for p in [parent, *parent.children(recursive=True)]) / 2 ** 20
+                rss = sum(p.memory_info().rss for p in [parent, *parent.children(recursive=True)]) / 2**20
             except psutil.Error:
                 rss = 0.0
             peak = max(peak, rss)

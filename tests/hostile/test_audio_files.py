@@ -4,6 +4,7 @@ The contract of one clip: `featbench.audio.load` returns a finite mono float32 s
 refuses it with an AudioProblem (the clip then goes to errors.csv; the run goes on). Never another exception,
 never a hang, never a huge allocation from a header's claims.
 """
+
 from __future__ import annotations
 
 import io
@@ -30,8 +31,13 @@ def _clip(rng: random.Random, fmt: str, subtype: str) -> bytes:
 
 
 def _is_usable_signal(signal) -> bool:
-    return isinstance(signal, np.ndarray) and signal.ndim == 1 and signal.dtype == np.float32 and signal.size > 0 \
+    return (
+        isinstance(signal, np.ndarray)
+        and signal.ndim == 1
+        and signal.dtype == np.float32
+        and signal.size > 0
         and bool(np.all(np.isfinite(signal)))
+    )
 
 
 def audio_cases(rng: random.Random, workdir: Path):
@@ -47,8 +53,13 @@ def audio_cases(rng: random.Random, workdir: Path):
         path = workdir / f"clip{i}{suffix}"
         path.write_bytes(data)
         i += 1
-        yield Case(f"{path.name} ({len(data)} bytes)", lambda path=path: load(path, cfg), check=_is_usable_signal,
-                   refusals=(AudioProblem,), seconds=30)
+        yield Case(
+            f"{path.name} ({len(data)} bytes)",
+            lambda path=path: load(path, cfg),
+            check=_is_usable_signal,
+            refusals=(AudioProblem,),
+            seconds=30,
+        )
 
 
 SURFACE = Surface("audio files", audio_cases)

@@ -8,6 +8,7 @@ would break a one-line message (control characters) and durations that are not s
 hostile names (markup, formulas, path tricks) are kept as written: escaping them is for whoever writes them out.
 Paths may lead out of the manifest's folder (the manifest says which files a corpus holds).
 """
+
 from __future__ import annotations
 
 import csv
@@ -21,8 +22,17 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from hostile.contract import (HOSTILE_NAMES, Case, Surface, assert_one_line_error, campaign, cases_budget,
-                              hostile_value, mutate, run_cli)
+from hostile.contract import (
+    HOSTILE_NAMES,
+    Case,
+    Surface,
+    assert_one_line_error,
+    campaign,
+    cases_budget,
+    hostile_value,
+    mutate,
+    run_cli,
+)
 
 CLIPS = 6
 SECONDS = 0.3
@@ -54,16 +64,27 @@ def _hostile_text(rng: random.Random) -> str:
         return str(hostile_value(rng))
     if pick == 2:
         return rng.choice(["", " ", "\x00", "a\x00b", "\ufeffsad", "e\u0301", "\x7f", "NULL", "#N/A", "True", "0x1F"])
-    return "".join(chr(rng.choice([rng.randrange(32, 127), rng.randrange(0x80, 0x3000)]))
-                   for _ in range(rng.randrange(1, 40)))
+    return "".join(
+        chr(rng.choice([rng.randrange(32, 127), rng.randrange(0x80, 0x3000)])) for _ in range(rng.randrange(1, 40))
+    )
 
 
 def _rows(rng: random.Random, n: int) -> list[dict]:
     files = rng.sample(range(CLIPS), n)
-    return [dict(id=f"u{j}", path=f"../clips/c{f}.wav", label=rng.choice(["sad", "angry", "neutral"]),
-                 speaker=f"s{j % 3}", group=f"g{j % 2}", gender=rng.choice(["f", "m", ""]),
-                 duration=rng.choice(["", str(SECONDS), "1"]), transcript=rng.choice(["", "Kids are talking."]),
-                 arousal=rng.choice(["", "2.5", "low"])) for j, f in enumerate(files)]
+    return [
+        dict(
+            id=f"u{j}",
+            path=f"../clips/c{f}.wav",
+            label=rng.choice(["sad", "angry", "neutral"]),
+            speaker=f"s{j % 3}",
+            group=f"g{j % 2}",
+            gender=rng.choice(["f", "m", ""]),
+            duration=rng.choice(["", str(SECONDS), "1"]),
+            transcript=rng.choice(["", "Kids are talking."]),
+            arousal=rng.choice(["", "2.5", "low"]),
+        )
+        for j, f in enumerate(files)
+    ]
 
 
 def _csv(header: list[str], rows: list[dict], newline: str = "\n") -> str:
@@ -86,9 +107,15 @@ def _expected(header: list[str], rows: list[dict], folder: Path):
         want = {}
         for r in rows:
             uid = given(r, "id") or str(Path(r["path"]).with_suffix(""))
-            want[uid] = dict(path=str((folder / r["path"]).resolve()), label=r[label], speaker=r["speaker"],
-                             group=given(r, "group") or r["speaker"], gender=given(r, "gender"),
-                             transcript=given(r, "transcript"), duration=given(r, "duration"))
+            want[uid] = dict(
+                path=str((folder / r["path"]).resolve()),
+                label=r[label],
+                speaker=r["speaker"],
+                group=given(r, "group") or r["speaker"],
+                gender=given(r, "gender"),
+                transcript=given(r, "transcript"),
+                duration=given(r, "duration"),
+            )
             if "arousal" in header:
                 want[uid]["arousal"] = r["arousal"]
         if not _sound(table) or sorted(table["id"]) != sorted(want):
@@ -102,6 +129,7 @@ def _expected(header: list[str], rows: list[dict], folder: Path):
             if any(row[k] != v for k, v in expected.items()):
                 return False
         return True
+
     return check
 
 
@@ -137,7 +165,7 @@ def _structure(rng: random.Random, folder: Path, rows: list[dict], header: list[
         6: lambda: (text.encode("utf-16"), _refused),
         7: lambda: ((text.rstrip("\n") + ",extra\n").encode(), _refused),
         8: lambda: ((cut + text.split("\n", 1)[1].replace(",", ";")).encode(), _refused),
-        9: lambda: ((text + '"' + first["path"] + ',sad\n').encode(), _refused),
+        9: lambda: ((text + '"' + first["path"] + ",sad\n").encode(), _refused),
         10: lambda: (text.replace("\n", "\n\n\n").encode(), ok),
         11: lambda: (text.encode("latin-1", errors="replace") + "é,sad,s1\n".encode("latin-1"), _refused),
     }
@@ -148,8 +176,14 @@ def _structure(rng: random.Random, folder: Path, rows: list[dict], header: list[
     if kind == 12:
         target["path"] = rng.choice(["../outside/o.wav", str(folder.parent / "outside" / "o.wav")])
         return _csv(header, changed).encode(), _expected(header, changed, folder)
-    bad_paths = {13: "../clips", 14: "../clips/fifo.wav", 15: "../clips/loop.wav", 16: "../clips/a\x00.wav",
-                 17: "x" * 300 + ".wav", 18: "/".join(["d"] * 3000) + ".wav"}
+    bad_paths = {
+        13: "../clips",
+        14: "../clips/fifo.wav",
+        15: "../clips/loop.wav",
+        16: "../clips/a\x00.wav",
+        17: "x" * 300 + ".wav",
+        18: "/".join(["d"] * 3000) + ".wav",
+    }
     if kind in bad_paths:
         target["path"] = bad_paths[kind]
         return _csv(header, changed).encode(), _refused
@@ -186,9 +220,13 @@ def manifest_cases(rng: random.Random, workdir: Path):
         manifest = folder / f"m{i}.csv"
         manifest.write_bytes(data)
         i += 1
-        yield Case(f"{manifest.name} ({len(data)} bytes, kind {kind})",
-                   lambda manifest=manifest: load_corpus("csv", manifest), check=check, names=(manifest.name,),
-                   seconds=20)
+        yield Case(
+            f"{manifest.name} ({len(data)} bytes, kind {kind})",
+            lambda manifest=manifest: load_corpus("csv", manifest),
+            check=check,
+            names=(manifest.name,),
+            seconds=20,
+        )
 
 
 SURFACE = Surface("corpus manifests", manifest_cases)
@@ -205,8 +243,10 @@ def test_printable_hostile_names_are_kept_as_written(tmp_path):
 
     _setup(tmp_path)
     printable = [n for n in HOSTILE_NAMES if n.strip() and not _CONTROL.search(n)]
-    rows = [dict(id=f"u{k}", path=f"../clips/c{k % CLIPS}.wav", label=name, speaker=name, transcript=name)
-            for k, name in enumerate(printable[:CLIPS])]
+    rows = [
+        dict(id=f"u{k}", path=f"../clips/c{k % CLIPS}.wav", label=name, speaker=name, transcript=name)
+        for k, name in enumerate(printable[:CLIPS])
+    ]
     (tmp_path / "m" / "names.csv").write_text(_csv(["id", "path", "label", "speaker", "transcript"], rows))
     table = load_corpus("csv", tmp_path / "m" / "names.csv").sort_values("id")
     assert list(table.label) == list(table.speaker) == list(table.transcript) == [r["label"] for r in rows]
@@ -226,7 +266,18 @@ def test_the_command_line_refuses_a_first_row_longer_than_the_header(tmp_path):
     _setup(tmp_path)
     manifest = tmp_path / "m" / "long.csv"
     manifest.write_text("path,label,speaker\n../clips/c0.wav,sad,s1,spare\n../clips/c1.wav,sad,s1\n")
-    result = run_cli(["extract", "csv", str(manifest), "--features", "egemaps-func", "--out", str(tmp_path / "store"),
-                      "--no-progress"], seconds=60)
+    result = run_cli(
+        [
+            "extract",
+            "csv",
+            str(manifest),
+            "--features",
+            "egemaps-func",
+            "--out",
+            str(tmp_path / "store"),
+            "--no-progress",
+        ],
+        seconds=60,
+    )
     assert "more fields than the header" in assert_one_line_error(result, naming=str(manifest))
     assert not (tmp_path / "store").exists()

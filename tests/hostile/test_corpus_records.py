@@ -5,6 +5,7 @@ The contract: `featbench.store.corpus_name` returns the recorded name (one print
 intact, and for a damaged or hostile record either a printable one-line name or a one-line refusal naming the
 file; never a traceback, a hang, or a name that would break a line of a CSV row or a report title.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,7 +40,7 @@ def record_cases(rng: random.Random, workdir: Path):
             if kind == 0:
                 data = mutate(data, rng)
             elif kind == 3:  # nesting deep enough to exhaust the JSON parser's recursion
-                data = rng.choice((b"[", b"{\"name\": [")) * rng.randrange(1, 5000)
+                data = rng.choice((b"[", b'{"name": [')) * rng.randrange(1, 5000)
             elif kind == 1:
                 data = json.dumps({"name": hostile_value(rng), "layout": "csv"}, default=str).encode()
             else:
@@ -50,8 +51,13 @@ def record_cases(rng: random.Random, workdir: Path):
         def check(result, expected=expected):
             return _printable_line(result) and (expected is None or result == expected)
 
-        yield Case(f"{path.name} ({'intact ' + repr(name)[:40] if intact else 'damaged'})",
-                   lambda store=store: corpus_name(store), check=check, names=(str(path),), seconds=10)
+        yield Case(
+            f"{path.name} ({'intact ' + repr(name)[:40] if intact else 'damaged'})",
+            lambda store=store: corpus_name(store),
+            check=check,
+            names=(str(path),),
+            seconds=10,
+        )
 
 
 SURFACE = Surface("corpus records", record_cases)
@@ -78,7 +84,22 @@ def test_train_on_a_store_with_a_bad_record_is_one_line_naming_it(demo_store, tm
     store = tmp_path / "store"
     shutil.copytree(demo_store, store)
     (store / "corpus.json").write_bytes(b'{"name": "a\\nb"}')  # a name that would break a line of every row
-    result = run_cli(["train", str(store), "--features", "egemaps-func", "--classifiers", "logreg", "--budgets", "4",
-                      "--seeds", "0", "--out", str(tmp_path / "r.csv")], seconds=120)
+    result = run_cli(
+        [
+            "train",
+            str(store),
+            "--features",
+            "egemaps-func",
+            "--classifiers",
+            "logreg",
+            "--budgets",
+            "4",
+            "--seeds",
+            "0",
+            "--out",
+            str(tmp_path / "r.csv"),
+        ],
+        seconds=120,
+    )
     assert_one_line_error(result, str(store / "corpus.json"))
     assert not (tmp_path / "r.csv").exists()

@@ -4,6 +4,7 @@ The contract: each variable is either used as documented (the value read equals 
 it means) or refused in one line naming the variable and its valid values, and on the command line before
 any work (no output folder made, no OpenMP warning from a library loaded first).
 """
+
 from __future__ import annotations
 
 import math
@@ -50,8 +51,15 @@ def _folder(text: str):
     return text if usable else None
 
 
-MEANING = {"FEATBENCH_READ_TIMEOUT": _timeout, "OMP_NUM_THREADS": _threads, "OPENBLAS_NUM_THREADS": _threads,
-           "MKL_NUM_THREADS": _threads, "TMPDIR": _folder, "TEMP": _folder, "TMP": _folder}
+MEANING = {
+    "FEATBENCH_READ_TIMEOUT": _timeout,
+    "OMP_NUM_THREADS": _threads,
+    "OPENBLAS_NUM_THREADS": _threads,
+    "MKL_NUM_THREADS": _threads,
+    "TMPDIR": _folder,
+    "TEMP": _folder,
+    "TMP": _folder,
+}
 
 
 def _good_value(name: str, rng: random.Random, workdir: Path) -> str:
@@ -71,8 +79,11 @@ def _settings(environ: dict):
 def _right(settings, environ: dict) -> bool:
     expected_threads = {k: _threads(v) for k, v in environ.items() if k.endswith("_THREADS") and v}
     expected_temp = {k: v for k, v in environ.items() if k in ("TMPDIR", "TEMP", "TMP") and v}
-    return settings.read_timeout_s == _timeout(environ.get("FEATBENCH_READ_TIMEOUT", "")) and \
-        settings.threads == expected_threads and settings.temp_dirs == expected_temp
+    return (
+        settings.read_timeout_s == _timeout(environ.get("FEATBENCH_READ_TIMEOUT", ""))
+        and settings.threads == expected_threads
+        and settings.temp_dirs == expected_temp
+    )
 
 
 def environment_cases(rng: random.Random, workdir: Path):
@@ -84,8 +95,13 @@ def environment_cases(rng: random.Random, workdir: Path):
             if value is not None:
                 environ[name] = value
         bad = tuple(name for name, value in environ.items() if MEANING[name](value) is None)
-        yield Case(f"{ {k: v[:40] for k, v in environ.items()} }", lambda e=environ: _settings(e),
-                   check=lambda s, e=environ: _right(s, e), names=bad or ("(no variable is invalid)",), seconds=5)
+        yield Case(
+            f"{ {k: v[:40] for k, v in environ.items()} }",
+            lambda e=environ: _settings(e),
+            check=lambda s, e=environ: _right(s, e),
+            names=bad or ("(no variable is invalid)",),
+            seconds=5,
+        )
 
 
 SURFACE = Surface("environment", environment_cases)
@@ -107,8 +123,15 @@ def test_the_store_reads_its_timeout_through_the_settings(monkeypatch):
             timeout_s()
 
 
-@pytest.mark.parametrize("name, value", [("FEATBENCH_READ_TIMEOUT", "abc"), ("OMP_NUM_THREADS", "abc"),
-                                         ("MKL_NUM_THREADS", "0"), ("TMPDIR", "/no/such/folder")])
+@pytest.mark.parametrize(
+    "name, value",
+    [
+        ("FEATBENCH_READ_TIMEOUT", "abc"),
+        ("OMP_NUM_THREADS", "abc"),
+        ("MKL_NUM_THREADS", "0"),
+        ("TMPDIR", "/no/such/folder"),
+    ],
+)
 def test_a_bad_variable_is_one_line_before_any_work(tmp_path, name, value):
     # OMP_NUM_THREADS=abc made libgomp print its own warning and go on with its default; a TMPDIR Python cannot
     # use was silently replaced by /tmp; FEATBENCH_READ_TIMEOUT=abc was seen only at the first store read
@@ -118,8 +141,12 @@ def test_a_bad_variable_is_one_line_before_any_work(tmp_path, name, value):
     sf.write(tmp_path / "a.wav", 0.1 * np.sin(np.arange(8000) / 5).astype(np.float32), 16000)
     manifest = tmp_path / "m.csv"
     manifest.write_text("path,emotion,speaker\na.wav,sad,s1\n")  # with good settings, extract makes ./store in 2 s
-    result = run_cli(["extract", "csv", str(manifest), "--features", "mfcc", "--out", str(tmp_path / "store"),
-                      "--no-progress"], cwd=tmp_path, env={name: value}, seconds=60)
+    result = run_cli(
+        ["extract", "csv", str(manifest), "--features", "mfcc", "--out", str(tmp_path / "store"), "--no-progress"],
+        cwd=tmp_path,
+        env={name: value},
+        seconds=60,
+    )
     line = assert_one_line_error(result, naming=f"{name}={value!r}")
     assert "give" in line
     assert not (tmp_path / "store").exists()

@@ -10,6 +10,7 @@ unknown and miscounted ids; external, soft and dangling links, virtual and exter
 where datasets belong; empty axes. The CLI tests: one-line errors, the huge HDF5 of issue 26 refused in
 under 5 s and 1 GB, Ctrl-C in the write phase.
 """
+
 from __future__ import annotations
 
 import functools
@@ -33,7 +34,17 @@ import pandas as pd
 import pytest
 
 from featbench.store.bounded import TIMEOUT_VARIABLE
-from hostile.contract import HOSTILE_NAMES, REPO, Case, Surface, assert_one_line_error, campaign, cases_budget, mutate, run_cli
+from hostile.contract import (
+    HOSTILE_NAMES,
+    REPO,
+    Case,
+    Surface,
+    assert_one_line_error,
+    campaign,
+    cases_budget,
+    mutate,
+    run_cli,
+)
 
 BUDGET_GB = "0.05"
 READ_TIMEOUT_S = "3"  # FEATBENCH_READ_TIMEOUT in the cases: a damaged HDF5 heap of variable-length ids is given up soon
@@ -47,14 +58,19 @@ NOT_NUMBERS = (object, "c8", "c16", "U4", "S4", "M8[s]", "m8[s]", [("x", "<f4"),
 
 # ---- writing sources ----
 
+
 def _arrays(rng: random.Random, ids: list[str], matrix: bool, dtype: str = "<f4") -> dict[str, np.ndarray]:
     """{id: array} of one layout: utterance rows (dim), frames (frames x dim) or layers x frames x dim; for
     `matrix`, rows of an 'embeddings' matrix (dim, or layers x dim)."""
-    gen = np.random.default_rng(rng.randrange(2 ** 32))
+    gen = np.random.default_rng(rng.randrange(2**32))
     dim, layers = rng.randrange(1, 6), rng.randrange(1, 4)
     kind = rng.choice(("utterance", "layered") if matrix else ("utterance", "frames", "layers"))
-    shapes = {"utterance": lambda: (dim,), "layered": lambda: (layers, dim),
-              "frames": lambda: (rng.randrange(1, 5), dim), "layers": lambda: (layers, rng.randrange(1, 5), dim)}
+    shapes = {
+        "utterance": lambda: (dim,),
+        "layered": lambda: (layers, dim),
+        "frames": lambda: (rng.randrange(1, 5), dim),
+        "layers": lambda: (layers, rng.randrange(1, 5), dim),
+    }
     dtype = np.dtype(dtype)
     out = {}
     for uid in ids:
@@ -65,7 +81,7 @@ def _arrays(rng: random.Random, ids: list[str], matrix: bool, dtype: str = "<f4"
             values = gen.integers(0, 2, size=shape)
         else:
             info = np.iinfo(dtype)
-            values = gen.integers(max(info.min, -2 ** 62), min(info.max, 2 ** 62), size=shape, endpoint=True)
+            values = gen.integers(max(info.min, -(2**62)), min(info.max, 2**62), size=shape, endpoint=True)
         out[uid] = np.asfortranarray(values.astype(dtype)) if rng.random() < 0.2 else values.astype(dtype)
     return out
 
@@ -92,8 +108,11 @@ def _write(form: str, arrays: dict[str, np.ndarray], base: Path, rng: random.Ran
                 h5.create_dataset(uid, data=array, compression=compression if array.size and array.ndim else None)
         else:
             encoded = [u.encode() for u in arrays]  # variable-length text (read in a child process), or fixed
-            h5["ids"] = np.array(list(arrays), dtype=h5py.string_dtype()) if rng.random() < 0.3 else \
-                np.array(encoded, dtype=h5py.string_dtype(length=max(len(e) for e in encoded)))
+            h5["ids"] = (
+                np.array(list(arrays), dtype=h5py.string_dtype())
+                if rng.random() < 0.3
+                else np.array(encoded, dtype=h5py.string_dtype(length=max(len(e) for e in encoded)))
+            )
             h5.create_dataset("embeddings", data=np.stack(list(arrays.values())), compression=compression)
     return path
 
@@ -108,14 +127,19 @@ def _stored(array: np.ndarray, matrix: bool, layered_rows: bool = False) -> np.n
 
 # ---- the checks of accepted imports ----
 
+
 def _imported_exactly(store: Path, expected: dict[str, np.ndarray]):
     """A check: the store holds exactly the clips of `expected`, each with those rows."""
     from featbench.store import read_family
 
     def check(report) -> bool:
         stored = read_family(store, FAMILY)
-        return sorted(stored.ids) == sorted(expected) and report.imported == len(expected) and \
-            all(np.array_equal(stored.get(u), expected[u]) for u in expected)
+        return (
+            sorted(stored.ids) == sorted(expected)
+            and report.imported == len(expected)
+            and all(np.array_equal(stored.get(u), expected[u]) for u in expected)
+        )
+
     return check
 
 
@@ -148,6 +172,7 @@ def _as_plainly_read(store: Path, path: Path, form: str):
     def check(report) -> bool:
         stored, plain = read_family(store, FAMILY), _plainly(path, form)
         return all(u in plain and np.array_equal(stored.get(u), plain[u]) for u in stored.ids)
+
     return check
 
 
@@ -156,6 +181,7 @@ def _refused(result) -> bool:
 
 
 # ---- the cases ----
+
 
 class Sources:
     """Makes one case's store (the corpus table only) and source path, under `workdir`."""
@@ -166,7 +192,9 @@ class Sources:
         self.workdir, self.count = workdir, 0
         template = workdir / "template"
         template.mkdir(exist_ok=True)
-        write_corpus(template, pd.DataFrame({"id": IDS + list(HOSTILE_NAMES), "path": "", "label": "a", "speaker": "s"}))
+        write_corpus(
+            template, pd.DataFrame({"id": IDS + list(HOSTILE_NAMES), "path": "", "label": "a", "speaker": "s"})
+        )
         self.corpus_csv, self.corpus = template / "corpus.csv", set(read_corpus(template)["id"])
 
     def next(self) -> tuple[Path, Path]:
@@ -193,6 +221,7 @@ def _case(label: str, store: Path, source: Path, check, rows: str = "auto") -> C
             grown = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024 - before
             if grown > GROWTH_MB:
                 raise MemoryError(f"the import's peak memory grew by {grown:.0f} MB")  # a crash, as the user sees it
+
     return Case(f"{label}: {source.name}", action, check=check, names=(str(source),), seconds=15)
 
 
@@ -227,10 +256,15 @@ def _wrong_values(rng, sources) -> Case:
         kind = rng.choice(NOT_NUMBERS)
         if form.startswith("h5") and np.dtype(kind).kind in "OMmVU":
             kind = rng.choice(("c16", "S4"))  # h5py stores no objects, dates, raw voids or numpy unicode
-        arrays = {u: (np.full(shape, "x") if np.dtype(kind).kind in "US" else np.zeros(shape)).astype(kind)
-                  for u in arrays} if form.endswith("matrix") else {**arrays, victim: np.zeros(shape).astype(kind)}
+        arrays = (
+            {u: (np.full(shape, "x") if np.dtype(kind).kind in "US" else np.zeros(shape)).astype(kind) for u in arrays}
+            if form.endswith("matrix")
+            else {**arrays, victim: np.zeros(shape).astype(kind)}
+        )
     else:
-        arrays[victim].flat[rng.randrange(arrays[victim].size)] = {"nan": np.nan, "inf": -np.inf, "overflow": 1e300}[bad]
+        arrays[victim].flat[rng.randrange(arrays[victim].size)] = {"nan": np.nan, "inf": -np.inf, "overflow": 1e300}[
+            bad
+        ]
     return _case(f"{bad} {form}", store, _write(form, arrays, base, rng), _refused)
 
 
@@ -239,8 +273,10 @@ def _shapes(rng, sources) -> Case:
     store, base = sources.next()
     form = rng.choice(("npz", "h5", "folder-npy"))
     shape = rng.choice(((0,), (3, 0), (0, 4), (2, 0, 4), (0, 2, 4), (2, 2, 0), (), (2, 2, 2, 2), "mixed"))
-    arrays = {u: np.ones((2, 3) if shape == "mixed" and k else (2, 4) if shape == "mixed" else shape, np.float32)
-              for k, u in enumerate(IDS[:3])}
+    arrays = {
+        u: np.ones((2, 3) if shape == "mixed" and k else (2, 4) if shape == "mixed" else shape, np.float32)
+        for k, u in enumerate(IDS[:3])
+    }
     return _case(f"shape {shape} {form}", store, _write(form, arrays, base, rng), _refused)
 
 
@@ -262,7 +298,7 @@ def _huge(rng, sources) -> Case:
     """A small source that declares more than the budget: headers, dataspaces, chunks, a deflate bomb, ids."""
     store, base = sources.next()
     kind = rng.choice(("npy", "npz member", "npz matrix", "h5 dataspace", "h5 matrix", "h5 chunk", "h5 bomb", "h5 ids"))
-    shape = rng.choice(((24, 2 ** 31), (2 ** 62,), (2 ** 20, 2 ** 20, 2 ** 20), (10 ** 7, 1)))
+    shape = rng.choice(((24, 2**31), (2**62,), (2**20, 2**20, 2**20), (10**7, 1)))
     if kind == "npy":
         base.mkdir()
         (base / "c00.npy").write_bytes(_npy_with_header(shape))
@@ -277,19 +313,19 @@ def _huge(rng, sources) -> Case:
     path = base.with_suffix(".h5")
     with h5py.File(path, "w") as h5:
         if kind == "h5 dataspace":
-            shape = rng.choice(((24, 2 ** 31), (2 ** 40,), (10 ** 7, 1)))
+            shape = rng.choice(((24, 2**31), (2**40,), (10**7, 1)))
             h5.create_dataset("c00", shape=shape, chunks=tuple(min(n, 1024) for n in shape), dtype="f8")
         elif kind == "h5 matrix":  # the file of issue 26: 24 ids, rows of 2**31 float64 values
             h5["ids"] = np.array(IDS * 3, dtype=h5py.string_dtype())
-            h5.create_dataset("embeddings", shape=(24, 2 ** 31), dtype="f8", chunks=(1, 2 ** 16), compression="gzip")
+            h5.create_dataset("embeddings", shape=(24, 2**31), dtype="f8", chunks=(1, 2**16), compression="gzip")
         elif kind == "h5 chunk":
-            h5.create_dataset("c00", shape=(2, 3), maxshape=(None, None), chunks=(1, 2 ** 26), dtype="f8")
+            h5.create_dataset("c00", shape=(2, 3), maxshape=(None, None), chunks=(1, 2**26), dtype="f8")
         elif kind == "h5 bomb":
             h5.create_dataset("c00", shape=(4, 8), chunks=(4, 8), dtype="f8", compression="gzip")
             h5["c00"].id.write_direct_chunk((0, 0), _deflate_bomb())
         else:
-            h5.create_dataset("ids", shape=(2 ** 33,), chunks=(2 ** 16,), dtype=h5py.string_dtype())
-            h5.create_dataset("embeddings", shape=(2 ** 33, 4), chunks=(2 ** 10, 4), dtype="f4")
+            h5.create_dataset("ids", shape=(2**33,), chunks=(2**16,), dtype=h5py.string_dtype())
+            h5.create_dataset("embeddings", shape=(2**33, 4), chunks=(2**10, 4), dtype="f4")
     return _case(kind, store, path, _refused)
 
 
@@ -311,9 +347,16 @@ def _fits_form(uid: str, form: str) -> bool:
 def _ids(rng, sources) -> Case:
     """Hostile, unknown, duplicate, miscounted or mistyped ids."""
     store, base = sources.next()
-    kind = rng.choice(("hostile", "hostile", "duplicate", "miscounted", "object", "float", "2-d", "not utf-8", "integer"))
-    form = rng.choice(FORMS) if kind == "hostile" else "npz-matrix" if kind == "object" else \
-        rng.choice(("npz-matrix", "h5-matrix"))  # (HDF5 has no Python objects: h5py stores object ids as text)
+    kind = rng.choice(
+        ("hostile", "hostile", "duplicate", "miscounted", "object", "float", "2-d", "not utf-8", "integer")
+    )
+    form = (
+        rng.choice(FORMS)
+        if kind == "hostile"
+        else "npz-matrix"
+        if kind == "object"
+        else rng.choice(("npz-matrix", "h5-matrix"))
+    )  # (HDF5 has no Python objects: h5py stores object ids as text)
     if kind == "hostile":
         ids = [u for u in rng.sample(list(HOSTILE_NAMES) + IDS + ["stranger", "c99"], 8) if _fits_form(u, form)]
         arrays = _arrays(rng, ids, form.endswith("matrix"))
@@ -321,10 +364,15 @@ def _ids(rng, sources) -> Case:
         expected = {u: _stored(a, form.endswith("matrix")) for u, a in arrays.items() if u in sources.corpus}
         return _case(f"{kind} ids {form}", store, path, _imported_exactly(store, expected) if expected else _refused)
     rows = np.ones((3, 4), np.float32)
-    ids = {"duplicate": np.array(["c00", "c01", "c00"]), "miscounted": np.array(IDS[:2 + rng.choice((0, 2))]),
-           "object": np.array(IDS[:3], dtype=object), "float": np.array([0.5, 1.5, 2.5]),
-           "2-d": np.array([IDS[:3]]), "not utf-8": np.array([b"\xff\xfe", b"c01", b"c02"]),
-           "integer": np.arange(3)}[kind]
+    ids = {
+        "duplicate": np.array(["c00", "c01", "c00"]),
+        "miscounted": np.array(IDS[: 2 + rng.choice((0, 2))]),
+        "object": np.array(IDS[:3], dtype=object),
+        "float": np.array([0.5, 1.5, 2.5]),
+        "2-d": np.array([IDS[:3]]),
+        "not utf-8": np.array([b"\xff\xfe", b"c01", b"c02"]),
+        "integer": np.arange(3),
+    }[kind]
     if form == "npz-matrix":
         path = base.with_suffix(".npz")
         with zipfile.ZipFile(path, "w") as archive:  # np.savez would pickle the object ids: so does an attacker
@@ -345,8 +393,19 @@ def _links(rng, sources) -> Case:
     with h5py.File(other, "w") as h5:
         h5["data"] = np.ones((2, 3))
     (base.with_name(base.name + ".raw")).write_bytes(np.ones(6).tobytes())
-    kind = rng.choice(("external", "external missing", "soft", "soft dangling", "virtual", "external storage",
-                       "group embeddings", "group ids", "not utf-8 name"))
+    kind = rng.choice(
+        (
+            "external",
+            "external missing",
+            "soft",
+            "soft dangling",
+            "virtual",
+            "external storage",
+            "group embeddings",
+            "group ids",
+            "not utf-8 name",
+        )
+    )
     with h5py.File(path, "w") as h5:
         matrix = kind in ("group ids", "group embeddings") or rng.random() < 0.3
         if matrix:
@@ -377,8 +436,15 @@ def _links(rng, sources) -> Case:
 
 def import_cases(rng: random.Random, workdir: Path):
     sources = Sources(workdir)
-    makers = [(functools.partial(_valid, damaged=False), 3), (functools.partial(_valid, damaged=True), 4),
-              (_wrong_values, 2), (_shapes, 1), (_huge, 2), (_ids, 2), (_links, 1)]
+    makers = [
+        (functools.partial(_valid, damaged=False), 3),
+        (functools.partial(_valid, damaged=True), 4),
+        (_wrong_values, 2),
+        (_shapes, 1),
+        (_huge, 2),
+        (_ids, 2),
+        (_links, 1),
+    ]
     while True:
         maker = rng.choices([m for m, _ in makers], weights=[w for _, w in makers])[0]
         yield maker(rng, sources)
@@ -392,6 +458,7 @@ def test_generated_import_sources_are_imported_exactly_or_refused_in_one_line(tm
 
 
 # ---- the command line ----
+
 
 def _store(root: Path, ids: list[str]) -> Path:
     from featbench.store import write_corpus
@@ -407,10 +474,11 @@ def test_the_huge_hdf5_of_issue_26_is_refused_in_one_line_within_5_s_and_1_gb(tm
     source = tmp_path / "huge.h5"
     with h5py.File(source, "w") as h5:  # a few KB declaring 24 rows of 2**31 float64 values (412 GB)
         h5["ids"] = np.array(ids, dtype=h5py.string_dtype())
-        h5.create_dataset("embeddings", shape=(24, 2 ** 31), dtype="f8", chunks=(1, 2 ** 16), compression="gzip")
+        h5.create_dataset("embeddings", shape=(24, 2**31), dtype="f8", chunks=(1, 2**16), compression="gzip")
     assert source.stat().st_size < 10_000
-    result = run_cli(["import", str(_store(tmp_path, ids)), "--family", "huge", "--from", str(source)], memory_mb=1000,
-                     seconds=60)
+    result = run_cli(
+        ["import", str(_store(tmp_path, ids)), "--family", "huge", "--from", str(source)], memory_mb=1000, seconds=60
+    )
     line = assert_one_line_error(result, naming=str(source))
     assert "declares shape (2147483648,) of float64" in line and "more than the import's memory budget" in line
     assert result.seconds < 5 and result.peak_mb < 1000, (result.seconds, result.peak_mb)
@@ -437,8 +505,12 @@ def test_sources_of_issue_26_are_one_line_naming_the_file(tmp_path, problem):
         np.savez(source, **{u: np.ones((3, 0)) for u in ids})
     result = run_cli(["import", str(_store(tmp_path, ids)), "--family", "emb", "--from", str(source)], seconds=60)
     line = assert_one_line_error(result, naming=str(source))
-    assert {"object ids": "never loaded", "external link": "external link", "0-byte npz": "not a readable .npz",
-            "0 columns": "has no columns"}[problem] in line
+    assert {
+        "object ids": "never loaded",
+        "external link": "external link",
+        "0-byte npz": "not a readable .npz",
+        "0 columns": "has no columns",
+    }[problem] in line
     assert not list((tmp_path / "store").glob("emb*"))
 
 
@@ -459,16 +531,24 @@ def _heap_damaged(path: Path, ids: list[str]) -> Path:
 
 def test_a_damaged_heap_of_text_ids_is_one_line_within_the_read_time_limit(tmp_path):
     source = _heap_damaged(tmp_path / "e.h5", IDS)
-    result = run_cli(["import", str(_store(tmp_path, IDS)), "--family", FAMILY, "--from", str(source)],
-                     env={TIMEOUT_VARIABLE: "2"}, seconds=30)  # before: libhdf5 spun until killed, deaf to Ctrl-C
+    result = run_cli(
+        ["import", str(_store(tmp_path, IDS)), "--family", FAMILY, "--from", str(source)],
+        env={TIMEOUT_VARIABLE: "2"},
+        seconds=30,
+    )  # before: libhdf5 spun until killed, deaf to Ctrl-C
     line = assert_one_line_error(result, naming=str(source))
     assert "'ids': reading them did not finish within 2 s" in line and result.seconds < 20
 
 
 def _popen_import(store: Path, source: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "featbench", "import", str(store), "--family", FAMILY, "--from",
-                             str(source)], env={**os.environ, "PYTHONPATH": str(REPO)}, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "featbench", "import", str(store), "--family", FAMILY, "--from", str(source)],
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
 
 
 def test_ctrl_c_during_the_write_phase_exits_130_keeps_whole_clips_and_a_rerun_finishes(tmp_path):
@@ -500,10 +580,12 @@ def test_ctrl_c_during_the_write_phase_exits_130_keeps_whole_clips_and_a_rerun_f
                 proc.kill()
                 proc.wait()
         # 130; rarely the interpreter itself ends by SIGINT after the line (a shell reports that as 130 too)
-        assert proc.returncode in (130, -signal.SIGINT), f"Ctrl-C {delay} s into the write phase: exit " \
-            f"{proc.returncode}\n{out}\n{err}"
-        assert err.strip().splitlines() == ["featbench: interrupted; finished work is kept, run the same command again "
-                                            "to resume"], err
+        assert proc.returncode in (130, -signal.SIGINT), (
+            f"Ctrl-C {delay} s into the write phase: exit {proc.returncode}\n{out}\n{err}"
+        )
+        assert err.strip().splitlines() == [
+            "featbench: interrupted; finished work is kept, run the same command again to resume"
+        ], err
         assert not [p for p in store.rglob("*") if ".tmp" in p.name], "a half-written file was kept"
         assert all(health.ok for health in verify(store))
         if any(store.glob(f"{FAMILY}*.h5")) or (store / ".pending").is_dir():

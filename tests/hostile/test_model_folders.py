@@ -5,6 +5,7 @@ describes, or one line naming the folder's file (and the manifest's field). Neve
 probability column lost, or code run: a crafted classifier file whose sha256 the attacker also wrote into the
 manifest is refused naming the global it asks for, and the command it carries never runs.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,7 +17,16 @@ from pathlib import Path
 
 import numpy as np
 
-from hostile.contract import Case, Surface, assert_one_line_error, campaign, cases_budget, hostile_value, mutate, run_cli
+from hostile.contract import (
+    Case,
+    Surface,
+    assert_one_line_error,
+    campaign,
+    cases_budget,
+    hostile_value,
+    mutate,
+    run_cli,
+)
 
 ENTRIES = ("logreg", "svm", "lgbm", "mlp")
 _BASES: dict[Path, dict] = {}
@@ -33,8 +43,10 @@ def base_models(workdir: Path) -> dict[str, Path]:
         root = workdir / "base"
         synthetic.generate(root / "corpus", per_class=2, speakers=4)
         run_extraction(load_corpus("demo", root / "corpus"), [("egemaps-func", {})], root / "store", progress=False)
-        _BASES[workdir] = {entry: fit_model(FitSpec.of(root / "store", "egemaps-func", entry)).model.save(root / entry)
-                           for entry in ENTRIES}
+        _BASES[workdir] = {
+            entry: fit_model(FitSpec.of(root / "store", "egemaps-func", entry)).model.save(root / entry)
+            for entry in ENTRIES
+        }
     return _BASES[workdir]
 
 
@@ -96,11 +108,18 @@ def _load_and_predict(folder: Path):
 def _described(folder: Path):
     """The check of an accepted folder: the labels its manifest names (each once), a label index per clip and a
     finite probability per label."""
+
     def check(result):
         model, pred, proba = result
         labels = json.loads((folder / "manifest.json").read_text())["labels"]
-        return (model.labels == labels and len(set(labels)) == len(labels) and proba.shape == (5, len(labels))
-                and bool(np.isfinite(proba).all()) and all(0 <= p < len(labels) for p in pred))
+        return (
+            model.labels == labels
+            and len(set(labels)) == len(labels)
+            and proba.shape == (5, len(labels))
+            and bool(np.isfinite(proba).all())
+            and all(0 <= p < len(labels) for p in pred)
+        )
+
     return check
 
 
@@ -168,9 +187,11 @@ def test_predict_refuses_a_crafted_model_folder_and_runs_nothing(tmp_path):
     classifier = folder / json.loads((folder / "manifest.json").read_text())["files"]["classifier"]["path"]
     classifier.write_bytes(pickle.dumps(_Command(marker, 0)))
     _rehash(folder)
-    result = run_cli(["predict", str(folder), str(tmp_path / "base" / "corpus"), "--out", str(tmp_path / "p.csv")],
-                     seconds=120)
+    result = run_cli(
+        ["predict", str(folder), str(tmp_path / "base" / "corpus"), "--out", str(tmp_path / "p.csv")], seconds=120
+    )
     assert not marker.exists(), "the crafted model folder ran a command"
-    line = assert_one_line_error(result, f"{classifier}: names posix.system, which a featbench model never holds; "
-                                         "not loaded")
+    line = assert_one_line_error(
+        result, f"{classifier}: names posix.system, which a featbench model never holds; not loaded"
+    )
     assert "fit the model again" in line and not (tmp_path / "p.csv").exists()

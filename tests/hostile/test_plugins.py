@@ -14,6 +14,7 @@ exception, SyntaxError, its own BaseException), sys.exit, KeyboardInterrupt, os.
 sense; validate() and load() raising or exiting; extract() returning wrong shapes, dtypes, NaN, nothing, or
 raising, exiting, interrupting.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -33,7 +34,7 @@ from hostile.contract import Case, Surface, campaign, cases_budget, run_cli, ass
 _NUMBERS = itertools.count(1)
 LIMIT_S = "4"  # FEATBENCH_PLUGIN_TIMEOUT and the checks' limit in these cases: a hang costs this much
 
-TEMPLATE = '''
+TEMPLATE = """
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,34 +75,96 @@ class Family(FeatureFamily):
 {extract}
 
 {after}
-'''
-GOOD = {"import_time": "", "columns": 'return ["c0", "c1"]', "frame_rate": "return 10.0", "validate": "pass",
-        "load": "pass", "extract": "return rows.astype(np.float32)", "after": ""}
+"""
+GOOD = {
+    "import_time": "",
+    "columns": 'return ["c0", "c1"]',
+    "frame_rate": "return 10.0",
+    "validate": "pass",
+    "load": "pass",
+    "extract": "return rows.astype(np.float32)",
+    "after": "",
+}
 
-IMPORT_TIME = ["raise ValueError('boom at import')", "raise ImportError('no module named torch_magic')",
-               "import sys; sys.exit(0)", "import sys; sys.exit(1)", "import sys; sys.exit('bye')", "raise SystemExit",
-               "raise KeyboardInterrupt", "import os; os._exit(0)", "import time; time.sleep(3600)", "while True: pass",
-               "def broken(:", "class Boom(BaseException): pass\nraise Boom()", "raise GeneratorExit",
-               "import ctypes; ctypes.string_at(0)", "raise MemoryError", "import featbench_no_such_module",
-               "print('noise at import'); import sys; print('more noise', file=sys.stderr)"]
-CLASS_LEVEL = ["Family = 42", "Family = lambda: None", "Family.name = 'other-name'", "Family.Config = None",
-               "Family.Config = dict", "Family = type('Family', (), {})",
-               "from dataclasses import make_dataclass\nFamily.Config = make_dataclass('C', [('x', int)], frozen=True)",
-               "del Family.extract\nFamily.__abstractmethods__ = frozenset({'extract'})"]
-DECLARED = {"columns": ["return []", 'return ["a", "a"]', "raise RuntimeError('no columns')", "return None", "return 5",
-                        "import sys; sys.exit(0)", 'return ["x" * 300, "y"]'],
-            "frame_rate": ["return -1.0", "return float('nan')", "return 'fast'", "raise SystemExit(0)",
-                           "return float('inf')", "return 0.0", "raise KeyboardInterrupt"]}
-SETUP = ["raise ValueError('bad options')", "import sys; sys.exit(0)", "raise KeyboardInterrupt", "raise SystemExit(3)",
-         "from featbench.errors import FeatbenchError; raise FeatbenchError('{name}: scale must be positive')"]
-EXTRACT = ["return rows[:, :1].astype(np.float32)", "return rows.reshape(-1).astype(np.float32)",
-           "return rows[None].astype(np.float32)", "return np.full_like(rows, np.nan, dtype=np.float32)",
-           "return np.full_like(rows, np.inf, dtype=np.float32)", "return rows", "return rows.astype(np.int64)",
-           "return rows.astype(object)", "return rows.tolist()", "return None", "return rows[:0].astype(np.float32)",
-           "return 'features'", "return rows.astype(np.complex64)", "return rows.astype(np.float16)",
-           "raise ValueError('cannot extract')", "import sys; sys.exit(0)", "raise KeyboardInterrupt",
-           "raise SystemExit('done')", "return (rows * 1e300).astype(np.float64)", "return rows > 0",
-           "return rows.astype(np.float32)"]
+IMPORT_TIME = [
+    "raise ValueError('boom at import')",
+    "raise ImportError('no module named torch_magic')",
+    "import sys; sys.exit(0)",
+    "import sys; sys.exit(1)",
+    "import sys; sys.exit('bye')",
+    "raise SystemExit",
+    "raise KeyboardInterrupt",
+    "import os; os._exit(0)",
+    "import time; time.sleep(3600)",
+    "while True: pass",
+    "def broken(:",
+    "class Boom(BaseException): pass\nraise Boom()",
+    "raise GeneratorExit",
+    "import ctypes; ctypes.string_at(0)",
+    "raise MemoryError",
+    "import featbench_no_such_module",
+    "print('noise at import'); import sys; print('more noise', file=sys.stderr)",
+]
+CLASS_LEVEL = [
+    "Family = 42",
+    "Family = lambda: None",
+    "Family.name = 'other-name'",
+    "Family.Config = None",
+    "Family.Config = dict",
+    "Family = type('Family', (), {})",
+    "from dataclasses import make_dataclass\nFamily.Config = make_dataclass('C', [('x', int)], frozen=True)",
+    "del Family.extract\nFamily.__abstractmethods__ = frozenset({'extract'})",
+]
+DECLARED = {
+    "columns": [
+        "return []",
+        'return ["a", "a"]',
+        "raise RuntimeError('no columns')",
+        "return None",
+        "return 5",
+        "import sys; sys.exit(0)",
+        'return ["x" * 300, "y"]',
+    ],
+    "frame_rate": [
+        "return -1.0",
+        "return float('nan')",
+        "return 'fast'",
+        "raise SystemExit(0)",
+        "return float('inf')",
+        "return 0.0",
+        "raise KeyboardInterrupt",
+    ],
+}
+SETUP = [
+    "raise ValueError('bad options')",
+    "import sys; sys.exit(0)",
+    "raise KeyboardInterrupt",
+    "raise SystemExit(3)",
+    "from featbench.errors import FeatbenchError; raise FeatbenchError('{name}: scale must be positive')",
+]
+EXTRACT = [
+    "return rows[:, :1].astype(np.float32)",
+    "return rows.reshape(-1).astype(np.float32)",
+    "return rows[None].astype(np.float32)",
+    "return np.full_like(rows, np.nan, dtype=np.float32)",
+    "return np.full_like(rows, np.inf, dtype=np.float32)",
+    "return rows",
+    "return rows.astype(np.int64)",
+    "return rows.astype(object)",
+    "return rows.tolist()",
+    "return None",
+    "return rows[:0].astype(np.float32)",
+    "return 'features'",
+    "return rows.astype(np.complex64)",
+    "return rows.astype(np.float16)",
+    "raise ValueError('cannot extract')",
+    "import sys; sys.exit(0)",
+    "raise KeyboardInterrupt",
+    "raise SystemExit('done')",
+    "return (rows * 1e300).astype(np.float64)",
+    "return rows > 0",
+    "return rows.astype(np.float32)",
+]
 
 
 def _body(code: str) -> str:
@@ -114,9 +177,17 @@ def write_plugin(folder: Path, **parts) -> tuple[str, str]:
     name, module = f"hp-{os.getpid()}-{number}", f"hostile_plugin_{os.getpid()}_{number}"
     code = {**GOOD, **parts}
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / f"{module}.py").write_text(TEMPLATE.format(
-        name=name, import_time=code["import_time"], after=code["after"],
-        **{key: _body(code[key].replace("{name}", name)) for key in ("columns", "frame_rate", "validate", "load", "extract")}))
+    (folder / f"{module}.py").write_text(
+        TEMPLATE.format(
+            name=name,
+            import_time=code["import_time"],
+            after=code["after"],
+            **{
+                key: _body(code[key].replace("{name}", name))
+                for key in ("columns", "frame_rate", "validate", "load", "extract")
+            },
+        )
+    )
     info = folder / f"{module}-1.0.dist-info"
     info.mkdir()
     (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {module}\nVersion: 1.0\n")
@@ -186,8 +257,11 @@ def _stored_as_returned(folder: Path, module: str, name: str, table, store: Path
             if uid not in stored.position:
                 continue
             returned = np.asarray(family.extract(load(path, AudioConfig()), 16000))
-            if returned.dtype.kind not in "iuf" or not np.all(np.isfinite(stored.get(uid))) \
-                    or not np.array_equal(stored.get(uid), returned.astype(np.float32)):
+            if (
+                returned.dtype.kind not in "iuf"
+                or not np.all(np.isfinite(stored.get(uid)))
+                or not np.array_equal(stored.get(uid), returned.astype(np.float32))
+            ):
                 return False  # stored although not real numbers, not finite, or not what it returned
     return True
 
@@ -212,35 +286,68 @@ def plugin_cases(rng: random.Random, workdir: Path):
     table = _clips(workdir)
     for number in itertools.count(1):
         folder = workdir / f"case{number}"
-        kind = rng.choice(["import"] * 3 + ["class"] * 2 + ["declared"] * 2 + ["setup"] * 2 + ["extract"] * 5 + ["check"])
+        kind = rng.choice(
+            ["import"] * 3 + ["class"] * 2 + ["declared"] * 2 + ["setup"] * 2 + ["extract"] * 5 + ["check"]
+        )
         if kind == "import":
             code = rng.choice(IMPORT_TIME)
             name, module = write_plugin(folder, import_time=code)
             usable = code.startswith("print")
-            yield Case(f"import: {code!r}", lambda f=folder, m=module, n=name: _class_of(f, m, n),
-                       lambda cls, u=usable: u and issubclass(cls, FeatureFamily), (f"'{name}'",), seconds=30)
+            yield Case(
+                f"import: {code!r}",
+                lambda f=folder, m=module, n=name: _class_of(f, m, n),
+                lambda cls, u=usable: u and issubclass(cls, FeatureFamily),
+                (f"'{name}'",),
+                seconds=30,
+            )
         elif kind == "class":
             code = rng.choice(CLASS_LEVEL)
             name, module = write_plugin(folder, after=code)
-            yield Case(f"class: {code!r}", lambda f=folder, m=module, n=name: _class_of(f, m, n),
-                       lambda cls: False, (f"'{name}'",), seconds=30)
+            yield Case(
+                f"class: {code!r}",
+                lambda f=folder, m=module, n=name: _class_of(f, m, n),
+                lambda cls: False,
+                (f"'{name}'",),
+                seconds=30,
+            )
         elif kind in ("declared", "setup", "extract"):
-            part = rng.choice(sorted(DECLARED)) if kind == "declared" else \
-                rng.choice(["validate", "load"]) if kind == "setup" else "extract"
+            part = (
+                rng.choice(sorted(DECLARED))
+                if kind == "declared"
+                else rng.choice(["validate", "load"])
+                if kind == "setup"
+                else "extract"
+            )
             code = rng.choice(DECLARED[part] if kind == "declared" else SETUP if kind == "setup" else EXTRACT)
             name, module = write_plugin(folder, **{part: code})
             store = folder / "store"
-            yield Case(f"{part}: {code!r}", lambda f=folder, m=module, n=name, s=store: _extracted(f, m, n, table, s),
-                       lambda report, f=folder, m=module, n=name, s=store: _stored_as_returned(f, m, n, table, s, report),
-                       (f"'{name}'", name), seconds=60)
+            yield Case(
+                f"{part}: {code!r}",
+                lambda f=folder, m=module, n=name, s=store: _extracted(f, m, n, table, s),
+                lambda report, f=folder, m=module, n=name, s=store: _stored_as_returned(f, m, n, table, s, report),
+                (f"'{name}'", name),
+                seconds=60,
+            )
         else:
-            part, code = rng.choice([("extract", "import time; time.sleep(3600)"), ("extract", "while True: pass"),
-                                     ("extract", "import sys; sys.exit(0)"), ("extract", "return rows"),
-                                     ("load", "raise KeyboardInterrupt"), ("extract", "return rows.astype(np.float32)")])
+            part, code = rng.choice(
+                [
+                    ("extract", "import time; time.sleep(3600)"),
+                    ("extract", "while True: pass"),
+                    ("extract", "import sys; sys.exit(0)"),
+                    ("extract", "return rows"),
+                    ("load", "raise KeyboardInterrupt"),
+                    ("extract", "return rows.astype(np.float32)"),
+                ]
+            )
             name, module = write_plugin(folder, **{part: code})
             good = code == "return rows.astype(np.float32)"
-            yield Case(f"check, {part}: {code!r}", lambda f=folder, m=module, n=name: _checked_family(f, m, n),
-                       lambda result, g=good: result.ok == g and len(result.lines()) >= 3, (f"'{name}'",), seconds=120)
+            yield Case(
+                f"check, {part}: {code!r}",
+                lambda f=folder, m=module, n=name: _checked_family(f, m, n),
+                lambda result, g=good: result.ok == g and len(result.lines()) >= 3,
+                (f"'{name}'",),
+                seconds=120,
+            )
 
 
 SURFACE = Surface("plug-ins", plugin_cases)
@@ -252,14 +359,21 @@ def test_generated_plugins_are_refused_in_one_line_or_run_as_they_behave(tmp_pat
 
 # ---------------------------------------------------------------------------------------------- defect 4
 
+
 def _site(tmp_path: Path, **parts) -> tuple[Path, str, str]:
     name, module = write_plugin(tmp_path / "site", **parts)
     return tmp_path / "site", name, module
 
 
 def _cli(site: Path, *args, seconds: float = 60):
-    return run_cli([str(a) for a in args], env={"PYTHONPATH": os.pathsep.join([str(site), str(Path(__file__).parents[2])]),
-                                                "FEATBENCH_PLUGIN_TIMEOUT": LIMIT_S}, seconds=seconds)
+    return run_cli(
+        [str(a) for a in args],
+        env={
+            "PYTHONPATH": os.pathsep.join([str(site), str(Path(__file__).parents[2])]),
+            "FEATBENCH_PLUGIN_TIMEOUT": LIMIT_S,
+        },
+        seconds=seconds,
+    )
 
 
 def test_a_plugin_that_calls_sys_exit_at_import_is_named_and_featbench_goes_on(tmp_path, demo_corpus_master):
@@ -269,12 +383,24 @@ def test_a_plugin_that_calls_sys_exit_at_import_is_named_and_featbench_goes_on(t
     listed = _cli(site, "families")
     why = f"plug-in family '{name}' (from {module} 1.0, {module}:Family) "
     assert listed.code == 0 and "fbank " in listed.stdout, listed.stdout + listed.stderr
-    assert any(line.startswith(why) and line.endswith("cannot be imported (its import called sys.exit(0))")
-               for line in listed.stdout.splitlines()), listed.stdout
+    assert any(
+        line.startswith(why) and line.endswith("cannot be imported (its import called sys.exit(0))")
+        for line in listed.stdout.splitlines()
+    ), listed.stdout
     asked = _cli(site, "extract", "demo", demo_corpus_master, "--features", name, "--out", tmp_path / "s")
     assert_one_line_error(asked, "its import called sys.exit(0)")
-    used = _cli(site, "extract", "demo", demo_corpus_master, "--features", "egemaps-func", "--out", tmp_path / "t",
-                "--no-progress", seconds=120)
+    used = _cli(
+        site,
+        "extract",
+        "demo",
+        demo_corpus_master,
+        "--features",
+        "egemaps-func",
+        "--out",
+        tmp_path / "t",
+        "--no-progress",
+        seconds=120,
+    )
     assert used.code == 0 and "32 extracted" in used.stdout, used.stdout + used.stderr
 
 
@@ -283,17 +409,23 @@ def test_a_hanging_plugin_import_does_not_hang_families(tmp_path):
     site, name, _ = _site(tmp_path, import_time="while True: pass")
     listed = _cli(site, "families", seconds=30)
     assert listed.code == 0 and listed.seconds < 25, listed.stderr
-    assert f"cannot be imported (its import did not finish within {LIMIT_S} s; FEATBENCH_PLUGIN_TIMEOUT sets the limit)" \
-        in listed.stdout, listed.stdout
+    assert (
+        f"cannot be imported (its import did not finish within {LIMIT_S} s; FEATBENCH_PLUGIN_TIMEOUT sets the limit)"
+        in listed.stdout
+    ), listed.stdout
 
 
 def test_check_gives_each_check_a_time_limit_and_goes_on(tmp_path):
     """Defect 4: `families --check` has a time limit per check: a family hanging in its second call of extract()
     fails the check it hangs in, and the checks after it still run."""
-    site, name, _ = _site(tmp_path, extract=(  # the 4th call in a process hangs, once (then a marker file says so)
-        "import os, time\ntype(self).calls = getattr(type(self), 'calls', 0) + 1\n"
-        "if type(self).calls == 4 and not os.path.exists(__file__ + '.hung'):\n"
-        "    open(__file__ + '.hung', 'w').close()\n    time.sleep(3600)\nreturn rows.astype(np.float32)"))
+    site, name, _ = _site(
+        tmp_path,
+        extract=(  # the 4th call in a process hangs, once (then a marker file says so)
+            "import os, time\ntype(self).calls = getattr(type(self), 'calls', 0) + 1\n"
+            "if type(self).calls == 4 and not os.path.exists(__file__ + '.hung'):\n"
+            "    open(__file__ + '.hung', 'w').close()\n    time.sleep(3600)\nreturn rows.astype(np.float32)"
+        ),
+    )
     checked = _cli(site, "families", "--check", name, "--timeout", "3", seconds=120)
     lines = checked.stdout.splitlines()
     assert checked.code == 1 and "Traceback" not in checked.stderr, checked.stdout + checked.stderr
@@ -343,15 +475,36 @@ def test_a_real_ctrl_c_during_a_plugin_still_exits_130(tmp_path, demo_corpus_mas
     import psutil
 
     slow = "import time; time.sleep(0.25)\nreturn rows.astype(np.float32)"
-    site, name, _ = _site(tmp_path, **({"import_time": "import time; time.sleep(60)"} if where == "import" else {"extract": slow}))
+    site, name, _ = _site(
+        tmp_path, **({"import_time": "import time; time.sleep(60)"} if where == "import" else {"extract": slow})
+    )
     store = tmp_path / "store"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(site), str(Path(__file__).parents[2])])}
-    proc = subprocess.Popen([sys.executable, "-m", "featbench", "extract", "demo", str(demo_corpus_master), "--features",
-                             name, "--out", str(store), "--no-progress"], env=env, start_new_session=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "featbench",
+            "extract",
+            "demo",
+            str(demo_corpus_master),
+            "--features",
+            name,
+            "--out",
+            str(store),
+            "--no-progress",
+        ],
+        env=env,
+        start_new_session=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and not (psutil.Process(proc.pid).children() if where == "import" else store.is_dir()):
+        while time.monotonic() < deadline and not (
+            psutil.Process(proc.pid).children() if where == "import" else store.is_dir()
+        ):
             time.sleep(0.05)
         time.sleep(1.5)
         children = psutil.Process(proc.pid).children(recursive=True)
@@ -362,7 +515,8 @@ def test_a_real_ctrl_c_during_a_plugin_still_exits_130(tmp_path, demo_corpus_mas
             proc.kill()
             proc.wait()
     assert proc.returncode == 130 and err.strip().splitlines() == [
-        "featbench: interrupted; finished work is kept, run the same command again to resume"], (out, err)
+        "featbench: interrupted; finished work is kept, run the same command again to resume"
+    ], (out, err)
     time.sleep(0.5)
     assert not [p for p in children if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
     if where == "extract":

@@ -7,6 +7,7 @@ the page, protocol.json reads back; or the rows are refused in one line naming t
 report model from generated rows without drawing figures (report.compare.build_report(figures=False)) and render
 it; a few tests run the whole `compare` (figures in SVG, files) and the command line.
 """
+
 from __future__ import annotations
 
 import csv
@@ -21,15 +22,59 @@ import pandas as pd
 
 from hostile.contract import HOSTILE_NAMES, Case, Surface, assert_one_line_error, campaign, cases_budget, run_cli
 
-EXTRA_NAMES = ("a $\\alpha$ b", "$\\notacommand$", "x\x1b[31mred", "-->", "]]>", "{: onclick=alert(1) }", "# x",
-               "1. x", "&amp;", "<b>", "`code`", "a\\|b", "<!-- x")
+EXTRA_NAMES = (
+    "a $\\alpha$ b",
+    "$\\notacommand$",
+    "x\x1b[31mred",
+    "-->",
+    "]]>",
+    "{: onclick=alert(1) }",
+    "# x",
+    "1. x",
+    "&amp;",
+    "<b>",
+    "`code`",
+    "a\\|b",
+    "<!-- x",
+)
 NAMES = HOSTILE_NAMES + EXTRA_NAMES
 ROLES = ("label", "speaker", "gender", "corpus", "view", "classifier", "other")
 BUDGETS, X = ["4", "8", "all"], [4.0, 8.0, 20.0]
 CURVES = {0: [0.40, 0.50, 0.55], 1: [0.50, 0.58, 0.62]}  # the second entry reaches the baseline's score: no curve fit
-SAFE_TAGS = {"p", "table", "thead", "tbody", "tr", "th", "td", "strong", "ul", "li", "h1", "h2", "h3", "html", "head",
-             "meta", "title", "style", "body", "header", "nav", "ol", "a", "section", "details", "summary", "caption",
-             "figure", "figcaption", "footer", "span", "em"}
+SAFE_TAGS = {
+    "p",
+    "table",
+    "thead",
+    "tbody",
+    "tr",
+    "th",
+    "td",
+    "strong",
+    "ul",
+    "li",
+    "h1",
+    "h2",
+    "h3",
+    "html",
+    "head",
+    "meta",
+    "title",
+    "style",
+    "body",
+    "header",
+    "nav",
+    "ol",
+    "a",
+    "section",
+    "details",
+    "summary",
+    "caption",
+    "figure",
+    "figcaption",
+    "footer",
+    "span",
+    "em",
+}
 
 
 def results_rows(names: dict[str, str], folds: int = 3) -> pd.DataFrame:
@@ -47,16 +92,42 @@ def results_rows(names: dict[str, str], folds: int = 3) -> pd.DataFrame:
                 ua = ua + 0.01 * (fold - 1)
                 row = dict.fromkeys(RESULT_COLUMNS, "") | setup.columns()
                 right = round(ua * 10)
-                row.update(corpus=names.get("corpus", "syn"), classes=",".join(labels), n_classes=4, n_folds=folds,
-                           fold_scheme="k-group-folds", fold=fold, test_groups=speaker, seed=0, budget=budget,
-                           examples_per_class=x, n_train=int(4 * x), n_test=40, family_config_hash="h",
-                           level="utterance", classifier=names.get("classifier", "logreg") if k else "logreg",
-                           hparams="{}", hp_selection="defaults", metric="UA (balanced accuracy)", ua=ua, wa=ua,
-                           macro_f1=ua, fit_seconds=0.1, predict_seconds=0.01, featbench_version="0.3", choice="{}",
-                           labels=json.dumps(labels), ua_by_speaker=json.dumps({speaker: ua}),
-                           ua_by_gender=json.dumps({names.get("gender", "F"): ua, "M": ua}),
-                           confusion=json.dumps([[right if i == j else (10 - right if j == (i + 1) % 4 else 0)
-                                                  for j in range(4)] for i in range(4)]))
+                row.update(
+                    corpus=names.get("corpus", "syn"),
+                    classes=",".join(labels),
+                    n_classes=4,
+                    n_folds=folds,
+                    fold_scheme="k-group-folds",
+                    fold=fold,
+                    test_groups=speaker,
+                    seed=0,
+                    budget=budget,
+                    examples_per_class=x,
+                    n_train=int(4 * x),
+                    n_test=40,
+                    family_config_hash="h",
+                    level="utterance",
+                    classifier=names.get("classifier", "logreg") if k else "logreg",
+                    hparams="{}",
+                    hp_selection="defaults",
+                    metric="UA (balanced accuracy)",
+                    ua=ua,
+                    wa=ua,
+                    macro_f1=ua,
+                    fit_seconds=0.1,
+                    predict_seconds=0.01,
+                    featbench_version="0.3",
+                    choice="{}",
+                    labels=json.dumps(labels),
+                    ua_by_speaker=json.dumps({speaker: ua}),
+                    ua_by_gender=json.dumps({names.get("gender", "F"): ua, "M": ua}),
+                    confusion=json.dumps(
+                        [
+                            [right if i == j else (10 - right if j == (i + 1) % 4 else 0) for j in range(4)]
+                            for i in range(4)
+                        ]
+                    ),
+                )
                 rows.append(row)
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
 
@@ -147,8 +218,12 @@ def render_all(path: Path) -> dict[str, str]:
     from featbench.report.markdown import blocks_markdown, render_markdown
 
     report = build_report(analyse([path], n_boot=20), path.parent, figures=False)
-    return {"md": render_markdown(report), "summary": blocks_markdown(report.section("summary").blocks),
-            "html": render_html(report), "json": render_json(report)}
+    return {
+        "md": render_markdown(report),
+        "summary": blocks_markdown(report.section("summary").blocks),
+        "html": render_html(report),
+        "json": render_json(report),
+    }
 
 
 def check_rendered(out: dict[str, str], names: dict[str, str]) -> bool:
@@ -157,8 +232,11 @@ def check_rendered(out: dict[str, str], names: dict[str, str]) -> bool:
 
     problems = markdown_problems(out["md"]) + markdown_problems(out["summary"]) + page_problems(out["html"])
     page = html.unescape(re.sub(r"<[^>]+>", "", out["html"]))
-    problems += [f"{role} name {name!r} not in the page" for role, name in names.items()
-                 if visible(name).strip() and visible(name).strip() not in page]
+    problems += [
+        f"{role} name {name!r} not in the page"
+        for role, name in names.items()
+        if visible(name).strip() and visible(name).strip() not in page
+    ]
     json.loads(out["json"])
     assert not problems, problems[:5]
     return True
@@ -171,8 +249,13 @@ def report_cases(rng: random.Random, workdir: Path):
         names = {role: rng.choice(NAMES) for role in roles}
         path = write_rows(results_rows(names), workdir / f"r{i}" / "results.csv")
         i += 1
-        yield Case(f"{path.parent.name}: {names!r}"[:200], lambda path=path: render_all(path),
-                   check=lambda out, names=names: check_rendered(out, names), names=[str(path)], seconds=30)
+        yield Case(
+            f"{path.parent.name}: {names!r}"[:200],
+            lambda path=path: render_all(path),
+            check=lambda out, names=names: check_rendered(out, names),
+            names=[str(path)],
+            seconds=30,
+        )
 
 
 SURFACE = Surface("report names", report_cases)
@@ -194,13 +277,23 @@ def test_whole_compare_with_hostile_names_writes_escaped_files_and_figures(tmp_p
     """Figures too (matplotlib SVG inlined in report.html): no raw markup, no mathtext error, no warning per glyph."""
     from featbench.report import compare
 
-    names = {"label": "<script>alert(1)</script>", "speaker": "<img src=x onerror=alert(1)>", "gender": "a|b|c",
-             "corpus": "日本語 $\\notacommand$", "view": "**bold** _x_ [link](javascript:alert(1))",
-             "other": "\u202eevil", "classifier": "x\x1b[31m"}
+    names = {
+        "label": "<script>alert(1)</script>",
+        "speaker": "<img src=x onerror=alert(1)>",
+        "gender": "a|b|c",
+        "corpus": "日本語 $\\notacommand$",
+        "view": "**bold** _x_ [link](javascript:alert(1))",
+        "other": "\u202eevil",
+        "classifier": "x\x1b[31m",
+    }
     path = write_rows(results_rows(names), tmp_path / "results.csv")
     made = compare([path], tmp_path / "rep", n_boot=20)
-    out = {"md": (made.out / "report.md").read_text(), "summary": (made.out / "summary.md").read_text(),
-           "html": (made.out / "report.html").read_text(), "json": (made.out / "protocol.json").read_text()}
+    out = {
+        "md": (made.out / "report.md").read_text(),
+        "summary": (made.out / "summary.md").read_text(),
+        "html": (made.out / "report.html").read_text(),
+        "json": (made.out / "protocol.json").read_text(),
+    }
     check_rendered(out, {k: v for k, v in names.items() if k != "label"})  # labels show in figures and the protocol
     for svg in made.out.glob("*.svg"):
         text = svg.read_text()
@@ -210,8 +303,9 @@ def test_whole_compare_with_hostile_names_writes_escaped_files_and_figures(tmp_p
 
 def test_compare_command_with_hostile_names_is_quiet(tmp_path):
     """The command line: exit 0, nothing on stderr (no warning of matplotlib, numpy or sklearn), the report written."""
-    path = write_rows(results_rows({"corpus": "日本語", "label": "<script>x</script>", "view": "tab\there"}),
-                      tmp_path / "results.csv")
+    path = write_rows(
+        results_rows({"corpus": "日本語", "label": "<script>x</script>", "view": "tab\there"}), tmp_path / "results.csv"
+    )
     result = run_cli(["compare", str(path), "--out", str(tmp_path / "rep")], seconds=120)
     assert result.code == 0 and not result.stderr.strip(), result.stderr[-2000:]
     assert "<script>" not in (tmp_path / "rep" / "report.md").read_text()
@@ -222,6 +316,7 @@ def test_damaged_rows_with_a_hostile_name_are_refused_in_one_line(tmp_path):
     rows = results_rows({"label": "<script>alert(1)</script>"})
     rows.loc[3, "budget"] = "<img src=x onerror=alert(1)>"
     write_rows(rows, path)
-    line = assert_one_line_error(run_cli(["compare", str(path), "--out", str(tmp_path / "rep")], seconds=60),
-                                 naming=str(path))
+    line = assert_one_line_error(
+        run_cli(["compare", str(path), "--out", str(tmp_path / "rep")], seconds=60), naming=str(path)
+    )
     assert "line 5" in line and not (tmp_path / "rep").exists()

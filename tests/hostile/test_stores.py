@@ -11,6 +11,7 @@ checksum recomputed (a hand edit, or another featbench: unknown format_version, 
 refused); datasets replaced by others of another dtype or shape, their checksums recomputed; hostile family
 names; a dangling link, a folder, a FIFO, a link loop or an empty file in place of the family file.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -29,8 +30,9 @@ from featbench.store.files import CRC, META_CRC, PENDING, TextRecord, _meta_crc,
 from featbench.store.meta import fixed_strings
 from hostile.contract import HOSTILE_NAMES, Case, Surface, campaign, cases_budget, hostile_value, mutate, run_cli
 
-FRAMES = FamilyMeta("toy", "a toy family", {"k": 1}, "hash1", {"sample_rate": 16000}, {"x": "1"}, 16000, 100.0,
-                    ["a", "b", "c"])
+FRAMES = FamilyMeta(
+    "toy", "a toy family", {"k": 1}, "hash1", {"sample_rate": 16000}, {"x": "1"}, 16000, 100.0, ["a", "b", "c"]
+)
 TOKENS = FamilyMeta("words", "token rows", {}, "hash2", {}, {}, 16000, 0.0, ["d0", "d1"], rows="tokens")
 IDS = [f"clip-{k}" for k in range(5)]
 
@@ -50,11 +52,22 @@ def make_store(folder: Path, meta: FamilyMeta, shard: bool = False) -> dict[str,
     with StoreWriter(folder) as writer:
         writer.prepare(meta)
         for uid in IDS[:-1] if shard else IDS:
-            writer.add(meta.family, uid, f"sha-{uid}", arrays[uid], text=_record(uid, len(arrays[uid])) if meta.rows == "tokens" else None)
+            writer.add(
+                meta.family,
+                uid,
+                f"sha-{uid}",
+                arrays[uid],
+                text=_record(uid, len(arrays[uid])) if meta.rows == "tokens" else None,
+            )
         writer.consolidate(meta.family, IDS)
         if shard:
-            writer.add(meta.family, IDS[-1], f"sha-{IDS[-1]}", arrays[IDS[-1]],
-                       text=_record(IDS[-1], len(arrays[IDS[-1]])) if meta.rows == "tokens" else None)
+            writer.add(
+                meta.family,
+                IDS[-1],
+                f"sha-{IDS[-1]}",
+                arrays[IDS[-1]],
+                text=_record(IDS[-1], len(arrays[IDS[-1]])) if meta.rows == "tokens" else None,
+            )
     return arrays
 
 
@@ -68,8 +81,9 @@ def read_as_written(result, meta: FamilyMeta, arrays: dict, ids=None, **attrs) -
     for uid in ids:
         if not np.array_equal(result.get(uid), arrays[uid]) or result.hashes[result.position[uid]] != f"sha-{uid}":
             return False
-        if meta.rows == "tokens" and (result.tokens(uid) != list(_record(uid, len(arrays[uid])).tokens)
-                                      or result.text(uid) != f"text of {uid}"):
+        if meta.rows == "tokens" and (
+            result.tokens(uid) != list(_record(uid, len(arrays[uid])).tokens) or result.text(uid) != f"text of {uid}"
+        ):
             return False
     return True
 
@@ -96,7 +110,11 @@ def _repaired(store: Path, family: str, path: Path, arrays: dict):
     moved = path.with_name(path.name + ".damaged").exists()
     if moved and not proof:
         return ("moved without proof", proof)
-    return read_family(store, family) if (store / f"{family}.h5").exists() or (store / PENDING / family).is_dir() else "empty"
+    return (
+        read_family(store, family)
+        if (store / f"{family}.h5").exists() or (store / PENDING / family).is_dir()
+        else "empty"
+    )
 
 
 def _repair_check(result, meta, arrays) -> bool:
@@ -109,10 +127,15 @@ def _repair_check(result, meta, arrays) -> bool:
 
 # ---------------------------------------------------------------------------------------------- case makers
 
+
 def _bytes_case(rng: random.Random, folder: Path, meta: FamilyMeta) -> Case:
     shard = rng.random() < 0.3
     arrays = make_store(folder, meta, shard=shard)
-    path = next((folder / PENDING / meta.family).glob("*.h5")) if shard and rng.random() < 0.5 else folder / f"{meta.family}.h5"
+    path = (
+        next((folder / PENDING / meta.family).glob("*.h5"))
+        if shard and rng.random() < 0.5
+        else folder / f"{meta.family}.h5"
+    )
     data = path.read_bytes()
     for _ in range(rng.randrange(1, 3)):
         data = mutate(data, rng)
@@ -124,15 +147,27 @@ def _bytes_case(rng: random.Random, folder: Path, meta: FamilyMeta) -> Case:
         return Case(label, lambda: read_family(folder, meta.family), lambda r: read_as_written(r, meta, arrays), names)
     if how == "verify":
         return Case(label, lambda: _verified(folder, meta.family), lambda r: read_as_written(r, meta, arrays), names)
-    return Case(label, lambda: _repaired(folder, meta.family, path, arrays), lambda r: _repair_check(r, meta, arrays), names)
+    return Case(
+        label, lambda: _repaired(folder, meta.family, path, arrays), lambda r: _repair_check(r, meta, arrays), names
+    )
 
 
-ATTRS = {"format_version": [4, 99, 0, -1, 2 ** 40], "rows": ["xyz", "Frames", "", "tokens", "utterance"],
-         "dtype": ["int8", "float64", "float16", "complex64", "", "f4"], "sample_rate": [0, -1, 8000, 2 ** 62],
-         "frame_rate": [-1.0, float("nan"), float("inf"), 50.0, 0.0], "layers": [-1, 3, 2 ** 40, 1],
-         "dim": [0, 2, 4, 99], "pooled": [True, "false", 1], "config": ["[1]", "{", "null", '{"k": 2}', '"x"'],
-         "audio": ["[]", "{}", "nope"], "versions": ["{}", "1"], "family": ["toy", "other", ""],
-         "config_hash": ["", "x" * 300], "description": list(HOSTILE_NAMES)}
+ATTRS = {
+    "format_version": [4, 99, 0, -1, 2**40],
+    "rows": ["xyz", "Frames", "", "tokens", "utterance"],
+    "dtype": ["int8", "float64", "float16", "complex64", "", "f4"],
+    "sample_rate": [0, -1, 8000, 2**62],
+    "frame_rate": [-1.0, float("nan"), float("inf"), 50.0, 0.0],
+    "layers": [-1, 3, 2**40, 1],
+    "dim": [0, 2, 4, 99],
+    "pooled": [True, "false", 1],
+    "config": ["[1]", "{", "null", '{"k": 2}', '"x"'],
+    "audio": ["[]", "{}", "nope"],
+    "versions": ["{}", "1"],
+    "family": ["toy", "other", ""],
+    "config_hash": ["", "x" * 300],
+    "description": list(HOSTILE_NAMES),
+}
 WRITTEN = {"sample_rate": int, "frame_rate": float, "config_hash": str, "description": str}
 
 
@@ -152,17 +187,27 @@ def _attr_case(rng: random.Random, folder: Path, meta: FamilyMeta) -> Case:
     try:
         with h5py.File(path, "r+") as h5:
             _set_attr(h5, name, value)
-    except (TypeError, ValueError, OverflowError):  # a value HDF5 cannot hold as an attribute (None, {}, [], a NUL): another one
+    except (
+        TypeError,
+        ValueError,
+        OverflowError,
+    ):  # a value HDF5 cannot hold as an attribute (None, {}, [], a NUL): another one
         value = "x"
         with h5py.File(path, "r+") as h5:
             _set_attr(h5, name, value)
     expect = {}
     if name in WRITTEN and isinstance(value, WRITTEN[name]) and not isinstance(value, bool):
         expect = {name: value}  # accepted, it reads as written (another type, or a bad value: refused)
-    return Case(f"{path.name}: attribute {name} = {value!r}"[:200], lambda: read_family(folder, meta.family),
-                lambda r: read_as_written(r, meta, arrays, **expect) and name not in ("format_version", "pooled")
-                and (name != "dim" or value == meta.dim),
-                (str(path),))
+    return Case(
+        f"{path.name}: attribute {name} = {value!r}"[:200],
+        lambda: read_family(folder, meta.family),
+        lambda r: (
+            read_as_written(r, meta, arrays, **expect)
+            and name not in ("format_version", "pooled")
+            and (name != "dim" or value == meta.dim)
+        ),
+        (str(path),),
+    )
 
 
 def _dataset_case(rng: random.Random, folder: Path, meta: FamilyMeta) -> Case:
@@ -173,8 +218,11 @@ def _dataset_case(rng: random.Random, folder: Path, meta: FamilyMeta) -> Case:
         data = h5[name][()]
         change = rng.choice(["float64", "int32", "float16", "uint8", "text", "2-D", "1-D", "wider", "shorter", "empty"])
         if change == "text":  # numbers as text; text of variable length (in a global heap, as format 2 kept it)
-            new = fixed_strings([str(v) for v in data.reshape(-1)]) if data.dtype.kind != "S" else \
-                np.array([v.decode() for v in data], dtype=h5py.string_dtype())
+            new = (
+                fixed_strings([str(v) for v in data.reshape(-1)])
+                if data.dtype.kind != "S"
+                else np.array([v.decode() for v in data], dtype=h5py.string_dtype())
+            )
         elif change == "2-D":
             new = data.reshape(len(data), -1)[:, :, None] if data.ndim == 2 else data.reshape(-1, 1)
         elif change == "1-D":
@@ -195,14 +243,27 @@ def _dataset_case(rng: random.Random, folder: Path, meta: FamilyMeta) -> Case:
             h5[name].attrs[key] = value
         if CRC in h5[name].attrs:
             h5[name].attrs[CRC] = np.uint32(_stored_crc(h5[name][()]))
-    return Case(f"{path.name}: dataset {name} made {change}", lambda: read_family(folder, meta.family),
-                lambda r: read_as_written(r, meta, arrays), (str(path),))
+    return Case(
+        f"{path.name}: dataset {name} made {change}",
+        lambda: read_family(folder, meta.family),
+        lambda r: read_as_written(r, meta, arrays),
+        (str(path),),
+    )
 
 
 def _name_case(rng: random.Random, folder: Path, meta: FamilyMeta) -> Case:
     name = rng.choice(HOSTILE_NAMES + ("..", ".", "a/b", "x\0y", "-", "ok_name"))
-    hostile = FamilyMeta(name, meta.description, meta.config, meta.config_hash, meta.audio, meta.versions,
-                         meta.sample_rate, meta.frame_rate, meta.columns)
+    hostile = FamilyMeta(
+        name,
+        meta.description,
+        meta.config,
+        meta.config_hash,
+        meta.audio,
+        meta.versions,
+        meta.sample_rate,
+        meta.frame_rate,
+        meta.columns,
+    )
     outside = sorted(p.name for p in folder.parent.iterdir())
 
     def action():
@@ -211,7 +272,9 @@ def _name_case(rng: random.Random, folder: Path, meta: FamilyMeta) -> Case:
 
     def check(result) -> bool:
         arrays, read = result
-        return read_as_written(read, hostile, arrays) and sorted(p.name for p in folder.parent.iterdir()) == outside + [folder.name]
+        return read_as_written(read, hostile, arrays) and sorted(p.name for p in folder.parent.iterdir()) == outside + [
+            folder.name
+        ]
 
     return Case(f"family named {name!r}"[:120], action, check, (repr(name)[:60], name))
 
@@ -236,8 +299,13 @@ def _in_place_case(rng: random.Random, folder: Path, meta: FamilyMeta) -> Case:
         path.symlink_to(kept)
     how = rng.choice(["read", "verify"])
     action = (lambda: read_family(folder, meta.family)) if how == "read" else (lambda: _verified(folder, meta.family))
-    return Case(f"{how}: {kind} in place of {path.name}", action, lambda r: read_as_written(r, meta, arrays),
-                (str(path),), seconds=10)
+    return Case(
+        f"{how}: {kind} in place of {path.name}",
+        action,
+        lambda r: read_as_written(r, meta, arrays),
+        (str(path),),
+        seconds=10,
+    )
 
 
 MAKERS = [(_bytes_case, 5), (_attr_case, 2), (_dataset_case, 2), (_name_case, 1), (_in_place_case, 1)]
@@ -263,15 +331,22 @@ def test_damaged_and_hand_edited_stores_are_read_as_written_or_refused(tmp_path)
 
 # ---------------------------------------------------------------------------------------------- defects 5 and 8, item 13
 
+
 @pytest.mark.parametrize("kind", ["dangling link", "folder", "fifo"])
 def test_verify_never_calls_a_family_file_that_is_not_a_file_ok(tmp_path, kind):
     """Defect 8: a dangling symlink, a folder or a FIFO named toy.h5 was "toy: 0 clips ok" (and a FIFO must not hang)."""
     path = tmp_path / "toy.h5"
-    {"dangling link": lambda: path.symlink_to(tmp_path / "gone.h5"), "folder": path.mkdir,
-     "fifo": lambda: os.mkfifo(path)}[kind]()
+    {
+        "dangling link": lambda: path.symlink_to(tmp_path / "gone.h5"),
+        "folder": path.mkdir,
+        "fifo": lambda: os.mkfifo(path),
+    }[kind]()
     line = verify(tmp_path)[0].line()
-    what = {"dangling link": "a symbolic link to a missing file", "folder": "a folder, not a store file",
-            "fifo": "a FIFO, not a store file"}[kind]
+    what = {
+        "dangling link": "a symbolic link to a missing file",
+        "folder": "a folder, not a store file",
+        "fifo": "a FIFO, not a store file",
+    }[kind]
     assert line.startswith(f"toy: unreadable ({path}: {what}"), line
     with pytest.raises(FeatbenchError, match=what):
         read_family(tmp_path, "toy")
@@ -293,7 +368,8 @@ def test_a_bad_read_timeout_is_one_line_before_repair_touches_any_file(tmp_path,
     result = run_cli(["verify", str(store), "--repair"], env={"FEATBENCH_READ_TIMEOUT": value}, seconds=60)
     assert result.code == 1 and result.lines == [
         f"featbench: error: FEATBENCH_READ_TIMEOUT={value!r}: give the seconds one store read may take, a number above 0 "
-        "and at most 86400 (unset: 60)"], result
+        "and at most 86400 (unset: 60)"
+    ], result
     assert result.stdout == "" and sorted(p.name for p in store.iterdir()) == before
 
 
@@ -335,13 +411,16 @@ def test_repair_still_moves_a_damaged_file_aside(tmp_path):
         assert writer.repair() == ["toy: moved unreadable toy.h5 aside as toy.h5.damaged"] and writer.left == []
 
 
-@pytest.mark.parametrize("name, value, refusal", [
-    ("format_version", 4, "store format 4, written by a newer featbench; this one reads formats 1 to 3"),
-    ("format_version", 0, "metadata 'format_version' is 0, not a store format from 1 to 3"),
-    ("rows", "xyz", "metadata 'rows' is 'xyz', not one of frames, utterance, waveform, tokens"),
-    ("dtype", "float64", "metadata 'dtype' is 'float64', not one of float32, float16"),
-    ("frame_rate", float("nan"), "metadata 'frame_rate' is nan, not a finite number >= 0"),
-])
+@pytest.mark.parametrize(
+    "name, value, refusal",
+    [
+        ("format_version", 4, "store format 4, written by a newer featbench; this one reads formats 1 to 3"),
+        ("format_version", 0, "metadata 'format_version' is 0, not a store format from 1 to 3"),
+        ("rows", "xyz", "metadata 'rows' is 'xyz', not one of frames, utterance, waveform, tokens"),
+        ("dtype", "float64", "metadata 'dtype' is 'float64', not one of float32, float16"),
+        ("frame_rate", float("nan"), "metadata 'frame_rate' is nan, not a finite number >= 0"),
+    ],
+)
 def test_unknown_metadata_values_are_refused_in_one_line(tmp_path, name, value, refusal):
     """Issue item 13: unknown format_version/rows/dtype values were accepted (the metadata checksum recomputed,
     as another featbench or a hand edit would leave them); they are refused, and repair leaves the file."""
@@ -350,7 +429,9 @@ def test_unknown_metadata_values_are_refused_in_one_line(tmp_path, name, value, 
         _set_attr(h5, name, value)
     with pytest.raises(FeatbenchError) as refused:
         read_family(tmp_path, "toy")
-    assert str(refused.value).startswith(f"{tmp_path / 'toy.h5'}: {refusal}") and not isinstance(refused.value, CorruptStoreError)
+    assert str(refused.value).startswith(f"{tmp_path / 'toy.h5'}: {refusal}") and not isinstance(
+        refused.value, CorruptStoreError
+    )
     with StoreWriter(tmp_path) as writer:
         writer.repair()
     assert (tmp_path / "toy.h5").exists()

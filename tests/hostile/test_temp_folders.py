@@ -5,6 +5,7 @@ The contract of `remove_stale_shared`: it removes only provably stale featbench 
 removed, never follows a symlink, never touches another user's folder, never fails on any entry (hostile
 names, huge or non-ASCII pids, files, FIFOs, unreadable folders), and its work is bounded.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,15 +22,31 @@ from hostile.contract import HOSTILE_NAMES, Case, Surface, campaign, cases_budge
 
 TRAIN, PREDICT = "featbench-train-", "featbench-predict-"
 LETTERS = "abcdefghijklmnopqrstuvwxyz0123456789_"
-BAD_PIDS = ("²", "٣", "99999999999999999999", "", "0", "-1", "007", "1e3", " 12", "12 ", "4194305", "+5", "12.0",
-            "0x1f", "1_000", *HOSTILE_NAMES)
+BAD_PIDS = (
+    "²",
+    "٣",
+    "99999999999999999999",
+    "",
+    "0",
+    "-1",
+    "007",
+    "1e3",
+    " 12",
+    "12 ",
+    "4194305",
+    "+5",
+    "12.0",
+    "0x1f",
+    "1_000",
+    *HOSTILE_NAMES,
+)
 BAD_SUFFIXES = ("", "-", "-ABCDEFGH", "-abc.d", "-a/b", "-" + "x" * 300, "-a b", "-\u00e9t\u00e9")
 
 
 def _dead_pid(rng: random.Random) -> int:
     """A pid no process has now (checked)."""
     while True:
-        pid = rng.randrange(2, 2 ** 22)
+        pid = rng.randrange(2, 2**22)
         try:
             os.kill(pid, 0)
         except ProcessLookupError:
@@ -45,8 +62,22 @@ def _name(prefix: str, pid, suffix: str | None, rng: random.Random) -> str:
 
 def _entry(rng: random.Random, tmp: Path, precious: Path, prefix: str) -> dict | None:
     """One generated entry in `tmp`: its path, and whether cleaning with `prefix` must remove it."""
-    kind = rng.choice(("stale", "stale", "unreadable", "deep-unreadable", "live", "hostile", "hostile", "symlink",
-                       "file", "fifo", "other-prefix", "unrelated"))
+    kind = rng.choice(
+        (
+            "stale",
+            "stale",
+            "unreadable",
+            "deep-unreadable",
+            "live",
+            "hostile",
+            "hostile",
+            "symlink",
+            "file",
+            "fifo",
+            "other-prefix",
+            "unrelated",
+        )
+    )
     other = PREDICT if prefix == TRAIN else TRAIN
     pid = _dead_pid(rng)
     if kind == "hostile":
@@ -157,8 +188,12 @@ def temp_cases(rng: random.Random, workdir: Path):
         foreign, explicit = rng.random() < 0.15, rng.random() < 0.5
         label = f"{prefix} {'another user ' if foreign else ''}{[(e['kind'], e['path'].name[:40]) for e in entries]}"
         i += 1
-        yield Case(label, lambda tmp=tmp, p=prefix, e=entries, pr=precious, f=foreign, x=explicit:
-                   _clean(tmp, p, e, pr, f, x), check=lambda r, e=entries, f=foreign: _right(r, e, f), seconds=10)
+        yield Case(
+            label,
+            lambda tmp=tmp, p=prefix, e=entries, pr=precious, f=foreign, x=explicit: _clean(tmp, p, e, pr, f, x),
+            check=lambda r, e=entries, f=foreign: _right(r, e, f),
+            seconds=10,
+        )
 
 
 SURFACE = Surface("temp folders", temp_cases)
@@ -168,15 +203,16 @@ def test_temp_dir_entries_never_break_cleaning(tmp_path):
     campaign(SURFACE, cases_budget(60), tmp_path).assert_clean(at_least=60)
 
 
-@pytest.mark.parametrize("name", ["featbench-predict-²-x", "featbench-train-99999999999999999999-x",
-                                  "featbench-train-٣-abcdefgh"])
+@pytest.mark.parametrize(
+    "name", ["featbench-predict-²-x", "featbench-train-99999999999999999999-x", "featbench-train-٣-abcdefgh"]
+)
 def test_a_name_it_cannot_parse_is_skipped(tmp_path, name):
     # issue 26 defect 9: '²' passed str.isdigit() and crashed int(); a 20-digit pid overflowed os.kill; an
     # Arabic-Indic '٣' was read as pid 3 and its folder removed
     from featbench.train.shared import remove_stale_shared
 
     (tmp_path / name).mkdir()
-    prefix = name[:len("featbench-train-")] if name.startswith("featbench-train-") else "featbench-predict-"
+    prefix = name[: len("featbench-train-")] if name.startswith("featbench-train-") else "featbench-predict-"
     with _temp_dir(tmp_path):
         assert remove_stale_shared(prefix=prefix) == []
     assert (tmp_path / name).is_dir()

@@ -8,6 +8,7 @@ clip a Transcript that follows the source rule exactly (the corpus text where th
 store's last ASR row for the clip, unless it was made from another version of the audio file), or a per-clip
 problem where there is none; or one line naming the store, its transcripts file or the `text.source` option.
 """
+
 from __future__ import annotations
 
 import csv
@@ -20,8 +21,17 @@ import pandas as pd
 import pytest
 import soundfile as sf
 
-from hostile.contract import (HOSTILE_NAMES, Case, Surface, assert_one_line_error, campaign, cases_budget,
-                              hostile_value, mutate, run_cli)
+from hostile.contract import (
+    HOSTILE_NAMES,
+    Case,
+    Surface,
+    assert_one_line_error,
+    campaign,
+    cases_budget,
+    hostile_value,
+    mutate,
+    run_cli,
+)
 
 pytest.importorskip("transformers")
 
@@ -94,6 +104,7 @@ def _expected(source: str, corpus: dict, rows: list[list[str]], hashes: dict):
             if got != expected or (transcript.problem and transcript.text):
                 return False
         return True
+
     return check
 
 
@@ -106,7 +117,9 @@ def _sound(corpus: dict, data: bytes):
         chosen = result["text"]
         return sorted(chosen) == sorted(corpus) and all(
             t.problem or (t.text and (t.text == corpus[u].strip() or t.text.replace('"', "") in held))
-            for u, t in chosen.items())
+            for u, t in chosen.items()
+        )
+
     return check
 
 
@@ -153,9 +166,18 @@ def transcript_cases(rng: random.Random, workdir: Path):
         for _ in range(rng.randrange(0, 7)):
             uid = rng.choice([*table["id"], "nosuch", _text(rng)])
             audio = rng.choice([hashes.get(uid, ""), hashes.get(uid, ""), "", "0123456789abcdef", _text(rng)])
-            rows.append([uid, _text(rng), rng.choice(["en", "", _text(rng)]),
-                         rng.choice(["whisper-base", "", _text(rng)]), "f1", audio,
-                         rng.choice(["3.2", "", _text(rng)]), "0"])
+            rows.append(
+                [
+                    uid,
+                    _text(rng),
+                    rng.choice(["en", "", _text(rng)]),
+                    rng.choice(["whisper-base", "", _text(rng)]),
+                    "f1",
+                    audio,
+                    rng.choice(["3.2", "", _text(rng)]),
+                    "0",
+                ]
+            )
         source = rng.choice(SOURCES) if rng.random() < 0.9 else _text(rng)
         check_of = lambda held, source=source, corpus=corpus: _expected(source, corpus, held, hashes)  # noqa: E731
         kind = rng.randrange(4)
@@ -175,9 +197,13 @@ def transcript_cases(rng: random.Random, workdir: Path):
             (store / "transcripts.csv").write_bytes(data)
         specs = [("text", {"model": str(bert), "source": source})]
         i += 1
-        yield Case(f"{store.name} (source {source!r}, {len(data)} bytes, kind {kind})",
-                   lambda table=table, specs=specs, store=store: check_transcripts(table, specs, store),
-                   check=check, names=(str(store), "text.source"), seconds=20)
+        yield Case(
+            f"{store.name} (source {source!r}, {len(data)} bytes, kind {kind})",
+            lambda table=table, specs=specs, store=store: check_transcripts(table, specs, store),
+            check=check,
+            names=(str(store), "text.source"),
+            seconds=20,
+        )
 
 
 SURFACE = Surface("transcripts", transcript_cases)
@@ -194,8 +220,23 @@ def test_extract_refuses_a_damaged_transcripts_file_in_one_line_before_any_clip(
     store = tmp_path / "store"
     store.mkdir()
     (store / "transcripts.csv").write_bytes(b"id,text\x00\xff\xfe garbage")
-    result = run_cli(["extract", "csv", str(manifest), "--features", "text", "--set", f"text.model={bert}",
-                      "--set", "text.source=asr", "--out", str(store), "--no-progress"], seconds=120)
+    result = run_cli(
+        [
+            "extract",
+            "csv",
+            str(manifest),
+            "--features",
+            "text",
+            "--set",
+            f"text.model={bert}",
+            "--set",
+            "text.source=asr",
+            "--out",
+            str(store),
+            "--no-progress",
+        ],
+        seconds=120,
+    )
     assert_one_line_error(result, naming=str(store / "transcripts.csv"))
     assert not (store / "text.h5").exists() and not (store / "corpus.csv").exists()
 
@@ -207,8 +248,12 @@ def test_a_transcript_with_a_carriage_return_is_read_back_as_written(tmp_path):
 
     said = "Kids are\r talking\r\n by the door"
     with TranscriptsFile(transcripts_path(tmp_path)) as log:
-        log.append([dict(zip(COLUMNS, ["u0", said, "en", "whisper-base", "f1", "h", "1.0", "0"])),
-                    dict(zip(COLUMNS, ["u1", "plain", "en", "whisper-base", "f1", "h", "1.0", "0"]))])
+        log.append(
+            [
+                dict(zip(COLUMNS, ["u0", said, "en", "whisper-base", "f1", "h", "1.0", "0"])),
+                dict(zip(COLUMNS, ["u1", "plain", "en", "whisper-base", "f1", "h", "1.0", "0"])),
+            ]
+        )
     assert read_transcripts(tmp_path)["text"].tolist() == [said, "plain"]
     with TranscriptsFile(transcripts_path(tmp_path)) as log:  # reopened for a resumed run
         assert log.n_rows == 2
