@@ -1,0 +1,84 @@
+"""Additive noise at a signal-to-noise ratio measured on active speech: `white:SNR` (more kinds in this module).
+
+The SNR is that of the clip's active speech (the non-silent intervals `librosa.effects.split` finds 40 dB below
+the clip's peak, the usual stand-in for ITU-T P.56's active speech level) to the noise's mean power over the clip.
+A clip with no active speech cannot be given an SNR: its failure (ValueError) goes to errors.csv.
+
+>>> import numpy as np
+>>> from featbench.protocol.conditions import parse_condition, ConditionClip
+>>> t = np.arange(16000) / 16000
+>>> speech = (0.3 * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+>>> noisy = parse_condition("white:10").apply(speech, 16000, ConditionClip("u1"))
+>>> round(float(snr_db(speech, noisy - speech, 16000)), 2)
+10.0
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import librosa
+import numpy as np
+
+from featbench.protocol.conditions.base import Condition, ConditionClip, number, refuse, register, short
+
+TOP_DB = 40.0
+"""Frames quieter than this many dB below the clip's peak are not active speech (librosa.effects.split)."""
+SNR_RANGE = (-20.0, 60.0)
+
+
+def active_speech(signal: np.ndarray, rate: int) -> np.ndarray:
+    """The samples of `signal`'s active speech, concatenated; a ValueError where there is none."""
+    intervals = librosa.effects.split(np.asarray(signal, dtype=np.float32), top_db=TOP_DB,
+                                      frame_length=int(0.032 * rate), hop_length=int(0.008 * rate))
+    active = np.concatenate([signal[a:b] for a, b in intervals]) if len(intervals) else signal[:0]
+    if not active.size or not np.any(active):
+        raise ValueError("no active speech to measure an SNR on (a silent clip)")
+    return active
+
+
+def snr_db(speech: np.ndarray, added: np.ndarray, rate: int) -> float:
+    """The SNR of `speech` (its active speech's power) to `added` (its mean power over the clip), in dB."""
+    power = float(np.mean(np.square(active_speech(speech, rate).astype(np.float64))))
+    return 10 * np.log10(power / float(np.mean(np.square(added.astype(np.float64)))))
+
+
+def mix_at_snr(speech: np.ndarray, noise: np.ndarray, snr: float, rate: int) -> np.ndarray:
+    """`speech` plus `noise` (as long as it) scaled to `snr` dB below its active speech level."""
+    if noise.shape != speech.shape:
+        raise ValueError(f"noise of {noise.size} samples for a clip of {speech.size}")
+    noise_power = float(np.mean(np.square(noise.astype(np.float64))))
+    if not noise_power > 0:
+        raise ValueError("the noise is silent: no SNR can be reached")
+    speech_power = float(np.mean(np.square(active_speech(speech, rate).astype(np.float64))))
+    scale = np.sqrt(speech_power / (noise_power * 10 ** (snr / 10)))
+    return (speech.astype(np.float64) + scale * noise).astype(np.float32)
+
+
+def _snr(args: list[str], text: str, kind: str, what: str = "SNR") -> float:
+    if len(args) != 1:
+        raise refuse(text, f"{kind} takes {what} in dB ({kind}:SNR)")
+    return number(args[0], text, "SNR in dB", *SNR_RANGE)
+
+
+@register
+@dataclass(frozen=True, eq=False)
+class White(Condition):
+    """Gaussian white noise at `snr` dB on active speech."""
+
+    snr: float
+    kind, forms, axis = "white", ("white:SNR",), "SNR (dB)"
+
+    @classmethod
+    def parse(cls, args: list[str], text: str) -> White:
+        return cls(_snr(args, text, cls.kind))
+
+    @property
+    def text(self) -> str:
+        return f"{self.kind}:{short(self.snr)}"
+
+    @property
+    def severity(self) -> float:
+        return self.snr
+
+    def apply(self, signal: np.ndarray, rate: int, clip: ConditionClip) -> np.ndarray:
+        return mix_at_snr(signal, clip.rng(self.text).standard_normal(signal.size), self.snr, rate)
