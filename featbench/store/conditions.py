@@ -1,0 +1,107 @@
+"""``conditions.json``: the recording conditions a store holds features under, one record per condition (its
+canonical text, slug, config hash, seed, the fold scheme its babble talkers were drawn from, the families stored
+under it, and the clips whose audio each clip's degraded audio mixes in). `extract --conditions` writes it;
+`train` reads it to find a condition's features and to refuse folds that differ from a babble condition's.
+
+A record replaces an earlier one of the same slug (a re-extraction with another seed or fold scheme); records of
+other conditions stay. The file is bounded (`MAX_BYTES`) and checked field by field: anything featbench never
+writes is one line naming the file.
+
+>>> import tempfile
+>>> d = tempfile.mkdtemp()
+>>> record = StoredCondition("white:20", "white_20", "0123456789abcdef", 0, (), ("mfcc",))
+>>> write_conditions(d, [record])
+>>> read_conditions(d)["white_20"] == record
+True
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from featbench.errors import FeatbenchError
+
+CONDITIONS_FILE = "conditions.json"
+FORMAT = 1
+MAX_BYTES = 64 << 20
+
+
+@dataclass(frozen=True)
+class StoredCondition:
+    """One condition of a store. `folds`: the test groups of each fold its babble talkers were drawn from (empty
+    where the condition does not depend on folds); `sources`: {clip id: ids of the clips mixed into it}."""
+
+    text: str
+    slug: str
+    config_hash: str
+    seed: int
+    folds: tuple[tuple[str, ...], ...] = ()
+    families: tuple[str, ...] = ()
+    sources: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+
+    def to_json(self) -> dict:
+        d = asdict(self)
+        d["folds"], d["families"] = [list(f) for f in self.folds], list(self.families)
+        d["sources"] = {k: list(v) for k, v in self.sources.items()}
+        return d
+
+
+def _fail(path: Path, problem: str) -> FeatbenchError:
+    return FeatbenchError(f"{path}: {problem}; featbench never writes that (remove the file and extract the "
+                          "conditions again)")
+
+
+def _strings(value, path: Path, what: str) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise _fail(path, f"{what} is not a list of strings")
+    return tuple(value)
+
+
+def _record(item, path: Path) -> StoredCondition:
+    if not isinstance(item, dict):
+        raise _fail(path, "a condition record is not an object")
+    for key, kind in (("text", str), ("slug", str), ("config_hash", str), ("seed", int)):
+        if not isinstance(item.get(key), kind) or isinstance(item.get(key), bool):
+            raise _fail(path, f"a condition record has no valid '{key}'")
+    folds = item.get("folds", [])
+    if not isinstance(folds, list):
+        raise _fail(path, f"condition '{item['text']}': folds is not a list")
+    sources = item.get("sources", {})
+    if not isinstance(sources, dict):
+        raise _fail(path, f"condition '{item['text']}': sources is not an object")
+    return StoredCondition(item["text"], item["slug"], item["config_hash"], item["seed"],
+                           tuple(_strings(f, path, "a fold's test groups") for f in folds),
+                           _strings(item.get("families", []), path, "families"),
+                           {str(k): _strings(v, path, f"the sources of clip '{k}'") for k, v in sources.items()})
+
+
+def read_conditions(store: str | Path) -> dict[str, StoredCondition]:
+    """{slug: StoredCondition} of a store ({} when it holds clean features only)."""
+    path = Path(store) / CONDITIONS_FILE
+    if not path.exists():
+        return {}
+    if not path.is_file():
+        raise FeatbenchError(f"{path}: not a regular file")
+    if path.stat().st_size > MAX_BYTES:
+        raise FeatbenchError(f"{path}: {path.stat().st_size} bytes, more than the {MAX_BYTES >> 20} MB featbench "
+                             "writes; not read")
+    try:
+        document = json.loads(path.read_bytes())
+    except (ValueError, UnicodeDecodeError) as err:
+        raise _fail(path, f"not JSON ({str(err).splitlines()[0]})") from None
+    if not isinstance(document, dict) or document.get("format") != FORMAT or not isinstance(document.get("conditions"), list):
+        raise _fail(path, f"not a conditions file of format {FORMAT}")
+    records = [_record(item, path) for item in document["conditions"]]
+    return {r.slug: r for r in records}
+
+
+def write_conditions(store: str | Path, records: list[StoredCondition]) -> None:
+    """Add (or replace, by slug) `records` in the store's conditions.json, atomically."""
+    path = Path(store) / CONDITIONS_FILE
+    merged = {**read_conditions(store), **{r.slug: r for r in records}}
+    document = {"format": FORMAT, "conditions": [merged[k].to_json() for k in sorted(merged)]}
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(document, sort_keys=True, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
