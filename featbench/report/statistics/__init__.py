@@ -1,0 +1,27 @@
+"""Statistics across entries: which differences are real, and intervals that resample the independent unit.
+
+- `ranks`: the Friedman test of k entries over n independent blocks, the mean rank table, the Nemenyi critical
+  difference and its cliques (Demsar 2006);
+- `pairs`: pairwise Wilcoxon signed-rank tests with Holm's correction;
+- `folds`: within one corpus, where folds share training speakers, the corrected resampled t-test of Nadeau and
+  Bengio (2003) for a pair of entries, with its interval;
+- `speakers`: bootstrap intervals of UA (or of a paired difference) that resample test speakers within folds;
+- `cdplot`: the critical-difference diagram.
+
+Fewer than MIN_BLOCKS blocks give no p-value: every result then says why instead of raising.
+
+>>> from featbench.report.statistics import MIN_BLOCKS, too_few
+>>> MIN_BLOCKS, too_few(4)
+(5, 'too few blocks (4) for a test to mean anything')
+"""
+from featbench.report.statistics.folds import CorrectedT, corrected_pair, corrected_t, fold_scores, score_matrix
+from featbench.report.statistics.pairs import Pair, PairTests, holm, pairwise
+from featbench.report.statistics.ranks import (MIN_BLOCKS, CriticalDifference, RankTest, cliques, critical_difference,
+                                               friedman, nemenyi_q, too_few)
+from featbench.report.statistics.counts import counts_of, fit_margins
+from featbench.report.statistics.speakers import FoldCounts, SpeakerInterval, speaker_interval
+
+__all__ = ["MIN_BLOCKS", "CorrectedT", "CriticalDifference", "FoldCounts", "Pair", "PairTests", "RankTest",
+           "SpeakerInterval", "cliques", "corrected_pair", "corrected_t", "counts_of", "critical_difference", "fit_margins",
+           "fold_scores", "friedman",
+           "holm", "nemenyi_q", "pairwise", "score_matrix", "speaker_interval", "too_few"]

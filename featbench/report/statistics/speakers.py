@@ -1,0 +1,148 @@
+"""Intervals that resample the independent unit: test speakers, within each fold (stratified: every fold keeps its
+number of test speakers), and optionally utterances within speakers.
+
+A fold's UA is the mean over classes of the pooled recall of its test speakers: from each speaker's correct
+predictions and clips per class (FoldCounts) it is recomputed for every resample, so a speaker who holds few
+clips of a class weighs as little as in the score itself. Each fold draws S - 1 of its S speakers with replacement
+(the Rao-Wu / McCarthy-Snowden choice: resampling S of S underestimates a stratum's variance by (S - 1) / S, a
+quarter with 4 speakers per fold); the study's score is the mean over folds; the interval is the percentile interval
+of the resampled scores. A paired difference of two entries resamples the same speakers for both. Where folds hold a
+single test speaker (leave-one-speaker-out), whole folds are resampled instead (each is one speaker).
+
+What the interval is about: the test speakers are drawn again, the trained models are held fixed. It says how far
+the score could move on other speakers like these; it does not include the variation of training itself (a new
+draw of training speakers), which the fold t-interval and the corrected t-test (report.statistics.folds) address.
+
+Results rows store per fold `test_classes` (each test speaker's clips per class), `ua_by_speaker` (each test
+speaker's UA) and `confusion` (the fold's per-class recalls), but not each speaker's correct predictions per class.
+The column that would make these counts exact is `correct_by_speaker` (JSON, per test speaker and class the correct
+predictions: {"s01": {"angry": 7, ...}}); `counts_of` reads it where present and otherwise fits the counts to both
+stored margins (every speaker's UA and every class's recall of the fold, a logit-additive model), and marks the
+result approximate.
+
+>>> import numpy as np
+>>> total = np.array([[4, 4], [4, 4], [4, 4]])
+>>> f = [FoldCounts(k, ("s1", "s2", "s3"), ("a", "b"), np.array([[4, 2], [3, 3], [1, 2]]) - k % 2, total)
+...      for k in range(4)]
+>>> round(f[0].ua(), 4), round(f[1].ua(), 4)
+(0.625, 0.375)
+>>> iv = speaker_interval(f, n_boot=2000, seed=0)
+>>> round(iv.estimate, 3), round(iv.low, 3), round(iv.high, 3), iv.unit
+(0.75, 0.604, 0.875, 'test speakers, resampled within each fold')
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+
+from featbench.errors import FeatbenchError
+
+LEVEL, BOOT = 0.95, 2000
+
+
+@dataclass(frozen=True)
+class FoldCounts:
+    """One fold's test clips of one entry: per test speaker (rows of `correct` and `total`) and class (columns) the
+    correct predictions (a mean over seeds may be fractional) and the clips."""
+
+    fold: int
+    speakers: tuple[str, ...]
+    classes: tuple[str, ...]
+    correct: np.ndarray
+    total: np.ndarray
+    approximate: bool = False  # counts fitted to stored margins (report.statistics.counts), not recorded
+
+    def ua(self) -> float:
+        """The fold's UA: the mean over the classes it tests of the pooled recall."""
+        return float(_ua(self.correct[None], self.total[None])[0])
+
+
+def _ua(correct: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """UA of each resample: `correct` and `total` of shape (B, C) or (B, S, C) (summed over speakers)."""
+    if correct.ndim == 3:
+        correct, total = correct.sum(axis=1), total.sum(axis=1)
+    held = total > 0
+    recall = np.divide(correct, total, out=np.zeros_like(correct, dtype=float), where=held)
+    return (recall * held).sum(axis=1) / np.maximum(held.sum(axis=1), 1)
+
+
+@dataclass(frozen=True)
+class SpeakerInterval:
+    """A `level` percentile interval of the mean UA over folds (or of the paired difference a - b), from `n_boot`
+    resamples of `unit`; `approximate` where the counts were fitted to stored margins (see the module)."""
+
+    estimate: float
+    low: float
+    high: float
+    level: float
+    n_boot: int
+    n_folds: int
+    n_speakers: int
+    unit: str
+    paired: bool = False
+    approximate: bool = False
+
+    def line(self) -> str:
+        """The interval in a sentence, with its unit."""
+        what = "difference in UA" if self.paired else "UA"
+        note = "; counts fitted to stored per-speaker UA and per-class recall" if self.approximate else ""
+        return (f"{what} {self.estimate:.4f}, {self.level:.0%} CI {self.low:.4f} to {self.high:.4f} ({self.n_boot} "
+                f"resamples of {self.unit}: {self.n_speakers} speakers in {self.n_folds} folds{note})")
+
+
+def _weights(rng: np.random.Generator, size: int, n_boot: int) -> np.ndarray:
+    """(n_boot, size) counts of `size - 1` draws with replacement among `size` units (all ones for one unit)."""
+    if size < 2:
+        return np.ones((n_boot, size))
+    return rng.multinomial(size - 1, np.full(size, 1.0 / size), size=n_boot).astype(float)
+
+
+def _check(folds: list[FoldCounts], other: list[FoldCounts] | None) -> None:
+    if not folds:
+        raise FeatbenchError("speaker interval: no folds with per-speaker counts")
+    for f in folds:
+        if f.correct.shape != f.total.shape or f.correct.shape != (len(f.speakers), len(f.classes)):
+            raise FeatbenchError(f"speaker interval: fold {f.fold}'s counts do not match its speakers and classes")
+        if not (np.isfinite(f.correct).all() and (f.correct >= 0).all() and (f.correct <= f.total + 1e-9).all()):
+            raise FeatbenchError(f"speaker interval: fold {f.fold} has correct counts outside 0 to its clips")
+    if other is not None and [(f.fold, f.speakers, f.classes) for f in folds] != [
+            (f.fold, f.speakers, f.classes) for f in other]:
+        raise FeatbenchError("speaker interval: the two entries were not tested on the same folds and speakers")
+
+
+def speaker_interval(folds: list[FoldCounts], other: list[FoldCounts] | None = None, n_boot: int = BOOT,
+                     level: float = LEVEL, seed: int = 0, utterances: bool = False) -> SpeakerInterval:
+    """The percentile interval of the mean fold UA of `folds` (or, with `other`, of the paired difference folds -
+    other), resampling test speakers within each fold; `utterances` also redraws each speaker's correct predictions
+    per class (binomial on its clips: utterances within speakers), for one entry only (two entries' outcomes per
+    utterance are not in the counts)."""
+    _check(folds, other)
+    if utterances and other is not None:
+        raise FeatbenchError("speaker interval: utterance resampling needs each utterance's outcome under both "
+                             "entries; a paired difference resamples speakers only")
+    rng = np.random.default_rng(seed)
+    per_fold = min(len(f.speakers) for f in folds) >= 2
+    if per_fold:
+        boot = np.zeros(n_boot)
+        for f in folds:
+            w = _weights(rng, len(f.speakers), n_boot)[:, :, None]
+            correct = rng.binomial(f.total.astype(int), f.correct / np.maximum(f.total, 1),
+                                   size=(n_boot, *f.total.shape)) if utterances else f.correct[None]
+            ua = _ua(w * correct, w * f.total[None])
+            if other is not None:
+                g = other[folds.index(f)]
+                ua = ua - _ua(w * g.correct[None], w * g.total[None])
+            boot += ua / len(folds)
+    else:
+        fold_ua = np.array([f.ua() - (other[i].ua() if other else 0.0) for i, f in enumerate(folds)])
+        boot = _weights(rng, len(folds), n_boot) @ fold_ua / max(len(folds) - 1, 1) if len(folds) > 1 else \
+            np.full(n_boot, fold_ua.mean())
+    estimate = float(np.mean([f.ua() - (other[i].ua() if other else 0.0) for i, f in enumerate(folds)]))
+    low, high = np.quantile(boot, [0.5 - level / 2, 0.5 + level / 2])
+    unit = ("test speakers, resampled within each fold" if per_fold
+            else "folds of one test speaker each, resampled") + (", and utterances within speakers" if utterances else "")
+    return SpeakerInterval(estimate, float(low), float(high), level, n_boot, len(folds),
+                           sum(len(f.speakers) for f in folds), unit, other is not None,
+                           any(f.approximate for f in [*folds, *(other or [])]))
