@@ -28,7 +28,7 @@ result approximate.
 (0.625, 0.375)
 >>> iv = speaker_interval(f, n_boot=2000, seed=0)
 >>> round(iv.estimate, 3), round(iv.low, 3), round(iv.high, 3), iv.unit
-(0.75, 0.604, 0.875, 'test speakers, resampled within each fold')
+(0.5, 0.391, 0.625, 'test speakers, resampled within each fold')
 """
 from __future__ import annotations
 
