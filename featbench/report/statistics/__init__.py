@@ -19,9 +19,9 @@ from featbench.report.statistics.pairs import Pair, PairTests, holm, pairwise
 from featbench.report.statistics.ranks import (MIN_BLOCKS, CriticalDifference, RankTest, cliques, critical_difference,
                                                friedman, nemenyi_q, too_few)
 from featbench.report.statistics.counts import counts_of, fit_margins
-from featbench.report.statistics.speakers import FoldCounts, SpeakerInterval, speaker_interval
+from featbench.report.statistics.speakers import SPEAKERS, UTTERANCES, FoldCounts, SpeakerInterval, speaker_interval
 
-__all__ = ["MIN_BLOCKS", "CorrectedT", "CriticalDifference", "FoldCounts", "Pair", "PairTests", "RankTest",
+__all__ = ["MIN_BLOCKS", "SPEAKERS", "UTTERANCES", "CorrectedT", "CriticalDifference", "FoldCounts", "Pair", "PairTests", "RankTest",
            "SpeakerInterval", "cliques", "corrected_pair", "corrected_t", "counts_of", "critical_difference", "fit_margins",
            "fold_scores", "friedman",
            "holm", "nemenyi_q", "pairwise", "score_matrix", "speaker_interval", "too_few"]

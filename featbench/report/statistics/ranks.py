@@ -21,6 +21,7 @@ says why.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -136,6 +137,7 @@ def friedman(scores: pd.DataFrame, unit: str) -> RankTest:
     return RankTest(blocks.unit, blocks.entries, blocks.n, blocks.mean_ranks(), stat, p, reason, blocks.dropped)
 
 
+@functools.lru_cache(maxsize=64)
 def nemenyi_q(k: int, alpha: float = ALPHA) -> float:
     """The Nemenyi test's critical value q_alpha for `k` entries: the studentized range quantile (infinite df) over
     sqrt(2), as Demsar (2006, Table 5a) tabulates it.

@@ -1,5 +1,5 @@
 """Intervals that resample the independent unit: test speakers, within each fold (stratified: every fold keeps its
-number of test speakers), and optionally utterances within speakers.
+number of test speakers), or utterances within speakers (speakers held fixed: the score of these very speakers).
 
 A fold's UA is the mean over classes of the pooled recall of its test speakers: from each speaker's correct
 predictions and clips per class (FoldCounts) it is recomputed for every resample, so a speaker who holds few
@@ -112,37 +112,50 @@ def _check(folds: list[FoldCounts], other: list[FoldCounts] | None) -> None:
         raise FeatbenchError("speaker interval: the two entries were not tested on the same folds and speakers")
 
 
+SPEAKERS, UTTERANCES = "speakers", "utterances"
+UNITS = {SPEAKERS: "test speakers, resampled within each fold",
+         UTTERANCES: "utterances, resampled within each test speaker (speakers held fixed)"}
+"""What `speaker_interval` resamples: speakers (the score on other speakers like these; a speaker's utterances come
+with it, so their variation is inside) or utterances within speakers (the score of these very speakers)."""
+
+
+def _resampled(folds: list[FoldCounts], other: list[FoldCounts] | None, n_boot: int, rng, unit: str) -> np.ndarray:
+    """The mean fold UA (or paired difference) of each of `n_boot` resamples, strata = folds."""
+    boot = np.zeros(n_boot)
+    for i, f in enumerate(folds):
+        if unit == UTTERANCES:
+            w = np.ones((n_boot, len(f.speakers), 1))
+            correct = rng.binomial(f.total.astype(int), f.correct / np.maximum(f.total, 1), size=(n_boot, *f.total.shape))
+        else:
+            w, correct = _weights(rng, len(f.speakers), n_boot)[:, :, None], f.correct[None]
+        ua = _ua(w * correct, w * f.total[None])
+        if other is not None:
+            ua = ua - _ua(w * other[i].correct[None], w * other[i].total[None])
+        boot += ua / len(folds)
+    return boot
+
+
 def speaker_interval(folds: list[FoldCounts], other: list[FoldCounts] | None = None, n_boot: int = BOOT,
-                     level: float = LEVEL, seed: int = 0, utterances: bool = False) -> SpeakerInterval:
+                     level: float = LEVEL, seed: int = 0, unit: str = SPEAKERS) -> SpeakerInterval:
     """The percentile interval of the mean fold UA of `folds` (or, with `other`, of the paired difference folds -
-    other), resampling test speakers within each fold; `utterances` also redraws each speaker's correct predictions
-    per class (binomial on its clips: utterances within speakers), for one entry only (two entries' outcomes per
+    other), resampling `unit` (UNITS) within each fold; utterances for one entry only (two entries' outcomes per
     utterance are not in the counts)."""
     _check(folds, other)
-    if utterances and other is not None:
+    if unit not in UNITS:
+        raise FeatbenchError(f"speaker interval: unit {unit!r} is not one of {', '.join(UNITS)}")
+    if unit == UTTERANCES and other is not None:
         raise FeatbenchError("speaker interval: utterance resampling needs each utterance's outcome under both "
                              "entries; a paired difference resamples speakers only")
     rng = np.random.default_rng(seed)
-    per_fold = min(len(f.speakers) for f in folds) >= 2
-    if per_fold:
-        boot = np.zeros(n_boot)
-        for f in folds:
-            w = _weights(rng, len(f.speakers), n_boot)[:, :, None]
-            correct = rng.binomial(f.total.astype(int), f.correct / np.maximum(f.total, 1),
-                                   size=(n_boot, *f.total.shape)) if utterances else f.correct[None]
-            ua = _ua(w * correct, w * f.total[None])
-            if other is not None:
-                g = other[folds.index(f)]
-                ua = ua - _ua(w * g.correct[None], w * g.total[None])
-            boot += ua / len(folds)
-    else:
-        fold_ua = np.array([f.ua() - (other[i].ua() if other else 0.0) for i, f in enumerate(folds)])
-        boot = _weights(rng, len(folds), n_boot) @ fold_ua / max(len(folds) - 1, 1) if len(folds) > 1 else \
-            np.full(n_boot, fold_ua.mean())
-    estimate = float(np.mean([f.ua() - (other[i].ua() if other else 0.0) for i, f in enumerate(folds)]))
+    fold_ua = np.array([f.ua() - (other[i].ua() if other else 0.0) for i, f in enumerate(folds)])
+    said = UNITS[unit]
+    if unit == UTTERANCES or min(len(f.speakers) for f in folds) >= 2:
+        boot = _resampled(folds, other, n_boot, rng, unit)
+    else:  # a fold of one test speaker: the folds are the speakers
+        said = "folds of one test speaker each, resampled"
+        boot = (_weights(rng, len(folds), n_boot) @ fold_ua / (len(folds) - 1) if len(folds) > 1
+                else np.full(n_boot, fold_ua.mean()))
     low, high = np.quantile(boot, [0.5 - level / 2, 0.5 + level / 2])
-    unit = ("test speakers, resampled within each fold" if per_fold
-            else "folds of one test speaker each, resampled") + (", and utterances within speakers" if utterances else "")
-    return SpeakerInterval(estimate, float(low), float(high), level, n_boot, len(folds),
-                           sum(len(f.speakers) for f in folds), unit, other is not None,
+    return SpeakerInterval(float(fold_ua.mean()), float(low), float(high), level, n_boot, len(folds),
+                           sum(len(f.speakers) for f in folds), said, other is not None,
                            any(f.approximate for f in [*folds, *(other or [])]))
