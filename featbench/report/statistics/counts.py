@@ -3,8 +3,10 @@
 Exact from a `correct_by_speaker` column where rows have it (JSON: per test speaker and class the correct
 predictions). Rows written today do not: the counts are then fitted to what the row stores, each speaker's clips per
 class (`test_classes`), each speaker's UA (`ua_by_speaker`) and each class's recall over the fold (`confusion`), by a
-logit-additive model p[s, c] = expit(a[c] + b[s]) whose margins match both (`fit_margins`): the fold's UA is then the
-row's, and each speaker's UA its own; what is lost is how a speaker's recall differs between classes beyond that.
+logit-additive model p[s, c] = expit(a[c] + b[s]) fitted to both margins (`fit_margins`): the fold's UA is then the
+row's exactly, and each speaker's UA its own where the speakers hold every class in equal numbers (otherwise as near
+as the model allows: S + C margins, S + C - 1 free values); what is lost is how a speaker's recall differs between
+classes beyond that.
 
 >>> n = np.array([[4, 4], [4, 4]])
 >>> p = fit_margins(n, class_recall=np.array([0.75, 0.5]), speaker_ua=np.array([0.75, 0.5]))
@@ -27,17 +29,19 @@ EDGE = 1e-6  # recalls of exactly 0 or 1 are fitted as this far inside (their lo
 
 def fit_margins(n: np.ndarray, class_recall: np.ndarray, speaker_ua: np.ndarray, iterations: int = 200) -> np.ndarray:
     """p (speakers x classes) = expit(a[c] + b[s]) with sum_s n p / sum_s n = class_recall and the mean of p over each
-    speaker's classes (n > 0) = speaker_ua, by alternating Newton steps."""
+    speaker's classes (n > 0) = speaker_ua, by alternating Newton steps (the class margins exact, the speakers' as near
+    as the model allows)."""
     from scipy.special import expit, logit
 
     held = n > 0
     r, u = (np.clip(np.asarray(v, dtype=float), EDGE, 1 - EDGE) for v in (class_recall, speaker_ua))
     a, b = logit(r), np.zeros(n.shape[0])
-    for _ in range(iterations):
-        p = expit(a[None] + b[:, None])
-        a = a + (r * n.sum(0) - (n * p).sum(0)) / np.maximum((n * p * (1 - p)).sum(0), 1e-12)
+    for _ in range(iterations):  # the class step last: the class recalls (the fold's UA) are matched exactly
         p = expit(a[None] + b[:, None])
         b = b + (u * held.sum(1) - (held * p).sum(1)) / np.maximum((held * p * (1 - p)).sum(1), 1e-12)
+        for _ in range(3):
+            p = expit(a[None] + b[:, None])
+            a = a + (r * n.sum(0) - (n * p).sum(0)) / np.maximum((n * p * (1 - p)).sum(0), 1e-12)
     return expit(a[None] + b[:, None]) * held
 
 

@@ -103,7 +103,7 @@ def corrected_pair(rows: pd.DataFrame, a: tuple[str, str], b: tuple[str, str], b
     """The corrected resampled t-test of entry `a` (family, classifier) against `b` on the folds both have at `budget`
     (default each one's largest), the test fraction from their rows."""
     fa, fb = fold_scores(rows, *a, budget), fold_scores(rows, *b, budget)
-    both = fa.join(fb, lsuffix="_a", rsuffix="_b", how="inner")
+    both = fa.add_suffix("_a").join(fb.add_suffix("_b"), how="inner")
     fraction = ((both["n_test_a"] + both["n_test_b"]) / (both["n_train_a"] + both["n_train_b"])).to_numpy()
     return corrected_t(both["ua_a"].to_numpy(), both["ua_b"].to_numpy(), fraction, level)
 
