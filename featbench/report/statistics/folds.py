@@ -101,7 +101,15 @@ def fold_scores(rows: pd.DataFrame, family: str, classifier: str, budget: str | 
 def corrected_pair(rows: pd.DataFrame, a: tuple[str, str], b: tuple[str, str], budget: str | None = None,
                    level: float = LEVEL) -> CorrectedT:
     """The corrected resampled t-test of entry `a` (family, classifier) against `b` on the folds both have at `budget`
-    (default each one's largest), the test fraction from their rows."""
+    (default each one's largest), the test fraction from their rows.
+
+    >>> rows = pd.DataFrame([{"family": f, "classifier": "lr", "budget": "all", "examples_per_class": 9.0, "fold": k,
+    ...                       "seed": 0, "ua": 0.6 + 0.01 * k + (0.02 + 0.01 * (k % 2) if f == "a" else 0),
+    ...                       "n_train": 400, "n_test": 80} for f in "ab" for k in range(6)])
+    >>> t = corrected_pair(rows, ("a", "lr"), ("b", "lr"))
+    >>> round(t.test_fraction, 6), round(t.mean_difference, 3), round(t.p_value, 4)
+    (0.2, 0.025, 0.0007)
+    """
     fa, fb = fold_scores(rows, *a, budget), fold_scores(rows, *b, budget)
     both = fa.add_suffix("_a").join(fb.add_suffix("_b"), how="inner")
     fraction = ((both["n_test_a"] + both["n_test_b"]) / (both["n_train_a"] + both["n_train_b"])).to_numpy()

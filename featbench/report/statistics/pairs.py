@@ -67,7 +67,11 @@ class Pair:
     note: str = ""
 
     def better(self) -> str:
-        """The entry with the higher median score ('' at a median difference of 0)."""
+        """The entry with the higher median score ('' at a median difference of 0).
+
+        >>> Pair("a", "b", 6, 1, 5, -0.02, 1.0, 0.06).better()
+        'b'
+        """
         return self.a if self.median_difference > 0 else self.b if self.median_difference < 0 else ""
 
 

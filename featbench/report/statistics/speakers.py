@@ -5,8 +5,9 @@ A fold's UA is the mean over classes of the pooled recall of its test speakers: 
 predictions and clips per class (FoldCounts) it is recomputed for every resample, so a speaker who holds few
 clips of a class weighs as little as in the score itself. Each fold draws S - 1 of its S speakers with replacement
 (the Rao-Wu / McCarthy-Snowden choice: resampling S of S underestimates a stratum's variance by (S - 1) / S, a
-quarter with 4 speakers per fold); the study's score is the mean over folds; the interval is the percentile interval
-of the resampled scores. A paired difference of two entries resamples the same speakers for both. Where folds hold a
+quarter with 4 speakers per fold); the study's score is the mean over folds; the interval is the expanded percentile
+interval of the resampled scores (`_ends`: with 24 speakers in 6 folds a plain percentile interval covers about 93%
+for 95%, benchmarks/statistics_null.py). A paired difference of two entries resamples the same speakers for both. Where folds hold a
 single test speaker (leave-one-speaker-out), whole folds are resampled instead (each is one speaker).
 
 What the interval is about: the test speakers are drawn again, the trained models are held fixed. It says how far
@@ -28,11 +29,10 @@ result approximate.
 (0.625, 0.375)
 >>> iv = speaker_interval(f, n_boot=2000, seed=0)
 >>> round(iv.estimate, 3), round(iv.low, 3), round(iv.high, 3), iv.unit
-(0.5, 0.391, 0.625, 'test speakers, resampled within each fold')
+(0.5, 0.344, 0.625, 'test speakers, resampled within each fold')
 """
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -85,7 +85,11 @@ class SpeakerInterval:
     approximate: bool = False
 
     def line(self) -> str:
-        """The interval in a sentence, with its unit."""
+        """The interval in a sentence, with its unit.
+
+        >>> SpeakerInterval(0.7, 0.65, 0.74, 0.95, 2000, 6, 24, UNITS[SPEAKERS]).line()
+        'UA 0.7000, 95% CI 0.6500 to 0.7400 (2000 resamples of test speakers, resampled within each fold: 24 speakers in 6 folds)'
+        """
         what = "difference in UA" if self.paired else "UA"
         note = "; counts fitted to stored per-speaker UA and per-class recall" if self.approximate else ""
         return (f"{what} {self.estimate:.4f}, {self.level:.0%} CI {self.low:.4f} to {self.high:.4f} ({self.n_boot} "
@@ -119,13 +123,35 @@ UNITS = {SPEAKERS: "test speakers, resampled within each fold",
 with it, so their variation is inside) or utterances within speakers (the score of these very speakers)."""
 
 
+def _utterances(f: FoldCounts, n_boot: int, rng) -> np.ndarray:
+    """(n_boot, S, C) correct counts: n - 1 of each cell's n clips drawn with replacement, scaled back to n (cells of
+    one clip kept as they are)."""
+    n = f.total.astype(int)
+    draws = np.maximum(n - 1, 1)
+    p = np.divide(f.correct, f.total, out=np.zeros_like(f.correct, dtype=float), where=f.total > 0)
+    drawn = rng.binomial(draws, p, size=(n_boot, *n.shape)) * (n / draws)
+    return np.where(n >= 2, drawn, f.correct)
+
+
+def _ends(boot: np.ndarray, level: float, df: int) -> tuple[float, float]:
+    """The expanded percentile interval (Hesterberg 2015): the quantiles at which a normal quantile equals Student's
+    t quantile on `df` degrees of freedom (units resampled minus strata), so that few units widen it as they widen a
+    t-interval; NaN ends without a degree of freedom."""
+    from scipy.stats import norm, t
+
+    if df < 1:
+        return float("nan"), float("nan")
+    q = float(norm.cdf(t.ppf(0.5 + level / 2, df)))
+    low, high = np.quantile(boot, [1 - q, q])
+    return float(low), float(high)
+
+
 def _resampled(folds: list[FoldCounts], other: list[FoldCounts] | None, n_boot: int, rng, unit: str) -> np.ndarray:
     """The mean fold UA (or paired difference) of each of `n_boot` resamples, strata = folds."""
     boot = np.zeros(n_boot)
     for i, f in enumerate(folds):
         if unit == UTTERANCES:
-            w = np.ones((n_boot, len(f.speakers), 1))
-            correct = rng.binomial(f.total.astype(int), f.correct / np.maximum(f.total, 1), size=(n_boot, *f.total.shape))
+            w, correct = np.ones((n_boot, len(f.speakers), 1)), _utterances(f, n_boot, rng)
         else:
             w, correct = _weights(rng, len(f.speakers), n_boot)[:, :, None], f.correct[None]
         ua = _ua(w * correct, w * f.total[None])
@@ -148,14 +174,16 @@ def speaker_interval(folds: list[FoldCounts], other: list[FoldCounts] | None = N
                              "entries; a paired difference resamples speakers only")
     rng = np.random.default_rng(seed)
     fold_ua = np.array([f.ua() - (other[i].ua() if other else 0.0) for i, f in enumerate(folds)])
-    said = UNITS[unit]
-    if unit == UTTERANCES or min(len(f.speakers) for f in folds) >= 2:
-        boot = _resampled(folds, other, n_boot, rng, unit)
+    said, speakers = UNITS[unit], sum(len(f.speakers) for f in folds)
+    if unit == UTTERANCES:
+        boot, df = _resampled(folds, other, n_boot, rng, unit), int(sum(np.maximum(f.total - 1, 0).sum() for f in folds))
+    elif min(len(f.speakers) for f in folds) >= 2:
+        boot, df = _resampled(folds, other, n_boot, rng, unit), speakers - len(folds)
     else:  # a fold of one test speaker: the folds are the speakers
-        said = "folds of one test speaker each, resampled"
+        said, df = "folds of one test speaker each, resampled", len(folds) - 1
         boot = (_weights(rng, len(folds), n_boot) @ fold_ua / (len(folds) - 1) if len(folds) > 1
                 else np.full(n_boot, fold_ua.mean()))
-    low, high = np.quantile(boot, [0.5 - level / 2, 0.5 + level / 2])
-    return SpeakerInterval(float(fold_ua.mean()), float(low), float(high), level, n_boot, len(folds),
-                           sum(len(f.speakers) for f in folds), said, other is not None,
+    low, high = _ends(boot, level, df)
+    return SpeakerInterval(float(fold_ua.mean()), low, high, level, n_boot, len(folds),
+                           speakers, said, other is not None,
                            any(f.approximate for f in [*folds, *(other or [])]))
