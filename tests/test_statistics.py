@@ -200,3 +200,30 @@ def test_speaker_interval_paired_and_refusals():
         speaker_interval([FoldCounts(0, ("s",), ("x",), np.array([[7.0]]), np.array([[6.0]]))])
     loso = [FoldCounts(k, (f"s{k}",), ("x",), np.array([[k % 3 * 1.0]]), np.array([[3.0]])) for k in range(6)]
     assert "one test speaker" in speaker_interval(loso, n_boot=200).unit
+
+
+def test_damaged_row_columns_refused_in_one_line():
+    """Every JSON column counts_of reads, damaged by the seeded byte fuzzer or replaced by a hostile value: a
+    FeatbenchError of one line naming the fold, or counts that stay inside their clips, never a traceback."""
+    import random
+
+    from hostile.contract import hostile_value, mutate
+
+    rng, outcomes = random.Random(28), {"refused": 0, "read": 0}
+    good = _row(0, 0, {"s1": {"a": 4, "b": 2}, "s2": {"a": 2, "b": 1}})
+    for case in range(300):
+        row = dict(good) if case % 2 else {k: v for k, v in good.items() if k != "correct_by_speaker"}
+        column = rng.choice([c for c in ("test_classes", "labels", "confusion", "ua_by_speaker", "correct_by_speaker")
+                             if c in row])
+        row[column] = (mutate(str(row[column]).encode(), rng).decode("utf-8", "replace") if rng.random() < 0.7
+                       else hostile_value(rng))
+        try:
+            folds = counts_of(pd.DataFrame([row]), "f", "lr")
+        except FeatbenchError as err:
+            assert "\n" not in str(err) and str(err).startswith("speaker interval: fold 0"), str(err)
+            outcomes["refused"] += 1
+            continue
+        for f in folds:
+            assert np.isfinite(f.correct).all() and (f.correct >= 0).all() and (f.correct <= f.total + 1e-9).all()
+        outcomes["read"] += 1
+    assert outcomes["refused"] > 100, outcomes

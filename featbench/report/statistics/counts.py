@@ -45,29 +45,62 @@ def fit_margins(n: np.ndarray, class_recall: np.ndarray, speaker_ua: np.ndarray,
     return expit(a[None] + b[:, None]) * held
 
 
-def _json(value, what: str, row) -> dict:
+def _json(value, what: str):
     text = str(value) if value is not None else ""
-    if not text.startswith("{"):
-        raise FeatbenchError(f"speaker interval: fold {row.fold} seed {row.seed} has no {what} (rows written before "
-                             f"featbench recorded it)")
+    if not text.startswith(("{", "[")):
+        raise ValueError(f"no {what} (rows written before featbench recorded it)")
     return json.loads(text)
 
 
+def _table(parsed, speakers: list[str], classes: list[str], what: str) -> np.ndarray:
+    """speakers x classes numbers of `parsed` ({speaker: {class: number}}), each finite and at least 0."""
+    if not isinstance(parsed, dict) or not all(isinstance(parsed.get(s), dict) for s in speakers):
+        raise ValueError(f"{what} is not a count per class of every test speaker")
+    table = np.array([[float(parsed[s].get(c, 0)) for c in classes] for s in speakers]).reshape(len(speakers), len(classes))
+    if not (np.isfinite(table).all() and (table >= 0).all()):
+        raise ValueError(f"{what} holds a count below 0 or not finite")
+    return table
+
+
 def _row_counts(row, classes: list[str]) -> tuple[list[str], np.ndarray, np.ndarray, bool]:
-    """(speakers, correct, total, approximate) of one results row."""
-    tc = _json(row.test_classes, "test_classes", row).get("speaker", {})
-    speakers = sorted(tc)
-    total = np.array([[float(tc[s].get(c, 0)) for c in classes] for s in speakers])
+    """(speakers, correct, total, approximate) of one results row; ValueError (or TypeError) where it cannot say."""
+    tc = _json(row.test_classes, "test_classes")
+    speakers = sorted(tc.get("speaker", {})) if isinstance(tc, dict) else []
+    total = _table(tc.get("speaker") if speakers else None, speakers, classes, "test_classes")
     exact = getattr(row, "correct_by_speaker", None)
     if isinstance(exact, str) and exact.startswith("{"):
-        known = json.loads(exact)
-        return speakers, np.array([[float(known.get(s, {}).get(c, 0)) for c in classes] for s in speakers]), total, False
-    by_speaker = _json(row.ua_by_speaker, "ua_by_speaker", row)
-    labels, confusion = json.loads(row.labels), np.array(json.loads(row.confusion), dtype=float)
-    recall = dict(zip(labels, np.diag(confusion) / np.maximum(confusion.sum(1), 1)))
-    p = fit_margins(total, np.array([recall.get(c, 0.0) for c in classes]),
-                    np.array([float(by_speaker.get(s, 0.0)) for s in speakers]))
+        correct = _table(json.loads(exact), speakers, classes, "correct_by_speaker")
+        if (correct > total).any():
+            raise ValueError("correct_by_speaker counts more correct clips than test_classes holds")
+        return speakers, correct, total, False
+    by_speaker, labels = _json(row.ua_by_speaker, "ua_by_speaker"), _json(row.labels, "labels")
+    confusion = np.array(_json(row.confusion, "confusion"), dtype=float)
+    if not isinstance(by_speaker, dict) or set(by_speaker) != set(speakers):
+        raise ValueError("ua_by_speaker does not name the same test speakers as test_classes")
+    if confusion.shape != (len(labels), len(labels)) or not (np.isfinite(confusion).all() and (confusion >= 0).all()):
+        raise ValueError("confusion is not a square table of counts, one row per label")
+    ua = np.array([float(by_speaker[s]) for s in speakers])
+    if not ((ua >= 0) & (ua <= 1)).all():
+        raise ValueError("ua_by_speaker holds a UA outside 0 to 1")
+    recall = dict(zip(map(str, labels), np.diag(confusion) / np.maximum(confusion.sum(1), 1)))
+    p = fit_margins(total, np.array([recall.get(c, 0.0) for c in classes]), ua)
     return speakers, p * total, total, True
+
+
+def _fold_counts(fold, seeds: pd.DataFrame) -> FoldCounts:
+    """One fold's FoldCounts, correct predictions averaged over its seeds' rows."""
+    counted = []
+    for r in seeds.itertuples():
+        try:
+            classes = [str(c) for c in _json(r.labels, "labels")]
+            counted.append(_row_counts(r, classes))
+        except (ValueError, TypeError, AttributeError) as err:  # json.JSONDecodeError is a ValueError
+            raise FeatbenchError(f"speaker interval: fold {fold} seed {r.seed}: {err}") from None
+    speakers, total = counted[0][0], counted[0][2]
+    if any(c[0] != speakers or not np.array_equal(c[2], total) for c in counted):
+        raise FeatbenchError(f"speaker interval: the seeds of fold {fold} did not test the same clips")
+    return FoldCounts(int(fold), tuple(speakers), tuple(classes), np.mean([c[1] for c in counted], axis=0), total,
+                      any(c[3] for c in counted))
 
 
 def counts_of(rows: pd.DataFrame, family: str, classifier: str, budget: str | None = None) -> list[FoldCounts]:
@@ -88,13 +121,4 @@ def counts_of(rows: pd.DataFrame, family: str, classifier: str, budget: str | No
     if (part.get("metric", pd.Series(dtype=str)) == CCC_METRIC).any():
         raise FeatbenchError("speaker interval: rows of a dimensional target (CCC) hold no per-class counts")
     part = part[part["budget"].astype(str) == (str(budget) if budget is not None else budget_order(part)[-1])]
-    out = []
-    for fold, seeds in part.groupby("fold", sort=True):
-        classes = json.loads(seeds["labels"].iloc[0])
-        counted = [_row_counts(r, classes) for r in seeds.itertuples()]
-        speakers, total = counted[0][0], counted[0][2]
-        if any(c[0] != speakers or not np.array_equal(c[2], total) for c in counted):
-            raise FeatbenchError(f"speaker interval: the seeds of fold {fold} did not test the same clips")
-        correct = np.mean([c[1] for c in counted], axis=0)
-        out.append(FoldCounts(int(fold), tuple(speakers), tuple(classes), correct, total, any(c[3] for c in counted)))
-    return out
+    return [_fold_counts(fold, seeds) for fold, seeds in part.groupby("fold", sort=True)]
