@@ -125,6 +125,10 @@ def test_nan_blocks_dropped_ties_and_equal_scores():
         corrected_t([0.7, np.nan, 0.7, 0.7, 0.7], [0.6] * 5, 0.2)
     with pytest.raises(FeatbenchError, match="unit"):
         friedman(scores, " ")
+    with pytest.raises(FeatbenchError, match="not a number"):
+        pairwise(scores.astype(object).assign(entry0="x"), "corpus")
+    with pytest.raises(FeatbenchError, match="repeat"):
+        friedman(scores.rename(columns={"entry1": "entry0"}), "corpus")
 
 
 def test_critical_difference_against_demsar_table():

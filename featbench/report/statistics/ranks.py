@@ -83,7 +83,10 @@ def blocks_of(scores: pd.DataFrame, unit: str) -> Blocks:
     entries = tuple(str(c) for c in scores.columns)
     if len(set(entries)) != len(entries):
         raise FeatbenchError(f"statistics: entry names repeat in the score matrix: {sorted(entries)}")
-    values = scores.to_numpy(dtype=float)
+    try:
+        values = scores.to_numpy(dtype=float)
+    except (TypeError, ValueError):
+        raise FeatbenchError("statistics: the score matrix holds a value that is not a number") from None
     complete = np.isfinite(values).all(axis=1) if values.size else np.ones(len(scores), bool)
     names = tuple(str(i) for i in scores.index)
     return Blocks(values[complete], entries, tuple(n for n, ok in zip(names, complete) if ok),
