@@ -4,8 +4,8 @@ with measured impulse responses from a user's folder.
 A room condition draws `CONFIGURATIONS` rooms from the condition seed (dimensions, absorption from Sabine's formula
 for the RT60, source and microphone positions); each clip picks one with its own random source. The image source
 method alone (no ray tracing, no randomised images) makes every response deterministic; its shoebox decays a little
-slower than Sabine predicts, so the response's decay is then reshaped (an exponential envelope) to the RT60 measured
-on it, Schroeder-integrated over 20 dB. Responses are cached in the process. The convolved clip keeps its length,
+slower than Sabine predicts, so the response's decay is then reshaped (an exponential envelope) until the RT60
+measured on it (T30: Schroeder backward integration, -5 to -35 dB) is within 2 % of the request. Responses are cached in the process. The convolved clip keeps its length,
 starts at the direct path (no propagation delay) and keeps its power.
 
 >>> import numpy as np
@@ -34,12 +34,24 @@ ROOM_SIZE = ((6.0, 10.0), (4.0, 7.0), (3.0, 4.0))
 WALL_GAP = 1.0
 
 
-def measure_rt60(response: np.ndarray, rate: int, decay_db: float = 20.0) -> float:
+def measure_rt60(response: np.ndarray, rate: int, decay_db: float = 30.0) -> float:
     """The RT60 (s) of an impulse response: Schroeder backward integration, line fitted from -5 dB to -5 - decay_db,
     extrapolated to 60 dB (pyroomacoustics.experimental.measure_rt60)."""
     from pyroomacoustics.experimental import measure_rt60 as measure
 
     return float(measure(response, fs=rate, decay_db=decay_db))
+
+
+def reshaped(response: np.ndarray, rt60: float, rate: int, rounds: int = 4) -> np.ndarray:
+    """`response` under an exponential envelope that brings its measured RT60 (T30) to `rt60`: each round steepens
+    or flattens the decay by the difference in dB/s, until within 2 %."""
+    seconds = np.arange(response.size) / rate
+    for _ in range(rounds):
+        measured = measure_rt60(response, rate)
+        if not np.isfinite(measured) or measured <= 0 or abs(measured / rt60 - 1) < 0.02:
+            break
+        response = response * 10 ** (-(60 / rt60 - 60 / measured) * seconds / 20)
+    return response
 
 
 @functools.lru_cache(maxsize=64)
@@ -60,10 +72,7 @@ def simulated_response(rt60: float, seed: int, index: int, rate: int) -> np.ndar
     response = np.asarray(room.rir[0][0], dtype=np.float64)
     direct = int(round(np.linalg.norm(source - microphone) / pra.constants.get("c") * rate)) + (
         pra.constants.get("frac_delay_length") - 1) // 2
-    response = response[direct:]
-    measured = measure_rt60(response, rate)
-    seconds = np.arange(response.size) / rate
-    response = response * 10 ** (-(60 / rt60 - 60 / measured) * seconds / 20)
+    response = reshaped(response[direct:], rt60, rate)
     response /= np.sqrt(np.sum(np.square(response)))
     response.setflags(write=False)
     return response
