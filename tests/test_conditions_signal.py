@@ -92,14 +92,24 @@ def test_babble_never_draws_a_speaker_who_also_has_clips_outside_the_fold():
     assert all(not t.startswith("s1_") for uid in table.id for t in bound.sources(uid))
 
 
-def test_babble_refuses_folds_with_too_few_other_speakers_in_one_line():
+def test_babble_reuses_the_fold_s_few_other_speakers_and_refuses_folds_with_none():
     table = corpus(6)
-    folds = make_folds(table, 2)
-    with pytest.raises(FeatbenchError, match=r"'babble:10': clip .* has 2 other speakers in its test fold") as err:
-        parse_condition("babble:10:3").bind(table, folds)
+    folds = make_folds(table, 2)  # 3 speakers a fold: 2 others for every clip
+    bound = parse_condition("babble:10:4").bind(table, folds)
+    speaker_of = dict(zip(table.id, table.speaker))
+    fold_of = {g: f.index for f in folds for g in f.test_groups}
+    for uid, speaker in zip(table.id, table.speaker):
+        talkers = bound.sources(uid)
+        assert len(talkers) == len(set(talkers)) == 4  # each clip once
+        assert {speaker_of[t] for t in talkers} == {s for s in fold_of if fold_of[s] == fold_of[speaker]} - {speaker}
+    with pytest.raises(FeatbenchError, match=r"'babble:10:7': clip .* has 2 other speakers with 6 clips") as err:
+        parse_condition("babble:10:7").bind(table, folds)
     assert "\n" not in str(err.value)
-    with pytest.raises(FeatbenchError, match="corpus has 3"):
-        parse_condition("babble:10:3").check(corpus(3))
+    logo = [Fold(i, (g,), "leave-one-group-out") for i, g in enumerate(sorted(set(table.group)))]
+    with pytest.raises(FeatbenchError, match=r"'babble:10': clip .* has 0 other speakers"):
+        parse_condition("babble:10").bind(table, logo)
+    with pytest.raises(FeatbenchError, match="the corpus has 1"):
+        parse_condition("babble:10:3").check(corpus(1))
     with pytest.raises(FeatbenchError, match="is in no test fold"):
         parse_condition("babble:10:1").bind(table, folds[:1])
 

@@ -1,13 +1,15 @@
 """`babble:SNR[:TALKERS]`: other speakers of the same corpus talking at once (3 by default), mixed at SNR dB on active
 speech, drawn so that the babble cannot leak a speaker across the protocol's folds.
 
-`bind(table, folds)` picks every clip's talkers: one clip from each of TALKERS distinct speakers who are *tested in
-the clip's own fold* (the fold whose test groups hold its group), never its own speaker, and never a speaker who also
-has clips outside that fold. A test clip therefore never hears a speaker who trains the model that scores it, and a
+`bind(table, folds)` picks every clip's TALKERS talker clips among the speakers who are *tested in the clip's own
+fold* (the fold whose test groups hold its group), never its own speaker, and never a speaker who also has clips
+outside that fold: one clip from each of TALKERS distinct speakers where the fold has that many others, else the
+fold's other speakers in turn, each clip once (RAVDESS's ten default folds hold 2 or 3 speakers: babble of 3 talkers
+there is 3 clips of the one or two other speakers of the fold). A test clip therefore never hears a speaker who trains the model that scores it, and a
 training clip never hears a speaker who is tested against it. The choice is a deterministic hash of (clip id,
 condition text), the same on every machine and independent of the condition seed, so that one talker table (recorded
-in the store) serves every seed; the seed draws each talker's offset. `check`/`bind` refuse a corpus whose fold has
-too few other speakers, in one line.
+in the store) serves every seed; the seed draws each talker's offset. `check`/`bind` refuse in one line a corpus
+whose fold has no other speaker (leave-one-speaker-out folds) or fewer other clips than TALKERS.
 
 `apply` reads the talkers through `ConditionClip.load`, scales each to the same active-speech power, loops or trims
 it to the clip's length from a seeded offset, sums them and mixes the sum at SNR dB.
@@ -15,20 +17,23 @@ it to the clip's length from a seeded offset, sums them and mixes the sum at SNR
 >>> import numpy as np, pandas as pd
 >>> from featbench.protocol.conditions import parse_condition, ConditionClip
 >>> from featbench.train.folds import Fold
->>> table = pd.DataFrame({"id": ["a1", "a2", "b1", "c1", "d1", "e1", "f1"], "speaker": list("aabcdef"),
-...                       "group": list("aabcdef"), "duration": [1.0] * 7})
+>>> speakers = list("aabbcddeef")
+>>> table = pd.DataFrame({"id": [s + str(speakers[:i].count(s) + 1) for i, s in enumerate(speakers)],
+...                       "speaker": speakers, "group": speakers, "duration": [1.0] * 10})
 >>> folds = [Fold(0, ("a", "b", "c"), "k-group-folds"), Fold(1, ("d", "e", "f"), "k-group-folds")]
 >>> bound = parse_condition("babble:10:2").bind(table, folds)
->>> sorted(bound.sources("a1")), sorted(bound.sources("d1"))
-(['b1', 'c1'], ['e1', 'f1'])
+>>> sorted(talker[0] for talker in bound.sources("a1")), sorted(talker[0] for talker in bound.sources("d1"))
+(['b', 'c'], ['e', 'f'])
 >>> t = np.arange(16000) / 16000
->>> audio = {u: (0.2 * np.sin(2 * np.pi * f * t)).astype(np.float32) for u, f in zip(table.id, range(200, 900, 100))}
+>>> audio = {u: (0.2 * np.sin(2 * np.pi * f * t)).astype(np.float32) for u, f in zip(table.id, range(200, 1200, 100))}
 >>> noisy = bound.apply(audio["a1"], 16000, ConditionClip("a1", load=audio.__getitem__))
 >>> round(float(snr_db(audio["a1"], noisy - audio["a1"], 16000)), 2)
 10.0
->>> parse_condition("babble:10").bind(table, folds)
+>>> sorted(parse_condition("babble:10").bind(table, folds).sources("c1"))  # 3 talkers, 2 other speakers
+['a2', 'b1', 'b2']
+>>> parse_condition("babble:10").bind(table, [Fold(i, (g,), "leave-one-group-out") for i, g in enumerate("abcdef")])
 Traceback (most recent call last):
-featbench.errors.FeatbenchError: condition 'babble:10': clip 'a1' (speaker 'a') has 2 other speakers in its test fold, ...
+featbench.errors.FeatbenchError: condition 'babble:10': clip 'a1' (speaker 'a') has 0 other speakers with 0 clips in ...
 """
 from __future__ import annotations
 
@@ -48,10 +53,30 @@ MAX_TALKERS = 32
 _COLUMNS = ("id", "speaker", "group")
 
 
+def _draw(pool: dict[str, list[str]], others: list[str], count: int, rng: np.random.Generator) -> list[str]:
+    """Up to `count` clips: the speakers `others` in a seeded order, one clip each, round after round (each speaker's
+    clips in a seeded order, each once) until `count` are drawn or every clip is."""
+    order = [others[i] for i in rng.permutation(len(others))]
+    shuffled: dict[str, np.ndarray] = {}
+    drawn: list[str] = []
+    for turn in range(count):
+        before = len(drawn)
+        for name in order:
+            if len(drawn) == count:
+                return drawn
+            if name not in shuffled:
+                shuffled[name] = rng.permutation(len(pool[name]))
+            if turn < len(pool[name]):
+                drawn.append(pool[name][int(shuffled[name][turn])])
+        if len(drawn) == before:
+            break
+    return drawn
+
+
 @register
 @dataclass(frozen=True, eq=False)
 class Babble(Condition):
-    """`talkers` other speakers of the clip's own test fold at `snr` dB on active speech (bound to a corpus)."""
+    """`talkers` clips of other speakers of the clip's own test fold at `snr` dB on active speech (bound to a corpus)."""
 
     snr: float
     talkers: int = DEFAULT_TALKERS
@@ -82,9 +107,8 @@ class Babble(Condition):
         if missing:
             raise refuse(self.text, f"babble needs the corpus's {', '.join(missing)} column(s)")
         speakers = table["speaker"].astype(str).nunique()
-        if speakers <= self.talkers:
-            raise refuse(self.text, f"babble of {self.talkers} talkers needs more than {self.talkers} speakers; "
-                                    f"the corpus has {speakers}")
+        if speakers < 2:
+            raise refuse(self.text, f"babble needs speakers other than the clip's own; the corpus has {speakers}")
 
     def bind(self, table: pd.DataFrame, folds: list) -> Babble:
         """This condition with every clip's talkers chosen in its own test fold (see the module docstring)."""
@@ -110,13 +134,14 @@ class Babble(Condition):
         chosen = {}
         for uid, speaker in zip(ids[inside].tolist(), speakers[inside].tolist()):
             others = [name for name in names if name != speaker]
-            if len(others) < self.talkers:
-                raise refuse(self.text, f"clip '{uid}' (speaker '{speaker}') has {len(others)} other speaker"
-                                        f"{'' if len(others) == 1 else 's'} in its test fold, babble needs "
-                                        f"{self.talkers}: use fewer talkers or fewer folds")
             rng = np.random.default_rng([zlib.crc32(uid.encode()), zlib.crc32(self.text.encode())])
-            picked = rng.choice(len(others), size=self.talkers, replace=False)
-            chosen[uid] = tuple(pool[others[i]][int(rng.integers(len(pool[others[i]])))] for i in sorted(picked))
+            talkers = _draw(pool, others, self.talkers, rng)
+            if len(talkers) < self.talkers:
+                raise refuse(self.text, f"clip '{uid}' (speaker '{speaker}') has {len(others)} other speaker"
+                                        f"{'' if len(others) == 1 else 's'} with {sum(len(pool[n]) for n in others)} "
+                                        f"clips in its test fold, babble needs {self.talkers} clips of other speakers: "
+                                        "use fewer folds or fewer talkers")
+            chosen[uid] = tuple(talkers)
         return chosen
 
     def sources(self, uid: str) -> tuple[str, ...]:

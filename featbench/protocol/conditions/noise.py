@@ -90,11 +90,14 @@ class White(Condition):
 
 def coloured_noise(rng: np.random.Generator, size: int, exponent: float) -> np.ndarray:
     """Gaussian noise of `size` samples whose power falls as 1/f**exponent (0 white, 1 pink, 2 brown): white noise
-    shaped in the frequency domain, the DC bin removed, scaled to unit variance."""
-    spectrum = np.fft.rfft(rng.standard_normal(size))
+    shaped in the frequency domain (over a fast transform length, then cut), the DC bin removed, at unit variance."""
+    from scipy import fft
+
+    length = fft.next_fast_len(size, real=True)  # a clip's length may have large prime factors: slow transforms
+    spectrum = fft.rfft(rng.standard_normal(length))
     frequency = np.arange(spectrum.size, dtype=np.float64)
     frequency[0] = np.inf  # no DC: a brown walk's offset is not noise
-    shaped = np.fft.irfft(spectrum / frequency ** (exponent / 2), n=size)
+    shaped = fft.irfft(spectrum / frequency ** (exponent / 2), n=length)[:size]
     deviation = float(np.std(shaped))
     if not deviation > 0:
         raise ValueError(f"a clip of {size} samples is too short to carry coloured noise")
