@@ -101,6 +101,11 @@ def main() -> None:
             verdict = "ok" if cold <= 0.10 * extract else "MISSED"
             name = spelling.split(":{")[0] + (":FOLDER" if ":{" in spelling else "")
             print(f"{name:<16} {cold:7.2f} {cold / extract:6.3f} {warm:7.2f} {warm / extract:6.3f}  {verdict}")
+            if condition.kind == "babble":  # the same without decoding the talkers: what the mixing itself costs
+                talkers = {t: load(paths[t]) for uid in signals for t in condition.sources(uid)}
+                mixing = _time(lambda uid: condition.apply(signals[uid], rate, ConditionClip(uid, 0, talkers.get)),
+                               signals)
+                print(f"{'  mixing only':<16} {mixing:7.2f} {mixing / extract:6.3f}  (talkers decoded beforehand)")
 
 
 if __name__ == "__main__":

@@ -102,6 +102,8 @@ def parse_condition(text: str | Condition) -> Condition:
     text = str(text).strip()
     if not text:
         raise refuse(text, "empty")
+    if any(not part.strip() for part in text.split("+")):
+        raise refuse(text, "an empty part ('+' at an end or twice)")
     parts = [_one(part.strip()) for part in text.split("+")]
     if len(parts) == 1:
         return parts[0]
