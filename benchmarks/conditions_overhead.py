@@ -103,8 +103,11 @@ def main() -> None:
             print(f"{name:<16} {cold:7.2f} {cold / extract:6.3f} {warm:7.2f} {warm / extract:6.3f}  {verdict}")
             if condition.kind == "babble":  # the same without decoding the talkers: what the mixing itself costs
                 talkers = {t: load(paths[t]) for uid in signals for t in condition.sources(uid)}
-                mixing = _time(lambda uid: condition.apply(signals[uid], rate, ConditionClip(uid, 0, talkers.get)),
-                               signals)
+
+                def mix(uid, condition=condition, talkers=talkers):
+                    return condition.apply(signals[uid], rate, ConditionClip(uid, 0, talkers.get))
+
+                mixing = _time(mix, signals)
                 print(f"{'  mixing only':<16} {mixing:7.2f} {mixing / extract:6.3f}  (talkers decoded beforehand)")
 
 

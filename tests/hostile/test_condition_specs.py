@@ -21,8 +21,37 @@ import soundfile as sf
 from hostile.contract import HOSTILE_NAMES, Case, Surface, campaign, cases_budget, hostile_value, mutate
 
 RATE = 16000
-NUMBERS = ("0", "-0", "1", "-1", "3", "10", "20", "-20", "0.6", "1.0", ".5", "5.", "8k", "12.2k", "32000", "1e3",
-           "nan", "inf", "-inf", "1e309", "99999999999999999999999", "0x10", "1_000", "  7 ", "+5", "٣", "²", "", "k")
+NUMBERS = (
+    "0",
+    "-0",
+    "1",
+    "-1",
+    "3",
+    "10",
+    "20",
+    "-20",
+    "0.6",
+    "1.0",
+    ".5",
+    "5.",
+    "8k",
+    "12.2k",
+    "32000",
+    "1e3",
+    "nan",
+    "inf",
+    "-inf",
+    "1e309",
+    "99999999999999999999999",
+    "0x10",
+    "1_000",
+    "  7 ",
+    "+5",
+    "٣",
+    "²",
+    "",
+    "k",
+)
 
 
 def _clip() -> np.ndarray:
@@ -34,8 +63,14 @@ def _corpus() -> tuple[pd.DataFrame, list]:
     from featbench.train.folds import Fold
 
     speakers = [f"s{i}" for i in range(6) for _ in range(2)]
-    table = pd.DataFrame({"id": [f"{s}_{i % 2}" for i, s in enumerate(speakers)], "speaker": speakers,
-                          "group": speakers, "duration": 0.5})
+    table = pd.DataFrame(
+        {
+            "id": [f"{s}_{i % 2}" for i, s in enumerate(speakers)],
+            "speaker": speakers,
+            "group": speakers,
+            "duration": 0.5,
+        }
+    )
     return table, [Fold(0, ("s0", "s1", "s2"), "k-group-folds"), Fold(1, ("s3", "s4", "s5"), "k-group-folds")]
 
 
@@ -50,13 +85,55 @@ def _folders(workdir: Path, rng: random.Random) -> list[str]:
     sf.write(buffer, noise, RATE, format="WAV")
     (bad / "n.wav").write_bytes(mutate(buffer.getvalue(), rng))
     (other / "notes.txt").write_text("no audio here")
-    return [str(good), str(bad), str(empty), str(other), str(workdir / "missing"), str(good / "n.wav"), "", " ",
-            f"{good}/../good", "~nobody/none", str(workdir / "日本語"), f"{good}+x"]
+    return [
+        str(good),
+        str(bad),
+        str(empty),
+        str(other),
+        str(workdir / "missing"),
+        str(good / "n.wav"),
+        "",
+        " ",
+        f"{good}/../good",
+        "~nobody/none",
+        str(workdir / "日本語"),
+        f"{good}+x",
+    ]
+
+
+SNRS = ("-20", "-5", "0", "5", "10", "20", "60", "0.5", "-20.0", "60.0001", "-21")
+PLAUSIBLE = {
+    "white": SNRS,
+    "pink": SNRS,
+    "brown": SNRS,
+    "gain": ("-60", "0", "6", "40", "41"),
+    "clip": ("0.001", "1", "50", "100"),
+    "lowpass": ("50", "300", "4000", "7999", "8000", "192000"),
+    "room": ("0.25", "0.3", "0.6", "1", "2", "0.24"),
+    "mp3": ("8k", "16k", "144k", "320k", "8000", "320000"),
+    "opus": ("6k", "6000", "12.5k", "510k", "128k"),
+    "amr-nb": ("4.75k", "5150", "7.95k", "10.2k", "12.2k"),
+}
+
+
+def _plausible(rng: random.Random, folders: list[str]) -> str:
+    """A spelling close to a valid one: the real kinds with arguments around their ranges."""
+    kind = rng.choice([*PLAUSIBLE, "babble", "noise", "rir", "telephone", "clean"])
+    if kind in PLAUSIBLE:
+        return f"{kind}:{rng.choice(PLAUSIBLE[kind])}"
+    if kind == "babble":
+        return f"babble:{rng.choice(SNRS)}" + rng.choice(["", ":1", ":2", ":3", ":4", ":5"])
+    if kind in ("noise", "rir"):
+        folder = rng.choice(folders[:2] + folders[2:5])
+        return f"noise:{rng.choice(SNRS)}:{folder}" if kind == "noise" else f"rir:{folder}"
+    return kind
 
 
 def _spelling(rng: random.Random, folders: list[str]) -> str:
     from featbench.protocol.conditions import KINDS
 
+    if rng.random() < 0.5:
+        return _plausible(rng, folders)
     kind = rng.choice([*KINDS, *KINDS, rng.choice(HOSTILE_NAMES), "", "WHITE", "white ", "gsm", "room2"])
     shape = rng.randrange(6)
     if shape == 0:
@@ -87,8 +164,13 @@ def spelling_cases(rng: random.Random, workdir: Path):
             spelling = rng.choice(["+", "", " ", f"{spelling}+", f"+{spelling}", spelling.replace("+", "++")])
         i += 1
         names = tuple({shown(spelling.strip()), *(shown(part.strip()) for part in spelling.split("+"))} - {""})
-        yield Case(f"{i}: {spelling[:120]!r}", lambda s=spelling: _use(s, table, folds), check=_usable,
-                   names=names or ("condition ''",), seconds=30)
+        yield Case(
+            f"{i}: {spelling[:120]!r}",
+            lambda s=spelling: _use(s, table, folds),
+            check=_usable,
+            names=names or ("condition ''",),
+            seconds=30,
+        )
 
 
 def _use(spelling: str, table: pd.DataFrame, folds: list):
@@ -133,8 +215,13 @@ def test_a_newline_or_an_empty_chain_part_is_refused_in_one_line():
     from featbench.errors import FeatbenchError
     from featbench.protocol.conditions import parse_condition
 
-    for spelling, shown in [("whi\nte:10", "whi\\nte:10"), ("white:10+", "white:10+"), ("+white:10", "+white:10"),
-                            ("white:10++pink:5", "white:10++pink:5"), ("\u202ewhite:10", "\\u202ewhite:10")]:
+    for spelling, shown in [
+        ("whi\nte:10", "whi\\nte:10"),
+        ("white:10+", "white:10+"),
+        ("+white:10", "+white:10"),
+        ("white:10++pink:5", "white:10++pink:5"),
+        ("\u202ewhite:10", "\\u202ewhite:10"),
+    ]:
         with pytest.raises(FeatbenchError) as err:
             parse_condition(spelling)
         assert "\n" not in str(err.value) and f"condition '{shown}'" in str(err.value), str(err.value)
