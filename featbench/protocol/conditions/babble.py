@@ -39,7 +39,6 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass, field, replace
-from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -80,7 +79,7 @@ class Babble(Condition):
 
     snr: float
     talkers: int = DEFAULT_TALKERS
-    chosen: MappingProxyType | None = field(default=None, repr=False)
+    chosen: dict[str, tuple[str, ...]] | None = field(default=None, repr=False)  # clip id -> talker ids, read-only
     kind, forms, axis = "babble", ("babble:SNR", "babble:SNR:TALKERS"), "SNR (dB)"
 
     @classmethod
@@ -122,7 +121,7 @@ class Babble(Condition):
         chosen = {}
         for index in sorted(set(clip_fold.tolist())):
             chosen.update(self._bind_fold(ids, speakers, clip_fold == index))
-        return replace(self, chosen=MappingProxyType(chosen))
+        return replace(self, chosen=chosen)
 
     def _bind_fold(self, ids: np.ndarray, speakers: np.ndarray, inside: np.ndarray) -> dict[str, tuple[str, ...]]:
         outside = set(speakers[~inside].tolist())  # a speaker with clips outside the fold trains its models
