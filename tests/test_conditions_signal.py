@@ -316,3 +316,38 @@ def test_bound_conditions_travel_to_workers(tmp_path):
         assert trip == bound and trip.sources("s0_0") == bound.sources("s0_0")
         clip = ConditionClip("s0_0", seed=2, load=audio.__getitem__)
         assert np.array_equal(trip.apply(audio["s0_0"], RATE, clip), bound.apply(audio["s0_0"], RATE, clip))
+
+
+DIGEST = """
+import hashlib, sys
+import numpy as np
+sys.path.insert(0, {tests!r})
+from test_conditions_signal import RATE, corpus, speech_like
+from featbench.protocol.conditions import ConditionClip, parse_condition
+from featbench.train.folds import make_folds
+table = corpus()
+audio = {{uid: speech_like(1.0, seed=i) for i, uid in enumerate(table.id)}}
+digest = hashlib.sha256()
+for text in {texts!r}:
+    bound = parse_condition(text).bind(table, make_folds(table, 3))
+    for uid in ("s0_0", "s5_1"):
+        digest.update(bound.apply(audio[uid], RATE, ConditionClip(uid, seed=4, load=audio.__getitem__)).tobytes())
+print(digest.hexdigest())
+"""
+
+
+def test_another_process_gives_the_same_bytes():
+    """Bit-identical audio in a fresh interpreter (another hash seed, fresh caches): no process state leaks in."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    texts = ["pink:5", "brown:0", "babble:10", "room:1+telephone", "mp3:8k", "opus:12k", "amr-nb:5.15k"]
+    script = DIGEST.format(tests=str(Path(__file__).parent), texts=texts)
+    here = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True,
+                          env={**os.environ, "PYTHONHASHSEED": "123"}).stdout.strip()
+    namespace: dict = {}
+    exec(compile(script.replace("print(digest.hexdigest())", "result = digest.hexdigest()"), "digest", "exec"),
+         namespace)
+    assert here == namespace["result"]
