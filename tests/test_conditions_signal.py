@@ -57,7 +57,8 @@ def test_same_clip_condition_and_seed_give_the_same_audio(text):
 def test_another_clip_or_seed_gets_other_randomness(text):
     x, condition = speech_like(), parse_condition(text)
     first = condition.apply(x, RATE, ConditionClip("u1", seed=0))
-    others = [condition.apply(x, RATE, ConditionClip(uid, seed=seed)) for uid, seed in [("u2", 0), ("u1", 1), ("u3", 7)]]
+    others = [condition.apply(x, RATE, ConditionClip(uid, seed=seed))
+              for uid, seed in [("u2", 0), ("u1", 1), ("u3", 7)]]
     assert any(not np.array_equal(first, other) for other in others)
 
 
@@ -177,6 +178,11 @@ def test_noise_folder_bounds_the_number_of_files(tmp_path, monkeypatch):
         (tmp_path / f"n{i}.wav").write_bytes(b"")
     with pytest.raises(FeatbenchError, match="more than 2 audio files"):
         parse_condition(f"rir:{tmp_path}")
+    monkeypatch.setattr(folder, "MAX_ENTRIES", 5)
+    for i in range(5):
+        (tmp_path / f"notes{i}.txt").write_bytes(b"")
+    with pytest.raises(FeatbenchError, match="more than 5 files; name the folder of the audio"):
+        parse_condition(f"noise:0:{tmp_path}")
 
 
 def test_a_corrupt_noise_file_fails_the_clip_with_a_value_error(tmp_path):
@@ -276,8 +282,9 @@ def test_codecs_serve_any_clip_rate(rate):
         assert y.shape == x.shape and np.all(np.isfinite(y))
 
 
-@pytest.mark.parametrize("text, canonical", [("mp3:8000", "mp3:8k"), ("mp3:32k", "mp3:32k"), ("opus:12.5k", "opus:12.5k"),
-                                             ("amr-nb:4750", "amr-nb:4.75k"), ("telephone", "telephone")])
+@pytest.mark.parametrize("text, canonical", [("mp3:8000", "mp3:8k"), ("mp3:32k", "mp3:32k"),
+                                             ("opus:12.5k", "opus:12.5k"), ("amr-nb:4750", "amr-nb:4.75k"),
+                                             ("telephone", "telephone")])
 def test_codec_spellings(text, canonical):
     assert parse_condition(text).text == canonical and parse_condition(canonical).text == canonical
 

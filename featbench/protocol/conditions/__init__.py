@@ -2,9 +2,9 @@
 (noise at an SNR on active speech, rooms, codecs and channels, and chains of them).
 
 `parse_condition` reads one spelling ('white:20', 'room:0.6+babble:10', 'clean'), `parse_conditions` a comma list;
-each kind lives in one module (`noise`, `babble`, `folder`, `room`, `codecs`, `channel`) and registers itself. `stored_name` is where a
-family's features under a condition live in a store: the family's own name for `clean` (stores and hashes as
-before), 'family~slug' for any other.
+each kind lives in one module (`noise`, `babble`, `folder`, `room`, `codecs`, `channel`) and registers itself.
+`stored_name` is where a family's features under a condition live in a store: the family's own name for `clean`
+(stores and hashes as before), 'family~slug' for any other.
 
 >>> [c.text for c in parse_conditions("clean, white:20, gain:-6+white:10")]
 ['clean', 'white:20', 'gain:-6+white:10']

@@ -5,11 +5,12 @@ speech, drawn so that the babble cannot leak a speaker across the protocol's fol
 fold* (the fold whose test groups hold its group), never its own speaker, and never a speaker who also has clips
 outside that fold: one clip from each of TALKERS distinct speakers where the fold has that many others, else the
 fold's other speakers in turn, each clip once (RAVDESS's ten default folds hold 2 or 3 speakers: babble of 3 talkers
-there is 3 clips of the one or two other speakers of the fold). A test clip therefore never hears a speaker who trains the model that scores it, and a
-training clip never hears a speaker who is tested against it. The choice is a deterministic hash of (clip id,
-condition text), the same on every machine and independent of the condition seed, so that one talker table (recorded
-in the store) serves every seed; the seed draws each talker's offset. `check`/`bind` refuse in one line a corpus
-whose fold has no other speaker (leave-one-speaker-out folds) or fewer other clips than TALKERS.
+there is 3 clips of the one or two other speakers of the fold). A test clip therefore never hears a speaker who
+trains the model that scores it, and a training clip never hears a speaker who is tested against it. The choice is a
+deterministic hash of (clip id, condition text), the same on every machine and independent of the condition seed, so
+that one talker table (recorded in the store) serves every seed; the seed draws each talker's offset. `check`/`bind`
+refuse in one line a corpus whose fold has no other speaker (leave-one-speaker-out folds) or fewer other clips than
+TALKERS.
 
 `apply` reads the talkers through `ConditionClip.load`, scales each to the same active-speech power, loops or trims
 it to the clip's length from a seeded offset, sums them and mixes the sum at SNR dB.
@@ -75,7 +76,7 @@ def _draw(pool: dict[str, list[str]], others: list[str], count: int, rng: np.ran
 @register
 @dataclass(frozen=True, eq=False)
 class Babble(Condition):
-    """`talkers` clips of other speakers of the clip's own test fold at `snr` dB on active speech (bound to a corpus)."""
+    """`talkers` clips of other speakers of the clip's own test fold at `snr` dB on active speech (once bound)."""
 
     snr: float
     talkers: int = DEFAULT_TALKERS

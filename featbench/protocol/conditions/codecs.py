@@ -216,6 +216,9 @@ class Telephone(Condition):
         if not signal.size:
             raise ValueError("an empty clip cannot be encoded")
         narrow = resample(np.asarray(signal, dtype=np.float32), rate, 8000)
-        band = sps.sosfiltfilt(sps.butter(4, TELEPHONE_BAND, btype="band", fs=8000, output="sos"), narrow)
+        sos = sps.butter(4, TELEPHONE_BAND, btype="band", fs=8000, output="sos")
+        if narrow.size <= 3 * (2 * len(sos) + 1):  # sosfiltfilt's padding
+            raise ValueError(f"a clip of {signal.size} samples is too short for the telephone band")
+        band = sps.sosfiltfilt(sos, narrow)
         decoded, decoded_rate = roundtrip(band.astype(np.float32), 8000, AmrNb.codec, AmrNb.container, AMR_MODES[-1])
         return aligned(signal, resample(decoded, decoded_rate, rate) if decoded.size else decoded, rate)

@@ -3,9 +3,10 @@ WHAM!, DEMAND, any folder of recordings), decoded at the clip's rate, from a see
 the clip, mixed at SNR dB on active speech.
 
 The folder is read when the condition is parsed: its audio files (.wav, .flac, .ogg, .mp3 by suffix, recursively,
-regular files only, at most `MAX_FILES`), sorted by relative path; a folder that does not exist or holds no audio is
-refused in one line naming it. The condition's text names the folder as an absolute path; its `config` carries a hash
-of the files' names, sizes and contents, so a changed folder is a changed condition (its features are extracted again).
+regular files only, at most `MAX_FILES` among at most `MAX_ENTRIES` files), sorted by relative path; a folder that
+does not exist or holds no audio is refused in one line naming it. The condition's text names the folder as an
+absolute path; its `config` carries a hash of the files' names, sizes and contents (computed on first use: a large
+folder is read once), so a changed folder is a changed condition (its features are extracted again).
 A file that cannot be decoded fails the clip that drew it (a ValueError, to errors.csv), not the run.
 
 >>> import tempfile, numpy as np, soundfile as sf
@@ -36,6 +37,8 @@ from featbench.protocol.conditions.noise import _snr, mix_at_snr, snr_db  # noqa
 
 AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3")
 MAX_FILES = 100_000
+MAX_ENTRIES = 1_000_000
+"""Files of any kind looked at before giving up: `noise:10:/` must not walk a whole disk."""
 
 
 @dataclass(frozen=True)
@@ -79,14 +82,18 @@ class AudioFolder:
 
 
 def _audio_files(root: Path, text: str, given: str) -> tuple[str, ...]:
-    found = []
+    found, seen = [], 0
     for folder, _, names in os.walk(root):
+        seen += len(names)
+        if seen > MAX_ENTRIES:
+            raise refuse(text, f"folder '{given}' holds more than {MAX_ENTRIES:,} files; name the folder of the audio")
         for name in names:
             path = Path(folder) / name
             if path.suffix.lower() in AUDIO_SUFFIXES and path.is_file() and not path.is_symlink():
                 found.append(path.relative_to(root).as_posix())
                 if len(found) > MAX_FILES:
-                    raise refuse(text, f"folder '{given}' holds more than {MAX_FILES:,} audio files; name a smaller one")
+                    raise refuse(text, f"folder '{given}' holds more than {MAX_FILES:,} audio files; "
+                                       "name a smaller one")
     return tuple(sorted(found))
 
 

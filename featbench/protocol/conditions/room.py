@@ -95,8 +95,8 @@ def simulated_response(rt60: float, seed: int, index: int, rate: int) -> np.ndar
 
 
 def with_diffuse_tail(early: np.ndarray, rt60: float, rate: int, rng: np.random.Generator) -> np.ndarray:
-    """`early` continued to TAIL_LENGTH x `rt60` seconds by seeded Gaussian noise decaying 60 dB in `rt60`, at the level of the
-    last TAIL_MATCH seconds of `early` (the diffuse-field tail of gpuRIR and similar hybrid simulators)."""
+    """`early` continued to TAIL_LENGTH x `rt60` seconds by seeded Gaussian noise decaying 60 dB in `rt60`, at the
+    level of the last TAIL_MATCH seconds of `early` (the diffuse-field tail of gpuRIR and similar hybrid simulators)."""
     seconds = np.arange(max(int(TAIL_LENGTH * rt60 * rate), early.size + 1)) / rate
     envelope = 10 ** (-3 * seconds / rt60)
     window = slice(max(early.size - int(TAIL_MATCH * rate), 0), early.size)
