@@ -170,6 +170,15 @@ def test_noise_folders_without_audio_are_refused_naming_the_folder(tmp_path):
         assert str(folder) in str(err.value) and "\n" not in str(err.value)
 
 
+def test_a_folder_whose_real_path_holds_a_separator_is_refused(tmp_path):
+    real = tmp_path / "a+b"
+    real.mkdir()
+    sf.write(real / "n.wav", np.ones(800) * 0.1, RATE)
+    (tmp_path / "plain").symlink_to(real)
+    with pytest.raises(FeatbenchError, match=r"has '\+' or ','"):
+        parse_condition(f"noise:10:{tmp_path}/plain")
+
+
 def test_noise_folder_bounds_the_number_of_files(tmp_path, monkeypatch):
     from featbench.protocol.conditions import folder
 

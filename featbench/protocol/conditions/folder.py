@@ -57,6 +57,9 @@ class AudioFolder:
             root = Path(given).expanduser().resolve()
             if not root.is_dir():
                 raise refuse(text, f"folder '{given}' does not exist or is not a folder")
+            if set("+,") & set(str(root)):  # the condition's text could not be read back from a list or a chain
+                raise refuse(text, f"folder '{root}' has '+' or ',' in its path, which separate conditions; "
+                                   "link it from a plain path")
             files = _audio_files(root, text, given)
         except (OSError, ValueError) as err:  # unreadable folders, names the file system cannot hold
             raise refuse(text, f"folder '{given}' cannot be read ({type(err).__name__}: {err})") from err
