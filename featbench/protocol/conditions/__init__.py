@@ -2,9 +2,9 @@
 (noise at an SNR on active speech, rooms, codecs and channels, and chains of them).
 
 `parse_condition` reads one spelling ('white:20', 'room:0.6+babble:10', 'clean'), `parse_conditions` a comma list;
-each kind lives in one module (`noise`, `room`, `codecs`, `channel`) and registers itself. `stored_name` is where a
-family's features under a condition live in a store: the family's own name for `clean` (stores and hashes as
-before), 'family~slug' for any other.
+each kind lives in one module (`noise`, `babble`, `folder`, `room`, `codecs`, `channel`) and registers itself.
+`stored_name` is where a family's features under a condition live in a store: the family's own name for `clean`
+(stores and hashes as before), 'family~slug' for any other.
 
 >>> [c.text for c in parse_conditions("clean, white:20, gain:-6+white:10")]
 ['clean', 'white:20', 'gain:-6+white:10']
@@ -19,7 +19,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from featbench.protocol.conditions import channel, noise  # noqa: F401 (each registers its kinds)
+# each module registers its kinds
+from featbench.protocol.conditions import babble, channel, codecs, folder, noise, room  # noqa: F401
 from featbench.protocol.conditions.base import (CLEAN, KINDS, SEPARATOR, Condition, ConditionClip, refuse, register,
                                                 slug)
 
@@ -101,6 +102,8 @@ def parse_condition(text: str | Condition) -> Condition:
     text = str(text).strip()
     if not text:
         raise refuse(text, "empty")
+    if any(not part.strip() for part in text.split("+")):
+        raise refuse(text, "an empty part ('+' at an end or twice)")
     parts = [_one(part.strip()) for part in text.split("+")]
     if len(parts) == 1:
         return parts[0]

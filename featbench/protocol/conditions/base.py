@@ -120,9 +120,20 @@ def valid_forms() -> str:
     return ", ".join(form for cls in KINDS.values() for form in cls.forms)
 
 
+def shown(text: str) -> str:
+    """`text` as a one-line message shows it: control and formatting characters (a newline, a right-to-left
+    override) escaped.
+
+    >>> shown("white:10"), shown("white:\\n10")
+    ('white:10', 'white:\\\\n10')
+    """
+    return text if text.isprintable() else text.encode("unicode_escape").decode("ascii")
+
+
 def refuse(text: str, problem: str) -> FeatbenchError:
     """The one-line refusal of a condition spelling, naming it and the valid forms."""
-    return FeatbenchError(f"condition '{text}': {problem}; valid forms: {valid_forms()}, and A+B for A then B")
+    return FeatbenchError(f"condition '{shown(text)}': {shown(problem)}; valid forms: {valid_forms()}, "
+                          "and A+B for A then B")
 
 
 _NUMBER = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)")

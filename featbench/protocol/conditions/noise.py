@@ -1,4 +1,5 @@
-"""Additive noise at a signal-to-noise ratio measured on active speech: `white:SNR` (more kinds in this module).
+"""Additive noise at a signal-to-noise ratio measured on active speech: `white:SNR`, `pink:SNR` (power falling as
+1/f) and `brown:SNR` (as 1/f^2), each seeded per clip; babble and a user's noise folder live in `babble` and `folder`.
 
 The SNR is that of the clip's active speech (the non-silent intervals `librosa.effects.split` finds 40 dB below
 the clip's peak, the usual stand-in for ITU-T P.56's active speech level) to the noise's mean power over the clip.
@@ -11,6 +12,9 @@ A clip with no active speech cannot be given an SNR: its failure (ValueError) go
 >>> noisy = parse_condition("white:10").apply(speech, 16000, ConditionClip("u1"))
 >>> round(float(snr_db(speech, noisy - speech, 16000)), 2)
 10.0
+>>> noisy = parse_condition("pink:5").apply(speech, 16000, ConditionClip("u1"))
+>>> round(float(snr_db(speech, noisy - speech, 16000)), 2)
+5.0
 """
 from __future__ import annotations
 
@@ -82,3 +86,41 @@ class White(Condition):
 
     def apply(self, signal: np.ndarray, rate: int, clip: ConditionClip) -> np.ndarray:
         return mix_at_snr(signal, clip.rng(self.text).standard_normal(signal.size), self.snr, rate)
+
+
+def coloured_noise(rng: np.random.Generator, size: int, exponent: float) -> np.ndarray:
+    """Gaussian noise of `size` samples whose power falls as 1/f**exponent (0 white, 1 pink, 2 brown): white noise
+    shaped in the frequency domain (over a fast transform length, then cut), the DC bin removed, at unit variance."""
+    from scipy import fft
+
+    length = fft.next_fast_len(size, real=True)  # a clip's length may have large prime factors: slow transforms
+    spectrum = fft.rfft(rng.standard_normal(length))
+    frequency = np.arange(spectrum.size, dtype=np.float64)
+    frequency[0] = np.inf  # no DC: a brown walk's offset is not noise
+    shaped = fft.irfft(spectrum / frequency ** (exponent / 2), n=length)[:size]
+    deviation = float(np.std(shaped))
+    if not deviation > 0:
+        raise ValueError(f"a clip of {size} samples is too short to carry coloured noise")
+    return shaped / deviation
+
+
+@register
+@dataclass(frozen=True, eq=False)
+class Pink(White):
+    """Pink noise (power as 1/f) at `snr` dB on active speech."""
+
+    kind, forms, axis = "pink", ("pink:SNR",), "SNR (dB)"
+    exponent = 1.0
+
+    def apply(self, signal: np.ndarray, rate: int, clip: ConditionClip) -> np.ndarray:
+        noise = coloured_noise(clip.rng(self.text), signal.size, self.exponent)
+        return mix_at_snr(signal, noise, self.snr, rate)
+
+
+@register
+@dataclass(frozen=True, eq=False)
+class Brown(Pink):
+    """Brown (red) noise (power as 1/f^2) at `snr` dB on active speech."""
+
+    kind, forms, axis = "brown", ("brown:SNR",), "SNR (dB)"
+    exponent = 2.0
