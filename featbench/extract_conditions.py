@@ -38,8 +38,9 @@ from featbench.audio import AudioConfig, AudioProblem, file_hash, load
 from featbench.device import Device
 from featbench.errors import FeatbenchError
 from featbench.features import InputKind
-from featbench.protocol.conditions import CLEAN, Condition, ConditionClip, parse_conditions, stored_name
-from featbench.protocol.conditions.base import slug
+from featbench.protocol.conditions import (CLEAN, Condition, ConditionClip, parse_condition, parse_conditions,
+                                          stored_name)
+from featbench.protocol.conditions.base import refuse, slug
 from featbench.protocol.folds import default_n_folds, make_folds
 from featbench.store import FamilyMeta
 from featbench.extract_steps import build_families, extract_family, per_clip
@@ -58,10 +59,16 @@ def needs_corpus(condition: Condition) -> bool:
 
 
 def as_conditions(conditions) -> list[Condition]:
-    """A comma list, or a list of spellings or Conditions, as Conditions (each refused in one line)."""
+    """A comma list, or a list of spellings or Conditions, as Conditions, each once (each refused in one line)."""
     if isinstance(conditions, str):
         return parse_conditions(conditions)
-    return parse_conditions(",".join(c.text if isinstance(c, Condition) else str(c) for c in conditions))
+    chosen = [parse_condition(c) for c in conditions]
+    texts = [c.text for c in chosen]
+    if not chosen:
+        raise refuse("", "no condition given")
+    if len(set(texts)) < len(texts):
+        raise refuse(next(t for t in texts if texts.count(t) > 1), "given twice; name each condition once")
+    return chosen
 
 
 @dataclass(frozen=True)
