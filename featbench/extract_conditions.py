@@ -146,16 +146,11 @@ def plan_conditions(conditions, table: pd.DataFrame, metas: dict, transcripts: d
     chosen = as_conditions(conditions)
     if [c.text for c in chosen] == [CLEAN]:
         return None
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2 ** 32:
-        raise FeatbenchError(f"condition seed {seed!r}: must be a whole number in [0, 2^32)")
     text_families = sorted(transcripts)
     if text_families and any(c.text != CLEAN for c in chosen):
         raise FeatbenchError(f"family '{text_families[0]}' reads transcripts, which no recording condition changes: "
                              "extract text families without --conditions (or with clean alone)")
-    for condition in chosen:
-        condition.check(table)
-    folds = _folds(chosen, table, n_folds)
-    bound = [(slug(c.text), c.bind(table, folds) if needs_corpus(c) else c) for c in chosen]
+    bound, folds = bind_all(chosen, table, n_folds, seed)
     units = tuple((stored_name(family, c), family, key) for key, c in bound for family in metas)
     test_groups = tuple(tuple(f.test_groups) for f in folds)
     talkers = {s for key, c in bound if needs_corpus(c) for uid in table["id"] for s in c.sources(uid)}
@@ -163,6 +158,17 @@ def plan_conditions(conditions, table: pd.DataFrame, metas: dict, transcripts: d
     stored = {name: _stored_meta(metas[family], c, int(seed), test_groups if needs_corpus(c) else None)
               for (name, family, key), c in zip(units, [dict(bound)[k] for _, _, k in units])}
     return ConditionPlan(int(seed), tuple(bound), units, paths, test_groups, stored)
+
+
+def bind_all(chosen: list[Condition], table: pd.DataFrame, n_folds: int | None, seed: int) -> tuple[list, list]:
+    """([(slug, condition bound to `table` and its folds)], the folds: [] where no condition draws talkers from
+    them); the seed, each condition's check of the corpus and the fold scheme refused in one line."""
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2 ** 32:
+        raise FeatbenchError(f"condition seed {seed!r}: must be a whole number in [0, 2^32)")
+    for condition in chosen:
+        condition.check(table)
+    folds = _folds(chosen, table, n_folds)
+    return [(slug(c.text), c.bind(table, folds) if needs_corpus(c) else c) for c in chosen], folds
 
 
 def _folds(chosen: list[Condition], table: pd.DataFrame, n_folds: int | None) -> list:

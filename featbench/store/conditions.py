@@ -24,6 +24,7 @@ from pathlib import Path
 from featbench.errors import FeatbenchError
 
 CONDITIONS_FILE = "conditions.json"
+SEPARATOR = "~"  # between a family and its condition's slug (featbench.protocol.conditions.SEPARATOR)
 FORMAT = 1
 MAX_BYTES = 64 << 20
 
@@ -105,3 +106,42 @@ def write_conditions(store: str | Path, records: list[StoredCondition]) -> None:
     tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
     tmp.write_text(json.dumps(document, sort_keys=True, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+
+
+def held_lines(store: str | Path) -> list[str]:
+    """What `corpus --store` and `verify` say of the conditions a store holds: one line per condition (clean, then
+    each recorded one) with its families and their clip counts; [] for a store of clean features only.
+
+    >>> import tempfile
+    >>> held_lines(tempfile.mkdtemp())
+    []
+    """
+    from featbench.store.reader import FamilyIndex, family_path, list_families
+
+    names = list_families(store)
+    records = read_conditions(store)
+    if not records and not any(SEPARATOR in n for n in names):
+        return []
+    counts = {n: len(FamilyIndex.read(family_path(store, n)).ids) for n in names
+              if family_path(store, n).is_file()}
+    by_slug: dict[str, list[str]] = {}
+    for name in names:
+        family, _, key = name.partition(SEPARATOR)
+        by_slug.setdefault(key, []).append(family)
+    lines = ["conditions held:"]
+    for key in sorted(by_slug, key=lambda k: (k != "", k)):
+        said = _said(key, records.get(key))
+        families = ", ".join(f"{f} {counts.get(f + SEPARATOR + key if key else f, 0)} clips" for f in by_slug[key])
+        lines.append(f"  {said}: {families}")
+    lines += [f"  {r.text}: recorded in {CONDITIONS_FILE}, no features stored yet" for k, r in sorted(records.items())
+              if k not in by_slug]
+    return lines
+
+
+def _said(key: str, record: StoredCondition | None) -> str:
+    if not key:
+        return "clean"
+    if record is None:
+        return f"{key} (no record in {CONDITIONS_FILE})"
+    folds = f", talkers outside the training speakers of {len(record.folds)} folds" if record.folds else ""
+    return f"{record.text} (seed {record.seed}, config {record.config_hash}{folds})"
