@@ -187,12 +187,33 @@ def _stored_meta(meta: FamilyMeta, condition: Condition, seed: int, folds) -> Fa
     """The FamilyMeta of `meta`'s family under `condition`: the family's own for clean."""
     if condition.text == CLEAN:
         return meta
-    extra = {"condition": condition.config(), "condition_seed": seed}
+    extra = condition_config(condition, seed, folds)
+    return dataclasses.replace(meta, family=stored_name(meta.family, condition), config={**meta.config, **extra},
+                               config_hash=stored_config_hash(meta.config_hash, condition, seed, folds))
+
+
+def condition_config(condition: Condition, seed: int, folds=None) -> dict:
+    """What a stored family's config adds for its condition: the condition's config, the seed, and the folds' test
+    groups of a condition that draws talkers from them (`folds` not None)."""
+    extra = {"condition": condition.config(), "condition_seed": int(seed)}
     if folds is not None:
         extra["condition_folds"] = [list(f) for f in folds]
-    identity = json.dumps([meta.config_hash, condition.config_hash, extra], sort_keys=True)
-    return dataclasses.replace(meta, family=stored_name(meta.family, condition), config={**meta.config, **extra},
-                               config_hash=hashlib.sha256(identity.encode()).hexdigest()[:16])
+    return extra
+
+
+def stored_config_hash(family_hash: str, condition: Condition, seed: int, folds=None) -> str:
+    """The config hash of a family (hash `family_hash`) stored under `condition` (`family_hash` itself for clean).
+
+    >>> from featbench.protocol.conditions import parse_condition
+    >>> stored_config_hash("877bfa4d7bd3", parse_condition("clean"), 0)
+    '877bfa4d7bd3'
+    >>> stored_config_hash("877bfa4d7bd3", parse_condition("white:20"), 0) != stored_config_hash("877bfa4d7bd3", parse_condition("white:20"), 1)
+    True
+    """
+    if condition.text == CLEAN:
+        return family_hash
+    identity = json.dumps([family_hash, condition.config_hash, condition_config(condition, seed, folds)], sort_keys=True)
+    return hashlib.sha256(identity.encode()).hexdigest()[:16]
 
 
 @dataclass
