@@ -183,3 +183,57 @@ def test_a_condition_mixing_in_other_clips_reads_them_and_a_changed_talker_degra
     sf.write(path, 0.5 * sf.read(path, dtype="float32")[0], 16000)
     again = run_extraction(table, FAMILIES[:1], store, progress=False, conditions=[_Talker()], n_folds=2)
     assert again.extracted == len(set(users) | {talker})
+
+
+def test_a_condition_slug_with_a_dot_is_a_family_the_store_lists(table, tmp_path):
+    run_extraction(table.head(2), FAMILIES[:1], tmp_path / "s", progress=False, conditions="clean,gain:1.5")
+    assert list_families(tmp_path / "s") == ["raw", "raw~gain_1.5"]  # a kept-aside file '<family>.<hash>' is not
+
+
+def _cli(*args):
+    from typer.testing import CliRunner
+
+    from featbench.cli import app
+
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.mark.parametrize("args, needle", [
+    (["--conditions", "white:abc"], "condition 'white:abc': SNR in dB 'abc' is not a number; valid forms"),
+    (["--conditions", "clean,nosuch"], "condition 'nosuch': unknown kind 'nosuch'"),
+    (["--conditions", "white:20,white:20"], "condition 'white:20': given twice"),
+])
+def test_extract_option_errors_are_one_line_before_any_clip(demo_corpus_master, tmp_path, args, needle):
+    result = _cli("extract", "demo", demo_corpus_master, "--features", "fbank", "--out", tmp_path / "s", *args)
+    assert result.exit_code == 1 and result.output.count("\n") == 1, result.output
+    assert result.output.startswith("featbench: error: ") and needle in result.output
+    assert not (tmp_path / "s" / "fbank.h5").exists() and not (tmp_path / "s" / "conditions.json").exists()
+
+
+def test_extract_degrade_and_verify_on_the_command_line(demo_corpus_master, tmp_path):
+    store = tmp_path / "s"
+    ids = ",".join(load_corpus("demo", demo_corpus_master)["id"].head(2))
+    result = _cli("degrade", "demo", demo_corpus_master, "--conditions", "white:5,gain:30", "--clips", ids,
+                  "--out", tmp_path / "wav")
+    assert result.exit_code == 0, result.output
+    written = sorted(p.relative_to(tmp_path / "wav").as_posix() for p in (tmp_path / "wav").rglob("*.wav"))
+    assert written == sorted(f"{c}/{i}.wav" for c in ("white_5", "gain_30") for i in ids.split(","))
+    assert "beyond [-1, 1] clipped" in result.output
+    assert sf.info(tmp_path / "wav" / written[0]).subtype == "PCM_16"
+    bad = _cli("degrade", "demo", demo_corpus_master, "--conditions", "white:5", "--clips", "nosuch",
+               "--out", tmp_path / "wav2")
+    assert bad.exit_code == 1 and "--clips: no clip 'nosuch'" in bad.output and not (tmp_path / "wav2").exists()
+    table = load_corpus("demo", demo_corpus_master).head(4)
+    run_extraction(table, FAMILIES[:1], store, progress=False, conditions="clean,white:20")
+    verified = _cli("verify", store)
+    assert verified.exit_code == 0, verified.output
+    assert "conditions held:\n  clean: raw 4 clips\n  white:20 (seed 0, config " in verified.output
+    assert verified.output.rstrip().endswith("): raw 4 clips")
+
+
+def test_a_text_family_under_a_condition_is_refused(table):
+    from featbench.extract_conditions import plan_conditions
+
+    with pytest.raises(FeatbenchError, match="family 'text' reads transcripts, which no recording condition changes"):
+        plan_conditions("clean,white:20", table, {}, {"text": {}}, 0)
+    assert plan_conditions("clean", table, {}, {"text": {}}, 0) is None
