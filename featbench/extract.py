@@ -42,7 +42,7 @@ from featbench.features.text_family import text_hash
 from featbench.transcript_inputs import check_transcripts, sources_note
 from featbench.progress import LateBar, clip_note, progress_note, speed_text
 from featbench.store import ERRORS_FILE, FamilyMeta, StoreWriter, write_corpus, write_errors
-from featbench.store.conditions import write_conditions
+from featbench.store.conditions import read_conditions, write_conditions
 from featbench.store.files import TextRecord
 from featbench.store.timings import RunTimings, check_timings
 
@@ -145,7 +145,7 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
     file_hashes: dict[str, str] = {}
     transcripts = check_transcripts(table, specs, store, audio, file_hashes)  # before the store is opened
     plan = plan_conditions(conditions, table, metas, transcripts, condition_seed, n_folds)  # None: clean alone
-    check_timings(store)  # appended to after the work: refused before it
+    _check_records(store, plan)  # timings.csv and conditions.json, written to later: refused before any clip
     notes, by_audio = [sources_note(n, chosen) for n, chosen in transcripts.items()], any(n not in transcripts for n in metas)
     units = plan.metas if plan else metas  # {stored name: FamilyMeta}
     with StoreWriter(store, flush_utterances=flush_utterances) as writer:
@@ -177,6 +177,13 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
         report.messages = notes + writer.messages
     report.wall_seconds = time.perf_counter() - start
     return report
+
+
+def _check_records(store: Path, plan: ConditionPlan | None) -> None:
+    """Refuse (one line) a store whose timings.csv, or conditions.json in a run under conditions, is damaged."""
+    check_timings(store)
+    if plan is not None:
+        read_conditions(store)
 
 
 def _work(plan: ConditionPlan | None, specs: list, audio: AudioConfig, device: Device) -> tuple:
