@@ -237,3 +237,34 @@ def test_a_text_family_under_a_condition_is_refused(table):
     with pytest.raises(FeatbenchError, match="family 'text' reads transcripts, which no recording condition changes"):
         plan_conditions("clean,white:20", table, {}, {"text": {}}, 0)
     assert plan_conditions("clean", table, {}, {"text": {}}, 0) is None
+
+
+@dataclass(frozen=True, eq=False)
+class _InterruptAt(Condition):
+    """White-like noise that raises KeyboardInterrupt (a Ctrl-C) when it reaches clip `at`."""
+
+    at: str = ""
+    kind, forms = "interrupt-test", ("interrupt-test",)
+
+    @property
+    def text(self) -> str:
+        return self.kind
+
+    def apply(self, signal, rate, clip: ConditionClip):
+        if clip.id == self.at:
+            raise KeyboardInterrupt
+        return signal + 0.01 * clip.rng(self.text).standard_normal(signal.size).astype(np.float32)
+
+
+def test_ctrl_c_while_degrading_keeps_finished_clips_and_a_rerun_completes_them(table, tmp_path):
+    uninterrupted = tmp_path / "whole"
+    run_extraction(table, FAMILIES[:1], uninterrupted, progress=False, conditions=["clean", _InterruptAt()])
+    store = tmp_path / "s"
+    with pytest.raises(KeyboardInterrupt):
+        run_extraction(table, FAMILIES[:1], store, progress=False, flush_utterances=1,
+                       conditions=["clean", _InterruptAt(table["id"].iloc[3])])
+    assert len(read_family(store, "raw~interrupt-test").ids) == 3  # the clips before the interrupt are kept
+    again = run_extraction(table, FAMILIES[:1], store, progress=False, conditions=["clean", _InterruptAt()])
+    assert (again.already_done, again.extracted) == (3, 3)
+    for name in ("raw", "raw~interrupt-test"):
+        assert _same(_arrays(store, name), _arrays(uninterrupted, name))
