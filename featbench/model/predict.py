@@ -315,7 +315,8 @@ def _extract(model, table: pd.DataFrame, store: Path, metas: dict, executor: Exe
                                     metas={s["family"]: metas[s["family"]] for s in specs}, device=device,
                                     conditions=None if condition[0] is None else [condition[0]],
                                     condition_seed=condition[1])
-        report.messages += [*extraction.messages, f"{', '.join(s['family'] for s in specs)}: {extraction.already_done} "
+        under = f" under {condition[0].text}" if condition[0] is not None else ""
+        report.messages += [*extraction.messages, f"{', '.join(s['family'] for s in specs)}{under}: {extraction.already_done} "
                             f"clips already stored, {extraction.extracted} extracted, {extraction.failed} failed"]
         for error in extraction.errors:
             failed.setdefault(error["id"], []).append(f"{error['family']}: {error['reason']}")
