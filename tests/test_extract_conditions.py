@@ -229,6 +229,8 @@ def test_extract_degrade_and_verify_on_the_command_line(demo_corpus_master, tmp_
     assert verified.exit_code == 0, verified.output
     assert "conditions held:\n  clean: raw 4 clips\n  white:20 (seed 0, config " in verified.output
     assert verified.output.rstrip().endswith("): raw 4 clips")
+    listed = _cli("corpus", "demo", demo_corpus_master, "--store", store)
+    assert listed.exit_code == 0 and "conditions held:\n  clean: raw 4 clips\n  white:20 (seed 0" in listed.output
 
 
 def test_a_text_family_under_a_condition_is_refused(table):
