@@ -22,26 +22,27 @@ the chosen source is a configuration error before any clip; one clip without one
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from featbench.audio import AudioConfig, AudioProblem, file_hash, load
 from featbench.device import CPU, Device
-from featbench.errors import FeatbenchError
 from featbench.executors import Executor, resolve_executor
-from featbench.foreign_code import foreign
+from featbench.extract_conditions import ConditionPlan, build_workshop, extract_conditioned, plan_conditions
+from featbench.extract_steps import ClipBatch, build_families, extract_family  # noqa: F401 (re-exported)
 from featbench.features import FAMILIES, InputKind, build_family
 from featbench.features.plugins import setting_up
 from featbench.features.text_family import text_hash
 from featbench.transcript_inputs import check_transcripts, sources_note
 from featbench.progress import LateBar, clip_note, progress_note, speed_text
 from featbench.store import ERRORS_FILE, FamilyMeta, StoreWriter, write_corpus, write_errors
+from featbench.store.conditions import read_conditions, write_conditions
 from featbench.store.files import TextRecord
 from featbench.store.timings import RunTimings, check_timings
 
@@ -73,17 +74,6 @@ class ExtractionReport:
         return "\n".join([*self.messages, line])
 
 
-@dataclass(frozen=True)
-class ClipBatch:
-    """One task: clips of similar length, each with the families it still needs, and the transcripts the
-    text families among them read: (id, family, transcript, problem), where a problem ('' if none) is
-    the reason a clip has no usable transcript."""
-
-    items: tuple[tuple[str, str, tuple[str, ...]], ...]  # (id, path, family names)
-    audio: AudioConfig
-    texts: tuple[tuple[str, str, str, str], ...] = ()
-
-
 def check_families(specs: list[tuple[str, dict]], audio: AudioConfig) -> dict:
     """{name: FamilyMeta} of every family, options validated and models opened: configuration errors
     (FeatbenchError) come from here, before any clip is touched. What needs the corpus and the store
@@ -95,53 +85,6 @@ def check_families(specs: list[tuple[str, dict]], audio: AudioConfig) -> dict:
         with setting_up(name, "its declarations (columns, frame rate, config hash)", plugin=name not in FAMILIES):
             metas[name] = FamilyMeta.of(family)
     return metas
-
-
-def build_families(specs: list[tuple[str, dict]], audio: AudioConfig, device: Device = CPU) -> dict:
-    """{name: family}, options validated and heavy parts loaded (once per worker process), the neural ones on this
-    worker's `device` (worker i of n GPUs: cuda:(i mod n), `Device.for_worker`)."""
-    from featbench.worker_process import worker_index
-
-    on = device.for_worker(worker_index()).activate()
-    families = {name: build_family(name, options, audio) for name, options in specs}
-    for name, family in families.items():
-        family.use_device(on)
-        with setting_up(name, "load()", plugin=name not in FAMILIES):
-            family.load()
-    return families
-
-
-def _checked(family, array) -> np.ndarray:
-    """One clip's features as the store keeps them (`family.storage`: dtype, pooled); a ValueError (a failure of
-    that clip) for anything but real numbers of shape (rows, dim) with rows, non-finite values, or values the
-    stored dtype cannot hold.
-
-    >>> from featbench.features import build_family
-    >>> _checked(build_family("fbank"), np.zeros((2, 3)))
-    Traceback (most recent call last):
-    ValueError: the family returned features of shape (2, 3), not (rows, 80)
-    """
-    array = np.asarray(array)
-    if array.dtype.kind not in "iuf":
-        raise ValueError(f"the family returned {array.dtype} values, not real numbers")
-    if array.ndim != 2 or array.shape[1] != family.dim:
-        raise ValueError(f"the family returned features of shape {array.shape}, not (rows, {family.dim})")
-    if not len(array):
-        raise ValueError("the family returned no rows")
-    if not np.all(np.isfinite(array)):
-        raise ValueError("non-finite feature values")
-    with np.errstate(over="ignore"):  # an overflow becomes inf, refused below in one line
-        stored = family.storage.apply(array)
-    if not np.all(np.isfinite(stored)):  # float64 beyond float32's range (float16's is refused by `cast`)
-        raise ValueError(f"feature values beyond what {stored.dtype} holds (largest {np.finfo(stored.dtype).max:.3g})")
-    return stored
-
-
-def _per_clip(err: Exception) -> str:
-    """The reason recorded for a clip; configuration errors are not per-clip failures and go up."""
-    if isinstance(err, FeatbenchError):
-        raise err
-    return f"{type(err).__name__}: {err}"
 
 
 def extract_batch(families: dict, batch: ClipBatch) -> list[tuple[str, str, tuple]]:
@@ -167,74 +110,18 @@ def extract_batch(families: dict, batch: ClipBatch) -> list[tuple[str, str, tupl
     spent: dict[str, dict[str, float]] = {uid: {} for uid, _, _ in batch.items}
     for name in dict.fromkeys(n for _, _, needed in batch.items for n in needed):
         start = time.perf_counter()
-        _extract_family(families[name], name, batch, signals, texts, results)
+        extract_family(families[name], name, batch, signals, texts, results)
         done = [uid for uid, _, _ in batch.items if name in results[uid][0]]
         spent.update({uid: {**spent[uid], name: (time.perf_counter() - start) / len(done)} for uid in done})
     return [(uid, path, (results[uid][0], results[uid][1], seconds.get(uid, 0.0), results[uid][2], spent[uid]))
             for uid, path, _ in batch.items]
 
 
-def _extract_family(family, name: str, batch: ClipBatch, signals: dict, texts: dict, results: dict) -> None:
-    """One family over a batch: its arrays (and row tokens) into `results[uid]`, or each clip's failure."""
-    if family.input is InputKind.TEXT:
-        _extract_texts(family, name, batch, texts, results)
-        return
-    group = [uid for uid, _, needed in batch.items if name in needed and uid in signals]
-    try:
-        with foreign(f"family '{name}'"):  # its sys.exit() or own KeyboardInterrupt: the clip's failure
-            arrays = [_checked(family, a) for a in family.extract_batch([signals[u] for u in group], batch.audio.sample_rate)]
-        if len(arrays) != len(group):
-            raise ValueError(f"extract_batch returned {len(arrays)} arrays for {len(group)} clips")
-    except Exception as err:  # retried clip by clip below, where the failing clip's error is recorded
-        _per_clip(err)
-        arrays = None
-    for k, uid in enumerate(group):
-        try:
-            with foreign(f"family '{name}'"):
-                results[uid][0][name] = arrays[k] if arrays is not None else _checked(family, family.extract(signals[uid], batch.audio.sample_rate))
-        except Exception as err:  # one family failing on one clip must not stop the run; reported per clip
-            results[uid][1][name] = _per_clip(err)
-
-
-def _extract_texts(family, name: str, batch: ClipBatch, texts: dict, results: dict) -> None:
-    """One text family over a batch: rows and row tokens into `results[uid]`, or the clip's failure."""
-    group = []
-    for uid, _, needed in batch.items:
-        if name in needed:
-            text, problem = texts.get((uid, name), ("", "no transcript"))
-            if problem or not text.strip():
-                results[uid][1][name] = problem or "empty transcript"
-            else:
-                group.append(uid)
-    if not group:
-        return
-    try:
-        together = [texts[(u, name)][0] for u in group]
-        with foreign(f"family '{name}'"):
-            arrays = [_checked(family, a) for a in family.extract_text_batch(together)]
-            tokens = family.row_tokens(together)
-        if len(arrays) != len(group) or len(tokens) != len(group):
-            raise ValueError(f"{len(arrays)} arrays and {len(tokens)} token lists for {len(group)} transcripts")
-    except Exception as err:  # retried clip by clip below, where the failing clip's error is recorded
-        _per_clip(err)
-        arrays = tokens = None
-    for k, uid in enumerate(group):
-        try:
-            text = texts[(uid, name)][0]
-            with foreign(f"family '{name}'"):
-                array = arrays[k] if arrays is not None else _checked(family, family.extract_text([text])[0])
-                row_tokens = tokens[k] if tokens is not None else family.row_tokens([text])[0]
-            if len(row_tokens) != len(array):
-                raise ValueError(f"{len(array)} rows but {len(row_tokens)} tokens")
-            results[uid][0][name], results[uid][2][name] = array, list(row_tokens)
-        except Exception as err:  # reported per clip, the run goes on
-            results[uid][1][name] = _per_clip(err)
-
-
 def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: str | Path,
                    audio: AudioConfig = AudioConfig(), executor: Executor | None = None, progress: bool = True,
                    flush_utterances: int = 64, batch_size: int = 1, metas: dict | None = None, *,
-                   jobs: int | None = None, cluster: Executor | None = None, device: Device = CPU) -> ExtractionReport:
+                   jobs: int | None = None, cluster: Executor | None = None, device: Device = CPU,
+                   conditions=None, condition_seed: int = 0, n_folds: int | None = None) -> ExtractionReport:
     """Extract every family in `specs` ([(name, options)]) for every utterance of `table` into `store`.
 
     The batches run on `executor` (`featbench.executors`: default `Local()`, this process; the deprecated
@@ -247,7 +134,8 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
     `check_families`, saves checking twice). The per-clip hash of an audio family is its file's hash,
     that of a text family its transcript's (`text_hash`). Neural families run on `device` (checked by the
     caller, `Executor.check_device`; where the features were computed is no part of their identity).
-    Returns an ExtractionReport.
+    `conditions` (None: clean, as before) extracts every family under every condition, seeded by
+    `condition_seed`, on the folds of `n_folds` (`featbench.extract_conditions`). Returns an ExtractionReport.
     """
     start = time.perf_counter()
     executor = resolve_executor(executor, jobs, cluster, caller="run_extraction")
@@ -256,23 +144,26 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
     metas = metas or check_families(specs, audio)  # the run's families live in the executor, built once there
     file_hashes: dict[str, str] = {}
     transcripts = check_transcripts(table, specs, store, audio, file_hashes)  # before the store is opened
-    check_timings(store)  # appended to after the work: refused before it
-    notes = [sources_note(name, chosen) for name, chosen in transcripts.items()]
-    by_audio = any(n not in transcripts for n in metas)
+    plan = plan_conditions(conditions, table, metas, transcripts, condition_seed, n_folds)  # None: clean alone
+    _check_records(store, plan)  # timings.csv and conditions.json, written to later: refused before any clip
+    notes, by_audio = [sources_note(n, chosen) for n, chosen in transcripts.items()], any(n not in transcripts for n in metas)
+    units = plan.metas if plan else metas  # {stored name: FamilyMeta}
     with StoreWriter(store, flush_utterances=flush_utterances) as writer:
-        done = {name: writer.prepare(meta) for name, meta in metas.items()}
+        done = {name: writer.prepare(meta) for name, meta in units.items()}
         write_corpus(store, table)
         hashes = _clip_hashes(table, metas, transcripts, file_hashes)
-        todo = _todo(table, metas, done, hashes)
+        if plan:  # the conditions recorded before any of their clips is stored
+            hashes = _recorded(plan, table, store, hashes, file_hashes)
+        todo = _todo(table, units, done, hashes)
         report.already_done = len(table) - len(todo)
         if batch_size > 1:
             todo = _by_length(todo, table, transcripts, by_audio)
         batches = _batches(todo, transcripts, audio, batch_size)
         seconds_todo = float(table.set_index("id").loc[[item[0] for item in todo], "duration"].fillna(0.0).sum())
         bar, stack, timings = LateBar(len(todo), "extract", progress), ExitStack(), RunTimings(table)
+        work, setup, setup_args = _work(plan, specs, audio, device)
         try:
-            results = stack.enter_context(closing(executor.run(extract_batch, batches, setup=build_families,
-                                                               setup_args=(specs, audio, device),
+            results = stack.enter_context(closing(executor.run(work, batches, setup=setup, setup_args=setup_args,
                                                                resources=device.resources())))
             _follow(results, _Recorder(writer, report, transcripts, hashes, timings), bar, seconds_todo, by_audio)
         finally:
@@ -280,12 +171,32 @@ def run_extraction(table: pd.DataFrame, specs: list[tuple[str, dict]], store: st
             bar.close()
             writer.flush()  # keep every finished utterance, also on Ctrl-C
             write_errors(store, report.errors)
-        for name in metas:
+        for name in units:
             writer.consolidate(name, list(table["id"]), hashes[name])
-        timings.record(store, {name: meta.config_hash for name, meta in metas.items()})
+        timings.record(store, {name: meta.config_hash for name, meta in units.items()})
         report.messages = notes + writer.messages
     report.wall_seconds = time.perf_counter() - start
     return report
+
+
+def _check_records(store: Path, plan: ConditionPlan | None) -> None:
+    """Refuse (one line) a store whose timings.csv, or conditions.json in a run under conditions, is damaged."""
+    check_timings(store)
+    if plan is not None:
+        read_conditions(store)
+
+
+def _work(plan: ConditionPlan | None, specs: list, audio: AudioConfig, device: Device) -> tuple:
+    """(work, setup, setup args) of the executor: plain extraction, or extraction under the plan's conditions."""
+    if plan is None:
+        return extract_batch, build_families, (specs, audio, device)
+    return extract_conditioned, build_workshop, (specs, audio, device, dataclasses.replace(plan, metas={}))
+
+
+def _recorded(plan: ConditionPlan, table: pd.DataFrame, store: Path, hashes: dict, file_hashes: dict) -> dict:
+    """The per-clip hashes of the plan's stored families, after its conditions are written to conditions.json."""
+    write_conditions(store, plan.records(table, store))
+    return plan.hashes(table, hashes, file_hashes)
 
 
 def _clip_hashes(table: pd.DataFrame, metas: dict, transcripts: dict, file_hashes: dict) -> dict[str, dict[str, str]]:

@@ -92,6 +92,17 @@ def test_extraction_on_a_local_cluster_equals_jobs(demo_corpus_master, grid_stor
     assert again.extracted == 0 and again.already_done == len(table)  # resumes as a local run does
 
 
+def test_extraction_under_conditions_on_a_local_cluster_gives_the_bits_of_one_process(demo_corpus_master, tmp_path,
+                                                                                      cluster):
+    table = load_corpus("demo", demo_corpus_master).head(6)
+    for name, executor in (("one", Local(1)), ("dask", cluster)):
+        run_extraction(table, [("raw", {})], tmp_path / name, progress=False, executor=executor,
+                       conditions="white:10,gain:-6+white:20", condition_seed=7)
+    for stored in ("raw~white_10", "raw~gain_-6+white_20"):
+        one, dask = _arrays(tmp_path / "one", stored), _arrays(tmp_path / "dask", stored)
+        assert list(one) == list(dask) and all(np.array_equal(one[u], dask[u]) for u in one), stored
+
+
 def test_a_worker_killed_during_extraction_changes_nothing(demo_corpus_master, grid_store, tmp_path, cluster):
     table = load_corpus("demo", demo_corpus_master)
     store = tmp_path / "dask"

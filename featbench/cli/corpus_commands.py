@@ -17,6 +17,7 @@ from featbench.errors import FeatbenchError
 def corpus(
     layout: Layout, root: Root, classes: Classes = None, merge: Merge = None,
     against: Annotated[tuple[str, Path] | None, typer.Option("--against", metavar="LAYOUT ROOT", help="A second corpus (all its clips) to look for this corpus's clips in, once decoded, whatever their names, formats or rates: clips that `train --add-store`/`--test-store` would refuse.")] = None,
+    store: Annotated[Path | None, typer.Option(metavar="FOLDER", show_default=False, help="A store of this corpus: also list the recording conditions it holds (extract --conditions), with their families and clip counts.")] = None,
 ) -> None:
     """Summarise a corpus: utterances per speaker x class, hours, problems found (missing,
     unreadable, too short or duplicate files), near-duplicate clips (the same signal once decoded),
@@ -31,6 +32,8 @@ def corpus(
     from featbench.corpus.table import summary_text
     from featbench.train.protocol import preview
 
+    if store is not None and not store.is_dir():
+        raise FeatbenchError(f"--store {store}: no such store folder")
     table = corpus_table(layout, root, classes, merge)
     other = load_corpus(against[0], against[1]) if against else None  # every problem with it before any decoding
     typer.echo(summary_text(table, find_problems(table), name=f"{layout} ({root})"))
@@ -41,6 +44,10 @@ def corpus(
     typer.echo("\n".join(speaker_balance(table["speaker"], table["label"]).lines(
         f"these {len(table)} clips (a store extracted with these options holds them; train's per-speaker statistics "
         "read every clip of the store, whatever its --classes)")))
+    if store is not None:
+        from featbench.store.conditions import held_lines
+
+        typer.echo("\n".join(held_lines(store) or [f"{store}: clean features only (no recording conditions)"]))
 
 
 @app.command()

@@ -13,6 +13,10 @@ from featbench.errors import FeatbenchError
 
 DEFAULT_FAMILIES = "egemaps-func,egemaps-lld,compare-lld,fbank,raw"
 
+Conditions = Annotated[str | None, typer.Option(metavar="LIST", rich_help_panel=PANEL_FEATURES, show_default=False, help="Recording conditions, comma-separated: every family is extracted under each (clean, white:SNR, gain:DB, lowpass:HZ, clip:PERCENT, ...; A+B applies A then B). Stored as FAMILY~CONDITION; clean is the family's own name. Default: clean.")]
+ConditionSeed = Annotated[int, typer.Option(metavar="S", rich_help_panel=PANEL_FEATURES, min=0, max=2**32 - 1, help="Seed of the conditions' randomness (noise, talkers, rooms): the same clip, condition and seed give the same audio on any machine and worker count.")]
+Folds = Annotated[int | None, typer.Option(metavar="N", rich_help_panel=PANEL_FEATURES, min=2, show_default=False, help="The fold scheme babble talkers are drawn from (a test clip's babble holds no speaker of its training folds); train must use the same. Default: train's default.")]
+
 
 @app.command()
 @user_errors
@@ -31,10 +35,16 @@ def extract(
     scheduler: Scheduler = None,
     device: Device = "auto",
     precision: Precision = "float32",
+    conditions: Conditions = None,
+    condition_seed: ConditionSeed = 0,
+    folds: Folds = None,
 ) -> None:
     """Extract feature families for a corpus into an HDF5 store; re-running resumes.
 
     Example: featbench extract ravdess ../shared/data/ravdess --features egemaps-func,fbank --out store/ --jobs 2
+
+    With --conditions clean,white:20,... each clip is decoded once and every family extracted under every
+    condition (listed in <out>/conditions.json; `featbench verify` lists them).
 
     Exit code 3 means the run finished but some clips failed (listed in <out>/errors.csv).
     """
@@ -44,6 +54,7 @@ def extract(
     from featbench.features import accelerated, with_precision
     from featbench.options import parse_list, parse_settings
 
+    chosen = _conditions(conditions)
     names = parse_list(features, "--features")
     if not names:
         raise FeatbenchError("--features is empty")
@@ -58,8 +69,49 @@ def extract(
         on = device_on(executor, device, torch_needed=accelerated(names))
         table = corpus_table(layout, root, classes, merge)
         report = run_extraction(table, specs, out, audio, executor=executor, progress=show_progress(progress),
-                                batch_size=batch_size, metas=metas, device=on)
+                                batch_size=batch_size, metas=metas, device=on, conditions=chosen,
+                                condition_seed=condition_seed, n_folds=folds)
     record_corpus(out, layout, root)
+    report_and_exit(report)
+
+
+def _conditions(spec: str | None):
+    """--conditions parsed (each refused in one line), or None."""
+    if spec is None:
+        return None
+    from featbench.protocol.conditions import parse_conditions
+
+    return parse_conditions(spec)
+
+
+@app.command()
+@user_errors
+def degrade(
+    layout: Layout,
+    root: Root,
+    conditions: Annotated[str, typer.Option(metavar="LIST", show_default=False, help="Recording conditions, comma-separated, as for extract --conditions.")],
+    clips: Annotated[str, typer.Option(metavar="ID[,ID]", show_default=False, help="The clips to degrade, by id (as `featbench corpus` and corpus.csv name them).")],
+    out: Annotated[Path, typer.Option(metavar="DIR", rich_help_panel=PANEL_OUTPUT, help="Folder of the WAV files: <out>/<condition>/<id>.wav.")] = Path("degraded"),
+    condition_seed: ConditionSeed = 0,
+    folds: Folds = None,
+    sample_rate: Annotated[int, typer.Option(metavar="HZ", help="The rate clips are decoded at (as extract --sample-rate).")] = 16000,
+) -> None:
+    """Write chosen clips under chosen recording conditions to WAV files, for listening.
+
+    Example: featbench degrade ravdess ../shared/data/ravdess --conditions white:10,lowpass:3400 --clips 03-01-05-01-01-01-01 --out degraded/
+
+    The audio is exactly what extract --conditions feeds the families (same seed, same samples), written as
+    16-bit PCM: samples beyond [-1, 1] are clipped, and the summary says how many. Exit code 3 means some
+    clips could not be decoded or degraded (listed).
+    """
+    from featbench.audio import AudioConfig
+    from featbench.degrade import degrade_clips
+    from featbench.options import parse_list
+
+    chosen = _conditions(conditions)
+    ids = parse_list(clips, "--clips")
+    table = corpus_table(layout, root, None, None)
+    report = degrade_clips(table, chosen, ids, out, condition_seed, AudioConfig(sample_rate=sample_rate), folds)
     report_and_exit(report)
 
 
@@ -113,8 +165,10 @@ def verify(
 
     if not Path(store).is_dir() or not list_families(store):
         raise FeatbenchError(f"{store}: not a featbench store (no feature families)")
+    from featbench.store.conditions import held_lines
+
     report = check(store)
-    typer.echo("\n".join(h.line() for h in report))
+    typer.echo("\n".join([*(h.line() for h in report), *held_lines(store)]))
     if all(h.ok for h in report) and not (repair and any(h.rewrite for h in report)):
         return
     if not repair and not all(h.ok for h in report):

@@ -70,6 +70,8 @@ def predict(
     progress: Progress = None,
     speaker: Annotated[str | None, typer.Option(metavar="NAME", help="Every input is this one speaker's (for a model fitted with --normalise per-speaker; with --layout the corpus names the speakers).")] = None,
     device: Device = "auto",
+    condition: Annotated[str | None, typer.Option(metavar="CONDITION", show_default=False, help="Degrade every clip by this recording condition before its features are extracted, as extract --conditions does (white:SNR, gain:DB, lowpass:HZ, clip:PERCENT, A+B, ...; not babble, which needs a corpus). Default: the clips as they are.")] = None,
+    condition_seed: Annotated[int, typer.Option(metavar="S", min=0, max=2**32 - 1, help="Seed of the condition's randomness (as extract --condition-seed).")] = 0,
 ) -> None:
     """Label clips with a model folder: features extracted exactly as `featbench extract` does, then the model.
 
@@ -78,13 +80,17 @@ def predict(
     Exit code 3 means some clips could not be labelled (listed, with reasons, in <out stem>_errors.csv).
     """
     _check_predict_arguments(model, inputs, layout)  # before torch and the model are loaded (seconds)
+    if condition is not None:
+        from featbench.protocol.conditions import parse_condition
+
+        parse_condition(condition)  # a bad spelling: one line before the model is loaded
     from featbench.model import run_prediction
 
     with executor_for(None, jobs) as executor:
         on = device_on(executor, device)  # the model's neural families extract there
         report = run_prediction(model, inputs, out, layout=layout, holdout_only=holdout_only, store=store,
                                 executor=executor, batch_size=batch_size, progress=show_progress(progress),
-                                speaker=speaker, device=on)
+                                speaker=speaker, device=on, condition=condition, condition_seed=condition_seed)
     report_and_exit(report)
 
 

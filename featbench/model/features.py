@@ -147,16 +147,33 @@ def check_store(model, store: str | Path) -> None:
                                      f"{spec['config_hash']}; give another --store (or none: a temporary one)")
 
 
-def view_matrix(model, store: str | Path, ids: list[str]) -> np.ndarray:
+def view_matrix(model, store: str | Path, ids: list[str], condition=None, seed: int = 0) -> np.ndarray:
     """The utterance matrix (len(ids), view columns) of the model's view, read from `store` as a grid task reads
-    it; every family must hold the model's configuration."""
+    it; every family must hold the model's configuration. Under a `condition` (a Condition; None: clean) the
+    families are read as stored under it (`stored_name`), made from the model's configuration with `seed`."""
     from featbench.store import read_family
     from featbench.train.runner import pooled_matrix
 
     check_store(model, store)
-    sets = {leaf.family: read_family(store, leaf.family) for leaf in model.view.leaves}
-    for family, fs in sets.items():
+    sets = {leaf.family: _read_under(model, store, leaf.family, condition, seed) if condition is not None
+            else read_family(store, leaf.family) for leaf in model.view.leaves}
+    for fs in sets.values():
         missing = [u for u in ids if u not in fs.position]
         if missing:
-            raise FeatbenchError(f"{store}: no '{family}' features for {len(missing)} clip(s) (e.g. {missing[0]})")
+            raise FeatbenchError(f"{store}: no '{fs.meta.family}' features for {len(missing)} clip(s) (e.g. {missing[0]})")
     return pooled_matrix(model.view, sets, list(ids), {})
+
+
+def _read_under(model, store: str | Path, family: str, condition, seed: int):
+    """Family `family` as stored under `condition`, refused in one line unless made from the model's configuration."""
+    from featbench.extract_conditions import stored_config_hash
+    from featbench.protocol.conditions import stored_name
+    from featbench.store import read_family
+
+    fs = read_family(store, stored_name(family, condition))
+    spec = next(s for s in model.record.families if s["family"] == family)
+    expected = stored_config_hash(spec["config_hash"], condition, seed)
+    if fs.meta.config_hash != expected:
+        raise FeatbenchError(f"{store}: '{fs.meta.family}' has config hash {fs.meta.config_hash}, the model under "
+                             f"{condition.text} (seed {seed}) needs {expected}; give another --store (or none)")
+    return fs

@@ -77,13 +77,15 @@ class PredictReport:
 def run_prediction(model_folder: str | Path, inputs: list[Path], out: str | Path, layout: str | None = None,
                    holdout_only: bool = False, store: str | Path | None = None, executor: Executor | None = None,
                    batch_size: int = 1, progress: bool = True, speaker: str | None = None, *,
-                   jobs: int | None = None, device: Device = CPU) -> PredictReport:
+                   jobs: int | None = None, device: Device = CPU, condition=None, condition_seed: int = 0) -> PredictReport:
     """Label `inputs` (audio files and folders, or with `layout` one corpus root or manifest) with the model in
     `model_folder`; write the predictions CSV `out`. `holdout_only` keeps the clips of the speakers the model
     held out (needs `layout`). `store`: keep the extracted features there (reused by later runs). `speaker`
     names the one speaker of plain audio inputs (a model fitted with per-speaker normalisation standardises
     each speaker's clips on their own mean and std, so it needs to know who speaks). The extraction runs on
-    `executor` (default `Local()`; the deprecated `jobs=N` is `Local(N)`), its neural families on `device`."""
+    `executor` (default `Local()`; the deprecated `jobs=N` is `Local(N)`), its neural families on `device`.
+    `condition` (a spelling or Condition; None or clean: the clips as they are) degrades every clip before its
+    features are extracted, as `extract --conditions` does with `condition_seed` (`predict_condition`)."""
     from featbench.model.features import build_metas, check_imported, check_store, view_matrix
     from featbench.model.folder import load_model
 
@@ -91,6 +93,7 @@ def run_prediction(model_folder: str | Path, inputs: list[Path], out: str | Path
         raise FeatbenchError("--holdout-only needs --layout: the speakers of plain audio files are unknown")
     executor = resolve_executor(executor, jobs, caller="run_prediction")
     model = load_model(model_folder)
+    condition = predict_condition(model, condition, condition_seed)
     out = Path(out)
     check_out(out, Path(model_folder), model.fingerprint)
     check_imported(model, model_folder, store)  # imported families: only from a store they were imported into
@@ -110,11 +113,12 @@ def run_prediction(model_folder: str | Path, inputs: list[Path], out: str | Path
     folder = contextlib.nullcontext(store) if store is not None else \
         tempfile.TemporaryDirectory(prefix=f"{PREDICT_PREFIX}{os.getpid()}-")
     with folder as where:
-        failed = _extract(model, table, Path(where), metas, executor, batch_size, progress, report, device)
+        failed = _extract(model, table, Path(where), metas, executor, batch_size, progress, report, device,
+                          (condition, condition_seed))
         if per_speaker:
             failed |= _alone(table, failed)
         done = table[~table["id"].isin(failed)].reset_index(drop=True)
-        X = view_matrix(model, where, list(done["id"])) if len(done) else None
+        X = view_matrix(model, where, list(done["id"]), condition, condition_seed) if len(done) else None
     if X is not None and per_speaker:
         from featbench.train.transfer import standardise_within
 
@@ -129,6 +133,36 @@ def run_prediction(model_folder: str | Path, inputs: list[Path], out: str | Path
         _score(frame, model.labels, report)
         report.seen = _seen(frame, done, model)
     return report
+
+
+def predict_condition(model, condition, seed: int):
+    """The Condition predict degrades new clips by (None for none or clean), refused in one line before any clip: a
+    bad spelling or seed, a condition that draws talkers from a corpus's other speakers (babble: new clips have no
+    corpus and no folds), or a model with imported families (their embeddings were made elsewhere, from clean audio).
+
+    >>> predict_condition(None, "clean", 0) is None
+    True
+    """
+    from featbench.extract_conditions import needs_corpus
+    from featbench.model.features import imported_specs
+    from featbench.protocol.conditions import CLEAN, parse_condition
+
+    if condition is None:
+        return None
+    chosen = parse_condition(condition)
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2 ** 32:
+        raise FeatbenchError(f"--condition-seed {seed!r}: must be a whole number in [0, 2^32)")
+    if chosen.text == CLEAN:
+        return None
+    if needs_corpus(chosen):
+        raise FeatbenchError(f"--condition {chosen.text}: this condition mixes in other speakers of a corpus, drawn "
+                             "from its folds; predict labels clips without one (degrade a corpus with extract "
+                             "--conditions and train --test-condition instead)")
+    imported = [s["family"] for s in imported_specs(model)]
+    if imported:
+        raise FeatbenchError(f"--condition {chosen.text}: family '{imported[0]}' was imported (featbench import), "
+                             "so its embeddings cannot be made from degraded audio")
+    return chosen
 
 
 def _input_table(model, inputs: list[Path], layout: str | None, speaker: str | None, holdout_only: bool) -> pd.DataFrame:
@@ -264,8 +298,9 @@ def _alone(table: pd.DataFrame, failed: dict[str, str]) -> dict[str, str]:
 
 
 def _extract(model, table: pd.DataFrame, store: Path, metas: dict, executor: Executor, batch_size: int, progress: bool,
-             report: PredictReport, device: Device = CPU) -> dict[str, str]:
-    """Extract the model's families for `table` into `store` (one run per audio setting); {failed id: reason}."""
+             report: PredictReport, device: Device = CPU, condition: tuple = (None, 0)) -> dict[str, str]:
+    """Extract the model's families for `table` into `store` (one run per audio setting), under `condition`
+    ((Condition or None, seed)); {failed id: reason}."""
     from featbench.audio import AudioConfig
     from featbench.extract import run_extraction
     from featbench.model.features import extracted_specs, family_options, missing_imported
@@ -277,8 +312,11 @@ def _extract(model, table: pd.DataFrame, store: Path, metas: dict, executor: Exe
     for audio, specs in by_audio.items():
         extraction = run_extraction(table, [(s["family"], family_options(s["family"], s["config"])) for s in specs], store,
                                     AudioConfig(**json.loads(audio)), executor=executor, progress=progress, batch_size=batch_size,
-                                    metas={s["family"]: metas[s["family"]] for s in specs}, device=device)
-        report.messages += [*extraction.messages, f"{', '.join(s['family'] for s in specs)}: {extraction.already_done} "
+                                    metas={s["family"]: metas[s["family"]] for s in specs}, device=device,
+                                    conditions=None if condition[0] is None else [condition[0]],
+                                    condition_seed=condition[1])
+        under = f" under {condition[0].text}" if condition[0] is not None else ""
+        report.messages += [*extraction.messages, f"{', '.join(s['family'] for s in specs)}{under}: {extraction.already_done} "
                             f"clips already stored, {extraction.extracted} extracted, {extraction.failed} failed"]
         for error in extraction.errors:
             failed.setdefault(error["id"], []).append(f"{error['family']}: {error['reason']}")

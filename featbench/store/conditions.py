@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from featbench.errors import FeatbenchError
 
 CONDITIONS_FILE = "conditions.json"
+SEPARATOR = "~"  # between a family and its condition's slug (featbench.protocol.conditions.SEPARATOR)
 FORMAT = 1
 MAX_BYTES = 64 << 20
 
@@ -59,21 +61,38 @@ def _strings(value, path: Path, what: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+_SLUG = re.compile(r"[a-z0-9._+-]{1,80}")
+_HASH = re.compile(r"[0-9a-f]{8,64}")
+MAX_SEED = 2 ** 32
+
+
+def _line(value, path: Path, what: str) -> str:
+    if not isinstance(value, str) or not value.strip() or not value.isprintable() or len(value) > 1000:
+        raise _fail(path, f"{what} is not one printable line of at most 1000 characters")
+    return value
+
+
 def _record(item, path: Path) -> StoredCondition:
     if not isinstance(item, dict):
         raise _fail(path, "a condition record is not an object")
-    for key, kind in (("text", str), ("slug", str), ("config_hash", str), ("seed", int)):
-        if not isinstance(item.get(key), kind) or isinstance(item.get(key), bool):
-            raise _fail(path, f"a condition record has no valid '{key}'")
+    text = _line(item.get("text"), path, "a condition's text")
+    for key, pattern in (("slug", _SLUG), ("config_hash", _HASH)):
+        if not isinstance(item.get(key), str) or not pattern.fullmatch(item[key]):
+            raise _fail(path, f"condition '{text}' has no valid '{key}'")
+    seed = item.get("seed")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < MAX_SEED:
+        raise _fail(path, f"condition '{text}' has no valid 'seed' (a whole number in [0, 2^32))")
     folds = item.get("folds", [])
     if not isinstance(folds, list):
-        raise _fail(path, f"condition '{item['text']}': folds is not a list")
+        raise _fail(path, f"condition '{text}': folds is not a list")
     sources = item.get("sources", {})
     if not isinstance(sources, dict):
-        raise _fail(path, f"condition '{item['text']}': sources is not an object")
-    return StoredCondition(item["text"], item["slug"], item["config_hash"], item["seed"],
-                           tuple(_strings(f, path, "a fold's test groups") for f in folds),
-                           _strings(item.get("families", []), path, "families"),
+        raise _fail(path, f"condition '{text}': sources is not an object")
+    families = _strings(item.get("families", []), path, "families")
+    for family in families:
+        _line(family, path, f"a family of condition '{text}'")
+    return StoredCondition(text, item["slug"], item["config_hash"], seed,
+                           tuple(_strings(f, path, "a fold's test groups") for f in folds), families,
                            {str(k): _strings(v, path, f"the sources of clip '{k}'") for k, v in sources.items()})
 
 
@@ -91,9 +110,14 @@ def read_conditions(store: str | Path) -> dict[str, StoredCondition]:
         document = json.loads(path.read_bytes())
     except (ValueError, UnicodeDecodeError) as err:
         raise _fail(path, f"not JSON ({str(err).splitlines()[0]})") from None
+    except RecursionError:
+        raise _fail(path, "not JSON (nested too deeply)") from None
     if not isinstance(document, dict) or document.get("format") != FORMAT or not isinstance(document.get("conditions"), list):
         raise _fail(path, f"not a conditions file of format {FORMAT}")
     records = [_record(item, path) for item in document["conditions"]]
+    slugs = [r.slug for r in records]
+    if len(set(slugs)) < len(slugs):
+        raise _fail(path, f"condition '{next(s for s in slugs if slugs.count(s) > 1)}' is recorded twice")
     return {r.slug: r for r in records}
 
 
@@ -105,3 +129,42 @@ def write_conditions(store: str | Path, records: list[StoredCondition]) -> None:
     tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
     tmp.write_text(json.dumps(document, sort_keys=True, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, path)
+
+
+def held_lines(store: str | Path) -> list[str]:
+    """What `corpus --store` and `verify` say of the conditions a store holds: one line per condition (clean, then
+    each recorded one) with its families and their clip counts; [] for a store of clean features only.
+
+    >>> import tempfile
+    >>> held_lines(tempfile.mkdtemp())
+    []
+    """
+    from featbench.store.reader import FamilyIndex, family_path, list_families
+
+    names = list_families(store)
+    records = read_conditions(store)
+    if not records and not any(SEPARATOR in n for n in names):
+        return []
+    counts = {n: len(FamilyIndex.read(family_path(store, n)).ids) for n in names
+              if family_path(store, n).is_file()}
+    by_slug: dict[str, list[str]] = {}
+    for name in names:
+        family, _, key = name.partition(SEPARATOR)
+        by_slug.setdefault(key, []).append(family)
+    lines = ["conditions held:"]
+    for key in sorted(by_slug, key=lambda k: (k != "", k)):
+        said = _said(key, records.get(key))
+        families = ", ".join(f"{f} {counts.get(f + SEPARATOR + key if key else f, 0)} clips" for f in by_slug[key])
+        lines.append(f"  {said}: {families}")
+    lines += [f"  {r.text}: recorded in {CONDITIONS_FILE}, no features stored yet" for k, r in sorted(records.items())
+              if k not in by_slug]
+    return lines
+
+
+def _said(key: str, record: StoredCondition | None) -> str:
+    if not key:
+        return "clean"
+    if record is None:
+        return f"{key} (no record in {CONDITIONS_FILE})"
+    folds = f", talkers outside the training speakers of {len(record.folds)} folds" if record.folds else ""
+    return f"{record.text} (seed {record.seed}, config {record.config_hash}{folds})"

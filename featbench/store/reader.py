@@ -15,6 +15,7 @@ utterance's transcript and its source: ``FeatureSet.tokens(uid)``, ``.text(uid)`
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,10 +92,14 @@ def latest_records(indexes: list[FamilyIndex]) -> dict[str, tuple[int, int]]:
 
 
 def list_families(store: str | Path) -> list[str]:
-    """Family names present in a store folder (consolidated or pending)."""
+    """Family names present in a store folder (consolidated or pending); not the files kept aside under an older
+    config (``<family>.<config hash>.h5``). A name may hold a '.' (a condition's slug: 'fbank~room_0.6')."""
     store = Path(store)
     names = {p.stem for p in store.glob("*.h5")} | {p.name for p in (store / PENDING).glob("*") if p.is_dir()}
-    return sorted(n for n in names if "." not in n)
+    return sorted(n for n in names if not _KEPT_ASIDE.search(n))
+
+
+_KEPT_ASIDE = re.compile(r"\.[0-9a-f]{12,64}$")
 
 
 @dataclass
