@@ -54,8 +54,7 @@ def needs_corpus(condition: Condition) -> bool:
     >>> needs_corpus(parse_condition("white:20")), needs_corpus(parse_condition("gain:-6+lowpass:3000"))
     (False, False)
     """
-    parts = getattr(condition, "parts", (condition,))
-    return any(type(part).bind is not Condition.bind for part in parts)
+    return bool(condition.needs_corpus)
 
 
 def as_conditions(conditions) -> list[Condition]:

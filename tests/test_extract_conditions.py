@@ -145,6 +145,7 @@ class _Talker(Condition):
     """A corpus-bound kind for the test (babble's interface): mixes in the first clip of another fold's speaker."""
 
     kind, forms = "talker-test", ("talker-test",)
+    needs_corpus = True
     chosen: tuple = ()
 
     @property

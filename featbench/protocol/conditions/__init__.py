@@ -61,6 +61,10 @@ class Chain(Condition):
         return "+".join(part.text for part in self.parts)
 
     @property
+    def needs_corpus(self) -> bool:  # type: ignore[override]
+        return any(part.needs_corpus for part in self.parts)
+
+    @property
     def severity(self) -> float | None:
         return self.parts[-1].severity
 

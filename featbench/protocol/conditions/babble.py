@@ -82,6 +82,7 @@ class Babble(Condition):
     talkers: int = DEFAULT_TALKERS
     chosen: dict[str, tuple[str, ...]] | None = field(default=None, repr=False)  # clip id -> talker ids, read-only
     kind, forms, axis = "babble", ("babble:SNR", "babble:SNR:TALKERS"), "SNR (dB)"
+    needs_corpus = True
 
     @classmethod
     def parse(cls, args: list[str], text: str) -> Babble:

@@ -60,6 +60,8 @@ class Condition:
     kind: ClassVar[str] = ""
     forms: ClassVar[tuple[str, ...]] = ()
     axis: ClassVar[str] = ""
+    needs_corpus: ClassVar[bool] = False
+    """True for a kind that binds itself to a corpus and its fold scheme (babble: talkers from the clip's fold)."""
 
     @classmethod
     def parse(cls, args: list[str], text: str) -> Condition:  # pragma: no cover - every kind overrides it
