@@ -367,3 +367,11 @@ def test_another_process_gives_the_same_bytes():
     exec(compile(script.replace("print(digest.hexdigest())", "result = digest.hexdigest()"), "digest", "exec"),
          namespace)
     assert here == namespace["result"]
+
+
+@pytest.mark.parametrize("level, seconds, reason", [(1e-3, 1.0, "too quiet"), (0.3, 0.05, "too little active speech")])
+def test_a_near_silent_or_too_short_clip_is_refused_an_snr(level, seconds, reason):
+    t = np.arange(int(seconds * 16000)) / 16000
+    quiet = (level * np.sin(2 * np.pi * 200 * t)).astype(np.float32)
+    with pytest.raises(ValueError, match=reason):
+        parse_condition("white:10").apply(quiet, 16000, ConditionClip("q"))

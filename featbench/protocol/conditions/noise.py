@@ -28,6 +28,10 @@ from featbench.protocol.conditions.base import Condition, ConditionClip, number,
 TOP_DB = 40.0
 """Frames quieter than this many dB below the clip's peak are not active speech (librosa.effects.split)."""
 SNR_RANGE = (-20.0, 60.0)
+MIN_ACTIVE_SECONDS = 0.1
+"""Less active speech than this cannot be given an SNR: the clip's failure (errors.csv)."""
+MIN_ACTIVE_DBFS = -60.0
+"""Active speech quieter than this (its mean power, dB re full scale) is near-silence: the clip's failure."""
 
 
 def active_speech(signal: np.ndarray, rate: int) -> np.ndarray:
@@ -37,6 +41,12 @@ def active_speech(signal: np.ndarray, rate: int) -> np.ndarray:
     active = np.concatenate([signal[a:b] for a, b in intervals]) if len(intervals) else signal[:0]
     if not active.size or not np.any(active):
         raise ValueError("no active speech to measure an SNR on (a silent clip)")
+    if active.size < MIN_ACTIVE_SECONDS * rate:
+        raise ValueError(f"too little active speech for an SNR ({active.size / rate:.3f} s < {MIN_ACTIVE_SECONDS} s)")
+    level = 10 * np.log10(float(np.mean(np.square(active.astype(np.float64)))))
+    if level < MIN_ACTIVE_DBFS:
+        raise ValueError(f"active speech at {level:.1f} dBFS, below {MIN_ACTIVE_DBFS:g} dBFS: too quiet for an SNR "
+                         "(a near-silent clip)")
     return active
 
 
