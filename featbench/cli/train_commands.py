@@ -46,6 +46,13 @@ AddStore = Annotated[Path | None, typer.Option(metavar="STORE", rich_help_panel=
 ValidateOn = Annotated[str | None, typer.Option(metavar="WHERE", rich_help_panel=PANEL_PROTOCOL, help=(
     "With two stores, where layers, classifiers and hyper-parameters are chosen: source (default: held-out "
     "training speakers) or target (target speakers outside the test fold; spends target labels)."))]
+TrainCondition = Annotated[str, typer.Option(metavar="CONDITION", rich_help_panel=PANEL_PROTOCOL, help=(
+    "The recording condition of the training and validation clips, as `extract --conditions` stored it: clean, "
+    "e.g. babble:10 (matched), or multi:C1,C2[,...] (multi-condition training: each clip under one of them, "
+    "drawn by seed and clip id)."))]
+TestCondition = Annotated[str | None, typer.Option(metavar="LIST", rich_help_panel=PANEL_PROTOCOL, help=(
+    "The recording conditions the test clips are scored under, comma-separated (e.g. clean,white:10,babble:10): "
+    "one model per fold, seed and budget scores them all. Default: the training condition (clean for multi)."))]
 Out = Annotated[Path, typer.Option(metavar="PATH", rich_help_panel=PANEL_OUTPUT,
                                   help="Results CSV (rows are appended; existing rows are skipped).")]
 Corpus = Annotated[str | None, typer.Option(metavar="NAME", rich_help_panel=PANEL_OUTPUT, help=(
@@ -71,6 +78,8 @@ def train(
     test_store: TestStore = None,
     add_store: AddStore = None,
     validate_on: ValidateOn = None,
+    train_condition: TrainCondition = "clean",
+    test_condition: TestCondition = None,
     out: Out = Path("results.csv"),
     corpus: Corpus = None,
     jobs: Jobs = 1,
@@ -86,6 +95,9 @@ def train(
     featbench train storeB/ --add-store storeA/ (B's budgets plus all of A); --classes and --merge apply to both.
 
     Dimensional target: featbench train store/ --target arousal --classifiers ridge,svr,selected --budgets 64,256,all
+
+    Recording conditions: featbench train store/ --test-condition clean,white:10,babble:10 (trained on clean clips);
+    --train-condition babble:10 (matched); --train-condition multi:clean,white:10,babble:10 (multi-condition).
     """
     check_store_folder(store)
     from featbench.corpus.table import parse_classes, parse_merge
@@ -95,7 +107,9 @@ def train(
     from featbench.train import Experiment, parse_budgets, parse_seeds, run_training
     from featbench.train.classifiers import DEFAULT_CLASSIFIERS, DEFAULT_REGRESSORS
 
-    names = parse_list(features, "--features") or list_families(store)
+    from featbench.protocol.conditions import split_stored_name
+
+    names = parse_list(features, "--features") or [f for f in list_families(store) if not split_stored_name(f)[1]]
     if not names:
         raise FeatbenchError(f"{store}: empty store (no feature families); run featbench extract first")
     default = DEFAULT_REGRESSORS if target else DEFAULT_CLASSIFIERS
@@ -104,7 +118,7 @@ def train(
                      seeds=parse_seeds(seeds), n_folds=folds, classes=parse_classes(classes), merge=parse_merge(merge),
                      corpus=corpus or "", seq_epochs=seq_epochs, test_store=test_store, add_store=add_store,
                      normalisation=Normalisation.parse(normalise), target=target, allow_confounded_speakers=allow_confounded_speakers,
-                     validate_on=validate_on)
+                     validate_on=validate_on, train_condition=train_condition, test_conditions=test_condition)
     with executor_for(scheduler, jobs) as executor:  # the sequence model, fusion and layer weights run on --device
         on = device_on(executor, device)
         typer.echo(run_training(exp, out, executor=executor, progress=show_progress(progress), device=on).summary())
