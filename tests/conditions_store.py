@@ -10,12 +10,14 @@ from pathlib import Path
 import numpy as np
 
 from featbench.protocol.conditions import parse_condition, stored_name
+from featbench.protocol.conditions.base import slug
 
 
 def add_condition(store: Path, text: str, families=("egemaps-func",), noise: float = 1.0, seed: int = 0,
-                  skip=(), folds=(), sources=None) -> None:
-    """Store each of `families` under condition `text`: its clean rows plus N(0, noise) per value (clips in `skip`
-    left out, as extract's errors.csv leaves them), and record the condition (`folds`, `sources`: a babble record)."""
+                  skip=(), folds=(), sources=None, affine: tuple[float, float] | None = None) -> None:
+    """Store each of `families` under condition `text`: its clean rows plus N(0, noise) per value, or (`affine`
+    (a, b)) a * rows + b (clips in `skip` left out, as extract's errors.csv leaves them), and record the condition
+    (`folds`, `sources`: a babble record)."""
     from featbench.store import StoreWriter, read_family
     from featbench.store.conditions import StoredCondition, read_conditions, write_conditions
 
@@ -30,10 +32,11 @@ def add_condition(store: Path, text: str, families=("egemaps-func",), noise: flo
             writer.prepare(meta)
             for uid in kept:
                 x = np.asarray(clean.get(uid), dtype=np.float32)
-                writer.add(name, uid, "h" + uid, (x + noise * rng.standard_normal(x.shape)).astype(np.float32))
+                y = x * affine[0] + affine[1] if affine else x + noise * rng.standard_normal(x.shape)
+                writer.add(name, uid, "h" + uid, y.astype(np.float32))
             writer.consolidate(name, kept)
-    old = read_conditions(store).get(text.replace(":", "_"))
-    record = StoredCondition(condition.text, stored_name("x", condition)[2:], condition.config_hash, seed,
+    old = read_conditions(store).get(slug(condition.text))
+    record = StoredCondition(condition.text, slug(condition.text), condition.config_hash, seed,
                              tuple(tuple(f) for f in folds), tuple(sorted({*families, *(old.families if old else ())})),
                              dict(sources or {}))
     write_conditions(store, [record])
