@@ -31,8 +31,8 @@ Seeds = Annotated[str, typer.Option(metavar="LIST", rich_help_panel=PANEL_PROTOC
                                     help="Seeds of the budget subsets and models.")]
 Normalise = Annotated[str, typer.Option(metavar="KIND", rich_help_panel=PANEL_PROTOCOL, help=(
     "training (standardised on the training rows); per-speaker (on each speaker's clips, labels unread; "
-    "refused where most speakers hold mostly one class); per-speaker:K (on K clips of each speaker); "
-    "per-corpus (two stores)."))]
+    "refused where most speakers hold mostly one class); per-speaker:K (K clips each); per-corpus (each "
+    "store or condition on its own)."))]
 AllowConfoundedSpeakers = Annotated[bool, typer.Option("--confounded-ok", rich_help_panel=PANEL_PROTOCOL, help=(
     "Run per-speaker normalisation even where most speakers hold mostly one class; rows say "
     "speakers_confounded."))]
@@ -42,17 +42,14 @@ Target = Annotated[str | None, typer.Option(metavar="COLUMN", rich_help_panel=PA
 TestStore = Annotated[Path | None, typer.Option(metavar="STORE", rich_help_panel=PANEL_PROTOCOL, help=(
     "Cross-corpus: train on STORE, test on this store's speaker folds."))]
 AddStore = Annotated[Path | None, typer.Option(metavar="STORE", rich_help_panel=PANEL_PROTOCOL, help=(
-    "Transfer: add every utterance of this store to each of STORE's training budgets."))]
+    "Transfer: add every utterance of this store to STORE's training budgets."))]
 ValidateOn = Annotated[str | None, typer.Option(metavar="WHERE", rich_help_panel=PANEL_PROTOCOL, help=(
     "With two stores, where layers, classifiers and hyper-parameters are chosen: source (default: held-out "
     "training speakers) or target (target speakers outside the test fold; spends target labels)."))]
-TrainCondition = Annotated[str, typer.Option(metavar="CONDITION", rich_help_panel=PANEL_PROTOCOL, help=(
-    "The recording condition of the training and validation clips, as `extract --conditions` stored it: clean, "
-    "e.g. babble:10 (matched), or multi:C1,C2[,...] (multi-condition training: each clip under one of them, "
-    "drawn by seed and clip id)."))]
+TrainCondition = Annotated[str, typer.Option(metavar="C", rich_help_panel=PANEL_PROTOCOL, show_default=False, help=(
+    "Training clips' recording condition: clean (default), babble:10, multi:C1,C2."))]
 TestCondition = Annotated[str | None, typer.Option(metavar="LIST", rich_help_panel=PANEL_PROTOCOL, help=(
-    "The recording conditions the test clips are scored under, comma-separated (e.g. clean,white:10,babble:10): "
-    "one model per fold, seed and budget scores them all. Default: the training condition (clean for multi)."))]
+    "Test conditions, each scored by the same models (default: C; clean for multi)."))]
 Out = Annotated[Path, typer.Option(metavar="PATH", rich_help_panel=PANEL_OUTPUT,
                                   help="Results CSV (rows are appended; existing rows are skipped).")]
 Corpus = Annotated[str | None, typer.Option(metavar="NAME", rich_help_panel=PANEL_OUTPUT, help=(
@@ -95,19 +92,15 @@ def train(
     featbench train storeB/ --add-store storeA/ (B's budgets plus all of A); --classes and --merge apply to both.
 
     Dimensional target: featbench train store/ --target arousal --classifiers ridge,svr,selected --budgets 64,256,all
-
-    Recording conditions: featbench train store/ --test-condition clean,white:10,babble:10 (trained on clean clips);
-    --train-condition babble:10 (matched); --train-condition multi:clean,white:10,babble:10 (multi-condition).
     """
     check_store_folder(store)
     from featbench.corpus.table import parse_classes, parse_merge
     from featbench.options import parse_list
+    from featbench.protocol.conditions import split_stored_name
     from featbench.results import Normalisation
     from featbench.store import list_families
     from featbench.train import Experiment, parse_budgets, parse_seeds, run_training
     from featbench.train.classifiers import DEFAULT_CLASSIFIERS, DEFAULT_REGRESSORS
-
-    from featbench.protocol.conditions import split_stored_name
 
     names = parse_list(features, "--features") or [f for f in list_families(store) if not split_stored_name(f)[1]]
     if not names:

@@ -11,7 +11,7 @@ each are the same clip ids, read from the stored name of each family under that 
 >>> plan = ConditionPlan.of("multi:clean,white:20", None)
 >>> plan.training.text, [c.text for c in plan.tests], [c.text for c in plan.conditions]
 ('multi:clean,white:20', ['clean'], ['clean', 'white:20'])
->>> ConditionPlan.of("babble:10", "clean, babble:10").clean
+>>> ConditionPlan.of("white:10", "clean, white:10").clean
 False
 >>> view_under(View("w@L4", "w", 4), parse_condition("white:20")).family
 'w~white_20'
