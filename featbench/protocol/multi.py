@@ -75,7 +75,7 @@ class MultiCondition:
         if len(items) < 2 or any(item.split(":")[0] == MULTI for item in items):
             raise FeatbenchError(f"--train-condition {text}: multi-condition training takes two or more different "
                                  f"conditions ({_FORM}")
-        parts = tuple(parse_condition(item) for item in items)
+        parts = tuple(within(parse_condition, item, "--train-condition") for item in items)
         texts = [p.text for p in parts]
         if len(set(texts)) < len(texts):
             repeated = next(t for t in texts if texts.count(t) > 1)
@@ -109,14 +109,39 @@ TrainingCondition = SingleCondition | MultiCondition
 
 
 def parse_training_condition(text: str | Condition | TrainingCondition) -> TrainingCondition:
-    """A training condition from its spelling: 'multi:C1,C2' or one condition ('clean', 'babble:10')."""
+    """A training condition from its spelling: 'multi:C1,C2' or one condition ('clean', 'babble:10'); a refusal
+    names the option and the whole spelling.
+
+    >>> parse_training_condition("+1+2")
+    Traceback (most recent call last):
+    featbench.errors.FeatbenchError: --train-condition '+1+2': condition '': unknown kind ''; valid forms: ...
+    """
     if isinstance(text, (SingleCondition, MultiCondition)):
         return text
     if isinstance(text, Condition):
         return SingleCondition(text)
-    if str(text).strip().split(":")[0] == MULTI:
-        return MultiCondition.parse(str(text))
-    return SingleCondition(parse_condition(text))
+    text = spelling(text, "--train-condition")
+    if text.strip().split(":")[0] == MULTI:
+        return MultiCondition.parse(text)
+    return SingleCondition(within(parse_condition, text, "--train-condition"))
+
+
+def spelling(text, option: str) -> str:
+    """`text` as a condition spelling: a string of printable characters, or a one-line error naming `option`."""
+    if not isinstance(text, str) or not text.isprintable():
+        raise FeatbenchError(f"{option} {str(text)!r}: not a condition spelling (printable text, e.g. clean, white:20 "
+                             f"or {MULTI}:C1,C2)")
+    return text
+
+
+def within(parse, text: str, option: str):
+    """`parse(text)`, its refusal prefixed with the option and the whole spelling (a part may be what it names)."""
+    try:
+        return parse(text)
+    except FeatbenchError as err:
+        if str(err).startswith(f"{option} "):
+            raise
+        raise FeatbenchError(f"{option} '{text}': {err}") from None
 
 
 def training_label(text: str) -> str:

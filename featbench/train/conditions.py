@@ -27,7 +27,7 @@ import pandas as pd
 from featbench.errors import FeatbenchError
 from featbench.protocol.conditions import (CLEAN, Condition, parse_condition, parse_conditions, split_stored_name,
                                            stored_name)
-from featbench.protocol.multi import TrainingCondition, parse_training_condition
+from featbench.protocol.multi import TrainingCondition, parse_training_condition, spelling, within
 from featbench.train.views import View
 
 
@@ -44,10 +44,9 @@ class ConditionPlan:
         trained = parse_training_condition(training)
         if tests is None or (isinstance(tests, (list, tuple)) and not tests):
             chosen = (trained.default_test,)
-        elif isinstance(tests, str):
-            chosen = tuple(parse_conditions(tests))
         else:
-            chosen = tuple(parse_conditions(",".join(t if isinstance(t, str) else t.text for t in tests)))
+            text = tests if isinstance(tests, str) else ",".join(t if isinstance(t, str) else t.text for t in tests)
+            chosen = tuple(within(parse_conditions, spelling(text, "--test-condition"), "--test-condition"))
         return cls(trained, chosen)
 
     @property
