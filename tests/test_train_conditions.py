@@ -238,3 +238,30 @@ def test_the_cli_takes_both_options_and_names_the_store_in_a_refusal(cstore, tmp
     refused = runner.invoke(app, args + ["--test-condition", "white:1"])
     assert refused.exit_code == 1 and f"{cstore}: no features under condition 'white:1'" in refused.output
     assert "Traceback" not in refused.output
+
+
+def test_babble_as_extract_records_it_trains_and_a_leaking_talker_is_refused(demo_corpus_master, tmp_path):
+    """With extraction under conditions (featbench.extract_conditions): babble's recorded folds and talkers pass the
+    guard as extracted, and fail it when a test clip's talkers are made to hold a training speaker."""
+    pytest.importorskip("featbench.extract_conditions", reason="extraction under conditions not on this branch")
+    from featbench.corpus import load_corpus
+    from featbench.extract import run_extraction
+    from featbench.store.conditions import CONDITIONS_FILE
+
+    store = tmp_path / "store"
+    run_extraction(load_corpus("demo", demo_corpus_master), [("egemaps-func", {})], store, progress=False,
+                   conditions="clean,babble:10", n_folds=2)
+    rows = _rows(store, tmp_path / "r.csv", budgets=["all"], test_conditions="clean,babble:10")
+    assert set(rows.test_condition) == {"clean", "babble:10"}
+    with pytest.raises(FeatbenchError, match="drew its babble talkers from 2 folds of other test groups than this run's 4"):
+        run_training(Experiment(store, ["egemaps-func"], ["logreg"], ["all"], [0], n_folds=4,
+                                test_conditions="babble:10"), tmp_path / "r4.csv", progress=False)
+    document = json.loads((store / CONDITIONS_FILE).read_text())
+    (record,) = [r for r in document["conditions"] if r["text"] == "babble:10"]
+    table = pd.read_csv(store / "corpus.csv")
+    folds = record["folds"]
+    clip = table[table.group.isin(folds[0])].id.iloc[0]
+    record["sources"][clip] = [table[table.group.isin(folds[1])].id.iloc[0]]  # a speaker who trains fold 0's model
+    (store / CONDITIONS_FILE).write_text(json.dumps(document))
+    with pytest.raises(FeatbenchError, match=f"leaks speakers: test clip '{clip}' of fold 0"):
+        _rows(store, tmp_path / "r2.csv", test_conditions="babble:10")
