@@ -265,3 +265,17 @@ def test_babble_as_extract_records_it_trains_and_a_leaking_talker_is_refused(dem
     (store / CONDITIONS_FILE).write_text(json.dumps(document))
     with pytest.raises(FeatbenchError, match=f"leaks speakers: test clip '{clip}' of fold 0"):
         _rows(store, tmp_path / "r2.csv", test_conditions="babble:10")
+
+
+def test_a_store_without_clean_features_trains_under_a_condition_but_fit_asks_for_them(cstore, tmp_path):
+    from featbench.model import FitSpec, fit_model
+
+    store = tmp_path / "store"
+    shutil.copytree(cstore, store)
+    (store / "egemaps-func.h5").unlink()
+    rows = _rows(store, tmp_path / "r.csv", train_condition="white:20", budgets=["all"])
+    assert set(rows.test_condition) == {"white:20"} and set(rows.view) == {"egemaps-func"}
+    with pytest.raises(FeatbenchError, match="no 'egemaps-func' features under condition 'clean'"):
+        _rows(store, tmp_path / "r2.csv", train_condition="white:20", test_conditions="clean")
+    with pytest.raises(FeatbenchError, match=r"records how predict extracts 'egemaps-func' .*extract them \(clean\) too"):
+        fit_model(FitSpec.of(store, "egemaps-func", "logreg", train_condition="white:20"))
