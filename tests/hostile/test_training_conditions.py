@@ -15,10 +15,40 @@ from pathlib import Path
 
 import pandas as pd
 
-from hostile.contract import HOSTILE_NAMES, Case, Surface, assert_one_line_error, campaign, cases_budget, hostile_value, mutate, run_cli
+from hostile.contract import (
+    HOSTILE_NAMES,
+    Case,
+    Surface,
+    assert_one_line_error,
+    campaign,
+    cases_budget,
+    hostile_value,
+    mutate,
+    run_cli,
+)
 
-PIECES = ("clean", "white:20", "white:0", "gain:-6", "clip:5", "lowpass:3400", "white:20+gain:-6", "multi:", "multi",
-          "white", "white:abc", "room:-1", "babble:10", "", " ", ",", "+", ":", "multi:clean", "multi:multi:clean")
+PIECES = (
+    "clean",
+    "white:20",
+    "white:0",
+    "gain:-6",
+    "clip:5",
+    "lowpass:3400",
+    "white:20+gain:-6",
+    "multi:",
+    "multi",
+    "white",
+    "white:abc",
+    "room:-1",
+    "babble:10",
+    "",
+    " ",
+    ",",
+    "+",
+    ":",
+    "multi:clean",
+    "multi:multi:clean",
+)
 
 
 def _spelling(rng: random.Random) -> str:
@@ -74,7 +104,9 @@ def _babble_store(rng: random.Random, workdir: Path, i: int):
         recorded = [["g0"], ["g1", "g2", "g3"]]
     elif kind == 3:  # a talker the corpus does not hold
         sources["u1"] = (str(hostile_value(rng))[:50],)
-    write_conditions(store, [StoredCondition("white:5", "white_5", "h", 0, tuple(map(tuple, recorded)), ("f",), sources)])
+    write_conditions(
+        store, [StoredCondition("white:5", "white_5", "h", 0, tuple(map(tuple, recorded)), ("f",), sources)]
+    )
     if kind == 4:  # bytes damaged: read_conditions refuses, naming the file
         path = store / CONDITIONS_FILE
         path.write_bytes(mutate(path.read_bytes(), rng))
@@ -92,7 +124,7 @@ def _honest(store: Path, table: pd.DataFrame, folds: list) -> bool:
         return False
     for uid, talkers in record.sources.items():
         side = next(f for f in folds if group.get(uid) in f.test_groups) if uid in group else None
-        if side is None or any(group.get(t) is None or (group[t] in side.test_groups) != True for t in talkers):  # noqa: E712
+        if side is None or any(group.get(t) is None or group[t] not in side.test_groups for t in talkers):
             return False
     return True
 
@@ -106,14 +138,23 @@ def condition_cases(rng: random.Random, workdir: Path):
         if rng.random() < 0.25:
             store, table, folds = _babble_store(rng, workdir, i)
             plan = ConditionPlan.of("clean", "clean,white:5")
-            yield Case(f"babble record {store.name}", lambda s=store, t=table, f=folds, p=plan: check_leakage(s, p, t, f),
-                       check=lambda _, s=store, t=table, f=folds: _honest(s, t, f), names=(str(store),), seconds=10)
+            yield Case(
+                f"babble record {store.name}",
+                lambda s=store, t=table, f=folds, p=plan: check_leakage(s, p, t, f),
+                check=lambda _, s=store, t=table, f=folds: _honest(s, t, f),
+                names=(str(store),),
+                seconds=10,
+            )
             continue
         train = rng.choice(("clean", "white:20", "multi:clean,white:20", _spelling(rng)))
         test = rng.choice((None, "clean,white:20", _spelling(rng)))
-        yield Case(f"--train-condition {train[:40]!r} --test-condition {str(test)[:40]!r}",
-                   lambda a=train, b=test: ConditionPlan.of(a, b), check=_canonical,
-                   names=_pieces(train, test or ""), seconds=5)
+        yield Case(
+            f"--train-condition {train[:40]!r} --test-condition {str(test)[:40]!r}",
+            lambda a=train, b=test: ConditionPlan.of(a, b),
+            check=_canonical,
+            names=_pieces(train, test or ""),
+            seconds=5,
+        )
 
 
 SURFACE = Surface("training conditions", condition_cases)
