@@ -29,6 +29,7 @@ def fit(
     corpus: Annotated[str | None, typer.Option(metavar="NAME", rich_help_panel=PANEL_OUTPUT, help="Corpus name recorded in the manifest (default: the store's corpus as extract named it, else the store folder's name).")] = None,
     normalise: Annotated[str, typer.Option(metavar="KIND", rich_help_panel=PANEL_PROTOCOL, help="'training', or 'per-speaker' / 'per-speaker:K' as in `featbench train` (predict then standardises each speaker on the clips it is given of them).")] = "training",
     allow_confounded_speakers: Annotated[bool, typer.Option("--confounded-ok", metavar="", rich_help_panel=PANEL_PROTOCOL, help="As `featbench train --confounded-ok`: per-speaker normalisation even where most speakers' clips are dominated by one class.")] = False,
+    train_condition: Annotated[str, typer.Option(metavar="CONDITION", rich_help_panel=PANEL_PROTOCOL, help="As `featbench train --train-condition`: the recording condition of the training clips (clean, e.g. babble:10, or multi:C1,C2); the manifest records it.")] = "clean",
 ) -> None:
     """Train one view and classifier on a store as the benchmark does (choices on validation speakers) and save it.
 
@@ -51,7 +52,7 @@ def fit(
     result = fit_model(FitSpec.of(store, features, classifier, seed_value, chosen[0], holdout_fold,
                                   classes=parse_classes(classes), merge=parse_merge(merge), n_folds=folds,
                                   corpus=corpus or "", normalisation=Normalisation.parse(normalise),
-                                  allow_confounded_speakers=allow_confounded_speakers))
+                                  allow_confounded_speakers=allow_confounded_speakers, train_condition=train_condition))
     result.model.save(out)
     typer.echo(result.summary(out))
 

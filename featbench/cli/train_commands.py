@@ -31,8 +31,8 @@ Seeds = Annotated[str, typer.Option(metavar="LIST", rich_help_panel=PANEL_PROTOC
                                     help="Seeds of the budget subsets and models.")]
 Normalise = Annotated[str, typer.Option(metavar="KIND", rich_help_panel=PANEL_PROTOCOL, help=(
     "training (standardised on the training rows); per-speaker (on each speaker's clips, labels unread; "
-    "refused where most speakers hold mostly one class); per-speaker:K (on K clips of each speaker); "
-    "per-corpus (two stores)."))]
+    "refused where most speakers hold mostly one class); per-speaker:K (K clips each); per-corpus (each "
+    "store or condition on its own)."))]
 AllowConfoundedSpeakers = Annotated[bool, typer.Option("--confounded-ok", rich_help_panel=PANEL_PROTOCOL, help=(
     "Run per-speaker normalisation even where most speakers hold mostly one class; rows say "
     "speakers_confounded."))]
@@ -42,10 +42,14 @@ Target = Annotated[str | None, typer.Option(metavar="COLUMN", rich_help_panel=PA
 TestStore = Annotated[Path | None, typer.Option(metavar="STORE", rich_help_panel=PANEL_PROTOCOL, help=(
     "Cross-corpus: train on STORE, test on this store's speaker folds."))]
 AddStore = Annotated[Path | None, typer.Option(metavar="STORE", rich_help_panel=PANEL_PROTOCOL, help=(
-    "Transfer: add every utterance of this store to each of STORE's training budgets."))]
+    "Transfer: add every utterance of this store to STORE's training budgets."))]
 ValidateOn = Annotated[str | None, typer.Option(metavar="WHERE", rich_help_panel=PANEL_PROTOCOL, help=(
     "With two stores, where layers, classifiers and hyper-parameters are chosen: source (default: held-out "
     "training speakers) or target (target speakers outside the test fold; spends target labels)."))]
+TrainCondition = Annotated[str, typer.Option(metavar="C", rich_help_panel=PANEL_PROTOCOL, show_default=False, help=(
+    "Training clips' recording condition: clean (default), babble:10, multi:C1,C2."))]
+TestCondition = Annotated[str | None, typer.Option(metavar="LIST", rich_help_panel=PANEL_PROTOCOL, help=(
+    "Test conditions, each scored by the same models (default: C; clean for multi)."))]
 Out = Annotated[Path, typer.Option(metavar="PATH", rich_help_panel=PANEL_OUTPUT,
                                   help="Results CSV (rows are appended; existing rows are skipped).")]
 Corpus = Annotated[str | None, typer.Option(metavar="NAME", rich_help_panel=PANEL_OUTPUT, help=(
@@ -71,6 +75,8 @@ def train(
     test_store: TestStore = None,
     add_store: AddStore = None,
     validate_on: ValidateOn = None,
+    train_condition: TrainCondition = "clean",
+    test_condition: TestCondition = None,
     out: Out = Path("results.csv"),
     corpus: Corpus = None,
     jobs: Jobs = 1,
@@ -90,12 +96,13 @@ def train(
     check_store_folder(store)
     from featbench.corpus.table import parse_classes, parse_merge
     from featbench.options import parse_list
+    from featbench.protocol.conditions import split_stored_name
     from featbench.results import Normalisation
     from featbench.store import list_families
     from featbench.train import Experiment, parse_budgets, parse_seeds, run_training
     from featbench.train.classifiers import DEFAULT_CLASSIFIERS, DEFAULT_REGRESSORS
 
-    names = parse_list(features, "--features") or list_families(store)
+    names = parse_list(features, "--features") or [f for f in list_families(store) if not split_stored_name(f)[1]]
     if not names:
         raise FeatbenchError(f"{store}: empty store (no feature families); run featbench extract first")
     default = DEFAULT_REGRESSORS if target else DEFAULT_CLASSIFIERS
@@ -104,7 +111,7 @@ def train(
                      seeds=parse_seeds(seeds), n_folds=folds, classes=parse_classes(classes), merge=parse_merge(merge),
                      corpus=corpus or "", seq_epochs=seq_epochs, test_store=test_store, add_store=add_store,
                      normalisation=Normalisation.parse(normalise), target=target, allow_confounded_speakers=allow_confounded_speakers,
-                     validate_on=validate_on)
+                     validate_on=validate_on, train_condition=train_condition, test_conditions=test_condition)
     with executor_for(scheduler, jobs) as executor:  # the sequence model, fusion and layer weights run on --device
         on = device_on(executor, device)
         typer.echo(run_training(exp, out, executor=executor, progress=show_progress(progress), device=on).summary())

@@ -70,9 +70,13 @@ class FitResult:
                          "it is given of them: give it several clips per speaker, with --layout or --speaker)"
                          + ("; run with --confounded-ok: most speakers' clips are dominated by one class"
                             if training.get("speakers_confounded_ok") else ""))
+        if training.get("condition", "clean") != "clean":
+            lines.append(f"recording condition: {training['condition']} (the training and validation clips were heard "
+                         "under it)")
         if holdout is not None:
+            under = "" if holdout.get("condition", "clean") == "clean" else f" under {holdout['condition']}"
             lines.append(f"held out: fold {holdout['fold']} of {holdout['n_folds']} ({' '.join(holdout['test_groups'])}): "
-                         f"UA {holdout['ua']:.1%} on {holdout['test_utterances']} utterances")
+                         f"UA {holdout['ua']:.1%} on {holdout['test_utterances']} utterances{under}")
         return "\n".join(lines)
 
 
@@ -80,6 +84,7 @@ def fit_model(spec: FitSpec) -> FitResult:
     """Fit `spec` (every configuration error raised before training); the model's manifest is filled in."""
     from featbench.train.entry import fit_entry
     from featbench.train.grid import task_settings
+    from featbench.train.conditions import mixed_matrix
     from featbench.train.runner import prepare_grid
     from featbench.train.views import WEIGHTED
 
@@ -88,6 +93,7 @@ def fit_model(spec: FitSpec) -> FitResult:
     # a budget is checked against every fold's training part only where a fold is held out
     data, folds, dropped, (entry,) = prepare_grid(replace(exp, budgets=[budget] if holdout else [ALL], seeds=[seed]))
     (view,), table = data.views.values(), data.table
+    X = mixed_matrix(view.matrices, data.conditions.training, table["id"], seed)  # as a grid task reads it
     if holdout and not 0 <= spec.holdout_fold < len(folds):
         raise FeatbenchError(f"--holdout-fold {spec.holdout_fold}: the protocol has {len(folds)} folds, "
                              f"0 to {len(folds) - 1}")
@@ -96,7 +102,7 @@ def fit_model(spec: FitSpec) -> FitResult:
     fit_ids, val_ids = validation_split(table, train_ids, seed)
     train_rows, fit_rows, val_rows = ([data.index[u] for u in ids] for ids in (train_ids, fit_ids, val_ids))
     with task_settings(view.view.mode == WEIGHTED):
-        fitted = fit_entry(entry, view.view, view.X, data.y, train_rows, fit_rows, val_rows, seed)
+        fitted = fit_entry(entry, view.view, X, data.y, train_rows, fit_rows, val_rows, seed)
         result = FitResult(Model(fitted, list(data.labels)))
         test = _score_holdout(result, data, view, fold, len(folds)) if holdout else None
     training = _training(exp, data, train_ids, fit_ids, val_ids, budget, seed, dropped, test)
@@ -139,11 +145,12 @@ def _score_holdout(result: FitResult, data, view, fold: Fold, n_folds: int) -> d
     table = data.table
     test_ids = table["id"][fold.test_mask(table)].tolist()
     test_rows = [data.index[u] for u in test_ids]
-    pred, _ = result.model.predict(view.X[test_rows])
+    tested = data.conditions.tests[0]  # the training condition (clean for multi-condition training)
+    pred, _ = result.model.predict(view.matrices[tested.text][test_rows])
     result.holdout_ua = scores(data.y[test_rows], pred, len(data.labels))["ua"]
     return {"fold": fold.index, "n_folds": n_folds, "fold_scheme": fold.scheme, "test_groups": list(fold.test_groups),
             "test_speakers": sorted(table["speaker"][fold.test_mask(table)].unique().tolist()),
-            "test_utterances": len(test_ids), "ua": result.holdout_ua}
+            "test_utterances": len(test_ids), "ua": result.holdout_ua, "condition": tested.text}
 
 
 def _training(exp: Experiment, data, train_ids, fit_ids, val_ids, budget, seed: int, dropped: int, test) -> dict:
@@ -157,6 +164,7 @@ def _training(exp: Experiment, data, train_ids, fit_ids, val_ids, budget, seed: 
         "training_groups": sorted(str(g) for g in part["group"].unique()),  # predict flags clips of these speakers
         "per_class": {str(k): int(v) for k, v in part["label"].value_counts().sort_index().items()},
         "budget": str(budget), "seed": seed, "normalisation": exp.normalisation.text,
+        "condition": data.conditions.training.text,  # the recording condition it was trained under (clean: as before)
         "speakers_confounded_ok": exp.allow_confounded_speakers,  # --confounded-ok: per-speaker statistics of one class
         "validation": {"fit_utterances": len(fit_ids), "validation_utterances": len(val_ids),
                        "validation_groups": sorted(table.loc[val_ids, "group"].unique().tolist()) if val_ids else []},
@@ -169,10 +177,18 @@ def _manifest(exp: Experiment, data, view, entry: str, fitted, training: dict) -
 
     import featbench
     from featbench.model.features import family_specs
+    from featbench.store import family_path
 
-    families = family_specs(exp.store, view.view)
-    if "+".join(f["config_hash"] for f in families) != view.config_hash:
+    from featbench.train.conditions import view_under
+
+    plan = data.conditions
+    if not plan.clean and not all(family_path(exp.store, leaf.family).is_file() for leaf in view.view.leaves):
+        raise FeatbenchError(f"{exp.store}: fit --train-condition {plan.training.text} records how predict extracts "
+                             f"'{view.view.name}' from its clean features' settings; extract them (clean) too")
+    read = family_specs(exp.store, view_under(view.view, plan.first))
+    if "+".join(f["config_hash"] for f in read) != view.config_hash:
         raise FeatbenchError(f"{exp.store}: the store changed while the model was fitted; fit again")
+    families = read if plan.clean else family_specs(exp.store, view.view)  # predict extracts the clean families
     libraries = {name: version(name) for name in ("scikit-learn", "numpy", "joblib", "lightgbm", "torch")}
     proba = ("predict_proba" if hasattr(fitted.classifier, "predict_proba") else
              "softmax of decision_function (this classifier has no probabilities; scores, not calibrated)")

@@ -65,6 +65,12 @@ class Model:
         return self.entry.view
 
     @property
+    def training_condition(self) -> str:
+        """The recording condition the model was trained under (canonical text, featbench.protocol.multi; 'clean'
+        for a model fitted before conditions existed)."""
+        return self.record.training.condition
+
+    @property
     def classifier(self):
         return self.entry.classifier
 

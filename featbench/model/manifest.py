@@ -41,9 +41,9 @@ MANIFEST_SCHEMA = {
                "val_ua": Maybe(float), "selection": str},
     "training": {"store": str, "corpus": str, "classes": ListOf(str), "merge": MapOf(str), "utterances": int,
                  "speakers": int, "groups": int, "training_groups": ListOf(str), "budget": str, "seed": int,
-                 "normalisation": str, "speakers_confounded_ok?": bool,
+                 "normalisation": str, "speakers_confounded_ok?": bool, "condition?": str,
                  "holdout": Maybe({"fold": int, "n_folds": int, "test_groups": ListOf(str), "test_utterances": int,
-                                   "ua": float})},
+                                   "ua": float, "condition?": str})},
     "files": {"classifier": _FILE, "layer_weighting?": {**_FILE, "n_layers": int, "l2": float, "max_iter": int}},
 }
 """The fields of manifest.json that fit writes and fit's summary, load_model and predict read, with their types
@@ -77,6 +77,7 @@ class Training:
     normalisation: str
     speakers_confounded_ok: bool
     holdout: Holdout | None
+    condition: str = "clean"  # the recording condition it was trained under (featbench.protocol.multi; older: clean)
 
 
 @dataclass(frozen=True)
@@ -147,11 +148,27 @@ class Manifest:
                      bool(training.get("speakers_confounded_ok", False)),
                      None if holdout is None else Holdout(holdout["fold"], holdout["n_folds"],
                                                           tuple(holdout["test_groups"]), holdout["test_utterances"],
-                                                          holdout["ua"])),
+                                                          holdout["ua"]), _condition(training, source)),
             (files["classifier"]["path"], files["classifier"]["sha256"]),
             None if weighting is None else Weighting(weighting["path"], weighting["sha256"], weighting["n_layers"],
                                                      weighting["l2"], weighting["max_iter"]),
             document)
+
+
+def _condition(training: dict, source) -> str:
+    """The training condition's canonical text ('clean' where the manifest predates conditions); one line for a
+    condition featbench cannot read."""
+    from featbench.protocol.multi import parse_training_condition
+
+    text = training.get("condition", "clean")
+    try:
+        canonical = parse_training_condition(text).text
+    except FeatbenchError as err:
+        raise FeatbenchError(f"{source}: field 'training.condition' {err}") from None
+    if canonical != text:
+        raise FeatbenchError(f"{source}: field 'training.condition' '{text}' is not written as featbench writes it "
+                             f"('{canonical}')")
+    return text
 
 
 def view_of(spec: dict) -> View:

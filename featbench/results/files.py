@@ -1,6 +1,7 @@
 """Results files: `ResultsFile`, the one writer (locked, each task's rows appended in one write, a torn last
-line from a killed run dropped and repaired), `read_results` (every reader; schema 1-2 files converted on
-reading) and `upgrade_file` (rewrite a schema 1-2 file as schema 3).
+line from a killed run dropped and repaired), `read_results` (every reader; files of schema 1-3 converted on
+reading: schema 1-2's display names split, every older row's recording conditions 'clean') and `upgrade_file`
+(rewrite a file of schema 1-3 as schema 4).
 
 >>> read_results([]).rows.columns.tolist() == RESULT_COLUMNS
 True
@@ -17,8 +18,9 @@ import pandas as pd
 from featbench.append_only import AppendOnlyCsv, csv_text, read_text, split_tail
 from featbench.csv_cells import escape_row, unescape_cell
 from featbench.errors import FeatbenchError
-from featbench.results.columns import (CORE_COLUMNS, COSTED_COLUMNS, KEY, LEGACY, LEGACY_COLUMNS, NUMERIC,
-                                       OLDEST_COLUMNS, PROTOCOL_COLUMNS, RESULT_COLUMNS, SCHEMA)
+from featbench.results.columns import (CLEAN, CONDITION_COLUMNS, CORE_COLUMNS, COSTED_COLUMNS, KEY, LEGACY,
+                                       LEGACY_COLUMNS, NUMERIC, OLDEST_COLUMNS, PROTOCOL_COLUMNS, RESULT_COLUMNS, SCHEMA,
+                                       SCHEMA3_COLUMNS)
 from featbench.results.checks import check_json, drop_repeated, numbers_of
 from featbench.results.legacy import upgrade_rows
 
@@ -42,9 +44,11 @@ class ResultsTable:
 
 
 def _schema_of(path: Path, header: list[str]) -> int | str:
-    """SCHEMA or LEGACY for the header's columns (an older version's are a prefix of LEGACY_COLUMNS), else an error."""
-    if header in (RESULT_COLUMNS, COSTED_COLUMNS, CORE_COLUMNS):
+    """SCHEMA, 3 or LEGACY for the header's columns (an older version's are a prefix of LEGACY_COLUMNS), else an error."""
+    if header == RESULT_COLUMNS:
         return SCHEMA
+    if header in (SCHEMA3_COLUMNS, COSTED_COLUMNS, CORE_COLUMNS):
+        return 3
     if len(header) >= len(OLDEST_COLUMNS) and header == LEGACY_COLUMNS[:len(header)]:
         return LEGACY
     raise FeatbenchError(f"{path}: not a featbench results file (its columns differ from every featbench version's)")
@@ -65,7 +69,7 @@ def _records(path: Path, text: str) -> tuple[list[list[str]], list[int]]:
 
 
 def _parse(path: Path, text: str, dtype) -> tuple[pd.DataFrame, int | str, list[int]]:
-    """Complete lines -> (schema 3 rows, the file's schema, each row's line); a wrong header, a line with the wrong
+    """Complete lines -> (schema 4 rows, the file's schema, each row's line); a wrong header, a line with the wrong
     number of fields, a number that is not one (results.checks) is one error line naming the file and the line.
     Cells are read back as `ResultsFile` wrote them (csv_cells: formula-safe, unescaped here)."""
     records, starts = _records(path, text.removeprefix("\ufeff"))  # a spreadsheet's byte-order mark: not a cell
@@ -79,6 +83,8 @@ def _parse(path: Path, text: str, dtype) -> tuple[pd.DataFrame, int | str, list[
                                  f"expected {len(columns)})")
     rows = pd.DataFrame([[unescape_cell(c) for c in f] for f in records[1:]], columns=columns, dtype=object)
     rows = upgrade_rows(rows) if schema == LEGACY else rows.reindex(columns=RESULT_COLUMNS, fill_value="")
+    if schema != SCHEMA:  # rows from before recording conditions: heard clean, trained and tested
+        rows[CONDITION_COLUMNS] = CLEAN
     numbers = numbers_of(path, rows, lines)
     check_json(path, rows, lines)
     if dtype is not str:
@@ -119,16 +125,16 @@ def read_results(paths: str | Path | list[str | Path], dtype=None) -> ResultsTab
 
 
 def upgrade_file(path: str | Path) -> ResultsTable:
-    """Rewrite a results file of schema 1-2 as schema 3 (the same rows and values, under the writer's lock, replaced
-    in one rename); returns the rows written and the notes of what was left out (a torn last line, a row repeated
-    identically). A schema 3 file is a one-line error (nothing to do).
+    """Rewrite a results file of schema 1-3 as schema 4 (the same rows and values, conditions 'clean', under the
+    writer's lock, replaced in one rename); returns the rows written and the notes of what was left out (a torn last
+    line, a row repeated identically). A schema 4 file is a one-line error (nothing to do).
 
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "old.csv")
     >>> row = dict.fromkeys(LEGACY_COLUMNS, "1") | {"family": "fbank [+demo]", "budget": "8"}
     >>> _ = open(path, "w").write(",".join(LEGACY_COLUMNS) + "\\n" + csv_text([row], LEGACY_COLUMNS))
-    >>> len(upgrade_file(path).rows), read_results(path).rows[["family", "design", "other_corpus"]].values.tolist()
-    (1, [['fbank', 'transfer', 'demo']])
+    >>> len(upgrade_file(path).rows), read_results(path).rows[["family", "design", "test_condition"]].values.tolist()
+    (1, [['fbank', 'transfer', 'clean']])
     """
     import os
     import tempfile
@@ -172,9 +178,6 @@ class ResultsFile(AppendOnlyCsv):
         rows, schema, lines = _parse(self.path, text, str)  # refuses a file whose header is not ours, untouched
         rows, repeated, _ = drop_repeated(rows, ResultsTable(rows, lines=lines, path=self.path).where)
         self.notes.extend(repeated)
-        for older in (CORE_COLUMNS, COSTED_COLUMNS):  # a schema 3 file without costs or details: appended to as it is
-            if text.removeprefix("\ufeff").startswith(",".join(older) + "\n"):
-                self.columns = older
         if schema != SCHEMA:
             raise FeatbenchError(f"{self.path}: results schema {schema} (an older featbench), and new rows are schema "
                                  f"{SCHEMA}; `featbench results upgrade {self.path}` rewrites it, or write to a new file")

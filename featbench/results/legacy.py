@@ -21,7 +21,7 @@ def _legacy_setup(family: str) -> Setup:
     >>> _legacy_setup("w@auto [+A, per-corpus normalisation, validated on target]").columns()["design"]
     'transfer'
     >>> _legacy_setup("whisper@L4")
-    Setup(view='whisper@L4', design='within', other='', normalisation=Normalisation(kind='training', clips=None), validation='source', confounded=False)
+    Setup(view='whisper@L4', design='within', other='', normalisation=Normalisation(kind='training', clips=None), validation='source', confounded=False, train_condition='clean')
     """
     import re
 
@@ -36,14 +36,15 @@ def _legacy_setup(family: str) -> Setup:
 
 
 def upgrade_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """Rows of schema 1-2 (as text) as schema 3 rows (as text): `family` split into the family and SETUP_COLUMNS.
+    """Rows of schema 1-2 (as text) as schema 4 rows (as text): `family` split into the family and SETUP_COLUMNS,
+    the recording conditions clean.
 
     >>> old = pd.DataFrame({"family": ["fbank [+demo]", "w@L6+text"]})
     >>> upgrade_rows(old)[["family", "view", "layer_choice", "design", "other_corpus"]].values.tolist()
     [['fbank', 'fbank', '', 'transfer', 'demo'], ['w+text', 'w@L6+text', 'L6', 'within', '']]
     """
     found = {f: {k: str(v) for k, v in _legacy_setup(f).columns().items()} for f in rows["family"].unique()}
-    setup = pd.DataFrame([found[f] for f in rows["family"]], index=rows.index, dtype=object)
+    setup = pd.DataFrame([found[f] for f in rows["family"]], index=rows.index, dtype=object, columns=list(Setup("x").columns()))
     out = rows.reindex(columns=RESULT_COLUMNS, fill_value="")
     out[list(setup.columns)] = setup
     return out

@@ -1,6 +1,6 @@
-"""What a results row's training data and protocol are (results schema 3): `Normalisation` (a `--normalise`
-value) and `Setup` (the view, design, other corpus, normalisation, validation and confounded speakers, as the
-row's SETUP_COLUMNS hold them), with `Setup.label` the one display name of an entry.
+"""What a results row's training data and protocol are (results schema 4): `Normalisation` (a `--normalise`
+value) and `Setup` (the view, design, other corpus, normalisation, validation, confounded speakers and training
+condition, as the row's SETUP_COLUMNS hold them), with `Setup.label` the one display name of an entry.
 
 >>> Setup("fbank", TRANSFER, "demo").label
 'fbank [+demo]'
@@ -13,7 +13,7 @@ import pandas as pd
 
 from featbench.errors import FeatbenchError
 from featbench.options import is_whole
-from featbench.results.columns import (CONFOUNDED, CROSS, NORMALISATIONS, PER_CORPUS, PER_SPEAKER, SETUP_COLUMNS, SOURCE,
+from featbench.results.columns import (CLEAN, CONFOUNDED, CROSS, NORMALISATIONS, PER_CORPUS, PER_SPEAKER, SETUP_COLUMNS, SOURCE,
                                        TARGET, TRAINING, TRANSFER, WITHIN)  # noqa: F401 (TARGET: the doctests)
 
 
@@ -71,8 +71,10 @@ def _family_and_choice(view: str) -> tuple[str, str]:
 class Setup:
     """What a row's training data and protocol are, as its columns (SETUP_COLUMNS) hold them: the view (its stored
     `family` and `layer_choice` follow from it), the design and other corpus, the normalisation, where choices
-    were validated, and whether per-speaker statistics came from speakers dominated by one class (corpus.balance,
-    `--confounded-ok`). `label` is the one display name of an entry (reports, `--baseline`).
+    were validated, whether per-speaker statistics came from speakers dominated by one class (corpus.balance,
+    `--confounded-ok`), and the recording condition its training clips were heard under (canonical text,
+    featbench.protocol.multi). `label` is the one display name of an entry (reports, `--baseline`); the test
+    condition is not part of it (the axis an entry is evaluated along).
 
     >>> Setup("egemaps-func", TRANSFER, "demo").label, Setup("w@weighted", normalisation=Normalisation(PER_SPEAKER)).label
     ('egemaps-func [+demo]', 'w@weighted [per-speaker normalisation]')
@@ -82,6 +84,10 @@ class Setup:
     'fbank [per-speaker normalisation on 8 clips, speakers confounded]'
     >>> Setup.from_row(Setup("w@L6+text", CROSS, "A").columns()) == Setup("w@L6+text", CROSS, "A")
     True
+    >>> Setup("whisper@weighted", train_condition="babble:10").label
+    'whisper@weighted [trained on babble:10]'
+    >>> Setup("whisper@weighted", train_condition="multi:white:10,babble:10").label
+    'whisper@weighted [multi-condition: white:10, babble:10]'
     """
 
     view: str
@@ -90,6 +96,7 @@ class Setup:
     normalisation: Normalisation = Normalisation()
     validation: str = SOURCE
     confounded: bool = False
+    train_condition: str = CLEAN
 
     @property
     def family(self) -> str:
@@ -127,14 +134,22 @@ class Setup:
         """The display name: the view, then in brackets what differs from training within one corpus."""
         tags = ([f"{'+' if self.design == TRANSFER else 'from '}{self.other}"] if self.design != WITHIN else []) + (
             [self.normalisation_label] if self.normalisation.kind != TRAINING else []) + (
-            [f"validated on {self.validation}"] if self.validation != SOURCE else [])
+            [f"validated on {self.validation}"] if self.validation != SOURCE else []) + (
+            [self.condition_label] if self.train_condition != CLEAN else [])
         return f"{self.view} [{', '.join(tags)}]" if tags else self.view
+
+    @property
+    def condition_label(self) -> str:
+        """'trained on babble:10', 'multi-condition: white:10, babble:10'; empty for clean training."""
+        from featbench.protocol.multi import training_label
+
+        return training_label(self.train_condition)
 
     def within(self) -> Setup:
         """The same view and normalisation trained within the tested corpus (what a transfer entry is compared
         with); per-corpus normalisation needs two corpora, so its counterpart is normalised on the training rows."""
         plain = Normalisation() if self.normalisation.kind == PER_CORPUS else self.normalisation
-        return Setup(self.view, normalisation=plain, confounded=self.confounded)
+        return Setup(self.view, normalisation=plain, confounded=self.confounded, train_condition=self.train_condition)
 
     def columns(self) -> dict:
         """The row's columns: `family` and SETUP_COLUMNS."""
@@ -142,16 +157,20 @@ class Setup:
         return {"family": family, "view": self.view, "layer_choice": choice, "design": self.design,
                 "other_corpus": self.other, "normalisation": self.normalisation.kind,
                 "normalisation_clips": "" if self.normalisation.clips is None else self.normalisation.clips,
-                "validation": self.validation, "speakers_confounded": self.confounded}
+                "validation": self.validation, "speakers_confounded": self.confounded,
+                "train_condition": self.train_condition}
 
     @classmethod
     def from_row(cls, row) -> Setup:
-        """The Setup of a row (a dict or a pandas row of schema 3, as text or as read_results types it)."""
+        """The Setup of a row (a dict or a pandas row of schema 3 or 4, as text or as read_results types it; no
+        `train_condition`, or an empty one: clean)."""
         clips = row["normalisation_clips"]
         clips = None if clips is None or str(clips) in ("", "nan") else int(float(clips))
+        condition = row.get("train_condition", CLEAN) if hasattr(row, "get") else CLEAN
+        condition = CLEAN if condition is None or str(condition) in ("", "nan") else str(condition)
         return cls(str(row["view"]), str(row["design"]), str(row["other_corpus"]),
                    Normalisation(str(row["normalisation"]), clips), str(row["validation"]),
-                   str(row["speakers_confounded"]) == "True")
+                   str(row["speakers_confounded"]) == "True", condition)
 
 
 def setups(rows: pd.DataFrame) -> dict[str, Setup]:

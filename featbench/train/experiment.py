@@ -10,9 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from featbench.errors import FeatbenchError
-from featbench.results import PER_CORPUS, TRAINING, Normalisation
+from featbench.protocol.conditions import CLEAN
+from featbench.results import PER_CORPUS, PER_SPEAKER, TRAINING, Normalisation
 from featbench.store.tables import corpus_name
-from featbench.train.grid import FUSION, SEQUENCE
+from featbench.train.conditions import ConditionPlan
+from featbench.train.grid import FUSION, SEQUENCE, SEQUENCE_MODELS
 from featbench.train.transfer import CROSS, SOURCE, TRANSFER, VALIDATE_ON, Design
 
 
@@ -41,6 +43,8 @@ class Experiment:
     per_corpus: bool = False  # featbench 0.5's spelling of normalisation="per-corpus", still taken
     allow_confounded_speakers: bool = False  # per-speaker normalisation even where speakers hold mostly one class
     validate_on: str | None = None  # two corpora: choices on train.transfer.SOURCE (None: the default) or TARGET
+    train_condition: str = CLEAN  # the recording condition of the training and validation clips ('multi:C1,C2')
+    test_conditions: list[str] | str | None = None  # those the test clips are scored under (None: train.conditions)
 
     def __post_init__(self):
         self.normalisation = Normalisation.parse(self.normalisation)  # its text ('per-speaker:8') also taken
@@ -48,6 +52,7 @@ class Experiment:
             if self.normalisation.kind not in (TRAINING, PER_CORPUS):
                 raise FeatbenchError(f"per_corpus=True and normalisation='{self.normalisation.text}' disagree; give one")
             self.normalisation = Normalisation(PER_CORPUS)
+        self.conditions = ConditionPlan.of(self.train_condition, self.test_conditions)  # refused here, in one line
 
 
 def check_classifiers(names: list[str], target: str = "") -> list[str]:
@@ -92,9 +97,11 @@ def design_of(exp: Experiment) -> tuple[Path, Path | None, Design]:
     other = exp.test_store if exp.test_store is not None else exp.add_store
     if exp.validate_on is not None and exp.validate_on not in VALIDATE_ON:
         raise FeatbenchError(f"--validate-on {exp.validate_on}: choose {' or '.join(VALIDATE_ON)}")
+    _check_conditions(exp, other)
     if other is None:
-        if kind == PER_CORPUS:
-            raise FeatbenchError("per-corpus normalisation needs a second corpus (--test-store or --add-store)")
+        if kind == PER_CORPUS and exp.conditions.clean:
+            raise FeatbenchError("per-corpus normalisation needs a second corpus (--test-store or --add-store) or a "
+                                 "recording condition (--train-condition, --test-condition: each standardised on its own)")
         if exp.validate_on is not None:
             raise FeatbenchError(f"--validate-on {exp.validate_on} needs a second corpus (--test-store or --add-store)")
         return Path(exp.store), None, Design(normalisation=exp.normalisation)
@@ -107,3 +114,20 @@ def design_of(exp: Experiment) -> tuple[Path, Path | None, Design]:
     if exp.test_store is not None:  # trained on exp.store, tested on the test store's folds
         return Path(exp.test_store), Path(exp.store), Design(CROSS, name, exp.normalisation, validate_on=exp.validate_on or SOURCE)
     return Path(exp.store), Path(exp.add_store), Design(TRANSFER, name, exp.normalisation, validate_on=exp.validate_on or SOURCE)
+
+
+def _check_conditions(exp: Experiment, other) -> None:
+    """One-line errors for recording conditions with what does not take them yet: a second store, per-speaker
+    normalisation, the sequence models (they read clean frames)."""
+    plan = exp.conditions
+    if plan.clean:
+        return
+    said = f"--train-condition {plan.training.text} --test-condition {','.join(c.text for c in plan.tests)}"
+    if other is not None:
+        raise FeatbenchError(f"{said}: recording conditions take one store; drop --test-store/--add-store")
+    if exp.normalisation.kind == PER_SPEAKER:
+        raise FeatbenchError(f"{said}: per-speaker normalisation is not run under recording conditions; use --normalise "
+                             "training or per-corpus (each condition standardised on its own statistics)")
+    stray = [c for c in exp.classifiers if c in SEQUENCE_MODELS]
+    if stray:
+        raise FeatbenchError(f"{said}: the {stray[0]} model reads clean frames only; use the utterance-level classifiers")

@@ -34,13 +34,15 @@ SEQUENCE_MODELS = (SEQUENCE, FUSION)
 
 @dataclass(frozen=True)
 class GridTask:
-    """Train `classifier` on `view` for one fold and seed, at every budget in `budgets`."""
+    """Train `classifier` on `view` for one fold and seed, at every budget in `budgets`, once, and score every test
+    condition of `tests` (their canonical texts) with each fitted model."""
 
     view: str
     classifier: str
     fold: Fold
     seed: int
     budgets: tuple
+    tests: tuple = ("clean",)
 
 
 @dataclass
@@ -52,10 +54,11 @@ class ViewData:
     config_hash: str
     rows: str
     X: np.ndarray | None = None
-    X_file: str = ""  # where X waits as .npy for worker processes (memory-mapped there, not copied per worker)
     setup: object = None  # results.Setup: what its rows say of their training data (the runner writes its columns)
     cost: dict = field(default_factory=dict)  # results.COST_COLUMNS of its features (store.timings.feature_costs)
     options: dict = field(default_factory=dict)  # each stored family's options (results.DETAIL_COLUMNS' family_options)
+    matrices: dict = field(default_factory=dict)  # {condition text: utterance matrix under it} (train.conditions)
+    X_files: dict = field(default_factory=dict)  # {condition text: .npy file} for worker processes
 
 
 @dataclass
@@ -74,12 +77,16 @@ class GridData:
     target: str = ""  # a dimensional target's column (train.target): y holds its values, `labels` its bins
     notes: tuple = ()  # what reading the store left out, for the run's summary
     device: Device = CPU  # where torch models fit (sequence, fusion, layer weights); resolved per worker
+    conditions: object = None  # train.conditions.ConditionPlan: the training condition, the test conditions
     y: np.ndarray = field(init=False)
     index: dict = field(init=False)
 
     def __post_init__(self):
+        from featbench.train.conditions import ConditionPlan
         from featbench.train.target import VALUE
 
+        if self.conditions is None:
+            self.conditions = ConditionPlan.of()
         if self.target:
             self.y = self.table[VALUE].to_numpy(np.float64)
         else:
@@ -117,12 +124,14 @@ def share_matrices(data: GridData, folder: str | Path) -> GridData:
 
     views = {}
     for name, view in data.views.items():
-        if view.X is None:
+        if not view.matrices:
             views[name] = view
             continue
-        path = Path(folder) / f"X{len(views):04d}.npy"
-        np.save(path, view.X)
-        views[name] = replace(view, X=None, X_file=str(path))
+        files = {}
+        for text, X in view.matrices.items():
+            files[text] = str(Path(folder) / f"X{len(views):04d}-{len(files):03d}.npy")
+            np.save(files[text], X)
+        views[name] = replace(view, X=None, matrices={}, X_files=files)
     return replace(data, views=views)
 
 
@@ -130,8 +139,12 @@ def make_context(data: GridData) -> TaskContext:
     """A process's context; utterance matrices shared as files are memory-mapped here."""
     from dataclasses import replace
 
-    views = {name: replace(view, X=np.load(view.X_file, mmap_mode="r")) if view.X_file else view
-             for name, view in data.views.items()}
+    views = {}
+    for name, view in data.views.items():
+        if view.X_files:
+            matrices = {text: np.load(path, mmap_mode="r") for text, path in view.X_files.items()}
+            view = replace(view, matrices=matrices, X=matrices.get(data.conditions.training.text))
+        views[name] = view
     return TaskContext(replace(data, views=views), device=data.device.for_worker(worker_index()).activate())
 
 
@@ -177,7 +190,9 @@ def _scores(data: GridData, y_true, pred, speakers, genders) -> dict:
 
 
 def _rows(context: TaskContext, task: GridTask) -> list[dict]:
-    from featbench import __version__
+    """A task's rows: per budget, one model fitted under the training condition (its validation rows too), then
+    scored on the fold's test rows under each test condition of the task (the same clips, read under each)."""
+    from featbench.train.conditions import mixed_matrix
 
     data, view = context.data, context.data.views[task.view]
     table, y, index = data.table, data.y, data.index
@@ -185,7 +200,8 @@ def _rows(context: TaskContext, task: GridTask) -> list[dict]:
     test_rows = [index[u] for u in table["id"][test_mask]]
     speakers, genders = (table[c].fillna("").astype(str).to_numpy()[test_rows] for c in ("speaker", "gender"))
     sequence = task.classifier in SEQUENCE_MODELS
-    inputs = context.sequences_of(task.view) if sequence else view.X
+    inputs = context.sequences_of(task.view) if sequence else \
+        mixed_matrix(view.matrices, data.conditions.training, table["id"], task.seed)
     rows = []
     for budget in task.budgets:
         train_ids, counted = data.design.training_ids(table, task.fold, budget, task.seed)
@@ -204,23 +220,35 @@ def _rows(context: TaskContext, task: GridTask) -> list[dict]:
                 choice, selection = model.choice, model.selection
         fit_s = time.perf_counter() - start
         selection += stopped.said()
-        start = time.perf_counter()
-        pred = model.predict([inputs[i] for i in test_rows] if sequence else inputs[test_rows])
-        predict_s = time.perf_counter() - start
-        rows.append({
-            **data.protocol, "fold": task.fold.index, "test_groups": " ".join(task.fold.test_groups), "seed": task.seed,
-            "budget": str(budget), "n_train": len(train_ids),  # examples_per_class counts utterances for a target
-            "examples_per_class": len(counted) if data.target else len(counted) / len(data.labels),
-            "n_test": len(test_rows), "family": task.view, "family_config_hash": view.config_hash,
-            "level": "sequence" if sequence else "utterance", "classifier": task.classifier,
-            "hparams": json.dumps(choice.hparams, sort_keys=True), "hp_selection": selection,
-            **_scores(data, y[test_rows], pred, speakers, genders),
-            "fit_seconds": round(fit_s, 4), "predict_seconds": round(predict_s, 4),
-            "featbench_version": __version__, "val_ua": "" if choice.val_ua is None else round(choice.val_ua, 6),
-            "choice": choice.recorded(task.classifier), **view.cost,
-            "family_options": json.dumps(view.options, sort_keys=True, default=str),
-        })
+        fitted = {"budget": str(budget), "n_train": len(train_ids),  # examples_per_class counts utterances for a target
+                  "examples_per_class": len(counted) if data.target else len(counted) / len(data.labels),
+                  "hparams": json.dumps(choice.hparams, sort_keys=True), "hp_selection": selection,
+                  "fit_seconds": round(fit_s, 4), "val_ua": "" if choice.val_ua is None else round(choice.val_ua, 6),
+                  "choice": choice.recorded(task.classifier)}
+        for test in task.tests:
+            X_test = inputs if sequence else view.matrices[test]
+            start = time.perf_counter()
+            pred = model.predict([X_test[i] for i in test_rows] if sequence else X_test[test_rows])
+            predict_s = time.perf_counter() - start
+            rows.append(_row(data, task, view, fitted, test, pred, round(predict_s, 4), (test_rows, speakers, genders)))
     return rows
+
+
+def _row(data: GridData, task: GridTask, view: ViewData, fitted: dict, test: str, pred, predict_s: float,
+         tested: tuple) -> dict:
+    """One results row: a fitted model (`fitted`: its budget's columns) scored on the test rows under `test`."""
+    from featbench import __version__
+
+    test_rows, speakers, genders = tested
+    return {
+        **data.protocol, "fold": task.fold.index, "test_groups": " ".join(task.fold.test_groups), "seed": task.seed,
+        **fitted, "n_test": len(test_rows), "family": task.view, "family_config_hash": view.config_hash,
+        "level": "sequence" if task.classifier in SEQUENCE_MODELS else "utterance", "classifier": task.classifier,
+        **_scores(data, data.y[test_rows], pred, speakers, genders), "predict_seconds": predict_s,
+        "featbench_version": __version__, **view.cost,
+        "family_options": json.dumps(view.options, sort_keys=True, default=str),
+        "train_condition": data.conditions.training.text, "test_condition": test,
+    }
 
 
 class ConvergenceCount:

@@ -31,6 +31,8 @@ from featbench.train.shared_clips import check_disjoint
 from featbench.train.transfer import (CROSS, TARGET, Design, check_labels, check_same_features, combine,
                                       standardise_within)
 from featbench.train.views import AUTO, WEIGHTED, resolve_views
+from featbench.protocol.conditions import stored_name
+from featbench.train.conditions import ConditionPlan, check_leakage, check_store, view_under
 
 
 @dataclass
@@ -55,7 +57,7 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
     budgets = None if exp.budgets is None else check_budgets(list(exp.budgets))
     target_store, other_store, design = design_of(exp)
     table, views, sets, dropped, notes = _read_store(target_store, exp.families, exp.classes, exp.merge,
-                                                     target=target_column)
+                                                     target=target_column, plan=exp.conditions)
     corpus = exp.corpus or corpus_name(target_store)  # as extract recorded it, else the folder's name
     _check_normalisation(exp, design, classifiers, two_stores=other_store is not None)
     sides = [Side(target_store, sets, list(table["id"]))]
@@ -66,6 +68,7 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
         dropped += other_dropped
     labels = sorted(table["label"].unique())
     folds, budgets = _folds_and_budgets(table, design, budgets, seeds, exp.n_folds, two_stores=other_store is not None)
+    check_leakage(target_store, exp.conditions, table, folds)  # babble drawn from these folds, no talker leaks
     protocol = {
         "corpus": corpus, "classes": describe(target_column, exp.classes) if target_column else ",".join(labels),
         "merge": ",".join(f"{k}={v}" for k, v in sorted(exp.merge.items())), "n_classes": len(labels),
@@ -74,7 +77,7 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
     data_views = _grid_views(views, classifiers, table, sides, design, exp, notes)
     # absolute: sequence tasks on cluster workers read frames from this path, whatever their working folder
     data = GridData(target_store.resolve(), table, labels, data_views, protocol, tuple(budgets), tuple(seeds),
-                    exp.seq_epochs, design, target_column, tuple(notes))
+                    exp.seq_epochs, design, target_column, tuple(notes), conditions=exp.conditions)
     return data, folds, dropped, classifiers
 
 
@@ -133,24 +136,36 @@ def _grid_views(views: list, classifiers: list[str], table: pd.DataFrame, sides:
                 exp: Experiment, notes: list[str]) -> dict[str, ViewData]:
     """{display name: ViewData} of every view: its utterance matrix (when an utterance-level classifier runs),
     normalised as `design` says, and the Setup its rows carry."""
-    target = sides[0]
+    target, plan = sides[0], exp.conditions
     pooled_needed = any(c not in SEQUENCE_MODELS for c in classifiers)
     data_views = {}
     for view in views:
-        _check_view_for(view, classifiers, target.sets, exp.target or "")
-        X, confounded = _view_matrix(view, table, sides, design, exp, notes) if pooled_needed else (None, False)
-        finite = np.isfinite(X).all(axis=1) if X is not None else None
-        if finite is not None and not finite.all():
-            bad = [u for u, ok in zip(table["id"], finite) if not ok]
-            raise FeatbenchError(f"{target.store}: '{view.name}' holds non-finite values for {len(bad)} clip(s) "
-                                 f"({', '.join(bad[:5])}); remove them from the store and extract again")
-        metas = [target.sets[leaf.family].meta for leaf in view.leaves]
-        setup = (replace(design, confounded=True) if confounded else design).setup(view.name)
-        cost = feature_costs(target.store, [target.sets[leaf.family] for leaf in view.leaves])
-        data_views[setup.label] = ViewData(view, "+".join(m.config_hash for m in metas), "+".join(m.rows for m in metas), X,
-                                           setup=setup, cost=cost,
-                                           options={leaf.family: shown_options(m.config) for leaf, m in zip(view.leaves, metas)})
+        first = view_under(view, plan.first)  # names the rows' config hash, cost and options
+        _check_view_for(first, classifiers, target.sets, exp.target or "")
+        matrices, confounded = {}, False
+        for condition in plan.conditions if pooled_needed else ():
+            X, confounded = _view_matrix(view_under(view, condition), table, sides, design, exp, notes)
+            _check_finite(X, table, target.store, view.name, condition.text)
+            matrices[condition.text] = X
+        metas = [target.sets[leaf.family].meta for leaf in first.leaves]
+        setup = replace((replace(design, confounded=True) if confounded else design).setup(view.name),
+                        train_condition=plan.training.text)
+        cost = feature_costs(target.store, [target.sets[leaf.family] for leaf in first.leaves])
+        data_views[setup.label] = ViewData(view, "+".join(m.config_hash for m in metas), "+".join(m.rows for m in metas),
+                                           matrices.get(plan.training.text), setup=setup, cost=cost,
+                                           options={leaf.family: shown_options(m.config) for leaf, m in zip(view.leaves, metas)},
+                                           matrices=matrices)
     return data_views
+
+
+def _check_finite(X: np.ndarray, table: pd.DataFrame, store: Path, name: str, condition: str) -> None:
+    """One line for a view whose pooled rows hold NaN or infinity."""
+    finite = np.isfinite(X).all(axis=1)
+    if not finite.all():
+        bad = [u for u, ok in zip(table["id"], finite) if not ok]
+        under = "" if condition == "clean" else f" under condition '{condition}'"
+        raise FeatbenchError(f"{store}: '{name}'{under} holds non-finite values for {len(bad)} clip(s) "
+                             f"({', '.join(bad[:5])}); remove them from the store and extract again")
 
 
 def shown_options(config: dict) -> dict:
@@ -165,14 +180,16 @@ def shown_options(config: dict) -> dict:
 
 def _view_matrix(view, table: pd.DataFrame, sides: list[Side], design: Design, exp: Experiment,
                  notes: list[str]) -> tuple[np.ndarray, bool]:
-    """(the pooled utterance matrix of a view, rows in table order, normalised per corpus or per speaker as `design`
-    says; whether per-speaker statistics came from speakers dominated by one class)."""
+    """(the pooled utterance matrix of a view (read under one recording condition: train.conditions.view_under),
+    rows in table order, normalised per corpus or per speaker as `design` says; whether per-speaker statistics came
+    from speakers dominated by one class). Per corpus: each corpus's rows on that corpus's statistics, and as each
+    condition's matrix is made apart, each condition's on its own (no label read)."""
     if len(sides) == 1:
         X = pooled_matrix(view, sides[0].sets, sides[0].ids, sides[0].cache)
     else:
         X = np.vstack([pooled_matrix(view, side.sets, side.ids, side.cache) for side in sides])
-        if design.normalisation.kind == PER_CORPUS:
-            X = standardise_within(X, table["part"].to_numpy())
+    if design.normalisation.kind == PER_CORPUS:
+        X = standardise_within(X, table["part"].to_numpy() if "part" in table else np.zeros(len(X), dtype=np.int8))
     if design.normalisation.kind == PER_SPEAKER:
         return per_speaker_matrix(X, view, table["speaker"].astype(str), sides, exp, notes)
     return X, False
@@ -224,9 +241,12 @@ def _check_view_for(view, classifiers: list[str], sets: dict, target: str = "") 
                                  "by '+', e.g. whisper@L4+text")
 
 
-def _read_store(store: Path, names: list[str], classes, merge, views=None, target: str = ""):
-    """(table of the utterances every family covers, views, {family: FeatureSet}, utterances left out, notes) of one
-    store; with a dimensional `target`, the table of train.target (its values, its quantile bins as labels)."""
+def _read_store(store: Path, names: list[str], classes, merge, views=None, target: str = "",
+                plan: ConditionPlan | None = None):
+    """(table of the utterances every family covers under every condition of `plan`, views, {stored family name:
+    FeatureSet}, utterances left out, notes) of one store; with a dimensional `target`, the table of train.target
+    (its values, its quantile bins as labels). A clip missing under a condition (extract's errors.csv) is left out
+    of every condition, with a note: each test condition scores the same clips."""
     from featbench.store import read_family
     from featbench.train.target import target_table
 
@@ -237,14 +257,24 @@ def _read_store(store: Path, names: list[str], classes, merge, views=None, targe
             table, notes = target_table(table, target)
     except FeatbenchError as err:  # name the store: a run may read two
         raise FeatbenchError(f"{store}: {err}") from None
-    views = views if views is not None else resolve_views(store, names)
-    sets = {leaf.family: read_family(store, leaf.family) for view in views for leaf in view.leaves}
+    plan = plan or ConditionPlan.of()
+    if views is None:
+        check_store(store, plan, sorted({p.partition("@")[0] for n in names for p in n.split("+")}))
+        views = resolve_views(store, names, lambda family: stored_name(family, plan.first))
+    sets = {stored_name(leaf.family, c): read_family(store, stored_name(leaf.family, c))
+            for view in views for leaf in view.leaves for c in plan.conditions}
     for view in views:
         if view.parts:
-            _check_same_utterances(view, sets, set(table["id"]))
+            _check_same_utterances(view_under(view, plan.first), sets, set(table["id"]))
     available = set(table["id"])
     for fs in sets.values():
         available &= set(fs.ids)
+    for condition in plan.conditions if not plan.clean else ():
+        held = set.intersection(*(set(sets[stored_name(leaf.family, condition)].ids) for v in views for leaf in v.leaves))
+        if len(set(table["id"]) - held):
+            notes.append(f"{store}: {len(set(table['id']) - held)} clip(s) have no features under condition "
+                         f"'{condition.text}' (extract's errors.csv says why); left out of every condition, so that "
+                         "each condition scores the same clips")
     dropped = len(table) - len(available)
     table = table[table["id"].isin(available)].reset_index(drop=True)
     if table.empty:

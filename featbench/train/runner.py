@@ -49,6 +49,9 @@ class TrainReport:
 
 
 def _missing_tasks(data: GridData, folds: list, classifiers: list[str], done: set) -> list[GridTask]:
+    """The tasks whose rows are not all in the file: each fits the budgets some test condition still lacks, once,
+    and scores the test conditions some budget still lacks (the runner keeps only the rows not yet there)."""
+    tests = [c.text for c in data.conditions.tests]
     tasks = []
     for name, view in data.views.items():
         for classifier in classifiers:
@@ -56,9 +59,11 @@ def _missing_tasks(data: GridData, folds: list, classifiers: list[str], done: se
                 for seed in data.seeds:
                     probe = {**data.protocol, **view.setup.columns(), "family_config_hash": view.config_hash,
                              "classifier": classifier, "fold": fold.index, "seed": seed}
-                    missing = tuple(b for b in data.budgets if row_key({**probe, "budget": b}) not in done)
+                    missing = [(b, t) for b in data.budgets for t in tests
+                               if row_key({**probe, "budget": b, "test_condition": t}) not in done]
                     if missing:
-                        tasks.append(GridTask(name, classifier, fold, seed, missing))
+                        tasks.append(GridTask(name, classifier, fold, seed, tuple(dict.fromkeys(b for b, _ in missing)),
+                                              tuple(dict.fromkeys(t for _, t in missing))))
     return tasks
 
 
@@ -91,7 +96,9 @@ def run_training(exp: Experiment, out: str | Path, executor: Executor | None = N
             with closing(executor.run(run_task, tasks, setup=make_context, setup_args=(sent,),
                                       resources=device.resources())) as done:
                 for rows in done:  # a task's rows name their view by its display name: its Setup's columns instead
-                    results.append([{**row, **data.views[row["family"]].setup.columns()} for row in rows])
+                    rows = [{**row, **data.views[row["family"]].setup.columns()} for row in rows]
+                    rows = [row for row in rows if row_key(row) not in results.keys]  # another test condition's
+                    results.append(rows)
                     report.rows_added += len(rows)
                     report.not_converged += sum(NOT_CONVERGED in str(row["hp_selection"]) for row in rows)
                     bar.update()

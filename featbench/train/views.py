@@ -56,13 +56,13 @@ class View:
         return X if self.layer is None else meta.slice(X, self.layer)
 
 
-def _combined(store: str | Path, name: str) -> View:
+def _combined(store: str | Path, name: str, stored=None) -> View:
     """'a+b' -> one view whose parts are single views (one layer each, no @all/@auto/@weighted)."""
     parts = []
     for part in name.split("+"):
         if not part:
             raise FeatbenchError(f"'{name}': an empty part; combine views as a+b, e.g. whisper@L4+text")
-        resolved = resolve_views(store, [part])
+        resolved = resolve_views(store, [part], stored)
         if len(resolved) != 1 or resolved[0].multi_layer:
             raise FeatbenchError(f"'{name}': each part of a combination is one view (a family or one layer); "
                                  f"'{part}' is not")
@@ -93,21 +93,22 @@ def _layer_views(name: str, base: str, layer: str, meta) -> list[View]:
                          "or @all, @auto (chosen on validation speakers), @weighted (learned weights)")
 
 
-def resolve_views(store: str | Path, names: list[str]) -> list[View]:
+def resolve_views(store: str | Path, names: list[str], stored=None) -> list[View]:
     """Feature names -> views, checked against the store (a layer must be one the family holds; @all, @auto and
-    @weighted need an all-layer family)."""
+    @weighted need an all-layer family). `stored`: the name a family's metadata is read under (a recording
+    condition's stored name, train.conditions; default the family's own)."""
     from featbench.store import FamilyIndex, family_path, list_families
 
     views: list[View] = []
     for name in names:
         if "+" in name:
-            views.append(_combined(store, name))
+            views.append(_combined(store, name, stored))
             continue
         base, at, layer = name.partition("@")
         if not at:
             views.append(View(name, name))
             continue
-        path = family_path(store, base)
+        path = family_path(store, stored(base) if stored else base)
         if not path.is_file():
             have = ", ".join(list_families(store)) or "none"
             raise FeatbenchError(f"{store}: no '{base}' features in this store (asked for '{name}'; families present: {have})")
