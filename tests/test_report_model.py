@@ -94,7 +94,7 @@ def test_summary_is_best_first_and_protocol_is_said_in_words(tmp_path):
     assert "target_ua" not in protocol and "{" not in protocol and "[" not in protocol
     assert "62.3% (the baseline's score at its reference budget)" in protocol and "seeds 0" in protocol
     assert made.title == "syn, 4 classes" and made.markdown.startswith("# featbench report: syn, 4 classes")
-    assert f"featbench {__version__}" in made.markdown and __version__ == "0.3.0"
+    assert f"featbench {__version__}" in made.markdown and __version__ == "0.4.0"
     assert f"featbench {__version__}" in (tmp_path / "rep" / "report.html").read_text().split("<footer>", 1)[1]
 
 
