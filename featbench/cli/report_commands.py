@@ -30,7 +30,7 @@ def compare(
     normalisation = None if baseline_normalisation is None else Normalisation.parse(baseline_normalisation)
     made = run_compare([str(r) for r in results], out, baseline=baseline, target_ua=target_ua, reference_budget=reference_budget,
                        baseline_normalisation=normalisation)
-    typer.echo("\n".join([*made.notes, *made.efficiency, *made.cross_corpus, *made.plans,
+    typer.echo("\n".join([*made.notes, *made.efficiency, *made.robustness, *made.cross_corpus, *made.plans,
                           f"report written to {made.out / 'report.md'} and {made.out / 'report.html'}"]))
 
 

@@ -20,6 +20,7 @@ from featbench.errors import FeatbenchError
 from featbench.report.aggregate import aggregate, protocol_of, read_one_protocol, unit_matrix
 from featbench.report.breakdown import by_gender, by_speaker
 from featbench.report.choices import choice_table, layer_weight_table
+from featbench.report.conditions import by_training, own_rows, with_conditions
 from featbench.report.crosscorpus import cross_corpus
 from featbench.report.curvefit import plan_budget
 from featbench.report.efficiency import Efficiency, efficiency_ratio
@@ -70,6 +71,8 @@ class Analysis:
     honest: list[str]
     apart: list[str]
     cross: list[str]
+    every: pd.DataFrame | None = None  # the rows of every test condition (`rows`: each entry's own; report.conditions)
+    n_boot: int = 2000
 
     @property
     def best(self) -> dict[str, str]:
@@ -155,6 +158,13 @@ class Analysis:
                     "listed under Data efficiency, labelled.")
         return ("Every choice behind these entries (layer, classifier, hyper-parameters) was made on "
                 "validation speakers drawn from the training speakers of each fold.")
+
+    @cached_property
+    def robustness(self):
+        """The Robustness section's numbers (report.robustness), from the rows of every test condition."""
+        from featbench.report.robustness import robustness_of
+
+        return robustness_of(self)
 
     @cached_property
     def breakdowns(self) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -336,7 +346,12 @@ def analyse(results: list[str | Path], baseline: str | None = None, target_ua: f
     """Read one protocol's results (every row checked first: a damaged one is one error line) and compute every
     number of its report. `baseline`: an entry's display name, or a view whose `baseline_normalisation` entry is
     meant (see find_baseline); default the first family."""
-    rows, notes = read_one_protocol(results)
+    every, notes = read_one_protocol(results)
+    every = by_training(with_conditions(every))
+    rows = own_rows(every).reset_index(drop=True)  # every other section: each entry under its own condition
+    if rows.empty:
+        raise FeatbenchError(f"no row of {', '.join(map(str, results))} is tested under its entry's own training "
+                             "condition (clean for clean training); a report needs those rows")
     protocol, agg = protocol_of(rows), aggregate(rows)
     scale, entries, setups = scale_of(protocol), family_entries(agg), setups_of(agg)
     baseline, budgets, reference = _baseline(rows, setups, protocol, baseline, baseline_normalisation, reference_budget)
@@ -358,4 +373,4 @@ def analyse(results: list[str | Path], baseline: str | None = None, target_ua: f
         planning_chance=chance,
         cross_sentences=cross_sentences, recall=recall,
         honest=[f for f in headline_families(entries, baseline, setups) if f not in cross],
-        apart=[f for f in entries if setups[f].protocol != base.protocol], cross=cross)
+        apart=[f for f in entries if setups[f].protocol != base.protocol], cross=cross, every=every, n_boot=n_boot)
