@@ -28,6 +28,7 @@ import pandas as pd
 
 from featbench.report.conditions import CLEAN, TEST, TRAIN
 from featbench.report.intervals import t_interval
+from featbench.report.pairing import Pair, Pairing
 from featbench.results import budget_order
 
 
@@ -209,7 +210,7 @@ def matched_rows(rows: pd.DataFrame, entries: dict[str, str], bounds: tuple[floa
 class Robustness:
     """What the Robustness section shows: `rows` (every test condition, report.conditions columns), each entry's
     full `budgets`, its `drops`, the `comparisons` with the baseline, the efficiency `ratios` recomputed under each
-    test condition ((test condition, report.analysis.Pair)) and the `matched` table (matched_rows)."""
+    test condition ((test condition, report.pairing.Pair)) and the `matched` table (matched_rows)."""
 
     rows: pd.DataFrame
     budgets: dict[str, str]
@@ -226,8 +227,6 @@ class Robustness:
 def _ratios(a, rows: pd.DataFrame) -> list[tuple[str, object]]:
     """Each headline entry's efficiency ratio against the baseline, recomputed on the rows of each test condition
     (entries trained clean) at the report's reference budget."""
-    from featbench.report.analysis import Pair, _Pairing
-
     out = []
     for test in test_conditions(rows):
         under = efficiency_rows(rows, test)
@@ -236,7 +235,7 @@ def _ratios(a, rows: pd.DataFrame) -> list[tuple[str, object]]:
         budgets = budget_order(under[under["family"] == a.baseline])
         if a.reference_budget not in budgets:
             continue
-        pair = _Pairing(under, a.entries, a.scale, a.n_boot, a.names)
+        pair = Pairing(under, a.entries, a.scale, a.n_boot, a.names)
         for family in a.honest:
             if (under["family"] == family).any() and (eff := pair(family, a.baseline, budgets.index(a.reference_budget))) is not None:
                 out.append((test, Pair(family, a.baseline, eff, pair.sentence(eff, family, a.baseline))))
