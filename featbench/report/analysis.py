@@ -20,7 +20,7 @@ from featbench.errors import FeatbenchError
 from featbench.report.aggregate import aggregate, protocol_of, read_one_protocol, unit_matrix
 from featbench.report.breakdown import by_gender, by_speaker
 from featbench.report.choices import choice_table, layer_weight_table
-from featbench.report.conditions import by_training, own_rows, with_conditions
+from featbench.report.conditions import TRAIN, by_training, own_rows, with_conditions
 from featbench.report.crosscorpus import cross_corpus
 from featbench.report.curvefit import plan_budget
 from featbench.report.efficiency import Efficiency
@@ -340,15 +340,19 @@ def analyse_rows(every: pd.DataFrame, notes: list[str], results: list[str], base
     pair = Pairing(rows, entries, scale, n_boot, names)
     base = setups[baseline]
     cross = [f for f in entries if setups[f].trained_on != base.trained_on]  # budgets counting another corpus's labels
+    trains = rows.groupby("family")[TRAIN].first()
+    elsewhere = [f for f in entries if trains[f] != trains[baseline]]  # trained (and tested) under another condition
     transfer, normalised = _against_twins(pair, setups, str(protocol["corpus"]))
     labels, best = {f: e.label for f, e in entries.items()}, {f: e.classifier for f, e in entries.items()}
     cross_sentences, recall = cross_corpus(rows, agg, best, labels, scale, str(protocol["corpus"]), names)
     return Analysis(
         results=list(results), rows=rows, notes=notes, protocol=protocol, scale=scale, agg=agg,
         entries=entries, setups=setups, baseline=baseline, baseline_budgets=budgets, reference=reference,
-        target=target, target_given=target_ua is not None, ratios=_against_baseline(pair, setups, baseline, reference),
+        target=target, target_given=target_ua is not None,
+        ratios=[p for p in _against_baseline(pair, setups, baseline, reference) if p.family not in elsewhere],
         transfer=transfer, normalised=normalised, plans=_plans(rows, entries, target, scale, names, chance),
         planning_chance=chance,
         cross_sentences=cross_sentences, recall=recall,
-        honest=[f for f in headline_families(entries, baseline, setups) if f not in cross],
-        apart=[f for f in entries if setups[f].protocol != base.protocol], cross=cross, every=every, n_boot=n_boot)
+        honest=[f for f in headline_families(entries, baseline, setups) if f not in cross and f not in elsewhere],
+        apart=[f for f in entries if setups[f].protocol != base.protocol or f in elsewhere], cross=cross, every=every,
+        n_boot=n_boot)

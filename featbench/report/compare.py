@@ -11,7 +11,8 @@ Example: ``compare(["results.csv"], "report/", baseline="egemaps-func", target_u
 summary.csv/.md, efficiency.csv, planning.csv, curves.csv, choices.csv, layer_weights.csv (where an entry learned
 layer weights), by_gender.csv,
 by_speaker.csv, learning_curves*.png/.svg, learning_points.png/.svg, confusion_matrices.png/.svg, protocol.json,
-report.md and report.html into report/ (and cross_corpus_recall.csv where entries are trained on another corpus),
+report.md and report.html into report/ (and cross_corpus_recall.csv where entries are trained on another corpus;
+robustness.csv and robustness.png/.svg where rows were tested under other recording conditions: report.robustness),
 and returns the Report. Every row is checked first (report.rows): a damaged row is one error line, and nothing is
 written.
 """
