@@ -186,7 +186,8 @@ def _twin_key(rows: pd.DataFrame, family: str) -> tuple:
 def matched_rows(rows: pd.DataFrame, entries: dict[str, str], bounds: tuple[float, float] = (0.0, 1.0)) -> list[dict]:
     """Where entries of one view were trained under several conditions: per view and test condition, each training
     condition's score at its full budget ({"twins": [families], "test": C, "scores": {train: (family, point row)}}),
-    the entry trained clean first. Empty where every entry is trained clean."""
+    the entry trained clean first; a test condition only where an entry trained under a condition was tested under
+    it. Empty where every entry is trained clean."""
     groups: dict[tuple, list[str]] = {}
     for family in entries:
         groups.setdefault(_twin_key(rows, family), []).append(family)
@@ -202,7 +203,8 @@ def matched_rows(rows: pd.DataFrame, entries: dict[str, str], bounds: tuple[floa
         for test in tests:
             scores = {trains[f]: (f, table[table["test"] == test].iloc[0]) for f, table in tables.items()
                       if (table["test"] == test).any()}
-            out.append({"twins": twins, "test": test, "scores": scores})
+            if set(scores) - {CLEAN}:  # a test condition that only the entry trained clean was tested under: none
+                out.append({"twins": twins, "test": test, "scores": scores})
     return out
 
 

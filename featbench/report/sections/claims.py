@@ -82,7 +82,8 @@ def robustness_blocks(inputs: Inputs) -> list:
     verdicts = list(dict.fromkeys(c.verdict for c in claims))
     return [Heading("Robustness claims: is the entry's drop from clean smaller than the baseline's?"),
             Table(["entry", "against", "test condition", "training condition", "budget", "entry's drop",
-                   "baseline's drop", "difference of drops (95% CI)", "verdict"], rows, id="robustness-claims"),
+                   "baseline's drop", "difference of drops (95% CI)", "verdict"], rows, id="robustness-claims",
+                  caption=f"{inputs.analysis.caption}."),
             Paragraph("Drop: the score on clean test clips minus the score under the test condition, the same trained "
                       "models scoring both; the difference of the two entries' drops is paired by speaker fold (seeds "
                       "averaged within a fold), 95% t-interval over the folds both hold; negative: the entry loses "
