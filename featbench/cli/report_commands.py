@@ -19,7 +19,8 @@ def compare(
     reference_budget: Annotated[str | None, typer.Option(metavar="BUDGET", help="Baseline budget to match (default: its largest).")] = None,
     target_ua: Annotated[float | None, typer.Option(metavar="UA", min=0.0, max=1.0, help="UA for label-budget planning (default: the baseline's reference score).")] = None,
 ) -> None:
-    """Learning curves, summary tables, data-efficiency ratios and label-budget planning.
+    """Learning curves, summary tables, data-efficiency ratios, robustness under recording conditions (where rows
+    were tested under them: their claims are printed) and label-budget planning.
 
     Example: featbench compare results.csv --baseline egemaps-func --target-ua 0.6 --out report/
     """
