@@ -192,3 +192,18 @@ def test_figure_csv_and_command_line(tmp_path, monkeypatch):
     svg = (out / "robustness.svg").read_text()
     for tick in ("clean", "20", "10", "4000", "telephone", "SNR (dB)", "cut-off (Hz)"):
         assert f"<!-- {tick} -->" in svg, tick
+
+
+def test_a_blank_condition_cell_is_one_error_line_and_an_empty_one_is_clean():
+    """An empty cell is a row without a condition (clean); a blank that is not empty would have been read as clean
+    and averaged into the clean rows: refused, naming the file, the line and the column."""
+    from featbench.errors import FeatbenchError
+    from featbench.report.rows import check_rows
+
+    rows = condition_rows({"white:10": {"egemaps": 0.2, "whisper": 0.05}})
+    assert len(analysed(rows.assign(test_condition=rows["test_condition"].replace("clean", ""))).rows) == 60
+    rows.loc[61, "test_condition"] = " "
+    with pytest.raises(FeatbenchError, match=r"^r\.csv: line 63: test_condition is ' ', blank: not a recording"):
+        check_rows("r.csv", rows)
+    with pytest.raises(FeatbenchError, match="test_condition is ' ', blank"):
+        analysed(rows)

@@ -11,6 +11,9 @@ this featbench lacks, `multi:...` training) is split on ':' instead: the kind is
 [['clean', 'clean'], ['clean', 'white:10'], ['clean', 'clean']]
 >>> own_rows(with_conditions(rows)).index.tolist()
 [0, 2]
+>>> with_conditions(rows.assign(test_condition=" "))
+Traceback (most recent call last):
+featbench.errors.FeatbenchError: results rows: test_condition is ' ', blank: not a recording condition ('clean' for none)
 >>> described("white:10"), described("babble:5:4").group, described("mp3:8k").severity, described("telephone").severity
 (Described(text='white:10', group='white', severity=10.0, axis='SNR (dB)'), 'babble', 8000.0, None)
 >>> x_order([described(t) for t in ["white:0", "white:20", "white:10"]])
@@ -34,15 +37,24 @@ _CLEANER_HIGH = ("snr", "bitrate", "kbit", "hz", "cut-off")
 """Axes on which a larger value is the cleaner recording (so they run from high to low, clean at the left)."""
 
 
-def _text(value) -> str:
-    return CLEAN if value is None or value != value or not str(value).strip() else str(value).strip()
+def condition_problem(value) -> str | None:
+    """Why a condition cell is not a condition's text (a blank that is not empty), or None."""
+    text = "" if value is None or value != value else str(value)
+    return f"is '{text}', blank: not a recording condition ('clean' for none)" if text and not text.strip() else None
+
+
+def _text(column: str, value) -> str:
+    if (problem := condition_problem(value)) is not None:
+        raise FeatbenchError(f"results rows: {column} {problem}")
+    return CLEAN if value is None or value != value or value == "" else str(value)
 
 
 def with_conditions(rows: pd.DataFrame) -> pd.DataFrame:
-    """The rows with both condition columns as text, 'clean' where a row has none (schema <= 3, an empty cell)."""
+    """The rows with both condition columns as text, 'clean' where a row has none (schema <= 3, an empty cell); a
+    blank cell that is not empty is one error line."""
     out = rows.copy()
     for column in (TRAIN, TEST):
-        out[column] = [_text(v) for v in rows[column]] if column in rows else CLEAN
+        out[column] = [_text(column, v) for v in rows[column]] if column in rows else CLEAN
     return out
 
 
