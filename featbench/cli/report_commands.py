@@ -19,7 +19,8 @@ def compare(
     reference_budget: Annotated[str | None, typer.Option(metavar="BUDGET", help="Baseline budget to match (default: its largest).")] = None,
     target_ua: Annotated[float | None, typer.Option(metavar="UA", min=0.0, max=1.0, help="UA for label-budget planning (default: the baseline's reference score).")] = None,
 ) -> None:
-    """Learning curves, summary tables, data-efficiency ratios and label-budget planning.
+    """Learning curves, summary tables, data-efficiency ratios, robustness under recording conditions (where rows
+    were tested under them: their claims are printed) and label-budget planning.
 
     Example: featbench compare results.csv --baseline egemaps-func --target-ua 0.6 --out report/
     """
@@ -30,7 +31,7 @@ def compare(
     normalisation = None if baseline_normalisation is None else Normalisation.parse(baseline_normalisation)
     made = run_compare([str(r) for r in results], out, baseline=baseline, target_ua=target_ua, reference_budget=reference_budget,
                        baseline_normalisation=normalisation)
-    typer.echo("\n".join([*made.notes, *made.efficiency, *made.cross_corpus, *made.plans,
+    typer.echo("\n".join([*made.notes, *made.efficiency, *made.robustness, *made.cross_corpus, *made.plans,
                           f"report written to {made.out / 'report.md'} and {made.out / 'report.html'}"]))
 
 

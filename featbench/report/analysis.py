@@ -20,27 +20,19 @@ from featbench.errors import FeatbenchError
 from featbench.report.aggregate import aggregate, protocol_of, read_one_protocol, unit_matrix
 from featbench.report.breakdown import by_gender, by_speaker
 from featbench.report.choices import choice_table, layer_weight_table
+from featbench.report.conditions import TRAIN, by_training, own_rows, with_conditions
 from featbench.report.crosscorpus import cross_corpus
 from featbench.report.curvefit import plan_budget
-from featbench.report.efficiency import Efficiency, efficiency_ratio
+from featbench.report.efficiency import Efficiency
 from featbench.report.groups import Groups, groups_of
 from featbench.report.intervals import t_bounds
 from featbench.report.entries import Entry, family_entries, headline_families, setups_of
 from featbench.report.names import entry_names, plain_name
+from featbench.report.pairing import Pair, Pairing
 from featbench.report.plots import caption
 from featbench.report.pool import Pool, pool_of
 from featbench.report.scale import UA, Scale, scale_of
 from featbench.results import SOURCE, TRAINING, TRANSFER, WITHIN, Normalisation, Setup, budget_order
-
-
-@dataclass(frozen=True)
-class Pair:
-    """An entry's efficiency ratio against its `counterpart` (the baseline, or its own plain twin) and its sentence."""
-
-    family: str
-    counterpart: str
-    eff: Efficiency
-    sentence: str
 
 
 @dataclass
@@ -70,6 +62,8 @@ class Analysis:
     honest: list[str]
     apart: list[str]
     cross: list[str]
+    every: pd.DataFrame | None = None  # the rows of every test condition (`rows`: each entry's own; report.conditions)
+    n_boot: int = 2000
 
     @property
     def best(self) -> dict[str, str]:
@@ -157,6 +151,13 @@ class Analysis:
                 "validation speakers drawn from the training speakers of each fold.")
 
     @cached_property
+    def robustness(self):
+        """The Robustness section's numbers (report.robustness), from the rows of every test condition."""
+        from featbench.report.robustness import robustness_of
+
+        return robustness_of(self)
+
+    @cached_property
     def breakdowns(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(per speaker, per gender) of every entry, for by_speaker.csv and by_gender.csv."""
         everyone = list(self.best.items())
@@ -222,29 +223,7 @@ def find_baseline(setups: dict, baseline: str, normalisation: Normalisation | No
                          f"(entries: {', '.join(setups)})")
 
 
-class _Pairing:
-    """Paired efficiency ratios between entries of the rows, over the folds both have."""
-
-    def __init__(self, rows: pd.DataFrame, entries: dict[str, Entry], scale: Scale, n_boot: int, names: dict[str, str]):
-        self.rows, self.entries, self.scale, self.n_boot, self.names = rows, entries, scale, n_boot, names
-
-    def sentence(self, eff: Efficiency, family: str, base: str) -> str:
-        """The ratio of `family` against `base` in words, both named as the report names them."""
-        return eff.sentence(self.scale, (self.names[family], self.names[base]))
-
-    def __call__(self, family: str, base: str, reference: int) -> Efficiency | None:
-        """The ratio of `family` against `base` at `base`'s budget index `reference` (None: no fold in common)."""
-        x_a, units_a, keys_a = unit_matrix(self.rows, family, self.entries[family].classifier)
-        x_b, units_b, keys_b = unit_matrix(self.rows, base, self.entries[base].classifier)
-        common = [k for k in keys_a if k in set(keys_b)]
-        if not common:
-            return None
-        ia, ib = [keys_a.index(k) for k in common], [keys_b.index(k) for k in common]
-        return efficiency_ratio(x_a, units_a[ia], x_b, units_b[ib], self.entries[family].label,
-                                self.entries[base].label, reference=reference, n_boot=self.n_boot, scale=self.scale)
-
-
-def _against_baseline(pair: _Pairing, setups: dict[str, Setup], baseline: str, reference: int) -> list[Pair]:
+def _against_baseline(pair: Pairing, setups: dict[str, Setup], baseline: str, reference: int) -> list[Pair]:
     """Each entry of the baseline's protocol and trained on the same corpus's labels, against the baseline."""
     base, out = setups[baseline], []
     for family in pair.entries:
@@ -256,7 +235,7 @@ def _against_baseline(pair: _Pairing, setups: dict[str, Setup], baseline: str, r
     return out
 
 
-def _against_twins(pair: _Pairing, setups: dict[str, Setup], corpus: str) -> tuple[list[Pair], list[Pair]]:
+def _against_twins(pair: Pairing, setups: dict[str, Setup], corpus: str) -> tuple[list[Pair], list[Pair]]:
     """(transfer: 'view [+other]' against 'view'; normalised: 'view [per-speaker ...]' against 'view'), each
     entry against its counterpart's full-data score."""
     transfer, normalised, names = [], [], pair.names
@@ -337,6 +316,20 @@ def analyse(results: list[str | Path], baseline: str | None = None, target_ua: f
     number of its report. `baseline`: an entry's display name, or a view whose `baseline_normalisation` entry is
     meant (see find_baseline); default the first family."""
     rows, notes = read_one_protocol(results)
+    return analyse_rows(rows, notes, [str(r) for r in results], baseline, target_ua, reference_budget, n_boot,
+                        baseline_normalisation)
+
+
+def analyse_rows(every: pd.DataFrame, notes: list[str], results: list[str], baseline: str | None = None,
+                 target_ua: float | None = None, reference_budget: str | None = None, n_boot: int = 2000,
+                 baseline_normalisation: Normalisation | str | None = None) -> Analysis:
+    """`analyse` of rows as `read_one_protocol` returns them (checked; `family` each entry's display name), read
+    from the files named `results`: every test condition's rows (report.conditions), each section choosing its own."""
+    every = by_training(with_conditions(every))
+    rows = own_rows(every).reset_index(drop=True)  # every other section: each entry under its own condition
+    if rows.empty:
+        raise FeatbenchError(f"no row of {', '.join(map(str, results))} is tested under its entry's own training "
+                             "condition (clean for clean training); a report needs those rows")
     protocol, agg = protocol_of(rows), aggregate(rows)
     scale, entries, setups = scale_of(protocol), family_entries(agg), setups_of(agg)
     baseline, budgets, reference = _baseline(rows, setups, protocol, baseline, baseline_normalisation, reference_budget)
@@ -344,18 +337,22 @@ def analyse(results: list[str | Path], baseline: str | None = None, target_ua: f
     target = target_ua if target_ua is not None else float(units_b[:, reference].mean())
     chance = target_chance(target, target_ua is not None, units_b[:, reference], scale)
     names = entry_names(entries, setups)
-    pair = _Pairing(rows, entries, scale, n_boot, names)
+    pair = Pairing(rows, entries, scale, n_boot, names)
     base = setups[baseline]
     cross = [f for f in entries if setups[f].trained_on != base.trained_on]  # budgets counting another corpus's labels
+    trains = rows.groupby("family")[TRAIN].first()
+    elsewhere = [f for f in entries if trains[f] != trains[baseline]]  # trained (and tested) under another condition
     transfer, normalised = _against_twins(pair, setups, str(protocol["corpus"]))
     labels, best = {f: e.label for f, e in entries.items()}, {f: e.classifier for f, e in entries.items()}
     cross_sentences, recall = cross_corpus(rows, agg, best, labels, scale, str(protocol["corpus"]), names)
     return Analysis(
-        results=[str(r) for r in results], rows=rows, notes=notes, protocol=protocol, scale=scale, agg=agg,
+        results=list(results), rows=rows, notes=notes, protocol=protocol, scale=scale, agg=agg,
         entries=entries, setups=setups, baseline=baseline, baseline_budgets=budgets, reference=reference,
-        target=target, target_given=target_ua is not None, ratios=_against_baseline(pair, setups, baseline, reference),
+        target=target, target_given=target_ua is not None,
+        ratios=[p for p in _against_baseline(pair, setups, baseline, reference) if p.family not in elsewhere],
         transfer=transfer, normalised=normalised, plans=_plans(rows, entries, target, scale, names, chance),
         planning_chance=chance,
         cross_sentences=cross_sentences, recall=recall,
-        honest=[f for f in headline_families(entries, baseline, setups) if f not in cross],
-        apart=[f for f in entries if setups[f].protocol != base.protocol], cross=cross)
+        honest=[f for f in headline_families(entries, baseline, setups) if f not in cross and f not in elsewhere],
+        apart=[f for f in entries if setups[f].protocol != base.protocol or f in elsewhere], cross=cross, every=every,
+        n_boot=n_boot)

@@ -155,3 +155,79 @@ def claims_of(analysis) -> list[Claim]:
     picked += [(p, TRANSFER) for p in analysis.transfer]
     return [Claim(p.family, p.counterpart, names[p.family], names[p.counterpart], kind, p.eff) for p, kind in picked
             if entries[p.family].honest and entries[p.counterpart].honest]
+
+
+LARGER_DROP = "larger drop"
+"""The verdict of a robustness claim whose whole interval lies above 0: the entry loses more than the baseline."""
+ROBUSTNESS = "drop from clean against the baseline's"
+
+
+def drop_verdict(comparison) -> str:
+    """'the entry's drop is smaller' (report.robustness.Comparison): SUPPORTED where the whole 95% interval of the
+    difference of drops lies below 0, LARGER_DROP where it lies above, NOT_SIGNIFICANT where it holds 0, ONE_FOLD
+    with one fold in common."""
+    low, high = comparison.ci_low, comparison.ci_high
+    if comparison.n_folds < 2 or low != low or high != high:
+        return ONE_FOLD
+    if high < 0:
+        return SUPPORTED
+    return LARGER_DROP if low > 0 else NOT_SIGNIFICANT
+
+
+def points_text(value: float, scale) -> str:
+    """A drop (a difference of scores) in the scale's unit: '9.1 points' (UA, in points of %) or '0.091 CCC'."""
+    return f"{round(value * 100, 1) + 0.0:.1f} points" if scale.percent else f"{round(value, 3) + 0.0:.3f} {scale.name}"
+
+
+def drop_interval(low: float, high: float, scale) -> str:
+    """'95% CI 6.0 to 12.2' (in the drop's unit), or 'one fold: no interval'."""
+    if low != low or high != high:
+        return "one fold: no interval"
+    factor, digits = (100.0, 1) if scale.percent else (1.0, 3)
+    return f"95% CI {round(low * factor, digits) + 0.0:.{digits}f} to {round(high * factor, digits) + 0.0:.{digits}f}"
+
+
+@dataclass(frozen=True)
+class RobustnessClaim:
+    """'The entry's drop from clean at one test condition is smaller than the baseline's', both named in plain
+    words, with the comparison behind it (report.robustness.Comparison) and the rows' scale."""
+
+    entry_words: str
+    baseline_words: str
+    comparison: object
+    scale: object
+
+    @property
+    def verdict(self) -> str:
+        return drop_verdict(self.comparison)
+
+    @property
+    def sentence(self) -> str:
+        """'Under white:10 (trained clean, budget all): X loses 9.1 points (95% CI 6.0 to 12.2), Y 14.3 points (...):
+        X's drop is smaller by 5.2 points (95% CI 2.0 to 8.4): supported'."""
+        c, s = self.comparison, self.scale
+        e, b = c.entry, c.baseline
+        smaller = c.difference <= 0  # said as a positive amount, its interval turned alike
+        by, low, high = (-c.difference, -c.ci_high, -c.ci_low) if smaller else (c.difference, c.ci_low, c.ci_high)
+        return (f"Under {e.test} (trained {e.train}, budget {e.budget}, {c.n_folds} folds): {self.entry_words} loses "
+                f"{points_text(e.mean, s)} ({drop_interval(e.ci_low, e.ci_high, s)}), {self.baseline_words} "
+                f"{points_text(b.mean, s)} ({drop_interval(b.ci_low, b.ci_high, s)}): {self.entry_words}'s drop is "
+                f"{'smaller' if smaller else 'larger'} by {points_text(by, s)} ({drop_interval(low, high, s)}): "
+                f"{self.verdict}")
+
+    def as_dict(self) -> dict:
+        """The claim as JSON-ready data (protocol.json's 'robustness_claims')."""
+        c = self.comparison
+        return {"entry": c.entry.family, "baseline": c.baseline.family, "entry_words": self.entry_words,
+                "baseline_words": self.baseline_words, "train_condition": c.entry.train,
+                "test_condition": c.entry.test, "budget": c.entry.budget, "entry_drop": c.entry.mean,
+                "baseline_drop": c.baseline.mean, "difference": c.difference, "ci_low": c.ci_low,
+                "ci_high": c.ci_high, "n_folds": c.n_folds, "verdict": self.verdict, "sentence": self.sentence}
+
+
+def robustness_claims(analysis) -> list[RobustnessClaim]:
+    """Each honest headline entry's drop against the baseline's, at every test condition both hold
+    (report.robustness)."""
+    names = analysis.names
+    return [RobustnessClaim(names[c.entry.family], names[c.baseline.family], c, analysis.scale)
+            for c in analysis.robustness.comparisons]

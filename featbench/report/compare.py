@@ -11,7 +11,8 @@ Example: ``compare(["results.csv"], "report/", baseline="egemaps-func", target_u
 summary.csv/.md, efficiency.csv, planning.csv, curves.csv, choices.csv, layer_weights.csv (where an entry learned
 layer weights), by_gender.csv,
 by_speaker.csv, learning_curves*.png/.svg, learning_points.png/.svg, confusion_matrices.png/.svg, protocol.json,
-report.md and report.html into report/ (and cross_corpus_recall.csv where entries are trained on another corpus),
+report.md and report.html into report/ (and cross_corpus_recall.csv where entries are trained on another corpus;
+robustness.csv and robustness.png/.svg where rows were tested under other recording conditions: report.robustness),
 and returns the Report. Every row is checked first (report.rows): a damaged row is one error line, and nothing is
 written.
 """
@@ -25,7 +26,7 @@ import pandas as pd
 from featbench import __version__
 from featbench.csv_cells import write_people_csv
 from featbench.report.analysis import Analysis, analyse
-from featbench.report.claims import claims_of
+from featbench.report.claims import claims_of, robustness_claims
 from featbench.report.figures import draw
 from featbench.report.html import write_report_html
 from featbench.report.markdown import blocks_markdown, render_markdown
@@ -54,6 +55,23 @@ def write_tables(a: Analysis, out: Path) -> None:
     if not a.recall.empty:
         write_people_csv(a.recall, out / "cross_corpus_recall.csv")
     write_people_csv(genders, out / "by_gender.csv")
+    drops = robustness_table(a)
+    if drops.empty:  # no other test condition: no file (an earlier report's in this folder would say otherwise)
+        (out / "robustness.csv").unlink(missing_ok=True)
+    else:
+        write_people_csv(drops, out / "robustness.csv")
+
+
+def robustness_table(a: Analysis) -> pd.DataFrame:
+    """robustness.csv: each entry's drop from clean per test condition (report.robustness.Drop), its protocol beside
+    it (corpus, classes, folds, seeds, metric, budget, training and test condition)."""
+    p = a.protocol
+    return pd.DataFrame([{"entry": a.names[d.family], "family": d.family, "classifier": d.classifier,
+                          "corpus": p["corpus"], "classes": p["classes"], "n_folds": p["n_folds"],
+                          "seeds": " ".join(map(str, p["seeds"])), "metric": p["metric"], "budget": d.budget,
+                          "train_condition": d.train, "test_condition": d.test, "clean": d.clean,
+                          "degraded": d.degraded, "drop": d.mean, "ci_low": d.ci_low, "ci_high": d.ci_high,
+                          "folds": d.n_folds} for d in a.robustness.drops])
 
 
 def protocol_record(a: Analysis) -> dict:
@@ -73,6 +91,7 @@ def render_json(report: Report) -> str:
     """protocol.json: the protocol record, the title and version, the claims, and every section's blocks."""
     return json.dumps({**report.protocol, "title": report.title, "featbench_version": report.version,
                        "claims": [c.as_dict() for c in report.claims],
+                       "robustness_claims": [c.as_dict() for c in report.robustness_claims],
                        "sections": [{"id": s.id, "title": s.title, "blocks": [block_dict(b) for b in s.blocks]}
                                     for s in report.sections]}, indent=2, default=_plain) + "\n"
 
@@ -82,10 +101,11 @@ def build_report(a: Analysis, out: Path, figures: bool = True) -> Report:
     Report of `a`."""
     title = report_title(a.protocol, a.setups[a.baseline])
     figures, paths = draw(a, out, title) if figures else ([], [])
-    claims = claims_of(a)
+    claims, robust = claims_of(a), robustness_claims(a)
     return Report(title=title, caption=a.caption, version=__version__,
-                  sections=build_sections(Inputs(a, claims, figures, title)), protocol=protocol_record(a),
-                  claims=claims, headline=a.headline, efficiency=[p.sentence for p in a.ratios],
+                  sections=build_sections(Inputs(a, claims, figures, title, robust)), protocol=protocol_record(a),
+                  claims=claims, robustness_claims=robust,
+                  robustness=[c.sentence for c in robust] + [f"Under {test}: {p.sentence}" for test, p in a.robustness.ratios], headline=a.headline, efficiency=[p.sentence for p in a.ratios],
                   transfer=[p.sentence for p in a.transfer], normalised=[p.sentence for p in a.normalised],
                   cross_corpus=a.cross_sentences, plans=[p["sentence"] for p in a.plans], notes=a.notes, out=out,
                   figures=paths)

@@ -124,6 +124,71 @@ def layer_figure(analysis, panels: list[str], out: Path, title: str) -> list[Pat
     return _save(fig, out / "learning_curves_by_layer")
 
 
+def robustness_series(analysis) -> list[str]:
+    """The entries the robustness figure draws: the headline's (report.figures.headline_series) trained clean that
+    were tested under another condition."""
+    from featbench.report.conditions import CLEAN
+
+    drops = analysis.robustness.drops
+    return [f for f in headline_series(analysis) if any(d.family == f and d.train == CLEAN for d in drops)]
+
+
+def _panels(tests: list[str]) -> dict[str, tuple[list[str], str]]:
+    """group -> (its x order, clean first; its axis label) of the test conditions (report.conditions)."""
+    from featbench.report.conditions import CLEAN, described, x_order
+
+    groups: dict[str, list] = {}
+    for test in tests:
+        point = described(test)
+        groups.setdefault(point.group, []).append(point)
+    return {g: ([CLEAN, *x_order(points)], next((p.axis for p in points if p.axis), "condition"))
+            for g, points in groups.items()}
+
+
+def _tick(text: str) -> str:
+    """A condition's x tick: its severity ('20', '0.6', '8000'), or its text for a one-point condition."""
+    from featbench.report.conditions import CLEAN, described
+
+    severity = None if text == CLEAN else described(text).severity
+    return plot_text(text if severity is None else f"{severity:g}")
+
+
+def robustness_figure(analysis, out: Path, title: str) -> list[Path]:
+    """robustness.png/.svg: the score of each robustness_series entry against the severity of each test condition
+    at its full budget, one small panel per condition group (report.conditions), clean at the left."""
+    from featbench.report.robustness import points, test_conditions
+
+    plt, scale, rob = _plt(), analysis.scale, analysis.robustness
+    series = robustness_series(analysis)
+    panels = _panels(test_conditions(rob.rows[rob.rows["family"].isin(series)]))
+    styles, cols = family_styles(analysis.agg, series), min(len(panels), 4)
+    rows = int(np.ceil(len(panels) / cols))
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.9 * rows), sharey=True, squeeze=False)
+    for ax, (group, (order, axis)) in zip(axes.flat, panels.items()):
+        for family in series:
+            table = points(rob.rows, family, analysis.best[family], rob.budgets[family], scale.bounds).set_index("test")
+            at = [k for k, t in enumerate(order) if t in table.index]
+            part = table.loc[[order[k] for k in at]]
+            color, line, marker = styles[family]
+            ax.plot(at, part["mean"] * scale.factor, line, marker=marker, ms=4, color=color,
+                    label=_wrapped(analysis.names[family]))
+            ax.fill_between(at, part["ci_low"] * scale.factor, part["ci_high"] * scale.factor, alpha=0.13, color=color)
+        ax.set_xticks(range(len(order)), [_tick(t) for t in order], fontsize=7, rotation=30 if len(order) > 5 else 0)
+        ax.set_xlabel(plot_text(axis), fontsize=7)
+        ax.set_ylabel(scale.heading, fontsize=7)
+        ax.axhline(scale.chance * scale.factor, color="grey", lw=0.8, ls=":")
+        ax.set_title(plot_text(group), fontsize=9)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    handles = {h.get_label(): h for ax in axes.flat for h in ax.get_legend_handles_labels()[0]}
+    fig.legend(list(handles.values()), list(handles), fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    fig.suptitle(plot_text(f"{title}: score against recording condition (trained clean, full budget)"), fontsize=10)
+    fig.tight_layout()
+    _caption_text(fig, analysis.protocol, f"Trained clean, each entry at its full budget; dotted: {scale.chance_name}. ")
+    return _save(fig, out / "robustness")
+
+
 def _wrapped(words: str, width: int = 30) -> str:
     """A name as a figure draws it (report.escape.plot_text), wrapped to lines of `width`."""
     return "\n".join(textwrap.wrap(plot_text(words), width, break_on_hyphens=False)) or " "
@@ -168,6 +233,12 @@ def _draw(analysis, out: Path, title: str) -> tuple[list[Figure], list[Path]]:
     blocks.append(Figure("learning_curves_by_classifier", "Every family by classifier",
                          "One panel per classifier; dashed: per-speaker (or per-corpus) normalisation.",
                          [plain_name(analysis.setups[f]) for f in dict.fromkeys(analysis.agg["family"])]))
+    if robustness_series(analysis):
+        paths += robustness_figure(analysis, out, title)
+        blocks.append(Figure("robustness", "Score against recording condition",
+                             "Each entry trained clean, at its full budget; mean over folds (seeds averaged within a "
+                             "fold) with its 95% band; one panel per condition group, clean at the left, then from the "
+                             "least to the most degraded.", [analysis.names[f] for f in robustness_series(analysis)]))
     if not scale.dimensional:
         paths += confusion_matrices(analysis.rows, analysis.best, analysis.protocol, out, names)
         blocks.append(Figure("confusion_matrices", "Confusion matrices at the largest budget",

@@ -20,6 +20,7 @@ import pandas as pd
 
 from featbench.options import is_whole
 from featbench.errors import FeatbenchError
+from featbench.report.conditions import TEST, TRAIN, condition_problem
 from featbench.results import CCC_METRIC, shown
 
 SCORE_MAPS = ("ua_by_speaker", "ua_by_gender")  # JSON {key: score}, or empty
@@ -81,6 +82,9 @@ def _row_problem(row: pd.Series) -> tuple[str, str] | None:
         return "n_classes", f"is {row['n_classes']}, not a number of classes"
     if not ccc and (problem := _confusion_problem(row["confusion"], row["labels"], row["n_classes"])):
         return problem
+    for column in (TRAIN, TEST):
+        if column in row and (why := condition_problem(row[column])) is not None:
+            return column, why
     for column in (*SCORE_MAPS, "choice", *DETAILS):
         text = str(row.get(column, "") if row.get(column, "") == row.get(column, "") else "").strip()
         if not text:

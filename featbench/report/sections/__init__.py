@@ -8,10 +8,10 @@ Adding a section is one module here and one line in SECTIONS.
 from __future__ import annotations
 
 from featbench.report.sections import (choices, claims, crosscorpus, efficiency, failures, figures, normalisation,
-                                       planning, protocol, summary, transfer)
+                                       planning, protocol, robustness, summary, transfer)
 from featbench.report.sections.base import Inputs
 
-SECTIONS = [claims.section, summary.section, efficiency.section, crosscorpus.section, transfer.section,
+SECTIONS = [claims.section, summary.section, efficiency.section, robustness.section, crosscorpus.section, transfer.section,
             normalisation.section, planning.section, choices.section, failures.section, figures.section,
             protocol.section]
 

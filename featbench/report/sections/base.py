@@ -5,7 +5,7 @@ True
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from featbench.report.model import Cell, Figure
 
@@ -16,6 +16,7 @@ class Inputs:
     claims: list  # report.claims.Claim, in order
     figures: list[Figure]
     title: str
+    robustness_claims: list = field(default_factory=list)  # report.claims.RobustnessClaim, in order
 
 
 def num(text: str, strong: bool = False) -> Cell:

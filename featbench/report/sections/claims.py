@@ -2,10 +2,11 @@
 short paragraph on how to read it, and the headline figure."""
 from __future__ import annotations
 
-from featbench.report.claims import (AT_CHANCE, BASELINE, FULL_BUDGET_ONLY, MORE_LABELS, NOT_REACHED, NOT_SIGNIFICANT,
-                                     ONE_BUDGET, ONE_FOLD, SUPPORTED, plateau_text, verdict)
+from featbench.report.claims import (AT_CHANCE, BASELINE, FULL_BUDGET_ONLY, LARGER_DROP, MORE_LABELS, NOT_REACHED,
+                                     NOT_SIGNIFICANT, ONE_BUDGET, ONE_FOLD, SUPPORTED, drop_interval, plateau_text,
+                                     points_text, verdict)
 from featbench.report.efficiency import flat_gain
-from featbench.report.model import Cell, Paragraph, Section, Table
+from featbench.report.model import Cell, Heading, Paragraph, Section, Table
 from featbench.report.sections.base import Inputs, num
 
 
@@ -56,4 +57,35 @@ def section(inputs: Inputs) -> Section:
         blocks.append(Table(columns, rows, id="claims"))
     blocks.append(Paragraph(_paragraph(inputs)))
     blocks += [f for f in inputs.figures if f.stem == "learning_curves"]
-    return Section("claims", "Claims", blocks)
+    return Section("claims", "Claims", blocks + robustness_blocks(inputs))
+
+
+DROP_MEANING = {SUPPORTED: "the whole interval of the difference of drops lies below 0: the entry loses less",
+                NOT_SIGNIFICANT: "the interval holds 0", LARGER_DROP: "the whole interval lies above 0: the entry "
+                "loses more", ONE_FOLD: "one fold gives no interval to judge by"}
+"""What each verdict word of a robustness claim means."""
+
+
+def robustness_blocks(inputs: Inputs) -> list:
+    """The robustness claims (report.claims.RobustnessClaim) after the claims above: each headline entry's drop from
+    clean against the baseline's at each test condition (none where the rows hold no other condition)."""
+    claims, scale = inputs.robustness_claims, inputs.analysis.scale
+    if not claims:
+        return []
+    rows = []
+    for claim in claims:
+        c = claim.comparison
+        rows.append([Cell(claim.entry_words), Cell(claim.baseline_words), Cell(c.entry.test), Cell(c.entry.train),
+                     Cell(str(c.entry.budget)), num(points_text(c.entry.mean, scale)), num(points_text(c.baseline.mean, scale)),
+                     num(f"{points_text(c.difference, scale)} ({drop_interval(c.ci_low, c.ci_high, scale)})"),
+                     Cell(claim.verdict, strong=True)])
+    verdicts = list(dict.fromkeys(c.verdict for c in claims))
+    return [Heading("Robustness claims: is the entry's drop from clean smaller than the baseline's?"),
+            Table(["entry", "against", "test condition", "training condition", "budget", "entry's drop",
+                   "baseline's drop", "difference of drops (95% CI)", "verdict"], rows, id="robustness-claims",
+                  caption=f"{inputs.analysis.caption}."),
+            Paragraph("Drop: the score on clean test clips minus the score under the test condition, the same trained "
+                      "models scoring both; the difference of the two entries' drops is paired by speaker fold (seeds "
+                      "averaged within a fold), 95% t-interval over the folds both hold; negative: the entry loses "
+                      "less. " + "; ".join(f"{v.capitalize() if k == 0 else v}: {DROP_MEANING[v]}"
+                                           for k, v in enumerate(verdicts)) + ". See Robustness.")]

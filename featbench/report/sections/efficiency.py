@@ -25,8 +25,8 @@ def intro(a) -> str:
         f"{scale.chance_name} ({scale.fmt(scale.chance)}) gives no ratio."
         + (f" The budgets of {'; '.join(transfer)} count this corpus's labels only; every utterance of the other "
            "corpus comes on top." if transfer else "")
-        + (" Not compared with the baseline, being under another protocol (per-speaker normalisation or not, or "
-           f"validated elsewhere): {'; '.join(names[f] for f in a.apart)}{'. See Normalisation' if a.normalised else ''}."
+        + (" Not compared with the baseline, being under another protocol (per-speaker normalisation or not, "
+           f"validated elsewhere, or trained under another recording condition): {'; '.join(names[f] for f in a.apart)}{'. See Normalisation' if a.normalised else ''}."
            if a.apart else "")
         + (f" Not compared with the baseline, their budgets counting another corpus's labels: "
            f"{'; '.join(names[f] for f in a.cross)}{'. See Cross-corpus' if a.cross_sentences else ''}." if a.cross else ""))

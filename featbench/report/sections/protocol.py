@@ -4,6 +4,7 @@ every section gives it), its code in the results (what --baseline takes) and how
 from __future__ import annotations
 
 from featbench import __version__
+from featbench.report.conditions import CLEAN, TRAIN
 from featbench.report.groups import feature_facts
 from featbench.report.model import Cell, Heading, Section, Table
 from featbench.report.plots import folds_said
@@ -28,6 +29,17 @@ def _stopped(a) -> list[tuple[str, str]]:
              "counted in their hp_selection); their scores are those of the last iteration")] if stopped else []
 
 
+def _conditions(a) -> str:
+    """The training and test conditions every section but Robustness reads (report.conditions: each entry tested
+    under its own training condition)."""
+    trains = list(dict.fromkeys(a.rows[TRAIN]))
+    if trains == [CLEAN]:
+        return ("clean (the recordings as they are), for training and test; scores under other test conditions, "
+                "where the rows hold them, are in Robustness alone")
+    return (f"each entry tested under its own training condition ({', '.join(trains)}; multi-condition training: "
+            "tested clean); scores under other test conditions are in Robustness alone")
+
+
 def facts(a) -> list[tuple[str, str]]:
     """(what, in words) for the protocol table."""
     p, scale = a.protocol, a.scale
@@ -39,6 +51,7 @@ def facts(a) -> list[tuple[str, str]]:
         ("folds", f"{folds_said(p)}, seeds {', '.join(map(str, p['seeds']))}"),
         ("intervals", "95% t-interval over folds (seeds averaged within a fold); ratios: 95% bootstrap over folds"),
         ("metric", str(p["metric"])),
+        ("recording condition", _conditions(a)),
         ("budgets", f"{scale.x_unit}: {', '.join(budget_heading(a.agg, b, scale, a.pool) for b in p['budgets'])}"
                     + (f"; {a.pool.note()}" if a.pool is not None and a.pool.note() else "")),
         ("baseline", f"{a.names[a.baseline]} (code: {a.labels[a.baseline]})"),
