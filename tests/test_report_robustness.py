@@ -166,7 +166,7 @@ def test_matched_and_multi_condition_training_are_set_side_by_side(tmp_path):
     claims = {(c.entry.family, c.entry.test) for c in a.robustness.comparisons}
     assert claims == {("whisper", "white:10")}  # the claims compare entries trained clean only
     assert [p.family for p in a.ratios] == ["whisper"] and a.honest == ["whisper"]  # no ratio across conditions
-    assert {f for f in a.apart} == {f for f in a.entries if "trained under" in f} and len(a.apart) == 4
+    assert set(a.apart) == {f for f in a.entries if "trained on" in f or "multi-condition" in f} and len(a.apart) == 4
 
 
 def test_figure_csv_and_command_line(tmp_path, monkeypatch):

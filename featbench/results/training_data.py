@@ -179,13 +179,19 @@ def setups(rows: pd.DataFrame) -> dict[str, Setup]:
     >>> list(setups(pd.DataFrame([Setup("a", TRANSFER, "b").columns(), Setup("a").columns()])))
     ['a [+b]', 'a']
     """
-    found = (Setup.from_row(r) for r in rows[SETUP_COLUMNS].drop_duplicates().to_dict("records"))
+    found = (Setup.from_row(r) for r in rows[_present(rows)].drop_duplicates().to_dict("records"))
     return {s.label: s for s in found}
+
+
+def _present(rows: pd.DataFrame) -> list[str]:
+    """SETUP_COLUMNS the rows hold (rows made without `train_condition` are clean-trained)."""
+    return [c for c in SETUP_COLUMNS if c in rows or c != "train_condition"]
 
 
 def labels(rows: pd.DataFrame) -> pd.Series:
     """Each row's display name (Setup.label)."""
-    names = {tuple(map(str, k)): Setup.from_row(dict(zip(SETUP_COLUMNS, k))).label
-             for k in rows[SETUP_COLUMNS].drop_duplicates().itertuples(index=False)}
-    return pd.Series([names[tuple(map(str, k))] for k in rows[SETUP_COLUMNS].itertuples(index=False)],
+    columns = _present(rows)
+    names = {tuple(map(str, k)): Setup.from_row(dict(zip(columns, k))).label
+             for k in rows[columns].drop_duplicates().itertuples(index=False)}
+    return pd.Series([names[tuple(map(str, k))] for k in rows[columns].itertuples(index=False)],
                      index=rows.index, dtype=object)
