@@ -114,7 +114,7 @@ def parse_training_condition(text: str | Condition | TrainingCondition) -> Train
 
     >>> parse_training_condition("+1+2")
     Traceback (most recent call last):
-    featbench.errors.FeatbenchError: --train-condition '+1+2': condition '': unknown kind ''; valid forms: ...
+    featbench.errors.FeatbenchError: --train-condition '+1+2': condition '+1+2': an empty part ('+' at an end or twice); valid forms: ...
     """
     if isinstance(text, (SingleCondition, MultiCondition)):
         return text

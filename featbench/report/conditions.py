@@ -15,7 +15,7 @@ this featbench lacks, `multi:...` training) is split on ':' instead: the kind is
 Traceback (most recent call last):
 featbench.errors.FeatbenchError: results rows: test_condition is ' ', blank: not a recording condition ('clean' for none)
 >>> described("white:10"), described("babble:5:4").group, described("mp3:8k").severity, described("telephone").severity
-(Described(text='white:10', group='white', severity=10.0, axis='SNR (dB)'), 'babble', 8000.0, None)
+(Described(text='white:10', group='white', severity=10.0, axis='SNR (dB)'), 'babble', 8.0, None)
 >>> x_order([described(t) for t in ["white:0", "white:20", "white:10"]])
 ['white:20', 'white:10', 'white:0']
 """
