@@ -23,7 +23,6 @@ from pathlib import Path
 
 from featbench.errors import FeatbenchError
 from featbench.model.folder import FORMAT, FORMAT_VERSION, Model, view_dict
-from featbench.results import PER_CORPUS
 from featbench.train.protocol import ALL, Fold, check_budgets, check_seeds
 from featbench.train.runner import Experiment
 
@@ -122,7 +121,7 @@ def _check_spec(spec: FitSpec) -> tuple:
     if classifier in SEQUENCE_MODELS:
         raise FeatbenchError(f"'{classifier}' is a sequence model; fit saves the utterance-level classifiers only "
                              "(logreg, svm, lgbm, mlp, selected, selected(a+b))")
-    if exp.normalisation.kind == PER_CORPUS:
+    if exp.normalisation.per_corpus:
         raise FeatbenchError("--normalise per-corpus needs two corpora; fit reads one store (training, per-speaker or "
                              "per-speaker:K)")
     if exp.n_folds is not None and spec.holdout_fold is None:
