@@ -23,6 +23,7 @@ from pathlib import Path
 
 from featbench.errors import FeatbenchError
 from featbench.model.folder import FORMAT, FORMAT_VERSION, Model, view_dict
+from featbench.protocol.normalisation import TRAINING, Normalisation
 from featbench.train.protocol import ALL, Fold, check_budgets, check_seeds
 from featbench.train.runner import Experiment
 
@@ -64,7 +65,7 @@ class FitResult:
         lines = [f"{folder}: {choice['entry']} on {m['view']['name']}: {chose} ({choice['selection']})",
                  f"trained on {training['utterances']} utterances of {training['speakers']} speakers (budget "
                  f"{training['budget']}, seed {training['seed']}); classes: {', '.join(m['labels'])}"]
-        if training.get("normalisation", "training") != "training":
+        if not Normalisation.parse(training.get("normalisation", TRAINING)).on_training_rows:
             lines.append(f"normalisation: {training['normalisation']} (predict standardises each speaker on the clips "
                          "it is given of them: give it several clips per speaker, with --layout or --speaker)"
                          + ("; run with --confounded-ok: most speakers' clips are dominated by one class"
