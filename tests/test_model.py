@@ -342,6 +342,42 @@ def test_fit_fits_the_layer_weighting_once_per_choice(layered, monkeypatch):
     assert result.model.manifest["choice"]["layer_weights"] == result.model.weighting.weights_.tolist()
 
 
+def _spy_on_fits(monkeypatch) -> list:
+    """Patch train.entry.fit_entry (and a grid's own binding of it, where one exists) to record each fit's inputs:
+    (seed, training rows, fit rows, validation rows, the training rows' features)."""
+    import featbench.train.entry as entry
+    import featbench.train.grid as grid
+
+    calls, fit = [], entry.fit_entry
+
+    def spy(name, view, X, y, train_rows, fit_rows, val_rows, seed, *args, **kwargs):
+        calls.append((seed, list(train_rows), list(fit_rows), list(val_rows), np.asarray(X[train_rows]).tolist()))
+        return fit(name, view, X, y, train_rows, fit_rows, val_rows, seed, *args, **kwargs)
+
+    monkeypatch.setattr(entry, "fit_entry", spy)
+    monkeypatch.setattr(grid, "fit_entry", spy, raising=False)
+    return calls
+
+
+@pytest.mark.parametrize("normalise", ["training", "per-speaker"])
+def test_fit_trains_on_the_rows_of_its_grid_task(layered, tmp_path, monkeypatch, normalise):
+    """fit --holdout-fold K --seed S --budget B trains and validates on exactly the rows (and features) the grid task
+    of (fold K, seed S, budget B) fitted on: both run train.fit_task, which picks them through the run's design."""
+    calls = _spy_on_fits(monkeypatch)
+    settings = dict(n_folds=4, normalisation=normalise)
+    report = run_training(Experiment(layered, ["toy@L2"], ["logreg"], [2], [1], **settings), tmp_path / "r.csv",
+                          progress=False)
+    assert len(calls) == 4, report  # one fit per fold, in fold order
+    grid_calls = list(calls)
+    for fold in (0, 3):
+        calls.clear()
+        fit_model(FitSpec.of(layered, "toy@L2", "logreg", seed=1, budget=2, holdout_fold=fold, **settings))
+        (fitted,) = calls
+        assert fitted[:4] == grid_calls[fold][:4]  # the same seed, training, fit and validation rows
+        assert fitted[1] and fitted[3]  # (not vacuous: rows to train on, speakers to validate on)
+        assert fitted[4] == grid_calls[fold][4]  # read the same features
+
+
 @pytest.mark.parametrize("settings, needle", [
     (dict(families=["toy@L1", "toy@L2"]), "give one view"),
     (dict(seeds=[0, 1]), "give one seed"),

@@ -290,3 +290,47 @@ def test_the_override_without_per_speaker_normalisation_is_an_error(voices, tmp_
     result = _train(voices, tmp_path, "--confounded-ok")
     assert result.exit_code == 1 and "--confounded-ok" in result.output, result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_normalisation_kinds_answer_for_themselves():
+    """Each kind is exactly one of on_training_rows / per_corpus / per_speaker, and `apply` acts as that kind: X
+    untouched on the training rows, each key (corpus, speaker) standardised on its own reference rows otherwise."""
+    from featbench.protocol.normalisation import NORMALISATIONS, Normalisation, standardise_within
+
+    X, keys = np.array([[1.0, 5.0], [3.0, 5.0], [10.0, 0.0], [30.0, 2.0]]), np.array(["a", "a", "b", "b"])
+    for text in NORMALISATIONS + ("per-speaker:4",):
+        n = Normalisation.parse(text)
+        assert [n.on_training_rows, n.per_corpus, n.per_speaker].count(True) == 1, text
+        if n.on_training_rows:
+            assert n.apply(X, keys) is X
+        else:
+            np.testing.assert_array_equal(n.apply(X, keys), standardise_within(X, keys))
+            np.testing.assert_array_equal(n.apply(X[:1], keys[:1], X, keys), standardise_within(X, keys)[:1])
+
+
+def test_normalisation_kinds_are_decided_in_the_protocol_only():
+    """No module outside featbench.protocol.normalisation compares a normalisation's kind (or a --normalise text)
+    with a kind: they ask it (per_speaker, per_corpus, on_training_rows), so a new kind touches one module."""
+    import ast
+    from pathlib import Path
+
+    from featbench.protocol.normalisation import NORMALISATIONS
+
+    package = Path(__file__).parents[1] / "featbench"
+    home = package / "protocol" / "normalisation.py"
+    kinds = {"TRAINING", "PER_CORPUS", "PER_SPEAKER"}
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        if path == home:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Compare):
+                continue
+            sides = [node.left, *node.comparators]
+            about = any("normalis" in ast.unparse(side) or "kind" in ast.unparse(side) for side in sides)
+            kind = any((isinstance(s, ast.Name) and s.id in kinds) or (isinstance(s, ast.Constant) and s.value in NORMALISATIONS)
+                       or (isinstance(s, ast.Tuple) and any(isinstance(e, ast.Name) and e.id in kinds for e in s.elts))
+                       for s in sides)
+            if about and kind:
+                found.append(f"{path.relative_to(package)}:{node.lineno}: {ast.unparse(node)}")
+    assert found == []

@@ -62,11 +62,11 @@ def test_a_clean_run_scores_as_before_and_clean_test_rows_do_not_depend_on_other
 
 
 def test_one_fit_per_fold_seed_and_budget_whatever_the_test_conditions(cstore, tmp_path, monkeypatch):
-    from featbench.train import grid
+    from featbench.train import entry
 
     fits = []
-    real = grid.fit_entry
-    monkeypatch.setattr(grid, "fit_entry", lambda *a, **k: fits.append(1) or real(*a, **k))
+    real = entry.fit_entry  # what every grid task's fit runs (train.fit_task)
+    monkeypatch.setattr(entry, "fit_entry", lambda *a, **k: fits.append(1) or real(*a, **k))
     one = _rows(cstore, tmp_path / "a.csv", test_conditions="white:20")
     n_one = len(fits)
     three = _rows(cstore, tmp_path / "b.csv", test_conditions="clean,white:20,white:10")

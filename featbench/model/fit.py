@@ -2,9 +2,9 @@
 
 A `FitSpec` is an `Experiment` (`featbench train`'s grid) of one view, one classifier entry, one seed and
 one budget, plus the fold to hold out. The store is read by the grid's own `prepare_grid` (same classes,
-merges, utterances, matrices and normalisation), the training subset is `budget_subset` of a fold, and
-`train.entry.fit_entry` chooses the layer, classifier and hyper-parameters on validation speakers
-(`validation_split`) and refits on the whole subset, once: the `FittedEntry` is what the model saves.
+merges, utterances, matrices and normalisation), and the grid's own fit task (`train.fit_task.fit_task`) picks
+the fold's training subset and validation speakers through the run's design, chooses the layer, classifier and
+hyper-parameters on them and refits on the whole subset, once: the `FittedEntry` is what the model saves.
 Without a holdout fold every utterance of the store is in the training part; with ``holdout_fold=K`` the
 training part is that of fold K of the folds `featbench train --folds N` makes, so the model scores fold K's
 test speakers as the benchmark row of (fold K, seed, budget) did.
@@ -23,8 +23,8 @@ from pathlib import Path
 
 from featbench.errors import FeatbenchError
 from featbench.model.folder import FORMAT, FORMAT_VERSION, Model, view_dict
-from featbench.results import PER_CORPUS
-from featbench.train.protocol import ALL, Fold, budget_subset, check_budgets, check_seeds, validation_split
+from featbench.protocol.normalisation import TRAINING, Normalisation
+from featbench.train.protocol import ALL, Fold, check_budgets, check_seeds
 from featbench.train.runner import Experiment
 
 NO_HOLDOUT = Fold(0, (), "no-holdout")  # every utterance trains; the index only seeds the order of budget subsets
@@ -65,7 +65,7 @@ class FitResult:
         lines = [f"{folder}: {choice['entry']} on {m['view']['name']}: {chose} ({choice['selection']})",
                  f"trained on {training['utterances']} utterances of {training['speakers']} speakers (budget "
                  f"{training['budget']}, seed {training['seed']}); classes: {', '.join(m['labels'])}"]
-        if training.get("normalisation", "training") != "training":
+        if not Normalisation.parse(training.get("normalisation", TRAINING)).on_training_rows:
             lines.append(f"normalisation: {training['normalisation']} (predict standardises each speaker on the clips "
                          "it is given of them: give it several clips per speaker, with --layout or --speaker)"
                          + ("; run with --confounded-ok: most speakers' clips are dominated by one class"
@@ -82,9 +82,8 @@ class FitResult:
 
 def fit_model(spec: FitSpec) -> FitResult:
     """Fit `spec` (every configuration error raised before training); the model's manifest is filled in."""
-    from featbench.train.entry import fit_entry
+    from featbench.train.fit_task import fit_task
     from featbench.train.grid import task_settings
-    from featbench.train.conditions import mixed_matrix
     from featbench.train.runner import prepare_grid
     from featbench.train.views import WEIGHTED
 
@@ -92,21 +91,17 @@ def fit_model(spec: FitSpec) -> FitResult:
     budget, seed = _check_spec(spec)
     # a budget is checked against every fold's training part only where a fold is held out
     data, folds, dropped, (entry,) = prepare_grid(replace(exp, budgets=[budget] if holdout else [ALL], seeds=[seed]))
-    (view,), table = data.views.values(), data.table
-    X = mixed_matrix(view.matrices, data.conditions.training, table["id"], seed)  # as a grid task reads it
+    (view,) = data.views.values()
     if holdout and not 0 <= spec.holdout_fold < len(folds):
         raise FeatbenchError(f"--holdout-fold {spec.holdout_fold}: the protocol has {len(folds)} folds, "
                              f"0 to {len(folds) - 1}")
     fold = folds[spec.holdout_fold] if holdout else NO_HOLDOUT
-    train_ids = budget_subset(table, fold, budget, seed)
-    fit_ids, val_ids = validation_split(table, train_ids, seed)
-    train_rows, fit_rows, val_rows = ([data.index[u] for u in ids] for ids in (train_ids, fit_ids, val_ids))
     with task_settings(view.view.mode == WEIGHTED):
-        fitted = fit_entry(entry, view.view, X, data.y, train_rows, fit_rows, val_rows, seed)
-        result = FitResult(Model(fitted, list(data.labels)))
+        task = fit_task(data, view, entry, fold, budget, seed)  # the rows and the fit of the grid's task
+        result = FitResult(Model(task.fitted, list(data.labels)))
         test = _score_holdout(result, data, view, fold, len(folds)) if holdout else None
-    training = _training(exp, data, train_ids, fit_ids, val_ids, budget, seed, dropped, test)
-    result.model.manifest = _manifest(exp, data, view, entry, fitted, training)
+    training = _training(exp, data, task.rows, budget, seed, dropped, test)
+    result.model.manifest = _manifest(exp, data, view, entry, task.fitted, training)
     return result
 
 
@@ -127,7 +122,7 @@ def _check_spec(spec: FitSpec) -> tuple:
     if classifier in SEQUENCE_MODELS:
         raise FeatbenchError(f"'{classifier}' is a sequence model; fit saves the utterance-level classifiers only "
                              "(logreg, svm, lgbm, mlp, selected, selected(a+b))")
-    if exp.normalisation.kind == PER_CORPUS:
+    if exp.normalisation.per_corpus:
         raise FeatbenchError("--normalise per-corpus needs two corpora; fit reads one store (training, per-speaker or "
                              "per-speaker:K)")
     if exp.n_folds is not None and spec.holdout_fold is None:
@@ -153,8 +148,9 @@ def _score_holdout(result: FitResult, data, view, fold: Fold, n_folds: int) -> d
             "test_utterances": len(test_ids), "ua": result.holdout_ua, "condition": tested.text}
 
 
-def _training(exp: Experiment, data, train_ids, fit_ids, val_ids, budget, seed: int, dropped: int, test) -> dict:
-    """The manifest's training protocol."""
+def _training(exp: Experiment, data, rows, budget, seed: int, dropped: int, test) -> dict:
+    """The manifest's training protocol (`rows`: the fit task's train.fit_task.TaskRows)."""
+    train_ids, fit_ids, val_ids = rows.train_ids, rows.fit_ids, rows.val_ids
     table = data.table.set_index("id")
     part = table.loc[train_ids]
     return {

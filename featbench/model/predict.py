@@ -120,9 +120,10 @@ def run_prediction(model_folder: str | Path, inputs: list[Path], out: str | Path
         done = table[~table["id"].isin(failed)].reset_index(drop=True)
         X = view_matrix(model, where, list(done["id"]), condition, condition_seed) if len(done) else None
     if X is not None and per_speaker:
-        from featbench.train.transfer import standardise_within
+        from featbench.protocol.normalisation import Normalisation
 
-        X = standardise_within(X, done["speaker"].astype(str).to_numpy())
+        normalisation = Normalisation.parse(model.record.training.normalisation)  # as training applied it
+        X = normalisation.apply(X, done["speaker"].astype(str).to_numpy())
         report.messages += few_clips_note(done["speaker"])
     frame = _predictions(model, X, done, per_speaker, layout)
     report.failed = [{"id": uid, "path": path, "reason": failed[uid]} for uid, path in zip(table["id"], table["path"])
@@ -247,10 +248,10 @@ def check_store_table(store: str | Path, table: pd.DataFrame) -> None:
 def _per_speaker(model, table: pd.DataFrame, layout: str | None, speaker: str | None) -> bool:
     """Whether the model standardises each speaker on their own clips; then every speaker must be known and have
     at least two clips among the inputs (one-line errors, before any clip is decoded)."""
-    from featbench.results import PER_SPEAKER, Normalisation
+    from featbench.protocol.normalisation import Normalisation
 
     normalisation = model.record.training.normalisation
-    if Normalisation.parse(normalisation).kind != PER_SPEAKER:
+    if not Normalisation.parse(normalisation).per_speaker:
         if speaker is not None:
             raise FeatbenchError(f"--speaker: this model was fitted with {normalisation} normalisation and labels each "
                                  "clip on its own; leave --speaker out")

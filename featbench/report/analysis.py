@@ -32,7 +32,7 @@ from featbench.report.pairing import Pair, Pairing
 from featbench.report.plots import caption
 from featbench.report.pool import Pool, pool_of
 from featbench.report.scale import UA, Scale, scale_of
-from featbench.results import SOURCE, TRAINING, TRANSFER, WITHIN, Normalisation, Setup, budget_order
+from featbench.results import SOURCE, TRANSFER, WITHIN, Normalisation, Setup, budget_order
 
 
 @dataclass
@@ -193,7 +193,7 @@ def find_baseline(setups: dict, baseline: str, normalisation: Normalisation | No
     >>> find_baseline(s, "egemaps-fnc")
     Traceback (most recent call last):
     featbench.errors.FeatbenchError: baseline 'egemaps-fnc' is not among the entries in the results; did you mean 'egemaps-func'? (entries: egemaps-func, egemaps-func [per-speaker normalisation])
-    >>> find_baseline({k: v for k, v in s.items() if v.normalisation.kind != "training"}, "egemaps-func")
+    >>> find_baseline({k: v for k, v in s.items() if not v.normalisation.on_training_rows}, "egemaps-func")
     Traceback (most recent call last):
     featbench.errors.FeatbenchError: baseline 'egemaps-func' has no entry with training normalisation in these results (its entries: egemaps-func [per-speaker normalisation]); pick one with --baseline-norm per-speaker, e.g. --baseline egemaps-func --baseline-norm per-speaker
     """
@@ -243,7 +243,7 @@ def _against_twins(pair: Pairing, setups: dict[str, Setup], corpus: str) -> tupl
         setup = setups[family]
         within = setup.within().label
         if setup.design == TRANSFER and within in pair.entries and (eff := pair(family, within, -1)) is not None:
-            other = setup.other + (f" ({setup.normalisation_label})" if setup.normalisation.kind != TRAINING else "")
+            other = setup.other + (f" ({setup.normalisation_label})" if not setup.normalisation.on_training_rows else "")
             transfer.append(Pair(family, within, eff, transfer_sentence(eff, other, corpus, names[within], pair.scale,
                                                                         (names[family], names[within]))))
         plain = replace(setup, normalisation=Normalisation(), confounded=False).label

@@ -18,7 +18,7 @@ never from parsing a display name.
 from __future__ import annotations
 
 from featbench.layers import layer_number
-from featbench.results import CCC_METRIC, CROSS, PER_SPEAKER, SELECTED, SOURCE, TRAINING, TRANSFER, Setup, is_selected
+from featbench.results import CCC_METRIC, CROSS, SELECTED, SOURCE, TRANSFER, Setup, is_selected
 
 FAMILIES = {
     "egemaps-func": "eGeMAPS functionals", "egemaps-lld": "eGeMAPS frame descriptors",
@@ -79,9 +79,9 @@ def plain_name(setup: Setup, classifier: str | None = None, oracle: bool = False
         words.append(f"plus every label of {setup.other}")
     elif setup.design == CROSS:
         words.append(f"trained on {setup.other} only")
-    if setup.normalisation.kind != TRAINING:
+    if not setup.normalisation.on_training_rows:
         words.append(setup.normalisation.label)
-    if setup.normalisation.kind == PER_SPEAKER and setup.confounded:
+    if setup.normalisation.per_speaker and setup.confounded:
         words.append("speakers confounded with classes")
     if setup.validation != SOURCE:
         words.append(f"choices validated on the {setup.validation} corpus")
@@ -115,5 +115,5 @@ def report_title(protocol: dict, baseline: Setup) -> str:
     what = (f"target {protocol.get('classes', '')}" if protocol.get("metric") == CCC_METRIC
             else f"{protocol['n_classes']} classes")
     merged = ", merged classes" if protocol.get("merge") else ""
-    normalised = f", {baseline.normalisation_label}" if baseline.normalisation.kind != TRAINING else ""
+    normalised = f", {baseline.normalisation_label}" if not baseline.normalisation.on_training_rows else ""
     return f"{protocol['corpus']}, {what}{merged}{normalised}"

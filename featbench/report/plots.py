@@ -121,7 +121,7 @@ def family_styles(agg: pd.DataFrame, first: list[str] = ()) -> dict[str, tuple]:
     """
     from dataclasses import replace
 
-    from featbench.results import TRAINING, Normalisation
+    from featbench.results import Normalisation
 
     plt, setups = _plt(), setups_of(agg)
     order = [*[f for f in first if f in setups], *[f for f in setups if f not in first]]
@@ -130,7 +130,7 @@ def family_styles(agg: pd.DataFrame, first: list[str] = ()) -> dict[str, tuple]:
     palette = ([plt.cm.tab10(i) for i in range(10)] if len(keys) <= 10
                else [plt.cm.tab20(i) for i in [*range(0, 20, 2), *range(1, 20, 2)]])
     index = {k: i for i, k in enumerate(keys)}
-    return {f: (palette[index[key[f]] % len(palette)], "-" if setups[f].normalisation.kind == TRAINING else "--",
+    return {f: (palette[index[key[f]] % len(palette)], "-" if setups[f].normalisation.on_training_rows else "--",
                 MARKERS[index[key[f]] % len(MARKERS)]) for f in setups}
 
 

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import pandas as pd
 
+# NORMALISATIONS: how features are standardised before a classifier sees them (`train --normalise`): a protocol kind
+# (featbench.protocol.normalisation), written to rows by value (columns `normalisation`, `normalisation_clips`)
+from featbench.protocol.normalisation import NORMALISATIONS, PER_CORPUS, PER_SPEAKER, TRAINING  # noqa: F401
+
 LEGACY_COLUMNS = [
     "corpus", "classes", "merge", "n_classes", "fold_scheme", "n_folds", "fold", "test_groups", "seed",
     "budget", "examples_per_class", "n_train", "n_test", "family", "family_config_hash", "level",
@@ -86,13 +90,6 @@ def row_key(row: dict) -> tuple[str, ...]:
     """
     return tuple(str(row[c]) for c in KEY)
 
-
-TRAINING, PER_CORPUS, PER_SPEAKER = "training", "per-corpus", "per-speaker"
-NORMALISATIONS = (TRAINING, PER_CORPUS, PER_SPEAKER)
-"""How features are standardised before a classifier sees them (`train --normalise`): on the training rows
-(by each classifier's scaler; the default), each corpus on its own statistics, or each speaker on the
-statistics of all of that speaker's clips (their labels unread); `per-speaker:K` uses K of each
-speaker's clips, drawn at random (how much unlabelled audio of a new speaker the gain needs)."""
 
 WITHIN, CROSS, TRANSFER = "within", "cross", "transfer"
 DESIGNS = (WITHIN, CROSS, TRANSFER)

@@ -1,5 +1,5 @@
 """What a results row's training data and protocol are (results schema 4): `Normalisation` (a `--normalise`
-value) and `Setup` (the view, design, other corpus, normalisation, validation, confounded speakers and training
+value; featbench.protocol.normalisation, re-exported here) and `Setup` (the view, design, other corpus, normalisation, validation, confounded speakers and training
 condition, as the row's SETUP_COLUMNS hold them), with `Setup.label` the one display name of an entry.
 
 >>> Setup("fbank", TRANSFER, "demo").label
@@ -11,49 +11,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from featbench.errors import FeatbenchError
-from featbench.options import is_whole
-from featbench.results.columns import (CLEAN, CONFOUNDED, CROSS, NORMALISATIONS, PER_CORPUS, PER_SPEAKER, SETUP_COLUMNS, SOURCE,
-                                       TARGET, TRAINING, TRANSFER, WITHIN)  # noqa: F401 (TARGET: the doctests)
-
-
-@dataclass(frozen=True)
-class Normalisation:
-    """A `--normalise` value, read once at the edge (`parse`): the kind, and for per-speaker statistics the clips per
-    speaker they use (None: all).
-
-    >>> Normalisation.parse("per-speaker:16"), Normalisation.parse("training").text
-    (Normalisation(kind='per-speaker', clips=16), 'training')
-    >>> Normalisation.parse("per-speaker:8").label
-    'per-speaker normalisation on 8 clips'
-    >>> Normalisation.parse("per-corpus:8")
-    Traceback (most recent call last):
-    featbench.errors.FeatbenchError: --normalise per-corpus:8: choose training, per-corpus, per-speaker or per-speaker:K (the statistics of K >= 2 clips per speaker)
-    """
-
-    kind: str = TRAINING
-    clips: int | None = None
-
-    @classmethod
-    def parse(cls, value: str | Normalisation) -> Normalisation:
-        """A Normalisation of its text ('training', 'per-corpus', 'per-speaker', 'per-speaker:K'), or a one-line error."""
-        if isinstance(value, Normalisation):
-            return value
-        kind, colon, clips = str(value).partition(":")
-        if kind not in NORMALISATIONS or (colon and (kind != PER_SPEAKER or not is_whole(clips) or int(clips) < 2)):
-            raise FeatbenchError(f"--normalise {value}: choose {', '.join(NORMALISATIONS)} or {PER_SPEAKER}:K (the "
-                                 "statistics of K >= 2 clips per speaker)")
-        return cls(kind, int(clips) if colon else None)
-
-    @property
-    def text(self) -> str:
-        """As `--normalise` takes it."""
-        return self.kind + (f":{self.clips}" if self.clips is not None else "")
-
-    @property
-    def label(self) -> str:
-        """As a display name says it ('per-corpus normalisation', 'per-speaker normalisation on 8 clips')."""
-        return f"{self.kind} normalisation" + (f" on {self.clips} clips" if self.clips is not None else "")
+from featbench.protocol.normalisation import Normalisation
+from featbench.results.columns import (CLEAN, CONFOUNDED, CROSS, PER_CORPUS, PER_SPEAKER, SETUP_COLUMNS, SOURCE,  # noqa: F401 (PER_CORPUS, PER_SPEAKER, TARGET: the doctests)
+                                       TARGET, TRANSFER, WITHIN)
 
 
 def _family_and_choice(view: str) -> tuple[str, str]:
@@ -105,7 +65,7 @@ class Setup:
     @property
     def per_speaker(self) -> bool:
         """Whether each speaker was standardised on their own clips (a protocol of its own)."""
-        return self.normalisation.kind == PER_SPEAKER
+        return self.normalisation.per_speaker
 
     @property
     def protocol(self) -> tuple[bool, bool, str]:
@@ -125,7 +85,7 @@ class Setup:
     @property
     def normalisation_label(self) -> str:
         """'per-speaker normalisation on 8 clips', '... , speakers confounded'; empty on the training rows."""
-        if self.normalisation.kind == TRAINING:
+        if self.normalisation.on_training_rows:
             return ""
         return self.normalisation.label + (f", {CONFOUNDED}" if self.confounded else "")
 
@@ -133,7 +93,7 @@ class Setup:
     def label(self) -> str:
         """The display name: the view, then in brackets what differs from training within one corpus."""
         tags = ([f"{'+' if self.design == TRANSFER else 'from '}{self.other}"] if self.design != WITHIN else []) + (
-            [self.normalisation_label] if self.normalisation.kind != TRAINING else []) + (
+            [self.normalisation_label] if not self.normalisation.on_training_rows else []) + (
             [f"validated on {self.validation}"] if self.validation != SOURCE else []) + (
             [self.condition_label] if self.train_condition != CLEAN else [])
         return f"{self.view} [{', '.join(tags)}]" if tags else self.view
@@ -148,7 +108,7 @@ class Setup:
     def within(self) -> Setup:
         """The same view and normalisation trained within the tested corpus (what a transfer entry is compared
         with); per-corpus normalisation needs two corpora, so its counterpart is normalised on the training rows."""
-        plain = Normalisation() if self.normalisation.kind == PER_CORPUS else self.normalisation
+        plain = Normalisation() if self.normalisation.per_corpus else self.normalisation
         return Setup(self.view, normalisation=plain, confounded=self.confounded, train_condition=self.train_condition)
 
     def columns(self) -> dict:

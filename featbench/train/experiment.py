@@ -11,7 +11,7 @@ from pathlib import Path
 
 from featbench.errors import FeatbenchError
 from featbench.protocol.conditions import CLEAN
-from featbench.results import PER_CORPUS, PER_SPEAKER, TRAINING, Normalisation
+from featbench.results import PER_CORPUS, Normalisation
 from featbench.store.tables import corpus_name
 from featbench.train.conditions import ConditionPlan
 from featbench.train.grid import FUSION, SEQUENCE, SEQUENCE_MODELS
@@ -49,7 +49,7 @@ class Experiment:
     def __post_init__(self):
         self.normalisation = Normalisation.parse(self.normalisation)  # its text ('per-speaker:8') also taken
         if self.per_corpus:
-            if self.normalisation.kind not in (TRAINING, PER_CORPUS):
+            if self.normalisation.per_speaker:
                 raise FeatbenchError(f"per_corpus=True and normalisation='{self.normalisation.text}' disagree; give one")
             self.normalisation = Normalisation(PER_CORPUS)
         self.conditions = ConditionPlan.of(self.train_condition, self.test_conditions)  # refused here, in one line
@@ -93,13 +93,12 @@ def design_of(exp: Experiment) -> tuple[Path, Path | None, Design]:
     if exp.test_store is not None and exp.add_store is not None:
         raise FeatbenchError("--test-store and --add-store exclude each other: train on one corpus and test on another, "
                              "or add one corpus to another's training data")
-    kind = exp.normalisation.kind
     other = exp.test_store if exp.test_store is not None else exp.add_store
     if exp.validate_on is not None and exp.validate_on not in VALIDATE_ON:
         raise FeatbenchError(f"--validate-on {exp.validate_on}: choose {' or '.join(VALIDATE_ON)}")
     _check_conditions(exp, other)
     if other is None:
-        if kind == PER_CORPUS and exp.conditions.clean:
+        if exp.normalisation.per_corpus and exp.conditions.clean:
             raise FeatbenchError("per-corpus normalisation needs a second corpus (--test-store or --add-store) or a "
                                  "recording condition (--train-condition, --test-condition: each standardised on its own)")
         if exp.validate_on is not None:
@@ -125,7 +124,7 @@ def _check_conditions(exp: Experiment, other) -> None:
     said = f"--train-condition {plan.training.text} --test-condition {','.join(c.text for c in plan.tests)}"
     if other is not None:
         raise FeatbenchError(f"{said}: recording conditions take one store; drop --test-store/--add-store")
-    if exp.normalisation.kind == PER_SPEAKER:
+    if exp.normalisation.per_speaker:
         raise FeatbenchError(f"{said}: per-speaker normalisation is not run under recording conditions; use --normalise "
                              "training or per-corpus (each condition standardised on its own statistics)")
     stray = [c for c in exp.classifiers if c in SEQUENCE_MODELS]

@@ -22,7 +22,7 @@ import pandas as pd
 from featbench.device import CPU, Device
 from featbench.worker_process import worker_index
 from featbench.row_kinds import RowKind
-from featbench.train.entry import fit_entry
+from featbench.train.fit_task import fit_task, task_rows
 from featbench.train.protocol import Fold
 from featbench.train.transfer import Design
 from featbench.train.views import WEIGHTED, View
@@ -204,23 +204,19 @@ def _rows(context: TaskContext, task: GridTask) -> list[dict]:
         mixed_matrix(view.matrices, data.conditions.training, table["id"], task.seed)
     rows = []
     for budget in task.budgets:
-        train_ids, counted = data.design.training_ids(table, task.fold, budget, task.seed)
-        fit_ids, val_ids = data.design.validation_ids(table, task.fold, train_ids, task.seed)
-        if set(train_ids + val_ids) & set(table["id"][test_mask]):  # never: a bug
-            raise RuntimeError(f"fold {task.fold.index}: test utterances among the training or validation ones")
-        train_rows, fit_rows, val_rows = ([index[u] for u in ids] for ids in (train_ids, fit_ids, val_ids))
-        start = time.perf_counter()
         with ConvergenceCount() as stopped:
             if sequence:
-                model, choice, selection = _fit_sequence(task.classifier, inputs, y, train_rows, fit_rows, val_rows, data,
-                                                         view, task.seed, context.device)
-            else:
-                model = fit_entry(task.classifier, view.view, inputs, y, train_rows, fit_rows, val_rows, task.seed,
-                                  bool(data.target), data.design.held_out, context.device)
+                picked, start = task_rows(data, task.fold, budget, task.seed), time.perf_counter()
+                model, choice, selection = _fit_sequence(task.classifier, inputs, y, picked.train_rows, picked.fit_rows,
+                                                         picked.val_rows, data, view, task.seed, context.device)
+                fit_s = time.perf_counter() - start
+            else:  # the one fit task `featbench fit` runs too
+                done = fit_task(data, view, task.classifier, task.fold, budget, task.seed, context.device, inputs)
+                model, picked, fit_s = done.fitted, done.rows, done.fit_seconds
                 choice, selection = model.choice, model.selection
-        fit_s = time.perf_counter() - start
         selection += stopped.said()
-        fitted = {"budget": str(budget), "n_train": len(train_ids),  # examples_per_class counts utterances for a target
+        counted = picked.counted
+        fitted = {"budget": str(budget), "n_train": len(picked.train_ids),  # examples_per_class counts a target's utterances
                   "examples_per_class": len(counted) if data.target else len(counted) / len(data.labels),
                   "hparams": json.dumps(choice.hparams, sort_keys=True), "hp_selection": selection,
                   "fit_seconds": round(fit_s, 4), "val_ua": "" if choice.val_ua is None else round(choice.val_ua, 6),

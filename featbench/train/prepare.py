@@ -17,7 +17,6 @@ import pandas as pd
 
 from featbench.corpus.balance import FLAG
 from featbench.errors import FeatbenchError
-from featbench.results import PER_CORPUS, PER_SPEAKER
 from featbench.row_kinds import RowKind
 from featbench.store.tables import corpus_name
 from featbench.store.timings import feature_costs
@@ -28,8 +27,7 @@ from featbench.train.protocol import Fold, check_budgets, check_budgets_fit, che
 from featbench.train.speaker_stats import per_speaker_matrix
 from featbench.train.target import describe
 from featbench.train.shared_clips import check_disjoint
-from featbench.train.transfer import (CROSS, TARGET, Design, check_labels, check_same_features, combine,
-                                      standardise_within)
+from featbench.train.transfer import CROSS, TARGET, Design, check_labels, check_same_features, combine
 from featbench.train.views import AUTO, WEIGHTED, resolve_views
 from featbench.protocol.conditions import stored_name
 from featbench.train.conditions import ConditionPlan, check_leakage, check_store, view_under
@@ -83,11 +81,11 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
 
 def _check_normalisation(exp: Experiment, design: Design, classifiers: list[str], two_stores: bool) -> None:
     """One-line errors for a normalisation or a second store the classifier entries cannot take."""
-    normalisation = design.normalisation.kind
-    if exp.allow_confounded_speakers and normalisation != PER_SPEAKER:
+    per_speaker = design.normalisation.per_speaker
+    if exp.allow_confounded_speakers and not per_speaker:
         raise FeatbenchError(f"{FLAG} permits per-speaker normalisation of speakers dominated by one class; give it with "
                              "--normalise per-speaker (or per-speaker:K)")
-    if normalisation == PER_SPEAKER and any(c in SEQUENCE_MODELS for c in classifiers):
+    if per_speaker and any(c in SEQUENCE_MODELS for c in classifiers):
         raise FeatbenchError(f"per-speaker normalisation applies to pooled features; the {SEQUENCE} and {FUSION} models "
                              "read frames (use the utterance-level classifiers, or --normalise training)")
     if two_stores and any(c in SEQUENCE_MODELS for c in classifiers):
@@ -188,9 +186,9 @@ def _view_matrix(view, table: pd.DataFrame, sides: list[Side], design: Design, e
         X = pooled_matrix(view, sides[0].sets, sides[0].ids, sides[0].cache)
     else:
         X = np.vstack([pooled_matrix(view, side.sets, side.ids, side.cache) for side in sides])
-    if design.normalisation.kind == PER_CORPUS:
-        X = standardise_within(X, table["part"].to_numpy() if "part" in table else np.zeros(len(X), dtype=np.int8))
-    if design.normalisation.kind == PER_SPEAKER:
+    if design.normalisation.per_corpus:
+        X = design.normalisation.apply(X, table["part"].to_numpy() if "part" in table else np.zeros(len(X), dtype=np.int8))
+    if design.normalisation.per_speaker:
         return per_speaker_matrix(X, view, table["speaker"].astype(str), sides, exp, notes)
     return X, False
 

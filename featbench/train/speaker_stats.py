@@ -14,7 +14,6 @@ import numpy as np
 from featbench.corpus.balance import FLAG, SpeakerBalance, speaker_balance
 from featbench.errors import FeatbenchError
 from featbench.train.pooling import pooled_matrix
-from featbench.train.transfer import standardise_within
 
 
 def per_speaker_matrix(X: np.ndarray, view, speakers, sides: list, exp, notes: list[str]) -> tuple[np.ndarray, bool]:
@@ -32,7 +31,7 @@ def per_speaker_matrix(X: np.ndarray, view, speakers, sides: list, exp, notes: l
             notes += check_balance(side.store, balance, exp.allow_confounded_speakers, notes)
         confounded = any(balance.confounded for *_, balance in reference)
     known = np.concatenate([r[1] for r in reference])
-    X = standardise_within(X, speakers.to_numpy(), np.vstack([r[0] for r in reference]), known)
+    X = exp.normalisation.apply(X, speakers.to_numpy(), np.vstack([r[0] for r in reference]), known)
     notes += speaker_notes(view.name, known, speakers, clips, notes)
     return X, confounded
 

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 
 from featbench.errors import FeatbenchError
+from featbench.protocol.normalisation import standardise_within  # noqa: F401 (re-exported: its home is the protocol)
 from featbench.results import (CROSS, PER_CORPUS, SOURCE, TARGET, TRANSFER, VALIDATIONS, WITHIN, Normalisation,  # noqa: F401 (PER_CORPUS, TRANSFER: re-exported, and the doctests)
                                Setup)
 from featbench.train.protocol import Fold, budget_subset, validation_split
@@ -136,23 +137,3 @@ def check_same_features(family: str, metas: tuple, names: tuple[str, str]) -> No
     if metas[0].config_hash != metas[1].config_hash:
         raise FeatbenchError(f"'{family}' was extracted differently in {names[0]} (config {metas[0].config_hash}) and "
                              f"{names[1]} (config {metas[1].config_hash}); extract both with the same options and versions")
-
-
-def standardise_within(X: np.ndarray, keys: np.ndarray, reference: np.ndarray | None = None,
-                       reference_keys: np.ndarray | None = None) -> np.ndarray:
-    """Each row of X standardised with the mean and std of the `reference` rows that share its key (a corpus, a
-    speaker); the reference is X itself by default. Constant columns are only centred.
-
-    >>> standardise_within(np.array([[1.0], [3.0], [10.0], [30.0]]), np.array(["a", "a", "b", "b"])).ravel().tolist()
-    [-1.0, 1.0, -1.0, 1.0]
-    >>> standardise_within(np.array([[4.0]]), np.array(["a"]), np.array([[1.0], [3.0]]), np.array(["a", "a"])).ravel().tolist()
-    [2.0]
-    """
-    if reference is None:
-        reference, reference_keys = X, keys
-    out = np.empty_like(X, dtype=np.float32)
-    for key in np.unique(keys):
-        rows, ref = keys == key, reference[reference_keys == key]
-        mean, std = ref.mean(0), ref.std(0)
-        out[rows] = (X[rows] - mean) / np.where(std > 0, std, 1.0)
-    return out
