@@ -207,3 +207,14 @@ def test_a_blank_condition_cell_is_one_error_line_and_an_empty_one_is_clean():
         check_rows("r.csv", rows)
     with pytest.raises(FeatbenchError, match="test_condition is ' ', blank"):
         analysed(rows)
+
+
+def test_a_matched_entry_tested_only_under_its_own_condition_fills_the_matched_column(tmp_path):
+    clean = condition_rows({"white:10": {"egemaps": 0.2, "whisper": 0.05}})
+    matched = condition_rows({"white:10": {"egemaps": 0.05, "whisper": 0.02}}, train="white:10")
+    matched = matched[matched["test_condition"] == "white:10"]  # as `--test-condition white:10` alone writes it
+    a = analysed(pd.concat([clean, matched], ignore_index=True))
+    table = next(b for b in build_report(a, tmp_path, figures=False).section("robustness").blocks
+                 if getattr(b, "id", "") == "robustness-matched")
+    row = next(r for r in table.rows if r[0].text.startswith("egemaps") and r[1].text == "white:10")
+    assert row[2].text and row[3].text  # mismatched and matched both filled

@@ -120,8 +120,10 @@ def compare_drops(entry: Drop, baseline: Drop, bounds: tuple[float, float] = (0.
 
 
 def full_budget(rows: pd.DataFrame, family: str, classifier: str) -> str | None:
-    """The entry's largest budget (by examples per class) among its clean-test rows; None without any."""
-    part = rows[(rows["family"] == family) & (rows["classifier"] == classifier) & (rows[TEST] == CLEAN)]
+    """The entry's largest budget (by examples per class) among its clean-test rows, or among all its rows where it was
+    never tested clean (an entry trained and tested under one condition: matched); None without any row."""
+    mine = rows[(rows["family"] == family) & (rows["classifier"] == classifier)]
+    part = mine[mine[TEST] == CLEAN] if (mine[TEST] == CLEAN).any() else mine
     return budget_order(part)[-1] if len(part) else None
 
 
