@@ -4,7 +4,7 @@
   README) joins the site under the same path, so a page links ``results/ravdess/8class/report.md``.
 - ``on_page_markdown``: a line ``<!-- include PATH#SECTION -->`` is replaced by that section of a Markdown file
   (PATH from the repository root; the lines under ``## SECTION`` up to the next ``## ``; no ``#SECTION``: the
-  whole file but its ``# title``). A last word ``entries`` keeps, of its tables, only the header and the rows
+  whole file but its ``# title``; ``#SECTION``: the ``### SECTION`` subsection). A last word ``entries`` keeps, of its tables, only the header and the rows
   that mark an entry in bold; ``bullets`` keeps only its bullet lines; ``table`` only its first table. A missing
   file or section, or nothing left to include, stops the build.
 """
@@ -40,11 +40,12 @@ def include(path: str, section: str | None = None, mode: str | None = None) -> s
         raise FileNotFoundError(f"docs include: {path} does not exist")
     lines = source.read_text().splitlines()
     if section:
-        heading = f"## {section}"
+        level = 2 + len(section) - len(section.lstrip("#"))  # '#Name': the ### subsection Name
+        heading = "#" * level + " " + section.lstrip("#")
         if heading not in lines:
             raise ValueError(f"docs include: {path} has no section {heading!r}")
         start = lines.index(heading) + 1
-        end = next((i for i in range(start, len(lines)) if lines[i].startswith("## ")), len(lines))
+        end = next((i for i in range(start, len(lines)) if _heading_level(lines[i]) in range(1, level + 1)), len(lines))
         lines = lines[start:end]
     elif lines and lines[0].startswith("# "):
         lines = lines[1:]
@@ -60,6 +61,12 @@ def include(path: str, section: str | None = None, mode: str | None = None) -> s
     if not text:
         raise ValueError(f"docs include: nothing to include from {path}#{section or ''} {mode or ''}")
     return text
+
+
+def _heading_level(line: str) -> int:
+    """How many '#' open a Markdown heading line (0: not a heading)."""
+    hashes = len(line) - len(line.lstrip("#"))
+    return hashes if hashes and line[hashes:hashes + 1] == " " else 0
 
 
 def _table_row(line: str) -> bool:
