@@ -10,6 +10,7 @@ import pandas as pd
 
 # NORMALISATIONS: how features are standardised before a classifier sees them (`train --normalise`): a protocol kind
 # (featbench.protocol.normalisation), written to rows by value (columns `normalisation`, `normalisation_clips`)
+from featbench.protocol.designs import CROSS, DESIGNS, SOURCE, TARGET, TRANSFER, VALIDATIONS, WITHIN  # noqa: F401 (re-exported)
 from featbench.protocol.normalisation import NORMALISATIONS, PER_CORPUS, PER_SPEAKER, TRAINING  # noqa: F401
 
 LEGACY_COLUMNS = [
@@ -90,16 +91,6 @@ def row_key(row: dict) -> tuple[str, ...]:
     """
     return tuple(str(row[c]) for c in KEY)
 
-
-WITHIN, CROSS, TRANSFER = "within", "cross", "transfer"
-DESIGNS = (WITHIN, CROSS, TRANSFER)
-"""Where a row's training utterances come from (column `design`): one corpus; the other corpus only (tested on
-this corpus's folds); this corpus's budget plus every utterance of the other (train.transfer)."""
-
-SOURCE, TARGET = "source", "target"
-VALIDATIONS = (SOURCE, TARGET)
-"""Where a row's choices were validated (column `validation`): held-out speakers of the training side, or (two
-corpora, `train --validate-on target`) the target corpus's speakers outside the test fold."""
 
 CONFOUNDED = "speakers confounded"
 """The tag of entries whose per-speaker statistics came from speakers dominated by one class (corpus.balance)."""

@@ -25,20 +25,17 @@ proportional per bin).
 """
 from __future__ import annotations
 
-import zlib
-
 import numpy as np
 import pandas as pd
 
 from featbench.errors import FeatbenchError
 from featbench.options import is_whole, parse_int
+from featbench.protocol.budgets import ALL, VALUE, budget_subset, validation_split  # noqa: F401 (re-exported: their home is the protocol)
 from featbench.train.folds import Fold, check_folds, default_n_folds, make_folds, per_fold_test_clips
-from featbench.train.target import VALUE
 
 __all__ = ["ALL", "Fold", "budget_subset", "check_budgets", "check_budgets_fit", "check_folds", "check_seeds", "default_n_folds",
            "make_folds", "parse_budgets", "parse_seeds", "validation_split"]
 
-ALL = "all"
 MAX_SEED = 2 ** 32 - 1  # the largest seed numpy's RandomState (and so scikit-learn) takes
 
 
@@ -187,64 +184,3 @@ def check_seeds(seeds: list[int]) -> list[int]:
     if repeated:
         raise FeatbenchError(f"seed {repeated[0]} is given twice; each seed once")
     return list(seeds)
-
-
-def _class_order(ids: np.ndarray, label: str, seed: int, fold: int) -> np.ndarray:
-    rng = np.random.default_rng([seed, fold, zlib.crc32(label.encode())])
-    ordered = np.sort(ids)  # independent of table order
-    return ordered[rng.permutation(len(ordered))]
-
-
-def budget_subset(table: pd.DataFrame, fold: Fold, budget: int | str, seed: int) -> list[str]:
-    """Ids of the training subset: `budget` per class (a count, a fraction of the class, or all) from the
-    fold's training groups; `budget` utterances (or a fraction of them) for a dimensional target."""
-    train = table[~fold.test_mask(table)]
-    if VALUE in train:
-        return _utterance_subset(train, fold, budget, seed)
-    chosen = []
-    for label, part in sorted(train.groupby("label"), key=lambda kv: kv[0]):
-        order = _class_order(part["id"].to_numpy(), str(label), seed, fold.index)
-        if isinstance(budget, float):  # a fraction of this class's training pool: still nested and stratified
-            order = order[:max(1, int(round(budget * len(order))))]
-        elif budget != ALL:
-            if budget > len(order):
-                raise FeatbenchError(
-                    f"budget {budget} per class is larger than class '{label}' in the training groups of fold "
-                    f"{fold.index} ({len(order)} utterances); use at most {len(order)} or 'all'"
-                )
-            order = order[:budget]
-        chosen.extend(order.tolist())
-    return chosen
-
-
-def _utterance_subset(train: pd.DataFrame, fold: Fold, budget, seed: int) -> list[str]:
-    """The first `budget` utterances of one order that interleaves every bin's seeded order: the k-th of a bin
-    of n sits at (k + 0.5) / n (ties in bin order), so each prefix is stratified and the subsets are nested."""
-    keyed = []
-    for b, (label, part) in enumerate(sorted(train.groupby("label"), key=lambda kv: kv[0])):
-        order = _class_order(part["id"].to_numpy(), str(label), seed, fold.index)
-        keyed += [((k + 0.5) / len(order), b, u) for k, u in enumerate(order.tolist())]
-    order = [u for *_, u in sorted(keyed)]
-    if isinstance(budget, float):
-        return order[:max(1, int(round(budget * len(order))))]
-    if budget != ALL and budget > len(order):
-        raise FeatbenchError(f"budget {budget} utterances is larger than the training groups of fold {fold.index} "
-                             f"({len(order)} utterances); use at most {len(order)} or 'all'")
-    return order if budget == ALL else order[:budget]
-
-
-def validation_split(table: pd.DataFrame, ids: list[str], seed: int, fraction: float = 0.25) -> tuple[list[str], list[str]]:
-    """Split training ids into (fit, validation) by group: validation speakers never appear in fit.
-
-    Returns ([], []) when fewer than 2 groups are available (no held-out selection possible).
-    """
-    part = table.set_index("id").loc[ids]
-    groups = np.array(sorted(part["group"].unique()))
-    if len(groups) < 2:
-        return [], []
-    rng = np.random.default_rng([seed, 7919])
-    n_val = max(1, int(round(fraction * len(groups))))
-    val_groups = set(rng.permutation(groups)[:n_val])
-    in_val = part["group"].isin(val_groups).to_numpy()
-    ids_arr = np.asarray(ids)
-    return ids_arr[~in_val].tolist(), ids_arr[in_val].tolist()

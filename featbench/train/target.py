@@ -27,8 +27,8 @@ import numpy as np
 import pandas as pd
 
 from featbench.errors import FeatbenchError
+from featbench.protocol.budgets import VALUE  # noqa: F401 (the float column of the target's values; re-exported)
 
-VALUE = "_target"  # the float column of the target's values in a training table
 BINS = 4  # quantile bins (quartiles) of the target, the classes of folds and budget strata
 
 
