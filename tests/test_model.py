@@ -163,6 +163,29 @@ def test_corrupt_clip_is_listed_and_the_others_labelled(egemaps_model, demo_corp
     assert set(out["predicted"]) <= {"angry", "happy", "neutral", "sad"}
 
 
+def test_saved_model_is_read_once_as_load_model_reads_it(demo_store, tmp_path):
+    """After save, the fitted model's typed manifest (what `fit`'s summary reads) is the one load_model reads from
+    the bytes written, holdout and its condition included."""
+    result = fit_model(FitSpec.of(demo_store, "egemaps-func", "logreg", budget=2, holdout_fold=1))
+    result.model.save(tmp_path / "m")
+    saved, loaded = result.model.record, load_model(tmp_path / "m").record
+    assert saved == loaded and saved.training.holdout.condition == "clean"
+    assert saved.training.holdout.ua == result.holdout_ua
+    assert f"UA {result.holdout_ua:.1%} on {saved.training.holdout.test_utterances} utterances" in result.summary("m")
+
+
+@pytest.mark.parametrize("condition, needle", [
+    ("white:abc", "field 'training.holdout.condition'"), ("white:20.0", "is not written as featbench writes it")])
+def test_holdout_condition_is_checked_when_the_manifest_is_read(egemaps_model, condition, needle):
+    from featbench.model.manifest import Manifest
+
+    document = json.loads((egemaps_model / "manifest.json").read_text())
+    document["training"]["holdout"] = {"fold": 0, "n_folds": 2, "test_groups": ["g"], "test_utterances": 4, "ua": 0.5,
+                                       "condition": condition}
+    with pytest.raises(FeatbenchError, match=needle):
+        Manifest.of(document, "manifest.json")
+
+
 @pytest.fixture(scope="module")
 def per_speaker_model(demo_store, tmp_path_factory) -> Path:
     """A logreg on egemaps-func of the demo store, fitted with per-speaker normalisation."""

@@ -23,7 +23,8 @@ from pathlib import Path
 
 from featbench.errors import FeatbenchError
 from featbench.model.folder import FORMAT, FORMAT_VERSION, Model, view_dict
-from featbench.protocol.normalisation import TRAINING, Normalisation
+from featbench.protocol.conditions import CLEAN
+from featbench.protocol.normalisation import Normalisation
 from featbench.train.protocol import ALL, Fold, check_budgets, check_seeds
 from featbench.train.runner import Experiment
 
@@ -55,28 +56,30 @@ class FitResult:
     holdout_ua: float | None = None
 
     def summary(self, folder: str | Path) -> str:
-        m = self.model.manifest
-        choice, training, holdout = m["choice"], m["training"], m["training"]["holdout"]
-        chose = f"{choice['classifier']} {json.dumps(choice['hparams'], sort_keys=True)}"
-        if choice["layer"] is not None:
-            chose += f", layer {choice['layer']}"
-        if choice["layer_weights"]:
-            chose += ", layer weights " + " ".join(f"{w:.3f}" for w in choice["layer_weights"])
-        lines = [f"{folder}: {choice['entry']} on {m['view']['name']}: {chose} ({choice['selection']})",
-                 f"trained on {training['utterances']} utterances of {training['speakers']} speakers (budget "
-                 f"{training['budget']}, seed {training['seed']}); classes: {', '.join(m['labels'])}"]
-        if not Normalisation.parse(training.get("normalisation", TRAINING)).on_training_rows:
-            lines.append(f"normalisation: {training['normalisation']} (predict standardises each speaker on the clips "
+        """What was fitted, on what, and its held-out UA, read from the saved model's typed manifest
+        (`Model.record`: the parser `load_model` reads manifest.json with)."""
+        m = self.model.record
+        choice, training, holdout = m.choice, m.training, m.training.holdout
+        chose = f"{choice.classifier} {json.dumps(choice.hparams, sort_keys=True)}"
+        if choice.layer is not None:
+            chose += f", layer {choice.layer}"
+        if choice.layer_weights:
+            chose += ", layer weights " + " ".join(f"{w:.3f}" for w in choice.layer_weights)
+        lines = [f"{folder}: {choice.entry} on {m.view.name}: {chose} ({choice.selection})",
+                 f"trained on {training.utterances} utterances of {training.speakers} speakers (budget "
+                 f"{training.budget}, seed {training.seed}); classes: {', '.join(m.labels)}"]
+        if not Normalisation.parse(training.normalisation).on_training_rows:
+            lines.append(f"normalisation: {training.normalisation} (predict standardises each speaker on the clips "
                          "it is given of them: give it several clips per speaker, with --layout or --speaker)"
                          + ("; run with --confounded-ok: most speakers' clips are dominated by one class"
-                            if training.get("speakers_confounded_ok") else ""))
-        if training.get("condition", "clean") != "clean":
-            lines.append(f"recording condition: {training['condition']} (the training and validation clips were heard "
+                            if training.speakers_confounded_ok else ""))
+        if training.condition != CLEAN:
+            lines.append(f"recording condition: {training.condition} (the training and validation clips were heard "
                          "under it)")
         if holdout is not None:
-            under = "" if holdout.get("condition", "clean") == "clean" else f" under {holdout['condition']}"
-            lines.append(f"held out: fold {holdout['fold']} of {holdout['n_folds']} ({' '.join(holdout['test_groups'])}): "
-                         f"UA {holdout['ua']:.1%} on {holdout['test_utterances']} utterances{under}")
+            under = "" if holdout.condition == CLEAN else f" under {holdout.condition}"
+            lines.append(f"held out: fold {holdout.fold} of {holdout.n_folds} ({' '.join(holdout.test_groups)}): "
+                         f"UA {holdout.ua:.1%} on {holdout.test_utterances} utterances{under}")
         return "\n".join(lines)
 
 

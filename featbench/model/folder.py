@@ -107,7 +107,9 @@ class Model:
 
     def save(self, folder: str | Path) -> Path:
         """Write the folder (new, empty, or an earlier model folder, which is replaced); the manifest goes last,
-        so a folder whose writing was interrupted has none and is refused by `load_model`."""
+        so a folder whose writing was interrupted has none and is refused by `load_model`. The manifest is read
+        back through `Manifest.of` before it is written (a fitted model never writes one `load_model` refuses), and
+        `record` is then the typed manifest of the bytes written."""
         folder = check_writable(folder)
         folder.mkdir(parents=True, exist_ok=True)
         for name in (MANIFEST, CLASSIFIER, "classifier.joblib", WEIGHTING):  # and format 1's classifier
@@ -122,8 +124,10 @@ class Model:
         self.manifest = {**self.manifest, "files": files}
         tmp = folder / f"{MANIFEST}.tmp{os.getpid()}"
         text = (json.dumps(self.manifest, indent=2, sort_keys=False) + "\n").encode()
+        record = Manifest.of(json.loads(text), folder / MANIFEST)  # read as load_model reads it, before it is written
         tmp.write_bytes(text)
         os.replace(tmp, folder / MANIFEST)
+        self.manifest, self._record = record.document, record  # the saved document, typed once
         self.fingerprint = hashlib.sha256(text).hexdigest()[:12]
         return folder
 

@@ -59,6 +59,7 @@ class Holdout:
     test_groups: tuple[str, ...]
     test_utterances: int
     ua: float
+    condition: str = "clean"  # the recording condition its test clips were heard under (older manifests: clean)
 
 
 @dataclass(frozen=True)
@@ -148,25 +149,28 @@ class Manifest:
                      bool(training.get("speakers_confounded_ok", False)),
                      None if holdout is None else Holdout(holdout["fold"], holdout["n_folds"],
                                                           tuple(holdout["test_groups"]), holdout["test_utterances"],
-                                                          holdout["ua"]), _condition(training, source)),
+                                                          holdout["ua"], _condition(holdout, "training.holdout", source)),
+                     _condition(training, "training", source)),
             (files["classifier"]["path"], files["classifier"]["sha256"]),
             None if weighting is None else Weighting(weighting["path"], weighting["sha256"], weighting["n_layers"],
                                                      weighting["l2"], weighting["max_iter"]),
             document)
 
 
-def _condition(training: dict, source) -> str:
-    """The training condition's canonical text ('clean' where the manifest predates conditions); one line for a
-    condition featbench cannot read."""
+def _condition(record: dict, where: str, source) -> str:
+    """The canonical text of `record`'s condition (the training condition of `training`, multi-condition
+    included; the test condition of `training.holdout`), 'clean' where the manifest predates conditions; one line
+    for a condition featbench cannot read or does not write that way."""
+    from featbench.protocol.conditions import parse_condition
     from featbench.protocol.multi import parse_training_condition
 
-    text = training.get("condition", "clean")
+    text = record.get("condition", "clean")
     try:
-        canonical = parse_training_condition(text).text
+        canonical = (parse_training_condition if where == "training" else parse_condition)(text).text
     except FeatbenchError as err:
-        raise FeatbenchError(f"{source}: field 'training.condition' {err}") from None
+        raise FeatbenchError(f"{source}: field '{where}.condition' {err}") from None
     if canonical != text:
-        raise FeatbenchError(f"{source}: field 'training.condition' '{text}' is not written as featbench writes it "
+        raise FeatbenchError(f"{source}: field '{where}.condition' '{text}' is not written as featbench writes it "
                              f"('{canonical}')")
     return text
 
