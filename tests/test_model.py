@@ -18,7 +18,7 @@ from featbench.cli import EXIT_PARTIAL, app
 from featbench.errors import FeatbenchError
 from featbench.model import FitSpec, fit_model, load_model
 from featbench.model.features import view_matrix
-from featbench.results import labels
+from featbench.results import Setup, labels
 from featbench.train.runner import Experiment, prepare_grid, run_training
 from tests.conftest import SHARED
 from tests.test_faults import _assert_one_line_error
@@ -73,7 +73,7 @@ def test_saved_model_predicts_in_a_fresh_process_as_in_memory(hubert, tmp_path):
     model = result.model
     model.save(tmp_path / "model")
     data, *_ = prepare_grid(Experiment(store, ["fairseq@weighted"], ["logreg"], ["all"], [0]))
-    pred, proba = model.predict(data.views["fairseq@weighted"].X)
+    pred, proba = model.predict(data.views[Setup("fairseq@weighted")].X)
     assert proba.shape == (16, 4) and np.allclose(proba.sum(axis=1), 1.0)
     manifest = json.loads((tmp_path / "model" / "manifest.json").read_text())
     assert manifest["files"]["layer_weighting"]["n_layers"] == 3 and len(manifest["choice"]["layer_weights"]) == 3

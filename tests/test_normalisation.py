@@ -12,10 +12,16 @@ from typer.testing import CliRunner
 
 from featbench.cli import app
 from featbench.errors import FeatbenchError
+from featbench.results import Normalisation, Setup
 from featbench.train.runner import Experiment, prepare_grid, run_training
 from tests.conftest import store_copy_with
 
 PS = " [per-speaker normalisation]"
+
+
+def per_speaker(view: str, clips: int | None = None) -> Setup:
+    """The Setup that keys a per-speaker view in GridData.views (typed, never its display name)."""
+    return Setup(view, normalisation=Normalisation("per-speaker", clips))
 
 
 def _add_voice_family(store, dim=6, frames=10, shift=6.0, seed=0):
@@ -81,7 +87,7 @@ def test_statistics_cover_every_clip_of_the_speaker_and_read_no_label(voices, tm
     for uid in data.table.id:
         speaker_rows = pooled.loc[corpus.id[corpus.speaker == corpus.set_index("id").speaker[uid]]]
         expected.append((pooled.loc[uid] - speaker_rows.mean()) / speaker_rows.std(ddof=0))
-    np.testing.assert_allclose(data.views["voice" + PS].X, np.array(expected), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(data.views[per_speaker("voice")].X, np.array(expected), rtol=1e-4, atol=1e-5)
 
     shuffled = tmp_path / "shuffled"
     shutil.copytree(voices, shuffled)
@@ -94,7 +100,7 @@ def test_statistics_cover_every_clip_of_the_speaker_and_read_no_label(voices, tm
     assert (pd.read_csv(shuffled / "corpus.csv").label != corpus.label).any()
     a, *_ = prepare_grid(_exp(voices, families=["voice"], normalisation="per-speaker"))
     b, *_ = prepare_grid(_exp(shuffled, families=["voice"], normalisation="per-speaker"))
-    np.testing.assert_array_equal(a.views["voice" + PS].X, b.views["voice" + PS].X)
+    np.testing.assert_array_equal(a.views[per_speaker("voice")].X, b.views[per_speaker("voice")].X)
 
 
 def test_compare_keeps_the_protocols_apart_and_says_what_normalisation_saves(both_protocols, tmp_path):
@@ -124,10 +130,12 @@ def test_statistics_of_k_clips_per_speaker(voices):
 
     exp = _exp(voices, families=["voice", "egemaps-func"], normalisation="per-speaker:3")
     data, *_ = prepare_grid(exp)
-    assert set(data.views) == {"voice [per-speaker normalisation on 3 clips]", "egemaps-func [per-speaker normalisation on 3 clips]"}
-    X = data.views["voice [per-speaker normalisation on 3 clips]"].X
+    assert set(data.views) == {per_speaker("voice", 3), per_speaker("egemaps-func", 3)}  # typed keys, not display names
+    assert [s.label for s in data.views] == ["voice [per-speaker normalisation on 3 clips]",
+                                             "egemaps-func [per-speaker normalisation on 3 clips]"]
+    X = data.views[per_speaker("voice", 3)].X
     full, *_ = prepare_grid(_exp(voices, families=["voice"], normalisation="per-speaker"))
-    assert not np.allclose(X, full.views["voice" + PS].X, atol=1e-3)  # 3 clips are not all 8 of a speaker
+    assert not np.allclose(X, full.views[per_speaker("voice")].X, atol=1e-3)  # 3 clips are not all 8 of a speaker
     speakers = read_corpus(voices).set_index("id").speaker[data.table.id].to_numpy()
     for speaker in np.unique(speakers):  # exactly 3 rows per speaker were the reference: they alone have mean 0, std 1
         rows = X[speakers == speaker]
@@ -135,7 +143,7 @@ def test_statistics_of_k_clips_per_speaker(voices):
                 if np.allclose(rows[list(c)].mean(0), 0, atol=1e-4) and np.allclose(rows[list(c)].std(0), 1, atol=1e-3)]
         assert len(hits) == 1, speaker
     again, *_ = prepare_grid(_exp(voices, families=["voice"], normalisation="per-speaker:3", seeds=[5]))
-    np.testing.assert_array_equal(X, again.views["voice [per-speaker normalisation on 3 clips]"].X)
+    np.testing.assert_array_equal(X, again.views[per_speaker("voice", 3)].X)
 
 
 def test_a_speaker_with_one_clip_is_named_in_a_note(voices, tmp_path):

@@ -239,14 +239,15 @@ def _against_twins(pair: Pairing, setups: dict[str, Setup], corpus: str) -> tupl
     """(transfer: 'view [+other]' against 'view'; normalised: 'view [per-speaker ...]' against 'view'), each
     entry against its counterpart's full-data score."""
     transfer, normalised, names = [], [], pair.names
+    entry_of = {s: name for name, s in setups.items()}  # each counterpart found by its typed setup, not its words
     for family in pair.entries:
         setup = setups[family]
-        within = setup.within().label
+        within = entry_of.get(setup.within())
         if setup.design == TRANSFER and within in pair.entries and (eff := pair(family, within, -1)) is not None:
             other = setup.other + (f" ({setup.normalisation_label})" if not setup.normalisation.on_training_rows else "")
             transfer.append(Pair(family, within, eff, transfer_sentence(eff, other, corpus, names[within], pair.scale,
                                                                         (names[family], names[within]))))
-        plain = replace(setup, normalisation=Normalisation(), confounded=False).label
+        plain = entry_of.get(replace(setup, normalisation=Normalisation(), confounded=False))
         if setup.per_speaker and plain in pair.entries and (eff := pair(family, plain, -1)) is not None:
             normalised.append(Pair(family, plain, eff, transfer_sentence(eff, setup.normalisation_label, corpus,
                                                                           names[plain], pair.scale, (names[family], names[plain]))))

@@ -4,7 +4,7 @@
 worker builds lazily (sequences read from the store) and the device its torch models use (worker i of n GPUs:
 cuda:(i mod n), `featbench.device.Device.for_worker`), and lives only as long as the run.
 
->>> GridTask("fbank", "logreg", Fold(0, ("s1",), "leave-one-group-out"), 0, (8, "all")).budgets
+>>> GridTask(Setup("fbank"), "logreg", Fold(0, ("s1",), "leave-one-group-out"), 0, (8, "all")).budgets
 (8, 'all')
 """
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from featbench.device import CPU, Device
+from featbench.results import Setup
 from featbench.worker_process import worker_index
 from featbench.row_kinds import RowKind
 from featbench.train.fit_task import fit_task, task_rows
@@ -34,10 +35,11 @@ SEQUENCE_MODELS = (SEQUENCE, FUSION)
 
 @dataclass(frozen=True)
 class GridTask:
-    """Train `classifier` on `view` for one fold and seed, at every budget in `budgets`, once, and score every test
-    condition of `tests` (their canonical texts) with each fitted model."""
+    """Train `classifier` on `view` (the typed setup that keys GridData.views) for one fold and seed, at every
+    budget in `budgets`, once, and score every test condition of `tests` (their canonical texts) with each fitted
+    model."""
 
-    view: str
+    view: Setup
     classifier: str
     fold: Fold
     seed: int
@@ -54,7 +56,7 @@ class ViewData:
     config_hash: str
     rows: str
     X: np.ndarray | None = None
-    setup: object = None  # results.Setup: what its rows say of their training data (the runner writes its columns)
+    setup: Setup | None = None  # what its rows say of their training data (each row carries its columns)
     cost: dict = field(default_factory=dict)  # results.COST_COLUMNS of its features (store.timings.feature_costs)
     options: dict = field(default_factory=dict)  # each stored family's options (results.DETAIL_COLUMNS' family_options)
     matrices: dict = field(default_factory=dict)  # {condition text: utterance matrix under it} (train.conditions)
@@ -68,7 +70,7 @@ class GridData:
     store: Path
     table: pd.DataFrame
     labels: list[str]
-    views: dict[str, ViewData]
+    views: dict[Setup, ViewData]  # keyed by each view's typed setup (results.Setup), never by its display name
     protocol: dict
     budgets: tuple = ()
     seeds: tuple = ()
@@ -102,7 +104,7 @@ class TaskContext:
     sequences: dict = field(default_factory=dict)
     device: Device = CPU  # this worker's device (`data.device` for its worker number)
 
-    def sequences_of(self, name: str) -> list:
+    def sequences_of(self, name: Setup) -> list:
         """Per utterance: its frames (a single view) or a tuple of each part's frames (a combined view)."""
         if name not in self.sequences:
             self.sequences.clear()  # tasks come grouped by view: one view's frames in memory at a time
@@ -238,7 +240,7 @@ def _row(data: GridData, task: GridTask, view: ViewData, fitted: dict, test: str
     test_rows, speakers, genders = tested
     return {
         **data.protocol, "fold": task.fold.index, "test_groups": " ".join(task.fold.test_groups), "seed": task.seed,
-        **fitted, "n_test": len(test_rows), "family": task.view, "family_config_hash": view.config_hash,
+        **fitted, "n_test": len(test_rows), **view.setup.columns(), "family_config_hash": view.config_hash,
         "level": "sequence" if task.classifier in SEQUENCE_MODELS else "utterance", "classifier": task.classifier,
         **_scores(data, data.y[test_rows], pred, speakers, genders), "predict_seconds": predict_s,
         "featbench_version": __version__, **view.cost,

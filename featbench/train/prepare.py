@@ -17,6 +17,7 @@ import pandas as pd
 
 from featbench.corpus.balance import FLAG
 from featbench.errors import FeatbenchError
+from featbench.results import Setup
 from featbench.row_kinds import RowKind
 from featbench.store.tables import corpus_name
 from featbench.store.timings import feature_costs
@@ -131,9 +132,9 @@ def _folds_and_budgets(table: pd.DataFrame, design: Design, budgets: list | None
 
 
 def _grid_views(views: list, classifiers: list[str], table: pd.DataFrame, sides: list[Side], design: Design,
-                exp: Experiment, notes: list[str]) -> dict[str, ViewData]:
-    """{display name: ViewData} of every view: its utterance matrix (when an utterance-level classifier runs),
-    normalised as `design` says, and the Setup its rows carry."""
+                exp: Experiment, notes: list[str]) -> dict[Setup, ViewData]:
+    """{Setup: ViewData} of every view, keyed by the Setup its rows carry (display names are the report's): its
+    utterance matrix (when an utterance-level classifier runs), normalised as `design` says."""
     target, plan = sides[0], exp.conditions
     pooled_needed = any(c not in SEQUENCE_MODELS for c in classifiers)
     data_views = {}
@@ -149,7 +150,7 @@ def _grid_views(views: list, classifiers: list[str], table: pd.DataFrame, sides:
         setup = replace((replace(design, confounded=True) if confounded else design).setup(view.name),
                         train_condition=plan.training.text)
         cost = feature_costs(target.store, [target.sets[leaf.family] for leaf in first.leaves])
-        data_views[setup.label] = ViewData(view, "+".join(m.config_hash for m in metas), "+".join(m.rows for m in metas),
+        data_views[setup] = ViewData(view, "+".join(m.config_hash for m in metas), "+".join(m.rows for m in metas),
                                            matrices.get(plan.training.text), setup=setup, cost=cost,
                                            options={leaf.family: shown_options(m.config) for leaf, m in zip(view.leaves, metas)},
                                            matrices=matrices)

@@ -53,7 +53,7 @@ def _missing_tasks(data: GridData, folds: list, classifiers: list[str], done: se
     and scores the test conditions some budget still lacks (the runner keeps only the rows not yet there)."""
     tests = [c.text for c in data.conditions.tests]
     tasks = []
-    for name, view in data.views.items():
+    for setup, view in data.views.items():
         for classifier in classifiers:
             for fold in folds:
                 for seed in data.seeds:
@@ -62,7 +62,7 @@ def _missing_tasks(data: GridData, folds: list, classifiers: list[str], done: se
                     missing = [(b, t) for b in data.budgets for t in tests
                                if row_key({**probe, "budget": b, "test_condition": t}) not in done]
                     if missing:
-                        tasks.append(GridTask(name, classifier, fold, seed, tuple(dict.fromkeys(b for b, _ in missing)),
+                        tasks.append(GridTask(setup, classifier, fold, seed, tuple(dict.fromkeys(b for b, _ in missing)),
                                               tuple(dict.fromkeys(t for _, t in missing))))
     return tasks
 
@@ -95,8 +95,7 @@ def run_training(exp: Experiment, out: str | Path, executor: Executor | None = N
             sent = share_matrices(data, shared) if executor.local_processes(len(tasks)) > 1 else data
             with closing(executor.run(run_task, tasks, setup=make_context, setup_args=(sent,),
                                       resources=device.resources())) as done:
-                for rows in done:  # a task's rows name their view by its display name: its Setup's columns instead
-                    rows = [{**row, **data.views[row["family"]].setup.columns()} for row in rows]
+                for rows in done:  # each row carries its view's Setup columns (train.grid._row)
                     rows = [row for row in rows if row_key(row) not in results.keys]  # another test condition's
                     results.append(rows)
                     report.rows_added += len(rows)
