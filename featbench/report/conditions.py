@@ -124,5 +124,5 @@ def x_order(points: list[Described]) -> list[str]:
     an SNR, bitrate or cut-off axis from high to low, else from low to high; one-point conditions by their text."""
     ranked = [p for p in points if p.severity is not None]
     high_first = any(word in (ranked[0].axis if ranked else "").lower() for word in _CLEANER_HIGH)
-    ranked = sorted(ranked, key=lambda p: -p.severity if high_first else p.severity)
+    ranked = sorted(ranked, key=lambda p: -(p.severity or 0.0) if high_first else (p.severity or 0.0))
     return [p.text for p in ranked] + sorted(p.text for p in points if p.severity is None)

@@ -231,7 +231,7 @@ class Robustness:
 def _ratios(a, rows: pd.DataFrame) -> list[tuple[str, object]]:
     """Each headline entry's efficiency ratio against the baseline, recomputed on the rows of each test condition
     (entries trained clean) at the report's reference budget."""
-    out = []
+    out: list[tuple[str, object]] = []
     for test in test_conditions(rows):
         under = efficiency_rows(rows, test)
         if not (under["family"] == a.baseline).any():

@@ -15,8 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from hostile.contract import (HOSTILE_NAMES, Case, Surface, assert_one_line_error, campaign, cases_budget,
-                              hostile_value, mutate, run_cli)
+from hostile.contract import (
+    HOSTILE_NAMES,
+    Case,
+    Surface,
+    assert_one_line_error,
+    campaign,
+    cases_budget,
+    hostile_value,
+    mutate,
+    run_cli,
+)
 
 FIELDS = ("text", "slug", "config_hash", "seed", "folds", "families", "sources")
 
@@ -29,8 +38,17 @@ def _records(rng: random.Random):
         speakers = [rng.choice(HOSTILE_NAMES + ("spk1", "spk2")) for _ in range(rng.randrange(0, 3))]
         folds = (tuple(speakers[:1]), tuple(speakers[1:])) if speakers else ()
         sources = {rng.choice(HOSTILE_NAMES): (rng.choice(HOSTILE_NAMES),)} if folds else {}
-        out.append(StoredCondition(f"white:{k}", f"white_{k}", f"{k:016x}", rng.randrange(2 ** 32), folds,
-                                   ("egemaps-func", "mfcc")[: rng.randrange(1, 3)], sources))
+        out.append(
+            StoredCondition(
+                f"white:{k}",
+                f"white_{k}",
+                f"{k:016x}",
+                rng.randrange(2**32),
+                folds,
+                ("egemaps-func", "mfcc")[: rng.randrange(1, 3)],
+                sources,
+            )
+        )
     return out
 
 
@@ -41,10 +59,17 @@ def _well_typed(result) -> bool:
         return isinstance(values, tuple) and all(isinstance(v, str) for v in values)
 
     return isinstance(result, dict) and all(
-        isinstance(r, StoredCondition) and key == r.slug and r.text.isprintable() and "\n" not in r.text
-        and "/" not in r.slug and 0 <= r.seed < MAX_SEED and strings(r.families) and all(strings(f) for f in r.folds)
+        isinstance(r, StoredCondition)
+        and key == r.slug
+        and r.text.isprintable()
+        and "\n" not in r.text
+        and "/" not in r.slug
+        and 0 <= r.seed < MAX_SEED
+        and strings(r.families)
+        and all(strings(f) for f in r.folds)
         and all(isinstance(k, str) and strings(v) for k, v in r.sources.items())
-        for key, r in result.items())
+        for key, r in result.items()
+    )
 
 
 def _damage(rng: random.Random, path: Path) -> None:
@@ -59,8 +84,11 @@ def _damage(rng: random.Random, path: Path) -> None:
     elif kind == 2:  # a field's inner value
         record = rng.choice(document["conditions"])
         field = rng.choice(("folds", "families", "sources"))
-        record[field] = {"folds": [[hostile_value(rng)]], "families": [hostile_value(rng)],
-                         "sources": {"a": hostile_value(rng)}}[field]
+        record[field] = {
+            "folds": [[hostile_value(rng)]],
+            "families": [hostile_value(rng)],
+            "sources": {"a": hostile_value(rng)},
+        }[field]
         data = json.dumps(document, default=str).encode()
     elif kind == 3:
         data = rng.choice((b"[", b'{"format": 1, "conditions": [')) * rng.randrange(1, 5000)
@@ -87,11 +115,18 @@ def record_cases(rng: random.Random, workdir: Path):
         expected = {r.slug: r for r in records} if intact else None
 
         def check(result, expected=expected):
-            return _well_typed(result) and (expected is None or (result == expected and all(
-                result[k].sources == expected[k].sources for k in expected)))
+            return _well_typed(result) and (
+                expected is None
+                or (result == expected and all(result[k].sources == expected[k].sources for k in expected))
+            )
 
-        yield Case(f"{CONDITIONS_FILE} ({'intact' if intact else 'damaged'})", lambda store=store: read_conditions(store),
-                   check=check, names=(str(path),), seconds=10)
+        yield Case(
+            f"{CONDITIONS_FILE} ({'intact' if intact else 'damaged'})",
+            lambda store=store: read_conditions(store),
+            check=check,
+            names=(str(path),),
+            seconds=10,
+        )
 
 
 SURFACE = Surface("condition records", record_cases)
@@ -101,12 +136,15 @@ def test_damaged_or_hand_edited_condition_records_are_read_as_written_or_refused
     campaign(SURFACE, cases_budget(60), tmp_path).assert_clean(at_least=60)
 
 
-@pytest.mark.parametrize("edit, needle", [
-    (lambda r: r.update(text="white:20\nclean"), "not one printable line"),
-    (lambda r: r.update(slug="../evil"), "no valid 'slug'"),
-    (lambda r: r.update(seed=-1), "no valid 'seed'"),
-    (lambda r: r.update(seed=True), "no valid 'seed'"),
-])
+@pytest.mark.parametrize(
+    "edit, needle",
+    [
+        (lambda r: r.update(text="white:20\nclean"), "not one printable line"),
+        (lambda r: r.update(slug="../evil"), "no valid 'slug'"),
+        (lambda r: r.update(seed=-1), "no valid 'seed'"),
+        (lambda r: r.update(seed=True), "no valid 'seed'"),
+    ],
+)
 def test_a_hand_edited_record_that_featbench_never_writes_is_refused(tmp_path, edit, needle):
     from featbench.errors import FeatbenchError
     from featbench.store.conditions import CONDITIONS_FILE, StoredCondition, read_conditions, write_conditions
@@ -136,7 +174,19 @@ def test_extract_on_a_store_with_a_damaged_record_is_one_line_before_any_clip(de
     store = tmp_path / "s"
     store.mkdir()
     (store / "conditions.json").write_bytes(b'{"format": 1, "conditions": [{"text": 3}]}')
-    result = run_cli(["extract", "demo", str(demo_corpus_master), "--features", "fbank", "--conditions", "white:20",
-                      "--out", str(store)], seconds=120)
+    result = run_cli(
+        [
+            "extract",
+            "demo",
+            str(demo_corpus_master),
+            "--features",
+            "fbank",
+            "--conditions",
+            "white:20",
+            "--out",
+            str(store),
+        ],
+        seconds=120,
+    )
     assert_one_line_error(result, str(store / "conditions.json"))
     assert not (store / "fbank~white_20.h5").exists() and not (store / "corpus.csv").exists()

@@ -25,8 +25,10 @@ def condition_rows(test: str, train: str = "clean", folds: int = 3) -> pd.DataFr
     from featbench.results import labels
 
     clean = results_rows({}, folds)
-    rows = pd.concat([clean.assign(test_condition="clean"), clean.assign(test_condition=test, ua=clean["ua"] - 0.05)],
-                     ignore_index=True).assign(train_condition=train)
+    rows = pd.concat(
+        [clean.assign(test_condition="clean"), clean.assign(test_condition=test, ua=clean["ua"] - 0.05)],
+        ignore_index=True,
+    ).assign(train_condition=train)
     rows["family"] = labels(rows)
     return rows
 
@@ -39,8 +41,12 @@ def render_rows(rows: pd.DataFrame, out: Path | None = None) -> dict[str, str]:
     from featbench.report.markdown import blocks_markdown, render_markdown
 
     report = build_report(analyse_rows(rows, [], ["results.csv"], n_boot=20), out or Path("."), figures=out is not None)
-    return {"md": render_markdown(report), "summary": blocks_markdown(report.section("summary").blocks),
-            "html": render_html(report), "json": render_json(report)}
+    return {
+        "md": render_markdown(report),
+        "summary": blocks_markdown(report.section("summary").blocks),
+        "html": render_html(report),
+        "json": render_json(report),
+    }
 
 
 def _case(text: str, train: str) -> dict[str, str]:
@@ -54,8 +60,13 @@ def condition_cases(rng: random.Random, workdir: Path):
         test = rng.choice(SHAPES).format(rng.choice(NAMES))
         train = rng.choice(["clean", test]) if not test.startswith("multi:") else test
         names = {"test condition": test} | ({"train condition": train} if train != "clean" else {})
-        yield Case(f"{names!r}"[:200], lambda test=test, train=train: _case(test, train),
-                   check=lambda out, names=names: check_rendered(out, names), names=[], seconds=30)
+        yield Case(
+            f"{names!r}"[:200],
+            lambda test=test, train=train: _case(test, train),
+            check=lambda out, names=names: check_rendered(out, names),
+            names=[],
+            seconds=30,
+        )
 
 
 SURFACE = Surface("report conditions", condition_cases)
@@ -73,8 +84,10 @@ def test_every_hostile_name_as_a_test_condition(tmp_path):
 
 def test_hostile_conditions_in_the_figure(tmp_path, recwarn):
     """The robustness figure's panels and ticks (matplotlib SVG): no raw markup, no mathtext error."""
-    rows = pd.concat([condition_rows(text) for text in ("<script>alert(1)</script>:10", "white:$\\notacommand$",
-                                                        "\u202eevil")], ignore_index=True)
+    rows = pd.concat(
+        [condition_rows(text) for text in ("<script>alert(1)</script>:10", "white:$\\notacommand$", "\u202eevil")],
+        ignore_index=True,
+    )
     rows = rows.drop_duplicates(["family", "fold", "budget", "test_condition"])
     out = render_rows(rows, tmp_path)
     check_rendered(out, {"a": "<script>alert(1)</script>:10", "b": "white:$\\notacommand$"})

@@ -6,6 +6,8 @@ Every number says its protocol: the caption (corpus, classes, folds, seeds, metr
 the test condition. None where the rows hold no test condition but each entry's own."""
 from __future__ import annotations
 
+from typing import Any
+
 from featbench.report.claims import drop_interval, interval_text, needed_text, points_text, ratio_text, verdict
 from featbench.report.conditions import CLEAN, MULTI
 from featbench.report.model import Cell, Heading, Paragraph, Section, Table
@@ -80,11 +82,11 @@ def _matched(a) -> list:
 
 
 def section(inputs: Inputs) -> Section | None:
-    a = inputs.analysis
+    a: Any = inputs.analysis  # report.analysis.Analysis (not imported: sections come before it in the flow)
     if a.robustness.empty:
         return None
     figures = [f for f in inputs.figures if f.stem.startswith(FIGURE_PREFIX)]
-    blocks = [Paragraph(_intro(a), note=True), *figures]
+    blocks: list = [Paragraph(_intro(a), note=True), *figures]
     if a.robustness.drops:
         blocks += [Heading("Drop from clean per entry and test condition"), _drops(a)]
     return Section("robustness", "Robustness: recording conditions", blocks + _ratios(a) + _matched(a))
