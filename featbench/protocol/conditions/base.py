@@ -16,6 +16,7 @@ True
 from __future__ import annotations
 
 import hashlib
+from abc import ABC, abstractmethod
 import json
 import re
 import zlib
@@ -47,7 +48,7 @@ class ConditionClip:
         return np.random.default_rng([self.seed, zlib.crc32(self.id.encode()), zlib.crc32(text.encode())])
 
 
-class Condition:
+class Condition(ABC):
     """One recording condition. Subclasses set `kind`, `forms`, `axis`, and implement `parse` and `apply`.
 
     `text` is the canonical spelling (what `parse_condition` reads back to an equal condition, what rows and
@@ -64,12 +65,14 @@ class Condition:
     """True for a kind that binds itself to a corpus and its fold scheme (babble: talkers from the clip's fold)."""
 
     @classmethod
-    def parse(cls, args: list[str], text: str) -> Condition:  # pragma: no cover - every kind overrides it
-        raise NotImplementedError
+    def parse(cls, args: list[str], text: str) -> Condition:
+        """The condition of a spelling's arguments (after the kind); a kind with a spelling overrides it."""
+        raise refuse(text, f"a {cls.__name__} condition has no spelling of its own")
 
     @property
-    def text(self) -> str:  # pragma: no cover - every kind overrides it
-        raise NotImplementedError
+    @abstractmethod
+    def text(self) -> str:
+        """The canonical spelling, which `parse_condition` reads back to an equal condition."""
 
     @property
     def severity(self) -> float | None:
@@ -89,6 +92,7 @@ class Condition:
 
     def check(self, table: pd.DataFrame) -> None:
         """Refuse (FeatbenchError, one line) a corpus this condition cannot serve; most serve any."""
+        return None
 
     def bind(self, table: pd.DataFrame, folds: list) -> Condition:
         return self
@@ -96,8 +100,10 @@ class Condition:
     def sources(self, uid: str) -> tuple[str, ...]:
         return ()
 
-    def apply(self, signal: np.ndarray, rate: int, clip: ConditionClip) -> np.ndarray:  # pragma: no cover
-        raise NotImplementedError
+    @abstractmethod
+    def apply(self, signal: np.ndarray, rate: int, clip: ConditionClip) -> np.ndarray:
+        """`signal` (float32, at `rate`) under this condition, as long as it; a ValueError for a clip it cannot
+        degrade (the clip's failure)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.text!r})"

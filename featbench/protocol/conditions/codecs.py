@@ -23,6 +23,7 @@ featbench.errors.FeatbenchError: condition 'amr-nb:9k': AMR-NB has no 9k mode (4
 from __future__ import annotations
 
 import io
+from abc import abstractmethod
 import re
 from dataclasses import dataclass
 from typing import ClassVar
@@ -134,8 +135,9 @@ class _Codec(Condition):
     def severity(self) -> float:
         return self.bps / 1000
 
-    def codec_rate(self, rate: int) -> int:  # pragma: no cover - every codec overrides it
-        raise NotImplementedError
+    @abstractmethod
+    def codec_rate(self, rate: int) -> int:
+        """The sample rate the codec encodes a clip of `rate` Hz at."""
 
     def apply(self, signal: np.ndarray, rate: int, clip: ConditionClip) -> np.ndarray:
         return coded(signal, rate, self.codec_rate(rate), self.codec, self.container, self.bps)
