@@ -52,12 +52,20 @@ class InterruptGuard:
         self.defer = defer
         self._previous = None
         self._unraisable = None
+        self._broken: list = []  # the callbacks a swallowed KeyboardInterrupt cut short
+        self.aftermath = 0  # their later errors, left in a broken state by that interrupt (counted, not printed)
 
     def _swallowed(self, unraisable) -> None:
         """A KeyboardInterrupt that code which cannot raise took (a garbage-collector callback, `__del__`): it is
-        recorded, and `check()` or the block's end raises it, instead of Python printing "Exception ignored in"."""
+        recorded, and `check()` or the block's end raises it, instead of Python printing "Exception ignored in".
+        An error that the same callback raises later is the aftermath of that interrupt (Dask's GC diagnosis, cut
+        short between its start and stop, asserts on its next call): counted in `aftermath`, not printed, since
+        the run ends with its one interrupt line. Any other unraisable error goes to the previous hook."""
         if issubclass(unraisable.exc_type, KeyboardInterrupt):
             self.interrupted = True
+            self._broken.append(unraisable.object)
+        elif self.interrupted and any(_same(unraisable.object, broken) for broken in self._broken):
+            self.aftermath += 1
         else:
             self._unraisable(unraisable)
 
@@ -86,6 +94,14 @@ class InterruptGuard:
         """Raise KeyboardInterrupt if an interrupt arrived, even one that was swallowed."""
         if self.interrupted:
             raise KeyboardInterrupt
+
+
+def _same(a, b) -> bool:
+    """Whether two unraisable-hook objects are the same callback (bound methods of one object compare equal)."""
+    try:
+        return a is b or bool(a == b)
+    except Exception:  # an object whose == fails is not the callback we recorded
+        return False
 
 
 @contextlib.contextmanager

@@ -2,6 +2,8 @@
 modules know Dask; the old ``jobs=``/``cluster=`` keywords still work, with a DeprecationWarning."""
 from __future__ import annotations
 
+import sys
+
 import re
 from pathlib import Path
 
@@ -63,3 +65,38 @@ def test_a_ctrl_c_that_code_cannot_raise_is_recorded_not_printed(capsys):
         with pytest.raises(KeyboardInterrupt):
             guard.check()
     assert "Exception ignored" not in capsys.readouterr().err
+
+
+def test_the_aftermath_of_a_swallowed_ctrl_c_in_a_callback_is_not_printed(monkeypatch):
+    # Dask's GC diagnosis (a garbage-collector callback) cut short by a Ctrl-C between its start and stop asserts on
+    # its next call: that error is the interrupt's aftermath (counted, not printed); an unraisable error of any other
+    # object is still printed
+    import gc
+
+    from featbench.worker_process import InterruptGuard
+
+    class Diagnosis:
+        calls = 0
+
+        def callback(self, phase, info):
+            if phase == "start":
+                Diagnosis.calls += 1
+                raise KeyboardInterrupt if Diagnosis.calls == 1 else AssertionError("left in a broken state")
+
+    class Unrelated:
+        def __del__(self):
+            raise ValueError("a bug elsewhere")
+
+    printed = []
+    monkeypatch.setattr(sys, "unraisablehook", printed.append)  # where 'Exception ignored ...' goes
+    diagnosis = Diagnosis()
+    gc.callbacks.append(diagnosis.callback)
+    try:
+        with InterruptGuard() as guard:
+            gc.collect()  # the Ctrl-C, swallowed in the callback
+            gc.collect()  # its aftermath
+            Unrelated()
+    finally:
+        gc.callbacks.remove(diagnosis.callback)
+    assert guard.interrupted and guard.aftermath >= 1
+    assert [u.exc_type for u in printed] == [ValueError]
