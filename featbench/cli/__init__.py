@@ -40,6 +40,7 @@ def _root(
 # The command modules register their commands on `app` when imported; the order is `--help`'s order.
 from featbench.cli import corpus_commands, extract_commands, train_commands, model_commands, report_commands  # noqa: E402,F401,I001
 from featbench.cli import import_commands  # noqa: E402,F401,I001
+from featbench.cli import study_commands  # noqa: E402,F401,I001
 
 
 def main() -> None:

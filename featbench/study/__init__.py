@@ -1,0 +1,16 @@
+"""Studies: one TOML file names corpora, feature families, the protocol, the training grids and the reports;
+`featbench study plan|run|status|report FILE` drives extract, train and compare through their library calls,
+running only the cells whose content-keyed results are missing (docs/studies.md).
+
+>>> from featbench.study import load_study, resolve, inventory, run_study, write_study_report
+>>> callable(run_study)
+True
+"""
+from featbench.study.inventory import Inventory, inventory
+from featbench.study.resolve import Resolved, resolve
+from featbench.study.run import StudyRun, run_study
+from featbench.study.report import write_study_report
+from featbench.study.spec import CorpusSpec, GridSpec, ReportSpec, Study, load_study
+
+__all__ = ["CorpusSpec", "GridSpec", "Inventory", "ReportSpec", "Resolved", "Study", "StudyRun", "inventory",
+           "load_study", "resolve", "run_study", "write_study_report"]

@@ -1,0 +1,147 @@
+"""A study's cells, keyed by content: extraction cells (corpus x family x condition: done when the store holds
+every clip under the family's current config hash) and training cells (grid x view x classifier x budget x fold x
+seed x test condition: done when the grid's results file holds the row under the current family config hash, the
+same key `featbench train` resumes by). Editing a family's options changes its hash, so only its cells go missing.
+
+>>> from featbench.study.spec import GridSpec
+>>> g = GridSpec("g", "demo", ("mfcc",), ("logreg",), (4, "all"), (0,), Path("r.csv"))
+>>> [c.budget for c in grid_cells(g, GridShape(("angry", "calm"), 2, ("4", "all"), ("clean",), "clean"), {})][:3]
+['4', '4', 'all']
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from featbench.study.spec import CorpusSpec, GridSpec
+
+
+@dataclass(frozen=True)
+class ExtractionCell:
+    corpus: str
+    family: str
+    condition: str
+    stored: str  # the family's name in the store (family~condition)
+    config_hash: str
+    clips: int  # clips of the corpus table
+    done_clips: int  # stored under this config hash
+    failed_clips: int  # listed in the store's errors.csv
+
+    @property
+    def done(self) -> bool:
+        return self.done_clips + self.failed_clips >= self.clips
+
+
+@dataclass(frozen=True)
+class TrainingCell:
+    grid: str
+    view: str
+    classifier: str
+    budget: str
+    fold: int
+    seed: int
+    test_condition: str
+    config_hash: str  # of the view's family ('' for a view of several families: not matched)
+
+    def key(self, normalisation: str, train_condition: str, classes: str) -> tuple:
+        return (self.view, self.classifier, self.budget, str(self.fold), str(self.seed), train_condition,
+                self.test_condition, normalisation, classes)
+
+
+@dataclass(frozen=True)
+class GridShape:
+    """What a grid's cells range over, resolved from its corpus table: classes, folds, budgets, test conditions."""
+
+    classes: tuple[str, ...]
+    n_folds: int
+    budgets: tuple[str, ...]
+    tests: tuple[str, ...]
+    training: str
+
+
+def experiment_of(grid: GridSpec, corpora: dict[str, CorpusSpec]):
+    """The `Experiment` (train's own type) of a grid: what `featbench train` would build from the same options."""
+    from featbench.results import Normalisation
+    from featbench.train.experiment import Experiment
+
+    store = corpora[grid.corpus].store
+    return Experiment(store=store, families=list(grid.features), classifiers=list(grid.classifiers),
+                      budgets=list(grid.budgets) if grid.budgets else None, seeds=list(grid.seeds), n_folds=grid.folds,
+                      classes=list(grid.classes) if grid.classes else None, merge=dict(grid.merge),
+                      seq_epochs=grid.seq_epochs, test_store=corpora[grid.test_corpus].store if grid.test_corpus else None,
+                      add_store=corpora[grid.add_corpus].store if grid.add_corpus else None,
+                      normalisation=Normalisation.parse(grid.normalise), target=grid.target,
+                      allow_confounded_speakers=grid.allow_confounded_speakers, validate_on=grid.validate_on,
+                      train_condition=grid.train_condition,
+                      test_conditions=",".join(grid.test_conditions) if grid.test_conditions else None)
+
+
+def family_hash(view: str, hashes: dict[str, str]) -> str:
+    """The config hash a view's rows carry, where it is one family's ('' for views of several families)."""
+    families = {part.split("@")[0].strip() for part in view.split("+")}
+    return hashes.get(families.pop(), "") if len(families) == 1 else ""
+
+
+def grid_cells(grid: GridSpec, shape: GridShape, hashes: dict[str, str]) -> list[TrainingCell]:
+    """Every cell of a grid, in a fixed order."""
+    from featbench.train.experiment import check_classifiers
+
+    classifiers = check_classifiers(list(grid.classifiers), grid.target or "")
+    return [TrainingCell(grid.name, view, classifier, budget, fold, seed, test, family_hash(view, hashes))
+            for view in grid.features for classifier in classifiers for fold in range(shape.n_folds)
+            for seed in grid.seeds for budget in shape.budgets for test in shape.tests]
+
+
+def done_keys(results: Path, cache: dict) -> dict[tuple, set[str]]:
+    """{row key (as TrainingCell.key): the family config hashes it is stored under} of a results file (read once
+    per `cache`); rows a damaged file cannot give are not done."""
+    if results not in cache:
+        cache[results] = _keys(results)
+    return cache[results]
+
+
+def _keys(results: Path) -> dict[tuple, set[str]]:
+    from featbench.results import read_results
+
+    if not results.is_file():
+        return {}
+    rows = read_results(results, dtype=str).rows.fillna("")
+    if rows.empty:
+        return {}
+    columns = ["view", "classifier", "budget", "fold", "seed", "train_condition", "test_condition", "normalisation",
+               "classes"]
+    norm = rows["normalisation"] + rows["normalisation_clips"].map(lambda c: f":{c}" if c else "")
+    frame = rows[columns].assign(normalisation=norm)
+    keys: dict[tuple, set[str]] = {}
+    for key, config in zip(frame.itertuples(index=False, name=None), rows["family_config_hash"]):
+        keys.setdefault(key, set()).add(config)
+    return keys
+
+
+def is_done(cell: TrainingCell, keys: dict, grid: GridSpec, shape: GridShape) -> bool:
+    stored = keys.get(cell.key(grid.normalise, shape.training, ",".join(shape.classes) if not grid.target else ""))
+    if stored is None and grid.target:  # a target's classes column holds its name: matched on the rest
+        stored = next((v for k, v in keys.items() if k[:8] == cell.key(grid.normalise, shape.training, "")[:8]), None)
+    return bool(stored) and (not cell.config_hash or cell.config_hash in stored)
+
+
+def stored_clips(corpus: CorpusSpec, stored: str, config_hash: str) -> int:
+    """Clips of `stored` (a family under a condition) held in the corpus's store under `config_hash`."""
+    from featbench.store.reader import sources
+
+    if not corpus.store.is_dir():
+        return 0
+    ids: set[str] = set()
+    for index in sources(corpus.store, stored):
+        if index.meta.config_hash == config_hash:
+            ids.update(index.ids)
+    return len(ids)
+
+
+def failed_clips(corpus: CorpusSpec) -> int:
+    errors = corpus.store / "errors.csv"
+    if not errors.is_file():
+        return 0
+    return int(pd.read_csv(errors, usecols=[0]).shape[0])

@@ -1,0 +1,168 @@
+"""Where a study stands, cell by cell: done, running (the live run is on that step), failed (the step's last run
+stopped on an error), missing; and what the missing cells cost, from recorded timings (the stores' timings.csv for
+extraction, the results rows' fit and predict seconds for training). `plan` and `status` print it.
+
+>>> Counts(done=3, missing=1).total, Counts(done=3, missing=1).text()
+(4, '3 done, 1 missing')
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from featbench.study.cells import ExtractionCell, TrainingCell, done_keys, failed_clips, grid_cells, is_done, stored_clips
+from featbench.study.resolve import Resolved
+from featbench.study.state import read_state
+
+DONE, RUNNING, FAILED, MISSING = "done", "running", "failed", "missing"
+
+
+@dataclass
+class Counts:
+    done: int = 0
+    running: int = 0
+    failed: int = 0
+    missing: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.done + self.running + self.failed + self.missing
+
+    def add(self, state: str, n: int = 1) -> None:
+        setattr(self, state, getattr(self, state) + n)
+
+    def text(self) -> str:
+        parts = [f"{getattr(self, s)} {s}" for s in (DONE, RUNNING, FAILED, MISSING) if getattr(self, s)]
+        return ", ".join(parts) or "no cells"
+
+
+@dataclass
+class Line:
+    """One line of the inventory: a step's part (a family of a corpus, a view x classifier of a grid)."""
+
+    step: str
+    what: str
+    counts: Counts
+    seconds: float | None  # CPU seconds of its missing cells (None: no timing recorded yet)
+    missing: list = field(default_factory=list)  # the missing cells themselves (for --cells)
+
+
+@dataclass
+class Inventory:
+    lines: list[Line]
+    running_step: str | None
+    failed_steps: dict[str, str]
+
+    def counts(self, kind: str) -> Counts:
+        total = Counts()
+        for line in self.lines:
+            if line.step.startswith(kind):
+                for state in (DONE, RUNNING, FAILED, MISSING):
+                    total.add(state, getattr(line.counts, state))
+        return total
+
+    def seconds(self) -> float | None:
+        known = [line.seconds for line in self.lines if line.seconds is not None]
+        return sum(known) if known else None
+
+    def unknown(self) -> int:
+        return sum(1 for line in self.lines if line.seconds is None and line.counts.total > line.counts.done)
+
+
+def inventory(resolved: Resolved, with_cells: bool = False) -> Inventory:
+    """Every cell of the study with its state, grouped into lines."""
+    state = read_state(resolved.study.out)
+    running = state.get("step") if _alive(state.get("pid")) else None
+    failed = dict(state.get("failed", {}))
+    lines = _extraction_lines(resolved, running, failed, with_cells)
+    lines += _training_lines(resolved, running, failed, with_cells)
+    return Inventory(lines, running, failed)
+
+
+def _alive(pid) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _state_of(step: str, running: str | None, failed: dict) -> str:
+    return RUNNING if step == running else FAILED if step in failed else MISSING
+
+
+def _extraction_lines(resolved: Resolved, running, failed, with_cells) -> list[Line]:
+    from featbench.store.timings import extraction_seconds_per_audio_hour, read_timings
+
+    lines = []
+    for name, corpus in resolved.study.corpora.items():
+        step, table = f"extract {name}", resolved.tables[name]
+        timings = read_timings(corpus.store) if (corpus.store / "timings.csv").is_file() else None
+        hours = float(table["duration"].fillna(0).sum()) / 3600
+        failures = failed_clips(corpus)
+        for stored, config in resolved.hashes[name].items():
+            cell = ExtractionCell(name, stored.split("~")[0], stored.partition("~")[2] or "clean", stored, config,
+                                  len(table), stored_clips(corpus, stored, config), failures)
+            counts = Counts()
+            counts.add(DONE, min(cell.done_clips, cell.clips))
+            counts.add(_state_of(step, running, failed), max(cell.clips - cell.done_clips, 0))
+            rate = extraction_seconds_per_audio_hour(timings, stored, config) if timings is not None else None
+            seconds = 0.0 if cell.done else None if rate is None else rate * hours * (1 - cell.done_clips / cell.clips)
+            lines.append(Line(step, f"{stored} ({cell.clips} clips, {failures} failed in errors.csv)" if failures
+                              else f"{stored} ({cell.clips} clips)", counts, seconds, [cell] if with_cells and not cell.done else []))
+    return lines
+
+
+def _training_lines(resolved: Resolved, running, failed, with_cells) -> list[Line]:
+    cache: dict = {}
+    timing_cache: dict = {}
+    lines = []
+    for grid in resolved.study.grids:
+        step, shape = f"train {grid.name}", resolved.shapes[grid.name]
+        keys = done_keys(grid.results, cache)
+        hashes = resolved.hashes[grid.corpus]
+        by_entry: dict[tuple, list[TrainingCell]] = {}
+        for cell in grid_cells(grid, shape, hashes):
+            by_entry.setdefault((cell.view, cell.classifier), []).append(cell)
+        for (view, classifier), cells in by_entry.items():
+            counts, missing = Counts(), []
+            for cell in cells:
+                if is_done(cell, keys, grid, shape):
+                    counts.add(DONE)
+                else:
+                    counts.add(_state_of(step, running, failed))
+                    missing.append(cell)
+            per_row = _seconds_per_row(grid.results, view, classifier, timing_cache)
+            lines.append(Line(step, f"{view} x {classifier}", counts,
+                              None if per_row is None and missing else (per_row or 0.0) * len(missing),
+                              missing if with_cells else []))
+    return lines
+
+
+def _seconds_per_row(results, view: str, classifier: str, cache: dict) -> float | None:
+    """Mean fit + predict seconds of this view x classifier's rows (else of the file's rows), None without rows."""
+    if results not in cache:
+        cache[results] = _timings(results)
+    frame = cache[results]
+    if frame is None or frame.empty:
+        return None
+    part = frame[(frame["view"] == view) & (frame["classifier"] == classifier)]
+    return float((part if len(part) else frame)["seconds"].mean())
+
+
+def _timings(results) -> pd.DataFrame | None:
+    from featbench.results import read_results
+
+    if not results.is_file():
+        return None
+    rows = read_results(results).rows
+    if rows.empty:
+        return None
+    return pd.DataFrame({"view": rows["view"], "classifier": rows["classifier"],
+                         "seconds": rows["fit_seconds"].fillna(0) + rows["predict_seconds"].fillna(0)})

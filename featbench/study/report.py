@@ -1,0 +1,154 @@
+"""The study report, one page across the study's reports (each a corpus and class set): the claims of every report
+and whether each holds, the entries' UA at the full budget side by side, statistics across the reports (the
+independent blocks), what each step cost, and the exact study file (copied beside the report). Markdown, HTML and
+JSON are rendered from the same sections, as `compare`'s reports are. It reads the per-corpus reports'
+protocol.json and the grids' results files, never a store.
+
+>>> claim_row({"entry": "a", "counterpart": "b", "verdict": "supported", "ratio": 8.0, "ci_low": 5.0, "ci_high": 12.0,
+...            "low_bound": "", "high_bound": ""}, "ravdess 4")[3].text
+'8.0x (5.0x to 12.0x)'
+"""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+
+from featbench.report.model import Bullets, Cell, Paragraph, Report, Section, Table
+from featbench.study.resolve import Resolved
+
+FOLDER = "study"
+
+
+def claim_row(claim: dict, report: str) -> list[Cell]:
+    """One claims-table row: report, entry, counterpart, ratio with interval, verdict."""
+    ratio = claim.get("ratio")
+    if isinstance(ratio, (int, float)):
+        bound = claim.get("low_bound") or claim.get("high_bound")
+        text = f"{ratio:.1f}x ({claim.get('ci_low', float('nan')):.1f}x to {claim.get('ci_high', float('nan')):.1f}x)"
+        text = f"{text}, {bound}" if bound else text
+    else:
+        text = "not reached"
+    return [Cell(report), Cell(str(claim.get("entry", ""))), Cell(str(claim.get("counterpart", ""))), Cell(text, num=True),
+            Cell(str(claim.get("verdict", "")), strong=claim.get("verdict") == "supported")]
+
+
+def _protocols(resolved: Resolved) -> dict[str, dict]:
+    found = {}
+    for report in resolved.study.reports:
+        path = report.out / "protocol.json"
+        if path.is_file():
+            found[report.name] = json.loads(path.read_text(encoding="utf-8"))
+    return found
+
+
+def _claims_section(protocols: dict[str, dict]) -> Section:
+    rows = [claim_row(c, name) for name, p in protocols.items() for c in p.get("claims", [])]
+    intro = ("Each report's claims (an entry matches its counterpart's full-data UA with N x fewer labelled examples; "
+             "95% interval; verdict as in that report). A claim that holds on one corpus and fails on another is "
+             "shown on both rows.")
+    blocks: list = [Paragraph(intro, note=True)]
+    blocks.append(Table(["report", "entry", "counterpart", "less labelled data", "verdict"], rows, id="study-claims")
+                  if rows else Paragraph("No report has claims yet (run the study)."))
+    return Section("claims", "Claims per corpus", blocks)
+
+
+def full_budget_scores(resolved: Resolved) -> pd.DataFrame:
+    """Mean UA at the full budget of each entry (view x classifier, clean test condition) in each report: one
+    column per report, one row per entry present anywhere."""
+    from featbench.results import read_results
+
+    columns = {}
+    for report in resolved.study.reports:
+        files = [str(p) for p in report.results if p.is_file()]
+        if not files:
+            continue
+        rows = read_results(files).rows
+        rows = rows[(rows["budget"].astype(str) == "all") & (rows["test_condition"].fillna("clean") == "clean")]
+        if rows.empty:
+            continue
+        entry = rows["view"].astype(str) + " x " + rows["classifier"].astype(str)
+        columns[report.name] = rows.assign(entry=entry).groupby("entry")["ua"].mean()
+    return pd.DataFrame(columns)
+
+
+def _scores_section(scores: pd.DataFrame) -> Section:
+    if scores.empty:
+        return Section("scores", "Entries across corpora", [Paragraph("No full-budget rows yet (run the study).")])
+    order = scores.mean(axis=1).sort_values(ascending=False).index
+    rows = [[Cell(entry)] + [Cell("" if pd.isna(v) else f"{100 * v:.1f}", num=True) for v in scores.loc[entry]]
+            for entry in order]
+    intro = ("UA (%) at the full budget, mean over folds and seeds, clean test clips; one column per report. Entries are "
+             "view x classifier; each report's own page gives intervals and learning curves.")
+    return Section("scores", "Entries across corpora", [Paragraph(intro, note=True),
+                                                        Table(["entry", *scores.columns], rows, id="study-scores")])
+
+
+def _statistics_section(scores: pd.DataFrame) -> Section:
+    """Friedman over the entries with the reports as blocks (report.statistics; too few blocks: said, no p-value)."""
+    from featbench.report.statistics import friedman
+
+    blocks: list = [Paragraph("Blocks are the study's reports (corpus x class set): independent test speakers. Within "
+                              "one corpus the folds share training speakers; each report's own Statistics section "
+                              "tests pairs there with the corrected resampled t-test.", note=True)]
+    if scores.shape[0] < 2:
+        return Section("statistics", "Statistics across corpora", [*blocks, Paragraph("Fewer than two entries: no test.")])
+    test = friedman(scores.T, "reports (corpus x class set)")
+    blocks.append(Paragraph(test.line()))
+    ranks = sorted(test.mean_ranks.items(), key=lambda item: item[1])
+    blocks.append(Table(["entry", "mean rank"], [[Cell(e), Cell(f"{r:.2f}", num=True)] for e, r in ranks], id="study-ranks"))
+    return Section("statistics", "Statistics across corpora", blocks)
+
+
+def _costs_section(resolved: Resolved) -> Section:
+    from featbench.study.state import read_state
+
+    seconds = read_state(resolved.study.out).get("seconds", {})
+    rows = [[Cell(step), Cell(f"{s:.0f}", num=True)] for step, s in seconds.items()]
+    if not rows:
+        return Section("costs", "Costs", [Paragraph("No step has run yet.")])
+    total = sum(seconds.values())
+    return Section("costs", "Costs", [Paragraph(f"Wall time of each step's last run ({total:.0f} s in all; jobs = "
+                                                f"{resolved.study.jobs}).", note=True),
+                                      Table(["step", "seconds"], rows, id="study-costs")])
+
+
+def _file_section(resolved: Resolved, record: dict) -> Section:
+    study = resolved.study
+    return Section("study-file", "The study file", [
+        Paragraph(f"Study '{study.name}', file {study.path.name} (copied beside this report as study.toml; sha256 "
+                  f"{record.get('sha256', '')[:16]}...), featbench {record.get('featbench_version', '')}. Rerun: "
+                  f"featbench study run {study.path.name}"),
+        Bullets([f"{r.name}: {r.out}" for r in study.reports])])
+
+
+def write_study_report(resolved: Resolved) -> Report:
+    """Write report.md, report.html and report.json (and study.toml) into OUT/study/; return the Report."""
+    from featbench import __version__
+    from featbench.report.compare import render_json
+    from featbench.report.html import write_report_html
+    from featbench.report.markdown import render_markdown
+
+    study = resolved.study
+    out = study.out / FOLDER
+    out.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(study.path, out / "study.toml")
+    record = json.loads((study.out / "study.json").read_text(encoding="utf-8")) if (study.out / "study.json").is_file() else {}
+    protocols, scores = _protocols(resolved), full_budget_scores(resolved)
+    sections = [_claims_section(protocols), _scores_section(scores), _statistics_section(scores), _costs_section(resolved),
+                _file_section(resolved, record)]
+    title = f"Study {study.name}: {', '.join(r.name for r in study.reports) or 'no reports'}"
+    report = Report(title=title, caption=f"featbench study report of {study.path.name}", version=__version__,
+                    sections=sections, protocol={"study": study.name, "reports": list(protocols)}, claims=[], headline=[],
+                    efficiency=[], transfer=[], normalised=[], cross_corpus=[], plans=[], notes=[], out=out)
+    report.markdown = render_markdown(report)
+    (out / "report.md").write_text(report.markdown, encoding="utf-8")
+    write_report_html(report)
+    (out / "report.json").write_text(render_json(report), encoding="utf-8")
+    return report
+
+
+def report_path(study) -> Path:
+    return study.out / FOLDER / "report.md"
