@@ -1,0 +1,158 @@
+"""`featbench study`: a small study on the demo corpus planned, run, killed with SIGKILL in the middle of training and
+run again (no finished cell recomputed, scores identical to an uninterrupted run), and a family's option edited (only
+its cells run again)."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from featbench.errors import FeatbenchError
+from featbench.results import read_results
+from featbench.results.columns import KEY
+from featbench.study import inventory, load_study, resolve, run_study
+
+SCORES = ["ua", "wa", "macro_f1", "confusion", "val_ua", "choice", "ua_by_speaker", "hparams"]
+
+
+def study_text(root: Path, out: str, stores: str, n_mfcc: int = 13) -> str:
+    return f"""
+[study]
+name = "small"
+out = "{out}"
+stores = "{stores}"
+
+[corpora.demo]
+layout = "demo"
+root = "{root}"
+
+[families.mfcc]
+n_mfcc = {n_mfcc}
+
+[families.fbank]
+n_mels = 24
+
+[protocol]
+folds = 4
+seeds = [0, 1]
+budgets = [4, "all"]
+classifiers = ["logreg"]
+
+[[grids]]
+name = "main"
+corpus = "demo"
+features = ["mfcc", "fbank"]
+
+[[reports]]
+name = "main"
+results = ["main"]
+baseline = "fbank"
+"""
+
+
+def write_study(folder: Path, root: Path, out: str = "out", stores: str = "stores", **kw) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "small.toml"
+    path.write_text(study_text(root, out, stores, **kw))
+    return path
+
+
+def scores(path: Path) -> pd.DataFrame:
+    rows = read_results(path, dtype=str).rows
+    return rows[KEY + SCORES].sort_values(KEY).reset_index(drop=True)
+
+
+@pytest.fixture(scope="module")
+def finished(demo_corpus_master, tmp_path_factory):
+    """The study run once, uninterrupted: (study file, its results)."""
+    folder = tmp_path_factory.mktemp("study")
+    path = write_study(folder, demo_corpus_master)
+    outcome = run_study(load_study(path), progress=False)
+    assert not outcome.failed, outcome.summary()
+    return path, folder / "out" / "main" / "results.csv"
+
+
+def test_run_does_every_cell_and_writes_the_reports(finished):
+    path, results = finished
+    inv = inventory(resolve(load_study(path)))
+    assert inv.counts("train").total == 2 * 4 * 2 * 2 == inv.counts("train").done
+    assert inv.counts("extract").missing == 0
+    assert len(read_results(results).rows) == 32
+    study_report = (path.parent / "out" / "study" / "report.md").read_text()
+    assert "Claims per corpus" in study_report and "mfcc x logreg" in study_report
+    assert (path.parent / "out" / "main" / "report.md").is_file()
+    assert run_study(load_study(path), progress=False).steps_run == ["report main", "report study"]
+
+
+def _rows(path: Path) -> int:
+    try:
+        return max(0, len(path.read_text().splitlines()) - 1)
+    except FileNotFoundError:
+        return 0
+
+
+def test_sigkill_in_training_then_rerun_recomputes_nothing(finished, tmp_path):
+    path, reference = finished
+    stores = path.parent / "stores"  # extraction done: this run starts with training
+    killed = write_study(tmp_path, load_study(path).corpora["demo"].root, out="out", stores=str(stores))
+    results = tmp_path / "out" / "main" / "results.csv"
+    child = subprocess.Popen([sys.executable, "-m", "featbench", "study", "run", str(killed), "--no-progress"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while _rows(results) < 8 and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(child.pid, signal.SIGKILL)
+    child.wait()
+    before = _rows(results)
+    assert 0 < before < 32, f"the kill came at {before} of 32 rows; the test needs it mid-training"
+    kept = read_results(results, dtype=str).rows
+    outcome = run_study(load_study(killed), progress=False)
+    assert "train main" in outcome.steps_run and not outcome.failed
+    after = read_results(results, dtype=str).rows
+    assert len(after) == 32  # every cell once: nothing recomputed, nothing lost
+    assert after.iloc[: len(kept)][KEY].equals(kept[KEY])  # the finished rows kept as they were
+    pd.testing.assert_frame_equal(scores(results), scores(reference))  # byte-identical scores
+
+
+def test_editing_one_family_reruns_only_its_cells(finished, tmp_path):
+    path, reference = finished
+    edited = write_study(tmp_path, load_study(path).corpora["demo"].root, out="out", stores=str(tmp_path / "stores"))
+    import shutil
+
+    shutil.copytree(path.parent / "stores", tmp_path / "stores")
+    (tmp_path / "out" / "main").mkdir(parents=True)
+    shutil.copyfile(reference, tmp_path / "out" / "main" / "results.csv")
+    edited.write_text(study_text(load_study(path).corpora["demo"].root, "out", str(tmp_path / "stores"), n_mfcc=20))
+    resolved = resolve(load_study(edited))
+    clips = len(resolved.tables["demo"])
+    missing = {re.sub(r" \(\d+ clips\)", "", line.what): line.counts.missing for line in inventory(resolved).lines}
+    assert missing == {"mfcc": clips, "fbank": 0, "mfcc x logreg": 16, "fbank x logreg": 0}, missing
+    outcome = run_study(load_study(edited), progress=False)
+    rows = read_results(tmp_path / "out" / "main" / "results.csv", dtype=str).rows
+    added = rows.iloc[32:]
+    assert len(added) == 16 and set(added["view"]) == {"mfcc"}, outcome.summary()
+    assert added["family_config_hash"].nunique() == 1
+    assert added["family_config_hash"].iloc[0] not in set(rows.iloc[:32]["family_config_hash"])
+
+
+def test_a_second_run_of_a_study_refuses_while_one_runs(finished):
+    from featbench.locking import exclusive
+
+    study = load_study(finished[0])
+    with exclusive(study.out, f"study '{study.name}'"), pytest.raises(FeatbenchError, match="another featbench process"):
+        run_study(study, progress=False)
+
+
+def test_plan_runs_nothing_and_says_what_is_missing(demo_corpus_master, tmp_path):
+    path = write_study(tmp_path, demo_corpus_master)
+    out = subprocess.run([sys.executable, "-m", "featbench", "study", "plan", str(path)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "training cells (grid x view x classifier x budget x fold x seed x test condition): 32: 32 missing" in out.stdout
+    assert not (tmp_path / "out").exists() and not (tmp_path / "stores").exists()
