@@ -150,8 +150,8 @@ def _grid(t: Table, defaults: dict, out: Path, corpora: dict) -> GridSpec:
     from featbench.train.protocol import check_seeds
 
     merged = Table(t.source, t.path, {**defaults, **t.data}, GRID_KEYS)
-    name, corpus = t.text("name"), _corpus_ref(t, "corpus", corpora)
-    assert corpus is not None
+    name, corpus = t.text("name"), t.text("corpus")
+    _corpus_ref(t, "corpus", corpora)
     features = tuple(t.texts("features"))
     _check_views(t, features, corpora[corpus])
     seeds = merged.value("seeds", (list,), "a list of seeds", [0, 1, 2])

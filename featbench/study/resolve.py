@@ -9,6 +9,7 @@ True
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,7 +64,9 @@ def _families(study: Study, corpus: CorpusSpec, table: pd.DataFrame) -> tuple[di
         metas = check_families(specs, AudioConfig(sample_rate=corpus.sample_rate))
     except FeatbenchError as err:
         family = next((f for f in corpus.families if f in str(err)), corpus.families[0])
-        raise study.error(("families", family), f"[families.{family}] {err}") from None
+        option = re.search(rf"{re.escape(family)}\.([A-Za-z0-9_]+)", str(err))
+        where = ("families", family, option.group(1)) if option else ("families", family)
+        raise study.error(where, f"[families.{family}] {err}") from None
     hashes = {name: meta.config_hash for name, meta in metas.items()}
     if corpus.conditions:
         try:
