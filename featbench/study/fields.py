@@ -63,6 +63,19 @@ class Table:
             raise self.error(key, f"{self.name} {key} = {value}: expected a whole number >= {minimum}")
         return value
 
+    def file_path(self, key: str, base, default: Any = _MISSING):
+        """A path relative to `base` (absolute kept), each part a name a file system can hold."""
+        from pathlib import Path
+
+        value = self.text(key, default)
+        if value is None:
+            return None
+        long = [p for p in Path(value).parts if len(p.encode("utf-8", "surrogateescape")) > 255]
+        if "\0" in value or long:
+            raise self.error(key, f"{self.name} {key}: not a path a file system can hold "
+                                  f"({'a NUL byte' if not long else 'a part over 255 bytes'})")
+        return Path(base) / value
+
     def flag(self, key: str, default: bool = False) -> bool:
         return self.value(key, (bool,), "true or false", default)
 

@@ -28,6 +28,13 @@ def _option_text(value) -> str:
     return str(value)
 
 
+def _exists(path: Path) -> bool:
+    try:
+        return path.exists()
+    except OSError:  # a name the file system refuses (too long, ...): not there
+        return False
+
+
 def families_of(source: Source) -> dict[str, dict[str, str]]:
     """[families.NAME] tables: {name: {option: text}}, each name a known family (built-in or plug-in)."""
     from featbench.features import family_class
@@ -79,8 +86,8 @@ def corpora_of(source: Source, base: Path, stores: Path, families: dict) -> dict
     for name, data in tables.items():
         t = Table(source, ("corpora", name), data, CORPUS_KEYS)
         layout = t.choice("layout", sorted(LOADERS))
-        root = base / t.text("root")
-        if not root.exists() and layout != "demo":  # the demo corpus is generated into its root on first use
+        root = t.file_path("root", base)
+        if not _exists(root) and layout != "demo":  # the demo corpus is generated into its root on first use
             raise t.error("root", f"[corpora.{name}] root {root}: no such file or folder")
         used = t.texts("families", list(families))
         stray = [f for f in used if f not in families]
@@ -94,7 +101,7 @@ def corpora_of(source: Source, base: Path, stores: Path, families: dict) -> dict
         except FeatbenchError as err:
             raise t.error("conditions", str(err)) from None
         folds = t.integer("folds", None, minimum=2)
-        corpora[name] = CorpusSpec(name, layout, root, base / t.text("store", str(stores / name)), tuple(used), classes,
+        corpora[name] = CorpusSpec(name, layout, root, t.file_path("store", base, str(stores / name)), tuple(used), classes,
                                    merge, tuple(conditions), t.integer("condition_seed", 0),
                                    folds, t.integer("sample_rate", 16000, minimum=1000))
         t.done()
@@ -163,7 +170,7 @@ def _grid(t: Table, defaults: dict, out: Path, corpora: dict) -> GridSpec:
     tests = merged.texts("test_conditions", None)
     grid = GridSpec(name=name, corpus=corpus, features=features,
                     classifiers=tuple(merged.texts("classifiers", DEFAULT_CLASSIFIERS.split(","))),
-                    budgets=_budgets(merged, None), seeds=tuple(seeds), results=out / t.text("results", f"{name}/results.csv"),
+                    budgets=_budgets(merged, None), seeds=tuple(seeds), results=t.file_path("results", out, f"{name}/results.csv"),
                     folds=merged.integer("folds", None, minimum=2), classes=classes, merge=merge,
                     normalise=merged.text("normalise", "training"), seq_epochs=merged.integer("seq_epochs", 30, minimum=1),
                     target=merged.text("target", None), test_corpus=_corpus_ref(t, "test_corpus", corpora),
@@ -216,7 +223,7 @@ def reports_of(source: Source, out: Path, grids: tuple[GridSpec, ...]) -> tuple[
         target = t.value("target_ua", (float, int), "a UA between 0 and 1", None)
         if target is not None and not 0 < target < 1:
             raise t.error("target_ua", f"{t.name} target_ua = {target}: expected a UA between 0 and 1")
-        reports.append(ReportSpec(name, files, out / t.text("out", name), t.text("baseline", None), target,
+        reports.append(ReportSpec(name, files, t.file_path("out", out, name), t.text("baseline", None), target,
                                   t.text("reference_budget", None), t.text("baseline_normalisation", None)))
         if name in {r.name for r in reports[:-1]}:
             raise t.error("name", f"report name '{name}' is used twice")

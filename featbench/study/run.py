@@ -45,7 +45,10 @@ def run_study(study: Study, progress: bool = True, executor=None) -> StudyRun:
 
     start = time.perf_counter()
     resolved = resolve(study)
-    study.out.mkdir(parents=True, exist_ok=True)
+    try:
+        study.out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise FeatbenchError(f"{study.out}: cannot create the study's output folder ({err.strerror})") from None
     with exclusive(study.out, f"study '{study.name}'"):
         write_record(study)
         state = {"pid": os.getpid(), "started": time.time(), "step": None,

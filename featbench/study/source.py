@@ -27,6 +27,7 @@ else:  # pragma: no cover - Python 3.10
 MAX_BYTES = 1 << 20  # a study file is a page of settings, not data: 1 MiB at most
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
 _KEY = re.compile(r"""^\s*((?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|"[^"]*"|'[^']*'))*)\s*=""")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]")
 _PART = re.compile(r"""[A-Za-z0-9_-]+|"[^"]*"|'[^']*'""")
 
 
@@ -81,7 +82,9 @@ class Source:
     lines: Lines
 
     def error(self, where: tuple, message: str) -> FeatbenchError:
-        """A one-line refusal naming this file and the line of `where`."""
+        """A one-line refusal naming this file and the line of `where` (control characters a value brought in
+        are shown escaped, so the refusal stays one line)."""
+        message = _CONTROL.sub(lambda m: repr(m.group())[1:-1], message)
         return FeatbenchError(f"{self.path}:{self.lines.of(where)}: {message}")
 
 

@@ -132,8 +132,8 @@ def load_study(path: str | Path) -> Study:
     head = Table(source, ("study",), source.data.get("study", {}), {"name", "out", "stores", "jobs", "scheduler", "device"})
     base = source.path.resolve().parent
     name = head.text("name")
-    out = base / head.text("out", f"{name}-study")
-    stores = base / head.text("stores", "stores")
+    out = head.file_path("out", base, f"{name}-study")
+    stores = head.file_path("stores", base, "stores")
     jobs, scheduler, device = head.integer("jobs", 1, minimum=1), head.text("scheduler", None), head.text("device", "auto")
     head.done()
     if scheduler is not None and jobs != 1:

@@ -95,9 +95,9 @@ def _variant(rng: random.Random, text: str) -> tuple[str | bytes, str]:
     return text.replace("[protocol]", "protocol = 3\n[protocol2]", 1), "a table of the wrong kind"
 
 
-def _cases(root: Path):
+def _cases(root: Path | None = None):
     def cases(rng: random.Random, workdir: Path):
-        text = VALID.format(root=root)
+        text = VALID.format(root=root or workdir / "corpus")  # the demo corpus is generated there on first use
         for n in range(10**6):
             data, label = _variant(rng, text)
             folder = workdir / f"case{n}"
@@ -118,13 +118,11 @@ def _cases(root: Path):
     return cases
 
 
-@pytest.fixture(scope="module")
-def surface(demo_corpus_master):
-    return Surface("study files", _cases(demo_corpus_master))
+SURFACE = Surface("study files", _cases())
 
 
-def test_study_files_are_refused_in_one_line_with_their_line_or_plan(surface, tmp_path):
-    campaign(surface, cases_budget(60), tmp_path).assert_clean(at_least=60)
+def test_study_files_are_refused_in_one_line_with_their_line_or_plan(demo_corpus_master, tmp_path):
+    campaign(Surface(SURFACE.name, _cases(demo_corpus_master)), cases_budget(60), tmp_path).assert_clean(at_least=60)
 
 
 def test_a_refusal_names_the_line_of_the_bad_value(demo_corpus_master, tmp_path):
