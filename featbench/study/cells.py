@@ -6,7 +6,7 @@ same key `featbench train` resumes by). Editing a family's options changes its h
 >>> from featbench.study.spec import GridSpec
 >>> g = GridSpec("g", "demo", ("mfcc",), ("logreg",), (4, "all"), (0,), Path("r.csv"))
 >>> [c.budget for c in grid_cells(g, GridShape(("angry", "calm"), 2, ("4", "all"), ("clean",), "clean"), {})][:3]
-['4', '4', 'all']
+['4', 'all', '4']
 """
 from __future__ import annotations
 
