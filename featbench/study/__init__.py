@@ -8,9 +8,21 @@ True
 """
 from featbench.study.inventory import Inventory, inventory
 from featbench.study.resolve import Resolved, resolve
-from featbench.study.run import StudyRun, run_study
-from featbench.study.report import write_study_report
 from featbench.study.spec import CorpusSpec, GridSpec, ReportSpec, Study, load_study
+
+
+def __getattr__(name: str):
+    """run_study, StudyRun and write_study_report, imported when first used (plan and status need neither)."""
+    if name in ("run_study", "StudyRun"):
+        from featbench.study import run
+
+        return getattr(run, name)
+    if name == "write_study_report":
+        from featbench.study.report import write_study_report
+
+        return write_study_report
+    raise AttributeError(name)
+
 
 __all__ = ["CorpusSpec", "GridSpec", "Inventory", "ReportSpec", "Resolved", "Study", "StudyRun", "inventory",
            "load_study", "resolve", "run_study", "write_study_report"]

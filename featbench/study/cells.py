@@ -94,26 +94,35 @@ def grid_cells(grid: GridSpec, shape: GridShape, hashes: dict[str, str]) -> list
             for seed in grid.seeds for budget in shape.budgets for test in shape.tests]
 
 
-def done_keys(results: Path, cache: dict) -> dict[tuple, set[str]]:
-    """{row key (as TrainingCell.key): the family config hashes it is stored under} of a results file (read once
-    per `cache`); rows a damaged file cannot give are not done."""
+COLUMNS = ["view", "classifier", "budget", "fold", "seed", "train_condition", "test_condition", "normalisation",
+           "normalisation_clips", "classes", "family_config_hash", "fit_seconds", "predict_seconds"]
+
+
+def results_rows(results: Path, cache: dict) -> pd.DataFrame:
+    """The columns cells need of a results file, as text (read once per `cache`). A file of the current schema is
+    read directly (fast: no row checks, which `train` and `compare` make); another is read, and upgraded, by
+    featbench.results."""
     if results not in cache:
-        cache[results] = _keys(results)
+        cache[results] = _rows(results)
     return cache[results]
 
 
-def _keys(results: Path) -> dict[tuple, set[str]]:
+def _rows(results: Path) -> pd.DataFrame:
     from featbench.results import read_results
 
     if not results.is_file():
-        return {}
-    rows = read_results(results, dtype=str).rows.fillna("")
-    if rows.empty:
-        return {}
-    columns = ["view", "classifier", "budget", "fold", "seed", "train_condition", "test_condition", "normalisation",
-               "classes"]
+        return pd.DataFrame(columns=COLUMNS)
+    try:
+        return pd.read_csv(results, usecols=COLUMNS, dtype=str, keep_default_na=False)
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError):  # another schema, or damage: the full reader says
+        return read_results(results, dtype=str).rows.reindex(columns=COLUMNS).fillna("")
+
+
+def done_keys(results: Path, cache: dict) -> dict[tuple, set[str]]:
+    """{row key (as TrainingCell.key): the family config hashes it is stored under} of a results file."""
+    rows = results_rows(results, cache)
     norm = rows["normalisation"] + rows["normalisation_clips"].map(lambda c: f":{c}" if c else "")
-    frame = rows[columns].assign(normalisation=norm)
+    frame = rows[COLUMNS[:8] + ["classes"]].assign(normalisation=norm)
     keys: dict[tuple, set[str]] = {}
     for key, config in zip(frame.itertuples(index=False, name=None), rows["family_config_hash"]):
         keys.setdefault(key, set()).add(config)

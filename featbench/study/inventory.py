@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from featbench.study.cells import ExtractionCell, TrainingCell, done_keys, failed_clips, grid_cells, is_done, stored_clips
+from featbench.study.cells import (ExtractionCell, TrainingCell, done_keys, failed_clips, grid_cells, is_done, results_rows,
+                                   stored_clips)
 from featbench.study.resolve import Resolved
 from featbench.study.state import read_state
 
@@ -121,7 +122,6 @@ def _extraction_lines(resolved: Resolved, running, failed, with_cells) -> list[L
 
 def _training_lines(resolved: Resolved, running, failed, with_cells) -> list[Line]:
     cache: dict = {}
-    timing_cache: dict = {}
     lines = []
     for grid in resolved.study.grids:
         step, shape = f"train {grid.name}", resolved.shapes[grid.name]
@@ -138,31 +138,18 @@ def _training_lines(resolved: Resolved, running, failed, with_cells) -> list[Lin
                 else:
                     counts.add(_state_of(step, running, failed))
                     missing.append(cell)
-            per_row = _seconds_per_row(grid.results, view, classifier, timing_cache)
+            per_row = _seconds_per_row(results_rows(grid.results, cache), view, classifier)
             lines.append(Line(step, f"{view} x {classifier}", counts,
                               None if per_row is None and missing else (per_row or 0.0) * len(missing),
                               missing if with_cells else []))
     return lines
 
 
-def _seconds_per_row(results, view: str, classifier: str, cache: dict) -> float | None:
+def _seconds_per_row(rows: pd.DataFrame, view: str, classifier: str) -> float | None:
     """Mean fit + predict seconds of this view x classifier's rows (else of the file's rows), None without rows."""
-    if results not in cache:
-        cache[results] = _timings(results)
-    frame = cache[results]
-    if frame is None or frame.empty:
-        return None
-    part = frame[(frame["view"] == view) & (frame["classifier"] == classifier)]
-    return float((part if len(part) else frame)["seconds"].mean())
-
-
-def _timings(results) -> pd.DataFrame | None:
-    from featbench.results import read_results
-
-    if not results.is_file():
-        return None
-    rows = read_results(results).rows
     if rows.empty:
         return None
-    return pd.DataFrame({"view": rows["view"], "classifier": rows["classifier"],
-                         "seconds": rows["fit_seconds"].fillna(0) + rows["predict_seconds"].fillna(0)})
+    seconds = pd.to_numeric(rows["fit_seconds"], errors="coerce").fillna(0) + \
+        pd.to_numeric(rows["predict_seconds"], errors="coerce").fillna(0)
+    part = seconds[(rows["view"] == view) & (rows["classifier"] == classifier)]
+    return float((part if len(part) else seconds).mean())

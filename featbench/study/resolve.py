@@ -94,10 +94,12 @@ def _shape(study: Study, grid: GridSpec, tables: dict[str, pd.DataFrame]) -> Gri
     except FeatbenchError as err:
         key = "budgets" if "budget" in str(err) else "folds" if "fold" in str(err) else None
         raise study.error((*grid.where, key) if key else grid.where, f"grid '{grid.name}': {err}") from None
+    classes = tuple(sorted(table["label"].unique()))
+    if grid.train_condition == "clean" and grid.test_conditions in (None, ("clean",)) and not study.corpora[grid.corpus].conditions:
+        return GridShape(classes, len(folds), tuple(str(b) for b in budgets), ("clean",), "clean")  # no condition code needed
     plan = _conditions(grid)
     _check_extracted(study, grid, [c.text for c in plan.conditions])
-    return GridShape(tuple(sorted(table["label"].unique())), len(folds), tuple(str(b) for b in budgets),
-                     tuple(c.text for c in plan.tests), plan.training.text)
+    return GridShape(classes, len(folds), tuple(str(b) for b in budgets), tuple(c.text for c in plan.tests), plan.training.text)
 
 
 def _conditions(grid: GridSpec):
