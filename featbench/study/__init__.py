@@ -8,7 +8,8 @@ True
 """
 from featbench.study.inventory import Inventory, inventory
 from featbench.study.resolve import Resolved, resolve
-from featbench.study.spec import CorpusSpec, GridSpec, ReportSpec, Study, load_study
+from featbench.study.parts import load_study
+from featbench.study.spec import CorpusSpec, GridSpec, ReportSpec, Study
 
 
 def __getattr__(name: str):

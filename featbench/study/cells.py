@@ -133,7 +133,7 @@ def is_done(cell: TrainingCell, keys: dict, grid: GridSpec, shape: GridShape) ->
     stored = keys.get(cell.key(grid.normalise, shape.training, ",".join(shape.classes) if not grid.target else ""))
     if stored is None and grid.target:  # a target's classes column holds its name: matched on the rest
         stored = next((v for k, v in keys.items() if k[:8] == cell.key(grid.normalise, shape.training, "")[:8]), None)
-    return bool(stored) and (not cell.config_hash or cell.config_hash in stored)
+    return stored is not None and bool(stored) and (not cell.config_hash or cell.config_hash in stored)
 
 
 def stored_clips(corpus: CorpusSpec, stored: str, config_hash: str) -> int:

@@ -123,6 +123,7 @@ def _extraction_lines(resolved: Resolved, running, failed, with_cells) -> list[L
 def _training_lines(resolved: Resolved, running, failed, with_cells) -> list[Line]:
     cache: dict = {}
     lines = []
+    everything = pd.concat([results_rows(g.results, cache) for g in resolved.study.grids])  # timings of any grid
     for grid in resolved.study.grids:
         step, shape = f"train {grid.name}", resolved.shapes[grid.name]
         keys = done_keys(grid.results, cache)
@@ -138,7 +139,8 @@ def _training_lines(resolved: Resolved, running, failed, with_cells) -> list[Lin
                 else:
                     counts.add(_state_of(step, running, failed))
                     missing.append(cell)
-            per_row = _seconds_per_row(results_rows(grid.results, cache), view, classifier)
+            own = results_rows(grid.results, cache)
+            per_row = _seconds_per_row(own if len(own) else everything, view, classifier)
             lines.append(Line(step, f"{view} x {classifier}", counts,
                               None if per_row is None and missing else (per_row or 0.0) * len(missing),
                               missing if with_cells else []))

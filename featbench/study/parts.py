@@ -1,6 +1,6 @@
 """The tables of a study file read into `spec`'s typed parts, each value checked by the same functions the command
 line uses (family names, layouts, classifier entries, budgets, seeds, normalisation, conditions), each refusal
-one line with the file's line number (`study.spec.load_study` calls these in order).
+one line with the file's line number (`load_study` calls these in order).
 
 >>> from featbench.study.source import Lines, Source
 >>> src = Source(Path("s.toml"), {"families": {"mfcc": {"n_mfcc": 20}}}, Lines("[families.mfcc]\\nn_mfcc = 20\\n"))
@@ -13,8 +13,8 @@ from pathlib import Path
 
 from featbench.errors import FeatbenchError
 from featbench.study.fields import Table
-from featbench.study.source import Source
-from featbench.study.spec import GRID_KEYS, PROTOCOL_KEYS, CorpusSpec, GridSpec, ReportSpec
+from featbench.study.source import Source, read_source
+from featbench.study.spec import GRID_KEYS, PROTOCOL_KEYS, TABLES, CorpusSpec, GridSpec, ReportSpec, Study
 
 CORPUS_KEYS = {"layout", "root", "families", "classes", "merge", "conditions", "condition_seed", "folds",
                "sample_rate", "store"}
@@ -35,8 +35,21 @@ def _exists(path: Path) -> bool:
         return False
 
 
-def families_of(source: Source) -> dict[str, dict[str, str]]:
-    """[families.NAME] tables: {name: {option: text}}, each name a known family (built-in or plug-in)."""
+def _option_path(value: str, base: Path | None) -> str:
+    """An option naming a path relative to the study file (a model folder, a checkpoint) made absolute; other
+    values as they are."""
+    if base is None or ("/" not in value and "\\" not in value) or Path(value).is_absolute():
+        return value
+    try:
+        candidate = base / value
+        return str(candidate.resolve()) if candidate.exists() else value
+    except OSError:
+        return value
+
+
+def families_of(source: Source, base: Path | None = None) -> dict[str, dict[str, str]]:
+    """[families.NAME] tables: {name: {option: text}}, each name a known family (built-in or plug-in); an option
+    that names an existing path relative to the study file's folder `base` is made absolute."""
     from featbench.features import family_class
 
     tables = source.data.get("families", {})
@@ -54,7 +67,7 @@ def families_of(source: Source) -> dict[str, dict[str, str]]:
         nested = [k for k, v in options.items() if isinstance(v, (dict, list))]
         if nested:
             raise source.error((*where, nested[0]), f"[families.{name}] {nested[0]}: an option is one value, not a table or list")
-        families[name] = {k: _option_text(v) for k, v in options.items()}
+        families[name] = {k: _option_path(_option_text(v), base) for k, v in options.items()}
     return families
 
 
@@ -229,3 +242,26 @@ def reports_of(source: Source, out: Path, grids: tuple[GridSpec, ...]) -> tuple[
             raise t.error("name", f"report name '{name}' is used twice")
         t.done()
     return tuple(reports)
+
+
+def load_study(path: str | Path) -> Study:
+    """The study file at `path`, checked whole (types, names, references, paths), or a one-line FeatbenchError
+    `FILE:LINE: problem`. Checks that need the corpus table (budgets, folds, leakage) are `study.check`'s."""
+    source = read_source(path)
+    stray = sorted(set(source.data) - TABLES)
+    if stray:
+        raise source.error((stray[0],), f"unknown table [{stray[0]}]; a study file holds: {', '.join(sorted(TABLES))}")
+    head = Table(source, ("study",), source.data.get("study", {}), {"name", "out", "stores", "jobs", "scheduler", "device"})
+    base = source.path.resolve().parent
+    name = head.text("name")
+    out = head.file_path("out", base, f"{name}-study")
+    stores = head.file_path("stores", base, "stores")
+    jobs, scheduler, device = head.integer("jobs", 1, minimum=1), head.text("scheduler", None), head.text("device", "auto")
+    head.done()
+    if scheduler is not None and jobs != 1:
+        raise head.error("scheduler", "[study] jobs and scheduler exclude each other: the cluster's workers do the work")
+    families = families_of(source, base)
+    corpora = corpora_of(source, base, stores, families)
+    grids = grids_of(source, base, out, corpora)
+    reports = reports_of(source, out, grids)
+    return Study(source, name, out, jobs, scheduler, device, corpora, families, grids, reports)

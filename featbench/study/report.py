@@ -62,7 +62,7 @@ def full_budget_scores(resolved: Resolved) -> pd.DataFrame:
 
     columns = {}
     for report in resolved.study.reports:
-        files = [str(p) for p in report.results if p.is_file()]
+        files: list[str | Path] = [p for p in report.results if p.is_file()]
         if not files:
             continue
         rows = read_results(files).rows

@@ -13,6 +13,8 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from featbench.errors import FeatbenchError
 from featbench.study.cells import experiment_of
@@ -66,7 +68,8 @@ class _executor:
     """The given executor, or one made from [study] jobs / scheduler and closed at the end."""
 
     def __init__(self, study: Study, given):
-        self.study, self.given, self.made = study, given, None
+        self.study, self.given = study, given
+        self.made: Any = None
 
     def __enter__(self):
         from featbench.executors import Dask, Local
@@ -151,7 +154,7 @@ def _compare(report) -> None:
     """`featbench compare RESULTS... --baseline B --out OUT`, as a library call."""
     from featbench.report.compare import compare
 
-    files = [str(path) for path in report.results if path.is_file()]
+    files: list[str | Path] = [path for path in report.results if path.is_file()]
     if not files:
         raise FeatbenchError(f"report '{report.name}': none of its results files exists yet")
     compare(files, report.out, baseline=report.baseline, target_ua=report.target_ua,

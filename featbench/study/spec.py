@@ -1,6 +1,6 @@
 """A study file resolved into typed parts: the corpora to extract (`CorpusSpec`), the training grids (`GridSpec`,
 each one `featbench train` call: an `Experiment`), the reports (`ReportSpec`, each one `featbench compare` call).
-Every value is checked here, before any work, and each refusal names the file and line (`load_study`).
+Every value is checked before any work, and each refusal names the file and line (`study.parts.load_study`).
 
 Paths in the file are relative to the file's folder. The file's sections (docs/studies.md has the manual)::
 
@@ -16,6 +16,7 @@ Paths in the file are relative to the file's folder. The file's sections (docs/s
 >>> d = pathlib.Path(tempfile.mkdtemp())
 >>> _ = (d / "s.toml").write_text('[study]\\nname = "s"\\n[corpora.demo]\\nlayout = "demo"\\nroot = "c"\\n'
 ...                               '[families.mfcc]\\n[[grids]]\\nname = "g"\\ncorpus = "demo"\\nfeatures = ["mfcc"]\\n')
+>>> from featbench.study.parts import load_study
 >>> s = load_study(d / "s.toml")
 >>> s.grids[0].results.name, s.corpora["demo"].families, s.grids[0].classifiers
 ('results.csv', ('mfcc',), ('logreg', 'svm', 'lgbm', 'mlp'))
@@ -26,8 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from featbench.errors import FeatbenchError
-from featbench.study.fields import Table
-from featbench.study.source import Source, read_source
+from featbench.study.source import Source
 
 TABLES = {"study", "corpora", "families", "protocol", "grids", "reports"}
 PROTOCOL_KEYS = {"folds", "seeds", "budgets", "classifiers", "normalise", "seq_epochs"}
@@ -118,28 +118,3 @@ class Study:
 
     def error(self, where: tuple, message: str) -> FeatbenchError:
         return self.source.error(where, message)
-
-
-def load_study(path: str | Path) -> Study:
-    """The study file at `path`, checked whole (types, names, references, paths), or a one-line FeatbenchError
-    `FILE:LINE: problem`. Checks that need the corpus table (budgets, folds, leakage) are `study.check`'s."""
-    from featbench.study.parts import corpora_of, families_of, grids_of, reports_of
-
-    source = read_source(path)
-    stray = sorted(set(source.data) - TABLES)
-    if stray:
-        raise source.error((stray[0],), f"unknown table [{stray[0]}]; a study file holds: {', '.join(sorted(TABLES))}")
-    head = Table(source, ("study",), source.data.get("study", {}), {"name", "out", "stores", "jobs", "scheduler", "device"})
-    base = source.path.resolve().parent
-    name = head.text("name")
-    out = head.file_path("out", base, f"{name}-study")
-    stores = head.file_path("stores", base, "stores")
-    jobs, scheduler, device = head.integer("jobs", 1, minimum=1), head.text("scheduler", None), head.text("device", "auto")
-    head.done()
-    if scheduler is not None and jobs != 1:
-        raise head.error("scheduler", "[study] jobs and scheduler exclude each other: the cluster's workers do the work")
-    families = families_of(source)
-    corpora = corpora_of(source, base, stores, families)
-    grids = grids_of(source, base, out, corpora)
-    reports = reports_of(source, out, grids)
-    return Study(source, name, out, jobs, scheduler, device, corpora, families, grids, reports)

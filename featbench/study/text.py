@@ -46,8 +46,11 @@ def render(resolved: Resolved, inv: Inventory, title: str, cells: bool = False) 
         if cells:
             out += [f"    {MISSING}: {cell}" for cell in line.missing]
     seconds, unknown = inv.seconds(), inv.unknown()
-    out.append(f"CPU time of the missing cells: {duration(seconds)}"
-               + (f" ({unknown} step parts without recorded timings not counted)" if unknown and seconds is not None else ""))
-    if seconds is not None:
+    if unknown:
+        out.append(f"CPU time of the missing cells: unknown for {unknown} step parts (no timing recorded yet in their "
+                   f"store or in any results file of the study); {duration(seconds or 0.0)} for the others")
+    else:
+        out.append(f"CPU time of the missing cells: {duration(seconds)}")
+    if seconds is not None and not unknown:
         out.append(f"ETA with jobs = {study.jobs}: {duration(seconds / study.jobs)}")
     return "\n".join(out)

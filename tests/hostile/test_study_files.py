@@ -15,7 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from hostile.contract import HOSTILE_NAMES, Case, Surface, assert_one_line_error, campaign, cases_budget, hostile_value, mutate, run_cli
+from hostile.contract import (
+    HOSTILE_NAMES,
+    Case,
+    Surface,
+    assert_one_line_error,
+    campaign,
+    cases_budget,
+    hostile_value,
+    mutate,
+    run_cli,
+)
 
 VALID = """[study]
 name = "small"
@@ -44,10 +54,22 @@ features = ["mfcc"]
 name = "main"
 results = ["main"]
 """
-KEYS = [("study", "name"), ("study", "jobs"), ("study", "out"), ("corpora.demo", "layout"), ("corpora.demo", "root"),
-        ("families.mfcc", "n_mfcc"), ("protocol", "folds"), ("protocol", "seeds"), ("protocol", "budgets"),
-        ("protocol", "classifiers"), ("grids", "name"), ("grids", "corpus"), ("grids", "features"),
-        ("reports", "results")]
+KEYS = [
+    ("study", "name"),
+    ("study", "jobs"),
+    ("study", "out"),
+    ("corpora.demo", "layout"),
+    ("corpora.demo", "root"),
+    ("families.mfcc", "n_mfcc"),
+    ("protocol", "folds"),
+    ("protocol", "seeds"),
+    ("protocol", "budgets"),
+    ("protocol", "classifiers"),
+    ("grids", "name"),
+    ("grids", "corpus"),
+    ("grids", "features"),
+    ("reports", "results"),
+]
 
 
 def _toml_value(value) -> str:
@@ -57,7 +79,9 @@ def _toml_value(value) -> str:
     if isinstance(value, (int, float)) and abs(value) < 2**63 and value == value and abs(value) != float("inf"):
         return repr(value)
     if isinstance(value, (int, float)):
-        return {float("inf"): "inf", float("-inf"): "-inf"}.get(value, "nan") if isinstance(value, float) else f'"{value}"'
+        return (
+            {float("inf"): "inf", float("-inf"): "-inf"}.get(value, "nan") if isinstance(value, float) else f'"{value}"'
+        )
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
@@ -111,9 +135,12 @@ def _cases(root: Path | None = None):
                 return resolve(load_study(path))
 
             def check(resolved, folder=folder):
-                return all(s.n_folds >= 2 and s.budgets for s in resolved.shapes.values()) and not (folder / "out").exists()
+                return (
+                    all(s.n_folds >= 2 and s.budgets for s in resolved.shapes.values())
+                    and not (folder / "out").exists()
+                )
 
-            yield Case(label, action, check, names=[f"small.toml:"], seconds=30)
+            yield Case(label, action, check, names=["small.toml:"], seconds=30)
 
     return cases
 
@@ -131,12 +158,14 @@ def test_a_refusal_names_the_line_of_the_bad_value(demo_corpus_master, tmp_path)
 
     text = VALID.format(root=demo_corpus_master)
     lines = text.splitlines()
-    for old, new, message in [('layout = "demo"', 'layout = "dmo"', "choose from"),
-                              ("n_mfcc = 13", "n_mfcc = 0", "n_mfcc"),
-                              ('features = ["mfcc"]', 'features = ["fbank"]', "does not extract"),
-                              ('budgets = [2, "all"]', 'budgets = [5000, "all"]', "budget 5000"),
-                              ('classifiers = ["logreg"]', 'classifiers = ["logrg"]', "unknown classifier"),
-                              ("jobs = 1", "jobz = 1", "no key 'jobz'")]:
+    for old, new, message in [
+        ('layout = "demo"', 'layout = "dmo"', "choose from"),
+        ("n_mfcc = 13", "n_mfcc = 0", "n_mfcc"),
+        ('features = ["mfcc"]', 'features = ["fbank"]', "does not extract"),
+        ('budgets = [2, "all"]', 'budgets = [5000, "all"]', "budget 5000"),
+        ('classifiers = ["logreg"]', 'classifiers = ["logrg"]', "unknown classifier"),
+        ("jobs = 1", "jobz = 1", "no key 'jobz'"),
+    ]:
         path = tmp_path / "small.toml"
         path.write_text(text.replace(old, new))
         number = next(i for i, line in enumerate(lines, start=1) if line == old)
