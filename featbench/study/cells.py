@@ -84,14 +84,30 @@ def family_hash(view: str, hashes: dict[str, str]) -> str:
     return hashes.get(families.pop(), "") if len(families) == 1 else ""
 
 
-def grid_cells(grid: GridSpec, shape: GridShape, hashes: dict[str, str]) -> list[TrainingCell]:
-    """Every cell of a grid, in a fixed order."""
+def expand_views(views, layers: dict[str, tuple[int, ...]]) -> list[str]:
+    """Views as rows name them: `family@all` is one view per layer the family holds ('whisper@L0', ...).
+
+    >>> expand_views(["w@all", "f"], {"w": (0, 1)})
+    ['w@L0', 'w@L1', 'f']
+    """
+    from featbench.layers import layer_name
+
+    out: list[str] = []
+    for view in views:
+        family, _, choice = view.partition("@")
+        out += [f"{family}@{layer_name(k)}" for k in layers.get(family, ())] if choice == "all" else [view]
+    return out
+
+
+def grid_cells(grid: GridSpec, shape: GridShape, hashes: dict[str, str],
+               layers: dict[str, tuple[int, ...]] | None = None) -> list[TrainingCell]:
+    """Every cell of a grid, in a fixed order (`layers`: the layer numbers of each all-layer family)."""
     from featbench.train.experiment import check_classifiers
 
     classifiers = check_classifiers(list(grid.classifiers), grid.target or "")
     return [TrainingCell(grid.name, view, classifier, budget, fold, seed, test, family_hash(view, hashes))
-            for view in grid.features for classifier in classifiers for fold in range(shape.n_folds)
-            for seed in grid.seeds for budget in shape.budgets for test in shape.tests]
+            for view in expand_views(grid.features, layers or {}) for classifier in classifiers
+            for fold in range(shape.n_folds) for seed in grid.seeds for budget in shape.budgets for test in shape.tests]
 
 
 COLUMNS = ["view", "classifier", "budget", "fold", "seed", "train_condition", "test_condition", "normalisation",

@@ -129,7 +129,8 @@ def _training_lines(resolved: Resolved, running, failed, with_cells) -> list[Lin
         keys = done_keys(grid.results, cache)
         hashes = resolved.hashes[grid.corpus]
         by_entry: dict[tuple, list[TrainingCell]] = {}
-        for cell in grid_cells(grid, shape, hashes):
+        layers = {f: meta.layer_numbers for f, meta in resolved.metas[grid.corpus].items()}
+        for cell in grid_cells(grid, shape, hashes, layers):
             by_entry.setdefault((cell.view, cell.classifier), []).append(cell)
         for (view, classifier), cells in by_entry.items():
             counts, missing = Counts(), []

@@ -1,0 +1,54 @@
+"""Benchmark: does a study file reproduce the committed results? For the grids named, each grid is run again (the
+very `run_training` call `featbench study run` makes, into a scratch results file) and every row is compared with
+the committed row of the same key: the scores (UA, WA, macro-F1, confusion, validation UA, choices, per-speaker UA,
+hyper-parameters) must be byte-identical; timings and the featbench version may differ. Also printed: how many
+of the study's training cells the committed files already hold (every cell of a grid whose family config has not
+changed since its rows were written).
+
+    .venv/bin/python benchmarks/study_reproduces.py results/studies/ravdess.toml 4class-selected-egemaps 8class-clips-4-egemaps
+"""
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+SCORES = ["ua", "wa", "macro_f1", "confusion", "val_ua", "choice", "ua_by_speaker", "ua_by_gender", "hparams", "n_train",
+          "n_test", "examples_per_class"]
+
+
+def main() -> None:
+    from featbench.results import read_results
+    from featbench.results.columns import KEY
+    from featbench.study import inventory, load_study, resolve
+    from featbench.study.cells import experiment_of
+    from featbench.train import run_training
+
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("study")
+    parser.add_argument("grids", nargs="+")
+    args = parser.parse_args()
+    resolved = resolve(load_study(args.study))
+    train = inventory(resolved).counts("train")
+    print(f"{args.study}: {train.total} training cells, {train.done} held by the committed results files")
+    grids = {g.name: g for g in resolved.study.grids}
+    for name in args.grids:
+        grid = grids[name]
+        scratch = Path(tempfile.mkdtemp(prefix="featbench-reproduce-")) / "results.csv"
+        start = time.perf_counter()
+        run_training(experiment_of(grid, resolved.study.corpora), scratch, progress=False)
+        seconds = time.perf_counter() - start
+        new = read_results(scratch, dtype=str).rows.set_index(KEY)
+        old = read_results(grid.results, dtype=str).rows.set_index(KEY)
+        shared = new.index.intersection(old.index)
+        same = (new.loc[shared, SCORES].fillna("") == old.loc[shared, SCORES].fillna("")).all(axis=1)
+        print(f"grid {name}: {len(new)} rows rerun in {seconds:.0f} s, {len(shared)} found in {grid.results.name}, "
+              f"{int(same.sum())} with byte-identical scores")
+        for key in list(same[~same].index)[:3]:
+            differs = [c for c in SCORES if str(new.loc[key, c]) != str(old.loc[key, c])]
+            print(f"  differs: {dict(zip(KEY, key))} in {differs}")
+
+
+if __name__ == "__main__":
+    main()
