@@ -89,6 +89,9 @@ def test_run_does_every_cell_and_writes_the_reports(finished):
     assert "Claims per corpus" in study_report and "mfcc x logreg" in study_report
     assert (path.parent / "out" / "main" / "report.md").is_file()
     assert run_study(load_study(path), progress=False).steps_run == ["report main", "report study"]
+    from featbench.study.run import report_study
+
+    assert report_study(load_study(path)).steps_run == ["report main", "report study"]
 
 
 def _rows(path: Path) -> int:

@@ -1,6 +1,6 @@
 """MkDocs hook: the RAVDESS study's numbers come from the committed files in results/, never typed by hand.
 
-- ``on_files``: every report of ``results/ravdess`` (``report.md``, its figures, ``report.html``, the fit/predict
+- ``on_files``: every report of ``results/ravdess`` and ``results/studies`` (``report.md``, its figures, ``report.html``, the fit/predict
   README) joins the site under the same path, so a page links ``results/ravdess/8class/report.md``.
 - ``on_page_markdown``: a line ``<!-- include PATH#SECTION -->`` is replaced by that section of a Markdown file
   (PATH from the repository root; the lines under ``## SECTION`` up to the next ``## ``; no ``#SECTION``: the
@@ -16,13 +16,13 @@ from pathlib import Path
 from mkdocs.structure.files import File
 
 REPO = Path(__file__).resolve().parents[2]
-RESULTS = "results/ravdess"
+RESULTS = ("results/ravdess", "results/studies")
 SUFFIXES = {".md", ".png", ".html", ".txt"}
 INCLUDE = re.compile(r"^<!-- include (?P<path>[^#\s]+)(?:#(?P<section>[^>]+?))?(?: (?P<mode>entries|bullets|table))? -->$", re.M)
 
 
 def on_files(files, config):
-    for path in sorted((REPO / RESULTS).rglob("*")):
+    for path in sorted(p for folder in RESULTS for p in (REPO / folder).rglob("*")):
         if path.suffix in SUFFIXES and path.is_file():
             files.append(File(str(path.relative_to(REPO)), str(REPO), config["site_dir"], config["use_directory_urls"]))
     return files

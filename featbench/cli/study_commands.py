@@ -69,10 +69,15 @@ def status(study: StudyFile, cells: Cells = False) -> None:
 @study_app.command()
 @user_errors
 def report(study: StudyFile) -> None:
-    """Write the study report across its reports (OUT/study/report.{md,html,json}) from what has run.
+    """Write each report (featbench compare) and the study report across them (OUT/study/report.{md,html,json})
+    from the results that exist; runs no extraction or training.
 
     Example: featbench study report results/studies/demo.toml
     """
-    from featbench.study import write_study_report
+    from featbench.study import load_study
+    from featbench.study.run import report_study
 
-    typer.echo(f"study report: {write_study_report(_resolved(study)).out / 'report.md'}")
+    outcome = report_study(load_study(study))
+    typer.echo(outcome.summary())
+    if outcome.failed:
+        raise typer.Exit(1)

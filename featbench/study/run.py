@@ -64,6 +64,23 @@ def run_study(study: Study, progress: bool = True, executor=None) -> StudyRun:
     return run
 
 
+def report_study(study: Study) -> StudyRun:
+    """Write every report of `study` (its `compare` calls) and the study report from the results that exist; runs
+    no extraction or training. Refuses while a run of the study holds its folder."""
+    from featbench.locking import exclusive
+
+    start = time.perf_counter()
+    resolved = resolve(study)
+    if not study.out.is_dir():
+        raise FeatbenchError(f"{study.out}: the study has not run yet (featbench study run {study.path.name})")
+    run = StudyRun()
+    with exclusive(study.out, f"study '{study.name}'"):
+        state = {"pid": os.getpid(), "step": None, **{k: read_state(study.out).get(k, {}) for k in ("failed", "seconds")}}
+        _reports(resolved, state, run)
+    run.wall_seconds = time.perf_counter() - start
+    return run
+
+
 class _executor:
     """The given executor, or one made from [study] jobs / scheduler and closed at the end."""
 
@@ -92,7 +109,13 @@ def _steps(resolved: Resolved, executor, state: dict, run: StudyRun, progress: b
     for grid in study.grids:
         if f"train {grid.name}" in pending:
             _step(f"train {grid.name}", state, run, study, lambda g=grid: _train(resolved, g, executor, progress))
-    broken = {g.results for g in study.grids if f"train {g.name}" in run.failed}
+    _reports(resolved, state, run)
+
+
+def _reports(resolved: Resolved, state: dict, run: StudyRun) -> None:
+    """Each report whose grids did not fail, then the study report."""
+    study = resolved.study
+    broken = {g.results for g in study.grids if f"train {g.name}" in state["failed"]}
     for report in study.reports:
         if broken & set(report.results):
             run.failed[f"report {report.name}"] = "not written: a grid it compares failed"
