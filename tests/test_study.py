@@ -159,3 +159,21 @@ def test_plan_runs_nothing_and_says_what_is_missing(demo_corpus_master, tmp_path
     assert out.returncode == 0, out.stderr
     assert "training cells (grid x view x classifier x budget x fold x seed x test condition): 32: 32 missing" in out.stdout
     assert not (tmp_path / "out").exists() and not (tmp_path / "stores").exists()
+
+
+def test_ctrl_c_in_training_exits_130_in_one_line_and_keeps_the_rows(finished, tmp_path):
+    path, _ = finished
+    study = write_study(tmp_path, load_study(path).corpora["demo"].root, out="out", stores=str(path.parent / "stores"))
+    results = tmp_path / "out" / "main" / "results.csv"
+    child = subprocess.Popen([sys.executable, "-m", "featbench", "study", "run", str(study), "--no-progress"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.monotonic() + 120
+    while _rows(results) < 4 and child.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    os.killpg(child.pid, signal.SIGINT)
+    _, err = child.communicate(timeout=60)
+    assert child.returncode == 130, err
+    assert len([line for line in err.splitlines() if line.strip()]) == 1, err
+    kept = _rows(results)
+    assert 0 < kept < 32
+    assert len(read_results(results).rows) == kept  # every stored row whole

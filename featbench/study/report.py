@@ -74,7 +74,7 @@ def full_budget_scores(resolved: Resolved) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def _scores_section(scores: pd.DataFrame) -> Section:
+def _scores_section(scores: pd.DataFrame, protocols: dict[str, dict]) -> Section:
     if scores.empty:
         return Section("scores", "Entries across corpora", [Paragraph("No full-budget rows yet (run the study).")])
     order = scores.mean(axis=1).sort_values(ascending=False).index
@@ -82,8 +82,10 @@ def _scores_section(scores: pd.DataFrame) -> Section:
             for entry in order]
     intro = ("UA (%) at the full budget, mean over folds and seeds, clean test clips; one column per report. Entries are "
              "view x classifier; each report's own page gives intervals and learning curves.")
+    protocol = Bullets([f"{name}: {p.get('caption', '')}" for name, p in protocols.items() if name in scores.columns])
     return Section("scores", "Entries across corpora", [Paragraph(intro, note=True),
-                                                        Table(["entry", *scores.columns], rows, id="study-scores")])
+                                                        Table(["entry", *scores.columns], rows, id="study-scores"),
+                                                        Paragraph("Each report's protocol:", note=True), protocol])
 
 
 def _statistics_section(scores: pd.DataFrame) -> Section:
@@ -137,7 +139,7 @@ def write_study_report(resolved: Resolved) -> Report:
     shutil.copyfile(study.path, out / "study.toml")
     record = json.loads((study.out / "study.json").read_text(encoding="utf-8")) if (study.out / "study.json").is_file() else {}
     protocols, scores = _protocols(resolved), full_budget_scores(resolved)
-    sections = [_claims_section(protocols), _scores_section(scores), _statistics_section(scores), _costs_section(resolved),
+    sections = [_claims_section(protocols), _scores_section(scores, protocols), _statistics_section(scores), _costs_section(resolved),
                 _file_section(resolved, record)]
     title = f"Study {study.name}: {', '.join(r.name for r in study.reports) or 'no reports'}"
     report = Report(title=title, caption=f"featbench study report of {study.path.name}", version=__version__,
