@@ -53,7 +53,7 @@ def _scores(a, sig) -> list:
             "held fixed: how far the score could move on other speakers like these, not the variation of training "
             "itself. Mean rank over folds: 1 = best, descriptive only.")
     if approximate:
-        note += (" 'Fitted': these rows predate `correct_by_speaker`, so each speaker's correct predictions per class "
+        note += (" 'Fitted': these rows predate the correct_by_speaker column, so each speaker's correct predictions per class "
                  "are fitted to the stored per-speaker UA and per-class recall (report.statistics.counts), and the "
                  "interval is approximate; rows written by this featbench record them exactly.")
     return [Heading(f"{scale.name} with an interval that resamples test speakers"),
