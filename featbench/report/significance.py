@@ -25,13 +25,13 @@ import pandas as pd
 
 from featbench.errors import FeatbenchError
 from featbench.report.conditions import TEST
-from featbench.report.statistics import (MIN_BLOCKS, CorrectedT, CriticalDifference, PairTests, RankTest,
+from featbench.report.statistics import (CorrectedT, CriticalDifference, PairTests, RankTest,
                                          SpeakerInterval, corrected_pair, counts_of, critical_difference, fold_scores,
                                          friedman, holm, pairwise, score_matrix, speaker_interval)
+from featbench.report.statistics.across import MAX_ENTRIES, complete_entries
 from featbench.report.statistics.ranks import blocks_of
 from featbench.results import budget_order
 
-MAX_ENTRIES = 10  # more entries than this make a pair table of over 45 rows: the rest are named, not tested
 FOLD_UNIT = "speaker folds of one corpus"
 CONDITION_UNIT = "test conditions of this corpus (each the mean over folds and seeds)"
 
@@ -116,17 +116,20 @@ def _fold_pairs(rows: pd.DataFrame, entries: list[tuple[str, str]], budget: str)
 
 
 def over_conditions(every: pd.DataFrame, entries: list[tuple[str, str]], budget: str):
-    """(Friedman, Wilcoxon pairs with Holm, critical difference, the blocks' names) of the entries over the test
-    conditions of `every` at `budget`, the entries named by family; None where the rows hold one test condition."""
+    """(Friedman, Wilcoxon pairs with Holm, critical difference, the blocks' names, the entries left out for lacking
+    a condition) of the entries over the test conditions of `every` at `budget`, the entries named by family; None
+    where the rows hold one test condition, or fewer than 2 entries hold every one."""
     part = every[[(f, c) in set(entries) for f, c in zip(every.family, every.classifier)]]
     part = part[part["budget"].astype(str) == budget]
     if TEST not in part or part[TEST].nunique() < 2:
         return None
     matrix = score_matrix(part, [TEST]).rename(columns={f"{f} ({c})": f for f, c in entries})
-    matrix = matrix[[f for f, _ in entries if f in matrix]]
+    matrix, left = complete_entries(matrix[[f for f, _ in entries if f in matrix]], len(entries))
+    if matrix.shape[1] < 2:
+        return None
     blocks = blocks_of(matrix, CONDITION_UNIT)
     return (friedman(matrix, CONDITION_UNIT), pairwise(matrix, CONDITION_UNIT),
-            critical_difference(matrix, CONDITION_UNIT), blocks.blocks)
+            critical_difference(matrix, CONDITION_UNIT), blocks.blocks, tuple(left))
 
 
 def significance_of(a) -> Significance:
@@ -148,10 +151,11 @@ def significance_of(a) -> Significance:
     scored = [Scored(f, c, float(matrix[f].mean()), int(matrix[f].notna().sum()), ranks.get(f),
                      *_interval(rows, f, c, budget, a.n_boot)) for f, c in picked]
     tested = over_conditions(a.every if a.every is not None else rows, picked, budget) if len(picked) > 1 else None
-    conditions, pairs, cd, names = tested or (None, None, None, ())
+    conditions, pairs, cd, names, lacking = tested or (None, None, None, (), ())
+    left += [f"{a.names[f]} from the tests over conditions ({why})" for f, why in lacking]
     return Significance(budget, scored, left, _fold_pairs(rows, picked, budget), len(matrix.dropna()), conditions,
                         pairs, cd, tuple(names))
 
 
-__all__ = ["CONDITION_UNIT", "FOLD_UNIT", "MAX_ENTRIES", "MIN_BLOCKS", "FoldPair", "Scored", "Significance",
+__all__ = ["CONDITION_UNIT", "FOLD_UNIT", "MAX_ENTRIES", "FoldPair", "Scored", "Significance",
            "over_conditions", "significance_of"]

@@ -18,6 +18,7 @@ from featbench.report.claims import points_text
 from featbench.report.model import Cell, Figure, Heading, Paragraph, Section, Table
 from featbench.report.scale import UA, Scale, scale_of
 from featbench.report.sections.base import Inputs, num
+from featbench.report.statistics.across import MAX_ENTRIES
 from featbench.report.statistics.pairs import PairTests
 from featbench.report.statistics.ranks import CriticalDifference, RankTest
 from featbench.report.statistics.speakers import UNITS, SPEAKERS
@@ -156,7 +157,7 @@ def section(inputs: Inputs) -> Section | None:
 
 
 def across_corpora_section(rows: pd.DataFrame, out: str | Path | None = None, budget: str | None = None,
-                           condition: str | None = None, max_entries: int = 10, title: str = "") -> Section:
+                           condition: str | None = None, max_entries: int = MAX_ENTRIES, title: str = "") -> Section:
     """The Statistics section of a study across corpora: the entries of `rows` (results rows of several corpora, a
     `corpus` column; `condition` a column such as 'test_condition' to make blocks corpus x condition) at `budget`
     (default: the largest every block holds), ranked over independent blocks (report.statistics.across): the

@@ -6,7 +6,9 @@
 - `folds`: within one corpus, where folds share training speakers, the corrected resampled t-test of Nadeau and
   Bengio (2003) for a pair of entries, with its interval;
 - `speakers`: bootstrap intervals of UA (or of a paired difference) that resample test speakers within folds;
-- `cdplot`: the critical-difference diagram.
+- `cdplot`: the critical-difference diagram;
+- `across`: entries ranked across corpora (blocks corpus [x condition], each the mean over folds and seeds), for a
+  study (report.sections.statistics.across_corpora_section renders it).
 
 Fewer than MIN_BLOCKS blocks give no p-value: every result then says why instead of raising.
 

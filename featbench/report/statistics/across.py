@@ -31,7 +31,7 @@ from featbench.report.statistics.pairs import PairTests, pairwise
 from featbench.report.statistics.ranks import ALPHA, CriticalDifference, RankTest, critical_difference, friedman
 from featbench.results import budget_order, labels
 
-MAX_ENTRIES = 10
+MAX_ENTRIES = 10  # more entries than this make a pair table of over 45 rows: the rest are named, not tested
 UNITS = {False: "corpora (each the mean over folds and seeds)",
          True: "corpus x {condition} blocks (each the mean over folds and seeds)"}
 
@@ -72,13 +72,20 @@ def _entries(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.assign(family=labels(rows)) if "view" in rows else rows
 
 
-def _complete(matrix: pd.DataFrame, max_entries: int) -> tuple[pd.DataFrame, list[str]]:
-    """The entries with a score in every block, the best `max_entries` by mean score; the others named with why."""
+def complete_entries(matrix: pd.DataFrame, max_entries: int = MAX_ENTRIES) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """The entries (columns) with a score in every block (row), the best `max_entries` by mean score; the others as
+    (entry, why).
+
+    >>> m = pd.DataFrame({"a": [0.5, 0.6], "b": [0.7, None], "c": [0.4, 0.5]}, index=["x", "y"])
+    >>> kept, left = complete_entries(m, 1)
+    >>> list(kept), left
+    (['a'], [('b', 'no score in y'), ('c', 'beyond the 1 best by mean score')])
+    """
     missing = [e for e in matrix if matrix[e].isna().any()]
-    left = [f"{e} (no score in {', '.join(map(str, matrix.index[matrix[e].isna()]))})" for e in missing]
+    left = [(e, f"no score in {', '.join(map(str, matrix.index[matrix[e].isna()]))}") for e in missing]
     full = matrix.drop(columns=missing)
     order = full.mean().sort_values(ascending=False, kind="stable").index
-    left += [f"{e} (beyond the {max_entries} best by mean score)" for e in order[max_entries:]]
+    left += [(e, f"beyond the {max_entries} best by mean score") for e in order[max_entries:]]
     return full[list(order[:max_entries])], left
 
 
@@ -97,6 +104,6 @@ def across_corpora(rows: pd.DataFrame, budget: str | None = None, condition: str
     if part.empty:
         raise FeatbenchError(f"statistics across corpora: no rows at budget {budget}")
     unit = UNITS[bool(condition)].format(condition=condition)
-    matrix, left = _complete(score_matrix(part, by), max_entries)
+    matrix, left = complete_entries(score_matrix(part, by), max_entries)
     return AcrossCorpora(budget, unit, matrix, friedman(matrix, unit), pairwise(matrix, unit, alpha),
-                         critical_difference(matrix, unit, alpha), tuple(left))
+                         critical_difference(matrix, unit, alpha), tuple(f"{e} ({why})" for e, why in left))
