@@ -33,7 +33,7 @@ from featbench.report.statistics.ranks import blocks_of
 from featbench.results import budget_order
 
 FOLD_UNIT = "speaker folds of one corpus"
-CONDITION_UNIT = "test conditions of this corpus (each the mean over folds and seeds)"
+CONDITION_UNIT = "test conditions of this corpus, each the mean over folds and seeds"
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class Significance:
 
     budget: str
     entries: list[Scored]
-    left_out: list[str]  # families not tested, each with why
+    left_out: list[tuple[str, str]]  # (an entry not in some test, in words; why)
     pairs: list[FoldPair]
     n_folds: int
     conditions: RankTest | None = None
@@ -136,14 +136,14 @@ def significance_of(a) -> Significance:
     """The Statistics section's numbers of an Analysis (report.analysis): see the module."""
     rows = a.rows
     candidates = [(f, a.best[f]) for f in a.best if f not in a.cross]
-    left = [f"{a.names[f]} (trained on another corpus's labels)" for f in a.cross]
+    left = [(a.names[f], "trained on another corpus's labels") for f in a.cross]
     if not candidates:
         return Significance("", [], left, [], 0, reason="no entry is trained on this corpus's labels")
     budget, picked, lacking = _budget(rows, candidates)
-    left += [f"{a.names[f]} (no rows at budget {budget})" for f in lacking]
+    left += [(a.names[f], f"no rows at budget {budget}") for f in lacking]
     matrix = pd.DataFrame({f: fold_scores(rows, f, c, budget)["ua"] for f, c in picked})
     first = sorted(picked, key=lambda fc: (fc[0] != a.baseline, not a.entries[fc[0]].honest, -matrix[fc[0]].mean()))
-    left += [f"{a.names[f]} (beyond the {MAX_ENTRIES} shown: the baseline, then honest entries, then the best)"
+    left += [(a.names[f], f"beyond the {MAX_ENTRIES} shown: the baseline, then honest entries, then the best")
              for f, _ in first[MAX_ENTRIES:]]
     picked = sorted(first[:MAX_ENTRIES], key=lambda fc: -float(matrix[fc[0]].mean()))
     matrix = matrix[[f for f, _ in picked]]
@@ -152,7 +152,7 @@ def significance_of(a) -> Significance:
                      *_interval(rows, f, c, budget, a.n_boot)) for f, c in picked]
     tested = over_conditions(a.every if a.every is not None else rows, picked, budget) if len(picked) > 1 else None
     conditions, pairs, cd, names, lacking = tested or (None, None, None, (), ())
-    left += [f"{a.names[f]} from the tests over conditions ({why})" for f, why in lacking]
+    left += [(a.names[f], f"left out of the tests over conditions: {why}") for f, why in lacking]
     return Significance(budget, scored, left, _fold_pairs(rows, picked, budget), len(matrix.dropna()), conditions,
                         pairs, cd, tuple(names))
 

@@ -137,6 +137,19 @@ def _conditions(a, sig, figures) -> list:
             *rank_blocks(sig.conditions, sig.condition_pairs, sig.cd, names, a.scale, figures, "statistics-conditions")]
 
 
+def _left_out(left: list[tuple[str, str]]) -> list:
+    """One note naming the entries not in (some of) the tests, grouped by why; none without such entries.
+
+    >>> _left_out([("a", "x"), ("b", "y"), ("c", "x")])[0].text
+    'Not in these tests: x: a; c. y: b.'
+    """
+    if not left:
+        return []
+    whys = list(dict.fromkeys(why for _, why in left))
+    said = " ".join(f"{why}: {'; '.join(e for e, w in left if w == why)}." for why in whys)
+    return [Paragraph(f"Not in these tests: {said}", note=True)]
+
+
 def section(inputs: Inputs) -> Section | None:
     """The Statistics section of one corpus's report; None where no entry is trained on its labels."""
     a: Any = inputs.analysis  # report.analysis.Analysis (not imported: sections come before it in the flow)
@@ -151,8 +164,7 @@ def section(inputs: Inputs) -> Section | None:
              + NOT_INDEPENDENT.format(k=sig.n_folds, m=len(sig.pairs)))
     blocks: list = [Paragraph(intro, note=True), *_scores(a, sig), *_fold_pairs(a, sig),
                     *_conditions(a, sig, inputs.figures)]
-    if sig.left_out:
-        blocks.append(Paragraph(f"Not in these tests: {'; '.join(sig.left_out)}.", note=True))
+    blocks += _left_out(sig.left_out)
     return Section("statistics", "Statistics: which differences are real", blocks)
 
 
@@ -178,6 +190,5 @@ def across_corpora_section(rows: pd.DataFrame, out: str | Path | None = None, bu
              "p-value.")
     blocks: list = [Paragraph(intro, note=True),
                     *rank_blocks(got.friedman, got.pairs, got.cd, {}, scale, figures, "statistics-across")]
-    if got.left_out:
-        blocks.append(Paragraph(f"Not in these tests: {'; '.join(got.left_out)}.", note=True))
+    blocks += _left_out(list(got.left_out))
     return Section("statistics-across", "Statistics across corpora: which differences are real", blocks)

@@ -15,7 +15,7 @@ Entries are named by their display name (results.Setup.label, as reports name th
 ...                      for b in range(6) for f in "abc" for k in range(3)])
 >>> got = across_corpora(rows)
 >>> got.budget, got.unit, got.friedman.n_blocks, got.friedman.mean_ranks
-('all', 'corpora (each the mean over folds and seeds)', 6, {'a (lr)': 1.0, 'b (lr)': 2.0, 'c (lr)': 3.0})
+('all', 'corpora, each the mean over folds and seeds', 6, {'a (lr)': 1.0, 'b (lr)': 2.0, 'c (lr)': 3.0})
 >>> across_corpora(rows[rows.corpus < "c4"]).friedman.reason
 'too few blocks (4) for a test to mean anything'
 """
@@ -32,8 +32,8 @@ from featbench.report.statistics.ranks import ALPHA, CriticalDifference, RankTes
 from featbench.results import budget_order, labels
 
 MAX_ENTRIES = 10  # more entries than this make a pair table of over 45 rows: the rest are named, not tested
-UNITS = {False: "corpora (each the mean over folds and seeds)",
-         True: "corpus x {condition} blocks (each the mean over folds and seeds)"}
+UNITS = {False: "corpora, each the mean over folds and seeds",
+         True: "corpus x {condition} blocks, each the mean over folds and seeds"}
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class AcrossCorpora:
     friedman: RankTest
     pairs: PairTests
     cd: CriticalDifference
-    left_out: tuple[str, ...]
+    left_out: tuple[tuple[str, str], ...]  # (entry, why)
 
 
 def common_budget(rows: pd.DataFrame, by: list[str]) -> str:
@@ -72,6 +72,11 @@ def _entries(rows: pd.DataFrame) -> pd.DataFrame:
     return rows.assign(family=labels(rows)) if "view" in rows else rows
 
 
+def _missing(blocks: list[str], of: int) -> str:
+    """'no score in x, y' (up to 3 blocks named), else 'no score in 14 of 15 blocks'."""
+    return f"no score in {', '.join(blocks)}" if len(blocks) <= 3 else f"no score in {len(blocks)} of {of} blocks"
+
+
 def complete_entries(matrix: pd.DataFrame, max_entries: int = MAX_ENTRIES) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
     """The entries (columns) with a score in every block (row), the best `max_entries` by mean score; the others as
     (entry, why).
@@ -82,7 +87,7 @@ def complete_entries(matrix: pd.DataFrame, max_entries: int = MAX_ENTRIES) -> tu
     (['a'], [('b', 'no score in y'), ('c', 'beyond the 1 best by mean score')])
     """
     missing = [e for e in matrix if matrix[e].isna().any()]
-    left = [(e, f"no score in {', '.join(map(str, matrix.index[matrix[e].isna()]))}") for e in missing]
+    left = [(e, _missing(list(map(str, matrix.index[matrix[e].isna()])), len(matrix))) for e in missing]
     full = matrix.drop(columns=missing)
     order = full.mean().sort_values(ascending=False, kind="stable").index
     left += [(e, f"beyond the {max_entries} best by mean score") for e in order[max_entries:]]
@@ -106,4 +111,4 @@ def across_corpora(rows: pd.DataFrame, budget: str | None = None, condition: str
     unit = UNITS[bool(condition)].format(condition=condition)
     matrix, left = complete_entries(score_matrix(part, by), max_entries)
     return AcrossCorpora(budget, unit, matrix, friedman(matrix, unit), pairwise(matrix, unit, alpha),
-                         critical_difference(matrix, unit, alpha), tuple(f"{e} ({why})" for e, why in left))
+                         critical_difference(matrix, unit, alpha), tuple(left))
