@@ -78,8 +78,11 @@ def test_section_pairs_equal_the_corrected_t_and_holm_computed_here(tmp_path):
     from featbench.report.significance import significance_of
 
     sig = significance_of(analyse([tmp_path / "r.csv"], baseline="egemaps", n_boot=300))
-    for pair, (p0, q0) in zip(sig.pairs, expected):
+    for pair, (p0, q0), (a, b) in zip(sig.pairs, expected, combinations(families, 2)):
         assert abs(pair.test.p_value - p0) < 1e-9 and abs(pair.p_holm - q0) < 1e-9
+        d = _fold_ua(rows, a) - _fold_ua(rows, b)  # the Bayesian correlated t: P(a higher by more than 1 point)
+        scale = math.sqrt((1 / len(d) + 40 / 256) * d.var(ddof=1))
+        assert abs(pair.bayes.p_a - stats.t.sf(0.01, len(d) - 1, d.mean(), scale)) < 1e-9
     assert [s.family for s in sig.entries] == families and all(not s.interval.approximate for s in sig.entries)
     assert '"id": "statistics"' in render_json(report)
 
@@ -149,6 +152,8 @@ def test_across_corpora_equals_scipy_friedman_and_wilcoxon_with_holm(tmp_path):
     assert [p.name for p in sorted(tmp_path.glob("critical_difference.*"))] == ["critical_difference.png",
                                                                                "critical_difference.svg"]
     assert any(getattr(b, "stem", "") == "critical_difference" for b in section.blocks)
+    table = next(b for b in section.blocks if getattr(b, "id", "") == "statistics-across-pairs")
+    assert table.columns[-1].startswith("Bayesian: P(entry higher / within ±1.0 points") and len(got.bayes) == 3
 
 
 def test_across_four_corpora_says_too_few_blocks_and_names_a_missing_entry(tmp_path):

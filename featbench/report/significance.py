@@ -9,7 +9,7 @@ shown best first):
 - each entry's mean rank over the folds (descriptive only: folds of one corpus share training speakers, so no
   Friedman test or critical difference is computed over them);
 - every pair of entries by the corrected resampled t-test of Nadeau and Bengio over folds (statistics.folds), the
-  p-values adjusted by Holm over the pairs;
+  p-values adjusted by Holm over the pairs, and by its Bayesian counterpart with a ROPE of one point (statistics.bayes);
 - where the rows hold several test conditions, the Friedman test, the Wilcoxon pairs with Holm and the Nemenyi
   critical difference over the conditions as blocks (`over_conditions`; fewer than 5: said, no p-value).
 
@@ -26,8 +26,10 @@ import pandas as pd
 from featbench.errors import FeatbenchError
 from featbench.report.conditions import TEST
 from featbench.report.statistics import (CorrectedT, CriticalDifference, PairTests, RankTest,
-                                         SpeakerInterval, corrected_pair, counts_of, critical_difference, fold_scores,
+                                         SpeakerInterval, corrected_t, counts_of, critical_difference, fold_scores,
                                          friedman, holm, pairwise, score_matrix, speaker_interval)
+from featbench.report.statistics.bayes import Bayes, correlated_t
+from featbench.report.statistics.folds import paired_folds
 from featbench.report.statistics.across import MAX_ENTRIES, complete_entries
 from featbench.report.statistics.ranks import blocks_of
 from featbench.results import budget_order
@@ -52,12 +54,14 @@ class Scored:
 
 @dataclass(frozen=True)
 class FoldPair:
-    """Entry `a` against `b` over the folds both hold: the corrected resampled t-test and its Holm-adjusted p."""
+    """Entry `a` against `b` over the folds both hold: the corrected resampled t-test, its Holm-adjusted p, and the
+    Bayesian correlated t-test with a ROPE of one point (statistics.bayes)."""
 
     a: str
     b: str
     test: CorrectedT
     p_holm: float | None
+    bayes: Bayes
 
 
 @dataclass(frozen=True)
@@ -109,13 +113,18 @@ def _interval(rows: pd.DataFrame, family: str, classifier: str, budget: str, n_b
 
 def _fold_pairs(rows: pd.DataFrame, entries: list[tuple[str, str]], budget: str) -> list[FoldPair]:
     """Every pair by the corrected resampled t-test; Holm over the pairs that have a p-value."""
-    tests = [(a, b, corrected_pair(rows, a, b, budget)) for a, b in combinations(entries, 2)]
-    tested = [t.p_value for _, _, t in tests if t.p_value is not None]
+    folds = {(a, b): paired_folds(rows, a, b, budget) for a, b in combinations(entries, 2)}
+    tests = {ab: corrected_t(*scores) for ab, scores in folds.items()}
+    tested = [t.p_value for t in tests.values() if t.p_value is not None]
     adjusted = iter(holm(tested) if tested else [])
-    return [FoldPair(a[0], b[0], t, next(adjusted) if t.p_value is not None else None) for a, b, t in tests]
+    return [FoldPair(a[0], b[0], t, next(adjusted) if t.p_value is not None else None, correlated_t(*folds[a, b]))
+            for (a, b), t in tests.items()]
 
 
-def over_conditions(every: pd.DataFrame, entries: list[tuple[str, str]], budget: str):
+Tested = tuple[RankTest, PairTests, CriticalDifference, tuple[str, ...], tuple[tuple[str, str], ...]]
+
+
+def over_conditions(every: pd.DataFrame, entries: list[tuple[str, str]], budget: str) -> Tested | None:
     """(Friedman, Wilcoxon pairs with Holm, critical difference, the blocks' names, the entries left out for lacking
     a condition) of the entries over the test conditions of `every` at `budget`, the entries named by family; None
     where the rows hold one test condition, or fewer than 2 entries hold every one."""
@@ -151,10 +160,11 @@ def significance_of(a) -> Significance:
     scored = [Scored(f, c, float(matrix[f].mean()), int(matrix[f].notna().sum()), ranks.get(f),
                      *_interval(rows, f, c, budget, a.n_boot)) for f, c in picked]
     tested = over_conditions(a.every if a.every is not None else rows, picked, budget) if len(picked) > 1 else None
-    conditions, pairs, cd, names, lacking = tested or (None, None, None, (), ())
-    left += [(a.names[f], f"left out of the tests over conditions: {why}") for f, why in lacking]
-    return Significance(budget, scored, left, _fold_pairs(rows, picked, budget), len(matrix.dropna()), conditions,
-                        pairs, cd, tuple(names))
+    pairs = _fold_pairs(rows, picked, budget)
+    if tested is None:
+        return Significance(budget, scored, left, pairs, len(matrix.dropna()))
+    left += [(a.names[f], f"left out of the tests over conditions: {why}") for f, why in tested[4]]
+    return Significance(budget, scored, left, pairs, len(matrix.dropna()), *tested[:4])
 
 
 __all__ = ["CONDITION_UNIT", "FOLD_UNIT", "MAX_ENTRIES", "FoldPair", "Scored", "Significance",

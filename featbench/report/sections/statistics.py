@@ -19,6 +19,7 @@ from featbench.report.model import Cell, Figure, Heading, Paragraph, Section, Ta
 from featbench.report.scale import UA, Scale, scale_of
 from featbench.report.sections.base import Inputs, num
 from featbench.report.statistics.across import MAX_ENTRIES
+from featbench.report.statistics.bayes import ROPE, Bayes
 from featbench.report.statistics.pairs import PairTests
 from featbench.report.statistics.ranks import CriticalDifference, RankTest
 from featbench.report.statistics.speakers import UNITS, SPEAKERS
@@ -85,6 +86,21 @@ def _range(low: float | None, high: float | None, scale: Scale) -> str:
     return f"{points_text(low, scale).split(' ', 1)[0]} to {points_text(high, scale).split(' ', 1)[0]} {unit}"
 
 
+def _bayes_cell(b: Bayes | None) -> Cell:
+    """'0.95 / 0.04 / 0.01' (P(entry higher) / P(within the ROPE) / P(against higher)), or why there are none.
+
+    >>> _bayes_cell(Bayes("t", 0.01, 0.951, 0.04, 0.009)).text
+    '0.95 / 0.04 / 0.01'
+    """
+    if b is None:
+        return Cell("")
+    return num(b.reason if b.p_a is None else f"{b.p_a:.2f} / {b.p_rope:.2f} / {b.p_b:.2f}")
+
+
+def _bayes_heading(scale: Scale, rope: float = ROPE) -> str:
+    return f"Bayesian: P(entry higher / within ±{points_text(rope, scale)} / against higher)"
+
+
 def _fold_pairs(a, sig) -> list:
     if len(sig.entries) < 2:
         return []
@@ -93,16 +109,22 @@ def _fold_pairs(a, sig) -> list:
         t, na, nb = p.test, a.names[p.a], a.names[p.b]
         rows.append([Cell(na), Cell(nb), num(points_text(t.mean_difference, scale)), num(_range(t.low, t.high, scale)),
                      num("" if t.t is None else f"{t.t:.2f}"), num(str(t.k)), num(_p(t.p_value) or t.reason),
-                     num(_p(p.p_holm)), Cell(_verdict(p.p_holm, t.mean_difference), strong=p.p_holm is not None)])
+                     num(_p(p.p_holm)), Cell(_verdict(p.p_holm, t.mean_difference), strong=p.p_holm is not None),
+                     _bayes_cell(p.bayes)])
     return [Heading("Pairs of entries over folds: corrected resampled t-test, Holm over the pairs"),
             Table(["entry", "against", "difference (mean over folds)", "95% CI (corrected)", "t", "folds", "p",
-                   "p (Holm)", "at 0.05"], rows, id="statistics-pairs", caption=f"{a.caption}.")]
+                   "p (Holm)", "at 0.05", _bayes_heading(scale)], rows, id="statistics-pairs", caption=f"{a.caption}."),
+            Paragraph(f"Bayesian: the Bayesian correlated t-test (Corani and Benavoli 2015), the posterior of the mean "
+                      f"difference under the same corrected variance; within ±{points_text(ROPE, scale)} counts as "
+                      "practically equivalent (a region of practical equivalence); no probabilities with fewer than 5 "
+                      "folds.", note=True)]
 
 
 def rank_blocks(test: RankTest, pairs: PairTests, cd: CriticalDifference, names: dict[str, str], scale: Scale,
-                figures: list[Figure], id: str) -> list:
+                figures: list[Figure], id: str, bayes: tuple[Bayes, ...] = ()) -> list:
     """The blocks of a rank test over independent blocks: the Friedman line (or why there is no p-value), the mean
-    rank table, the Wilcoxon pairs with Holm and the critical-difference diagram (`figures` of stem FIGURE)."""
+    rank table, the Wilcoxon pairs with Holm (and `bayes`, the Bayesian signed-rank test of each pair, where given)
+    and the critical-difference diagram (`figures` of stem FIGURE)."""
     said = {e: names.get(e, e) for e in test.entries}
     out: list = [Paragraph(test.line() + (f" Left out for a missing score: {', '.join(test.dropped)}." if test.dropped
                                           else "")),
@@ -111,13 +133,15 @@ def rank_blocks(test: RankTest, pairs: PairTests, cd: CriticalDifference, names:
                        id=f"{id}-ranks", caption=f"Over {test.n_blocks} blocks: {test.unit}.")]
     rows = [[Cell(said[p.a]), Cell(said[p.b]), num(f"{p.wins}/{p.losses}"), num(points_text(p.median_difference, scale)),
              num(_p(p.p_value) or pairs.reason), num(_p(p.p_holm)),
-             Cell(p.note or _verdict(p.p_holm, p.median_difference, pairs.alpha))]
-            for p in pairs.pairs]
+             Cell(p.note or _verdict(p.p_holm, p.median_difference, pairs.alpha))] + ([_bayes_cell(b)] if bayes else [])
+            for p, b in zip(pairs.pairs, bayes or [None] * len(pairs.pairs))]
     if rows:
         out += [Table(["entry", "against", "blocks higher/lower", "median difference", "p (Wilcoxon)", "p (Holm)",
-                       "at 0.05"], rows, id=f"{id}-pairs",
+                       "at 0.05"] + ([_bayes_heading(scale)] if bayes else []), rows, id=f"{id}-pairs",
                       caption=f"Wilcoxon signed-rank test per pair over {pairs.n_blocks} blocks ({pairs.unit}), "
-                              f"Holm over the {len(rows)} pairs.")]
+                              f"Holm over the {len(rows)} pairs"
+                              + ("; Bayesian signed-rank test (Benavoli et al. 2014, prior weight 0.5 at 0)"
+                                 if bayes else "") + ".")]
     out += [f for f in figures if f.stem == FIGURE and cd.cd is not None]
     if cd.cd is None and test.p_value is not None:
         out.append(Paragraph(f"No critical-difference diagram: {cd.reason}.", note=True))
@@ -189,6 +213,6 @@ def across_corpora_section(rows: pd.DataFrame, out: str | Path | None = None, bu
              f"speakers, so the Friedman test and the Wilcoxon pairs over them are valid; fewer than 5 blocks give no "
              "p-value.")
     blocks: list = [Paragraph(intro, note=True),
-                    *rank_blocks(got.friedman, got.pairs, got.cd, {}, scale, figures, "statistics-across")]
+                    *rank_blocks(got.friedman, got.pairs, got.cd, {}, scale, figures, "statistics-across", got.bayes)]
     blocks += _left_out(list(got.left_out))
     return Section("statistics-across", "Statistics across corpora: which differences are real", blocks)

@@ -1,6 +1,7 @@
 """Entries compared across corpora: blocks are corpora (or corpus x condition), each the mean over folds and seeds
 at one budget, so that blocks are independent (no speaker is shared between corpora). Over them: the Friedman test,
-Wilcoxon pairs with Holm, the mean rank table and the Nemenyi critical difference (report.statistics.ranks, pairs);
+Wilcoxon pairs with Holm, the mean rank table and the Nemenyi critical difference (report.statistics.ranks, pairs),
+and the Bayesian signed-rank test of each pair with a ROPE of one point (report.statistics.bayes);
 fewer than MIN_BLOCKS blocks give no p-value, said instead.
 
 Entries are named by their display name (results.Setup.label, as reports name them) and classifier, 'whisper@auto
@@ -26,6 +27,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from featbench.errors import FeatbenchError
+from featbench.report.statistics.bayes import Bayes, signed_rank
 from featbench.report.statistics.folds import score_matrix
 from featbench.report.statistics.pairs import PairTests, pairwise
 from featbench.report.statistics.ranks import ALPHA, CriticalDifference, RankTest, critical_difference, friedman
@@ -49,6 +51,7 @@ class AcrossCorpora:
     pairs: PairTests
     cd: CriticalDifference
     left_out: tuple[tuple[str, str], ...]  # (entry, why)
+    bayes: tuple[Bayes, ...] = ()  # the Bayesian signed-rank test of each pair, in the order of `pairs`
 
 
 def common_budget(rows: pd.DataFrame, by: list[str]) -> str:
@@ -110,5 +113,8 @@ def across_corpora(rows: pd.DataFrame, budget: str | None = None, condition: str
         raise FeatbenchError(f"statistics across corpora: no rows at budget {budget}")
     unit = UNITS[bool(condition)].format(condition=condition)
     matrix, left = complete_entries(score_matrix(part, by), max_entries)
-    return AcrossCorpora(budget, unit, matrix, friedman(matrix, unit), pairwise(matrix, unit, alpha),
-                         critical_difference(matrix, unit, alpha), tuple(left))
+    pairs = pairwise(matrix, unit, alpha)
+    complete = matrix.dropna()
+    bayes = tuple(signed_rank(complete[p.a].to_numpy(), complete[p.b].to_numpy()) for p in pairs.pairs)
+    return AcrossCorpora(budget, unit, matrix, friedman(matrix, unit), pairs, critical_difference(matrix, unit, alpha),
+                         tuple(left), bayes)
