@@ -122,6 +122,15 @@ def test_test_conditions_are_blocks_for_friedman_with_the_unit_said(tmp_path):
     raw = [stats.wilcoxon(means[a], means[b]).pvalue for a, b in combinations(names, 2)]
     assert max(abs(p.p_holm - q) for p, q in zip(sig.condition_pairs.pairs, _holm_by_hand(raw))) < 1e-9
     assert f"Friedman test over 6 blocks ({sig.conditions.unit})" in said
+    # the critical-difference diagram is drawn, shown in Statistics and not again under Figures
+    from featbench.report.figures import _critical_difference
+    from featbench.report.sections import Inputs, build_sections
+
+    analysis, drawn = analyse([tmp_path / "r.csv"], baseline="egemaps", n_boot=100), []
+    paths = _critical_difference(analysis, tmp_path, "syn", drawn)
+    assert [p.name for p in paths] == ["critical_difference.png", "critical_difference.svg"]
+    built = {s.id: s for s in build_sections(Inputs(analysis, [], drawn, "syn"))}
+    assert drawn[0] in built["statistics"].blocks and drawn[0] not in built["figures"].blocks
 
 
 def _corpora(n: int, conditions=("clean",), curves=None) -> pd.DataFrame:

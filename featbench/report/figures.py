@@ -213,7 +213,9 @@ def _critical_difference(analysis, out: Path, title: str, blocks: list[Figure]) 
     from featbench.report.statistics.cdplot import cd_diagram
 
     cd = analysis.significance.cd
-    if cd is None or cd.cd is None:
+    if cd is None or cd.cd is None:  # none: an earlier report's diagram in this folder would say otherwise
+        for suffix in (".png", ".svg"):
+            (out / "critical_difference").with_suffix(suffix).unlink(missing_ok=True)
         return []
     paths = cd_diagram(cd, out, title, labels={f: plot_text(analysis.names[f]) for f in cd.mean_ranks})
     blocks.append(Figure("critical_difference", "Critical-difference diagram over test conditions",
