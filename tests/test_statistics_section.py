@@ -171,7 +171,7 @@ def test_across_four_corpora_says_too_few_blocks_and_names_a_missing_entry(tmp_p
     section = across_corpora_section(rows, tmp_path)
     text = " ".join(b.text for b in section.blocks if hasattr(b, "text"))
     assert "too few blocks (4) for a test to mean anything" in text and "p = " not in text
-    assert "no score in corpus2: mfcc (logreg)." in text
+    assert "no score in corpus2: mfcc, logistic regression." in text
     assert not list(tmp_path.glob("critical_difference.*"))
 
 

@@ -15,13 +15,14 @@ from typing import Any
 import pandas as pd
 
 from featbench.report.claims import points_text
+from featbench.report.escape import plot_text
 from featbench.report.model import Cell, Figure, Heading, Paragraph, Section, Table
 from featbench.report.scale import UA, Scale, scale_of
 from featbench.report.sections.base import Inputs, num
 from featbench.report.statistics.across import MAX_ENTRIES
 from featbench.report.statistics.bayes import ROPE, Bayes
 from featbench.report.statistics.pairs import PairTests
-from featbench.report.statistics.ranks import CriticalDifference, RankTest
+from featbench.report.statistics.ranks import MIN_BLOCKS, CriticalDifference, RankTest, too_few
 from featbench.report.statistics.speakers import UNITS, SPEAKERS
 
 FIGURE = "critical_difference"  # the stem of the critical-difference diagram (report.statistics.cdplot)
@@ -94,7 +95,8 @@ def _bayes_cell(b: Bayes | None) -> Cell:
     """
     if b is None:
         return Cell("")
-    return num(b.reason if b.p_a is None else f"{b.p_a:.2f} / {b.p_rope:.2f} / {b.p_b:.2f}")
+    return num(("–" if b.reason.startswith("too few blocks") else b.reason) if b.p_a is None
+               else f"{b.p_a:.2f} / {b.p_rope:.2f} / {b.p_b:.2f}")
 
 
 def _bayes_heading(scale: Scale, rope: float = ROPE) -> str:
@@ -108,7 +110,8 @@ def _fold_pairs(a, sig) -> list:
     for p in sig.pairs:
         t, na, nb = p.test, a.names[p.a], a.names[p.b]
         rows.append([Cell(na), Cell(nb), num(points_text(t.mean_difference, scale)), num(_range(t.low, t.high, scale)),
-                     num("" if t.t is None else f"{t.t:.2f}"), num(str(t.k)), num(_p(t.p_value) or t.reason),
+                     num("" if t.t is None else f"{t.t:.2f}"), num(str(t.k)),
+                     num(_p(t.p_value) or ("–" if t.reason.startswith("too few blocks") else t.reason)),
                      num(_p(p.p_holm)), Cell(_verdict(p.p_holm, t.mean_difference), strong=p.p_holm is not None),
                      _bayes_cell(p.bayes)])
     return [Heading("Pairs of entries over folds: corrected resampled t-test, Holm over the pairs"),
@@ -117,7 +120,8 @@ def _fold_pairs(a, sig) -> list:
             Paragraph(f"Bayesian: the Bayesian correlated t-test (Corani and Benavoli 2015), the posterior of the mean "
                       f"difference under the same corrected variance; within ±{points_text(ROPE, scale)} counts as "
                       "practically equivalent (a region of practical equivalence); no probabilities with fewer than 5 "
-                      "folds.", note=True)]
+                      "folds." + (f" Here: {too_few(sig.n_folds)}, so no p-value and no probability."
+                                  if sig.n_folds < MIN_BLOCKS else ""), note=True)]
 
 
 def rank_blocks(test: RankTest, pairs: PairTests, cd: CriticalDifference, names: dict[str, str], scale: Scale,
@@ -132,14 +136,15 @@ def rank_blocks(test: RankTest, pairs: PairTests, cd: CriticalDifference, names:
                                                            sorted(test.mean_ranks.items(), key=lambda i: i[1])],
                        id=f"{id}-ranks", caption=f"Over {test.n_blocks} blocks: {test.unit}.")]
     rows = [[Cell(said[p.a]), Cell(said[p.b]), num(f"{p.wins}/{p.losses}"), num(points_text(p.median_difference, scale)),
-             num(_p(p.p_value) or pairs.reason), num(_p(p.p_holm)),
+             num(_p(p.p_value) or ("–" if pairs.reason else p.note)), num(_p(p.p_holm)),
              Cell(p.note or _verdict(p.p_holm, p.median_difference, pairs.alpha))] + ([_bayes_cell(b)] if bayes else [])
             for p, b in zip(pairs.pairs, bayes or [None] * len(pairs.pairs))]
     if rows:
         out += [Table(["entry", "against", "blocks higher/lower", "median difference", "p (Wilcoxon)", "p (Holm)",
                        "at 0.05"] + ([_bayes_heading(scale)] if bayes else []), rows, id=f"{id}-pairs",
                       caption=f"Wilcoxon signed-rank test per pair over {pairs.n_blocks} blocks ({pairs.unit}), "
-                              f"Holm over the {len(rows)} pairs"
+                              f"Holm over the {len(rows)} pairs" + (f" ({pairs.reason}: no p-values)" if pairs.reason
+                                                                    else "")
                               + ("; Bayesian signed-rank test (Benavoli et al. 2014, prior weight 0.5 at 0)"
                                  if bayes else "") + ".")]
     out += [f for f in figures if f.stem == FIGURE and cd.cd is not None]
@@ -192,6 +197,19 @@ def section(inputs: Inputs) -> Section | None:
     return Section("statistics", "Statistics: which differences are real", blocks)
 
 
+def _plain_names(rows: pd.DataFrame) -> dict[str, str]:
+    """Each entry of `rows` as across_corpora names it ('whisper@L4 (logreg)') -> in words (report.names.plain_name);
+    {} for rows without the setup columns (their names stay as they are)."""
+    from featbench.report.names import plain_name
+    from featbench.results import Setup, labels
+
+    if "view" not in rows:
+        return {}
+    named = rows.assign(label=labels(rows)).drop_duplicates(["label", "classifier"])
+    return {f"{r['label']} ({r['classifier']})": plain_name(Setup.from_row(r), str(r["classifier"]))
+            for r in named.to_dict("records")}
+
+
 def across_corpora_section(rows: pd.DataFrame, out: str | Path | None = None, budget: str | None = None,
                            condition: str | None = None, max_entries: int = MAX_ENTRIES, title: str = "") -> Section:
     """The Statistics section of a study across corpora: the entries of `rows` (results rows of several corpora, a
@@ -203,9 +221,10 @@ def across_corpora_section(rows: pd.DataFrame, out: str | Path | None = None, bu
     from featbench.report.statistics.cdplot import cd_diagram
 
     got = across_corpora(rows, budget, condition, max_entries)
+    names = _plain_names(rows)
     scale = scale_of({"metric": rows["metric"].iloc[0], "n_classes": 2}) if "metric" in rows else UA
     figures = []
-    if out is not None and cd_diagram(got.cd, Path(out), title):
+    if out is not None and cd_diagram(got.cd, Path(out), title, {e: plot_text(n) for e, n in names.items()}):
         figures = [Figure(FIGURE, "Critical-difference diagram across corpora",
                           f"Mean rank over {got.cd.n_blocks} blocks ({got.unit}); entries joined by a bar are not told "
                           f"apart by the Nemenyi test at {got.cd.alpha:g} (CD = {got.cd.cd:.2f}).", list(got.scores))]
@@ -213,6 +232,6 @@ def across_corpora_section(rows: pd.DataFrame, out: str | Path | None = None, bu
              f"speakers, so the Friedman test and the Wilcoxon pairs over them are valid; fewer than 5 blocks give no "
              "p-value.")
     blocks: list = [Paragraph(intro, note=True),
-                    *rank_blocks(got.friedman, got.pairs, got.cd, {}, scale, figures, "statistics-across", got.bayes)]
-    blocks += _left_out(list(got.left_out))
+                    *rank_blocks(got.friedman, got.pairs, got.cd, names, scale, figures, "statistics-across", got.bayes)]
+    blocks += _left_out([(names.get(e, e), why) for e, why in got.left_out])
     return Section("statistics-across", "Statistics across corpora: which differences are real", blocks)
