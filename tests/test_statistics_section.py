@@ -91,7 +91,9 @@ def test_four_folds_say_too_few_and_rows_without_counts_say_so(tmp_path):
     report, text = _made(tmp_path, rows_of(CURVES, folds=4))
     said = text.split("## Statistics", 1)[1].split("\n## ", 1)[0]
     assert "too few blocks (4) for a test to mean anything" in said
-    assert "no interval" in said and "test\\_classes" in said  # rows without per-speaker counts: said, no crash
+    assert "No interval for any entry: no test\\_classes" in said  # rows without per-speaker counts: said once
+    _, alone = _made(tmp_path, rows_of({"egemaps": CURVES["egemaps"]}, folds=6))
+    assert "One entry: no pair to compare" in alone and "Pairs of entries over folds" not in alone
     rows = _with_counts(rows_of(CURVES, folds=6)).assign(correct_by_speaker="")
     rows = rows.assign(ua_by_speaker=[json.dumps({f"s{f}a": u, f"s{f}b": u}) for f, u in zip(rows.fold, rows.ua)])
     _, text = _made(tmp_path, rows)

@@ -9,6 +9,7 @@ report over several corpora). Fewer than 5 blocks: said instead of a p-value.
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -37,17 +38,28 @@ def _p(value: float | None) -> str:
     return "" if value is None else f"{value:.3g}"
 
 
-def _counts_cell(s) -> Cell:
+def _why(text: str) -> str:
+    """Why an entry has no speaker interval, without the fold and seed it was found at.
+
+    >>> _why("fold 0 seed 1: no test_classes (rows written before featbench recorded it)")
+    'no test_classes (rows written before featbench recorded it)'
+    """
+    return re.sub(r"^fold \S+ seed \S+: ", "", text)
+
+
+def _counts_cell(s, shared: bool) -> Cell:
     if s.interval is None:
-        return Cell(f"no interval: {s.why}")
+        return Cell("–" if shared else f"no interval: {s.why}")
     return Cell("fitted to stored margins (approximate)" if s.interval.approximate else "exact (correct_by_speaker)")
 
 
 def _scores(a, sig) -> list:
     scale = a.scale
+    whys = {_why(s.why) for s in sig.entries if s.interval is None}
+    shared = len(whys) == 1 and all(s.interval is None for s in sig.entries)  # said once, under the table
     rows = [[Cell(a.names[s.family]), num(scale.fmt(s.mean), strong=True),
-             num("" if s.interval is None else scale.interval(s.interval.low, s.interval.high)),
-             num("" if s.mean_rank is None else f"{s.mean_rank:.2f}"), num(str(s.folds)), _counts_cell(s)]
+             num("–" if s.interval is None else scale.interval(s.interval.low, s.interval.high)),
+             num("" if s.mean_rank is None else f"{s.mean_rank:.2f}"), num(str(s.folds)), _counts_cell(s, shared)]
             for s in sig.entries]
     approximate = any(s.interval is not None and s.interval.approximate for s in sig.entries)
     unit = UNITS[SPEAKERS]
@@ -55,6 +67,9 @@ def _scores(a, sig) -> list:
             "replacement, a speaker's utterances coming with it; an expanded percentile interval), the trained models "
             "held fixed: how far the score could move on other speakers like these, not the variation of training "
             "itself. Mean rank over folds: 1 = best, descriptive only.")
+    if shared:
+        note = (f"No interval for any entry: {whys.pop()}; rows written by this featbench record each test speaker's "
+                "clips and correct predictions per class. " + note)
     if approximate:
         note += (" 'Fitted': these rows predate the correct_by_speaker column, so each speaker's correct predictions per class "
                  "are fitted to the stored per-speaker UA and per-class recall (report.statistics.counts), and the "
@@ -190,7 +205,8 @@ def section(inputs: Inputs) -> Section | None:
     intro = (f"At budget {budget_heading(a.agg, sig.budget, a.scale, a.pool)} (the largest budget every entry below "
              f"holds), each family's entry trained on this corpus's labels, best first (at most 10: the baseline, then "
              "the honest entries, then the others by score). "
-             + NOT_INDEPENDENT.format(k=sig.n_folds, m=len(sig.pairs)))
+             + (NOT_INDEPENDENT.format(k=sig.n_folds, m=len(sig.pairs)) if sig.pairs else
+                "One entry: no pair to compare; its score with an interval that resamples test speakers."))
     blocks: list = [Paragraph(intro, note=True), *_scores(a, sig), *_fold_pairs(a, sig),
                     *_conditions(a, sig, inputs.figures)]
     blocks += _left_out(sig.left_out)
