@@ -85,6 +85,8 @@ def test_section_pairs_equal_the_corrected_t_and_holm_computed_here(tmp_path):
         assert abs(pair.bayes.p_a - stats.t.sf(0.01, len(d) - 1, d.mean(), scale)) < 1e-9
     assert [s.family for s in sig.entries] == families and all(not s.interval.approximate for s in sig.entries)
     assert '"id": "statistics"' in render_json(report)
+    assert "Statistics: 95% intervals that resample test speakers, resampled within each fold (exact counts)" in \
+        text.split("## Protocol", 1)[1]
 
 
 def test_four_folds_say_too_few_and_rows_without_counts_say_so(tmp_path):
