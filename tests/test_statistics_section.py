@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from featbench.errors import FeatbenchError
 from featbench.report.analysis import analyse
 from featbench.report.compare import build_report, render_json
 from featbench.report.markdown import render_markdown
@@ -177,6 +178,11 @@ def test_across_four_corpora_says_too_few_blocks_and_names_a_missing_entry(tmp_p
     assert "too few blocks (4) for a test to mean anything" in text and "p = " not in text
     assert "no score in corpus2: mfcc, logistic regression." in text
     assert not list(tmp_path.glob("critical_difference.*"))
+    with pytest.raises(FeatbenchError, match="mix metrics"):
+        across_corpora_section(rows.assign(metric=["m1", "m2"] * (len(rows) // 2) + ["m1"] * (len(rows) % 2)))
+    with pytest.raises(FeatbenchError, match="no budget is held by every corpus"):
+        across_corpora_section(rows[(rows.corpus != "corpus1") | (rows.budget == "4")][
+            lambda r: (r.corpus == "corpus1") | (r.budget != "4")])
 
 
 def test_a_training_run_records_correct_by_speaker_and_the_interval_is_exact(demo_store, tmp_path):

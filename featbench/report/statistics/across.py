@@ -107,6 +107,9 @@ def across_corpora(rows: pd.DataFrame, budget: str | None = None, condition: str
         raise FeatbenchError(f"statistics across corpora: the rows lack column(s) {', '.join(missing)}")
     if rows.empty:
         raise FeatbenchError("statistics across corpora: no rows")
+    if "metric" in rows and rows["metric"].nunique() > 1:
+        raise FeatbenchError(f"statistics across corpora: the rows mix metrics ({', '.join(map(str, rows['metric'].unique()))}); "
+                             "rank entries over rows of one metric")
     budget = str(budget) if budget is not None else common_budget(rows, by)
     part = _entries(rows[rows["budget"].astype(str) == budget])
     if part.empty:
