@@ -178,6 +178,8 @@ def test_across_four_corpora_says_too_few_blocks_and_names_a_missing_entry(tmp_p
     assert "too few blocks (4) for a test to mean anything" in text and "p = " not in text
     assert "no score in corpus2: mfcc, logistic regression." in text
     assert not list(tmp_path.glob("critical_difference.*"))
+    with pytest.raises(FeatbenchError, match="corpus corpus0 holds rows of 2 class sets"):
+        across_corpora_section(rows.assign(classes=np.where(rows.fold == 0, "a,b", rows.classes)))
     with pytest.raises(FeatbenchError, match="mix metrics"):
         across_corpora_section(rows.assign(metric=["m1", "m2"] * (len(rows) // 2) + ["m1"] * (len(rows) % 2)))
     with pytest.raises(FeatbenchError, match="no budget is held by every corpus"):

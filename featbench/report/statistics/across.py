@@ -6,7 +6,8 @@ fewer than MIN_BLOCKS blocks give no p-value, said instead.
 
 Entries are named by their display name (results.Setup.label, as reports name them) and classifier, 'whisper@auto
 (selected)'; rows without the setup columns by their `family`. An entry that lacks a block is left out (named in
-`left_out`) rather than the block; beyond `max_entries` the best by mean score are kept.
+`left_out`) rather than the block; beyond `max_entries` the best by mean score are kept. A corpus whose rows hold
+several class sets (RAVDESS with 8 and with 4 classes) is refused: the same test speakers twice are not independent.
 
 >>> import numpy as np, pandas as pd
 >>> rng = np.random.default_rng(0)
@@ -31,7 +32,7 @@ from featbench.report.statistics.bayes import Bayes, signed_rank
 from featbench.report.statistics.folds import score_matrix
 from featbench.report.statistics.pairs import PairTests, pairwise
 from featbench.report.statistics.ranks import ALPHA, CriticalDifference, RankTest, critical_difference, friedman
-from featbench.results import budget_order, labels
+from featbench.results import budget_order, labels, shown
 
 MAX_ENTRIES = 10  # more entries than this make a pair table of over 45 rows: the rest are named, not tested
 UNITS = {False: "corpora, each the mean over folds and seeds",
@@ -68,6 +69,24 @@ def common_budget(rows: pd.DataFrame, by: list[str]) -> str:
                              "name one that is (budget=...)")
     text = rows.assign(budget=rows["budget"].astype(str))
     return budget_order(text[text["budget"].isin(common)])[-1]
+
+
+def _one_class_set(rows: pd.DataFrame) -> None:
+    """Refuse a corpus whose rows hold several class sets: the same test speakers under two class sets are not
+    independent blocks, and their scores are not on one scale.
+
+    >>> _one_class_set(pd.DataFrame({"corpus": ["r", "r"], "classes": ["a,b", "a,b,c"]}))
+    Traceback (most recent call last):
+    featbench.errors.FeatbenchError: statistics across corpora: corpus r holds rows of 2 class sets (a,b | a,b,c): the same test speakers, so not independent blocks; pass one class set per corpus
+    """
+    if "classes" not in rows:
+        return
+    sets = rows.groupby("corpus")["classes"].unique()
+    for corpus, held in sets.items():
+        if len(held) > 1:
+            raise FeatbenchError(f"statistics across corpora: corpus {shown(corpus, 60)} holds rows of {len(held)} class "
+                                 f"sets ({' | '.join(shown(c, 60) for c in held)}): the same test speakers, so not "
+                                 "independent blocks; pass one class set per corpus")
 
 
 def _entries(rows: pd.DataFrame) -> pd.DataFrame:
@@ -110,6 +129,7 @@ def across_corpora(rows: pd.DataFrame, budget: str | None = None, condition: str
     if "metric" in rows and rows["metric"].nunique() > 1:
         raise FeatbenchError(f"statistics across corpora: the rows mix metrics ({', '.join(map(str, rows['metric'].unique()))}); "
                              "rank entries over rows of one metric")
+    _one_class_set(rows)
     budget = str(budget) if budget is not None else common_budget(rows, by)
     part = _entries(rows[rows["budget"].astype(str) == budget])
     if part.empty:
