@@ -231,3 +231,38 @@ def test_damaged_row_columns_refused_in_one_line():
             assert np.isfinite(f.correct).all() and (f.correct >= 0).all() and (f.correct <= f.total + 1e-9).all()
         outcomes["read"] += 1
     assert outcomes["refused"] > 100, outcomes
+
+
+def test_bayesian_correlated_t_is_the_corrected_t_posterior_and_equals_baycomp_at_k_fold_fractions():
+    from featbench.report.statistics.bayes import correlated_t
+
+    a, b = np.array([.70, .72, .68, .75, .71, .69]), np.array([.66, .70, .67, .70, .69, .66])
+    d, fraction = a - b, 0.3
+    scale = math.sqrt((1 / 6 + fraction) * d.var(ddof=1))
+    got = correlated_t(a, b, fraction)
+    assert abs(got.p_b - stats.t.cdf(-0.01, 5, d.mean(), scale)) < 1e-12
+    assert abs(got.p_a - stats.t.sf(0.01, 5, d.mean(), scale)) < 1e-12 and abs(got.p_a + got.p_rope + got.p_b - 1) < 1e-12
+    assert correlated_t(a[:4], b[:4], fraction).p_a is None
+    baycomp = pytest.importorskip("baycomp", reason="baycomp is not a featbench dependency")
+    ref = baycomp.CorrelatedTTest(a, b, rope=0.01).probs()  # its correction: n_test / n_train = 1 / (k - 1)
+    k_fold = correlated_t(a, b, 1 / 5)
+    assert np.allclose([k_fold.p_a, k_fold.p_rope, k_fold.p_b], ref, atol=1e-12)
+
+
+def test_bayesian_signed_rank_sides_and_baycomp():
+    from featbench.report.statistics.bayes import signed_rank
+
+    rng = np.random.default_rng(4)
+    a = rng.normal(0.6, 0.05, 12)
+    higher = signed_rank(a, a - 0.05 - rng.uniform(0, 0.01, 12), n_samples=4000)
+    assert higher.p_a > 0.99 and abs(higher.p_a + higher.p_rope + higher.p_b - 1) < 1e-12
+    same = signed_rank(a, a + rng.normal(0, 0.001, 12), n_samples=4000)
+    assert same.p_rope > 0.95
+    assert signed_rank(a[:4], a[:4] - 0.1).reason == "too few blocks (4) for a test to mean anything"
+    baycomp = pytest.importorskip("baycomp", reason="baycomp is not a featbench dependency")
+    for n, shift in [(6, 0.01), (10, 0.0), (20, 0.02)]:
+        x = a[:n] if n <= len(a) else rng.normal(0.6, 0.05, n)
+        y = x - rng.normal(shift, 0.02, n)
+        got = signed_rank(x, y, n_samples=3000, seed=7)
+        ref = baycomp.SignedRankTest(x, y, rope=0.01, nsamples=3000, random_state=7).probs()
+        assert np.allclose([got.p_a, got.p_rope, got.p_b], ref, atol=1e-12)

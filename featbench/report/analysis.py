@@ -158,6 +158,13 @@ class Analysis:
         return robustness_of(self)
 
     @cached_property
+    def significance(self):
+        """The Statistics section's numbers (report.significance): speaker intervals, fold pairs, condition ranks."""
+        from featbench.report.significance import significance_of
+
+        return significance_of(self)
+
+    @cached_property
     def breakdowns(self) -> tuple[pd.DataFrame, pd.DataFrame]:
         """(per speaker, per gender) of every entry, for by_speaker.csv and by_gender.csv."""
         everyone = list(self.best.items())

@@ -12,7 +12,8 @@ summary.csv/.md, efficiency.csv, planning.csv, curves.csv, choices.csv, layer_we
 layer weights), by_gender.csv,
 by_speaker.csv, learning_curves*.png/.svg, learning_points.png/.svg, confusion_matrices.png/.svg, protocol.json,
 report.md and report.html into report/ (and cross_corpus_recall.csv where entries are trained on another corpus;
-robustness.csv and robustness.png/.svg where rows were tested under other recording conditions: report.robustness),
+robustness.csv and robustness.png/.svg where rows were tested under other recording conditions: report.robustness;
+critical_difference.png/.svg where the Statistics section ranks entries over several test conditions: report.significance),
 and returns the Report. Every row is checked first (report.rows): a damaged row is one error line, and nothing is
 written.
 """

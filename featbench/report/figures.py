@@ -207,6 +207,24 @@ def draw(analysis, out: Path, title: str) -> tuple[list[Figure], list[Path]]:
         return _draw(analysis, out, title)
 
 
+def _critical_difference(analysis, out: Path, title: str, blocks: list[Figure]) -> list[Path]:
+    """critical_difference.png/.svg where the Statistics section ranks entries over test conditions (report.significance)
+    with a critical difference; its Figure appended to `blocks`."""
+    from featbench.report.statistics.cdplot import cd_diagram
+
+    cd = analysis.significance.cd
+    if cd is None or cd.cd is None:  # none: an earlier report's diagram in this folder would say otherwise
+        for suffix in (".png", ".svg"):
+            (out / "critical_difference").with_suffix(suffix).unlink(missing_ok=True)
+        return []
+    paths = cd_diagram(cd, out, title, labels={f: plot_text(analysis.names[f]) for f in cd.mean_ranks})
+    blocks.append(Figure("critical_difference", "Critical-difference diagram over test conditions",
+                         f"Mean rank over {cd.n_blocks} blocks ({cd.unit}); entries joined by a bar are not told apart "
+                         f"by the Nemenyi test at {cd.alpha:g} (CD = {cd.cd:.2f}).",
+                         [analysis.names[f] for f in cd.mean_ranks]))
+    return paths
+
+
 def _draw(analysis, out: Path, title: str) -> tuple[list[Figure], list[Path]]:
     series, panels, scale = headline_series(analysis), layer_panels(analysis), analysis.scale
     names = _names(analysis, series)
@@ -239,6 +257,7 @@ def _draw(analysis, out: Path, title: str) -> tuple[list[Figure], list[Path]]:
                              "Each entry trained clean, at its full budget; mean over folds (seeds averaged within a "
                              "fold) with its 95% band; one panel per condition group, clean at the left, then from the "
                              "least to the most degraded.", [analysis.names[f] for f in robustness_series(analysis)]))
+    paths += _critical_difference(analysis, out, title, blocks)
     if not scale.dimensional:
         paths += confusion_matrices(analysis.rows, analysis.best, analysis.protocol, out, names)
         blocks.append(Figure("confusion_matrices", "Confusion matrices at the largest budget",

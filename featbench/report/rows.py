@@ -24,7 +24,7 @@ from featbench.report.conditions import TEST, TRAIN, condition_problem
 from featbench.results import CCC_METRIC, shown
 
 SCORE_MAPS = ("ua_by_speaker", "ua_by_gender")  # JSON {key: score}, or empty
-DETAILS = ("family_options", "test_classes")  # JSON objects, or empty (results.DETAIL_COLUMNS)
+DETAILS = ("family_options", "test_classes", "correct_by_speaker")  # JSON objects, or empty (DETAIL/COUNT_COLUMNS)
 
 
 def _budget_problem(value) -> str | None:
@@ -96,6 +96,8 @@ def _row_problem(row: pd.Series) -> tuple[str, str] | None:
             return column, f"holds a score that is not finite or not in [{low:g}, 1]"
         if column == "test_classes" and not _counts(parsed):
             return column, "is not {\"speaker\": {name: {class: count}}, \"gender\": {...}} of whole counts"
+        if column == "correct_by_speaker" and not _counts({"speaker": parsed}):
+            return column, "is not {speaker: {class: count}} of whole counts"
     return None
 
 

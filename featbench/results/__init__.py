@@ -17,7 +17,7 @@ write, a torn last line from a killed run dropped and repaired); `report` reads 
 >>> len(table.rows), table.notes[0].endswith("dropped an incomplete last line (a run was interrupted while writing it)")
 (1, True)
 """
-from featbench.results.columns import (CCC_METRIC, CLEAN, CONDITION_COLUMNS, CONFOUNDED, CORE_COLUMNS, COST_COLUMNS, CROSS, DESIGNS, KEY, LEGACY, LEGACY_COLUMNS,
+from featbench.results.columns import (CCC_METRIC, CLEAN, CONDITION_COLUMNS, CONDITIONED_COLUMNS, CONFOUNDED, COUNT_COLUMNS, CORE_COLUMNS, COST_COLUMNS, CROSS, DESIGNS, KEY, LEGACY, LEGACY_COLUMNS,
                                        NORMALISATIONS, NUMERIC, OLDEST_COLUMNS, PER_CORPUS, PER_SPEAKER,
                                        PROTOCOL_COLUMNS, RESULT_COLUMNS, SCHEMA, SELECTED, SETUP_COLUMNS, SOURCE,
                                        TARGET, TRAINING, TRANSFER, UA_METRIC, VALIDATIONS, WITHIN, budget_order,
@@ -27,7 +27,7 @@ from featbench.results.files import ResultsFile, ResultsTable, combine, read_res
 from featbench.results.legacy import upgrade_rows
 from featbench.results.training_data import Normalisation, Setup, labels, setups
 
-__all__ = ["CCC_METRIC", "CLEAN", "CONDITION_COLUMNS", "CONFOUNDED", "CORE_COLUMNS", "COST_COLUMNS", "CROSS", "DESIGNS", "KEY", "LEGACY", "LEGACY_COLUMNS", "NORMALISATIONS", "NUMERIC",
+__all__ = ["CCC_METRIC", "CLEAN", "CONDITION_COLUMNS", "CONDITIONED_COLUMNS", "CONFOUNDED", "COUNT_COLUMNS", "CORE_COLUMNS", "COST_COLUMNS", "CROSS", "DESIGNS", "KEY", "LEGACY", "LEGACY_COLUMNS", "NORMALISATIONS", "NUMERIC",
            "OLDEST_COLUMNS", "PER_CORPUS", "PER_SPEAKER", "PROTOCOL_COLUMNS", "RESULT_COLUMNS", "SCHEMA", "SELECTED",
            "SETUP_COLUMNS", "SOURCE", "TARGET", "TRAINING", "TRANSFER", "UA_METRIC", "VALIDATIONS", "WITHIN",
            "Normalisation", "ResultsFile", "ResultsTable", "Setup", "budget_order", "combine", "is_selected", "labels",

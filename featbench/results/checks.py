@@ -25,7 +25,8 @@ LIMIT = 1e15
 far below float64's overflow when thousands of them are summed."""
 WHOLE = ["n_classes", "n_folds", "fold", "seed", "n_train", "n_test", "normalisation_clips"]
 """Numeric columns that count: whole numbers."""
-JSON_COLUMNS = ["hparams", "confusion", "labels", "choice", "ua_by_speaker", "ua_by_gender", "family_options", "test_classes"]
+JSON_COLUMNS = ["hparams", "confusion", "labels", "choice", "ua_by_speaker", "ua_by_gender", "family_options", "test_classes",
+                "correct_by_speaker"]
 
 
 def _first(path, bad: np.ndarray, rows: pd.DataFrame, columns: list[str], lines: list[int], why: str) -> None:

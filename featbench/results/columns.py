@@ -1,8 +1,8 @@
 """The columns of results rows and the values their protocol columns take: one owner of the column list, the
 resume key, the protocol columns and budget order.
 
->>> RESULT_COLUMNS[:3], RESULT_COLUMNS[-2:], SCHEMA
-(['corpus', 'classes', 'merge'], ['train_condition', 'test_condition'], 4)
+>>> RESULT_COLUMNS[:3], RESULT_COLUMNS[-3:], SCHEMA
+(['corpus', 'classes', 'merge'], ['train_condition', 'test_condition', 'correct_by_speaker'], 4)
 """
 from __future__ import annotations
 
@@ -50,7 +50,15 @@ text of the condition its training and validation clips were heard under ('clean
 'multi:white:10,babble:10' for multi-condition training, featbench.protocol.multi), and `test_condition`, the one its
 test clips were heard under (the evaluation axis: one model scores every test condition of its fold, budget and seed).
 Every row of an older schema reads 'clean' in both."""
-RESULT_COLUMNS = SCHEMA3_COLUMNS + CONDITION_COLUMNS
+CONDITIONED_COLUMNS = SCHEMA3_COLUMNS + CONDITION_COLUMNS
+"""Schema 4 as featbench wrote it before COUNT_COLUMNS: read (counts empty) and appended to as it is."""
+COUNT_COLUMNS = ["correct_by_speaker"]
+"""Each test speaker's correct predictions per class (empty where not recorded, and for a dimensional target):
+`correct_by_speaker` (JSON, per test speaker the correct predictions of each class it holds in `test_classes`,
+zeros included: {"s01": {"angry": 7, "happy": 5, ...}}). With `test_classes` it gives the exact counts that
+intervals resampling test speakers need (report.statistics.speakers); rows without it are fitted to their stored
+margins, and the report says so. Not part of the resume key."""
+RESULT_COLUMNS = CONDITIONED_COLUMNS + COUNT_COLUMNS
 """Every row of results schema 4, in this order. What the row's training data and protocol are: `family` (the
 stored family, families joined by '+' for a combined view), `view` (as `train --features` names it), `layer_choice`
 ('L4', 'auto', 'weighted'; empty for a family without layers), `design` (DESIGNS), `other_corpus`, `normalisation`
@@ -60,12 +68,12 @@ Scores: ua (balanced accuracy, the headline), wa, macro_f1, confusion. What was
 chosen on validation speakers: val_ua (the chosen configuration's UA on them; empty without validation) and
 choice (JSON: layer, classifier, learned layer weights, where the entry chooses them). Who it fails:
 ua_by_speaker and ua_by_gender (JSON, UA over each test speaker's / gender's clips). Optional: COST_COLUMNS,
-DETAIL_COLUMNS. Recording conditions: CONDITION_COLUMNS (`train_condition` is also part of the Setup).
+DETAIL_COLUMNS, COUNT_COLUMNS. Recording conditions: CONDITION_COLUMNS (`train_condition` is also part of the Setup).
 
 Rows of a dimensional target (`train --target arousal`, `metric` CCC_METRIC) keep these columns: ua, val_ua,
 ua_by_speaker and ua_by_gender hold the CCC (on the test clips, the validation speakers, each test speaker's /
-gender's clips; a speaker or gender with fewer than 2 clips is left out); wa, macro_f1, confusion and labels
-are empty; classes is the target's name (and the --classes kept, in brackets), n_classes the number of
+gender's clips; a speaker or gender with fewer than 2 clips is left out); wa, macro_f1, confusion, labels and
+correct_by_speaker are empty; classes is the target's name (and the --classes kept, in brackets), n_classes the number of
 quantile bins of the target that stand in for classes in the folds and budgets, and examples_per_class
 counts training utterances."""
 

@@ -18,7 +18,7 @@ import pandas as pd
 from featbench.append_only import AppendOnlyCsv, csv_text, read_text, split_tail
 from featbench.csv_cells import escape_row, unescape_cell
 from featbench.errors import FeatbenchError
-from featbench.results.columns import (CLEAN, CONDITION_COLUMNS, CORE_COLUMNS, COSTED_COLUMNS, KEY, LEGACY,
+from featbench.results.columns import (CLEAN, CONDITION_COLUMNS, CONDITIONED_COLUMNS, CORE_COLUMNS, COSTED_COLUMNS, KEY, LEGACY,
                                        LEGACY_COLUMNS, NUMERIC, OLDEST_COLUMNS, PROTOCOL_COLUMNS, RESULT_COLUMNS, SCHEMA,
                                        SCHEMA3_COLUMNS)
 from featbench.results.checks import check_json, drop_repeated, numbers_of
@@ -45,7 +45,7 @@ class ResultsTable:
 
 def _schema_of(path: Path, header: list[str]) -> int | str:
     """SCHEMA, 3 or LEGACY for the header's columns (an older version's are a prefix of LEGACY_COLUMNS), else an error."""
-    if header == RESULT_COLUMNS:
+    if header in (RESULT_COLUMNS, CONDITIONED_COLUMNS):  # schema 4 with or without COUNT_COLUMNS
         return SCHEMA
     if header in (SCHEMA3_COLUMNS, COSTED_COLUMNS, CORE_COLUMNS):
         return 3
@@ -178,6 +178,8 @@ class ResultsFile(AppendOnlyCsv):
         rows, schema, lines = _parse(self.path, text, str)  # refuses a file whose header is not ours, untouched
         rows, repeated, _ = drop_repeated(rows, ResultsTable(rows, lines=lines, path=self.path).where)
         self.notes.extend(repeated)
+        if text.startswith(",".join(CONDITIONED_COLUMNS) + "\n"):
+            self.columns = CONDITIONED_COLUMNS  # schema 4 without COUNT_COLUMNS: appended to as it is
         if schema != SCHEMA:
             raise FeatbenchError(f"{self.path}: results schema {schema} (an older featbench), and new rows are schema "
                                  f"{SCHEMA}; `featbench results upgrade {self.path}` rewrites it, or write to a new file")

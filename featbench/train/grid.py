@@ -176,19 +176,20 @@ def _fit_sequence(classifier: str, seqs, y, train_rows, fit_rows, val_rows, data
 def _scores(data: GridData, y_true, pred, speakers, genders) -> dict:
     """The score columns of a row: UA and the classification scores, or CCC for a dimensional target (whose
     classification-only columns stay empty; see results.RESULT_COLUMNS); and the test clips per class of each test
-    speaker and gender (`test_classes`)."""
+    speaker and gender (`test_classes`) and each test speaker's correct predictions per class (`correct_by_speaker`)."""
     from featbench.results import CCC_METRIC, UA_METRIC
-    from featbench.train.metrics import ccc, ccc_by, class_counts, scores, ua_by
+    from featbench.train.metrics import ccc, ccc_by, class_counts, correct_counts, scores, ua_by
 
     if data.target:
         return {"metric": CCC_METRIC, "ua": ccc(y_true, pred), "wa": "", "macro_f1": "", "confusion": "", "labels": "",
                 "ua_by_speaker": json.dumps(ccc_by(speakers, y_true, pred)),
-                "ua_by_gender": json.dumps(ccc_by(genders, y_true, pred)), "test_classes": ""}
+                "ua_by_gender": json.dumps(ccc_by(genders, y_true, pred)), "test_classes": "", "correct_by_speaker": ""}
     s, names = scores(y_true, pred, len(data.labels)), [data.labels[i] for i in y_true]
     return {"metric": UA_METRIC, "ua": s["ua"], "wa": s["wa"], "macro_f1": s["macro_f1"],
             "confusion": json.dumps(s["confusion"]), "labels": json.dumps(data.labels),
             "ua_by_speaker": json.dumps(ua_by(speakers, y_true, pred)), "ua_by_gender": json.dumps(ua_by(genders, y_true, pred)),
-            "test_classes": json.dumps({"speaker": class_counts(speakers, names), "gender": class_counts(genders, names)})}
+            "test_classes": json.dumps({"speaker": class_counts(speakers, names), "gender": class_counts(genders, names)}),
+            "correct_by_speaker": json.dumps(correct_counts(speakers, names, np.asarray(pred) == np.asarray(y_true)))}
 
 
 def _rows(context: TaskContext, task: GridTask) -> list[dict]:

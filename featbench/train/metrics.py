@@ -91,3 +91,17 @@ def class_counts(keys, labels) -> dict[str, dict[str, int]]:
             out.setdefault(key, {}).setdefault(label, 0)
             out[key][label] += 1
     return {k: dict(sorted(v.items())) for k, v in sorted(out.items())}
+
+
+def correct_counts(keys, labels, right) -> dict[str, dict[str, int]]:
+    """Per key (a test speaker; empty keys skipped), its correct predictions per class it holds (zeros included), for
+    results.COUNT_COLUMNS' `correct_by_speaker`; `right` says per clip whether its prediction was correct.
+
+    >>> correct_counts(["a", "a", "b", ""], ["x", "y", "x", "y"], [True, False, True, True])
+    {'a': {'x': 1, 'y': 0}, 'b': {'x': 1}}
+    """
+    held = class_counts(keys, labels)
+    for key, label, ok in zip(map(str, keys), map(str, labels), right):
+        if key in held:
+            held[key][label] -= int(not ok)
+    return held

@@ -8,12 +8,12 @@ Adding a section is one module here and one line in SECTIONS.
 from __future__ import annotations
 
 from featbench.report.sections import (choices, claims, crosscorpus, efficiency, failures, figures, normalisation,
-                                       planning, protocol, robustness, summary, transfer)
+                                       planning, protocol, robustness, statistics, summary, transfer)
 from featbench.report.sections.base import Inputs
 
-SECTIONS = [claims.section, summary.section, efficiency.section, robustness.section, crosscorpus.section, transfer.section,
-            normalisation.section, planning.section, choices.section, failures.section, figures.section,
-            protocol.section]
+SECTIONS = [claims.section, summary.section, efficiency.section, statistics.section, robustness.section,
+            crosscorpus.section, transfer.section, normalisation.section, planning.section, choices.section,
+            failures.section, figures.section, protocol.section]
 
 
 def build_sections(inputs: Inputs) -> list:

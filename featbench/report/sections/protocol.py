@@ -40,6 +40,15 @@ def _conditions(a) -> str:
             "tested clean); scores under other test conditions are in Robustness alone")
 
 
+def _resampled(a) -> str:
+    """What the Statistics section's intervals resample (report.significance), where it has any."""
+    shown = [s.interval for s in a.significance.entries if s.interval is not None]
+    if not shown:
+        return ""
+    how = "counts fitted to stored margins" if any(i.approximate for i in shown) else "exact counts"
+    return f"; Statistics: 95% intervals that resample {shown[0].unit} ({how})"
+
+
 def facts(a) -> list[tuple[str, str]]:
     """(what, in words) for the protocol table."""
     p, scale = a.protocol, a.scale
@@ -49,7 +58,8 @@ def facts(a) -> list[tuple[str, str]]:
     said = "given" if a.target_given else "the baseline's score at its reference budget"
     return [("corpus", str(p["corpus"])), ("classes", what)] + ([("merged", str(p["merge"]))] if p.get("merge") else []) + [
         ("folds", f"{folds_said(p)}, seeds {', '.join(map(str, p['seeds']))}"),
-        ("intervals", "95% t-interval over folds (seeds averaged within a fold); ratios: 95% bootstrap over folds"),
+        ("intervals", "95% t-interval over folds (seeds averaged within a fold); ratios: 95% bootstrap over folds"
+                      + _resampled(a)),
         ("metric", str(p["metric"])),
         ("recording condition", _conditions(a)),
         ("budgets", f"{scale.x_unit}: {', '.join(budget_heading(a.agg, b, scale, a.pool) for b in p['budgets'])}"

@@ -6,7 +6,11 @@
 - `folds`: within one corpus, where folds share training speakers, the corrected resampled t-test of Nadeau and
   Bengio (2003) for a pair of entries, with its interval;
 - `speakers`: bootstrap intervals of UA (or of a paired difference) that resample test speakers within folds;
-- `cdplot`: the critical-difference diagram.
+- `bayes`: Bayesian comparisons of a pair with a region of practical equivalence (the correlated t-test within a
+  corpus, the signed-rank test across corpora);
+- `cdplot`: the critical-difference diagram;
+- `across`: entries ranked across corpora (blocks corpus [x condition], each the mean over folds and seeds), for a
+  study (report.sections.statistics.across_corpora_section renders it).
 
 Fewer than MIN_BLOCKS blocks give no p-value: every result then says why instead of raising.
 
@@ -20,8 +24,10 @@ from featbench.report.statistics.ranks import (MIN_BLOCKS, CriticalDifference, R
                                                friedman, nemenyi_q, too_few)
 from featbench.report.statistics.counts import counts_of, fit_margins
 from featbench.report.statistics.speakers import SPEAKERS, UTTERANCES, FoldCounts, SpeakerInterval, speaker_interval
+from featbench.report.statistics.bayes import ROPE, Bayes, correlated_t, signed_rank
+from featbench.report.statistics.across import AcrossCorpora, across_corpora
 
-__all__ = ["MIN_BLOCKS", "SPEAKERS", "UTTERANCES", "CorrectedT", "CriticalDifference", "FoldCounts", "Pair", "PairTests", "RankTest",
-           "SpeakerInterval", "cliques", "corrected_pair", "corrected_t", "counts_of", "critical_difference", "fit_margins",
+__all__ = ["MIN_BLOCKS", "ROPE", "SPEAKERS", "UTTERANCES", "AcrossCorpora", "Bayes", "CorrectedT", "CriticalDifference", "FoldCounts", "Pair", "PairTests", "RankTest",
+           "SpeakerInterval", "across_corpora", "cliques", "correlated_t", "corrected_pair", "corrected_t", "counts_of", "critical_difference", "fit_margins",
            "fold_scores", "friedman",
-           "holm", "nemenyi_q", "pairwise", "score_matrix", "speaker_interval", "too_few"]
+           "holm", "nemenyi_q", "pairwise", "score_matrix", "signed_rank", "speaker_interval", "too_few"]

@@ -110,10 +110,17 @@ def corrected_pair(rows: pd.DataFrame, a: tuple[str, str], b: tuple[str, str], b
     >>> round(t.test_fraction, 6), round(t.mean_difference, 3), round(t.p_value, 4)
     (0.2, 0.025, 0.0007)
     """
+    return corrected_t(*paired_folds(rows, a, b, budget), level)
+
+
+def paired_folds(rows: pd.DataFrame, a: tuple[str, str], b: tuple[str, str],
+                 budget: str | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(a's fold scores, b's, n_test / n_train of each fold) over the folds both entries (family, classifier) hold at
+    `budget` (default each one's largest), seeds averaged within a fold."""
     fa, fb = fold_scores(rows, *a, budget), fold_scores(rows, *b, budget)
     both = fa.add_suffix("_a").join(fb.add_suffix("_b"), how="inner")
     fraction = ((both["n_test_a"] + both["n_test_b"]) / (both["n_train_a"] + both["n_train_b"])).to_numpy()
-    return corrected_t(both["ua_a"].to_numpy(), both["ua_b"].to_numpy(), fraction, level)
+    return both["ua_a"].to_numpy(), both["ua_b"].to_numpy(), fraction
 
 
 def score_matrix(rows: pd.DataFrame, by: list[str]) -> pd.DataFrame:
