@@ -88,20 +88,42 @@ def _scores_section(scores: pd.DataFrame, protocols: dict[str, dict]) -> Section
                                                         Paragraph("Each report's protocol:", note=True), protocol])
 
 
-def _statistics_section(scores: pd.DataFrame) -> Section:
-    """Friedman over the entries with the reports as blocks (report.statistics; too few blocks: said, no p-value)."""
-    from featbench.report.statistics import friedman
+def independent_rows(resolved: Resolved, protocols: dict[str, dict]) -> tuple[pd.DataFrame, list[str]]:
+    """The results rows of one report per corpus (the first the study names: two class sets of one corpus share
+    their speakers, so they are not independent blocks), and a sentence per report left out."""
+    from featbench.results import read_results
 
-    blocks: list = [Paragraph("Blocks are the study's reports (corpus x class set): independent test speakers. Within "
-                              "one corpus the folds share training speakers; each report's own Statistics section "
-                              "tests pairs there with the corrected resampled t-test.", note=True)]
-    if scores.shape[0] < 2:
-        return Section("statistics", "Statistics across corpora", [*blocks, Paragraph("Fewer than two entries: no test.")])
-    test = friedman(scores.T, "reports (corpus x class set)")
-    blocks.append(Paragraph(test.line()))
-    ranks = sorted(test.mean_ranks.items(), key=lambda item: item[1])
-    blocks.append(Table(["entry", "mean rank"], [[Cell(e), Cell(f"{r:.2f}", num=True)] for e, r in ranks], id="study-ranks"))
-    return Section("statistics", "Statistics across corpora", blocks)
+    frames, used, notes = [], {}, []
+    for report in resolved.study.reports:
+        corpus = protocols.get(report.name, {}).get("corpus")
+        files: list[str | Path] = [p for p in report.results if p.is_file()]
+        if corpus is None or not files:
+            continue
+        if corpus in used:
+            notes.append(f"{report.name}: left out of the test across corpora (corpus {corpus} is already a block, "
+                         f"through {used[corpus]}; its speakers are the same)")
+            continue
+        used[corpus] = report.name
+        frames.append(read_results(files).rows)
+    return (pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()), notes
+
+
+def _statistics_section(resolved: Resolved, protocols: dict[str, dict], out: Path) -> Section:
+    """The entries ranked over the corpora (report.sections.statistics.across_corpora_section), one block per
+    corpus: Friedman, mean ranks, Wilcoxon + Holm pairs, the critical-difference diagram; too few blocks: said."""
+    from featbench.errors import FeatbenchError
+    from featbench.report.sections.statistics import across_corpora_section
+
+    rows, notes = independent_rows(resolved, protocols)
+    if rows.empty:
+        return Section("statistics-across", "Statistics across corpora", [Paragraph("No results yet (run the study).")])
+    try:
+        section = across_corpora_section(rows, out, title=f"Study {resolved.study.name}")
+    except FeatbenchError as err:
+        return Section("statistics-across", "Statistics across corpora", [Paragraph(f"No test across corpora: {err}")])
+    if notes:
+        section.blocks.append(Bullets(notes))
+    return section
 
 
 def _costs_section(resolved: Resolved) -> Section:
@@ -139,7 +161,8 @@ def write_study_report(resolved: Resolved) -> Report:
     shutil.copyfile(study.path, out / "study.toml")
     record = json.loads((study.out / "study.json").read_text(encoding="utf-8")) if (study.out / "study.json").is_file() else {}
     protocols, scores = _protocols(resolved), full_budget_scores(resolved)
-    sections = [_claims_section(protocols), _scores_section(scores, protocols), _statistics_section(scores), _costs_section(resolved),
+    sections = [_claims_section(protocols), _scores_section(scores, protocols), _statistics_section(resolved, protocols, out),
+                _costs_section(resolved),
                 _file_section(resolved, record)]
     title = f"Study {study.name}: {', '.join(r.name for r in study.reports) or 'no reports'}"
     report = Report(title=title, caption=f"featbench study report of {study.path.name}", version=__version__,
