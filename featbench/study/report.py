@@ -93,7 +93,9 @@ def independent_rows(resolved: Resolved, protocols: dict[str, dict]) -> tuple[pd
     their speakers, so they are not independent blocks), and a sentence per report left out."""
     from featbench.results import read_results
 
-    frames, used, notes = [], {}, []
+    frames: list[pd.DataFrame] = []
+    used: dict[str, str] = {}
+    notes: list[str] = []
     for report in resolved.study.reports:
         corpus = protocols.get(report.name, {}).get("corpus")
         files: list[str | Path] = [p for p in report.results if p.is_file()]
