@@ -16,11 +16,13 @@ from featbench.pooling import pool
 from featbench.protocol.pooling import Pooling
 from featbench.row_kinds import RowKind
 
+MEAN_AND_STD = Pooling()  # the default: every frame column's mean and std
+
 __all__ = ["pool", "pooled_matrix", "utterance_matrix"]
 
 
 def utterance_matrix(feature_set, ids: list[str], layer: int | None = None, pooled: np.ndarray | None = None,
-                     pooling: Pooling = Pooling()) -> np.ndarray:
+                     pooling: Pooling = MEAN_AND_STD) -> np.ndarray:
     """One row per id, float32: the stored row for utterance-level families, else pooled rows (frames, samples;
     a pooled store's rows) with the columns `pooling` keeps.
 
@@ -43,7 +45,7 @@ def utterance_matrix(feature_set, ids: list[str], layer: int | None = None, pool
     return pooled[rows]
 
 
-def pooled_matrix(view, sets: dict, ids: list[str], cache: dict, pooling: Pooling = Pooling()) -> np.ndarray:
+def pooled_matrix(view, sets: dict, ids: list[str], cache: dict, pooling: Pooling = MEAN_AND_STD) -> np.ndarray:
     """The utterance-level matrix of a view for `ids`, read from its families' FeatureSets `sets` as every grid task
     and a saved model read it (frames pooled once per family, kept in `cache` as mean and std; an all-layer view's
     layers as blocks side by side), with the columns `pooling` keeps.
