@@ -142,3 +142,23 @@ def test_an_old_results_file_reads_as_mean_std_and_takes_mean_std_rows_only(spre
     with ResultsFile(tmp_path / "kept.csv") as results:  # schema 4 is appended to in its own columns
         results.append([dict(pd.read_csv(new, dtype=str, keep_default_na=False).iloc[0])])
     assert pd.read_csv(tmp_path / "kept.csv").columns.tolist() == SCHEMA4_COLUMNS
+
+
+def test_per_speaker_statistics_are_taken_of_the_rows_the_pooling_keeps(spread, tmp_path):
+    """Per-speaker normalisation standardises each speaker's rows on statistics pooled the same way (here the
+    means alone: every column constant, so nothing is left to classify)."""
+    _run(spread, tmp_path / "r.csv", MEAN, normalisation="per-speaker", allow_confounded_speakers=True)
+    rows = read_results(tmp_path / "r.csv").rows
+    assert set(rows["pooling"]) == {MEAN} and set(labels(rows)) == {"spread [per-speaker normalisation, mean pooling]"}
+
+
+def test_a_report_keeps_two_poolings_apart_and_names_them(spread, tmp_path):
+    from featbench.report import compare
+
+    out = tmp_path / "r.csv"
+    for pooling in (MEAN, MEAN_STD):
+        _run(spread, out, pooling)
+    report = compare([out], tmp_path / "report", baseline="spread", n_boot=50)
+    assert "| **spread (baseline)** | logistic regression | 100.0" in report.markdown
+    assert "| spread, mean pooling | logistic regression |" in report.markdown  # its own entry, named in words
+    assert r"spread \[mean pooling\] (logreg)" in report.markdown  # and by its code
