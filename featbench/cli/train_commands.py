@@ -33,9 +33,8 @@ Normalise = Annotated[str, typer.Option(metavar="KIND", rich_help_panel=PANEL_PR
     "training (standardised on the training rows); per-speaker (on each speaker's clips, labels unread; "
     "refused where most speakers hold mostly one class); per-speaker:K (K clips each); per-corpus (each "
     "store or condition on its own)."))]
-PoolingOption = Annotated[str, typer.Option("--pooling", metavar="KIND", rich_help_panel=PANEL_PROTOCOL, help=(
-    "How a frame-level view's frames become one row per utterance for the utterance-level classifiers: mean+std "
-    "(default) or mean. Rows record it (column pooling)."))]
+PoolingOption = Annotated[str, typer.Option("--pooling", metavar="KIND", rich_help_panel=PANEL_PROTOCOL,
+                                             show_default=False, help="Frames pooled: mean+std (default), mean.")]
 AllowConfoundedSpeakers = Annotated[bool, typer.Option("--confounded-ok", rich_help_panel=PANEL_PROTOCOL, help=(
     "Run per-speaker normalisation even where most speakers hold mostly one class; rows say "
     "speakers_confounded."))]
@@ -47,7 +46,7 @@ TestStore = Annotated[Path | None, typer.Option(metavar="STORE", rich_help_panel
 AddStore = Annotated[Path | None, typer.Option(metavar="STORE", rich_help_panel=PANEL_PROTOCOL, help=(
     "Transfer: add every utterance of this store to STORE's training budgets."))]
 ValidateOn = Annotated[str | None, typer.Option(metavar="WHERE", rich_help_panel=PANEL_PROTOCOL, help=(
-    "With two stores, where layers, classifiers and hyper-parameters are chosen: source (default: held-out "
+    "Two stores: where layers, classifiers and hyper-parameters are chosen: source (default: held-out "
     "training speakers) or target (target speakers outside the test fold; spends target labels)."))]
 TrainCondition = Annotated[str, typer.Option(metavar="C", rich_help_panel=PANEL_PROTOCOL, show_default=False, help=(
     "Training clips' recording condition: clean (default), babble:10, multi:C1,C2."))]
