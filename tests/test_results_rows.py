@@ -118,7 +118,7 @@ def test_upgrade_says_it_dropped_a_torn_last_line(tmp_path):
     result = runner.invoke(app, ["results", "upgrade", str(path)])  # stderr apart (click 8.2)
     assert result.exit_code == 0, result.output
     assert result.stderr.strip() == f"{path}: dropped an incomplete last line (a run was interrupted while writing it)"
-    assert result.stdout.strip() == f"{path}: 1 rows rewritten as results schema 4"
+    assert result.stdout.strip() == f"{path}: 1 rows rewritten as results schema 5"
     assert list(pd.read_csv(path).columns) == RESULT_COLUMNS
 
 

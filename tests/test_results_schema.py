@@ -38,15 +38,15 @@ def test_upgrade_rewrites_the_same_values_and_appending_to_an_old_file_is_refuse
         ResultsFile(path).__enter__()
     assert path.read_bytes() == PER_SPEAKER.read_bytes()
     result = CliRunner().invoke(app, ["results", "upgrade", str(path)])
-    assert result.exit_code == 0 and "324 rows rewritten as results schema 4" in result.output, result.output
+    assert result.exit_code == 0 and "324 rows rewritten as results schema 5" in result.output, result.output
     new, old = (pd.read_csv(p, dtype=str, keep_default_na=False) for p in (path, PER_SPEAKER))
     assert list(new.columns) == RESULT_COLUMNS
     same = [c for c in old.columns if c != "family"]
     pd.testing.assert_frame_equal(new[same], old[same])  # every score as it was written, text for text
     assert (new.normalisation == "per-speaker").all() and (labels(new) == old.family).all()
     again = CliRunner().invoke(app, ["results", "upgrade", str(path)])
-    assert again.exit_code == 1 and "already results schema 4" in again.output and "Traceback" not in again.output
-    with ResultsFile(path) as results:  # schema 4: appended to
+    assert again.exit_code == 1 and "already results schema 5" in again.output and "Traceback" not in again.output
+    with ResultsFile(path) as results:  # schema 5: appended to
         assert results.n_rows == 324
 
 

@@ -59,9 +59,9 @@ app.add_typer(results_app, name="results")
 @results_app.command("upgrade")
 @user_errors
 def results_upgrade(
-    file: Annotated[Path, typer.Argument(metavar="FILE", help="A results CSV written by an older featbench (results schema 1-2).")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A results CSV written by an older featbench (results schema 1-4).")],
 ) -> None:
-    """Rewrite a results file of schema 1-2 as schema 3: the same rows and scores, the training data in columns.
+    """Rewrite a results file of schema 1-4 as schema 5: the same rows and scores, the training data in columns.
 
     Example: featbench results upgrade results/old.csv
     """

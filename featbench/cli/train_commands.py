@@ -33,6 +33,8 @@ Normalise = Annotated[str, typer.Option(metavar="KIND", rich_help_panel=PANEL_PR
     "training (standardised on the training rows); per-speaker (on each speaker's clips, labels unread; "
     "refused where most speakers hold mostly one class); per-speaker:K (K clips each); per-corpus (each "
     "store or condition on its own)."))]
+PoolingOption = Annotated[str, typer.Option("--pooling", metavar="KIND", rich_help_panel=PANEL_PROTOCOL,
+                                             show_default=False, help="Frames pooled: mean+std (default), mean.")]
 AllowConfoundedSpeakers = Annotated[bool, typer.Option("--confounded-ok", rich_help_panel=PANEL_PROTOCOL, help=(
     "Run per-speaker normalisation even where most speakers hold mostly one class; rows say "
     "speakers_confounded."))]
@@ -44,7 +46,7 @@ TestStore = Annotated[Path | None, typer.Option(metavar="STORE", rich_help_panel
 AddStore = Annotated[Path | None, typer.Option(metavar="STORE", rich_help_panel=PANEL_PROTOCOL, help=(
     "Transfer: add every utterance of this store to STORE's training budgets."))]
 ValidateOn = Annotated[str | None, typer.Option(metavar="WHERE", rich_help_panel=PANEL_PROTOCOL, help=(
-    "With two stores, where layers, classifiers and hyper-parameters are chosen: source (default: held-out "
+    "Two stores: where layers, classifiers and hyper-parameters are chosen: source (default: held-out "
     "training speakers) or target (target speakers outside the test fold; spends target labels)."))]
 TrainCondition = Annotated[str, typer.Option(metavar="C", rich_help_panel=PANEL_PROTOCOL, show_default=False, help=(
     "Training clips' recording condition: clean (default), babble:10, multi:C1,C2."))]
@@ -70,6 +72,7 @@ def train(
     classes: Classes = None,
     merge: Merge = None,
     normalise: Normalise = "training",
+    pooling: PoolingOption = "mean+std",
     allow_confounded_speakers: AllowConfoundedSpeakers = False,
     target: Target = None,
     test_store: TestStore = None,
@@ -111,7 +114,8 @@ def train(
                      seeds=parse_seeds(seeds), n_folds=folds, classes=parse_classes(classes), merge=parse_merge(merge),
                      corpus=corpus or "", seq_epochs=seq_epochs, test_store=test_store, add_store=add_store,
                      normalisation=Normalisation.parse(normalise), target=target, allow_confounded_speakers=allow_confounded_speakers,
-                     validate_on=validate_on, train_condition=train_condition, test_conditions=test_condition)
+                     validate_on=validate_on, train_condition=train_condition, test_conditions=test_condition,
+                     pooling=pooling)
     with executor_for(scheduler, jobs) as executor:  # the sequence model, fusion and layer weights run on --device
         on = device_on(executor, device)
         typer.echo(run_training(exp, out, executor=executor, progress=show_progress(progress), device=on).summary())

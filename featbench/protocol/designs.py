@@ -24,6 +24,7 @@ from featbench.errors import FeatbenchError
 from featbench.protocol.budgets import ALL, budget_subset, validation_split  # noqa: F401 (ALL: the doctests)
 from featbench.protocol.folds import Fold
 from featbench.protocol.normalisation import Normalisation
+from featbench.protocol.pooling import Pooling
 
 WITHIN, CROSS, TRANSFER = "within", "cross", "transfer"
 DESIGNS = (WITHIN, CROSS, TRANSFER)
@@ -44,13 +45,14 @@ class Design:
     """Where a task's training utterances come from: WITHIN one corpus, CROSS (budgets from the other corpus),
     or TRANSFER (the target's budget plus all of the other); and how features are normalised
     (protocol.normalisation: on the training rows by each classifier, per corpus, or per speaker); and where
-    choices are validated (VALIDATE_ON, with two corpora)."""
+    choices are validated (VALIDATE_ON, with two corpora); and how frames are pooled (protocol.pooling)."""
 
     mode: str = WITHIN
     other: str = ""
     normalisation: Normalisation = Normalisation()
     confounded: bool = False  # per-speaker statistics of speakers dominated by one class, run anyway (corpus.balance)
     validate_on: str = SOURCE
+    pooling: Pooling = Pooling()
 
     @property
     def held_out(self) -> str:

@@ -1,5 +1,5 @@
 """Entries in plain words, for the claims table and the headline figure: one formatter from the typed results columns
-(results.Setup: view, layer choice, design, other corpus, normalisation, validation) and the entry's classifier,
+(results.Setup: view, layer choice, design, other corpus, normalisation, pooling, validation) and the entry's classifier,
 never from parsing a display name.
 
 >>> from featbench.results import TRANSFER, Normalisation, Setup
@@ -11,6 +11,9 @@ never from parsing a display name.
 'Whisper encoder layer 6 + transcript text, plus every label of crema, classifier chosen on validation speakers among logistic regression and SVM'
 >>> plain_name(Setup("fbank"), "svm", oracle=True)
 'log-Mel filter banks, SVM picked on the test folds (oracle)'
+>>> from featbench.protocol.pooling import Pooling
+>>> plain_name(Setup("whisper@L2", pooling=Pooling("mean")))
+'Whisper encoder layer 2, mean pooling'
 >>> report_title({"corpus": "ravdess", "n_classes": 8, "metric": "UA (balanced accuracy)"},
 ...              Setup("egemaps-func", normalisation=Normalisation("per-speaker")))
 'ravdess, 8 classes, per-speaker normalisation'
@@ -81,6 +84,8 @@ def plain_name(setup: Setup, classifier: str | None = None, oracle: bool = False
         words.append(f"trained on {setup.other} only")
     if not setup.normalisation.on_training_rows:
         words.append(setup.normalisation.label)
+    if not setup.pooling.is_default:
+        words.append(setup.pooling.label)
     if setup.normalisation.per_speaker and setup.confounded:
         words.append("speakers confounded with classes")
     if setup.validation != SOURCE:

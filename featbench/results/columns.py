@@ -2,7 +2,7 @@
 resume key, the protocol columns and budget order.
 
 >>> RESULT_COLUMNS[:3], RESULT_COLUMNS[-3:], SCHEMA
-(['corpus', 'classes', 'merge'], ['train_condition', 'test_condition', 'correct_by_speaker'], 4)
+(['corpus', 'classes', 'merge'], ['test_condition', 'pooling', 'correct_by_speaker'], 5)
 """
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pandas as pd
 # (featbench.protocol.normalisation), written to rows by value (columns `normalisation`, `normalisation_clips`)
 from featbench.protocol.designs import CROSS, DESIGNS, SOURCE, TARGET, TRANSFER, VALIDATIONS, WITHIN  # noqa: F401 (re-exported)
 from featbench.protocol.normalisation import NORMALISATIONS, PER_CORPUS, PER_SPEAKER, TRAINING  # noqa: F401
+from featbench.protocol.pooling import MEAN_STD, POOLINGS  # noqa: F401 (re-exported)
 
 LEGACY_COLUMNS = [
     "corpus", "classes", "merge", "n_classes", "fold_scheme", "n_folds", "fold", "test_groups", "seed",
@@ -50,16 +51,19 @@ text of the condition its training and validation clips were heard under ('clean
 'multi:white:10,babble:10' for multi-condition training, featbench.protocol.multi), and `test_condition`, the one its
 test clips were heard under (the evaluation axis: one model scores every test condition of its fold, budget and seed).
 Every row of an older schema reads 'clean' in both."""
-CONDITIONED_COLUMNS = SCHEMA3_COLUMNS + CONDITION_COLUMNS
-"""Schema 4 as featbench wrote it before COUNT_COLUMNS: read (counts empty) and appended to as it is."""
+SCHEMA4_COLUMNS = SCHEMA3_COLUMNS + CONDITION_COLUMNS
+"""Schema 4 (featbench 0.4), without `pooling` and COUNT_COLUMNS: read (every row mean+std pooled, counts empty) and
+appended to as it is with mean+std rows; `featbench results upgrade` rewrites it as schema 5 for rows of another
+pooling."""
+CONDITIONED_COLUMNS = SCHEMA4_COLUMNS  # the name the statistics code knows it by
 COUNT_COLUMNS = ["correct_by_speaker"]
 """Each test speaker's correct predictions per class (empty where not recorded, and for a dimensional target):
 `correct_by_speaker` (JSON, per test speaker the correct predictions of each class it holds in `test_classes`,
 zeros included: {"s01": {"angry": 7, "happy": 5, ...}}). With `test_classes` it gives the exact counts that
 intervals resampling test speakers need (report.statistics.speakers); rows without it are fitted to their stored
 margins, and the report says so. Not part of the resume key."""
-RESULT_COLUMNS = CONDITIONED_COLUMNS + COUNT_COLUMNS
-"""Every row of results schema 4, in this order. What the row's training data and protocol are: `family` (the
+RESULT_COLUMNS = SCHEMA4_COLUMNS + ["pooling"] + COUNT_COLUMNS
+"""Every row of results schema 5, in this order. What the row's training data and protocol are: `family` (the
 stored family, families joined by '+' for a combined view), `view` (as `train --features` names it), `layer_choice`
 ('L4', 'auto', 'weighted'; empty for a family without layers), `design` (DESIGNS), `other_corpus`, `normalisation`
 (NORMALISATIONS) and `normalisation_clips` (empty: all of each speaker's clips), `validation` (VALIDATIONS),
@@ -68,7 +72,9 @@ Scores: ua (balanced accuracy, the headline), wa, macro_f1, confusion. What was
 chosen on validation speakers: val_ua (the chosen configuration's UA on them; empty without validation) and
 choice (JSON: layer, classifier, learned layer weights, where the entry chooses them). Who it fails:
 ua_by_speaker and ua_by_gender (JSON, UA over each test speaker's / gender's clips). Optional: COST_COLUMNS,
-DETAIL_COLUMNS, COUNT_COLUMNS. Recording conditions: CONDITION_COLUMNS (`train_condition` is also part of the Setup).
+DETAIL_COLUMNS, COUNT_COLUMNS. Recording conditions: CONDITION_COLUMNS (`train_condition` is also part of the Setup). `pooling`
+(POOLINGS: how a frame-level view's frames became one row per utterance, featbench.protocol.pooling; 'mean+std' in
+every row of an older schema, and in rows of utterance-level families, which have nothing to pool).
 
 Rows of a dimensional target (`train --target arousal`, `metric` CCC_METRIC) keep these columns: ua, val_ua,
 ua_by_speaker and ua_by_gender hold the CCC (on the test clips, the validation speakers, each test speaker's /
@@ -79,7 +85,7 @@ counts training utterances."""
 
 KEY = ["corpus", "classes", "merge", "n_folds", "view", "design", "other_corpus", "normalisation", "normalisation_clips",
        "validation", "speakers_confounded", "family_config_hash", "classifier", "budget", "fold", "seed",
-       "train_condition", "test_condition"]
+       "train_condition", "test_condition", "pooling"]
 """The columns that identify a row: a re-run skips every row whose key is already in the file."""
 
 PROTOCOL_COLUMNS = ["corpus", "classes", "merge", "n_classes", "fold_scheme", "n_folds", "metric"]
@@ -104,8 +110,8 @@ CONFOUNDED = "speakers confounded"
 """The tag of entries whose per-speaker statistics came from speakers dominated by one class (corpus.balance)."""
 
 SETUP_COLUMNS = ["view", "layer_choice", "design", "other_corpus", "normalisation", "normalisation_clips", "validation",
-                 "speakers_confounded", "train_condition"]
-"""What a row's training data and protocol are (results schema 4; see Setup). The test condition is not among them:
+                 "speakers_confounded", "train_condition", "pooling"]
+"""What a row's training data and protocol are (results schema 5; see Setup). The test condition is not among them:
 it is the axis an entry is evaluated along, not part of the entry."""
 
 NUMERIC = ["n_classes", "n_folds", "fold", "seed", "examples_per_class", "n_train", "n_test", "ua", "wa", "macro_f1",
@@ -138,5 +144,5 @@ def budget_order(frame: pd.DataFrame, x: str = "examples_per_class") -> list[str
     return [str(b) for b in frame.groupby("budget")[x].mean().sort_values(kind="stable").index]
 
 
-SCHEMA, LEGACY = 4, "1-2"  # the results schema written; those still read (converted), never appended to
+SCHEMA, LEGACY = 5, "1-2"  # the results schema written; those still read (converted), never appended to
 CLEAN = "clean"  # the recording condition of every row of schema <= 3 (featbench.protocol.conditions.CLEAN)

@@ -1,7 +1,7 @@
 """Results files: `ResultsFile`, the one writer (locked, each task's rows appended in one write, a torn last
-line from a killed run dropped and repaired), `read_results` (every reader; files of schema 1-3 converted on
-reading: schema 1-2's display names split, every older row's recording conditions 'clean') and `upgrade_file`
-(rewrite a file of schema 1-3 as schema 4).
+line from a killed run dropped and repaired), `read_results` (every reader; files of schema 1-4 converted on
+reading: schema 1-2's display names split, every older row's recording conditions 'clean' (schema 1-3) and its
+pooling 'mean+std' (schema 1-4)) and `upgrade_file` (rewrite a file of schema 1-4 as schema 5).
 
 >>> read_results([]).rows.columns.tolist() == RESULT_COLUMNS
 True
@@ -18,9 +18,9 @@ import pandas as pd
 from featbench.append_only import AppendOnlyCsv, csv_text, read_text, split_tail
 from featbench.csv_cells import escape_row, unescape_cell
 from featbench.errors import FeatbenchError
-from featbench.results.columns import (CLEAN, CONDITION_COLUMNS, CONDITIONED_COLUMNS, CORE_COLUMNS, COSTED_COLUMNS, KEY, LEGACY,
-                                       LEGACY_COLUMNS, NUMERIC, OLDEST_COLUMNS, PROTOCOL_COLUMNS, RESULT_COLUMNS, SCHEMA,
-                                       SCHEMA3_COLUMNS)
+from featbench.results.columns import (CLEAN, CONDITION_COLUMNS, CORE_COLUMNS, COSTED_COLUMNS, KEY, LEGACY,
+                                       LEGACY_COLUMNS, MEAN_STD, NUMERIC, OLDEST_COLUMNS, PROTOCOL_COLUMNS, RESULT_COLUMNS,
+                                       SCHEMA, SCHEMA3_COLUMNS, SCHEMA4_COLUMNS)
 from featbench.results.checks import check_json, drop_repeated, numbers_of
 from featbench.results.legacy import upgrade_rows
 
@@ -44,9 +44,12 @@ class ResultsTable:
 
 
 def _schema_of(path: Path, header: list[str]) -> int | str:
-    """SCHEMA, 3 or LEGACY for the header's columns (an older version's are a prefix of LEGACY_COLUMNS), else an error."""
-    if header in (RESULT_COLUMNS, CONDITIONED_COLUMNS):  # schema 4 with or without COUNT_COLUMNS
+    """SCHEMA, 4, 3 or LEGACY for the header's columns (an older version's are a prefix of LEGACY_COLUMNS), else an
+    error."""
+    if header == RESULT_COLUMNS:
         return SCHEMA
+    if header == SCHEMA4_COLUMNS:
+        return 4
     if header in (SCHEMA3_COLUMNS, COSTED_COLUMNS, CORE_COLUMNS):
         return 3
     if len(header) >= len(OLDEST_COLUMNS) and header == LEGACY_COLUMNS[:len(header)]:
@@ -69,7 +72,7 @@ def _records(path: Path, text: str) -> tuple[list[list[str]], list[int]]:
 
 
 def _parse(path: Path, text: str, dtype) -> tuple[pd.DataFrame, int | str, list[int]]:
-    """Complete lines -> (schema 4 rows, the file's schema, each row's line); a wrong header, a line with the wrong
+    """Complete lines -> (schema 5 rows, the file's schema, each row's line); a wrong header, a line with the wrong
     number of fields, a number that is not one (results.checks) is one error line naming the file and the line.
     Cells are read back as `ResultsFile` wrote them (csv_cells: formula-safe, unescaped here)."""
     records, starts = _records(path, text.removeprefix("\ufeff"))  # a spreadsheet's byte-order mark: not a cell
@@ -83,8 +86,10 @@ def _parse(path: Path, text: str, dtype) -> tuple[pd.DataFrame, int | str, list[
                                  f"expected {len(columns)})")
     rows = pd.DataFrame([[unescape_cell(c) for c in f] for f in records[1:]], columns=columns, dtype=object)
     rows = upgrade_rows(rows) if schema == LEGACY else rows.reindex(columns=RESULT_COLUMNS, fill_value="")
-    if schema != SCHEMA:  # rows from before recording conditions: heard clean, trained and tested
+    if schema not in (SCHEMA, 4):  # rows from before recording conditions: heard clean, trained and tested
         rows[CONDITION_COLUMNS] = CLEAN
+    if schema != SCHEMA:  # rows from before --pooling: frames pooled to mean and std
+        rows["pooling"] = MEAN_STD
     numbers = numbers_of(path, rows, lines)
     check_json(path, rows, lines)
     if dtype is not str:
@@ -125,16 +130,16 @@ def read_results(paths: str | Path | list[str | Path], dtype=None) -> ResultsTab
 
 
 def upgrade_file(path: str | Path) -> ResultsTable:
-    """Rewrite a results file of schema 1-3 as schema 4 (the same rows and values, conditions 'clean', under the
-    writer's lock, replaced in one rename); returns the rows written and the notes of what was left out (a torn last
-    line, a row repeated identically). A schema 4 file is a one-line error (nothing to do).
+    """Rewrite a results file of schema 1-4 as schema 5 (the same rows and values, pooling 'mean+std', conditions
+    'clean' where schema 1-3 had none, under the writer's lock, replaced in one rename); returns the rows written and the notes of what was left out (a torn last
+    line, a row repeated identically). A schema 5 file is a one-line error (nothing to do).
 
     >>> import tempfile, os
     >>> path = os.path.join(tempfile.mkdtemp(), "old.csv")
     >>> row = dict.fromkeys(LEGACY_COLUMNS, "1") | {"family": "fbank [+demo]", "budget": "8"}
     >>> _ = open(path, "w").write(",".join(LEGACY_COLUMNS) + "\\n" + csv_text([row], LEGACY_COLUMNS))
-    >>> len(upgrade_file(path).rows), read_results(path).rows[["family", "design", "test_condition"]].values.tolist()
-    (1, [['fbank', 'transfer', 'clean']])
+    >>> len(upgrade_file(path).rows), read_results(path).rows[["family", "design", "test_condition", "pooling"]].values.tolist()
+    (1, [['fbank', 'transfer', 'clean', 'mean+std']])
     """
     import os
     import tempfile
@@ -166,7 +171,8 @@ class ResultsFile(AppendOnlyCsv):
     """The single writer of a results CSV: locked (on the resolved file, kill -9 safe), repaired on open,
     rows appended in one write per call so a killed run never leaves half a row.
 
-    Attributes after opening: `keys` (resume keys present), `n_rows`, `notes` (repairs made).
+    Attributes after opening: `keys` (resume keys present), `n_rows`, `notes` (repairs made). A file of schema 4
+    (no `pooling` column) is appended to in its own columns, with rows pooled to mean and std only.
     """
 
     columns = RESULT_COLUMNS
@@ -178,17 +184,25 @@ class ResultsFile(AppendOnlyCsv):
         rows, schema, lines = _parse(self.path, text, str)  # refuses a file whose header is not ours, untouched
         rows, repeated, _ = drop_repeated(rows, ResultsTable(rows, lines=lines, path=self.path).where)
         self.notes.extend(repeated)
-        if text.startswith(",".join(CONDITIONED_COLUMNS) + "\n"):
-            self.columns = CONDITIONED_COLUMNS  # schema 4 without COUNT_COLUMNS: appended to as it is
-        if schema != SCHEMA:
+        if schema == 4:
+            self.columns = SCHEMA4_COLUMNS  # appended to as it is: every row it takes is mean+std pooled (append)
+        elif schema != SCHEMA:
             raise FeatbenchError(f"{self.path}: results schema {schema} (an older featbench), and new rows are schema "
                                  f"{SCHEMA}; `featbench results upgrade {self.path}` rewrites it, or write to a new file")
         self.protocols = rows[PROTOCOL_COLUMNS].drop_duplicates().to_dict("records")  # see check_protocol
         return rows
 
     def append(self, rows: list[dict]) -> None:
-        """Append rows in one write, in this file's columns."""
-        super().append([{c: r.get(c, "") for c in self.columns} for r in rows])
+        """Append rows in one write, in this file's columns; a row pooled otherwise than to mean and std into a file of
+        schema 4 (which cannot say so) is one line, nothing written."""
+        if self.columns is SCHEMA4_COLUMNS and any(str(r.get("pooling", MEAN_STD)) != MEAN_STD for r in rows):
+            raise FeatbenchError(f"{self.path}: results schema 4 has no pooling column, and this run's rows are "
+                                 f"{rows[0].get('pooling')} pooled; `featbench results upgrade {self.path}` rewrites it as "
+                                 f"schema {SCHEMA}, or write to a new file")
+        if rows:  # the keys of all KEY columns (a schema 4 file's rows are keyed mean+std, as _parse reads them)
+            self._write(csv_text([escape_row({c: r.get(c, "") for c in self.columns}) for r in rows], self.columns))
+            self.keys.update(tuple(str(r.get(c, "")) for c in KEY) for r in rows)
+            self.n_rows += len(rows)
 
     def check_protocol(self, protocol: dict) -> None:
         """Refuse rows of another protocol (the `PROTOCOL_COLUMNS` that `protocol` names) than the file's rows:

@@ -21,7 +21,7 @@ def _legacy_setup(family: str) -> Setup:
     >>> _legacy_setup("w@auto [+A, per-corpus normalisation, validated on target]").columns()["design"]
     'transfer'
     >>> _legacy_setup("whisper@L4")
-    Setup(view='whisper@L4', design='within', other='', normalisation=Normalisation(kind='training', clips=None), validation='source', confounded=False, train_condition='clean')
+    Setup(view='whisper@L4', design='within', other='', normalisation=Normalisation(kind='training', clips=None), validation='source', confounded=False, train_condition='clean', pooling=Pooling(kind='mean+std'))
     """
     import re
 
@@ -36,7 +36,7 @@ def _legacy_setup(family: str) -> Setup:
 
 
 def upgrade_rows(rows: pd.DataFrame) -> pd.DataFrame:
-    """Rows of schema 1-2 (as text) as schema 4 rows (as text): `family` split into the family and SETUP_COLUMNS,
+    """Rows of schema 1-2 (as text) as schema 5 rows (as text): `family` split into the family and SETUP_COLUMNS,
     the recording conditions clean.
 
     >>> old = pd.DataFrame({"family": ["fbank [+demo]", "w@L6+text"]})

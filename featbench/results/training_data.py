@@ -1,6 +1,6 @@
-"""What a results row's training data and protocol are (results schema 4): `Normalisation` (a `--normalise`
-value; featbench.protocol.normalisation, re-exported here) and `Setup` (the view, design, other corpus, normalisation, validation, confounded speakers and training
-condition, as the row's SETUP_COLUMNS hold them), with `Setup.label` the one display name of an entry.
+"""What a results row's training data and protocol are (results schema 5): `Normalisation` (a `--normalise`
+value; featbench.protocol.normalisation, re-exported here) and `Setup` (the view, design, other corpus, normalisation, validation, confounded speakers, training
+condition and pooling, as the row's SETUP_COLUMNS hold them), with `Setup.label` the one display name of an entry.
 
 >>> Setup("fbank", TRANSFER, "demo").label
 'fbank [+demo]'
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from featbench.protocol.normalisation import Normalisation
+from featbench.protocol.pooling import Pooling
 from featbench.results.columns import (CLEAN, CONFOUNDED, CROSS, PER_CORPUS, PER_SPEAKER, SETUP_COLUMNS, SOURCE,  # noqa: F401 (PER_CORPUS, PER_SPEAKER, TARGET: the doctests)
                                        TARGET, TRANSFER, WITHIN)
 
@@ -32,8 +33,8 @@ class Setup:
     """What a row's training data and protocol are, as its columns (SETUP_COLUMNS) hold them: the view (its stored
     `family` and `layer_choice` follow from it), the design and other corpus, the normalisation, where choices
     were validated, whether per-speaker statistics came from speakers dominated by one class (corpus.balance,
-    `--confounded-ok`), and the recording condition its training clips were heard under (canonical text,
-    featbench.protocol.multi). `label` is the one display name of an entry (reports, `--baseline`); the test
+    `--confounded-ok`), the recording condition its training clips were heard under (canonical text,
+    featbench.protocol.multi), and how its frames were pooled (featbench.protocol.pooling). `label` is the one display name of an entry (reports, `--baseline`); the test
     condition is not part of it (the axis an entry is evaluated along).
 
     >>> Setup("egemaps-func", TRANSFER, "demo").label, Setup("w@weighted", normalisation=Normalisation(PER_SPEAKER)).label
@@ -48,6 +49,8 @@ class Setup:
     'whisper@weighted [trained on babble:10]'
     >>> Setup("whisper@weighted", train_condition="multi:white:10,babble:10").label
     'whisper@weighted [multi-condition: white:10, babble:10]'
+    >>> Setup("whisper@L2", CROSS, "A", Normalisation(PER_CORPUS), pooling=Pooling("mean")).label
+    'whisper@L2 [from A, per-corpus normalisation, mean pooling]'
     """
 
     view: str
@@ -57,6 +60,7 @@ class Setup:
     validation: str = SOURCE
     confounded: bool = False
     train_condition: str = CLEAN
+    pooling: Pooling = Pooling()
 
     @property
     def family(self) -> str:
@@ -95,7 +99,8 @@ class Setup:
         tags = ([f"{'+' if self.design == TRANSFER else 'from '}{self.other}"] if self.design != WITHIN else []) + (
             [self.normalisation_label] if not self.normalisation.on_training_rows else []) + (
             [f"validated on {self.validation}"] if self.validation != SOURCE else []) + (
-            [self.condition_label] if self.train_condition != CLEAN else [])
+            [self.condition_label] if self.train_condition != CLEAN else []) + (
+            [self.pooling.label] if not self.pooling.is_default else [])
         return f"{self.view} [{', '.join(tags)}]" if tags else self.view
 
     @property
@@ -109,7 +114,8 @@ class Setup:
         """The same view and normalisation trained within the tested corpus (what a transfer entry is compared
         with); per-corpus normalisation needs two corpora, so its counterpart is normalised on the training rows."""
         plain = Normalisation() if self.normalisation.per_corpus else self.normalisation
-        return Setup(self.view, normalisation=plain, confounded=self.confounded, train_condition=self.train_condition)
+        return Setup(self.view, normalisation=plain, confounded=self.confounded, train_condition=self.train_condition,
+                     pooling=self.pooling)
 
     def columns(self) -> dict:
         """The row's columns: `family` and SETUP_COLUMNS."""
@@ -118,19 +124,20 @@ class Setup:
                 "other_corpus": self.other, "normalisation": self.normalisation.kind,
                 "normalisation_clips": "" if self.normalisation.clips is None else self.normalisation.clips,
                 "validation": self.validation, "speakers_confounded": self.confounded,
-                "train_condition": self.train_condition}
+                "train_condition": self.train_condition, "pooling": self.pooling.text}
 
     @classmethod
     def from_row(cls, row) -> Setup:
         """The Setup of a row (a dict or a pandas row of schema 3 or 4, as text or as read_results types it; no
-        `train_condition`, or an empty one: clean)."""
+        `train_condition`, or an empty one: clean; no `pooling`, or an empty one: mean+std)."""
         clips = row["normalisation_clips"]
         clips = None if clips is None or str(clips) in ("", "nan") else int(float(clips))
         condition = row.get("train_condition", CLEAN) if hasattr(row, "get") else CLEAN
         condition = CLEAN if condition is None or str(condition) in ("", "nan") else str(condition)
+        pooling = Pooling.parse(row.get("pooling") if hasattr(row, "get") else None)
         return cls(str(row["view"]), str(row["design"]), str(row["other_corpus"]),
                    Normalisation(str(row["normalisation"]), clips), str(row["validation"]),
-                   str(row["speakers_confounded"]) == "True", condition)
+                   str(row["speakers_confounded"]) == "True", condition, pooling)
 
 
 def setups(rows: pd.DataFrame) -> dict[str, Setup]:
@@ -144,8 +151,9 @@ def setups(rows: pd.DataFrame) -> dict[str, Setup]:
 
 
 def _present(rows: pd.DataFrame) -> list[str]:
-    """SETUP_COLUMNS the rows hold (rows made without `train_condition` are clean-trained)."""
-    return [c for c in SETUP_COLUMNS if c in rows or c != "train_condition"]
+    """SETUP_COLUMNS the rows hold (rows made without `train_condition` are clean-trained, without `pooling`
+    mean+std pooled)."""
+    return [c for c in SETUP_COLUMNS if c in rows or c not in ("train_condition", "pooling")]
 
 
 def labels(rows: pd.DataFrame) -> pd.Series:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from featbench.errors import FeatbenchError
 from featbench.protocol.conditions import CLEAN
+from featbench.protocol.pooling import Pooling
 from featbench.results import PER_CORPUS, Normalisation
 from featbench.store.tables import corpus_name
 from featbench.train.conditions import ConditionPlan
@@ -45,9 +46,11 @@ class Experiment:
     validate_on: str | None = None  # two corpora: choices on train.transfer.SOURCE (None: the default) or TARGET
     train_condition: str = CLEAN  # the recording condition of the training and validation clips ('multi:C1,C2')
     test_conditions: list[str] | str | None = None  # those the test clips are scored under (None: train.conditions)
+    pooling: Pooling | str = Pooling()  # how frames become one row per utterance (protocol.pooling: mean+std, mean)
 
     def __post_init__(self):
         self.normalisation = Normalisation.parse(self.normalisation)  # its text ('per-speaker:8') also taken
+        self.pooling = Pooling.parse(self.pooling)  # its text ('mean') also taken
         if self.per_corpus:
             if self.normalisation.per_speaker:
                 raise FeatbenchError(f"per_corpus=True and normalisation='{self.normalisation.text}' disagree; give one")
@@ -103,7 +106,7 @@ def design_of(exp: Experiment) -> tuple[Path, Path | None, Design]:
                                  "recording condition (--train-condition, --test-condition: each standardised on its own)")
         if exp.validate_on is not None:
             raise FeatbenchError(f"--validate-on {exp.validate_on} needs a second corpus (--test-store or --add-store)")
-        return Path(exp.store), None, Design(normalisation=exp.normalisation)
+        return Path(exp.store), None, Design(normalisation=exp.normalisation, pooling=exp.pooling)
     if Path(other).resolve() == Path(exp.store).resolve():
         raise FeatbenchError(f"{other}: the second store is the first one; give another corpus's store")
     name = exp.other_corpus or corpus_name(exp.store if exp.test_store is not None else other)
@@ -111,8 +114,10 @@ def design_of(exp: Experiment) -> tuple[Path, Path | None, Design]:
         raise FeatbenchError(f"--target {exp.target} trains and tests on one store; --test-store and --add-store "
                              "take categorical labels only (two corpora's rating scales need not agree)")
     if exp.test_store is not None:  # trained on exp.store, tested on the test store's folds
-        return Path(exp.test_store), Path(exp.store), Design(CROSS, name, exp.normalisation, validate_on=exp.validate_on or SOURCE)
-    return Path(exp.store), Path(exp.add_store), Design(TRANSFER, name, exp.normalisation, validate_on=exp.validate_on or SOURCE)
+        return Path(exp.test_store), Path(exp.store), Design(CROSS, name, exp.normalisation, validate_on=exp.validate_on or SOURCE,
+                                                                pooling=exp.pooling)
+    return Path(exp.store), Path(exp.add_store), Design(TRANSFER, name, exp.normalisation, validate_on=exp.validate_on or SOURCE,
+                                                                pooling=exp.pooling)
 
 
 def _check_conditions(exp: Experiment, other) -> None:

@@ -141,6 +141,7 @@ def _grid_views(views: list, classifiers: list[str], table: pd.DataFrame, sides:
     for view in views:
         first = view_under(view, plan.first)  # names the rows' config hash, cost and options
         _check_view_for(first, classifiers, target.sets, exp.target or "")
+        _check_pooling(first, design.pooling, classifiers, target.sets)
         matrices, confounded = {}, False
         for condition in plan.conditions if pooled_needed else ():
             X, confounded = _view_matrix(view_under(view, condition), table, sides, design, exp, notes)
@@ -183,10 +184,7 @@ def _view_matrix(view, table: pd.DataFrame, sides: list[Side], design: Design, e
     rows in table order, normalised per corpus or per speaker as `design` says; whether per-speaker statistics came
     from speakers dominated by one class). Per corpus: each corpus's rows on that corpus's statistics, and as each
     condition's matrix is made apart, each condition's on its own (no label read)."""
-    if len(sides) == 1:
-        X = pooled_matrix(view, sides[0].sets, sides[0].ids, sides[0].cache)
-    else:
-        X = np.vstack([pooled_matrix(view, side.sets, side.ids, side.cache) for side in sides])
+    X = np.vstack([pooled_matrix(view, side.sets, side.ids, side.cache, design.pooling) for side in sides])
     if design.normalisation.per_corpus:
         X = design.normalisation.apply(X, table["part"].to_numpy() if "part" in table else np.zeros(len(X), dtype=np.int8))
     if design.normalisation.per_speaker:
@@ -214,6 +212,22 @@ def _check_same_utterances(view, sets: dict, wanted: set) -> None:
             raise FeatbenchError(f"'{view.name}': the parts cover different utterances ({len(only_a)} only in "
                                  f"'{first.family}', {len(only_b)} only in '{part.family}', e.g. {example}); extract "
                                  "both for the same clips before combining them")
+
+
+def _check_pooling(view, pooling, classifiers: list[str], sets: dict) -> None:
+    """One-line errors for a pooling other than mean+std (protocol.pooling) where nothing is pooled: a family stored
+    with one row per utterance (a pooled store excepted: it keeps the means and stds), the sequence models."""
+    if pooling.is_default:
+        return
+    for leaf in view.leaves:
+        meta = sets[leaf.family].meta
+        if meta.rows == RowKind.UTTERANCE.value and not meta.pooled:
+            raise FeatbenchError(f"--pooling {pooling.text}: '{leaf.family}' has one row per utterance, nothing to pool; "
+                                 "train it in a run of its own, with the default pooling (mean+std)")
+    stray = [c for c in classifiers if c in SEQUENCE_MODELS]
+    if stray:
+        raise FeatbenchError(f"--pooling {pooling.text} pools frames for the utterance-level classifiers; the {stray[0]} "
+                             "model reads the frames themselves (use --pooling mean+std, or leave it out)")
 
 
 def _check_view_for(view, classifiers: list[str], sets: dict, target: str = "") -> None:

@@ -13,7 +13,8 @@ import numpy as np
 
 from featbench.corpus.balance import FLAG, SpeakerBalance, speaker_balance
 from featbench.errors import FeatbenchError
-from featbench.train.pooling import pooled_matrix
+from featbench.protocol.pooling import Pooling
+from featbench.train.pooling import MEAN_AND_STD, pooled_matrix
 
 
 def per_speaker_matrix(X: np.ndarray, view, speakers, sides: list, exp, notes: list[str]) -> tuple[np.ndarray, bool]:
@@ -23,7 +24,7 @@ def per_speaker_matrix(X: np.ndarray, view, speakers, sides: list, exp, notes: l
     (`speaker_reference`: with `--normalise per-speaker:K`, K of each speaker's, drawn at random); `exp`: the Experiment
     (its label merging, target and `allow_confounded_speakers`). Notes, once per run, are added to `notes`."""
     clips = exp.normalisation.clips
-    reference = [speaker_reference(side.store, view, side.sets, side.cache, side.prefix, clips, exp.merge)
+    reference = [speaker_reference(side.store, view, side.sets, side.cache, side.prefix, clips, exp.merge, exp.pooling)
                  for side in sides]
     confounded = False
     if not exp.target:  # the classes' balance; a dimensional target has no classes to dominate
@@ -37,13 +38,13 @@ def per_speaker_matrix(X: np.ndarray, view, speakers, sides: list, exp, notes: l
 
 
 def speaker_reference(store: Path, view, sets: dict, cache: dict, prefix: str = "", clips: int | None = None,
-                      merge: dict | None = None) -> tuple[np.ndarray, np.ndarray, SpeakerBalance]:
+                      merge: dict | None = None, pooling: Pooling = MEAN_AND_STD) -> tuple[np.ndarray, np.ndarray, SpeakerBalance]:
     """(pooled rows, speakers, balance) of every clip of `store` that has the view's features, whatever its label or
     --classes: the statistics of per-speaker normalisation, which read no label. With `clips`, that many of each
     speaker's clips (all when fewer), drawn at random by a seed of the speaker's name: the same clips for every
     view, seed and budget. `prefix` names the speakers as a two-corpus table does. The balance (corpus.balance)
     of the clips drawn from (their labels after `merge`, read for this check only) says how far each speaker is
-    from the corpus's class balance."""
+    from the corpus's class balance. `pooling`: how the rows are pooled (protocol.pooling)."""
     import zlib
 
     from featbench.corpus.table import select_labels
@@ -54,7 +55,7 @@ def speaker_reference(store: Path, view, sets: dict, cache: dict, prefix: str = 
     for leaf in view.leaves:
         have &= set(sets[leaf.family].ids)
     full = full[full["id"].isin(have)].sort_values("id", kind="stable").reset_index(drop=True)
-    X = pooled_matrix(view, sets, list(full["id"]), cache)
+    X = pooled_matrix(view, sets, list(full["id"]), cache, pooling)
     finite = np.isfinite(X).all(axis=1)
     full, X = full[finite], X[finite]  # before the draw: K usable clips
     balance = speaker_balance(prefix + full["speaker"].astype(str), select_labels(full, None, merge)["label"])

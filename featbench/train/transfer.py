@@ -48,4 +48,5 @@ class Design(designs.Design):
 
     def setup(self, view: str) -> Setup:
         """What a view's rows say of their training data (results.Setup: their columns, their display name)."""
-        return Setup(view, self.mode, self.other, self.normalisation, self.validate_on, self.confounded)
+        return Setup(view, self.mode, self.other, self.normalisation, self.validate_on, self.confounded,
+                     pooling=self.pooling)
