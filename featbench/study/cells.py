@@ -45,9 +45,9 @@ class TrainingCell:
     test_condition: str
     config_hash: str  # of the view's family ('' for a view of several families: not matched)
 
-    def key(self, normalisation: str, train_condition: str, classes: str) -> tuple:
+    def key(self, normalisation: str, train_condition: str, classes: str, pooling: str) -> tuple:
         return (self.view, self.classifier, self.budget, str(self.fold), str(self.seed), train_condition,
-                self.test_condition, normalisation, classes)
+                self.test_condition, normalisation, classes, pooling)
 
 
 @dataclass(frozen=True)
@@ -75,7 +75,8 @@ def experiment_of(grid: GridSpec, corpora: dict[str, CorpusSpec]):
                       normalisation=Normalisation.parse(grid.normalise), target=grid.target,
                       allow_confounded_speakers=grid.allow_confounded_speakers, validate_on=grid.validate_on,
                       train_condition=grid.train_condition,
-                      test_conditions=",".join(grid.test_conditions) if grid.test_conditions else None)
+                      test_conditions=",".join(grid.test_conditions) if grid.test_conditions else None,
+                      pooling=grid.pooling)
 
 
 def family_hash(view: str, hashes: dict[str, str]) -> str:
@@ -111,7 +112,7 @@ def grid_cells(grid: GridSpec, shape: GridShape, hashes: dict[str, str],
 
 
 COLUMNS = ["view", "classifier", "budget", "fold", "seed", "train_condition", "test_condition", "normalisation",
-           "normalisation_clips", "classes", "family_config_hash", "fit_seconds", "predict_seconds"]
+           "normalisation_clips", "classes", "pooling", "family_config_hash", "fit_seconds", "predict_seconds"]
 
 
 def results_rows(results: Path, cache: dict) -> pd.DataFrame:
@@ -126,19 +127,25 @@ def results_rows(results: Path, cache: dict) -> pd.DataFrame:
 def _rows(results: Path) -> pd.DataFrame:
     from featbench.results import read_results
 
+    from featbench.protocol.pooling import MEAN_STD
+
     if not results.is_file():
         return pd.DataFrame(columns=COLUMNS)
     try:
-        return pd.read_csv(results, usecols=COLUMNS, dtype=str, keep_default_na=False)
-    except (ValueError, pd.errors.ParserError, UnicodeDecodeError):  # another schema, or damage: the full reader says
-        return read_results(results, dtype=str).rows.reindex(columns=COLUMNS).fillna("")
+        header = list(pd.read_csv(results, nrows=0).columns)
+        if set(COLUMNS) - set(header) <= {"pooling"}:  # schema 5, or 4 (every row mean+std pooled)
+            rows = pd.read_csv(results, usecols=[c for c in COLUMNS if c in header], dtype=str, keep_default_na=False)
+            return rows if "pooling" in header else rows.assign(pooling=MEAN_STD)
+    except (ValueError, pd.errors.ParserError, UnicodeDecodeError):  # damage: the full reader names it
+        pass
+    return read_results(results, dtype=str).rows.reindex(columns=COLUMNS).fillna("")  # older schemas, upgraded
 
 
 def done_keys(results: Path, cache: dict) -> dict[tuple, set[str]]:
     """{row key (as TrainingCell.key): the family config hashes it is stored under} of a results file."""
     rows = results_rows(results, cache)
     norm = rows["normalisation"] + rows["normalisation_clips"].map(lambda c: f":{c}" if c else "")
-    frame = rows[COLUMNS[:8] + ["classes"]].assign(normalisation=norm)
+    frame = rows[COLUMNS[:8] + ["classes", "pooling"]].assign(normalisation=norm)
     keys: dict[tuple, set[str]] = {}
     for key, config in zip(frame.itertuples(index=False, name=None), rows["family_config_hash"]):
         keys.setdefault(key, set()).add(config)
@@ -146,9 +153,11 @@ def done_keys(results: Path, cache: dict) -> dict[tuple, set[str]]:
 
 
 def is_done(cell: TrainingCell, keys: dict, grid: GridSpec, shape: GridShape) -> bool:
-    stored = keys.get(cell.key(grid.normalise, shape.training, ",".join(shape.classes) if not grid.target else ""))
+    classes = ",".join(shape.classes) if not grid.target else ""
+    stored = keys.get(cell.key(grid.normalise, shape.training, classes, grid.pooling))
     if stored is None and grid.target:  # a target's classes column holds its name: matched on the rest
-        stored = next((v for k, v in keys.items() if k[:8] == cell.key(grid.normalise, shape.training, "")[:8]), None)
+        probe = cell.key(grid.normalise, shape.training, "", grid.pooling)
+        stored = next((v for k, v in keys.items() if k[:8] == probe[:8] and k[9:] == probe[9:]), None)
     return stored is not None and bool(stored) and (not cell.config_hash or cell.config_hash in stored)
 
 

@@ -185,7 +185,7 @@ def _grid(t: Table, defaults: dict, out: Path, corpora: dict) -> GridSpec:
                     classifiers=tuple(merged.texts("classifiers", DEFAULT_CLASSIFIERS.split(","))),
                     budgets=_budgets(merged, None), seeds=tuple(seeds), results=t.file_path("results", out, f"{name}/results.csv"),
                     folds=merged.integer("folds", None, minimum=2), classes=classes, merge=merge,
-                    normalise=merged.text("normalise", "training"), seq_epochs=merged.integer("seq_epochs", 30, minimum=1),
+                    normalise=merged.text("normalise", "training"), pooling=merged.text("pooling", "mean+std"), seq_epochs=merged.integer("seq_epochs", 30, minimum=1),
                     target=merged.text("target", None), test_corpus=_corpus_ref(t, "test_corpus", corpora),
                     add_corpus=_corpus_ref(t, "add_corpus", corpora), validate_on=merged.text("validate_on", None),
                     train_condition=merged.text("train_condition", "clean"),

@@ -7,7 +7,7 @@ Paths in the file are relative to the file's folder. The file's sections (docs/s
     [study]        name, out (results and reports), stores (one store per corpus), jobs, scheduler, device
     [corpora.X]    layout, root, families, classes, merge, conditions, condition_seed, folds, sample_rate, store
     [families.F]   the family's options (as `extract --set F.option=value`)
-    [protocol]     defaults of every grid: folds, seeds, budgets, classifiers, normalise, seq_epochs
+    [protocol]     defaults of every grid: folds, seeds, budgets, classifiers, normalise, pooling, seq_epochs
     [[grids]]      name, corpus, features, results, and any protocol key; classes, merge, target, test_corpus,
                    add_corpus, validate_on, train_condition, test_conditions, allow_confounded_speakers
     [[reports]]    name, results (grid names), baseline, out, target_ua, reference_budget, baseline_normalisation
@@ -30,7 +30,7 @@ from featbench.errors import FeatbenchError
 from featbench.study.source import Source
 
 TABLES = {"study", "corpora", "families", "protocol", "grids", "reports"}
-PROTOCOL_KEYS = {"folds", "seeds", "budgets", "classifiers", "normalise", "seq_epochs"}
+PROTOCOL_KEYS = {"folds", "seeds", "budgets", "classifiers", "normalise", "pooling", "seq_epochs"}
 GRID_KEYS = PROTOCOL_KEYS | {"name", "corpus", "features", "results", "classes", "merge", "target", "test_corpus",
                              "add_corpus", "validate_on", "train_condition", "test_conditions",
                              "allow_confounded_speakers"}
@@ -68,6 +68,7 @@ class GridSpec:
     classes: tuple[str, ...] | None = None
     merge: tuple[tuple[str, str], ...] = ()
     normalise: str = "training"
+    pooling: str = "mean+std"
     seq_epochs: int = 30
     target: str | None = None
     test_corpus: str | None = None
