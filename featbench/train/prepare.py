@@ -21,6 +21,7 @@ from featbench.results import Setup
 from featbench.row_kinds import RowKind
 from featbench.store.tables import corpus_name
 from featbench.store.timings import feature_costs
+from featbench.train.ensemble import check_ensemble_for, parts_of, with_widths
 from featbench.train.experiment import Experiment, check_classifiers, design_of
 from featbench.train.grid import FUSION, SEQUENCE, SEQUENCE_MODELS, GridData, ViewData
 from featbench.train.pooling import pooled_matrix
@@ -141,6 +142,7 @@ def _grid_views(views: list, classifiers: list[str], table: pd.DataFrame, sides:
     for view in views:
         first = view_under(view, plan.first)  # names the rows' config hash, cost and options
         _check_view_for(first, classifiers, target.sets, exp.target or "")
+        view = with_widths(view, first, target)  # an ensemble: its members' columns
         matrices, confounded = {}, False
         for condition in plan.conditions if pooled_needed else ():
             X, confounded = _view_matrix(view_under(view, condition), table, sides, design, exp, notes)
@@ -219,6 +221,7 @@ def _check_same_utterances(view, sets: dict, wanted: set) -> None:
 def _check_view_for(view, classifiers: list[str], sets: dict, target: str = "") -> None:
     """One-line errors for a view a classifier cannot take."""
     rows = [sets[leaf.family].meta.rows for leaf in view.leaves]
+    check_ensemble_for(view, classifiers, target)
     if target and view.mode == WEIGHTED and any(c not in SEQUENCE_MODELS for c in classifiers):
         raise FeatbenchError(f"'{view.name}': the utterance-level layer weights are learned for classes, not for --target "
                              f"{target}; use '{view.family}@auto' (a layer chosen by validation CCC), one layer, or "
@@ -258,7 +261,7 @@ def _read_store(store: Path, names: list[str], classes, merge, views=None, targe
         raise FeatbenchError(f"{store}: {err}") from None
     plan = plan or ConditionPlan.of()
     if views is None:
-        check_store(store, plan, sorted({p.partition("@")[0] for n in names for p in n.split("+")}))
+        check_store(store, plan, sorted({p.partition("@")[0] for n in names for p in parts_of(n)}))
         views = resolve_views(store, names, lambda family: stored_name(family, plan.first))
     sets = {stored_name(leaf.family, c): read_family(store, stored_name(leaf.family, c))
             for view in views for leaf in view.leaves for c in plan.conditions}

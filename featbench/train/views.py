@@ -27,6 +27,7 @@ from featbench.layers import layer_name, layer_number, layer_view  # noqa: F401 
 
 AUTO = "auto"
 WEIGHTED = "weighted"
+ENSEMBLE = "ensemble"  # the mode of an ensemble view, `ensemble(a,b,...)` (train.ensemble)
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,8 @@ class View:
     layer: int | None = None
     mode: str = ""
     layers: int = 0
-    parts: tuple = ()  # a combined view ('a+b'): its single views, in order
+    parts: tuple = ()  # a combined view ('a+b'): its single views, in order; an ensemble's members
+    widths: tuple = ()  # an ensemble: each member's columns of its utterance matrix (train.ensemble.with_widths)
 
     @property
     def leaves(self) -> tuple:
@@ -101,6 +103,11 @@ def resolve_views(store: str | Path, names: list[str], stored=None) -> list[View
 
     views: list[View] = []
     for name in names:
+        if name.startswith(ENSEMBLE + "("):
+            from featbench.train.ensemble import ensemble_view
+
+            views.append(ensemble_view(store, name, stored))
+            continue
         if "+" in name:
             views.append(_combined(store, name, stored))
             continue
