@@ -1,6 +1,6 @@
 """Ensembles: late fusion of several entries' class probabilities. `ensemble(whisper@L3,whisper@L4,egemaps-func)`
 names one view whose members are views of the store (a family, one layer, `name@auto` or `name@weighted`; not
-`@all`, a combination `a+b` or another ensemble; at most MAX_MEMBERS). With the run's classifier entry (say
+`@all`, a combination `a+b` or another ensemble; at most `train.views.MAX_MEMBERS`). With the run's classifier entry (say
 `selected(logreg+svm)`), within each fold, seed and budget:
 
 1. each member is fitted as that entry alone would be (`train.entry.fit_entry`: its layer, classifier and
@@ -18,8 +18,6 @@ name as their view, the members' hyper-parameters as `hparams`, and the weights 
 `choice` (JSON). Classes only: a dimensional target (`--target`), the sequence models and `featbench fit`
 refuse an ensemble.
 
->>> member_names("ensemble(whisper@L3, egemaps-func)")
-['whisper@L3', 'egemaps-func']
 >>> simplex(2, 4).tolist()
 [[0.0, 1.0], [0.25, 0.75], [0.5, 0.5], [0.75, 0.25], [1.0, 0.0]]
 """
@@ -35,65 +33,8 @@ from featbench.device import CPU, Device
 from featbench.errors import FeatbenchError
 from featbench.train.views import ENSEMBLE, View
 
-MAX_MEMBERS = 6
 STEP = 10
 SEQUENCE_MODELS = ("seq", "fusion")  # train.grid.SEQUENCE_MODELS (not imported: grid imports the entries)
-
-
-def is_ensemble(name: str) -> bool:
-    """True for a view name spelled `ensemble(...)`."""
-    return name.startswith(ENSEMBLE + "(")
-
-
-def member_names(name: str) -> list[str]:
-    """The member names of `ensemble(a,b,...)`, or a one-line error for a spelling that names no usable list."""
-    inner = name[len(ENSEMBLE) + 1:]
-    if not inner.endswith(")"):
-        raise FeatbenchError(f"'{name}': close the list of members, e.g. ensemble(whisper@L3,egemaps-func)")
-    members = [m.strip() for m in inner[:-1].split(",")]
-    if members == [""]:
-        raise FeatbenchError(f"'{name}': an empty ensemble; name its members, e.g. ensemble(whisper@L3,egemaps-func)")
-    if len(members) > MAX_MEMBERS:
-        raise FeatbenchError(f"'{name}': {len(members)} members; an ensemble takes at most {MAX_MEMBERS}")
-    for member in members:
-        if not member:
-            raise FeatbenchError(f"'{name}': an empty member; separate members by single commas")
-        if "(" in member or ")" in member:
-            raise FeatbenchError(f"'{name}': '{member}' cannot be a member (an ensemble holds views, not ensembles)")
-        if "+" in member:
-            raise FeatbenchError(f"'{name}': '{member}' cannot be a member (no combination a+b in an ensemble; name "
-                                 "its parts as members)")
-    twice = sorted({m for m in members if members.count(m) > 1})
-    if twice:
-        raise FeatbenchError(f"'{name}': member '{twice[0]}' is named twice")
-    return members
-
-
-def parts_of(name: str) -> list[str]:
-    """The single view names a view name is made of: an ensemble's members, a combination's parts, or itself.
-
-    >>> parts_of("ensemble(a@L1,b)"), parts_of("a@L1+b")
-    (['a@L1', 'b'], ['a@L1', 'b'])
-    """
-    return member_names(name) if is_ensemble(name) else name.split("+")
-
-
-def ensemble_view(store, name: str, stored=None) -> View:
-    """The view `ensemble(...)` names, each member resolved as `train.views.resolve_views` resolves a view."""
-    from featbench.train.views import resolve_views
-
-    parts = []
-    for member in member_names(name):
-        try:
-            resolved = resolve_views(store, [member], stored)
-        except FeatbenchError as err:
-            raise FeatbenchError(f"'{name}': {err}") from None
-        if len(resolved) != 1:
-            raise FeatbenchError(f"'{name}': '{member}' names {len(resolved)} views; name one (a layer, @auto or "
-                                 "@weighted)")
-        parts.append(resolved[0])
-    family = "+".join(dict.fromkeys(p.family for p in parts))  # one spelling per ensemble: rows name it so
-    return View(f"{ENSEMBLE}({','.join(p.name for p in parts)})", family, mode=ENSEMBLE, parts=tuple(parts))
 
 
 def with_widths(view: View, read_as: View, side) -> View:

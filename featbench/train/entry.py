@@ -20,7 +20,7 @@ import numpy as np
 
 from featbench.device import CPU, Device
 from featbench.train.selection import Choice
-from featbench.train.views import AUTO, ENSEMBLE, WEIGHTED, View
+from featbench.train.views import AUTO, WEIGHTED, View
 
 NO_VALIDATION = "default (too few speakers for validation)"
 
@@ -98,10 +98,6 @@ def fit_entry(entry: str, view: View, X: np.ndarray, y: np.ndarray, train_rows: 
     from featbench.train.classifiers import build, registry
     from featbench.train.selection import candidates_of, choose, is_selected
 
-    if view.mode == ENSEMBLE:  # late fusion of its members' probabilities (train.ensemble)
-        from featbench.train.ensemble import fit_ensemble
-
-        return fit_ensemble(entry, view, X, y, train_rows, fit_rows, val_rows, seed, held_out, device)
     options = candidates_of(entry, regression)
     if val_rows and len(set(y[fit_rows])) >= 2:
         candidates, _ = layer_inputs(view, X, y, fit_rows, device)

@@ -21,7 +21,7 @@ from featbench.results import Setup
 from featbench.row_kinds import RowKind
 from featbench.store.tables import corpus_name
 from featbench.store.timings import feature_costs
-from featbench.train.ensemble import check_ensemble_for, parts_of, with_widths
+from featbench.train.ensemble import check_ensemble_for, with_widths
 from featbench.train.experiment import Experiment, check_classifiers, design_of
 from featbench.train.grid import FUSION, SEQUENCE, SEQUENCE_MODELS, GridData, ViewData
 from featbench.train.pooling import pooled_matrix
@@ -30,7 +30,7 @@ from featbench.train.speaker_stats import per_speaker_matrix
 from featbench.train.target import describe
 from featbench.train.shared_clips import check_disjoint
 from featbench.train.transfer import CROSS, TARGET, Design, check_labels, check_same_features, combine
-from featbench.train.views import AUTO, WEIGHTED, resolve_views
+from featbench.train.views import AUTO, WEIGHTED, parts_of, resolve_views
 from featbench.protocol.conditions import stored_name
 from featbench.train.conditions import ConditionPlan, check_leakage, check_store, view_under
 
