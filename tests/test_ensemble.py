@@ -116,3 +116,13 @@ def test_fit_refuses_an_ensemble_in_one_line(layered, tmp_path):
     spec = FitSpec(Experiment(layered, ["ensemble(toy@L1,toy@L2)"], ["logreg"], ["all"], [0]))
     with pytest.raises(FeatbenchError, match="fit saves one entry's model, not an ensemble"):
         _check_spec(spec)
+
+
+def test_reports_name_the_ensemble(layered, tmp_path):
+    from featbench.report import compare
+
+    run_training(_exp(layered, families=["toy@L2", ENS], classifiers=["logreg"], budgets=[2, "all"]), tmp_path / "r.csv",
+                 progress=False)
+    compare([tmp_path / "r.csv"], tmp_path / "report", baseline="toy@L2", n_boot=100)
+    assert ENS in (tmp_path / "report" / "summary.md").read_text()
+    assert ENS in json.loads((tmp_path / "report" / "protocol.json").read_text())["entries"]
