@@ -47,18 +47,20 @@ def test_permuting_test_labels_changes_no_weight(layered, tmp_path, fold_0_only)
         assert set(made["members"]["toy@L2"]) >= {"classifier", "val_ua"}
 
 
-@pytest.mark.parametrize("classifier", ["logreg", "selected(logreg+svm)"])
-def test_an_ensemble_of_one_member_is_that_member(layered, tmp_path, classifier):
-    exp = _exp(layered, families=["toy@auto", "ensemble(toy@auto)"], classifiers=[classifier])
+@pytest.mark.parametrize("classifier, member", [("logreg", "toy@auto"), ("selected(logreg+svm)", "toy@auto"),
+                                                ("logreg", "toy@weighted")])
+def test_an_ensemble_of_one_member_is_that_member(layered, tmp_path, classifier, member):
+    exp = _exp(layered, families=[member, f"ensemble({member})"], classifiers=[classifier])
     run_training(exp, tmp_path / "r.csv", progress=False)
     rows = pd.read_csv(tmp_path / "r.csv").set_index(["view", "fold", "budget"])
-    alone, ensemble = rows.loc["toy@auto"], rows.loc["ensemble(toy@auto)"]
+    alone, ensemble = rows.loc[member], rows.loc[f"ensemble({member})"]
     assert len(alone) == 8
     pd.testing.assert_series_equal(alone.ua, ensemble.ua)
     pd.testing.assert_series_equal(alone.confusion, ensemble.confusion)
     for single, made in zip(alone.choice, ensemble.choice):
-        member = json.loads(made)["members"]["toy@auto"]
-        assert member["layer"] == json.loads(single)["layer"] and json.loads(made)["ensemble_weights"] == {"toy@auto": 1.0}
+        chosen, one = json.loads(single), json.loads(made)
+        assert one["ensemble_weights"] == {member: 1.0}
+        assert all(one["members"][member][key] == chosen[key] for key in chosen)  # layer, classifier, layer weights
 
 
 def test_probabilities_sum_to_one_and_weights_favour_the_informative_member(layered):
