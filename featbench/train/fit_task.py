@@ -79,6 +79,7 @@ def fit_task(data, view, classifier: str, fold: Fold, budget, seed: int, device:
         X = mixed_matrix(view.matrices, data.conditions.training, data.table["id"], seed)
     rows = task_rows(data, fold, budget, seed)
     start = time.perf_counter()
+    fitted: object
     if view.view.mode == ENSEMBLE:  # late fusion of its members' probabilities
         fitted = fit_ensemble(classifier, view.view, X, data.y, rows.train_rows, rows.fit_rows, rows.val_rows, seed,
                               data.design.held_out, device)
