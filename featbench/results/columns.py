@@ -53,12 +53,13 @@ Every row of an older schema reads 'clean' in both."""
 RESULT_COLUMNS = SCHEMA3_COLUMNS + CONDITION_COLUMNS
 """Every row of results schema 4, in this order. What the row's training data and protocol are: `family` (the
 stored family, families joined by '+' for a combined view), `view` (as `train --features` names it), `layer_choice`
-('L4', 'auto', 'weighted'; empty for a family without layers), `design` (DESIGNS), `other_corpus`, `normalisation`
+('L4', 'auto', 'weighted', 'ensemble'; empty for a family without layers), `design` (DESIGNS), `other_corpus`, `normalisation`
 (NORMALISATIONS) and `normalisation_clips` (empty: all of each speaker's clips), `validation` (VALIDATIONS),
 `speakers_confounded` (True where per-speaker statistics came from speakers dominated by one class); see Setup.
 Scores: ua (balanced accuracy, the headline), wa, macro_f1, confusion. What was
 chosen on validation speakers: val_ua (the chosen configuration's UA on them; empty without validation) and
-choice (JSON: layer, classifier, learned layer weights, where the entry chooses them). Who it fails:
+choice (JSON: layer, classifier, learned layer weights, where the entry chooses them; an ensemble's weights and
+each member's choice, train.ensemble). Who it fails:
 ua_by_speaker and ua_by_gender (JSON, UA over each test speaker's / gender's clips). Optional: COST_COLUMNS,
 DETAIL_COLUMNS. Recording conditions: CONDITION_COLUMNS (`train_condition` is also part of the Setup).
 
