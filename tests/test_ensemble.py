@@ -78,6 +78,14 @@ def test_probabilities_sum_to_one_and_weights_favour_the_informative_member(laye
     assert fitted.choice.weights["toy@L2"] > fitted.choice.weights["toy@L0"]  # layer 0 is noise
 
 
+def test_a_family_read_by_several_members_costs_once(layered):
+    from featbench.train.prepare import prepare_grid
+
+    data, _, _, _ = prepare_grid(_exp(layered, families=["toy@L2", "ensemble(toy@L1,toy@L2)"], classifiers=["logreg"]))
+    single, ensemble = (v.cost for v in data.views.values())
+    assert single["store_mb_per_audio_hour"] > 0 and ensemble == single
+
+
 def test_resume_trains_nothing_twice(layered, tmp_path):
     out = tmp_path / "r.csv"
     run_training(_exp(layered, budgets=[2]), out, progress=False)

@@ -151,7 +151,7 @@ def _grid_views(views: list, classifiers: list[str], table: pd.DataFrame, sides:
         metas = [target.sets[leaf.family].meta for leaf in first.leaves]
         setup = replace((replace(design, confounded=True) if confounded else design).setup(view.name),
                         train_condition=plan.training.text)
-        cost = feature_costs(target.store, [target.sets[leaf.family] for leaf in first.leaves])
+        cost = feature_costs(target.store, list({leaf.family: target.sets[leaf.family] for leaf in first.leaves}.values()))
         data_views[setup] = ViewData(view, "+".join(m.config_hash for m in metas), "+".join(m.rows for m in metas),
                                            matrices.get(plan.training.text), setup=setup, cost=cost,
                                            options={leaf.family: shown_options(m.config) for leaf, m in zip(view.leaves, metas)},
