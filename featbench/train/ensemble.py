@@ -37,16 +37,18 @@ STEP = 10
 SEQUENCE_MODELS = ("seq", "fusion")  # train.grid.SEQUENCE_MODELS (not imported: grid imports the entries)
 
 
-def with_widths(view: View, read_as: View, side) -> View:
+def with_widths(view: View, read_as: View, side, *pooling) -> View:
     """`view` knowing how many columns of its utterance matrix each member holds (`train.pooling.pooled_matrix`
     puts the members' matrices side by side); any other view as it is. `read_as`: the view as its features are
-    read (`train.conditions.view_under`), `side`: the store's `train.prepare.Side`."""
+    read (`train.conditions.view_under`), `side`: the store's `train.prepare.Side`; `pooling`: what
+    `pooled_matrix` pools frames with, where the run says (its default otherwise)."""
     from featbench.train.pooling import pooled_matrix
 
     if view.mode != ENSEMBLE:
         return view
     ids = side.ids[:1]
-    return replace(view, widths=tuple(pooled_matrix(p, side.sets, ids, side.cache).shape[1] for p in read_as.parts))
+    return replace(view, widths=tuple(pooled_matrix(p, side.sets, ids, side.cache, *pooling).shape[1]
+                                      for p in read_as.parts))
 
 
 def check_ensemble_for(view: View, classifiers: list[str], target: str = "") -> None:
