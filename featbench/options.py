@@ -16,19 +16,37 @@ from featbench.errors import FeatbenchError
 
 
 def parse_list(spec: str | None, what: str = "the list") -> list[str]:
-    """Comma-separated names, blanks dropped, order kept; a name given twice is refused.
+    """Comma-separated names, blanks dropped, order kept; a name given twice is refused. A comma within
+    parentheses belongs to its name (`ensemble(a,b)`, train.ensemble).
 
+    >>> parse_list("ensemble(a, b),c")
+    ['ensemble(a, b)', 'c']
     >>> parse_list("a,b,a", "--features")
     Traceback (most recent call last):
     featbench.errors.FeatbenchError: --features names 'a' twice
     """
     seen = []
-    for item in (s.strip() for s in (spec or "").split(",")):
+    for item in (s.strip() for s in _top_level(spec or "")):
         if item in seen:
             raise FeatbenchError(f"{what} names '{item}' twice")
         if item:
             seen.append(item)
     return seen
+
+
+def _top_level(spec: str) -> list[str]:
+    """`spec` split at the commas outside parentheses.
+
+    >>> _top_level("e(a,f(b,c)),d")
+    ['e(a,f(b,c))', 'd']
+    """
+    items, depth, start = [], 0, 0
+    for i, char in enumerate(spec):
+        depth += (char == "(") - (char == ")")
+        if char == "," and depth <= 0:
+            items.append(spec[start:i])
+            start = i + 1
+    return items + [spec[start:]]
 
 
 def parse_settings(items: list[str] | None) -> dict[str, dict[str, str]]:

@@ -304,6 +304,7 @@ def test_store_of_another_configuration_is_one_line(egemaps_model, demo_corpus_m
 @pytest.mark.parametrize("args, needle", [
     (["--features", "toy@weighted", "--classifier", "seq"], "sequence model"),
     (["--features", "toy@all", "--classifier", "logreg"], "names several views"),
+    (["--features", "ensemble(toy@L1,toy@L2)", "--classifier", "logreg"], "not an ensemble"),
     (["--features", "toy@L1", "--classifier", "logreg", "--holdout-fold", "4", "--folds", "4"], "0 to 3"),
     (["--features", "toy@L1", "--classifier", "logreg", "--folds", "4"], "give --holdout-fold too"),
     (["--features", "toy@L1", "--classifier", "logreg", "--normalise", "per-corpus"], "fit reads one store"),

@@ -112,7 +112,7 @@ def _check_spec(spec: FitSpec) -> tuple:
     """(budget, seed) of a spec naming one view, one utterance-level entry, one seed and one budget on one store;
     else a one-line error."""
     from featbench.train.grid import SEQUENCE_MODELS
-    from featbench.train.views import resolve_views
+    from featbench.train.views import ENSEMBLE, resolve_views
 
     exp = spec.experiment
     sizes = {"view": exp.families, "classifier entry": exp.classifiers, "seed": exp.seeds, "budget": exp.budgets}
@@ -131,8 +131,12 @@ def _check_spec(spec: FitSpec) -> tuple:
     if exp.n_folds is not None and spec.holdout_fold is None:
         raise FeatbenchError("--folds chooses the folds of --holdout-fold; give --holdout-fold too")
     budget, seed = check_budgets(list(exp.budgets))[0], check_seeds(list(exp.seeds))[0]
-    if len(resolve_views(exp.store, exp.families)) != 1:
+    views = resolve_views(exp.store, exp.families)
+    if len(views) != 1:
         raise FeatbenchError(f"'{exp.families[0]}' names several views; fit one (e.g. name@L4, name@auto, name@weighted)")
+    if views[0].mode == ENSEMBLE:
+        raise FeatbenchError(f"'{views[0].name}': fit saves one entry's model, not an ensemble (train scores ensembles); "
+                             "fit a member, e.g. name@L4")
     return budget, seed
 
 

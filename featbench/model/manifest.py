@@ -26,7 +26,8 @@ FORMAT = "featbench-model"
 FORMAT_VERSION = 2  # 2: the classifier a pickle read with an allow-list (model.safe_pickle); 1: joblib
 FORMAT_VERSIONS = (2,)  # the format versions this featbench reads
 
-_VIEW = Closed({"name": str, "family": str, "layer": Maybe(int), "mode": str, "layers": int})
+_VIEW = Closed({"name": str, "family": str, "layer": Maybe(int), "mode": str, "layers": int,
+                "widths": ListOf(int)})  # widths: an ensemble's (never saved: fit refuses one), empty
 _VIEW.fields["parts"] = ListOf(_VIEW)  # a combined view's single views
 _FILE = {"path": str, "sha256": str}
 MANIFEST_SCHEMA = {
@@ -179,9 +180,10 @@ def view_of(spec: dict) -> View:
     """A View from its manifest dict (parts too).
 
     >>> view_of({"name": "whisper@L4", "family": "whisper", "layer": 4})
-    View(name='whisper@L4', family='whisper', layer=4, mode='', layers=0, parts=())
+    View(name='whisper@L4', family='whisper', layer=4, mode='', layers=0, parts=(), widths=())
     """
-    return View(**{**spec, "parts": tuple(view_of(p) for p in spec.get("parts", ()))})
+    return View(**{**spec, "parts": tuple(view_of(p) for p in spec.get("parts", ())),
+                   "widths": tuple(spec.get("widths", ()))})
 
 
 def _finite(value) -> bool:

@@ -9,6 +9,8 @@ never from parsing a display name.
 'eGeMAPS functionals, per-speaker normalisation'
 >>> plain_name(Setup("whisper@L6+text", TRANSFER, "crema"), "selected(logreg+svm)")
 'Whisper encoder layer 6 + transcript text, plus every label of crema, classifier chosen on validation speakers among logistic regression and SVM'
+>>> plain_name(Setup("ensemble(whisper@L4,egemaps-func)"))
+'ensemble of Whisper encoder layer 4, eGeMAPS functionals (weights chosen on validation speakers)'
 >>> plain_name(Setup("fbank"), "svm", oracle=True)
 'log-Mel filter banks, SVM picked on the test folds (oracle)'
 >>> from featbench.protocol.pooling import Pooling
@@ -77,7 +79,11 @@ def classifier_name(classifier: str, oracle: bool = False, short: bool = False) 
 
 def plain_name(setup: Setup, classifier: str | None = None, oracle: bool = False) -> str:
     """The entry of `setup` (and, when given, its `classifier`) in words; see the module's examples."""
-    words = [" + ".join(_part(p) for p in setup.view.split("+"))]
+    if setup.view.startswith("ensemble(") and setup.view.endswith(")"):  # train.ensemble
+        words = ["ensemble of " + ", ".join(_part(m) for m in setup.view[len("ensemble("):-1].split(","))
+                 + " (weights chosen on validation speakers)"]
+    else:
+        words = [" + ".join(_part(p) for p in setup.view.split("+"))]
     if setup.design == TRANSFER:
         words.append(f"plus every label of {setup.other}")
     elif setup.design == CROSS:

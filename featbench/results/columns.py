@@ -65,12 +65,13 @@ margins, and the report says so. Not part of the resume key."""
 RESULT_COLUMNS = SCHEMA4_COLUMNS + ["pooling"] + COUNT_COLUMNS
 """Every row of results schema 5, in this order. What the row's training data and protocol are: `family` (the
 stored family, families joined by '+' for a combined view), `view` (as `train --features` names it), `layer_choice`
-('L4', 'auto', 'weighted'; empty for a family without layers), `design` (DESIGNS), `other_corpus`, `normalisation`
+('L4', 'auto', 'weighted', 'ensemble'; empty for a family without layers), `design` (DESIGNS), `other_corpus`, `normalisation`
 (NORMALISATIONS) and `normalisation_clips` (empty: all of each speaker's clips), `validation` (VALIDATIONS),
 `speakers_confounded` (True where per-speaker statistics came from speakers dominated by one class); see Setup.
 Scores: ua (balanced accuracy, the headline), wa, macro_f1, confusion. What was
 chosen on validation speakers: val_ua (the chosen configuration's UA on them; empty without validation) and
-choice (JSON: layer, classifier, learned layer weights, where the entry chooses them). Who it fails:
+choice (JSON: layer, classifier, learned layer weights, where the entry chooses them; an ensemble's weights and
+each member's choice, train.ensemble). Who it fails:
 ua_by_speaker and ua_by_gender (JSON, UA over each test speaker's / gender's clips). Optional: COST_COLUMNS,
 DETAIL_COLUMNS, COUNT_COLUMNS. Recording conditions: CONDITION_COLUMNS (`train_condition` is also part of the Setup). `pooling`
 (POOLINGS: how a frame-level view's frames became one row per utterance, featbench.protocol.pooling; 'mean+std' in

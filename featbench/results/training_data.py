@@ -23,7 +23,12 @@ def _family_and_choice(view: str) -> tuple[str, str]:
 
     >>> _family_and_choice("whisper@L6+text"), _family_and_choice("egemaps-func")
     (('whisper+text', 'L6'), ('egemaps-func', ''))
+    >>> _family_and_choice("ensemble(whisper@L3,whisper@L4,egemaps-func)")  # train.ensemble: its members' families
+    ('whisper+egemaps-func', 'ensemble')
     """
+    if view.startswith("ensemble(") and view.endswith(")"):
+        families = [member.partition("@")[0] for member in view[len("ensemble("):-1].split(",")]
+        return "+".join(dict.fromkeys(families)), "ensemble"
     parts = [part.partition("@") for part in view.split("+")]
     return "+".join(family for family, _, _ in parts), "+".join(choice for _, _, choice in parts if choice)
 

@@ -81,20 +81,27 @@ def experiment_of(grid: GridSpec, corpora: dict[str, CorpusSpec]):
 
 def family_hash(view: str, hashes: dict[str, str]) -> str:
     """The config hash a view's rows carry, where it is one family's ('' for views of several families)."""
-    families = {part.split("@")[0].strip() for part in view.split("+")}
+    from featbench.train.views import parts_of
+
+    families = {part.split("@")[0].strip() for part in parts_of(view)}
     return hashes.get(families.pop(), "") if len(families) == 1 else ""
 
 
 def expand_views(views, layers: dict[str, tuple[int, ...]]) -> list[str]:
     """Views as rows name them: `family@all` is one view per layer the family holds ('whisper@L0', ...).
 
-    >>> expand_views(["w@all", "f"], {"w": (0, 1)})
-    ['w@L0', 'w@L1', 'f']
+    >>> expand_views(["w@all", "f", "ensemble(w@L1, f)"], {"w": (0, 1)})
+    ['w@L0', 'w@L1', 'f', 'ensemble(w@L1,f)']
     """
     from featbench.layers import layer_name
 
+    from featbench.train.views import ENSEMBLE, is_ensemble, member_names
+
     out: list[str] = []
     for view in views:
+        if is_ensemble(view):  # as rows name it: its members joined by bare commas
+            out.append(f"{ENSEMBLE}({','.join(member_names(view))})")
+            continue
         family, _, choice = view.partition("@")
         out += [f"{family}@{layer_name(k)}" for k in layers.get(family, ())] if choice == "all" else [view]
     return out

@@ -197,9 +197,15 @@ def _grid(t: Table, defaults: dict, out: Path, corpora: dict) -> GridSpec:
 
 
 def _check_views(t: Table, views: tuple[str, ...], corpus: CorpusSpec) -> None:
-    """Each family a view names is extracted into the grid's corpus."""
+    """Each family a view names (its parts, an ensemble's members) is extracted into the grid's corpus."""
+    from featbench.train.views import parts_of
+
     for view in views:
-        for part in view.split("+"):
+        try:
+            parts = parts_of(view)
+        except FeatbenchError as err:
+            raise t.error("features", f"{t.name} {err}") from None
+        for part in parts:
             family = part.split("@")[0].strip()
             if family not in corpus.families:
                 raise t.error("features", f"{t.name} view '{view}' reads family '{family}', which corpus '{corpus.name}' "

@@ -1,5 +1,5 @@
 """One fit task: the rows a fold, budget and seed train on (through the run's `train.transfer.Design`), and an
-utterance-level classifier entry fitted on them. A grid task (`train.grid`) and `featbench fit` (`model.fit`)
+utterance-level classifier entry (or an ensemble of entries, train.ensemble) fitted on them. A grid task (`train.grid`) and `featbench fit` (`model.fit`)
 both call `fit_task`, so a saved model is trained on exactly the rows of the benchmark row it stands for;
 sequence models pick their rows with `task_rows` too.
 
@@ -71,12 +71,19 @@ def fit_task(data, view, classifier: str, fold: Fold, budget, seed: int, device:
     and seed; `X`: the matrix it reads (default: the view's, as `train.conditions.mixed_matrix` mixes it under the
     training condition; a grid task passes the one it read once for all its budgets)."""
     from featbench.train.conditions import mixed_matrix
+    from featbench.train.ensemble import fit_ensemble
     from featbench.train.entry import fit_entry
+    from featbench.train.views import ENSEMBLE
 
     if X is None:
         X = mixed_matrix(view.matrices, data.conditions.training, data.table["id"], seed)
     rows = task_rows(data, fold, budget, seed)
     start = time.perf_counter()
-    fitted = fit_entry(classifier, view.view, X, data.y, rows.train_rows, rows.fit_rows, rows.val_rows, seed,
-                       bool(data.target), data.design.held_out, device)
+    fitted: object
+    if view.view.mode == ENSEMBLE:  # late fusion of its members' probabilities
+        fitted = fit_ensemble(classifier, view.view, X, data.y, rows.train_rows, rows.fit_rows, rows.val_rows, seed,
+                              data.design.held_out, device)
+    else:
+        fitted = fit_entry(classifier, view.view, X, data.y, rows.train_rows, rows.fit_rows, rows.val_rows, seed,
+                           bool(data.target), data.design.held_out, device)
     return FittedTask(fitted, rows, time.perf_counter() - start)

@@ -306,5 +306,6 @@ def task_settings(torch_used: bool):
 
 def run_task(context: TaskContext, task: GridTask) -> list[dict]:
     """The results rows of one task (one per budget)."""
-    with task_settings(task.classifier in SEQUENCE_MODELS or context.data.views[task.view].view.mode == WEIGHTED):
+    leaves = context.data.views[task.view].view.leaves  # an ensemble's members too (train.ensemble)
+    with task_settings(task.classifier in SEQUENCE_MODELS or any(leaf.mode == WEIGHTED for leaf in leaves)):
         return _rows(context, task)

@@ -21,6 +21,7 @@ from featbench.results import Setup
 from featbench.row_kinds import RowKind
 from featbench.store.tables import corpus_name
 from featbench.store.timings import feature_costs
+from featbench.train.ensemble import check_ensemble_for, with_widths
 from featbench.train.experiment import Experiment, check_classifiers, design_of
 from featbench.train.grid import FUSION, SEQUENCE, SEQUENCE_MODELS, GridData, ViewData
 from featbench.train.pooling import pooled_matrix
@@ -29,7 +30,7 @@ from featbench.train.speaker_stats import per_speaker_matrix
 from featbench.train.target import describe
 from featbench.train.shared_clips import check_disjoint
 from featbench.train.transfer import CROSS, TARGET, Design, check_labels, check_same_features, combine
-from featbench.train.views import AUTO, WEIGHTED, resolve_views
+from featbench.train.views import AUTO, WEIGHTED, parts_of, resolve_views
 from featbench.protocol.conditions import stored_name
 from featbench.train.conditions import ConditionPlan, check_leakage, check_store, view_under
 
@@ -142,6 +143,7 @@ def _grid_views(views: list, classifiers: list[str], table: pd.DataFrame, sides:
         first = view_under(view, plan.first)  # names the rows' config hash, cost and options
         _check_view_for(first, classifiers, target.sets, exp.target or "")
         _check_pooling(first, design.pooling, classifiers, target.sets)
+        view = with_widths(view, first, target, design.pooling)  # an ensemble: its members' columns
         matrices, confounded = {}, False
         for condition in plan.conditions if pooled_needed else ():
             X, confounded = _view_matrix(view_under(view, condition), table, sides, design, exp, notes)
@@ -150,7 +152,7 @@ def _grid_views(views: list, classifiers: list[str], table: pd.DataFrame, sides:
         metas = [target.sets[leaf.family].meta for leaf in first.leaves]
         setup = replace((replace(design, confounded=True) if confounded else design).setup(view.name),
                         train_condition=plan.training.text)
-        cost = feature_costs(target.store, [target.sets[leaf.family] for leaf in first.leaves])
+        cost = feature_costs(target.store, list({leaf.family: target.sets[leaf.family] for leaf in first.leaves}.values()))
         data_views[setup] = ViewData(view, "+".join(m.config_hash for m in metas), "+".join(m.rows for m in metas),
                                            matrices.get(plan.training.text), setup=setup, cost=cost,
                                            options={leaf.family: shown_options(m.config) for leaf, m in zip(view.leaves, metas)},
@@ -233,6 +235,7 @@ def _check_pooling(view, pooling, classifiers: list[str], sets: dict) -> None:
 def _check_view_for(view, classifiers: list[str], sets: dict, target: str = "") -> None:
     """One-line errors for a view a classifier cannot take."""
     rows = [sets[leaf.family].meta.rows for leaf in view.leaves]
+    check_ensemble_for(view, classifiers, target)
     if target and view.mode == WEIGHTED and any(c not in SEQUENCE_MODELS for c in classifiers):
         raise FeatbenchError(f"'{view.name}': the utterance-level layer weights are learned for classes, not for --target "
                              f"{target}; use '{view.family}@auto' (a layer chosen by validation CCC), one layer, or "
@@ -272,7 +275,7 @@ def _read_store(store: Path, names: list[str], classes, merge, views=None, targe
         raise FeatbenchError(f"{store}: {err}") from None
     plan = plan or ConditionPlan.of()
     if views is None:
-        check_store(store, plan, sorted({p.partition("@")[0] for n in names for p in n.split("+")}))
+        check_store(store, plan, sorted({p.partition("@")[0] for n in names for p in parts_of(n)}))
         views = resolve_views(store, names, lambda family: stored_name(family, plan.first))
     sets = {stored_name(leaf.family, c): read_family(store, stored_name(leaf.family, c))
             for view in views for leaf in view.leaves for c in plan.conditions}

@@ -3,8 +3,9 @@ all-layer family ('whisper@L4'); 'whisper@all' expands to every layer it holds; 
 each fold choose its layer on validation speakers; 'whisper@weighted' learns softmax weights over all
 layers (SUPERB's weighted sum); 'whisper@L4+text' combines views of two families (late fusion for the
 utterance-level classifiers: pooled vectors side by side; the `fusion` classifier: cross-modal attention
-over both sequences). Views are read from the store's metadata (row kind, the layers a family holds:
-`FamilyMeta.layer_numbers`), never from column names. A layer is spelled `Lk` (`store.meta.layer_name`),
+over both sequences); 'ensemble(whisper@L3,egemaps-func)' averages its member views' class probabilities
+with weights chosen on validation speakers (train.ensemble). Views are read from the store's metadata (row
+kind, the layers a family holds: `FamilyMeta.layer_numbers`), never from column names. A layer is spelled `Lk` (`store.meta.layer_name`),
 whatever the family holds: a family extracted with `layer=4` alone is `whisper@L4` too.
 
 >>> View("fbank", "fbank").layer is None
@@ -27,6 +28,8 @@ from featbench.layers import layer_name, layer_number, layer_view  # noqa: F401 
 
 AUTO = "auto"
 WEIGHTED = "weighted"
+ENSEMBLE = "ensemble"  # the mode of an ensemble view, `ensemble(a,b,...)` (train.ensemble)
+MAX_MEMBERS = 6
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,8 @@ class View:
     layer: int | None = None
     mode: str = ""
     layers: int = 0
-    parts: tuple = ()  # a combined view ('a+b'): its single views, in order
+    parts: tuple = ()  # a combined view ('a+b'): its single views, in order; an ensemble's members
+    widths: tuple = ()  # an ensemble: each member's columns of its utterance matrix (train.ensemble.with_widths)
 
     @property
     def leaves(self) -> tuple:
@@ -72,6 +76,60 @@ def _combined(store: str | Path, name: str, stored=None) -> View:
     return View(name, "+".join(p.family for p in parts), parts=tuple(parts))
 
 
+def is_ensemble(name: str) -> bool:
+    """True for a view name spelled `ensemble(...)`."""
+    return name.startswith(ENSEMBLE + "(")
+
+
+def member_names(name: str) -> list[str]:
+    """The member names of `ensemble(a,b,...)`, or a one-line error for a spelling that names no usable list."""
+    inner = name[len(ENSEMBLE) + 1:]
+    if not inner.endswith(")"):
+        raise FeatbenchError(f"'{name}': close the list of members, e.g. ensemble(whisper@L3,egemaps-func)")
+    members = [m.strip() for m in inner[:-1].split(",")]
+    if members == [""]:
+        raise FeatbenchError(f"'{name}': an empty ensemble; name its members, e.g. ensemble(whisper@L3,egemaps-func)")
+    if len(members) > MAX_MEMBERS:
+        raise FeatbenchError(f"'{name}': {len(members)} members; an ensemble takes at most {MAX_MEMBERS}")
+    for member in members:
+        if not member:
+            raise FeatbenchError(f"'{name}': an empty member; separate members by single commas")
+        if "(" in member or ")" in member:
+            raise FeatbenchError(f"'{name}': '{member}' cannot be a member (an ensemble holds views, not ensembles)")
+        if "+" in member:
+            raise FeatbenchError(f"'{name}': '{member}' cannot be a member (no combination a+b in an ensemble; name "
+                                 "its parts as members)")
+    twice = sorted({m for m in members if members.count(m) > 1})
+    if twice:
+        raise FeatbenchError(f"'{name}': member '{twice[0]}' is named twice")
+    return members
+
+
+def parts_of(name: str) -> list[str]:
+    """The single view names a view name is made of: an ensemble's members, a combination's parts, or itself.
+
+    >>> parts_of("ensemble(a@L1, b)"), parts_of("a@L1+b")
+    (['a@L1', 'b'], ['a@L1', 'b'])
+    """
+    return member_names(name) if is_ensemble(name) else name.split("+")
+
+
+def _ensemble(store, name: str, stored=None) -> View:
+    """The view `ensemble(...)` names (train.ensemble fits it), each member resolved as a view."""
+    parts = []
+    for member in member_names(name):
+        try:
+            resolved = resolve_views(store, [member], stored)
+        except FeatbenchError as err:
+            raise FeatbenchError(f"'{name}': {err}") from None
+        if len(resolved) != 1:
+            raise FeatbenchError(f"'{name}': '{member}' names {len(resolved)} views; name one (a layer, @auto or "
+                                 "@weighted)")
+        parts.append(resolved[0])
+    family = "+".join(dict.fromkeys(p.family for p in parts))  # one spelling per ensemble: rows name it so
+    return View(f"{ENSEMBLE}({','.join(p.name for p in parts)})", family, mode=ENSEMBLE, parts=tuple(parts))
+
+
 def _layer_views(name: str, base: str, layer: str, meta) -> list[View]:
     """The views 'base@layer' names in a family described by `meta`, or a one-line error."""
     number = layer_number(layer)
@@ -101,6 +159,9 @@ def resolve_views(store: str | Path, names: list[str], stored=None) -> list[View
 
     views: list[View] = []
     for name in names:
+        if is_ensemble(name):
+            views.append(_ensemble(store, name, stored))
+            continue
         if "+" in name:
             views.append(_combined(store, name, stored))
             continue
