@@ -50,8 +50,11 @@ def _claims_section(protocols: dict[str, dict]) -> Section:
              "95% interval; verdict as in that report). A claim that holds on one corpus and fails on another is "
              "shown on both rows.")
     blocks: list = [Paragraph(intro, note=True)]
+    empty = ("No report has run yet (featbench study run)." if not protocols else
+             "No report makes a claim: see each report's Claims section for why (an entry picked on the test folds "
+             "makes no honest headline).")
     blocks.append(Table(["report", "entry", "counterpart", "less labelled data", "verdict"], rows, id="study-claims")
-                  if rows else Paragraph("No report has claims yet (run the study)."))
+                  if rows else Paragraph(empty))
     return Section("claims", "Claims per corpus", blocks)
 
 
@@ -147,7 +150,14 @@ def _file_section(resolved: Resolved, record: dict) -> Section:
         Paragraph(f"Study '{study.name}', file {study.path.name} (copied beside this report as study.toml; sha256 "
                   f"{record.get('sha256', '')[:16]}...), featbench {record.get('featbench_version', '')}. Rerun: "
                   f"featbench study run {study.path.name}"),
-        Bullets([f"{r.name}: {r.out}" for r in study.reports])])
+        Bullets([f"{r.name}: {_relative(r.out, study.out)}/report.md" for r in study.reports])])
+
+
+def _relative(path: Path, start: Path) -> str:
+    """`path` as seen from the study's output folder (no machine's absolute paths in a committed report)."""
+    import os
+
+    return os.path.relpath(path, start)
 
 
 def write_study_report(resolved: Resolved) -> Report:
