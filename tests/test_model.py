@@ -20,7 +20,7 @@ from featbench.model import FitSpec, fit_model, load_model
 from featbench.model.features import view_matrix
 from featbench.results import Setup, labels
 from featbench.train.runner import Experiment, prepare_grid, run_training
-from tests.conftest import SHARED
+from tests.conftest import LAYERS, SHARED
 from tests.test_faults import _assert_one_line_error
 
 runner = CliRunner()
@@ -353,8 +353,9 @@ def test_model_package_uses_only_the_public_train_api():
 
 
 def test_fit_fits_the_layer_weighting_once_per_choice(layered, monkeypatch):
-    """An @weighted view's weighting is fitted on the fit rows (to choose) and once on the training rows (the model),
-    as in a grid task; the saved weighting is the one the classifier was trained on, not a second fit."""
+    """An @weighted view's weightings (learned, uniform, each layer alone) are fitted on the fit rows (to choose) and
+    the chosen one once on the training rows (the model), as in a grid task; the saved weighting is the one the
+    classifier was trained on, not a second fit."""
     from featbench.train.layer_weights import LayerWeighting
 
     fitted_on, fit = [], LayerWeighting.fit
@@ -362,7 +363,7 @@ def test_fit_fits_the_layer_weighting_once_per_choice(layered, monkeypatch):
     result = fit_model(FitSpec.of(layered, "toy@weighted", "selected(logreg+svm)", seed=1, budget=2, holdout_fold=3,
                                   n_folds=4))
     training = result.model.manifest["training"]
-    assert fitted_on == [training["validation"]["fit_utterances"], training["utterances"]]
+    assert fitted_on == [training["validation"]["fit_utterances"]] * (2 + LAYERS) + [training["utterances"]]
     assert result.model.manifest["choice"]["layer_weights"] == result.model.weighting.weights_.tolist()
 
 

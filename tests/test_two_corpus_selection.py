@@ -81,7 +81,7 @@ def test_two_corpus_choices_are_honest_and_never_read_test_labels(layered, sourc
     made = {f: [json.loads(c) for c in a.loc[a.family == f, "choice"]] for f in names.values()}
     assert all("layer" in m and "classifier" in m for m in made[names["toy@auto"]])
     assert all(len(m["layer_weights"]) == LAYERS and "classifier" in m for m in made[names["toy@weighted"]])
-    assert all(s.startswith(("layer, classifier and grid on", "classifier and grid on")) for s in a.hp_selection)
+    assert all(s.startswith(("layer, classifier and grid on", "weights (", "classifier and grid on")) for s in a.hp_selection)
     assert all(("outside the test fold" in s) == bool(validate_on) for s in a.hp_selection)
     agg = a.assign(x=a.budget.map({"2": 2.0, "all": 8.0}), mean=a.ua.astype(float))
     agg = agg.groupby(["family", "classifier"], as_index=False).agg(x=("x", "max"), mean=("mean", "mean"))

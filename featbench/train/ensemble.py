@@ -184,8 +184,9 @@ def _validation_probabilities(fitted, X: np.ndarray, y: np.ndarray, fit_rows: li
     from featbench.train.entry import layer_inputs
 
     choice = fitted.choice
-    inputs, _ = layer_inputs(fitted.view, X, y, fit_rows, device)
-    Z = inputs[choice.layer]
+    key = fitted.weighting_name if fitted.weighting_name is not None else choice.layer  # @weighted: its chosen candidate
+    inputs, _ = layer_inputs(fitted.view, X, y, fit_rows, device, names=(key,) if fitted.weighting_name else None)
+    Z = inputs[key]
     classifier = build(choice.classifier, choice.hparams, seed).fit(Z[fit_rows], y[fit_rows])
     return probabilities(classifier, Z[val_rows], classes)
 
