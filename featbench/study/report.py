@@ -25,7 +25,9 @@ FOLDER = "study"
 def claim_row(claim: dict, report: str) -> list[Cell]:
     """One claims-table row: report, entry, counterpart, ratio with interval, verdict."""
     ratio = claim.get("ratio")
-    if isinstance(ratio, (int, float)):
+    if "no ratio" in str(claim.get("verdict", "")):
+        text = "-"
+    elif isinstance(ratio, (int, float)):
         bound = claim.get("low_bound") or claim.get("high_bound")
         text = f"{ratio:.1f}x ({claim.get('ci_low', float('nan')):.1f}x to {claim.get('ci_high', float('nan')):.1f}x)"
         text = f"{text}, {bound}" if bound else text

@@ -173,11 +173,17 @@ def _train(resolved: Resolved, grid, executor, progress: bool) -> None:
                  device=device)
 
 
+def _as_typed(path: Path) -> str:
+    """A results file as a user would type it from here (relative to the working folder): reports record the paths
+    they read, and a committed report must not name one machine's folders."""
+    return os.path.relpath(path)
+
+
 def _compare(report) -> None:
     """`featbench compare RESULTS... --baseline B --out OUT`, as a library call."""
     from featbench.report.compare import compare
 
-    files: list[str | Path] = [path for path in report.results if path.is_file()]
+    files: list[str | Path] = [_as_typed(path) for path in report.results if path.is_file()]
     if not files:
         raise FeatbenchError(f"report '{report.name}': none of its results files exists yet")
     compare(files, report.out, baseline=report.baseline, target_ua=report.target_ua,

@@ -1,5 +1,5 @@
 """A study's record of itself in its output folder: `study.json` (the featbench version, the file's text and
-hash, the resolved parts) written by every run, and `.study/state.json` (the live run's pid and step, and the
+hash, the resolved parts, paths relative to the study file's folder) written by every run, and `.study/state.json` (the live run's pid and step, and the
 steps whose last run failed, with the one-line reason), replaced atomically so a kill never leaves half a file.
 
 >>> import tempfile, pathlib
@@ -39,15 +39,16 @@ def write_state(out: Path, state: dict) -> None:
     os.replace(temporary, path)
 
 
-def _plain(value):
+def _plain(value, base: Path):
+    """JSON-ready data; paths relative to `base` (the study file's folder), as the file writes them."""
     if is_dataclass(value) and not isinstance(value, type):
-        return _plain(asdict(value))
+        return _plain(asdict(value), base)
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): _plain(v, base) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [_plain(v, base) for v in value]
     if isinstance(value, Path):
-        return str(value)
+        return os.path.relpath(value, base)
     return value
 
 
@@ -56,11 +57,12 @@ def write_record(study) -> Path:
     from featbench import __version__
 
     text = study.path.read_text(encoding="utf-8")
-    record = {"featbench_version": __version__, "study_file": str(study.path), "sha256": hashlib.sha256(text.encode()).hexdigest(),
+    base = study.path.resolve().parent
+    record = {"featbench_version": __version__, "study_file": study.path.name, "sha256": hashlib.sha256(text.encode()).hexdigest(),
               "text": text, "name": study.name, "jobs": study.jobs, "scheduler": study.scheduler,
-              "corpora": _plain(study.corpora), "families": study.families,
-              "grids": [_plain({k: v for k, v in asdict(g).items() if k != "where"}) for g in study.grids],
-              "reports": _plain(list(study.reports))}
+              "corpora": _plain(study.corpora, base), "families": study.families,
+              "grids": [_plain({k: v for k, v in asdict(g).items() if k != "where"}, base) for g in study.grids],
+              "reports": _plain(list(study.reports), base)}
     path = study.out / RECORD
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f"{RECORD}.tmp{os.getpid()}")
