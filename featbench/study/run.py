@@ -75,6 +75,7 @@ def report_study(study: Study) -> StudyRun:
         raise FeatbenchError(f"{study.out}: the study has not run yet (featbench study run {study.path.name})")
     run = StudyRun()
     with exclusive(study.out, f"study '{study.name}'"):
+        write_record(study)
         state = {"pid": os.getpid(), "step": None, **{k: read_state(study.out).get(k, {}) for k in ("failed", "seconds")}}
         _reports(resolved, state, run)
     run.wall_seconds = time.perf_counter() - start
