@@ -96,3 +96,20 @@ def check_writable(folder: str | Path, what: str) -> None:
         probe.unlink()
     except OSError as err:
         raise FeatbenchError(f"{folder}: cannot write to this {what} ({err.strerror or err})") from None
+
+
+def process_alive(pid: object) -> bool:
+    """Whether a process `pid` runs on this machine (another user's counts); False for no pid.
+
+    >>> process_alive(os.getpid()), process_alive(0)
+    (True, False)
+    """
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True

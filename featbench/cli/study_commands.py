@@ -16,10 +16,13 @@ StudyFile = Annotated[Path, typer.Argument(metavar="STUDY.toml", help="The study
 Cells = Annotated[bool, typer.Option("--cells", help="List every missing cell.")]
 
 
-def _resolved(path: Path):
-    from featbench.study import load_study, resolve
+def _show(path: Path, title: str, cells: bool) -> None:
+    """Print the plan or the status of the study at `path` (study.text.render)."""
+    from featbench.study import inventory, load_study, resolve
+    from featbench.study.text import render
 
-    return resolve(load_study(path))
+    resolved = resolve(load_study(path))
+    typer.echo(render(resolved, inventory(resolved, with_cells=cells), title, cells))
 
 
 @study_app.command()
@@ -27,13 +30,9 @@ def _resolved(path: Path):
 def plan(study: StudyFile, cells: Cells = False) -> None:
     """Check the study whole and print its cells, what is done, and the CPU time of the rest; runs nothing.
 
-    Example: featbench study plan results/studies/demo.toml
+    Example: featbench study plan results/studies/multicorpus.toml
     """
-    from featbench.study import inventory
-    from featbench.study.text import render
-
-    resolved = _resolved(study)
-    typer.echo(render(resolved, inventory(resolved, with_cells=cells), "Plan", cells))
+    _show(study, "Plan", cells)
 
 
 @study_app.command()
@@ -42,7 +41,7 @@ def run(study: StudyFile, progress: Progress = None) -> None:
     """Run the missing cells (extract, train, compare through the library), then write the study report.
     Resumable: stop it at any moment and run it again.
 
-    Example: featbench study run results/studies/demo.toml
+    Example: featbench study run results/studies/multicorpus.toml
     """
     from featbench.study import load_study, run_study
 
@@ -57,13 +56,9 @@ def run(study: StudyFile, progress: Progress = None) -> None:
 def status(study: StudyFile, cells: Cells = False) -> None:
     """Done / running / failed / missing per step part, and an ETA.
 
-    Example: featbench study status results/studies/demo.toml
+    Example: featbench study status results/studies/multicorpus.toml
     """
-    from featbench.study import inventory
-    from featbench.study.text import render
-
-    resolved = _resolved(study)
-    typer.echo(render(resolved, inventory(resolved, with_cells=cells), "Status", cells))
+    _show(study, "Status", cells)
 
 
 @study_app.command()
@@ -72,7 +67,7 @@ def report(study: StudyFile) -> None:
     """Write each report (featbench compare) and the study report across them (OUT/study/report.{md,html,json})
     from the results that exist; runs no extraction or training.
 
-    Example: featbench study report results/studies/demo.toml
+    Example: featbench study report results/studies/multicorpus.toml
     """
     from featbench.study import load_study
     from featbench.study.run import report_study

@@ -7,11 +7,11 @@ extraction, the results rows' fit and predict seconds for training). `plan` and 
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 
 import pandas as pd
 
+from featbench.locking import process_alive
 from featbench.study.cells import (ExtractionCell, TrainingCell, done_keys, failed_clips, grid_cells, is_done, results_rows,
                                    stored_clips)
 from featbench.study.resolve import Resolved
@@ -75,23 +75,11 @@ class Inventory:
 def inventory(resolved: Resolved, with_cells: bool = False) -> Inventory:
     """Every cell of the study with its state, grouped into lines."""
     state = read_state(resolved.study.out)
-    running = state.get("step") if _alive(state.get("pid")) else None
+    running = state.get("step") if process_alive(state.get("pid")) else None
     failed = dict(state.get("failed", {}))
     lines = _extraction_lines(resolved, running, failed, with_cells)
     lines += _training_lines(resolved, running, failed, with_cells)
     return Inventory(lines, running, failed)
-
-
-def _alive(pid) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _state_of(step: str, running: str | None, failed: dict) -> str:

@@ -21,6 +21,8 @@ import stat
 import tempfile
 from pathlib import Path
 
+from featbench.locking import process_alive
+
 SHARED_PREFIX = "featbench-train-"  # temporary folders of matrices shared with workers: <prefix><pid>-<random>
 MAX_PID = 2 ** 22  # Linux's largest pid_max (PID_MAX_LIMIT, 4194304); other systems stay below it
 MAX_CANDIDATES = 1000  # names matching a prefix examined per run (an lstat and a kill(pid, 0) each)
@@ -70,7 +72,7 @@ def stale_folders(base: Path, prefix: str) -> list[Path]:
             examined += 1
             if examined > MAX_CANDIDATES:
                 break
-            if _ours(entry) and not _alive(pid):
+            if _ours(entry) and not process_alive(pid):
                 found.append(Path(entry.path))
     return found
 
@@ -91,16 +93,6 @@ def _ours(entry: os.DirEntry) -> bool:
     except OSError:
         return False
     return stat.S_ISDIR(info.st_mode) and (not hasattr(os, "geteuid") or info.st_uid == os.geteuid())
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive
-        return True
-    return True
 
 
 def _give_back_to_owner(path: Path) -> None:
