@@ -180,7 +180,7 @@ def test_a_refusal_names_the_line_of_the_bad_value(demo_corpus_master, tmp_path)
 def test_the_command_line_refuses_a_typo_in_one_line_and_runs_nothing(demo_corpus_master, tmp_path):
     path = tmp_path / "small.toml"
     path.write_text(VALID.format(root=demo_corpus_master).replace('corpus = "demo"', 'corpus = "dmeo"'))
-    for command in ("plan", "run", "status", "report"):
+    for command in ("plan", "run"):  # status and report load the file through the same calls
         result = run_cli(["study", command, str(path)], seconds=60)
         assert_one_line_error(result, naming=[f"{path}:20:", "no such corpus"])
     assert not (tmp_path / "out").exists()
