@@ -52,3 +52,27 @@ def test_weighting_choice_never_reads_the_test_rows():
     a, b = (fit_entry("logreg", view, M, y, train, fit, val, seed=0) for M in (X, spoiled))
     assert a.choice.layer_weights == b.choice.layer_weights and a.choice.val_ua == b.choice.val_ua
     assert a.selection == b.selection
+
+
+def test_the_report_says_where_the_weighting_loses_to_the_chosen_layer_and_why(tmp_path):
+    import json
+
+    from featbench.report.analysis import analyse
+    from featbench.report.compare import build_report
+    from featbench.report.markdown import render_markdown
+    from test_ratios import rows_of
+
+    curves = {"e": [0.3, 0.35, 0.4, 0.42, 0.45], "w@auto": [0.4, 0.5, 0.6, 0.65, 0.70],
+              "w@weighted": [0.4, 0.5, 0.6, 0.645, 0.64]}
+    rows = rows_of(curves, folds=6, spread=0.01, seed=3)
+    weighted = rows["view"] == "w@weighted"
+    rows["val_ua"] = (rows["ua"] + 0.10 * weighted).astype(str)  # validation ranked the weighting higher
+    rows.loc[weighted, "choice"] = json.dumps({"layer_weights": [0.2, 0.8]})
+    rows.loc[rows["view"] == "w@auto", "choice"] = json.dumps({"layer": 1})
+    path = tmp_path / "r.csv"
+    rows.to_csv(path, index=False)
+    text = render_markdown(build_report(analyse([path], baseline="e", n_boot=50), tmp_path, figures=False))
+    said = text.split("### Layer weights against one chosen layer", 1)[1].split("\n## ", 1)[0]
+    budgets = [line for line in said.splitlines() if line.startswith("- ")]
+    assert len(budgets) == 1 and "6.0 points below" in budgets[0] and "in 6 of 6 folds the validation" in budgets[0]
+    assert "| learned x6 | 6 of 6 |" in said

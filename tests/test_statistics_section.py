@@ -138,6 +138,25 @@ def test_test_conditions_are_blocks_for_friedman_with_the_unit_said(tmp_path):
     assert drawn[0] in built["statistics"].blocks and drawn[0] not in built["figures"].blocks
 
 
+def test_an_entry_trained_and_tested_under_a_condition_is_not_paired_with_clean_entries(tmp_path):
+    clean = rows_of(CURVES, folds=6, seed=1).assign(test_condition="clean", train_condition="clean")
+    matched = rows_of({"mfcc": CURVES["mfcc"]}, folds=6, seed=2).assign(test_condition="white:10",
+                                                                        train_condition="white:10")
+    rows = pd.concat([clean, matched], ignore_index=True)
+    from featbench.report.significance import significance_of
+
+    sig = significance_of(analyse(_written(tmp_path, rows), baseline="egemaps", n_boot=100))
+    families = {s.family for s in sig.entries} | {p.a for p in sig.pairs} | {p.b for p in sig.pairs}
+    assert "egemaps" in families and "mfcc" in families and not any("white:10" in f for f in families)
+    assert any("tested on white:10 clips, not the baseline's clean" in why for _, why in sig.left_out)
+
+
+def _written(tmp_path, rows) -> list:
+    path = tmp_path / "r.csv"
+    rows.to_csv(path, index=False)
+    return [path]
+
+
 def _corpora(n: int, conditions=("clean",), curves=None) -> pd.DataFrame:
     parts = []
     for c in range(n):

@@ -177,3 +177,28 @@ def test_ctrl_c_in_training_exits_130_in_one_line_and_keeps_the_rows(finished, t
     kept = _rows(results)
     assert 0 < kept < 32
     assert len(read_results(results).rows) == kept  # every stored row whole
+
+
+def test_study_claims_say_per_condition_and_where_each_holds():
+    from featbench.study.claims import claims_section, condition_claims_section
+
+    def robust(verdict: str, test: str) -> dict:
+        return {"entry": "fbank", "baseline": "egemaps-func", "train_condition": "clean", "test_condition": test,
+                "budget": "all", "entry_drop": 0.1, "baseline_drop": 0.2, "difference": -0.1, "ci_low": -0.15,
+                "ci_high": -0.05, "verdict": verdict}
+
+    protocols = {"r8": {"claims": [{"entry": "w", "counterpart": "e", "verdict": "supported", "ratio": 4.0,
+                                    "ci_low": 2.0, "ci_high": 8.0}],
+                        "robustness_claims": [robust("supported", "white:10"), robust("supported", "telephone")]},
+                 "n6": {"claims": [{"entry": "w", "counterpart": "e", "verdict": "not reached", "ratio": None}],
+                        "robustness_claims": [robust("larger drop", "white:10")]}}
+    section = condition_claims_section(protocols)
+    table = next(b for b in section.blocks if hasattr(b, "rows"))
+    assert [[c.text for c in row][:4] for row in table.rows] == [
+        ["r8", "fbank", "egemaps-func", "clean -> white:10"], ["r8", "fbank", "egemaps-func", "clean -> telephone"],
+        ["n6", "fbank", "egemaps-func", "clean -> white:10"]]
+    said = [item for b in section.blocks for item in getattr(b, "items", [])]
+    assert said == ["fbank against egemaps-func under white:10: holds in r8; fails in n6 (larger drop)"]
+    holds = [item for b in claims_section(protocols).blocks for item in getattr(b, "items", [])]
+    assert holds == ["w against e: holds in r8; fails in n6 (not reached)"]
+    assert condition_claims_section({"r8": {"claims": []}}) is None

@@ -141,11 +141,32 @@ def over_conditions(every: pd.DataFrame, entries: list[tuple[str, str]], budget:
             critical_difference(matrix, CONDITION_UNIT), blocks.blocks, tuple(left))
 
 
+def same_test_clips(rows: pd.DataFrame, candidates: list[tuple[str, str]], baseline: str
+                    ) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
+    """(the candidates tested under the baseline's test condition; (family, its condition, the baseline's) of the
+    others): an entry trained and tested under a matched condition (`own_rows`) scores other clips than the
+    baseline, so a paired test of the two would compare clips, not entries.
+
+    >>> rows = pd.DataFrame({"family": ["b", "a", "m"], "test_condition": ["clean", "clean", "white:10"]})
+    >>> same_test_clips(rows, [("b", "svm"), ("a", "svm"), ("m", "svm")], "b")
+    ([('b', 'svm'), ('a', 'svm')], [('m', 'white:10', 'clean')])
+    """
+    if TEST not in rows:
+        return candidates, []
+    tested = rows.groupby("family")[TEST].first().fillna("clean").astype(str)
+    clips = str(tested.get(baseline, "clean"))
+    keep = [(f, c) for f, c in candidates if str(tested.get(f, clips)) == clips]
+    return keep, [(f, str(tested[f]), clips) for f, _ in candidates if str(tested.get(f, clips)) != clips]
+
+
 def significance_of(a) -> Significance:
     """The Statistics section's numbers of an Analysis (report.analysis): see the module."""
     rows = a.rows
     candidates = [(f, a.best[f]) for f in a.best if f not in a.cross]
     left = [(a.names[f], "trained on another corpus's labels") for f in a.cross]
+    candidates, elsewhere = same_test_clips(rows, candidates, a.baseline)
+    left += [(a.names[f], f"tested on {condition} clips, not the baseline's {clips}: a pair is compared on the same "
+                          "test clips (the Robustness section compares conditions)") for f, condition, clips in elsewhere]
     if not candidates:
         return Significance("", [], left, [], 0, reason="no entry is trained on this corpus's labels")
     budget, picked, lacking = _budget(rows, candidates)
@@ -168,4 +189,4 @@ def significance_of(a) -> Significance:
 
 
 __all__ = ["CONDITION_UNIT", "FOLD_UNIT", "MAX_ENTRIES", "FoldPair", "Scored", "Significance",
-           "over_conditions", "significance_of"]
+           "over_conditions", "same_test_clips", "significance_of"]

@@ -79,12 +79,24 @@ def experiment_of(grid: GridSpec, corpora: dict[str, CorpusSpec]):
                       pooling=grid.pooling)
 
 
-def family_hash(view: str, hashes: dict[str, str]) -> str:
-    """The config hash a view's rows carry, where it is one family's ('' for views of several families)."""
+def family_hash(view: str, hashes: dict[str, str], training: str = "clean") -> str:
+    """The config hash a view's rows carry, where it is one family's ('' for views of several families): that of
+    its features under the grid's (first) training condition, as train writes it.
+
+    >>> family_hash("mfcc", {"mfcc": "aa", "mfcc~white_10": "bb"}), family_hash("mfcc", {"mfcc~white_10": "bb"}, "white:10")
+    ('aa', 'bb')
+    >>> family_hash("mfcc", {"mfcc": "aa"}, "multi:clean,white:10"), family_hash("mfcc+fbank", {"mfcc": "aa"})
+    ('aa', '')
+    """
+    from featbench.protocol.conditions import stored_name
+    from featbench.protocol.multi import parse_training_condition
     from featbench.train.views import parts_of
 
     families = {part.split("@")[0].strip() for part in parts_of(view)}
-    return hashes.get(families.pop(), "") if len(families) == 1 else ""
+    if len(families) != 1:
+        return ""
+    first = parse_training_condition(training).conditions[0]
+    return hashes.get(stored_name(families.pop(), first), "")
 
 
 def expand_views(views, layers: dict[str, tuple[int, ...]]) -> list[str]:
@@ -113,7 +125,7 @@ def grid_cells(grid: GridSpec, shape: GridShape, hashes: dict[str, str],
     from featbench.train.experiment import check_classifiers
 
     classifiers = check_classifiers(list(grid.classifiers), grid.target or "")
-    return [TrainingCell(grid.name, view, classifier, budget, fold, seed, test, family_hash(view, hashes))
+    return [TrainingCell(grid.name, view, classifier, budget, fold, seed, test, family_hash(view, hashes, shape.training))
             for view in expand_views(grid.features, layers or {}) for classifier in classifiers
             for fold in range(shape.n_folds) for seed in grid.seeds for budget in shape.budgets for test in shape.tests]
 

@@ -64,7 +64,9 @@ class Table:
         return value
 
     def file_path(self, key: str, base, default: Any = _MISSING):
-        """A path relative to `base` (absolute kept), each part a name a file system can hold."""
+        """A path relative to `base` (absolute kept; '..' folded away as text, links untouched), each part a name a
+        file system can hold."""
+        import os
         from pathlib import Path
 
         value = self.text(key, default)
@@ -74,7 +76,7 @@ class Table:
         if "\0" in value or long:
             raise self.error(key, f"{self.name} {key}: not a path a file system can hold "
                                   f"({'a NUL byte' if not long else 'a part over 255 bytes'})")
-        return Path(base) / value
+        return Path(os.path.normpath(Path(base) / value))
 
     def flag(self, key: str, default: bool = False) -> bool:
         return self.value(key, (bool,), "true or false", default)

@@ -1,12 +1,12 @@
 """The study report, one page across the study's reports (each a corpus and class set): the claims of every report
-and whether each holds, the entries' UA at the full budget side by side, statistics across the reports (the
-independent blocks), what each step cost, and the exact study file (copied beside the report). Markdown, HTML and
+(data efficiency, and under recording conditions where a report tests any: study.claims) and where each holds,
+the entries' UA at the full budget side by side, statistics across the reports (the independent blocks), what each
+step cost, and the exact study file (copied beside the report). Markdown, HTML and
 JSON are rendered from the same sections, as `compare`'s reports are. It reads the per-corpus reports'
 protocol.json and the grids' results files, never a store.
 
->>> claim_row({"entry": "a", "counterpart": "b", "verdict": "supported", "ratio": 8.0, "ci_low": 5.0, "ci_high": 12.0,
-...            "low_bound": "", "high_bound": ""}, "ravdess 4")[3].text
-'8.0x (5.0x to 12.0x)'
+>>> _relative(Path("/s/out/ravdess-8"), Path("/s/out"))
+'ravdess-8'
 """
 from __future__ import annotations
 
@@ -17,24 +17,10 @@ from pathlib import Path
 import pandas as pd
 
 from featbench.report.model import Bullets, Cell, Paragraph, Report, Section, Table
+from featbench.study.claims import claims_section, condition_claims_section
 from featbench.study.resolve import Resolved
 
 FOLDER = "study"
-
-
-def claim_row(claim: dict, report: str) -> list[Cell]:
-    """One claims-table row: report, entry, counterpart, ratio with interval, verdict."""
-    ratio = claim.get("ratio")
-    if "no ratio" in str(claim.get("verdict", "")):
-        text = "-"
-    elif isinstance(ratio, (int, float)):
-        bound = claim.get("low_bound") or claim.get("high_bound")
-        text = f"{ratio:.1f}x ({claim.get('ci_low', float('nan')):.1f}x to {claim.get('ci_high', float('nan')):.1f}x)"
-        text = f"{text}, {bound}" if bound else text
-    else:
-        text = "not reached"
-    return [Cell(report), Cell(str(claim.get("entry", ""))), Cell(str(claim.get("counterpart", ""))), Cell(text, num=True),
-            Cell(str(claim.get("verdict", "")), strong=claim.get("verdict") == "supported")]
 
 
 def _protocols(resolved: Resolved) -> dict[str, dict]:
@@ -44,20 +30,6 @@ def _protocols(resolved: Resolved) -> dict[str, dict]:
         if path.is_file():
             found[report.name] = json.loads(path.read_text(encoding="utf-8"))
     return found
-
-
-def _claims_section(protocols: dict[str, dict]) -> Section:
-    rows = [claim_row(c, name) for name, p in protocols.items() for c in p.get("claims", [])]
-    intro = ("Each report's claims (an entry matches its counterpart's full-data UA with N x fewer labelled examples; "
-             "95% interval; verdict as in that report). A claim that holds on one corpus and fails on another is "
-             "shown on both rows.")
-    blocks: list = [Paragraph(intro, note=True)]
-    empty = ("No report has run yet (featbench study run)." if not protocols else
-             "No report makes a claim: see each report's Claims section for why (an entry picked on the test folds "
-             "makes no honest headline).")
-    blocks.append(Table(["report", "entry", "counterpart", "less labelled data", "verdict"], rows, id="study-claims")
-                  if rows else Paragraph(empty))
-    return Section("claims", "Claims per corpus", blocks)
 
 
 def full_budget_scores(resolved: Resolved) -> pd.DataFrame:
@@ -175,9 +147,9 @@ def write_study_report(resolved: Resolved) -> Report:
     shutil.copyfile(study.path, out / "study.toml")
     record = json.loads((study.out / "study.json").read_text(encoding="utf-8")) if (study.out / "study.json").is_file() else {}
     protocols, scores = _protocols(resolved), full_budget_scores(resolved)
-    sections = [_claims_section(protocols), _scores_section(scores, protocols), _statistics_section(resolved, protocols, out),
-                _costs_section(resolved),
-                _file_section(resolved, record)]
+    sections = [claims_section(protocols), condition_claims_section(protocols), _scores_section(scores, protocols),
+                _statistics_section(resolved, protocols, out), _costs_section(resolved), _file_section(resolved, record)]
+    sections = [s for s in sections if s is not None]
     title = f"Study {study.name}: {', '.join(r.name for r in study.reports) or 'no reports'}"
     report = Report(title=title, caption=f"featbench study report of {study.path.name}", version=__version__,
                     sections=sections, protocol={"study": study.name, "reports": list(protocols)}, claims=[], headline=[],

@@ -3,8 +3,9 @@ folds x seeds), and the layer weights `@weighted` entries learned (report.choice
 from __future__ import annotations
 
 from featbench.layers import layer_name
-from featbench.report.model import Cell, Heading, Paragraph, Section, Table
+from featbench.report.model import Bullets, Cell, Heading, Paragraph, Section, Table
 from featbench.report.sections.base import Inputs, num
+from featbench.report.weighting import BELOW, weighting_gaps
 
 
 def _weights(a, weights) -> list:
@@ -14,6 +15,32 @@ def _weights(a, weights) -> list:
             for _, r in weights.iterrows()]
     return [Heading("Learned layer weights (softmax, mean over folds x seeds)"),
             Table(["entry", "budget", *map(layer_name, range(n))], rows, id="layer-weights")]
+
+
+def _against_layer(a) -> list:
+    """@weighted against @auto of the same family per budget, and where the weighting loses, why (report.weighting)."""
+    gaps = weighting_gaps(a.rows, a.best)
+    if not gaps:
+        return []
+    scale = a.scale
+
+    def points(v: float | None) -> str:
+        return "-" if v is None else f"{100 * v:+.1f}"
+
+    rows = [[Cell(a.name_of(g.weighted, g.classifier)), Cell(g.budget),
+             Cell(f"{points(g.difference)} ({points(g.low)} to {points(g.high)})", num=True, strong=g.loses),
+             Cell(g.picked), Cell(f"{g.val_agreed} of {g.folds}", num=True)] for g in gaps]
+    losses = [f"{a.name_of(g.weighted, g.classifier)} at budget {g.budget}: {-100 * g.difference:.1f} points below "
+              f"{a.name_of(g.auto, g.classifier)}; {g.why()}" for g in gaps if g.loses]
+    verdict = (Bullets(losses) if losses else
+               Paragraph(f"The weighting is never more than {100 * BELOW:.0f} point below the chosen layer here."))
+    return [Heading("Layer weights against one chosen layer"),
+            Paragraph(f"Each @weighted entry minus the @auto entry of the same family and classifier ({scale.name} "
+                      "points, mean over folds with the corrected resampled t 95% interval), the weightings its folds "
+                      "picked on validation speakers (learned weights, uniform, or one layer alone), and in how many "
+                      "folds its validation score was at least the chosen layer's.", note=True),
+            Table(["entry", "budget", "against @auto", "weighting picked (folds x seeds)", "val agreed"], rows,
+                  id="weighting-against-layer"), verdict]
 
 
 def section(inputs: Inputs) -> Section:
@@ -27,4 +54,5 @@ def section(inputs: Inputs) -> Section:
                   Table(["entry", "budget", "chosen (folds x seeds)", f"val {scale.name}", f"test {scale.name}"],
                         [[Cell(a.name_of(r.family, r.classifier)), Cell(str(r.budget)), Cell(r.chosen), num(scale.fmt(r.val_ua)),
                           num(scale.fmt(r.ua))] for r in choices.itertuples()], id="choices")]
-    return Section("choices", "Choices made on validation speakers", blocks + (_weights(a, weights) if not weights.empty else []))
+    blocks += _weights(a, weights) if not weights.empty else []
+    return Section("choices", "Choices made on validation speakers", blocks + _against_layer(a))
