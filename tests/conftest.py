@@ -188,3 +188,14 @@ def pytest_collection_modifyitems(config, items):
         test = item.nodeid.split("[")[0]
         if test in SLOW or test.split("::")[0] in SLOW:
             item.add_marker(pytest.mark.slow)
+
+
+@pytest.fixture(scope="session")
+def tiny_asr_whisper(tmp_path_factory) -> Path:
+    """A tiny randomly initialised Whisper that `featbench transcribe` loads (tests.test_transcribe._save_tiny_whisper),
+    made once per session; skipped without whisper-base, whose tokenizer it copies."""
+    from tests.test_transcribe import WHISPER_BASE, _save_tiny_whisper
+
+    if not WHISPER_BASE.is_dir():
+        pytest.skip(f"the tokenizer files come from whisper-base, not found at {WHISPER_BASE}")
+    return _save_tiny_whisper(tmp_path_factory.mktemp("tiny-whisper"))

@@ -202,3 +202,33 @@ def test_study_claims_say_per_condition_and_where_each_holds():
     holds = [item for b in claims_section(protocols).blocks for item in getattr(b, "items", [])]
     assert holds == ["w against e: holds in r8; fails in n6 (not reached)"]
     assert condition_claims_section({"r8": {"claims": []}}) is None
+
+
+def test_a_corpus_with_a_whisper_folder_is_transcribed_first_once(demo_corpus_master, tiny_asr_whisper, tmp_path):
+    whisper = tiny_asr_whisper
+    text = study_text(demo_corpus_master, "out", "stores").replace(
+        'root = "', f'transcribe = "{whisper}"\ntranscribe_language = "en"\nroot = "', 1)
+    text = text.replace('features = ["mfcc", "fbank"]', 'features = ["mfcc"]\nbudgets = ["all"]\nseeds = [0]')
+    text = text.split("[[reports]]")[0].replace("[families.fbank]\nn_mels = 24", "")  # no compare: seconds
+    path = tmp_path / "small.toml"
+    path.write_text(text)
+    before = inventory(resolve(load_study(path)))
+    assert before.counts("transcribe").missing == before.counts("transcribe").total > 0
+    outcome = run_study(load_study(path), progress=False)
+    assert not outcome.failed and outcome.steps_run[:2] == ["transcribe demo", "extract demo"], outcome.summary()
+    transcripts = pd.read_csv(tmp_path / "stores" / "demo" / "transcripts.csv")
+    assert len(transcripts) == before.counts("transcribe").total and set(transcripts["language"]) == {"en"}
+    assert inventory(resolve(load_study(path))).counts("transcribe").done == before.counts("transcribe").total
+    assert "transcribe demo" not in run_study(load_study(path), progress=False).steps_run
+
+
+@pytest.mark.parametrize("lines, needle", [
+    ('transcribe = "no-such-whisper"\n', "small.toml:9: [corpora.demo] transcribe"),
+    ('transcribe_language = "en"\n', "small.toml:9: [corpora.demo] transcribe_language needs transcribe"),
+])
+def test_a_bad_transcribe_setting_is_one_line_with_its_line(demo_corpus_master, tmp_path, lines, needle):
+    path = tmp_path / "small.toml"
+    path.write_text(study_text(demo_corpus_master, "out", "stores").replace('root = "', lines + 'root = "', 1))
+    with pytest.raises(FeatbenchError) as err:
+        load_study(path)
+    assert needle in str(err.value) and "\n" not in str(err.value)

@@ -52,11 +52,10 @@ def _save_tiny_whisper(folder: Path, max_length: int = 12) -> Path:
     return folder
 
 
-@pytest.fixture(scope="module")
-def tiny_whisper(tmp_path_factory) -> Path:
-    if not WHISPER_BASE.is_dir():
-        pytest.skip(f"the tokenizer files come from whisper-base, not found at {WHISPER_BASE}")
-    return _save_tiny_whisper(tmp_path_factory.mktemp("tiny-whisper"))
+@pytest.fixture
+def tiny_whisper(tiny_asr_whisper) -> Path:
+    """The tiny Whisper of conftest (made once per session: the study tests transcribe with it too)."""
+    return tiny_asr_whisper
 
 
 def _transcripts(store: Path) -> pd.DataFrame:

@@ -193,6 +193,22 @@ def stored_clips(corpus: CorpusSpec, stored: str, config_hash: str) -> int:
     return len(ids)
 
 
+def transcribed(corpus: CorpusSpec, table: pd.DataFrame) -> tuple[int, float | None]:
+    """(clips of `table` the corpus's `transcribe` model has transcribed into its store, in its forced language where
+    one is set; the mean seconds a clip took, None before any). `featbench transcribe` also checks each clip's audio
+    hash when it runs, and redoes a clip whose audio changed."""
+    from featbench.features.pretrained_options import fingerprint
+    from featbench.store.transcripts import model_transcripts
+
+    if corpus.transcribe is None or not corpus.store.is_dir():
+        return 0, None
+    rows = model_transcripts(corpus.store, fingerprint(corpus.transcribe))
+    if corpus.transcribe_language is not None:
+        rows = rows[rows["language"] == corpus.transcribe_language]
+    seconds = pd.to_numeric(rows["seconds"], errors="coerce").dropna()
+    return len(set(rows["id"]) & set(table["id"])), float(seconds.mean()) if len(seconds) else None
+
+
 def failed_clips(corpus: CorpusSpec) -> int:
     errors = corpus.store / "errors.csv"
     if not errors.is_file():

@@ -13,7 +13,7 @@ import pandas as pd
 
 from featbench.locking import process_alive
 from featbench.study.cells import (ExtractionCell, TrainingCell, done_keys, failed_clips, grid_cells, is_done, results_rows,
-                                   stored_clips)
+                                   stored_clips, transcribed)
 from featbench.study.resolve import Resolved
 from featbench.study.state import read_state
 
@@ -77,13 +77,30 @@ def inventory(resolved: Resolved, with_cells: bool = False) -> Inventory:
     state = read_state(resolved.study.out)
     running = state.get("step") if process_alive(state.get("pid")) else None
     failed = dict(state.get("failed", {}))
-    lines = _extraction_lines(resolved, running, failed, with_cells)
+    lines = _transcription_lines(resolved, running, failed)
+    lines += _extraction_lines(resolved, running, failed, with_cells)
     lines += _training_lines(resolved, running, failed, with_cells)
     return Inventory(lines, running, failed)
 
 
 def _state_of(step: str, running: str | None, failed: dict) -> str:
     return RUNNING if step == running else FAILED if step in failed else MISSING
+
+
+def _transcription_lines(resolved: Resolved, running, failed) -> list[Line]:
+    """One line per corpus with a `transcribe` model: its clips transcribed by that model (cells.transcribed)."""
+    lines = []
+    for name, corpus in resolved.study.corpora.items():
+        if corpus.transcribe is None:
+            continue
+        step, table = f"transcribe {name}", resolved.tables[name]
+        done, per_clip = transcribed(corpus, table)
+        counts = Counts()
+        counts.add(DONE, done)
+        counts.add(_state_of(step, running, failed), len(table) - done)
+        seconds = None if per_clip is None else per_clip * (len(table) - done)
+        lines.append(Line(step, f"{corpus.transcribe.name} ({len(table)} clips)", counts, seconds))
+    return lines
 
 
 def _extraction_lines(resolved: Resolved, running, failed, with_cells) -> list[Line]:

@@ -17,7 +17,7 @@ from featbench.study.source import Source, read_source
 from featbench.study.spec import GRID_KEYS, PROTOCOL_KEYS, TABLES, CorpusSpec, GridSpec, ReportSpec, Study
 
 CORPUS_KEYS = {"layout", "root", "families", "classes", "merge", "conditions", "condition_seed", "folds",
-               "sample_rate", "store"}
+               "sample_rate", "store", "transcribe", "transcribe_language"}
 REPORT_KEYS = {"name", "results", "baseline", "out", "target_ua", "reference_budget", "baseline_normalisation"}
 
 
@@ -114,9 +114,15 @@ def corpora_of(source: Source, base: Path, stores: Path, families: dict) -> dict
         except FeatbenchError as err:
             raise t.error("conditions", str(err)) from None
         folds = t.integer("folds", None, minimum=2)
+        asr = t.file_path("transcribe", base, None)
+        if asr is not None and not asr.is_dir():
+            raise t.error("transcribe", f"[corpora.{name}] transcribe {asr}: no such folder (a Whisper model folder)")
+        if asr is None and "transcribe_language" in t.data:
+            raise t.error("transcribe_language", f"[corpora.{name}] transcribe_language needs transcribe (a Whisper folder)")
         corpora[name] = CorpusSpec(name, layout, root, t.file_path("store", base, str(stores / name)), tuple(used), classes,
                                    merge, tuple(conditions), t.integer("condition_seed", 0),
-                                   folds, t.integer("sample_rate", 16000, minimum=1000))
+                                   folds, t.integer("sample_rate", 16000, minimum=1000), asr,
+                                   t.text("transcribe_language", None))
         t.done()
     return corpora
 

@@ -104,7 +104,11 @@ class _executor:
 def _steps(resolved: Resolved, executor, state: dict, run: StudyRun, progress: bool) -> None:
     study = resolved.study
     pending = {line.step for line in inventory(resolved).lines if line.counts.done < line.counts.total}
+    models = _asr_models(resolved, pending)  # every Whisper folder checked before the first clip is read
     for name, corpus in study.corpora.items():
+        if name in models:
+            _step(f"transcribe {name}", state, run, study,
+                  lambda c=corpus: _transcribe(resolved, c, models[c.name], executor, progress, run))
         if f"extract {name}" in pending:
             _step(f"extract {name}", state, run, study, lambda c=corpus: _extract(resolved, c, executor, progress, run))
     for grid in study.grids:
@@ -161,6 +165,33 @@ def _extract(resolved: Resolved, corpus: CorpusSpec, executor, progress: bool, r
     write_corpus_name(corpus.store, corpus_name_of(corpus.layout, corpus.root), corpus.layout.strip().lower())
     if report.partial:
         run.partial.append(f"extract {corpus.name}")
+
+
+def _asr_models(resolved: Resolved, pending: set[str]) -> dict:
+    """{corpus: AsrModel} of the corpora with clips still to transcribe, each folder checked as `featbench transcribe`
+    checks it (weights loaded once); a refusal names the study file's line."""
+    from featbench.asr_model import check_asr_model
+
+    models = {}
+    for name, corpus in resolved.study.corpora.items():
+        if corpus.transcribe is not None and f"transcribe {name}" in pending:
+            try:
+                models[name] = check_asr_model(corpus.transcribe, corpus.transcribe_language)
+            except FeatbenchError as err:
+                raise resolved.study.error(("corpora", name, "transcribe"), f"[corpora.{name}] {err}") from None
+    return models
+
+
+def _transcribe(resolved: Resolved, corpus: CorpusSpec, model, executor, progress: bool, run: StudyRun) -> None:
+    """`featbench transcribe LAYOUT ROOT --model M [--language L] --out STORE`, as a library call."""
+    from featbench.device import Device
+    from featbench.transcribe import run_transcription
+
+    device = executor.check_device(Device.parse(resolved.study.device), True)
+    report = run_transcription(resolved.tables[corpus.name], model, corpus.store, executor=executor, progress=progress,
+                               device=device)
+    if report.failed:
+        run.partial.append(f"transcribe {corpus.name}")
 
 
 def _train(resolved: Resolved, grid, executor, progress: bool) -> None:

@@ -51,6 +51,8 @@ class CorpusSpec:
     condition_seed: int = 0
     folds: int | None = None  # the fold scheme babble talkers are drawn from
     sample_rate: int = 16000
+    transcribe: Path | None = None  # a Whisper folder: transcripts made first (featbench transcribe), for text families
+    transcribe_language: str | None = None  # forced language code; None: detected per clip
 
 
 @dataclass(frozen=True)
