@@ -140,7 +140,7 @@ class Claim:
                 "counterpart_words": self.counterpart_words, "kind": self.kind, "verdict": self.verdict,
                 "ratio": e.ratio, "ci_low": e.ci_low, "ci_high": e.ci_high, "low_bound": e.low_mark.strip(),
                 "high_bound": e.high_mark.strip(), "matched_x": e.matched_x, "reference_x": e.reference_x,
-                "target": e.target, "n_folds": e.n_units, "flat": e.flat, "plateau_x": e.plateau_x,
+                "target": e.target, "n_folds": e.n_units, "resampled": e.unit, "flat": e.flat, "plateau_x": e.plateau_x,
                 "plateau_ratio": e.plateau_ratio, "plateau_ci_low": e.plateau_ci_low, "plateau_ci_high": e.plateau_ci_high,
                 "plateau_verdict": verdict(e, plateau=True) if e.flat else None}
 
