@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
 from featbench.errors import FeatbenchError
@@ -44,14 +45,15 @@ class Pairing:
         if not common:
             return None
         ia, ib = [keys_a.index(k) for k in common], [keys_b.index(k) for k in common]
-        counts, why = self.counts(family, base, common)
+        counts, why = self.counts(family, base, common, (units_a[ia], units_b[ib]))
         return efficiency_ratio(x_a, units_a[ia], x_b, units_b[ib], self.entries[family].label,
                                 self.entries[base].label, reference=reference, n_boot=self.n_boot, scale=self.scale,
                                 counts=counts, why_folds=why)
 
-    def counts(self, family: str, base: str, folds: list) -> tuple[Curves | None, str]:
+    def counts(self, family: str, base: str, folds: list, units: tuple) -> tuple[Curves | None, str]:
         """(both entries' per-speaker counts on `folds`, '') where test speakers can be resampled within folds, else
-        (None, why the ratio's bootstrap resamples folds instead)."""
+        (None, why the ratio's bootstrap resamples folds instead); `units`: both entries' fold scores, which the
+        counts must give."""
         if self.scale.dimensional:
             return None, DIMENSIONAL
         try:
@@ -61,4 +63,7 @@ class Pairing:
             return None, str(err).removeprefix("speaker interval: ")
         if min(len(f.speakers) for f in first) < 2:
             return None, "each fold holds one test speaker: the folds are the speakers"
+        if any(not np.allclose([[f.ua() for f in folds] for folds in curve], unit.T, atol=1e-6)
+               for curve, unit in zip(curves, units)):
+            return None, "the rows' correct_by_speaker counts do not give their UA"
         return (curves[0], curves[1]), ""
