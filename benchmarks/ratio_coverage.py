@@ -19,12 +19,10 @@ Last run: see docs/benchmarks.md ("Intervals of the data-efficiency ratio").
 """
 from __future__ import annotations
 
-import argparse
 import time
 
 import numpy as np
-from scipy.special import expit
-from statistics_null import CLASSES, FOLDS, INTERACTION_SD, PER_FOLD, SPEAKER_SD, curve_study
+from statistics_null import CLASSES, FOLDS, PER_FOLD, arguments, curve_study, truth
 
 from featbench.report.efficiency import crossing, efficiency_ratio
 
@@ -39,10 +37,8 @@ def logits(k: float) -> dict[str, np.ndarray]:
 
 
 def true_ratio(k: float, classes: np.ndarray, train_sd: float) -> float:
-    """The ratio on the speaker population's curves (Monte Carlo, 400,000 speakers): K where the design holds."""
-    z = np.random.default_rng(0).normal(0, np.sqrt(SPEAKER_SD**2 + INTERACTION_SD**2 + train_sd**2), 400_000)
-    curve = {e: np.array([np.mean([expit(m + c + z).mean() for c in classes]) for m in ms])
-             for e, ms in logits(k).items()}
+    """The ratio on the speaker population's curves (statistics_null.truth at each budget): K where the design holds."""
+    curve = {e: np.array([truth(m, classes, train_sd) for m in ms]) for e, ms in logits(k).items()}
     return float(X[REFERENCE] / crossing(X, curve["A"], float(curve["B"][REFERENCE])))
 
 
@@ -71,10 +67,7 @@ def coverage(k: float, train_sd: float, studies: int, n_boot: int, rng) -> dict[
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--studies", type=int, default=1000)
-    parser.add_argument("--boot", type=int, default=1000)
-    args = parser.parse_args()
+    args = arguments(__doc__ or "")
     rng, start = np.random.default_rng(20261207), time.perf_counter()
     print(f"coverage of the ratio's 95% interval, {args.studies} synthetic studies each ({FOLDS} folds x {PER_FOLD} "
           f"test speakers, {CLASSES} classes, budgets {', '.join(f'{x:.0f}' for x in X)}; reference {X[REFERENCE]:.0f}), "

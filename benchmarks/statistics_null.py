@@ -121,11 +121,16 @@ def coverage(effect: float, train_sd: float, studies: int, n_boot: int, rng) -> 
     return {k: v / studies for k, v in hits.items()} | {"true A": true["A"], "true A-B": true["A"] - true["B"]}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(doc: str) -> argparse.Namespace:
+    """--studies and --boot, as every simulation here takes them (`doc`: the script's docstring)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--studies", type=int, default=1000)
     parser.add_argument("--boot", type=int, default=1000)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = arguments(__doc__ or "")
     rng, start = np.random.default_rng(20261206), time.perf_counter()
     print(f"1. rank tests, {args.studies} null studies of {K} entries (alpha {ALPHA}; Holm over {K * (K - 1) // 2} "
           "Wilcoxon pairs)")
