@@ -15,7 +15,13 @@ expected to cover less.
 
     nice -n 10 .venv/bin/python benchmarks/ratio_coverage.py [--studies 1000 --boot 1000]
 
-Last run: see docs/benchmarks.md ("Intervals of the data-efficiency ratio").
+Last run (2026-12-06, defaults: 1000 studies per scenario, 1000 resamples; featbench 2-core dev machine shared with
+other jobs at a load of 6-8: 1005 s wall, 194 s CPU on one core). Coverage of the 95% interval of the true ratio
+(Monte Carlo standard error about 0.7 points), median high / low end:
+- known effect, K = 4: speaker resample 94.3% (3.19), fold bootstrap 86.1% (2.53);
+- no effect, K = 1: speaker resample 95.2% (2.99), fold bootstrap 87.3% (2.44);
+- known effect + training noise (0.15 on the logit per fold, entry and budget), K = 4: speaker resample 92.4% (3.19),
+  fold bootstrap 87.5% (2.97).
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ one verdict word.
 
 Verdicts: SUPPORTED (the whole interval lies above 1×: fewer labels), NOT_SIGNIFICANT (the interval holds 1×),
 MORE_LABELS (the whole interval lies below 1×), NOT_REACHED (the entry never reaches the counterpart's score within
-its budgets, nor in 97.5% of the bootstrap samples: no interval end above its bound), AT_CHANCE (the counterpart's
+its budgets, nor in almost every bootstrap sample: no interval end above its bound), AT_CHANCE (the counterpart's
 score is not above chance: no ratio), ONE_FOLD (no interval to judge), ONE_BUDGET (the entry is measured at one
 budget: no curve, so no ratio). Where the counterpart's curve is flat before its reference budget, the ratio counted
 from where it stops improving gets a verdict of its own (`verdict(eff, plateau=True)`), and a SUPPORTED claim whose
