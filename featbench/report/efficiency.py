@@ -79,7 +79,7 @@ def resampling_said(effs: list) -> str:
     >>> resampling_said([e, replace(e, unit=SPEAKERS)])
     '95% bootstrap interval that resamples test speakers within each fold (the same speakers for both entries and every budget; seeds averaged within a fold); over folds instead for 1 of 2 ratios'
     >>> resampling_said([replace(e, why_folds=NO_COUNTS)])
-    '95% bootstrap interval over folds (test speaker groups, seeds averaged within a fold), not over test speakers: these rows hold no per-speaker correct counts (correct_by_speaker: results schema 5 on)'
+    '95% bootstrap interval over folds (test speaker groups, seeds averaged within a fold), not over test speakers: these rows hold no per-speaker correct counts (correct_by_speaker, recorded from results schema 5 on)'
     """
     folds = [e for e in effs if e.unit == FOLDS]
     whys = "; ".join(dict.fromkeys(e.why_folds for e in folds if e.why_folds))

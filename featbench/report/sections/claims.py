@@ -32,8 +32,8 @@ def _paragraph(inputs: Inputs) -> str:
     verdicts = list(dict.fromkeys([c.verdict for c in claims]
                                   + [verdict(c.eff, plateau=True) for c in claims if c.eff.flat and not c.eff.at_chance]))
     text = (f"Ratio: how many times fewer {scale.x_unit} an entry needs to reach the score of what it is set against "
-            f"(the baseline reaches {scale.said(base.target)} with {base.reference_x:.0f} {scale.per}), with both ends "
-            f"of its {resampling_said([c.eff for c in claims])} ({base.n_units} speaker folds). "
+            f"(the baseline reaches {scale.said(base.target)} with {base.reference_x:.0f} {scale.per}, over "
+            f"{base.n_units} speaker folds), with both ends of its {resampling_said([c.eff for c in claims])}. "
             + "; ".join(f"{v.capitalize() if k == 0 else v}: {MEANING[v].format(chance=scale.chance_name)}"
                         for k, v in enumerate(verdicts)) + ".")
     if base.flat and not base.at_chance:

@@ -124,7 +124,7 @@ def counts_of(rows: pd.DataFrame, family: str, classifier: str, budget: str | No
     return [_fold_counts(fold, seeds) for fold, seeds in part.groupby("fold", sort=True)]
 
 
-NO_COUNTS = "these rows hold no per-speaker correct counts (correct_by_speaker: results schema 5 on)"
+NO_COUNTS = "these rows hold no per-speaker correct counts (correct_by_speaker, recorded from results schema 5 on)"
 DIMENSIONAL = "a dimensional target (CCC) has no per-class counts"
 
 
