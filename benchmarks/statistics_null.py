@@ -64,19 +64,31 @@ def truth(mu: float, classes: np.ndarray, extra_sd: float) -> float:
     return float(np.mean([expit(mu + c + z).mean() for c in classes]))
 
 
-def study(mu: dict[str, float], classes: np.ndarray, train_sd: float, rng):
-    """One synthetic study: per entry, its FoldCounts and the true UA of its drawn test speakers."""
+def curve_study(mu: dict[str, np.ndarray], classes: np.ndarray, train_sd: float, rng):
+    """One synthetic study of learning curves: per entry (`mu`: its logit at each budget), per budget its FoldCounts
+    and the true UA of its drawn test speakers. The test speakers and each speaker x entry interaction are drawn once
+    (every budget of a fold tests the same speakers); the training effect (per fold) and the utterances' outcomes are
+    drawn again at each budget (another model)."""
     speakers = rng.normal(0, SPEAKER_SD, (FOLDS, PER_FOLD))
     out = {}
-    for entry, m in mu.items():
-        logit = (m + classes[None, None] + speakers[:, :, None] + rng.normal(0, INTERACTION_SD, (FOLDS, PER_FOLD, 1))
-                 + rng.normal(0, train_sd, (FOLDS, 1, 1)))
-        p = expit(logit)
-        correct = rng.binomial(CLIPS[None, None], p)
-        folds = [FoldCounts(f, tuple(f"s{f}_{s}" for s in range(PER_FOLD)), tuple(map(str, range(CLASSES))),
-                 correct[f].astype(float), np.tile(CLIPS, (PER_FOLD, 1)).astype(float)) for f in range(FOLDS)]
-        out[entry] = (folds, float(p.mean(axis=(0, 1)).mean()))
+    for entry, ms in mu.items():
+        interaction = rng.normal(0, INTERACTION_SD, (FOLDS, PER_FOLD, 1))
+        train = rng.normal(0, train_sd, (len(ms), FOLDS, 1, 1))
+        budgets, own = [], []
+        for m, trained in zip(ms, train):
+            p = expit(m + classes[None, None] + speakers[:, :, None] + interaction + trained)
+            correct = rng.binomial(CLIPS[None, None], p)
+            budgets.append([FoldCounts(f, tuple(f"s{f}_{s}" for s in range(PER_FOLD)), tuple(map(str, range(CLASSES))),
+                            correct[f].astype(float), np.tile(CLIPS, (PER_FOLD, 1)).astype(float)) for f in range(FOLDS)])
+            own.append(float(p.mean(axis=(0, 1)).mean()))
+        out[entry] = (budgets, own)
     return out
+
+
+def study(mu: dict[str, float], classes: np.ndarray, train_sd: float, rng):
+    """One synthetic study at one budget: per entry, its FoldCounts and the true UA of its drawn test speakers."""
+    curves = curve_study({e: np.array([m]) for e, m in mu.items()}, classes, train_sd, rng)
+    return {e: (budgets[0], own[0]) for e, (budgets, own) in curves.items()}
 
 
 def fold_bootstrap(values: np.ndarray, n_boot: int, rng) -> tuple[float, float]:
@@ -109,11 +121,16 @@ def coverage(effect: float, train_sd: float, studies: int, n_boot: int, rng) -> 
     return {k: v / studies for k, v in hits.items()} | {"true A": true["A"], "true A-B": true["A"] - true["B"]}
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(doc: str) -> argparse.Namespace:
+    """--studies and --boot, as every simulation here takes them (`doc`: the script's docstring)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--studies", type=int, default=1000)
     parser.add_argument("--boot", type=int, default=1000)
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = arguments(__doc__ or "")
     rng, start = np.random.default_rng(20261206), time.perf_counter()
     print(f"1. rank tests, {args.studies} null studies of {K} entries (alpha {ALPHA}; Holm over {K * (K - 1) // 2} "
           "Wilcoxon pairs)")

@@ -5,7 +5,7 @@ one verdict word.
 
 Verdicts: SUPPORTED (the whole interval lies above 1×: fewer labels), NOT_SIGNIFICANT (the interval holds 1×),
 MORE_LABELS (the whole interval lies below 1×), NOT_REACHED (the entry never reaches the counterpart's score within
-its budgets, nor in 97.5% of the bootstrap samples: no interval end above its bound), AT_CHANCE (the counterpart's
+its budgets, nor in almost every bootstrap sample: no interval end above its bound), AT_CHANCE (the counterpart's
 score is not above chance: no ratio), ONE_FOLD (no interval to judge), ONE_BUDGET (the entry is measured at one
 budget: no curve, so no ratio). Where the counterpart's curve is flat before its reference budget, the ratio counted
 from where it stops improving gets a verdict of its own (`verdict(eff, plateau=True)`), and a SUPPORTED claim whose
@@ -140,7 +140,7 @@ class Claim:
                 "counterpart_words": self.counterpart_words, "kind": self.kind, "verdict": self.verdict,
                 "ratio": e.ratio, "ci_low": e.ci_low, "ci_high": e.ci_high, "low_bound": e.low_mark.strip(),
                 "high_bound": e.high_mark.strip(), "matched_x": e.matched_x, "reference_x": e.reference_x,
-                "target": e.target, "n_folds": e.n_units, "flat": e.flat, "plateau_x": e.plateau_x,
+                "target": e.target, "n_folds": e.n_units, "resampled": e.unit, "flat": e.flat, "plateau_x": e.plateau_x,
                 "plateau_ratio": e.plateau_ratio, "plateau_ci_low": e.plateau_ci_low, "plateau_ci_high": e.plateau_ci_high,
                 "plateau_verdict": verdict(e, plateau=True) if e.flat else None}
 

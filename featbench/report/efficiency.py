@@ -4,8 +4,12 @@ For A against B: the target is B's mean score (UA, or CCC for a dimensional targ
 reference budget (default B's largest). A's budget to reach it is the first measured budget whose mean score
 meets the target, refined by interpolating linearly in log(examples per class) between it and the budget before.
 
-Two ratios, each with a 95% interval from a bootstrap over folds (the independent units: test speaker groups;
-seeds are averaged within a fold), paired between A and B (they share the same subsets):
+Two ratios, each with a 95% bootstrap interval, paired between A and B (they share the same subsets and test
+speakers). What the bootstrap resamples (`unit`): where both entries' rows hold each test speaker's correct
+predictions per class (results schema 5's correct_by_speaker), test speakers within each fold, the same speakers for A
+and B and for every budget, each fold's score recomputed from the drawn speakers' counts (report.statistics.speakers:
+S - 1 of S drawn, expanded percentile interval); otherwise folds (test speaker groups; seeds are averaged within a
+fold), and `why_folds` says why (older rows, a dimensional target, one test speaker per fold):
 - the study ratio: B's reference examples per class over A's;
 - the ratio against where B stops improving: B's *plateau* (the smallest budget at or below the reference whose
   mean score reaches the 95% t-interval of B's reference score, report.intervals, and from which the mean curve
@@ -33,11 +37,15 @@ import numpy as np
 
 from featbench.report.intervals import t_bounds
 from featbench.report.scale import UA, Scale
+from featbench.report.statistics.speakers import FoldCounts, expanded_quantile, resampled_curves
 
 TAIL = 0.025  # a bootstrap end is censored when more than this share of samples is censored on its side
 FLAT_GAIN = 0.01  # a curve is flat from a budget on where its mean gains at most this per doubling (1 UA point)
 MARKS = {"": "", "< ": "< ", ">= ": "≥ "}  # how a censored end reads in a sentence
 FEWER = " fewer labels"  # the one wording of a ratio, in every section
+FOLDS, SPEAKERS = "folds", "speakers"  # what a ratio's bootstrap resamples (Efficiency.unit)
+RESAMPLED = {FOLDS: "bootstrap over folds", SPEAKERS: "test speakers resampled within folds"}
+"""How a ratio's sentence names its interval's unit."""
 
 
 def crossing(x: np.ndarray, curve: np.ndarray, target: float) -> float | None:
@@ -62,6 +70,29 @@ def interval_text(low: float | None, high: float | None, low_mark: str, high_mar
     return f"95% CI {MARKS[low_mark]}{low:.1f}× to {MARKS[high_mark]}{high:.1f}×"
 
 
+def resampling_said(effs: list) -> str:
+    """What the 95% bootstrap intervals of these ratios (Efficiency) resample, in words, with why folds where they are.
+
+    >>> from dataclasses import replace
+    >>> from featbench.report.statistics.counts import NO_COUNTS
+    >>> e = Efficiency("a", "b", 64.0, 0.6, 8.0, 8.0, 8.0, 5.0, 12.0, 1.0)
+    >>> resampling_said([e, replace(e, unit=SPEAKERS)])
+    '95% bootstrap interval that resamples test speakers within each fold (the same speakers for both entries and every budget; seeds averaged within a fold); over folds instead for 1 of 2 ratios'
+    >>> resampling_said([replace(e, why_folds=NO_COUNTS)])
+    '95% bootstrap interval over folds (test speaker groups, seeds averaged within a fold), not over test speakers: these rows hold no per-speaker correct counts (correct_by_speaker, recorded from results schema 5 on)'
+    """
+    folds = [e for e in effs if e.unit == FOLDS]
+    whys = "; ".join(dict.fromkeys(e.why_folds for e in folds if e.why_folds))
+    if not folds:
+        return ("95% bootstrap interval that resamples test speakers within each fold (the same speakers for both "
+                "entries and every budget; seeds averaged within a fold)")
+    if len(folds) == len(effs):
+        return ("95% bootstrap interval over folds (test speaker groups, seeds averaged within a fold)"
+                + (f", not over test speakers: {whys}" if whys else ""))
+    return (f"{resampling_said([e for e in effs if e.unit == SPEAKERS])}; over folds instead for {len(folds)} of "
+            f"{len(effs)} ratios" + (f" ({whys})" if whys else ""))
+
+
 def flat_gain(scale: Scale = UA) -> str:
     """FLAT_GAIN in the scale's words: '1 point' (UA, in %) or 'CCC 0.01'."""
     return f"{FLAT_GAIN * 100:g} point" if scale.percent else f"{scale.name} {FLAT_GAIN:g}"
@@ -83,17 +114,17 @@ def plateau_index(x_b_units: np.ndarray, reference: int, lows: np.ndarray, x: np
     return np.argmax((curves >= floor[:, None] - 1e-12) & flat, axis=1)
 
 
-def marks(below: np.ndarray, above: np.ndarray) -> tuple[str, str]:
+def marks(below: np.ndarray, above: np.ndarray, tail: float = TAIL) -> tuple[str, str]:
     """How each end of a bootstrap interval reads when censored samples hold their bound: '< ' where the end falls
     among samples that never reach the target (the largest budget held), '>= ' where it falls among samples that
-    reach it at the smallest budget, '' where it is measured.
+    reach it at the smallest budget, '' where it is measured; `tail`: the share of samples outside each end.
 
     >>> marks(np.array([True] * 10 + [False] * 90), np.zeros(100, bool))
     ('< ', '')
     """
     share_below, share_above = float(np.mean(below)), float(np.mean(above))
-    low = "< " if share_below > TAIL else ">= " if share_above > 1 - TAIL else ""
-    high = ">= " if share_above > TAIL else "< " if share_below > 1 - TAIL else ""
+    low = "< " if share_below > tail else ">= " if share_above > 1 - tail else ""
+    high = ">= " if share_above > tail else "< " if share_below > 1 - tail else ""
     return low, high
 
 
@@ -126,6 +157,8 @@ class Efficiency:
     plateau_ratio: float | None = None  # plateau_x / matched_x
     plateau_ci_low: float | None = None
     plateau_ci_high: float | None = None
+    unit: str = FOLDS  # what the bootstrap resamples: FOLDS or SPEAKERS (test speakers within folds)
+    why_folds: str = ""  # why folds where test speakers could not be resampled ('' otherwise)
 
     @property
     def bound(self) -> str:
@@ -183,17 +216,39 @@ class Efficiency:
             study = f"reached already at its smallest budget ({self.smallest_x:.0f} {scale.per}): {self.saved()}"
         else:
             study = (f"matched with {self.matched_x:.0f} {scale.per}: {self.ratio:.1f}×{FEWER} ({self.interval()}, "
-                     "bootstrap over folds)")
+                     f"{RESAMPLED[self.unit]})")
         return f"{head}{study}; {self.plateau_sentence(scale)}"
+
+
+Curves = tuple[list[list[FoldCounts]], list[list[FoldCounts]]]
+"""A's and B's FoldCounts per budget (in the order of x_a and x_b), each a list over the folds of units_a / units_b."""
+
+
+def _samples(units_a: np.ndarray, units_b: np.ndarray, counts: Curves | None, n_boot: int,
+             seed: int) -> tuple[np.ndarray, np.ndarray, float]:
+    """(A's and B's fold scores in each bootstrap sample, of shape (n_boot, n_folds, n_budgets); the share of samples
+    left out at each end of the interval): test speakers resampled within folds with `counts` (the expanded percentile on the speakers'
+    degrees of freedom, report.statistics.speakers), else whole folds (the plain 2.5% and 97.5% percentiles)."""
+    rng = np.random.default_rng(seed)
+    if counts is None:
+        n = units_a.shape[0]
+        picks = np.array([rng.integers(0, n, n) for _ in range(n_boot)])
+        return units_a[picks], units_b[picks], TAIL
+    samples_a, samples_b = resampled_curves(list(counts), n_boot, rng)
+    folds = counts[0][0]
+    return samples_a, samples_b, 1 - expanded_quantile(1 - 2 * TAIL, sum(len(f.speakers) - 1 for f in folds))
 
 
 def efficiency_ratio(x_a: np.ndarray, units_a: np.ndarray, x_b: np.ndarray, units_b: np.ndarray,
                      family: str = "A", baseline: str = "B", reference: int = -1,
-                     n_boot: int = 2000, seed: int = 0, scale: Scale = UA) -> Efficiency:
+                     n_boot: int = 2000, seed: int = 0, scale: Scale = UA, counts: Curves | None = None,
+                     why_folds: str = "") -> Efficiency:
     """Ratios of B's examples per class at `reference` (an index into x_b), and at B's plateau, to A's matching
     budget; none when B's reference score is at `scale.chance` within its interval.
 
-    units_a, units_b: scores of shape (n_folds, n_budgets) for the same folds in the same order.
+    units_a, units_b: scores of shape (n_folds, n_budgets) for the same folds in the same order. `counts`: both
+    entries' per-speaker counts (Curves), to resample test speakers within folds; without them folds are resampled,
+    `why_folds` saying why.
     """
     if units_a.shape[0] != units_b.shape[0]:
         raise ValueError("families must be measured on the same folds for a paired ratio")
@@ -205,7 +260,8 @@ def efficiency_ratio(x_a: np.ndarray, units_a: np.ndarray, x_b: np.ndarray, unit
     low, high = (float(v) for v in t_bounds(target, std, n, scale.bounds))
     at_chance = (low <= scale.chance) if low == low else target <= scale.chance
     base = dict(smallest_x=float(x_a[0]), largest_x=float(x_a[-1]), n_units=n, target_low=low, target_high=high,
-                chance=scale.chance)
+                chance=scale.chance, unit=FOLDS if counts is None else SPEAKERS,
+                why_folds=why_folds if counts is None else "")
     if at_chance:
         return Efficiency(family, baseline, ref_x, target, None, None, None, None, None, 0.0, at_chance=True, **base)
     plateau = int(plateau_index(units_b.mean(0)[None, :], reference, np.array([low]), x_b)[0])
@@ -214,20 +270,19 @@ def efficiency_ratio(x_a: np.ndarray, units_a: np.ndarray, x_b: np.ndarray, unit
     first = None
     if matched is not None:
         first = float(x_a[np.nonzero(units_a.mean(0) >= target)[0][0]])
-    rng = np.random.default_rng(seed)
-    picks = np.array([rng.integers(0, n, n) for _ in range(n_boot)])
-    samples_b = units_b[picks]  # (n_boot, n, budgets)
+    samples_a, samples_b, tail = _samples(units_a, units_b, counts, n_boot, seed)
     means_b = samples_b.mean(1)
     lows = t_bounds(means_b[:, reference], samples_b[:, :, reference].std(1, ddof=1) if n > 1 else np.zeros(n_boot), n,
                     scale.bounds)[0]
     plateaus = x_b[plateau_index(means_b, reference, lows, x_b)].astype(float)
-    matches = np.array([crossing(x_a, units_a[pick].mean(0), float(mean)) or np.nan
-                        for pick, mean in zip(picks, means_b[:, reference])])
+    matches = np.array([crossing(x_a, sample.mean(0), float(mean)) or np.nan
+                        for sample, mean in zip(samples_a, means_b[:, reference])])
     below, above = np.isnan(matches), matches == float(x_a[0])
     held = np.where(below, float(x_a[-1]), matches)  # a sample never reached holds its bound: the largest budget
-    ci_low, ci_high = (float(v) for v in np.percentile(ref_x / held, [2.5, 97.5]))
-    p_low, p_high = (float(v) for v in np.percentile(plateaus / held, [2.5, 97.5]))
-    low_mark, high_mark = marks(below, above)
+    ends = [100 * tail, 100 - 100 * tail]
+    ci_low, ci_high = (float(v) for v in np.percentile(ref_x / held, ends))
+    p_low, p_high = (float(v) for v in np.percentile(plateaus / held, ends))
+    low_mark, high_mark = marks(below, above, tail)
     return Efficiency(family, baseline, ref_x, target, matched, first, ref_x / matched if matched else None,
                       ci_low, ci_high, float(np.mean(~below)), at_smallest=first is not None and first == float(x_a[0]),
                       censored_high=float(np.mean(above)), low_mark=low_mark, high_mark=high_mark, plateau_x=plateau_x,

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
+from featbench.errors import FeatbenchError
 from featbench.report.aggregate import unit_matrix
-from featbench.report.efficiency import Efficiency, efficiency_ratio
+from featbench.report.efficiency import Curves, Efficiency, efficiency_ratio
 from featbench.report.entries import Entry
 from featbench.report.scale import Scale
+from featbench.report.statistics.counts import DIMENSIONAL, curve_counts
+from featbench.report.statistics.speakers import check_paired
 
 
 @dataclass(frozen=True)
@@ -41,5 +45,25 @@ class Pairing:
         if not common:
             return None
         ia, ib = [keys_a.index(k) for k in common], [keys_b.index(k) for k in common]
+        counts, why = self.counts(family, base, common, (units_a[ia], units_b[ib]))
         return efficiency_ratio(x_a, units_a[ia], x_b, units_b[ib], self.entries[family].label,
-                                self.entries[base].label, reference=reference, n_boot=self.n_boot, scale=self.scale)
+                                self.entries[base].label, reference=reference, n_boot=self.n_boot, scale=self.scale,
+                                counts=counts, why_folds=why)
+
+    def counts(self, family: str, base: str, folds: list, units: tuple) -> tuple[Curves | None, str]:
+        """(both entries' per-speaker counts on `folds`, '') where test speakers can be resampled within folds, else
+        (None, why the ratio's bootstrap resamples folds instead); `units`: both entries' fold scores, which the
+        counts must give."""
+        if self.scale.dimensional:
+            return None, DIMENSIONAL
+        try:
+            curves = tuple(curve_counts(self.rows, f, self.entries[f].classifier, folds) for f in (family, base))
+            first = check_paired(list(curves))
+        except FeatbenchError as err:  # the reason is said in the report: the ratio falls back to the fold bootstrap
+            return None, str(err).removeprefix("speaker interval: ")
+        if min(len(f.speakers) for f in first) < 2:
+            return None, "each fold holds one test speaker: the folds are the speakers"
+        if any(not np.allclose([[f.ua() for f in folds] for folds in curve], unit.T, atol=1e-6)
+               for curve, unit in zip(curves, units)):
+            return None, "the rows' correct_by_speaker counts do not give their UA"
+        return (curves[0], curves[1]), ""

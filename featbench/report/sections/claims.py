@@ -5,7 +5,7 @@ from __future__ import annotations
 from featbench.report.claims import (AT_CHANCE, BASELINE, FULL_BUDGET_ONLY, LARGER_DROP, MORE_LABELS, NOT_REACHED,
                                      NOT_SIGNIFICANT, ONE_BUDGET, ONE_FOLD, SUPPORTED, drop_interval, plateau_text,
                                      points_text, verdict)
-from featbench.report.efficiency import flat_gain
+from featbench.report.efficiency import flat_gain, resampling_said
 from featbench.report.model import Cell, Heading, Paragraph, Section, Table
 from featbench.report.sections.base import Inputs, num
 
@@ -32,8 +32,8 @@ def _paragraph(inputs: Inputs) -> str:
     verdicts = list(dict.fromkeys([c.verdict for c in claims]
                                   + [verdict(c.eff, plateau=True) for c in claims if c.eff.flat and not c.eff.at_chance]))
     text = (f"Ratio: how many times fewer {scale.x_unit} an entry needs to reach the score of what it is set against "
-            f"(the baseline reaches {scale.said(base.target)} with {base.reference_x:.0f} {scale.per}), with both ends "
-            f"of its 95% bootstrap interval over {base.n_units} speaker folds. "
+            f"(the baseline reaches {scale.said(base.target)} with {base.reference_x:.0f} {scale.per}, over "
+            f"{base.n_units} speaker folds), with both ends of its {resampling_said([c.eff for c in claims])}. "
             + "; ".join(f"{v.capitalize() if k == 0 else v}: {MEANING[v].format(chance=scale.chance_name)}"
                         for k, v in enumerate(verdicts)) + ".")
     if base.flat and not base.at_chance:

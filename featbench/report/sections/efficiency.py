@@ -2,7 +2,7 @@
 entries included, labelled), after a note on how to read them."""
 from __future__ import annotations
 
-from featbench.report.efficiency import flat_gain
+from featbench.report.efficiency import flat_gain, resampling_said
 from featbench.report.sections.base import Inputs, sentences_section
 from featbench.results import TRANSFER
 
@@ -15,8 +15,8 @@ def intro(a) -> str:
         f"{'' if scale.percent else f'Scores are {scale.metric}; budgets count training utterances. '}"
         f"Baseline: {names[a.baseline]}, at budget {a.reference_budget}; each family with its entry (its classifier "
         "chosen on validation speakers, else its only one, else the best on the test folds, marked 'oracle': biased "
-        "upwards); ratios in fewer labels (×), 95% bootstrap interval over folds (test speaker groups, seeds averaged "
-        "within a fold), paired; both ends always stated. '≥' marks a ratio (or an interval end) reached at the "
+        f"upwards); ratios in fewer labels (×), {resampling_said([p.eff for p in a.ratios])}, paired; both ends always "
+        "stated. '≥' marks a ratio (or an interval end) reached at the "
         "smallest budget tried (a lower bound), '<' one never reached (an upper bound). Beside each ratio, the labels "
         "saved counted from where the baseline stops improving: its smallest budget whose mean "
         f"{scale.name} reaches the 95% t-interval of its reference score and from which its curve gains at most "

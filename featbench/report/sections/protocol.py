@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from featbench import __version__
 from featbench.report.conditions import CLEAN, TRAIN
+from featbench.report.efficiency import resampling_said
 from featbench.report.groups import feature_facts
 from featbench.report.model import Cell, Heading, Section, Table
 from featbench.report.plots import folds_said
@@ -49,6 +50,12 @@ def _resampled(a) -> str:
     return f"; Statistics: 95% intervals that resample {shown[0].unit} ({how})"
 
 
+def _ratios(a) -> str:
+    """What the data-efficiency ratios' intervals resample (report.efficiency), where the report has any."""
+    effs = [p.eff for p in [*a.ratios, *a.transfer, *a.normalised]]
+    return f"; ratios: {resampling_said(effs)}" if effs else ""
+
+
 def facts(a) -> list[tuple[str, str]]:
     """(what, in words) for the protocol table."""
     p, scale = a.protocol, a.scale
@@ -58,8 +65,7 @@ def facts(a) -> list[tuple[str, str]]:
     said = "given" if a.target_given else "the baseline's score at its reference budget"
     return [("corpus", str(p["corpus"])), ("classes", what)] + ([("merged", str(p["merge"]))] if p.get("merge") else []) + [
         ("folds", f"{folds_said(p)}, seeds {', '.join(map(str, p['seeds']))}"),
-        ("intervals", "95% t-interval over folds (seeds averaged within a fold); ratios: 95% bootstrap over folds"
-                      + _resampled(a)),
+        ("intervals", "95% t-interval over folds (seeds averaged within a fold)" + _ratios(a) + _resampled(a)),
         ("metric", str(p["metric"])),
         ("recording condition", _conditions(a)),
         ("budgets", f"{scale.x_unit}: {', '.join(budget_heading(a.agg, b, scale, a.pool) for b in p['budgets'])}"

@@ -10,6 +10,7 @@ from typing import Any
 
 from featbench.report.claims import drop_interval, interval_text, needed_text, points_text, ratio_text, verdict
 from featbench.report.conditions import CLEAN, MULTI
+from featbench.report.efficiency import resampling_said
 from featbench.report.model import Cell, Heading, Paragraph, Section, Table
 from featbench.report.sections.base import Inputs, num
 from featbench.report.tables import budget_heading
@@ -47,19 +48,20 @@ def _drops(a) -> Table:
 def _ratios(a) -> list:
     """The efficiency ratio of each headline entry against the baseline, clean first, then under each condition."""
     clean = {p.family: p for p in a.ratios}
-    rows, seen = [], set()
+    rows, seen, shown = [], set(), []
     for test, pair in a.robustness.ratios:
         first = [] if pair.family in seen or pair.family not in clean else [(CLEAN, clean[pair.family])]
         seen.add(pair.family)
         for condition, p in [*first, (test, pair)]:
+            shown.append(p.eff)
             rows.append([Cell(a.names[p.family]), Cell(a.names[p.counterpart]), Cell(condition), num(needed_text(p.eff)),
                          num(ratio_text(p.eff)), num(interval_text(p.eff)), Cell(verdict(p.eff), strong=True)])
     if not rows:
         return []
     return [Heading("Data efficiency under each test condition: does the ratio survive?"),
             Paragraph(f"Each honest entry against the baseline as under Claims (entries trained clean, reference budget "
-                      f"{a.reference_budget}, 95% bootstrap interval over folds), recomputed on the rows of each test "
-                      "condition: the baseline's score under that condition is the target.", note=True),
+                      f"{a.reference_budget}, {resampling_said(shown)}), recomputed on the rows of each test condition"
+                      ": the baseline's score under that condition is the target.", note=True),
             Table(["entry", "against", "test condition", f"{a.scale.x_unit} needed", "fewer labels", "95% interval",
                    "verdict"], rows, id="robustness-efficiency", caption=f"{a.caption}.")]
 

@@ -122,3 +122,33 @@ def counts_of(rows: pd.DataFrame, family: str, classifier: str, budget: str | No
         raise FeatbenchError("speaker interval: rows of a dimensional target (CCC) hold no per-class counts")
     part = part[part["budget"].astype(str) == (str(budget) if budget is not None else budget_order(part)[-1])]
     return [_fold_counts(fold, seeds) for fold, seeds in part.groupby("fold", sort=True)]
+
+
+NO_COUNTS = "these rows hold no per-speaker correct counts (correct_by_speaker, recorded from results schema 5 on)"
+DIMENSIONAL = "a dimensional target (CCC) has no per-class counts"
+
+
+def curve_counts(rows: pd.DataFrame, family: str, classifier: str, folds: list) -> list[list[FoldCounts]]:
+    """Per budget (in budget order), the entry's exact FoldCounts of `folds` (in that order), correct predictions
+    averaged over seeds; FeatbenchError (NO_COUNTS, DIMENSIONAL) where a row lacks the recorded counts, never fitted
+    ones (what report.efficiency resamples test speakers with).
+
+    >>> import json
+    >>> tc = json.dumps({"speaker": {"s1": {"a": 2}, "s2": {"a": 2}}})
+    >>> row = {"family": "f", "classifier": "lr", "budget": "all", "examples_per_class": 4.0, "fold": 0, "seed": 0,
+    ...        "metric": "UA (balanced accuracy)", "test_classes": tc, "labels": '["a"]', "confusion": "[[3]]",
+    ...        "correct_by_speaker": json.dumps({"s1": {"a": 2}, "s2": {"a": 1}})}
+    >>> [[f.ua() for f in budget] for budget in curve_counts(pd.DataFrame([row]), "f", "lr", [0])]
+    [[0.75]]
+    """
+    part = rows[(rows["family"] == family) & (rows["classifier"] == classifier)]
+    if (part.get("metric", pd.Series(dtype=str)) == CCC_METRIC).any():
+        raise FeatbenchError(DIMENSIONAL)
+    recorded = part.get("correct_by_speaker", pd.Series("", index=part.index)).fillna("").astype(str)
+    if part.empty or not recorded.str.startswith("{").all():
+        raise FeatbenchError(NO_COUNTS)
+    out = []
+    for budget in budget_order(part):
+        by_fold = {f.fold: f for f in counts_of(part, family, classifier, budget)}
+        out.append([by_fold[int(k)] for k in folds])
+    return out

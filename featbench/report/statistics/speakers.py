@@ -137,28 +137,73 @@ def _ends(boot: np.ndarray, level: float, df: int) -> tuple[float, float]:
     """The expanded percentile interval (Hesterberg 2015): the quantiles at which a normal quantile equals Student's
     t quantile on `df` degrees of freedom (units resampled minus strata), so that few units widen it as they widen a
     t-interval; NaN ends without a degree of freedom."""
-    from scipy.stats import norm, t
-
     if df < 1:
         return float("nan"), float("nan")
-    q = float(norm.cdf(t.ppf(0.5 + level / 2, df)))
+    q = expanded_quantile(level, df)
     low, high = np.quantile(boot, [1 - q, q])
     return float(low), float(high)
+
+
+def expanded_quantile(level: float, df: int) -> float:
+    """The upper quantile of the expanded percentile interval: the normal's cdf at Student's t quantile on `df`.
+
+    >>> round(expanded_quantile(0.95, 18), 4), round(expanded_quantile(0.95, 10**6), 4)
+    (0.9822, 0.975)
+    """
+    from scipy.stats import norm, t
+
+    return float(norm.cdf(t.ppf(0.5 + level / 2, df)))
+
+
+def _weighted_ua(f: FoldCounts, w: np.ndarray) -> np.ndarray:
+    """The fold's UA under each row of speaker weights `w` (n_boot, S): (n_boot,)."""
+    return _ua(w[:, :, None] * f.correct[None], w[:, :, None] * f.total[None])
 
 
 def _resampled(folds: list[FoldCounts], other: list[FoldCounts] | None, n_boot: int, rng, unit: str) -> np.ndarray:
     """The mean fold UA (or paired difference) of each of `n_boot` resamples, strata = folds."""
     boot = np.zeros(n_boot)
-    for i, f in enumerate(folds):
-        if unit == UTTERANCES:
-            w, correct = np.ones((n_boot, len(f.speakers), 1)), _utterances(f, n_boot, rng)
-        else:
-            w, correct = _weights(rng, len(f.speakers), n_boot)[:, :, None], f.correct[None]
-        ua = _ua(w * correct, w * f.total[None])
-        if other is not None:
-            ua = ua - _ua(w * other[i].correct[None], w * other[i].total[None])
-        boot += ua / len(folds)
+    if unit != UTTERANCES:
+        curves = resampled_curves([[folds]] + ([[other]] if other is not None else []), n_boot, rng)
+        for k in range(len(folds)):  # fold by fold, as the resamples were drawn
+            boot += (curves[0][:, k, 0] - (curves[1][:, k, 0] if other is not None else 0.0)) / len(folds)
+        return boot
+    for f in folds:
+        boot += _ua(_utterances(f, n_boot, rng), f.total[None]) / len(folds)
     return boot
+
+
+def check_paired(curves: list[list[list[FoldCounts]]]) -> list[FoldCounts]:
+    """The first curve's first budget's folds, once every curve's every budget holds sound counts of the same folds,
+    speakers and classes; else FeatbenchError (one line)."""
+    if not curves or not curves[0]:
+        raise FeatbenchError("speaker interval: no folds with per-speaker counts")
+    first = curves[0][0]
+    for budgets in curves:
+        for folds in budgets:
+            _check(folds, first)
+    return first
+
+
+def resampled_curves(curves: list[list[list[FoldCounts]]], n_boot: int, rng) -> list[np.ndarray]:
+    """Per curve (an entry's FoldCounts per budget, each a list over the same folds), its folds' UA in each of
+    `n_boot` resamples of test speakers, of shape (n_boot, n_folds, n_budgets): each fold draws its speakers once
+    (S - 1 of S, with replacement) for every curve and budget, so that entries tested on the same speakers stay
+    paired (the data-efficiency ratio, report.efficiency, and the paired difference above).
+
+    >>> f = FoldCounts(0, ("s1", "s2"), ("a",), np.array([[1.0], [3.0]]), np.array([[4.0], [4.0]]))
+    >>> a, b = resampled_curves([[[f]], [[f]]], 3, np.random.default_rng(0))
+    >>> a.shape, bool((a == b).all()), sorted(set(a.ravel().tolist()))
+    ((3, 1, 1), True, [0.25, 0.75])
+    """
+    first = check_paired(curves)
+    out = [np.zeros((n_boot, len(first), len(budgets))) for budgets in curves]
+    for k, f in enumerate(first):
+        w = _weights(rng, len(f.speakers), n_boot)
+        for budgets, boot in zip(curves, out):
+            for j, folds in enumerate(budgets):
+                boot[:, k, j] = _weighted_ua(folds[k], w)
+    return out
 
 
 def speaker_interval(folds: list[FoldCounts], other: list[FoldCounts] | None = None, n_boot: int = BOOT,
