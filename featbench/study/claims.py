@@ -28,7 +28,18 @@ def claim_row(claim: dict, report: str) -> list[Cell]:
     else:
         text = "not reached"
     return [Cell(report), Cell(str(claim.get("entry", ""))), Cell(str(claim.get("counterpart", ""))), Cell(text, num=True),
-            Cell(str(claim.get("verdict", "")), strong=claim.get("verdict") == SUPPORTED)]
+            Cell(resampled(claim)), Cell(str(claim.get("verdict", "")), strong=claim.get("verdict") == SUPPORTED)]
+
+
+def resampled(claim: dict) -> str:
+    """What a claim's interval resampled, as its report says it (claims written before the field: folds).
+
+    >>> resampled({"resampled": "speakers"}), resampled({})
+    ('test speakers resampled within folds', 'bootstrap over folds')
+    """
+    from featbench.report.efficiency import FOLDS, RESAMPLED
+
+    return RESAMPLED.get(str(claim.get("resampled", FOLDS)), str(claim.get("resampled")))
 
 
 def condition_row(claim: dict, report: str) -> list[Cell]:
@@ -84,7 +95,7 @@ def claims_section(protocols: dict[str, dict]) -> Section:
                  "No report makes a claim: see each report's Claims section for why (an entry picked on the test folds "
                  "makes no honest headline).")
         return Section("claims", "Claims per corpus", [*blocks, Paragraph(empty)])
-    blocks.append(Table(["report", "entry", "counterpart", "less labelled data", "verdict"],
+    blocks.append(Table(["report", "entry", "counterpart", "less labelled data", "interval", "verdict"],
                         [claim_row(c, name) for name, c in found], id="study-claims"))
     across = where_it_holds([(name, str(c.get("entry", "")), str(c.get("counterpart", "")), str(c.get("verdict", "")))
                              for name, c in found])
