@@ -9,14 +9,14 @@
 2. Storing (``dtype=float16``): does float16 storage change UA? A float32 store against a float16 store.
 
 Reads the options of the float32 whisper family in an existing RAVDESS store (results/ravdess/
-make_pretrained.sh makes it), extracts the same family with dtype=float16 into a separate store (the
+the study results/studies/ravdess.toml makes it), extracts the same family with dtype=float16 into a separate store (the
 same corpus.csv; the float32 store is only read), trains the same grid on both, and prints the mean UA
 of each view for float32 and float16, their absolute difference against the 0.005 target, how many
 stored values equal the float32 values rounded to float16, and both file sizes. Re-running resumes
 (stored clips and finished result rows are skipped).
 
     .venv/bin/python benchmarks/half_precision.py [--precision-clips 24 --precisions float16,bfloat16 --device cpu]
-        [--store /tmp/featbench-ravdess-store --out /tmp/featbench-ravdess-f16]
+        [--store /tmp/featbench-study/ravdess --out /tmp/featbench-ravdess-f16]
         [--features whisper@L3,whisper@L6 --classifiers svm --budgets all --folds 6 --seeds 0,1,2 --jobs 1]
 """
 from __future__ import annotations
@@ -98,7 +98,7 @@ def main() -> None:
     parser.add_argument("--precisions", default="float16,bfloat16")
     parser.add_argument("--device", default="cpu", help="where part 1 runs: cpu, cuda, cuda:N, mps, auto")
     parser.add_argument("--threads", type=int, default=1, help="torch threads of part 1")
-    parser.add_argument("--store", type=Path, default=Path("/tmp/featbench-ravdess-store"), help="float32 store (read only)")
+    parser.add_argument("--store", type=Path, default=Path("/tmp/featbench-study/ravdess"), help="float32 store (read only)")
     parser.add_argument("--out", type=Path, default=Path("/tmp/featbench-ravdess-f16"), help="float16 store and results")
     parser.add_argument("--family", default="whisper")
     parser.add_argument("--features", default="whisper@L3,whisper@L6")
@@ -123,7 +123,7 @@ def main() -> None:
 
     full_path = family_path(args.store, args.family)
     if not full_path.is_file():
-        print(f"skipped: no float32 store at {full_path}; make one with results/ravdess/make_pretrained.sh "
+        print(f"skipped: no float32 store at {full_path}; make one with featbench study run results/studies/ravdess.toml "
               "(whisper-base, every layer) or pass --store")
         return
     meta = FamilyIndex.read(full_path).meta

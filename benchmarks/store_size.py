@@ -3,7 +3,7 @@
 Extracts the same clips once per family and storage form (each form in its own store folder) and
 prints, per family and form, the size of `<family>.h5` divided by the hours of audio it holds, and
 the part of it that is the `features` dataset. Whisper-base runs in adaptive mode (as
-results/ravdess/make_pretrained.sh), last layer and every layer, when ../shared/models/whisper-base
+featbench study run results/studies/ravdess.toml), last layer and every layer, when ../shared/models/whisper-base
 is there. Pretrained encoders without a local model get rows computed from their frame rate, width and
 value size, labelled as such (pooled: from the mean clip length measured here).
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fit and predict round trip on RAVDESS: a benchmark entry fitted on the training part of fold 0 of the 6-fold
 # 8-class protocol (seed 0, budget all), saved, then used to label the held-out actors' audio from scratch.
-#   JOBS=1 bash results/ravdess/fitpredict/make_fitpredict.sh      (after make.sh, make_pretrained.sh, make_selected.sh)
+#   JOBS=1 bash results/ravdess/fitpredict/make_fitpredict.sh      (after featbench study run results/studies/ravdess.toml)
 # Entries: egemaps-func with `selected`, whisper@weighted with selected(logreg+svm), and whisper@weighted with
 # selected(logreg+svm) under per-speaker normalisation (its benchmark row: ../per_speaker/8class; predict
 # standardises each held-out actor on the clips it labels of them). The model folders go to
