@@ -35,6 +35,8 @@ jobs = 1
 [corpora.demo]
 layout = "demo"
 root = "{root}"
+transcribe = "."
+transcribe_language = "en"
 
 [families.mfcc]
 n_mfcc = 13
@@ -60,6 +62,8 @@ KEYS = [
     ("study", "out"),
     ("corpora.demo", "layout"),
     ("corpora.demo", "root"),
+    ("corpora.demo", "transcribe"),
+    ("corpora.demo", "transcribe_language"),
     ("families.mfcc", "n_mfcc"),
     ("protocol", "folds"),
     ("protocol", "seeds"),
@@ -191,3 +195,19 @@ def test_a_missing_corpus_root_is_one_line(tmp_path):
     path.write_text(VALID.format(root="nowhere").replace('layout = "demo"', 'layout = "ravdess"'))
     result = run_cli(["study", "plan", str(path)], seconds=60)
     assert_one_line_error(result, naming=[f"{path}:8:", "no such file or folder"])
+
+
+def test_a_transcribe_folder_that_is_no_whisper_is_refused_with_its_line_before_any_clip(demo_corpus_master, tmp_path):
+    from featbench.errors import FeatbenchError
+    from featbench.study import load_study, run_study
+
+    not_whisper = tmp_path / "not-whisper"
+    not_whisper.mkdir()
+    (not_whisper / "config.json").write_text('{"model_type": "bert"}')
+    path = tmp_path / "small.toml"
+    path.write_text(VALID.format(root=demo_corpus_master).replace('transcribe = "."', f'transcribe = "{not_whisper}"'))
+    with pytest.raises(FeatbenchError) as err:
+        run_study(load_study(path), progress=False)
+    said = str(err.value)
+    assert "small.toml:9: [corpora.demo]" in said and "\n" not in said, said
+    assert not (tmp_path / "stores").exists()
