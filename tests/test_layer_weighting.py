@@ -71,8 +71,17 @@ def test_the_report_says_where_the_weighting_loses_to_the_chosen_layer_and_why(t
     rows.loc[rows["view"] == "w@auto", "choice"] = json.dumps({"layer": 1})
     path = tmp_path / "r.csv"
     rows.to_csv(path, index=False)
-    text = render_markdown(build_report(analyse([path], baseline="e", n_boot=50), tmp_path, figures=False))
+    report = build_report(analyse([path], baseline="e", n_boot=50), tmp_path, figures=False)
+    text = render_markdown(report)
     said = text.split("### Layer weights against one chosen layer", 1)[1].split("\n## ", 1)[0]
     budgets = [line for line in said.splitlines() if line.startswith("- ")]
     assert len(budgets) == 1 and "6.0 points below" in budgets[0] and "in 6 of 6 folds the validation" in budgets[0]
     assert "| learned x6 | 6 of 6 |" in said
+    from featbench.report.compare import render_json
+    from featbench.study.claims import weighting_section
+
+    recorded = json.loads(render_json(report))["layer_weighting"]
+    assert [g["budget"] for g in recorded if g["loses"]] == ["all"] and len(recorded) == 5
+    study = weighting_section({"r": {"layer_weighting": recorded}})
+    said = [item for b in study.blocks for item in getattr(b, "items", [])]
+    assert len(said) == 1 and said[0].startswith("r: ") and "6.0 points below" in said[0]

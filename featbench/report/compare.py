@@ -28,6 +28,7 @@ from featbench import __version__
 from featbench.csv_cells import write_people_csv
 from featbench.report.analysis import Analysis, analyse
 from featbench.report.claims import claims_of, robustness_claims
+from featbench.report.weighting import weighting_gaps
 from featbench.report.figures import draw
 from featbench.report.html import write_report_html
 from featbench.report.markdown import blocks_markdown, render_markdown
@@ -93,6 +94,7 @@ def render_json(report: Report) -> str:
     return json.dumps({**report.protocol, "title": report.title, "featbench_version": report.version,
                        "claims": [c.as_dict() for c in report.claims],
                        "robustness_claims": [c.as_dict() for c in report.robustness_claims],
+                       "layer_weighting": report.layer_weighting,
                        "sections": [{"id": s.id, "title": s.title, "blocks": [block_dict(b) for b in s.blocks]}
                                     for s in report.sections]}, indent=2, default=_plain) + "\n"
 
@@ -103,13 +105,15 @@ def build_report(a: Analysis, out: Path, figures: bool = True) -> Report:
     title = report_title(a.protocol, a.setups[a.baseline])
     figures, paths = draw(a, out, title) if figures else ([], [])
     claims, robust = claims_of(a), robustness_claims(a)
+    gaps = [g.as_dict(a.name_of(g.weighted, g.classifier), a.name_of(g.auto, g.classifier))
+            for g in weighting_gaps(a.rows, a.best)]
     return Report(title=title, caption=a.caption, version=__version__,
                   sections=build_sections(Inputs(a, claims, figures, title, robust)), protocol=protocol_record(a),
                   claims=claims, robustness_claims=robust,
                   robustness=[c.sentence for c in robust] + [f"Under {test}: {p.sentence}" for test, p in a.robustness.ratios], headline=a.headline, efficiency=[p.sentence for p in a.ratios],
                   transfer=[p.sentence for p in a.transfer], normalised=[p.sentence for p in a.normalised],
                   cross_corpus=a.cross_sentences, plans=[p["sentence"] for p in a.plans], notes=a.notes, out=out,
-                  figures=paths)
+                  figures=paths, layer_weighting=gaps)
 
 
 def compare(results: list[str | Path], out: str | Path, baseline: str | None = None, target_ua: float | None = None,

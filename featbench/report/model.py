@@ -92,7 +92,8 @@ class Report:
     the claims table's rows (report.claims.Claim); `headline` and `efficiency` the ratio sentences (the headline's
     honest entries, and every entry against the baseline); `transfer`, `normalised`, `cross_corpus` and `plans`
     the sentences of those sections; `robustness_claims` each headline entry's drop from clean against the
-    baseline's (report.claims.RobustnessClaim); `notes` what reading the results repaired; `out` the report folder,
+    baseline's (report.claims.RobustnessClaim); `layer_weighting` each @weighted entry against its family's @auto
+    (report.weighting); `notes` what reading the results repaired; `out` the report folder,
     `figures` the image files written and `markdown` the text of report.md."""
 
     title: str
@@ -112,6 +113,7 @@ class Report:
     figures: list[Path] = field(default_factory=list)
     robustness_claims: list = field(default_factory=list)  # report.claims.RobustnessClaim: the drop from clean
     robustness: list[str] = field(default_factory=list)  # those claims' sentences, then the ratios under each condition
+    layer_weighting: list = field(default_factory=list)  # report.weighting.WeightingGap as dicts: @weighted - @auto
     markdown: str = ""  # report.md's text, once rendered (report.markdown)
 
     def section(self, id: str) -> Section | None:

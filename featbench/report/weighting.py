@@ -43,6 +43,13 @@ class WeightingGap:
     def loses(self) -> bool:
         return self.difference <= -BELOW
 
+    def as_dict(self, entry: str, against: str) -> dict:
+        """JSON-ready (protocol.json's 'layer_weighting'), the entries in plain words."""
+        return {"entry": entry, "against": against, "weighted": self.weighted, "auto": self.auto,
+                "classifier": self.classifier, "budget": self.budget, "difference": self.difference,
+                "ci_low": self.low, "ci_high": self.high, "folds": self.folds, "val_agreed": self.val_agreed,
+                "picked": self.picked, "loses": self.loses, "why": self.why() if self.loses else ""}
+
     def why(self) -> str:
         """Why a losing weighting lost, from the validation scores."""
         if self.val_agreed:

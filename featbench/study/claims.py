@@ -1,7 +1,8 @@
 """The study report's claims: each report's data-efficiency claims (one row per report and claim), the claims under
 recording conditions (an entry loses less UA than the baseline when the test clips are degraded: one row per report,
-entry and condition), and where each claim holds and where it fails across the study's reports. Read from each
-report's protocol.json (`claims`, `robustness_claims`), never recomputed.
+entry and condition), where each claim holds and where it fails across the study's reports, and each report's
+@weighted entries against the chosen layer. Read from each report's protocol.json (`claims`, `robustness_claims`,
+`layer_weighting`), never recomputed.
 
 >>> claim_row({"entry": "a", "counterpart": "b", "verdict": "supported", "ratio": 8.0, "ci_low": 5.0, "ci_high": 12.0,
 ...            "low_bound": "", "high_bound": ""}, "ravdess 4")[3].text
@@ -123,3 +124,32 @@ def condition_claims_section(protocols: dict[str, dict]) -> Section | None:
         blocks += [Paragraph("Where each claim under a condition holds, across the reports that make it:", note=True),
                    Bullets(across)]
     return Section("condition-claims", "Claims per condition", blocks)
+
+
+def weighting_section(protocols: dict[str, dict]) -> Section | None:
+    """Each report's @weighted entries against the @auto entry of the same family (report.weighting), side by side:
+    does the weighting at least match the chosen layer on every corpus, and where it does not, why. None when no
+    report holds both."""
+    found = [(name, g) for name, p in protocols.items() for g in p.get("layer_weighting", [])]
+    if not found:
+        return None
+
+    def points(value) -> str:
+        return f"{100 * value:+.1f}" if isinstance(value, (int, float)) else "-"
+
+    rows = [[Cell(name), Cell(str(g.get("weighted", ""))), Cell(str(g.get("classifier", ""))), Cell(str(g.get("budget", ""))),
+             Cell(f"{points(g.get('difference'))} ({points(g.get('ci_low'))} to {points(g.get('ci_high'))})", num=True,
+                  strong=bool(g.get("loses"))), Cell(str(g.get("picked", ""))),
+             Cell(f"{g.get('val_agreed', 0)} of {g.get('folds', 0)}", num=True)] for name, g in found]
+    losses = [f"{name}: {g.get('entry', '')} at budget {g.get('budget', '')}, {-100 * float(g['difference']):.1f} points "
+              f"below {g.get('against', '')}; {g.get('why', '')}" for name, g in found if g.get("loses")]
+    intro = ("Each @weighted entry (layer weights chosen on validation speakers: learned, uniform or one layer alone) "
+             "minus the @auto entry of the same family (one layer chosen on the same speakers), UA points with the "
+             "corrected resampled t 95% interval over folds; the weightings the folds picked, and in how many folds "
+             "validation ranked the weighting at least as high.")
+    verdict = (Bullets(losses) if losses else
+               Paragraph("The weighting is never more than one point below the chosen layer, in any report."))
+    return Section("layer-weighting", "Learned layer weights against one chosen layer", [
+        Paragraph(intro, note=True),
+        Table(["report", "entry", "classifier", "budget", "against @auto", "weighting picked", "val agreed"], rows,
+              id="study-layer-weighting"), verdict])

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from featbench.report.model import Bullets, Cell, Paragraph, Report, Section, Table
-from featbench.study.claims import claims_section, condition_claims_section
+from featbench.study.claims import claims_section, condition_claims_section, weighting_section
 from featbench.study.resolve import Resolved
 
 FOLDER = "study"
@@ -148,7 +148,8 @@ def write_study_report(resolved: Resolved) -> Report:
     record = json.loads((study.out / "study.json").read_text(encoding="utf-8")) if (study.out / "study.json").is_file() else {}
     protocols, scores = _protocols(resolved), full_budget_scores(resolved)
     sections = [claims_section(protocols), condition_claims_section(protocols), _scores_section(scores, protocols),
-                _statistics_section(resolved, protocols, out), _costs_section(resolved), _file_section(resolved, record)]
+                weighting_section(protocols), _statistics_section(resolved, protocols, out), _costs_section(resolved),
+                _file_section(resolved, record)]
     sections = [s for s in sections if s is not None]
     title = f"Study {study.name}: {', '.join(r.name for r in study.reports) or 'no reports'}"
     report = Report(title=title, caption=f"featbench study report of {study.path.name}", version=__version__,
