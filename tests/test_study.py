@@ -137,6 +137,12 @@ def test_editing_one_family_reruns_only_its_cells(finished, tmp_path):
     clips = len(resolved.tables["demo"])
     missing = {re.sub(r" \(\d+ clips\)", "", line.what): line.counts.missing for line in inventory(resolved).lines}
     assert missing == {"mfcc": clips, "fbank": 0, "mfcc x logreg": 16, "fbank x logreg": 0}, missing
+    old_hash = read_results(reference, dtype=str).rows.query("view == 'mfcc'")["family_config_hash"].iloc[0]
+    from featbench.study.text import render
+
+    said = [line for line in render(resolved, inventory(resolved), "plan").splitlines() if "x logreg" in line]
+    assert f"16 missing (16 held under config hash {old_hash}:" in next(line for line in said if "mfcc" in line)
+    assert "held under" not in next(line for line in said if "fbank" in line)
     outcome = run_study(load_study(edited), progress=False)
     rows = read_results(tmp_path / "out" / "main" / "results.csv", dtype=str).rows
     added = rows.iloc[32:]

@@ -171,13 +171,19 @@ def done_keys(results: Path, cache: dict) -> dict[tuple, set[str]]:
     return keys
 
 
-def is_done(cell: TrainingCell, keys: dict, grid: GridSpec, shape: GridShape) -> bool:
+def stored_hashes(cell: TrainingCell, keys: dict, grid: GridSpec, shape: GridShape) -> set[str]:
+    """The family config hashes the grid's results file holds the cell's row under (empty: no such row)."""
     classes = ",".join(shape.classes) if not grid.target else ""
     stored = keys.get(cell.key(grid.normalise, shape.training, classes, grid.pooling))
     if stored is None and grid.target:  # a target's classes column holds its name: matched on the rest
         probe = cell.key(grid.normalise, shape.training, "", grid.pooling)
         stored = next((v for k, v in keys.items() if k[:8] == probe[:8] and k[9:] == probe[9:]), None)
-    return stored is not None and bool(stored) and (not cell.config_hash or cell.config_hash in stored)
+    return set(stored or ())
+
+
+def is_done(cell: TrainingCell, keys: dict, grid: GridSpec, shape: GridShape) -> bool:
+    stored = stored_hashes(cell, keys, grid, shape)
+    return bool(stored) and (not cell.config_hash or cell.config_hash in stored)
 
 
 def stored_clips(corpus: CorpusSpec, stored: str, config_hash: str) -> int:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from featbench.locking import process_alive
 from featbench.study.cells import (ExtractionCell, TrainingCell, done_keys, failed_clips, grid_cells, is_done, results_rows,
-                                   stored_clips, transcribed)
+                                   stored_clips, stored_hashes, transcribed)
 from featbench.study.resolve import Resolved
 from featbench.study.state import read_state
 
@@ -48,6 +48,7 @@ class Line:
     counts: Counts
     seconds: float | None  # CPU seconds of its missing cells (None: no timing recorded yet)
     missing: list = field(default_factory=list)  # the missing cells themselves (for --cells)
+    elsewhere: dict = field(default_factory=dict)  # {config hash: missing cells whose row is held under it}
 
 
 @dataclass
@@ -138,18 +139,20 @@ def _training_lines(resolved: Resolved, running, failed, with_cells) -> list[Lin
         for cell in grid_cells(grid, shape, hashes, layers):
             by_entry.setdefault((cell.view, cell.classifier), []).append(cell)
         for (view, classifier), cells in by_entry.items():
-            counts, missing = Counts(), []
+            counts, missing, elsewhere = Counts(), [], {}
             for cell in cells:
                 if is_done(cell, keys, grid, shape):
                     counts.add(DONE)
-                else:
-                    counts.add(_state_of(step, running, failed))
-                    missing.append(cell)
+                    continue
+                counts.add(_state_of(step, running, failed))
+                missing.append(cell)
+                for config in stored_hashes(cell, keys, grid, shape) - {cell.config_hash}:
+                    elsewhere[config] = elsewhere.get(config, 0) + 1
             own = results_rows(grid.results, cache)
             per_row = _seconds_per_row(own if len(own) else everything, view, classifier)
             lines.append(Line(step, f"{view} x {classifier}", counts,
                               None if per_row is None and missing else (per_row or 0.0) * len(missing),
-                              missing if with_cells else []))
+                              missing if with_cells else [], elsewhere))
     return lines
 
 

@@ -19,6 +19,18 @@ def duration(seconds: float | None) -> str:
     return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
+def held_elsewhere(elsewhere: dict[str, int]) -> str:
+    """Why missing cells whose rows exist are missing: those rows carry another family config hash.
+
+    >>> print(held_elsewhere({"1ff9192ae43d": 12}) + "|" + held_elsewhere({}) + "|")
+     (12 held under config hash 1ff9192ae43d: options, model or library versions changed)||
+    """
+    if not elsewhere:
+        return ""
+    n, hashes = sum(elsewhere.values()), ", ".join(sorted(elsewhere))
+    return f" ({n} held under config hash {hashes}: options, model or library versions changed)"
+
+
 def _grid_dimensions(resolved: Resolved) -> list[str]:
     lines = []
     for grid in resolved.study.grids:
@@ -38,11 +50,15 @@ def render(resolved: Resolved, inv: Inventory, title: str, cells: bool = False) 
            f"extraction cells (corpus x family x condition, counted in clips): {extraction.total} clips: {extraction.text()}",
            f"training cells (grid x view x classifier x budget x fold x seed x test condition): {training.total}: "
            f"{training.text()}", *_grid_dimensions(resolved)]
+    transcription = inv.counts("transcribe")
+    if transcription.total:
+        out.insert(1, f"transcription cells (corpus x clip, by its Whisper folder): {transcription.total} clips: "
+                      f"{transcription.text()}")
     if inv.running_step:
         out.append(f"running now: {inv.running_step}")
     out += [f"failed last time: {step}: {why}" for step, why in inv.failed_steps.items()]
     for line in inv.lines:
-        out.append(f"  {line.step:<24} {line.what:<48} {line.counts.text()}")
+        out.append(f"  {line.step:<24} {line.what:<48} {line.counts.text()}{held_elsewhere(line.elsewhere)}")
         if cells:
             out += [f"    {MISSING}: {cell}" for cell in line.missing]
     seconds, unknown = inv.seconds(), inv.unknown()
