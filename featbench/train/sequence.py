@@ -81,13 +81,20 @@ def _build_network(input_dim: int, n_classes: int, hidden: int, raw: bool, layer
                 frames = torch.clamp((lengths - 400) // 160 + 1, min=1)
                 mask = torch.arange(t, device=mask.device)[None, :] < frames[:, None]
             h = self.body(h).transpose(1, 2)  # (B, T', H)
-            score = self.attention(h).squeeze(-1).masked_fill(~mask, -1e9)
-            weight = torch.softmax(score, dim=1).unsqueeze(-1)
-            mean = (weight * h).sum(1)
-            std = torch.sqrt(torch.clamp((weight * h * h).sum(1) - mean * mean, min=1e-6))
-            return self.out(torch.cat([mean, std], dim=1))
+            return self.out(attentive_statistics(h, self.attention(h).squeeze(-1), mask))
 
     return Net()
+
+
+def attentive_statistics(h, score, mask):
+    """Attention pooling: the softmax of `score` (B, T) over each sequence's real rows (`mask` (B, T) True) weights
+    the mean and the standard deviation of `h` (B, T, H); returns (B, 2H), the means then the stds. The sequence
+    model, the fusion model and `train.attentive` (`--pooling attentive`) pool with it."""
+    torch = _torch()
+    weight = torch.softmax(score.masked_fill(~mask, -1e9), dim=1).unsqueeze(-1)
+    mean = (weight * h).sum(1)
+    std = torch.sqrt(torch.clamp((weight * h * h).sum(1) - mean * mean, min=1e-6))
+    return torch.cat([mean, std], dim=1)
 
 
 @dataclass
