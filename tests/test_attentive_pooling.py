@@ -161,3 +161,15 @@ def test_frames_shared_as_a_file_read_back_the_same(tmp_path):
 def test_attentive_pooling_cannot_be_applied_to_rows_already_pooled():
     with pytest.raises(ValueError, match="cannot be applied to rows already pooled"):
         Pooling.parse("attentive").apply(np.zeros((1, 4)), frame_dim=2)
+
+
+def test_per_corpus_frames_are_standardised_on_their_own_corpus_clip_by_clip():
+    rng = np.random.default_rng(0)
+    clips = [rng.normal(loc=10.0 * (i >= 3), scale=1.0 + (i >= 3), size=(5 + i, 2)) for i in range(6)]
+    frames = FrameRows(np.concatenate(clips).astype(np.float16), np.cumsum([0] + [len(c) for c in clips[:-1]]),
+                       np.array([len(c) for c in clips]))
+    standardised = frames.per_part(np.array(["a"] * 3 + ["b"] * 3)).seqs(range(6))
+    assert len(standardised) == 6
+    for part in (range(3), range(3, 6)):
+        stacked = np.concatenate([standardised[i] for i in part])
+        assert np.allclose(stacked.mean(0), 0, atol=1e-5) and np.allclose(stacked.std(0), 1, atol=1e-4)

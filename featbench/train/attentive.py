@@ -38,7 +38,7 @@ from featbench.train.sequence import SequenceClassifier, _torch, attentive_stati
 
 
 def _build_network(dim: int, n_classes: int, hidden: int):
-    nn = _torch().nn
+    from torch import nn
 
     class Attentive(nn.Module):
         def __init__(self):
@@ -62,21 +62,18 @@ class AttentivePooling(SequenceClassifier):
     mean and std of each sequence's standardised frames, float32 (n, 2 * dim)."""
 
     hidden: int = 32  # the scoring MLP's hidden units
+    given_scale: bool = False  # frames come standardised (per corpus, `FrameRows.per_part`): no statistics of its own
     lr: float = 1e-2  # a scorer and a linear head, no convolutional body: at the sequence model's 1e-3 they hardly move
 
     def _network(self, seqs):
         return _build_network(seqs[0].shape[1], self.n_classes, self.hidden)
 
     def _standardise(self, seqs) -> None:
-        """Per-column mean and std (+1e-5) of every frame of `seqs`, summed clip by clip in float64 (no copy of
-        them all)."""
-        total, squares, n = np.zeros(seqs[0].shape[1]), np.zeros(seqs[0].shape[1]), 0
-        for s in seqs:
-            x = np.asarray(s, np.float64)
-            total, squares, n = total + x.sum(0), squares + (x * x).sum(0), n + len(x)
-        mean = total / n
-        self.mean_ = mean.astype(np.float32)
-        self.std_ = (np.sqrt(np.maximum(squares / n - mean * mean, 0.0)) + 1e-5).astype(np.float32)
+        """The frames' statistics (`frame_scale`), or none where they come standardised (`given_scale`)."""
+        if self.given_scale:
+            self.mean_, self.std_ = np.zeros(seqs[0].shape[1], np.float32), np.ones(seqs[0].shape[1], np.float32)
+            return
+        self.mean_, self.std_ = frame_scale(seqs)
 
     def pool(self, seqs) -> np.ndarray:
         """One row per sequence: the learned attention's weighted means, then weighted stds."""
@@ -86,6 +83,22 @@ class AttentivePooling(SequenceClassifier):
             parts = [to_numpy(self.net_.statistics(*self._on_device(seqs, range(start, min(start + self.batch_size, len(seqs))))))
                      for start in range(0, len(seqs), self.batch_size)]
         return np.concatenate(parts).astype(np.float32)
+
+
+def frame_scale(seqs) -> tuple[np.ndarray, np.ndarray]:
+    """Per-column mean and std (+1e-5) of every frame of `seqs`, float32, summed clip by clip in float64 (no copy of
+    them all).
+
+    >>> mean, std = frame_scale([np.array([[1.0], [3.0]]), np.array([[5.0]])])
+    >>> mean.tolist(), round(float(std[0]), 4)
+    ([3.0], 1.633)
+    """
+    total, squares, n = np.zeros(seqs[0].shape[1]), np.zeros(seqs[0].shape[1]), 0
+    for s in seqs:
+        x = np.asarray(s, np.float64)
+        total, squares, n = total + x.sum(0), squares + (x * x).sum(0), n + len(x)
+    mean = total / n
+    return mean.astype(np.float32), (np.sqrt(np.maximum(squares / n - mean * mean, 0.0)) + 1e-5).astype(np.float32)
 
 
 @dataclass
@@ -104,6 +117,12 @@ class FrameRows:
         assert self.features is not None, "FrameRows shared as a file: open it first"
         return [self.features[self.offsets[i]:self.offsets[i] + self.lengths[i]] for i in rows]
 
+    def per_part(self, parts: np.ndarray) -> Standardised:
+        """These frames, each clip standardised on the mean and std of every frame of its part (its corpus: `parts`,
+        one key per clip; no label read), computed clip by clip in float64."""
+        scale = {part: frame_scale(self.seqs(np.flatnonzero(parts == part))) for part in np.unique(parts)}
+        return Standardised(self, [scale[p] for p in parts])
+
     def saved(self, path: Path) -> FrameRows:
         """A copy of these frames that lives in the .npy file `path` (for worker processes)."""
         assert self.features is not None
@@ -113,6 +132,33 @@ class FrameRows:
     def opened(self) -> FrameRows:
         """These frames, memory-mapped (read-only) where they were saved to a file."""
         return replace(self, features=np.load(self.path, mmap_mode="r")) if self.features is None else self
+
+
+@dataclass
+class Standardised:
+    """FrameRows whose clip i comes standardised by `scale[i]` (mean, std), one clip at a time when it is read."""
+
+    frames: FrameRows
+    scale: list
+
+    def seqs(self, rows) -> _Clips:
+        return _Clips(self, list(rows))
+
+
+@dataclass
+class _Clips:
+    """The standardised frames of `rows`, as a list the sequence model indexes (computed when indexed)."""
+
+    source: Standardised
+    rows: list
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, k: int) -> np.ndarray:
+        i = self.rows[k]
+        mean, std = self.source.scale[i]
+        return (self.source.frames.seqs([i])[0] - mean) / std
 
 
 def frame_rows(view, sides: list, store: Path) -> FrameRows:
@@ -185,22 +231,24 @@ def pooled_inputs(context, task, budget, X) -> Pooled:
     if view.frames is None:
         return Pooled(X, view.matrices)
     picked = task_rows(data, task.fold, budget, task.seed)
-    key = (task.view, task.seed, tuple(picked.train_ids), tuple(picked.fit_ids), tuple(picked.val_ids))
+    fit_rows, val_rows = sorted(picked.fit_rows), sorted(picked.val_rows)  # one order, whatever the fold drew
+    key = (task.view, task.seed, tuple(sorted(picked.train_rows)), tuple(fit_rows), tuple(val_rows))
     if key not in context.attentive:
         context.attentive.clear()
         start = time.perf_counter()
+        parts = data.table["part"].to_numpy() if "part" in data.table else np.zeros(len(data.table), dtype=np.int8)
+        per_corpus = data.design.normalisation.per_corpus
+        frames = view.frames.per_part(parts) if per_corpus else view.frames  # each corpus's frames on its own statistics
         model = AttentivePooling(n_classes=len(data.labels), seed=task.seed, max_epochs=data.seq_epochs,
-                                 device=context.device)
-        frames, y = view.frames, data.y
-        if picked.val_rows and len(set(y[picked.fit_rows])) >= 2:
-            model.fit(frames.seqs(picked.fit_rows), y[picked.fit_rows], frames.seqs(picked.val_rows), y[picked.val_rows])
-            how = f"early stopping on held-out speakers ({len(picked.fit_rows)} fit / {len(picked.val_rows)} val)"
+                                 device=context.device, given_scale=per_corpus)
+        y = data.y
+        if val_rows and len(set(y[fit_rows])) >= 2:
+            model.fit(frames.seqs(fit_rows), y[fit_rows], frames.seqs(val_rows), y[val_rows])
+            how = f"early stopping on held-out speakers ({len(fit_rows)} fit / {len(val_rows)} val)"
         else:
-            model.fit(frames.seqs(picked.train_rows), y[picked.train_rows])
+            model.fit(frames.seqs(sorted(picked.train_rows)), y[sorted(picked.train_rows)])
             how = "fixed epochs (too few speakers for validation)"
-        pooled = model.pool(frames.seqs(range(len(data.table))))
-        parts = data.table["part"].to_numpy() if "part" in data.table else np.zeros(len(pooled), dtype=np.int8)
-        pooled = data.design.normalisation.apply(pooled, parts)
+        pooled = data.design.normalisation.apply(model.pool(frames.seqs(range(len(data.table)))), parts)
         context.attentive[key] = (pooled, f"; attentive pooling: {model.epochs_} epochs, {how}", time.perf_counter() - start)
     pooled, note, seconds = context.attentive[key]
     return Pooled(pooled, {test: pooled for test in task.tests}, note, seconds)
