@@ -246,7 +246,8 @@ def pooled_inputs(context, task, budget, X) -> Pooled:
         y = data.y
         if val_rows and len(set(y[fit_rows])) >= 2:
             model.fit(frames.seqs(fit_rows), y[fit_rows], frames.seqs(val_rows), y[val_rows])
-            how = f"early stopping on held-out speakers ({len(fit_rows)} fit / {len(val_rows)} val)"
+            how = (f"early stopping on held-out speakers ({len(fit_rows)} fit / {len(val_rows)} val), its own val UA "
+                   f"{model.val_ua_:.1%}")
         else:
             model.fit(frames.seqs(sorted(picked.train_rows)), y[sorted(picked.train_rows)])
             how = "fixed epochs (too few speakers for validation)"
