@@ -43,9 +43,10 @@ def _build_network(dim: int, n_classes: int, hidden: int):
     class Attentive(nn.Module):
         def __init__(self):
             super().__init__()
-            self.score = nn.Sequential(nn.Linear(dim, hidden), nn.Tanh(), nn.Linear(hidden, 1))
-            nn.init.zeros_(self.score[2].weight)  # every frame weighs the same at the start: mean and std pooling,
-            nn.init.zeros_(self.score[2].bias)  # which the attention leaves only where the training rows say so
+            first, last = nn.Linear(dim, hidden), nn.Linear(hidden, 1)
+            nn.init.zeros_(last.weight)  # every frame weighs the same at the start: mean and std pooling, which the
+            nn.init.zeros_(last.bias)  # attention leaves only where the training rows say so
+            self.score = nn.Sequential(first, nn.Tanh(), last)
             self.out = nn.Sequential(nn.Dropout(0.2), nn.Linear(2 * dim, n_classes))
 
         def statistics(self, x, mask):  # x (B, T, D) standardised frames, mask (B, T) -> (B, 2D)
