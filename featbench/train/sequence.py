@@ -108,6 +108,7 @@ class SequenceClassifier:
     patience: int = 5
     batch_size: int = 32
     lr: float = 1e-3
+    weight_decay: float = 1e-4  # Adam's L2 on every parameter but the layer weights
     max_frames: int = 800  # random training crops; 8 s at 100 Hz
     seed: int = 0
     layers: int = 1  # > 1: frames hold that many layers side by side, combined by learned softmax weights
@@ -156,7 +157,7 @@ class SequenceClassifier:
         layer_logits = [p for n, p in self.net_.named_parameters() if n == "layer_logits"]
         rest = [p for n, p in self.net_.named_parameters() if n != "layer_logits"]
         groups = [{"params": rest}] + ([{"params": layer_logits, "lr": 10 * self.lr, "weight_decay": 0.0}] if layer_logits else [])
-        optimiser = torch.optim.Adam(groups, lr=self.lr, weight_decay=1e-4)  # 7 layer weights move 10x faster
+        optimiser = torch.optim.Adam(groups, lr=self.lr, weight_decay=self.weight_decay)  # 7 layer weights move 10x faster
         best, best_state, stale = -1.0, None, 0
         self.epochs_ = 0
         for epoch in range(self.max_epochs):
