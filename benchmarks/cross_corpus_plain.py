@@ -10,8 +10,8 @@ For each direction (SOURCE -> TARGET and back): one layer of a stored frame fami
   The rows decomposing it add, one at a time, what featbench's `logreg` does differently: class-balanced weights,
   a StandardScaler fitted on the training rows, and each C of featbench's grid (0.01, 0.1, 1).
 - featbench's cells: `featbench train SOURCE --test-store TARGET --features whisper@L2 --classifiers logreg
-  --budgets all --normalise per-corpus --pooling KIND`, one seed (run through the library, `run_training`), C
-  chosen per fold on held-out source speakers.
+  --budgets all --normalise per-corpus --pooling KIND` (mean, mean+std, attentive), one seed (run through the
+  library, `run_training`), C chosen per fold on held-out source speakers.
 
 Both are scored the same way: UA (balanced accuracy) of each of the target's folds (the folds featbench's rows name
 in `test_groups`), averaged over folds.
@@ -37,7 +37,8 @@ from sklearn.metrics import balanced_accuracy_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-POOLINGS = ("mean", "mean+std")
+POOLINGS = ("mean", "mean+std")  # the plain recipe's; featbench's cells add its learned attentive pooling
+CELL_POOLINGS = (*POOLINGS, "attentive")
 
 
 def pooled_layer(store: Path, family: str, layer: int, merge: dict, classes: list[str]) -> tuple[pd.DataFrame, dict]:
@@ -102,7 +103,7 @@ def featbench_rows(source: Path, target: Path, args, out: Path) -> tuple[list[tu
     from featbench.train import Experiment, run_training
 
     rows, folds = [], []
-    for pooling in POOLINGS:
+    for pooling in CELL_POOLINGS:
         path = out / f"{source.name}-to-{target.name}.csv"
         exp = Experiment(store=source, test_store=target, families=[f"{args.family}@L{args.layer}"],
                          classifiers=["logreg"], budgets=["all"], seeds=[args.seed], classes=args.classes.split(","),

@@ -66,7 +66,7 @@ def test_the_pooling_is_a_setup_column_and_part_of_the_name_unless_it_is_the_def
 
 
 def test_pooling_refuses_an_unknown_kind_in_one_line():
-    with pytest.raises(FeatbenchError, match=r"^--pooling max: choose mean\+std \(the default\) or mean$"):
+    with pytest.raises(FeatbenchError, match=r"^--pooling max: choose mean\+std \(the default\), mean or attentive$"):
         Pooling.parse("max")
     result = CliRunner().invoke(app, ["train", ".", "--pooling", "max"])
     assert result.exit_code == 1 and "Traceback" not in result.output

@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-from featbench.train.sequence import SequenceClassifier, _torch, padded, standardisation
+from featbench.train.sequence import SequenceClassifier, _torch, attentive_statistics, padded, standardisation
 
 
 def _build_fusion_network(audio_dim: int, text_dim: int, n_classes: int, hidden: int, heads: int = 4):
@@ -39,10 +39,7 @@ def _build_fusion_network(audio_dim: int, text_dim: int, n_classes: int, hidden:
             self.score = nn.Linear(hidden, 1)
 
         def forward(self, h, mask):
-            weight = torch.softmax(self.score(h).squeeze(-1).masked_fill(~mask, -1e9), dim=1).unsqueeze(-1)
-            mean = (weight * h).sum(1)
-            std = torch.sqrt(torch.clamp((weight * h * h).sum(1) - mean * mean, min=1e-6))
-            return torch.cat([mean, std], 1)
+            return attentive_statistics(h, self.score(h).squeeze(-1), mask)
 
     class Fusion(nn.Module):
         def __init__(self):

@@ -23,6 +23,7 @@ from featbench.device import CPU, Device
 from featbench.results import Setup
 from featbench.worker_process import worker_index
 from featbench.row_kinds import RowKind
+from featbench.train.attentive import pooled_inputs
 from featbench.train.fit_task import fit_task, task_rows
 from featbench.train.protocol import Fold
 from featbench.train.transfer import Design
@@ -61,6 +62,7 @@ class ViewData:
     options: dict = field(default_factory=dict)  # each stored family's options (results.DETAIL_COLUMNS' family_options)
     matrices: dict = field(default_factory=dict)  # {condition text: utterance matrix under it} (train.conditions)
     X_files: dict = field(default_factory=dict)  # {condition text: .npy file} for worker processes
+    frames: object = None  # --pooling attentive: train.attentive.FrameRows, pooled per task (no matrices then)
 
 
 @dataclass
@@ -103,6 +105,7 @@ class TaskContext:
     data: GridData
     sequences: dict = field(default_factory=dict)
     device: Device = CPU  # this worker's device (`data.device` for its worker number)
+    attentive: dict = field(default_factory=dict)  # the last attentive pooling's rows (train.attentive.pooled_inputs)
 
     def sequences_of(self, name: Setup) -> list:
         """Per utterance: its frames (a single view) or a tuple of each part's frames (a combined view)."""
@@ -126,6 +129,8 @@ def share_matrices(data: GridData, folder: str | Path) -> GridData:
 
     views = {}
     for name, view in data.views.items():
+        if view.frames is not None:  # --pooling attentive: the frames, memory-mapped by each worker
+            view = replace(view, frames=view.frames.saved(Path(folder) / f"F{len(views):04d}.npy"))
         if not view.matrices:
             views[name] = view
             continue
@@ -146,6 +151,8 @@ def make_context(data: GridData) -> TaskContext:
         if view.X_files:
             matrices = {text: np.load(path, mmap_mode="r") for text, path in view.X_files.items()}
             view = replace(view, matrices=matrices, X=matrices.get(data.conditions.training.text))
+        if view.frames is not None:
+            view = replace(view, frames=view.frames.opened())
         views[name] = view
     return TaskContext(replace(data, views=views), device=data.device.for_worker(worker_index()).activate())
 
@@ -203,7 +210,7 @@ def _rows(context: TaskContext, task: GridTask) -> list[dict]:
     test_rows = [index[u] for u in table["id"][test_mask]]
     speakers, genders = (table[c].fillna("").astype(str).to_numpy()[test_rows] for c in ("speaker", "gender"))
     sequence = task.classifier in SEQUENCE_MODELS
-    inputs = context.sequences_of(task.view) if sequence else \
+    inputs = context.sequences_of(task.view) if sequence else None if view.frames is not None else \
         mixed_matrix(view.matrices, data.conditions.training, table["id"], task.seed)
     rows = []
     for budget in task.budgets:
@@ -213,10 +220,11 @@ def _rows(context: TaskContext, task: GridTask) -> list[dict]:
                 model, choice, selection = _fit_sequence(task.classifier, inputs, y, picked.train_rows, picked.fit_rows,
                                                          picked.val_rows, data, view, task.seed, context.device)
                 fit_s = time.perf_counter() - start
-            else:  # the one fit task `featbench fit` runs too
-                done = fit_task(data, view, task.classifier, task.fold, budget, task.seed, context.device, inputs)
-                model, picked, fit_s = done.fitted, done.rows, done.fit_seconds
-                choice, selection = model.choice, model.selection
+            else:  # the one fit task `featbench fit` runs too, on rows pooled as the run says (train.attentive)
+                pooled = pooled_inputs(context, task, budget, inputs)
+                done = fit_task(data, view, task.classifier, task.fold, budget, task.seed, context.device, pooled.X)
+                model, picked, fit_s = done.fitted, done.rows, done.fit_seconds + pooled.seconds
+                choice, selection = model.choice, model.selection + pooled.note
         selection += stopped.said()
         counted = picked.counted
         fitted = {"budget": str(budget), "n_train": len(picked.train_ids),  # examples_per_class counts a target's utterances
@@ -225,7 +233,7 @@ def _rows(context: TaskContext, task: GridTask) -> list[dict]:
                   "fit_seconds": round(fit_s, 4), "val_ua": "" if choice.val_ua is None else round(choice.val_ua, 6),
                   "choice": choice.recorded(task.classifier)}
         for test in task.tests:
-            X_test = inputs if sequence else view.matrices[test]
+            X_test = inputs if sequence else pooled.matrices[test]
             start = time.perf_counter()
             pred = model.predict([X_test[i] for i in test_rows] if sequence else X_test[test_rows])
             predict_s = time.perf_counter() - start
@@ -307,5 +315,6 @@ def task_settings(torch_used: bool):
 def run_task(context: TaskContext, task: GridTask) -> list[dict]:
     """The results rows of one task (one per budget)."""
     leaves = context.data.views[task.view].view.leaves  # an ensemble's members too (train.ensemble)
-    with task_settings(task.classifier in SEQUENCE_MODELS or any(leaf.mode == WEIGHTED for leaf in leaves)):
+    torch_used = task.classifier in SEQUENCE_MODELS or context.data.design.pooling.learned  # train.attentive
+    with task_settings(torch_used or any(leaf.mode == WEIGHTED for leaf in leaves)):
         return _rows(context, task)

@@ -21,6 +21,7 @@ from featbench.results import Setup
 from featbench.row_kinds import RowKind
 from featbench.store.tables import corpus_name
 from featbench.store.timings import feature_costs
+from featbench.train import attentive
 from featbench.train.ensemble import check_ensemble_for, with_widths
 from featbench.train.experiment import Experiment, check_classifiers, design_of
 from featbench.train.grid import FUSION, SEQUENCE, SEQUENCE_MODELS, GridData, ViewData
@@ -60,6 +61,8 @@ def prepare_grid(exp: Experiment) -> tuple[GridData, list, int, list[str]]:
                                                      target=target_column, plan=exp.conditions)
     corpus = exp.corpus or corpus_name(target_store)  # as extract recorded it, else the folder's name
     _check_normalisation(exp, design, classifiers, two_stores=other_store is not None)
+    if design.pooling.learned:
+        attentive.check_run(exp)
     sides = [Side(target_store, sets, list(table["id"]))]
     if other_store is not None:
         target_side = Side(target_store, sets, list(table["id"]))
@@ -143,9 +146,13 @@ def _grid_views(views: list, classifiers: list[str], table: pd.DataFrame, sides:
         first = view_under(view, plan.first)  # names the rows' config hash, cost and options
         _check_view_for(first, classifiers, target.sets, exp.target or "")
         _check_pooling(first, design.pooling, classifiers, target.sets)
-        view = with_widths(view, first, target, design.pooling)  # an ensemble: its members' columns
-        matrices, confounded = {}, False
-        for condition in plan.conditions if pooled_needed else ():
+        matrices, confounded, frames = {}, False, None
+        if design.pooling.learned:  # frames, pooled in each task by attention learned on its training rows
+            attentive.check_view(first, target.sets)
+            frames = attentive.frame_rows(first, sides, target.store) if pooled_needed else None
+        else:
+            view = with_widths(view, first, target, design.pooling)  # an ensemble: its members' columns
+        for condition in plan.conditions if pooled_needed and frames is None else ():
             X, confounded = _view_matrix(view_under(view, condition), table, sides, design, exp, notes)
             _check_finite(X, table, target.store, view.name, condition.text)
             matrices[condition.text] = X
@@ -156,7 +163,7 @@ def _grid_views(views: list, classifiers: list[str], table: pd.DataFrame, sides:
         data_views[setup] = ViewData(view, "+".join(m.config_hash for m in metas), "+".join(m.rows for m in metas),
                                            matrices.get(plan.training.text), setup=setup, cost=cost,
                                            options={leaf.family: shown_options(m.config) for leaf, m in zip(view.leaves, metas)},
-                                           matrices=matrices)
+                                           matrices=matrices, frames=frames)
     return data_views
 
 

@@ -81,13 +81,20 @@ def _build_network(input_dim: int, n_classes: int, hidden: int, raw: bool, layer
                 frames = torch.clamp((lengths - 400) // 160 + 1, min=1)
                 mask = torch.arange(t, device=mask.device)[None, :] < frames[:, None]
             h = self.body(h).transpose(1, 2)  # (B, T', H)
-            score = self.attention(h).squeeze(-1).masked_fill(~mask, -1e9)
-            weight = torch.softmax(score, dim=1).unsqueeze(-1)
-            mean = (weight * h).sum(1)
-            std = torch.sqrt(torch.clamp((weight * h * h).sum(1) - mean * mean, min=1e-6))
-            return self.out(torch.cat([mean, std], dim=1))
+            return self.out(attentive_statistics(h, self.attention(h).squeeze(-1), mask))
 
     return Net()
+
+
+def attentive_statistics(h, score, mask):
+    """Attention pooling: the softmax of `score` (B, T) over each sequence's real rows (`mask` (B, T) True) weights
+    the mean and the standard deviation of `h` (B, T, H); returns (B, 2H), the means then the stds. The sequence
+    model, the fusion model and `train.attentive` (`--pooling attentive`) pool with it."""
+    torch = _torch()
+    weight = torch.softmax(score.masked_fill(~mask, -1e9), dim=1).unsqueeze(-1)
+    mean = (weight * h).sum(1)
+    std = torch.sqrt(torch.clamp((weight * h * h).sum(1) - mean * mean, min=1e-6))
+    return torch.cat([mean, std], dim=1)
 
 
 @dataclass
@@ -101,6 +108,7 @@ class SequenceClassifier:
     patience: int = 5
     batch_size: int = 32
     lr: float = 1e-3
+    weight_decay: float = 1e-4  # Adam's L2 on every parameter but the layer weights
     max_frames: int = 800  # random training crops; 8 s at 100 Hz
     seed: int = 0
     layers: int = 1  # > 1: frames hold that many layers side by side, combined by learned softmax weights
@@ -149,7 +157,7 @@ class SequenceClassifier:
         layer_logits = [p for n, p in self.net_.named_parameters() if n == "layer_logits"]
         rest = [p for n, p in self.net_.named_parameters() if n != "layer_logits"]
         groups = [{"params": rest}] + ([{"params": layer_logits, "lr": 10 * self.lr, "weight_decay": 0.0}] if layer_logits else [])
-        optimiser = torch.optim.Adam(groups, lr=self.lr, weight_decay=1e-4)  # 7 layer weights move 10x faster
+        optimiser = torch.optim.Adam(groups, lr=self.lr, weight_decay=self.weight_decay)  # 7 layer weights move 10x faster
         best, best_state, stale = -1.0, None, 0
         self.epochs_ = 0
         for epoch in range(self.max_epochs):
