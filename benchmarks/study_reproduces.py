@@ -36,13 +36,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("study")
     parser.add_argument("grids", nargs="+")
+    parser.add_argument("--features", help="only these views of each grid (comma list), e.g. whisper@L3")
+    parser.add_argument("--classifiers", help="only these classifiers (comma list)")
+    parser.add_argument("--budgets", help="only these budgets (comma list), e.g. all")
+    parser.add_argument("--seeds", help="only these seeds (comma list)")
     args = parser.parse_args()
     resolved = resolve(load_study(args.study))
     train = inventory(resolved).counts("train")
     print(f"{args.study}: {train.total} training cells, {train.done} held by the committed results files")
     grids = {g.name: g for g in resolved.study.grids}
     for name in args.grids:
-        grid = grids[name]
+        grid = _narrowed(grids[name], args)
         scratch = Path(tempfile.mkdtemp(prefix="featbench-reproduce-")) / "results.csv"
         start = time.perf_counter()
         run_training(experiment_of(grid, resolved.study.corpora), scratch, progress=False)
@@ -58,6 +62,18 @@ def main() -> None:
         for k in list(same[~same].index)[:3]:
             differs = [c for c in SCORES if str(old.loc[k, c]) not in ('', 'nan', str(new.loc[k, c]))]
             print(f"  differs: {dict(zip(key, k))} in {differs}")
+
+
+def _narrowed(grid, args):
+    """The grid with only the views, classifiers, budgets and seeds asked for (its rows keep their keys)."""
+    from dataclasses import replace
+
+    def listed(text: str | None, kind=str):
+        return tuple(kind(v) if v != "all" else v for v in text.split(",")) if text else None
+
+    changes = {"features": listed(args.features), "classifiers": listed(args.classifiers),
+               "budgets": listed(args.budgets, lambda v: float(v) if "." in v else int(v)), "seeds": listed(args.seeds, int)}
+    return replace(grid, **{k: v for k, v in changes.items() if v is not None})
 
 
 def _key(new, old, key: list[str]) -> list[str]:
