@@ -196,6 +196,7 @@ TOGETHER = {
     "tests/test_extract.py": CHILDREN,
     "tests/test_study.py": CHILDREN,
     "tests/hostile/test_import_sources.py": CHILDREN,
+    "tests/hostile/test_plugins.py": CHILDREN,
     "tests/test_normalisation.py": "test_normalisation",  # module fixtures of 3 to 10 s on a busy machine
     "tests/test_report_html.py": "test_report_html",
     "tests/test_transfer.py": "test_transfer",
