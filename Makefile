@@ -30,11 +30,16 @@ lint: install
 	$(BIN)/mypy
 
 # -rs: why each skipped test was skipped (../shared data, Chromium, a GPU); --durations: the slowest tests.
+# -n: pytest-xdist runs the tests in TEST_WORKERS processes (one per core of the 2-core CI machine; make test
+# TEST_WORKERS=0 runs them in this one); --dist loadgroup keeps the tests of one xdist_group (tests/conftest.py
+# TOGETHER) on one worker, one after another.
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
 test: install lint
-	$(BIN)/python -m pytest -rs --durations=15
+	$(PYTEST) -rs --durations=15
 
 test-fast: install lint
-	$(BIN)/python -m pytest -m "not slow" -rs --durations=10
+	$(PYTEST) -m "not slow" -rs --durations=10
 
 # The documentation site (docs/, mkdocs.yml), offline: served at http://127.0.0.1:8000, or built into site/.
 docs: install

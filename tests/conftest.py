@@ -183,11 +183,40 @@ SLOW = {
 }
 
 
+# `make test` runs the suite in two pytest-xdist workers (Makefile: -n, --dist loadgroup). The modules below keep
+# all their tests on one worker, one after another (an xdist_group): a module-scoped fixture that takes seconds is
+# built once, not once per worker; and the modules that kill or interrupt child processes at chosen moments and
+# time them ("children") never run beside each other, so that two of them never compete for the two cores.
+CHILDREN = "children"
+TOGETHER = {
+    "tests/test_dask.py": CHILDREN,  # local Dask clusters (module fixture), kill -9 and Ctrl-C at moments
+    "tests/test_faults.py": CHILDREN,
+    "tests/test_store_damage.py": CHILDREN,
+    "tests/test_transcribe.py": CHILDREN,
+    "tests/test_extract.py": CHILDREN,
+    "tests/test_study.py": CHILDREN,
+    "tests/test_attentive_pooling.py": CHILDREN,  # Ctrl-C during an attention fit
+    "tests/hostile/test_import_sources.py": CHILDREN,
+    "tests/hostile/test_plugins.py": CHILDREN,
+    "tests/test_normalisation.py": "test_normalisation",  # module fixtures of 3 to 10 s on a busy machine
+    "tests/test_report_html.py": "test_report_html",
+    "tests/test_transfer.py": "test_transfer",
+    "tests/test_two_corpus_selection.py": "test_two_corpus_selection",
+    "tests/test_plugins.py": "test_plugins",
+    "tests/test_front_door.py": "test_front_door",
+    "tests/test_storage.py": "test_storage",
+    "tests/test_shared_clips.py": "test_shared_clips",
+}
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         test = item.nodeid.split("[")[0]
         if test in SLOW or test.split("::")[0] in SLOW:
             item.add_marker(pytest.mark.slow)
+        group = TOGETHER.get(test.split("::")[0])
+        if group:
+            item.add_marker(pytest.mark.xdist_group(group))
 
 
 @pytest.fixture(scope="session")

@@ -201,6 +201,10 @@ def test_make_test_shows_skip_reasons_and_slowest_tests_and_make_test_fast_leave
     assert "-rs" in test and "--durations=" in test and "not slow" not in test
     assert '-m "not slow"' in fast and "-rs" in fast
     assert "slow" in (REPO / "pyproject.toml").read_text()
+    # both in pytest-xdist workers, the groups of tests/conftest.py TOGETHER kept on one worker each
+    assert "$(PYTEST)" in test and "$(PYTEST)" in fast
+    assert re.search(r"^PYTEST := .*pytest -n \$\(TEST_WORKERS\) --dist loadgroup$", makefile, re.M)
+    assert '"pytest-xdist' in (REPO / "pyproject.toml").read_text()
 
 
 def test_the_changelog_covers_every_version_up_to_this_one():
@@ -228,9 +232,9 @@ def test_the_docs_say_where_every_corpus_layout_comes_from_and_the_readme_what_i
         assert needle in readme, needle
 
 
-def test_every_test_marked_slow_exists():
-    from conftest import SLOW
+def test_every_test_marked_slow_or_kept_together_exists():
+    from conftest import SLOW, TOGETHER
 
-    for name in SLOW:
+    for name in [*SLOW, *TOGETHER]:
         module, _, test = name.partition("::")
         assert (REPO / module).is_file() and (not test or f"def {test}(" in (REPO / module).read_text()), name

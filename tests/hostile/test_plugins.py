@@ -33,6 +33,9 @@ from hostile.contract import Case, Surface, campaign, cases_budget, run_cli, ass
 
 _NUMBERS = itertools.count(1)
 LIMIT_S = "4"  # FEATBENCH_PLUGIN_TIMEOUT and the checks' limit in these cases: a hang costs this much
+# The checks' limit for a plug-in that behaves, which must pass them all: with 4 s, the campaign's one such case was
+# judged failing once on 2 cores at load 7 (two test workers beside other work), and passed run alone or serially.
+GOOD_LIMIT_S = 60.0
 
 TEMPLATE = """
 from dataclasses import dataclass
@@ -266,11 +269,11 @@ def _stored_as_returned(folder: Path, module: str, name: str, table, store: Path
     return True
 
 
-def _checked_family(folder: Path, module: str, name: str):
+def _checked_family(folder: Path, module: str, name: str, limit: float = float(LIMIT_S)):
     from featbench.conformance import check_family
 
     with installed(folder, module):
-        return check_family(name, limit=float(LIMIT_S))
+        return check_family(name, limit=limit)
 
 
 def _class_of(folder: Path, module: str, name: str):
@@ -343,7 +346,9 @@ def plugin_cases(rng: random.Random, workdir: Path):
             good = code == "return rows.astype(np.float32)"
             yield Case(
                 f"check, {part}: {code!r}",
-                lambda f=folder, m=module, n=name: _checked_family(f, m, n),
+                lambda f=folder, m=module, n=name, s=GOOD_LIMIT_S if good else float(LIMIT_S): _checked_family(
+                    f, m, n, s
+                ),
                 lambda result, g=good: result.ok == g and len(result.lines()) >= 3,
                 (f"'{name}'",),
                 seconds=120,
