@@ -35,7 +35,7 @@ Normalise = Annotated[str, typer.Option(metavar="KIND", rich_help_panel=PANEL_PR
     "store or condition on its own)."))]
 PoolingOption = Annotated[str, typer.Option("--pooling", metavar="KIND", rich_help_panel=PANEL_PROTOCOL,
                                              show_default=False, help=(
-    "Frames pooled: mean+std (default), mean, attentive (attention learned on each fold's training rows)."))]
+    "mean+std (default), mean or attentive."))]
 AllowConfoundedSpeakers = Annotated[bool, typer.Option("--confounded-ok", rich_help_panel=PANEL_PROTOCOL, help=(
     "Run per-speaker normalisation even where most speakers hold mostly one class; rows say "
     "speakers_confounded."))]
