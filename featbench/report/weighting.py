@@ -59,6 +59,18 @@ class WeightingGap:
         return "the weighting scored lower on the validation speakers too, in every fold"
 
 
+def difference_text(difference, low, high) -> str:
+    """A difference in UA points, signed, with its interval ('-' where a number is missing).
+
+    >>> difference_text(-0.005, -0.016, 0.007), difference_text(0.01, None, None)
+    ('-0.5 (-1.6 to +0.7)', '+1.0 (- to -)')
+    """
+    def points(value) -> str:
+        return f"{100 * value:+.1f}" if isinstance(value, (int, float)) else "-"
+
+    return f"{points(difference)} ({points(low)} to {points(high)})"
+
+
 def picked(weights: list[list[float]]) -> str:
     """Which weighting each row's recorded layer weights are: one layer alone (one-hot), uniform, or learned."""
     said = []

@@ -134,11 +134,10 @@ def weighting_section(protocols: dict[str, dict]) -> Section | None:
     if not found:
         return None
 
-    def points(value) -> str:
-        return f"{100 * value:+.1f}" if isinstance(value, (int, float)) else "-"
+    from featbench.report.weighting import difference_text
 
     rows = [[Cell(name), Cell(str(g.get("weighted", ""))), Cell(str(g.get("classifier", ""))), Cell(str(g.get("budget", ""))),
-             Cell(f"{points(g.get('difference'))} ({points(g.get('ci_low'))} to {points(g.get('ci_high'))})", num=True,
+             Cell(difference_text(g.get("difference"), g.get("ci_low"), g.get("ci_high")), num=True,
                   strong=bool(g.get("loses"))), Cell(str(g.get("picked", ""))),
              Cell(f"{g.get('val_agreed', 0)} of {g.get('folds', 0)}", num=True)] for name, g in found]
     losses = [f"{name}: {g.get('entry', '')} at budget {g.get('budget', '')}, {-100 * float(g['difference']):.1f} points "

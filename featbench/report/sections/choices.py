@@ -5,7 +5,7 @@ from __future__ import annotations
 from featbench.layers import layer_name
 from featbench.report.model import Bullets, Cell, Heading, Paragraph, Section, Table
 from featbench.report.sections.base import Inputs, num
-from featbench.report.weighting import BELOW, weighting_gaps
+from featbench.report.weighting import BELOW, difference_text, weighting_gaps
 
 
 def _weights(a, weights) -> list:
@@ -24,11 +24,8 @@ def _against_layer(a) -> list:
         return []
     scale = a.scale
 
-    def points(v: float | None) -> str:
-        return "-" if v is None else f"{100 * v:+.1f}"
-
     rows = [[Cell(a.name_of(g.weighted, g.classifier)), Cell(g.budget),
-             Cell(f"{points(g.difference)} ({points(g.low)} to {points(g.high)})", num=True, strong=g.loses),
+             Cell(difference_text(g.difference, g.low, g.high), num=True, strong=g.loses),
              Cell(g.picked), Cell(f"{g.val_agreed} of {g.folds}", num=True)] for g in gaps]
     losses = [f"{a.name_of(g.weighted, g.classifier)} at budget {g.budget}: {-100 * g.difference:.1f} points below "
               f"{a.name_of(g.auto, g.classifier)}; {g.why()}" for g in gaps if g.loses]
