@@ -292,3 +292,43 @@ def test_a_model_folder_asking_to_run_its_own_code_is_refused_without_a_prompt(t
         build_family("hf", {"model": str(folder)})
     assert "\n" not in str(err.value) and not (tmp_path / "ran").exists()
     assert "custom code" not in capsys.readouterr().out  # no question asked
+
+
+def test_config_json_read_without_transformers_gives_what_transformers_gives(tiny_model, tmp_path):
+    """`hf_config` reads a saved model's config.json as JSON (checking a family imports no torch: `study plan` stays
+    fast); the model type and layer shape equal AutoConfig's. A file that leaves a field to its class's default goes
+    through AutoConfig; a crafted shape is one line."""
+    import json
+
+    from transformers import AutoConfig
+
+    from featbench.features.pretrained_options import hf_config
+
+    kind, folder = tiny_model
+    names = ("encoder_layers", "d_model") if kind == "whisper" else ("num_hidden_layers", "hidden_size")
+    ours, theirs = hf_config(folder), AutoConfig.from_pretrained(folder)
+    assert type(ours).__name__ == "SimpleNamespace"  # read as JSON, not through transformers
+    assert [getattr(ours, n) for n in ("model_type", *names)] == [getattr(theirs, n) for n in ("model_type", *names)]
+    raw = json.loads((folder / "config.json").read_text())
+    short = tmp_path / "short"
+    short.mkdir()
+    (short / "config.json").write_text(json.dumps({k: v for k, v in raw.items() if k != names[0]}))
+    assert getattr(hf_config(short), names[0]) == getattr(type(theirs)(), names[0])  # the class default
+    for layers, width in ((10 ** 6, 32), (2, 10 ** 9), (0, 32)):
+        (short / "config.json").write_text(json.dumps({**raw, names[0]: layers, names[1]: width}))
+        with pytest.raises(FeatbenchError, match=f"^{short}: config.json gives {layers} layers of width {width};"):
+            build_family("hf", {"model": str(short), "layer": "all"})
+
+
+@pytest.mark.skipif(not WHISPER_BASE.is_dir(), reason=f"real whisper-base not found at {WHISPER_BASE}")
+def test_checking_a_whisper_family_imports_neither_torch_nor_transformers():
+    """The config hash (torch's and transformers' versions, the model's fingerprint) and the folder's check read
+    files and package metadata only; the model loads on the first clip."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from featbench.features import build_family; "
+            f"f = build_family('whisper', {{'model': {str(WHISPER_BASE)!r}, 'layer': 'all'}}); f.config_hash(); "
+            "print(f.shape, sorted({'torch', 'transformers'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split("\n")[0] == "(6, 512) []"

@@ -23,12 +23,15 @@ import numpy as np
 from featbench.device import Precision, place, place_like, to_numpy
 from featbench.errors import FeatbenchError
 from featbench.features.base import FeatureFamily
-from featbench.features.pretrained_options import EncoderOptions, Layer, LoadErrors, fingerprint, with_precision
+from featbench.features.pretrained_options import (
+    EncoderOptions, Layer, LoadErrors, fingerprint, hf_config, installed_version, with_precision,
+)
 from featbench.encoders.runtime import (
     batchable, stitch, transformer_states, transformer_states_batch, whisper_states, whisper_states_batch,
 )
 
 SUPPORTED_HF = ("wav2vec2", "hubert", "wavlm", "data2vec-audio", "whisper")
+MAX_LAYERS, MAX_WIDTH = 256, 16384  # a config.json beyond these is crafted: its column names alone would not fit
 
 
 class _PretrainedFamily(FeatureFamily):
@@ -82,16 +85,12 @@ class _PretrainedFamily(FeatureFamily):
         return d
 
     def library_versions(self) -> dict[str, str]:
-        import torch
-
-        versions = {"torch": torch.__version__.split("+")[0],
+        """torch's and transformers' versions as installed (read from their metadata: importing them would cost
+        `study plan` 2 s) and the model's fingerprint."""
+        versions = {"torch": (installed_version("torch") or "not installed").split("+")[0],
                     "model_fingerprint": fingerprint(Path(getattr(self.config, self.path_option)))}
-        try:
-            import transformers
-
-            versions["transformers"] = transformers.__version__
-        except ImportError:
-            pass  # only the wav2vec (v1) family works without transformers
+        if (transformers := installed_version("transformers")) is not None:
+            versions["transformers"] = transformers  # only the wav2vec (v1) family works without transformers
         return versions
 
     def _select(self, states: np.ndarray, final: np.ndarray | None = None) -> np.ndarray:
@@ -272,18 +271,19 @@ class HFFamily(_PretrainedFamily):
             raise FeatbenchError(f"{self.name}.whisper_mode must be 'adaptive' or 'padded', not '{self.config.whisper_mode}'")
         if not (Path(self.config.model) / "config.json").is_file():
             raise FeatbenchError(f"{self.config.model}: not a Hugging Face model folder (no config.json)")
-        try:
-            from transformers import AutoConfig
-        except ImportError:
-            raise FeatbenchError(f"family '{self.name}' needs the transformers package (pip install 'featbench[hf]')") from None
+        if installed_version("transformers") is None:
+            raise FeatbenchError(f"family '{self.name}' needs the transformers package (pip install 'featbench[hf]')")
         with self._loading("model configuration"):
-            config = AutoConfig.from_pretrained(self.config.model, local_files_only=True, trust_remote_code=False)
+            config = hf_config(Path(self.config.model))
         if config.model_type not in SUPPORTED_HF:
             raise FeatbenchError(f"{self.config.model}: model type '{config.model_type}' is not supported ({', '.join(SUPPORTED_HF)})")
         self.model_type = config.model_type
         whisper = self.model_type == "whisper"
         self.shape = (config.encoder_layers if whisper else config.num_hidden_layers,
                       config.d_model if whisper else config.hidden_size)
+        if not (0 < self.shape[0] <= MAX_LAYERS and 0 < self.shape[1] <= MAX_WIDTH):
+            raise FeatbenchError(f"{self.config.model}: config.json gives {self.shape[0]} layers of width "
+                                 f"{self.shape[1]}; a speech encoder has 1-{MAX_LAYERS} layers of 1-{MAX_WIDTH}")
         if whisper and self.config.chunk_seconds > 30:
             raise FeatbenchError(f"{self.name}.chunk_seconds={self.config.chunk_seconds}: Whisper windows are at most 30 s")
         self.layer.check(self.shape[0], self.name)

@@ -1,5 +1,6 @@
 """What the pretrained families share besides code: the typed layer choice, the encoder options, the
-model fingerprint that enters the config hash, and one-line loading errors.
+model fingerprint and library versions that enter the config hash, the fields read from a Hugging Face
+config.json, and one-line loading errors.
 
 >>> Layer.parse("last").is_last, EncoderOptions().chunk_seconds
 (True, 20.0)
@@ -7,8 +8,11 @@ model fingerprint that enters the config hash, and one-line loading errors.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
+from types import SimpleNamespace
 
 from featbench.options import is_whole
 from featbench.errors import FeatbenchError
@@ -28,6 +32,36 @@ def fingerprint(path: Path) -> str:
                 digest.update(handle.read())
     return digest.hexdigest()[:16]
 
+
+
+def installed_version(package: str) -> str | None:
+    """The installed version of `package` from its metadata, without importing it (torch and transformers take
+    2-3 s to import, which `study plan` would pay for a config hash); None when it is not installed.
+
+    >>> installed_version("numpy") is not None, installed_version("no-such-package-here")
+    (True, None)
+    """
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def hf_config(folder: Path):
+    """The configuration of a Hugging Face model folder, for its model type and layer shape.
+
+    config.json is read as JSON when it names its model type and the layer count and width that featbench reads
+    (a saved model's file always does), so that checking a family imports neither transformers nor torch; any
+    other file goes through transformers' AutoConfig, which applies the class defaults (remote code refused).
+    """
+    raw = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    kind = raw.get("model_type") if isinstance(raw, dict) else None
+    shape = ("encoder_layers", "d_model") if kind == "whisper" else ("num_hidden_layers", "hidden_size")
+    if isinstance(kind, str) and all(type(raw.get(name)) is int for name in shape):
+        return SimpleNamespace(**raw)
+    from transformers import AutoConfig
+
+    return AutoConfig.from_pretrained(str(folder), local_files_only=True, trust_remote_code=False)
 
 @dataclass(frozen=True)
 class Layer:

@@ -38,9 +38,11 @@ def resolve(study: Study) -> Resolved:
     for name, corpus in study.corpora.items():
         tables[name] = _table(study, corpus)
         metas[name], hashes[name] = _families(study, corpus, tables[name])
-    shapes = {grid.name: _shape(study, grid, tables) for grid in study.grids}
+    splits: dict = {}
+    shapes = {grid.name: _shape(study, grid, tables, splits) for grid in study.grids}
+    clip_files: dict[str, frozenset[Path]] = {}  # each corpus's resolved clip paths, once (a stat per folder level)
     for grid in study.grids:
-        _check_disjoint(study, grid, tables)
+        _check_disjoint(study, grid, tables, clip_files)
     return Resolved(study, tables, hashes, metas, shapes)
 
 
@@ -78,28 +80,37 @@ def _families(study: Study, corpus: CorpusSpec, table: pd.DataFrame) -> tuple[di
     return metas, hashes
 
 
-def _shape(study: Study, grid: GridSpec, tables: dict[str, pd.DataFrame]) -> GridShape:
-    """A grid's classes, folds, budgets and conditions, from the table of the corpus it tests."""
+def _shape(study: Study, grid: GridSpec, tables: dict[str, pd.DataFrame], splits: dict) -> GridShape:
+    """A grid's classes, folds, budgets and conditions, from the table of the corpus it tests (grids that select
+    the same classes, folds and budgets of one corpus share one computation through `splits`)."""
+    key = (grid.tested_corpus, grid.classes, grid.merge, grid.folds, grid.budgets, grid.target is None)
+    if key not in splits:
+        try:
+            splits[key] = _split(tables[grid.tested_corpus], grid)
+        except FeatbenchError as err:
+            option = "budgets" if "budget" in str(err) else "folds" if "fold" in str(err) else None
+            raise study.error((*grid.where, option) if option else grid.where, f"grid '{grid.name}': {err}") from None
+    classes, n_folds, budgets = splits[key]
+    if grid.train_condition == "clean" and grid.test_conditions in (None, ("clean",)) and not study.corpora[grid.corpus].conditions:
+        return GridShape(classes, n_folds, budgets, ("clean",), "clean")  # no condition code needed
+    plan = _conditions(grid)
+    _check_extracted(study, grid, [c.text for c in plan.conditions])
+    return GridShape(classes, n_folds, budgets, tuple(c.text for c in plan.tests), plan.training.text)
+
+
+def _split(table: pd.DataFrame, grid: GridSpec) -> tuple[tuple[str, ...], int, tuple[str, ...]]:
+    """(classes, number of folds, budgets) of a grid's selection of its tested corpus; FeatbenchError if its
+    budgets do not fit."""
     from featbench.corpus.table import select_labels
     from featbench.protocol.folds import make_folds
     from featbench.train.protocol import check_budgets_fit, default_budgets
 
-    table = tables[grid.tested_corpus]
-    try:
-        table = select_labels(table, list(grid.classes) if grid.classes else None, dict(grid.merge))
-        folds = make_folds(table, grid.folds)
-        budgets = list(grid.budgets) if grid.budgets else default_budgets(table, folds)
-        if grid.target is None:
-            check_budgets_fit(table, folds, budgets)
-    except FeatbenchError as err:
-        key = "budgets" if "budget" in str(err) else "folds" if "fold" in str(err) else None
-        raise study.error((*grid.where, key) if key else grid.where, f"grid '{grid.name}': {err}") from None
-    classes = tuple(sorted(table["label"].unique()))
-    if grid.train_condition == "clean" and grid.test_conditions in (None, ("clean",)) and not study.corpora[grid.corpus].conditions:
-        return GridShape(classes, len(folds), tuple(str(b) for b in budgets), ("clean",), "clean")  # no condition code needed
-    plan = _conditions(grid)
-    _check_extracted(study, grid, [c.text for c in plan.conditions])
-    return GridShape(classes, len(folds), tuple(str(b) for b in budgets), tuple(c.text for c in plan.tests), plan.training.text)
+    table = select_labels(table, list(grid.classes) if grid.classes else None, dict(grid.merge))
+    folds = make_folds(table, grid.folds)
+    budgets = list(grid.budgets) if grid.budgets else default_budgets(table, folds)
+    if grid.target is None:
+        check_budgets_fit(table, folds, budgets)
+    return tuple(sorted(table["label"].unique())), len(folds), tuple(str(b) for b in budgets)
 
 
 def _conditions(grid: GridSpec):
@@ -120,14 +131,18 @@ def _check_extracted(study: Study, grid: GridSpec, conditions: list[str]) -> Non
                           f"into corpus '{corpus.name}'; add it to [corpora.{corpus.name}] conditions")
 
 
-def _check_disjoint(study: Study, grid: GridSpec, tables: dict[str, pd.DataFrame]) -> None:
+def _check_disjoint(study: Study, grid: GridSpec, tables: dict[str, pd.DataFrame],
+                    clip_files: dict[str, frozenset[Path]]) -> None:
     """A grid's two corpora share no clip file (train's leakage guard compares audio hashes on top)."""
     other = grid.test_corpus or grid.add_corpus
     if other is None:
         return
     if other == grid.corpus:
         raise study.error(grid.where, f"grid '{grid.name}': trains and tests on corpus '{other}' as two corpora")
-    paths = [set(Path(p).resolve() for p in tables[name]["path"]) for name in (grid.corpus, other)]
+    for name in (grid.corpus, other):
+        if name not in clip_files:
+            clip_files[name] = frozenset(Path(p).resolve() for p in tables[name]["path"])
+    paths = [clip_files[grid.corpus], clip_files[other]]
     shared = sorted(paths[0] & paths[1])
     if shared:
         raise study.error(grid.where, f"grid '{grid.name}': corpora '{grid.corpus}' and '{other}' share {len(shared)} "

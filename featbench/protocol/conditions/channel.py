@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal as sps
 
 from featbench.protocol.conditions.base import Condition, ConditionClip, number, refuse, register, short
 
@@ -97,5 +96,6 @@ class Lowpass(Condition):
     def apply(self, signal: np.ndarray, rate: int, clip: ConditionClip) -> np.ndarray:
         if self.hz >= rate / 2:
             raise ValueError(f"lowpass at {short(self.hz)} Hz is at or above the Nyquist rate of {rate} Hz audio")
+        from scipy import signal as sps  # lazily: importing scipy.signal takes about 1 s
         sos = sps.butter(8, self.hz, btype="low", fs=rate, output="sos")
         return sps.sosfiltfilt(sos, signal).astype(np.float32)

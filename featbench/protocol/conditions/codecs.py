@@ -29,7 +29,6 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 import numpy as np
-from scipy import signal as sps
 
 from featbench.protocol.conditions.base import Condition, ConditionClip, refuse, register, short
 
@@ -97,6 +96,7 @@ def aligned(reference: np.ndarray, decoded: np.ndarray, rate: int) -> np.ndarray
     longest = int(MAX_DELAY * rate)
     padded = np.zeros(reference.size + longest, dtype=np.float64)
     padded[: min(decoded.size, padded.size)] = decoded[: padded.size]
+    from scipy import signal as sps  # lazily: importing scipy.signal takes about 1 s
     score = sps.correlate(padded, reference.astype(np.float64), mode="valid", method="fft")
     lag = int(np.argmax(score)) if np.any(score) else 0
     return padded[lag: lag + reference.size].astype(np.float32)
@@ -218,6 +218,7 @@ class Telephone(Condition):
         if not signal.size:
             raise ValueError("an empty clip cannot be encoded")
         narrow = resample(np.asarray(signal, dtype=np.float32), rate, 8000)
+        from scipy import signal as sps  # lazily: importing scipy.signal takes about 1 s
         sos = sps.butter(4, TELEPHONE_BAND, btype="band", fs=8000, output="sos")
         if narrow.size <= 3 * (2 * len(sos) + 1):  # sosfiltfilt's padding
             raise ValueError(f"a clip of {signal.size} samples is too short for the telephone band")

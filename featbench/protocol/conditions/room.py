@@ -24,7 +24,6 @@ import functools
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal as sps
 
 from featbench.protocol.conditions.base import Condition, ConditionClip, number, refuse, register, short
 from featbench.protocol.conditions.folder import AudioFolder, read
@@ -108,6 +107,7 @@ def with_diffuse_tail(early: np.ndarray, rt60: float, rate: int, rng: np.random.
 def reverberate(signal: np.ndarray, response: np.ndarray) -> np.ndarray:
     """`signal` convolved with `response` (which starts at its direct path), cut to the signal's length, at the
     signal's power."""
+    from scipy import signal as sps  # lazily: importing scipy.signal takes about 1 s
     wet = sps.fftconvolve(signal.astype(np.float64), response)[: signal.size]
     dry_power, wet_power = float(np.mean(np.square(signal, dtype=np.float64))), float(np.mean(np.square(wet)))
     if wet_power > 0:
