@@ -276,12 +276,13 @@ class HFFamily(_PretrainedFamily):
         with self._loading("model configuration"):
             config = hf_config(Path(self.config.model))
         if config.model_type not in SUPPORTED_HF:
-            raise FeatbenchError(f"{self.config.model}: model type '{config.model_type}' is not supported ({', '.join(SUPPORTED_HF)})")
+            raise FeatbenchError(f"{self.config.model}: model type {str(config.model_type)[:80]!r} is not supported "
+                                 f"({', '.join(SUPPORTED_HF)})")
         self.model_type = config.model_type
         whisper = self.model_type == "whisper"
         self.shape = (config.encoder_layers if whisper else config.num_hidden_layers,
                       config.d_model if whisper else config.hidden_size)
-        if not (0 < self.shape[0] <= MAX_LAYERS and 0 < self.shape[1] <= MAX_WIDTH):
+        if not all(type(n) is int for n in self.shape) or not (0 < self.shape[0] <= MAX_LAYERS and 0 < self.shape[1] <= MAX_WIDTH):
             raise FeatbenchError(f"{self.config.model}: config.json gives {self.shape[0]} layers of width "
                                  f"{self.shape[1]}; a speech encoder has 1-{MAX_LAYERS} layers of 1-{MAX_WIDTH}")
         if whisper and self.config.chunk_seconds > 30:

@@ -33,6 +33,8 @@ def fingerprint(path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
+MAX_CONFIG_BYTES = 1 << 20
+
 
 def installed_version(package: str) -> str | None:
     """The installed version of `package` from its metadata, without importing it (torch and transformers take
@@ -54,7 +56,11 @@ def hf_config(folder: Path):
     (a saved model's file always does), so that checking a family imports neither transformers nor torch; any
     other file goes through transformers' AutoConfig, which applies the class defaults (remote code refused).
     """
-    raw = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    path = folder / "config.json"
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise FeatbenchError(f"{path}: {path.stat().st_size} bytes; a model's configuration is a few KB "
+                             f"(at most {MAX_CONFIG_BYTES} read)")
+    raw = json.loads(path.read_text(encoding="utf-8"))
     kind = raw.get("model_type") if isinstance(raw, dict) else None
     shape = ("encoder_layers", "d_model") if kind == "whisper" else ("num_hidden_layers", "hidden_size")
     if isinstance(kind, str) and all(type(raw.get(name)) is int for name in shape):
