@@ -88,7 +88,10 @@ def test_run_does_every_cell_and_writes_the_reports(finished):
     study_report = (path.parent / "out" / "study" / "report.md").read_text()
     assert "Claims per corpus" in study_report and "mfcc x logreg" in study_report
     assert (path.parent / "out" / "main" / "report.md").is_file()
-    assert run_study(load_study(path), progress=False).steps_run == ["report main", "report study"]
+    said: list[str] = []
+    assert run_study(load_study(path), progress=False, say=said.append).steps_run == ["report main", "report study"]
+    assert [line.split(": ")[1].split(" ")[0] for line in said] == ["started", "done"] * 2, said
+    assert said[0].startswith("report main: started") and said[-1].startswith("report study: done in")
     from featbench.study.run import report_study
 
     assert report_study(load_study(path)).steps_run == ["report main", "report study"]

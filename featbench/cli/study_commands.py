@@ -45,7 +45,7 @@ def run(study: StudyFile, progress: Progress = None) -> None:
     """
     from featbench.study import load_study, run_study
 
-    outcome = run_study(load_study(study), progress=show_progress(progress))
+    outcome = run_study(load_study(study), progress=show_progress(progress), say=typer.echo)
     typer.echo(outcome.summary())
     if outcome.failed:
         raise typer.Exit(1)
@@ -72,7 +72,7 @@ def report(study: StudyFile) -> None:
     from featbench.study import load_study
     from featbench.study.run import report_study
 
-    outcome = report_study(load_study(study))
+    outcome = report_study(load_study(study), say=typer.echo)
     typer.echo(outcome.summary())
     if outcome.failed:
         raise typer.Exit(1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ class StudyRun:
     failed: dict[str, str] = field(default_factory=dict)
     partial: list[str] = field(default_factory=list)  # extraction steps where some clips failed
     wall_seconds: float = 0.0
+    say: Callable[[str], Any] | None = field(default=None, repr=False, compare=False)  # hears each step start and end
 
     def summary(self) -> str:
         if not self.steps_run and not self.failed:
@@ -40,9 +42,10 @@ class StudyRun:
         return "\n".join(lines)
 
 
-def run_study(study: Study, progress: bool = True, executor=None) -> StudyRun:
+def run_study(study: Study, progress: bool = True, executor=None, say: Callable[[str], Any] | None = None) -> StudyRun:
     """Run every missing cell of `study` (checked whole first: `resolve`), then its reports and the study report.
-    `executor` (featbench.executors) defaults to the study's `jobs` local processes or its `scheduler`."""
+    `executor` (featbench.executors) defaults to the study's `jobs` local processes or its `scheduler`; `say`
+    (e.g. print) is given one line as each step starts and one as it ends (its time, or why it failed)."""
     from featbench.locking import exclusive
 
     start = time.perf_counter()
@@ -55,7 +58,7 @@ def run_study(study: Study, progress: bool = True, executor=None) -> StudyRun:
         write_record(study)
         state = {"pid": os.getpid(), "started": time.time(), "step": None,
                  **{k: read_state(study.out).get(k, {}) for k in ("failed", "seconds")}}
-        run = StudyRun()
+        run = StudyRun(say=say)
         with _executor(study, executor) as chosen:
             _steps(resolved, chosen, state, run, progress)
         state["step"] = None
@@ -64,16 +67,16 @@ def run_study(study: Study, progress: bool = True, executor=None) -> StudyRun:
     return run
 
 
-def report_study(study: Study) -> StudyRun:
+def report_study(study: Study, say: Callable[[str], Any] | None = None) -> StudyRun:
     """Write every report of `study` (its `compare` calls) and the study report from the results that exist; runs
-    no extraction or training. Refuses while a run of the study holds its folder."""
+    no extraction or training. Refuses while a run of the study holds its folder. `say`: as `run_study`'s."""
     from featbench.locking import exclusive
 
     start = time.perf_counter()
     resolved = resolve(study)
     if not study.out.is_dir():
         raise FeatbenchError(f"{study.out}: the study has not run yet (featbench study run {study.path.name})")
-    run = StudyRun()
+    run = StudyRun(say=say)
     with exclusive(study.out, f"study '{study.name}'"):
         write_record(study)
         state = {"pid": os.getpid(), "step": None, **{k: read_state(study.out).get(k, {}) for k in ("failed", "seconds")}}
@@ -135,14 +138,18 @@ def _step(step: str, state: dict, run: StudyRun, study: Study, work) -> None:
     """Run one step, recording it as the live step; a FeatbenchError fails the step (recorded), not the study."""
     state["step"], start = step, time.perf_counter()
     write_state(study.out, state)
+    say = run.say or (lambda line: None)
+    say(f"{step}: started {time.strftime('%H:%M:%S')}")
     try:
         work()
     except FeatbenchError as err:
         state["failed"][step] = run.failed[step] = str(err)
+        say(f"{step}: FAILED: {err}")
     else:
         state["failed"].pop(step, None)
         state.setdefault("seconds", {})[step] = round(time.perf_counter() - start, 1)
         run.steps_run.append(step)
+        say(f"{step}: done in {time.perf_counter() - start:.1f} s")
     write_state(study.out, {**state, "step": None})
 
 
