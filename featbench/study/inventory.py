@@ -148,19 +148,30 @@ def _training_lines(resolved: Resolved, running, failed, with_cells) -> list[Lin
                 missing.append(cell)
                 for config in stored_hashes(cell, keys, grid, shape) - {cell.config_hash}:
                     elsewhere[config] = elsewhere.get(config, 0) + 1
-            own = results_rows(grid.results, cache)
-            per_row = _seconds_per_row(own if len(own) else everything, view, classifier)
+            per_row = _seconds_per_row(results_rows(grid.results, cache), everything, view, classifier)
             lines.append(Line(step, f"{view} x {classifier}", counts,
                               None if per_row is None and missing else (per_row or 0.0) * len(missing),
                               missing if with_cells else [], elsewhere))
     return lines
 
 
-def _seconds_per_row(rows: pd.DataFrame, view: str, classifier: str) -> float | None:
-    """Mean fit + predict seconds of this view x classifier's rows (else of the file's rows), None without rows."""
-    if rows.empty:
-        return None
-    seconds = pd.to_numeric(rows["fit_seconds"], errors="coerce").fillna(0) + \
-        pd.to_numeric(rows["predict_seconds"], errors="coerce").fillna(0)
-    part = seconds[(rows["view"] == view) & (rows["classifier"] == classifier)]
-    return float((part if len(part) else seconds).mean())
+def _seconds_per_row(own: pd.DataFrame, everything: pd.DataFrame, view: str, classifier: str) -> float | None:
+    """Mean fit + predict seconds of one row of this view x classifier: from the grid's own results file, else from
+    any grid's of the study (a `selected` Whisper entry costs minutes a row, a hand-crafted one seconds: the entry's
+    own rows say more than its file's); failing that, any entry's rows (the file's, else the study's); None
+    without rows.
+
+    >>> rows = pd.DataFrame({"view": ["a", "b"], "classifier": ["svm", "svm"], "fit_seconds": ["1", "9"],
+    ...                      "predict_seconds": ["0", "1"]})
+    >>> _seconds_per_row(rows.iloc[:1], rows, "b", "svm"), _seconds_per_row(rows.iloc[:1], rows, "c", "svm")
+    (10.0, 1.0)
+    """
+    for rows, same_entry in ((own, True), (everything, True), (own, False), (everything, False)):
+        if rows.empty:
+            continue
+        seconds = pd.to_numeric(rows["fit_seconds"], errors="coerce").fillna(0) + \
+            pd.to_numeric(rows["predict_seconds"], errors="coerce").fillna(0)
+        part = seconds[(rows["view"] == view) & (rows["classifier"] == classifier)] if same_entry else seconds
+        if len(part):
+            return float(part.mean())
+    return None
