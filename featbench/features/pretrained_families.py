@@ -24,14 +24,13 @@ from featbench.device import Precision, place, place_like, to_numpy
 from featbench.errors import FeatbenchError
 from featbench.features.base import FeatureFamily
 from featbench.features.pretrained_options import (
-    EncoderOptions, Layer, LoadErrors, fingerprint, hf_config, installed_version, with_precision,
+    EncoderOptions, Layer, LoadErrors, checked_shape, fingerprint, hf_config, installed_version, with_precision,
 )
 from featbench.encoders.runtime import (
     batchable, stitch, transformer_states, transformer_states_batch, whisper_states, whisper_states_batch,
 )
 
 SUPPORTED_HF = ("wav2vec2", "hubert", "wavlm", "data2vec-audio", "whisper")
-MAX_LAYERS, MAX_WIDTH = 256, 16384  # a config.json beyond these is crafted: its column names alone would not fit
 
 
 class _PretrainedFamily(FeatureFamily):
@@ -280,11 +279,8 @@ class HFFamily(_PretrainedFamily):
                                  f"({', '.join(SUPPORTED_HF)})")
         self.model_type = config.model_type
         whisper = self.model_type == "whisper"
-        self.shape = (config.encoder_layers if whisper else config.num_hidden_layers,
-                      config.d_model if whisper else config.hidden_size)
-        if not all(type(n) is int for n in self.shape) or not (0 < self.shape[0] <= MAX_LAYERS and 0 < self.shape[1] <= MAX_WIDTH):
-            raise FeatbenchError(f"{self.config.model}: config.json gives {self.shape[0]} layers of width "
-                                 f"{self.shape[1]}; a speech encoder has 1-{MAX_LAYERS} layers of 1-{MAX_WIDTH}")
+        self.shape = checked_shape(config.encoder_layers if whisper else config.num_hidden_layers,
+                                   config.d_model if whisper else config.hidden_size, self.config.model)
         if whisper and self.config.chunk_seconds > 30:
             raise FeatbenchError(f"{self.name}.chunk_seconds={self.config.chunk_seconds}: Whisper windows are at most 30 s")
         self.layer.check(self.shape[0], self.name)

@@ -34,6 +34,7 @@ def fingerprint(path: Path) -> str:
 
 
 MAX_CONFIG_BYTES = 1 << 20
+MAX_LAYERS, MAX_WIDTH = 256, 16384  # a config.json beyond these is crafted: its column names alone would not fit
 
 
 def installed_version(package: str) -> str | None:
@@ -68,6 +69,21 @@ def hf_config(folder: Path):
     from transformers import AutoConfig
 
     return AutoConfig.from_pretrained(str(folder), local_files_only=True, trust_remote_code=False)
+
+def checked_shape(layers, width, folder) -> tuple[int, int]:
+    """(layers, width) from a model's config.json when they are whole numbers in 1-MAX_LAYERS and 1-MAX_WIDTH;
+    FeatbenchError naming the folder otherwise.
+
+    >>> checked_shape(6, 512, "m")
+    (6, 512)
+    >>> checked_shape(10**9, 512, "m")
+    Traceback (most recent call last):
+    featbench.errors.FeatbenchError: m: config.json gives 1000000000 layers of width 512; an encoder has 1-256 layers of 1-16384
+    """
+    if type(layers) is not int or type(width) is not int or not (0 < layers <= MAX_LAYERS and 0 < width <= MAX_WIDTH):
+        raise FeatbenchError(f"{folder}: config.json gives {str(layers)[:40]} layers of width {str(width)[:40]}; an "
+                             f"encoder has 1-{MAX_LAYERS} layers of 1-{MAX_WIDTH}")
+    return layers, width
 
 @dataclass(frozen=True)
 class Layer:

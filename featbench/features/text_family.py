@@ -47,7 +47,7 @@ import numpy as np
 from featbench.errors import FeatbenchError
 from featbench.features.base import TextFeatureFamily
 from featbench.device import Precision, place, to_numpy
-from featbench.features.pretrained_options import Layer, LoadErrors, fingerprint, with_precision
+from featbench.features.pretrained_options import Layer, LoadErrors, checked_shape, fingerprint, with_precision
 from featbench.row_kinds import RowKind
 
 # Files a tokenizer is loaded from; transformers >= 5 builds an empty tokenizer (special tokens only) without them.
@@ -149,6 +149,19 @@ def choose_transcripts(source: TextSource, ids: list[str], corpus: dict[str, str
     return chosen
 
 
+def _count(number, folder: str, where: str) -> int | None:
+    """A size from a model folder's files (None when absent): a whole number of at least 0 (a float of the
+    tokenizer's "no limit" kind, 1e30, is taken whole), or FeatbenchError naming the folder and the field.
+
+    >>> _count(512, "m", "x"), _count(None, "m", "x"), _count(1e30, "m", "x") > 1 << 30
+    (512, None, True)
+    """
+    if number is None:
+        return None
+    if isinstance(number, bool) or not isinstance(number, (int, float)) or number != number or number < 0:
+        raise FeatbenchError(f"{folder}: {where} is {str(number)[:40]!r}, not a whole number of at least 0")
+    return int(min(number, 1 << 62))
+
 @dataclass(frozen=True)
 class TextConfig:
     model: str = ""
@@ -192,25 +205,35 @@ class TextEncoder(TextFeatureFamily):
         if kind not in MODEL_FOR_MASKED_LM_MAPPING_NAMES or getattr(config, "is_encoder_decoder", False):
             raise FeatbenchError(f"{value}: model type '{kind}' is not a text encoder (option {self.name}.model takes "
                                  "a BERT, RoBERTa, MiniLM, ... folder)")
-        self.shape = (int(config.num_hidden_layers), int(config.hidden_size))
+        self.shape = checked_shape(getattr(config, "num_hidden_layers", None), getattr(config, "hidden_size", None), value)
         self.layer.check(self.shape[0], self.name)
         if not any((folder / name).is_file() for name in TOKENIZER_FILES):
             raise FeatbenchError(f"{value}: no tokenizer in the folder (none of {', '.join(TOKENIZER_FILES)})")
         tokenizer = self.tokenizer
-        if len(tokenizer) <= len(set(tokenizer.all_special_ids)):
+        with self._loading("tokenizer"):  # a special token outside the vocabulary sends transformers into a loop
+            size, specials = len(tokenizer), set(tokenizer.all_special_ids)
+            least = tokenizer.num_special_tokens_to_add() + 1
+            trial = list(tokenizer("the")["input_ids"])
+        if size <= len(specials):
             raise FeatbenchError(f"{value}: the tokenizer has no vocabulary besides its special tokens")
-        vocab = getattr(config, "vocab_size", None)
+        if not trial or not all(isinstance(i, int) and 0 <= i < size for i in trial):
+            raise FeatbenchError(f"{value}: the tokenizer encodes 'the' as {str(trial)[:60]}, ids outside its "
+                                 f"vocabulary of {size}")
+        vocab = _count(getattr(config, "vocab_size", None), value, "config.json vocab_size")
         if vocab and len(tokenizer) > vocab:
-            raise FeatbenchError(f"{value}: the tokenizer has {len(tokenizer)} tokens, the model only {vocab}")
-        limit = getattr(config, "max_position_embeddings", None) or 1 << 30
+            raise FeatbenchError(f"{value}: the tokenizer has {size} tokens, the model only {vocab}")
+        limit = _count(getattr(config, "max_position_embeddings", None), value, "config.json max_position_embeddings") or 1 << 30
         if kind in _OFFSET_POSITIONS:
-            limit -= (getattr(config, "pad_token_id", None) or 0) + 1
-        if tokenizer.model_max_length and tokenizer.model_max_length < 1 << 30:
-            limit = min(limit, int(tokenizer.model_max_length))
-        least = tokenizer.num_special_tokens_to_add() + 1
+            limit -= (_count(getattr(config, "pad_token_id", None), value, "config.json pad_token_id") or 0) + 1
+        longest = _count(tokenizer.model_max_length, value, "tokenizer_config.json model_max_length")
+        if longest and longest < 1 << 30:
+            limit = min(limit, longest)
         if self.config.max_tokens < least:
             raise FeatbenchError(f"{self.name}.max_tokens={self.config.max_tokens}: at least {least} "
                                  "(the special tokens and one token of text)")
+        if limit < least:
+            raise FeatbenchError(f"{value}: the model takes {limit} tokens at most, fewer than the {least} a transcript "
+                                 "needs (the special tokens and one token of text)")
         self.max_tokens = min(self.config.max_tokens, limit)
 
     def _loading(self, what: str):
