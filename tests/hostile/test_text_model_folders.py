@@ -6,8 +6,8 @@ tokenizer (it encodes a sentence into ids the model has, within `max_tokens`), o
 bounded time; and nothing in the folder runs: every case carries a Python file, named by an ``auto_map`` in some
 cases, that would write a trap file if it ran.
 
-Generated cases: a tiny BERT's folder (config.json and a word-piece tokenizer, no weights: the family is only
-checked) with one file damaged byte-wise or removed, a JSON field of config.json, tokenizer_config.json or
+Generated cases: a tiny BERT's folder (config.json and a word-piece tokenizer; the family is only checked, its
+weights never loaded) with one file damaged byte-wise or removed, a JSON field of config.json, tokenizer_config.json or
 special_tokens_map.json replaced by a hostile value, huge numbers for the layer count, width, vocabulary and
 positions, and code asked for through ``auto_map``.
 """
@@ -40,25 +40,18 @@ TRAP = "trap-{name}"
 
 
 def _template(workdir: Path) -> Path:
-    import transformers as tf
-
+    """The tiny BERT of tests/test_text_family.py (2 layers, 16 dims, its word-piece vocabulary), with the
+    special_tokens_map.json that older saves (all-MiniLM-L6-v2) have."""
     folder = workdir / "template"
     if not folder.is_dir():
-        folder.mkdir()
-        words = ["kids", "are", "talk", "##ing", "by", "the", "door", "dog", "cat", "a", "is", "."]
-        (folder / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]) + "\n")
-        tf.BertTokenizerFast.from_pretrained(str(folder)).save_pretrained(folder)
-        config = tf.BertConfig(
-            vocab_size=17,
-            hidden_size=16,
-            num_hidden_layers=2,
-            num_attention_heads=2,
-            intermediate_size=32,
-            max_position_embeddings=64,
-        )
-        config.save_pretrained(folder)
+        import sys
+
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from test_text_family import _save_bert
+
+        _save_bert(folder)
         tokens = {f"{k}_token": f"[{k.upper()}]" for k in ("cls", "sep", "pad", "unk", "mask")}
-        (folder / "special_tokens_map.json").write_text(json.dumps(tokens))  # as older saves (all-MiniLM-L6-v2) have it
+        (folder / "special_tokens_map.json").write_text(json.dumps(tokens))
     return folder
 
 
