@@ -241,3 +241,21 @@ def test_a_bad_transcribe_setting_is_one_line_with_its_line(demo_corpus_master, 
     with pytest.raises(FeatbenchError) as err:
         load_study(path)
     assert needle in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_grid_with_its_own_jobs_runs_in_its_own_workers(demo_corpus_master, tmp_path):
+    """A grid's `jobs` (train's --jobs) overrides the study's for that grid: a sequence grid whose workers each hold
+    every clip's frames can run one at a time while the rest use both cores. With a scheduler it is refused."""
+    text = study_text(demo_corpus_master, "out", "stores").replace('name = "small"', 'name = "small"\njobs = 2')
+    path = tmp_path / "small.toml"
+    path.write_text(text.replace('features = ["mfcc", "fbank"]', 'features = ["mfcc", "fbank"]\njobs = 1'))
+    study = load_study(path)
+    assert study.jobs == 2 and study.grids[0].jobs == 1
+    outcome = run_study(study, progress=False)
+    assert not outcome.failed and "train main" in outcome.steps_run, outcome.summary()
+    assert len(read_results(tmp_path / "out" / "main" / "results.csv").rows) == 2 * 4 * 2 * 2
+    path.write_text(text.replace("jobs = 2", 'scheduler = "tcp://127.0.0.1:8786"').replace(
+        'features = ["mfcc", "fbank"]', 'features = ["mfcc", "fbank"]\njobs = 1'))
+    with pytest.raises(FeatbenchError) as err:
+        load_study(path)
+    assert "small.toml:" in str(err.value) and "grid 'main': jobs is for local worker processes" in str(err.value)

@@ -196,7 +196,8 @@ def _grid(t: Table, defaults: dict, out: Path, corpora: dict) -> GridSpec:
                     add_corpus=_corpus_ref(t, "add_corpus", corpora), validate_on=merged.text("validate_on", None),
                     train_condition=merged.text("train_condition", "clean"),
                     test_conditions=tuple(tests) if tests else None,
-                    allow_confounded_speakers=merged.flag("allow_confounded_speakers"), where=t.path)
+                    allow_confounded_speakers=merged.flag("allow_confounded_speakers"),
+                    jobs=t.integer("jobs", None, minimum=1), where=t.path)
     t.done()
     _check_experiment(t, grid, corpora)
     return grid
@@ -275,5 +276,9 @@ def load_study(path: str | Path) -> Study:
     families = families_of(source, base)
     corpora = corpora_of(source, base, stores, families)
     grids = grids_of(source, base, out, corpora)
+    crowded = next((g for g in grids if g.jobs is not None), None) if scheduler is not None else None
+    if crowded is not None:
+        raise source.error((*crowded.where, "jobs"), f"grid '{crowded.name}': jobs is for local worker processes; with "
+                           "[study] scheduler the cluster's workers do the work")
     reports = reports_of(source, out, grids)
     return Study(source, name, out, jobs, scheduler, device, corpora, families, grids, reports)

@@ -203,13 +203,18 @@ def _transcribe(resolved: Resolved, corpus: CorpusSpec, model, executor, progres
 
 def _train(resolved: Resolved, grid, executor, progress: bool) -> None:
     """`featbench train STORE --features ... --out RESULTS`, as a library call."""
+    from contextlib import nullcontext
+
     from featbench.device import Device
+    from featbench.executors import Local
     from featbench.train import run_training
 
     grid.results.parent.mkdir(parents=True, exist_ok=True)
-    device = executor.check_device(Device.parse(resolved.study.device), True)
-    run_training(experiment_of(grid, resolved.study.corpora), grid.results, executor=executor, progress=progress,
-                 device=device)
+    # a grid's own `jobs`: its own local workers (tasks that need more memory than the study's jobs allow)
+    with Local(grid.jobs) if grid.jobs is not None else nullcontext(executor) as chosen:
+        device = chosen.check_device(Device.parse(resolved.study.device), True)
+        run_training(experiment_of(grid, resolved.study.corpora), grid.results, executor=chosen, progress=progress,
+                     device=device)
 
 
 def _as_typed(path: Path) -> str:

@@ -33,7 +33,7 @@ TABLES = {"study", "corpora", "families", "protocol", "grids", "reports"}
 PROTOCOL_KEYS = {"folds", "seeds", "budgets", "classifiers", "normalise", "pooling", "seq_epochs"}
 GRID_KEYS = PROTOCOL_KEYS | {"name", "corpus", "features", "results", "classes", "merge", "target", "test_corpus",
                              "add_corpus", "validate_on", "train_condition", "test_conditions",
-                             "allow_confounded_speakers"}
+                             "allow_confounded_speakers", "jobs"}
 
 
 @dataclass(frozen=True)
@@ -79,6 +79,7 @@ class GridSpec:
     train_condition: str = "clean"
     test_conditions: tuple[str, ...] | None = None
     allow_confounded_speakers: bool = False
+    jobs: int | None = None  # this grid's local worker processes (train's --jobs); None: the study's jobs
     where: tuple = ()  # the key path of this grid in the file (its line in errors)
 
     @property
