@@ -57,10 +57,11 @@ class Table:
             raise self.error(key, f"{self.name} {key} is empty")
         return value
 
-    def integer(self, key: str, default: Any = _MISSING, minimum: int = 0) -> Any:
+    def integer(self, key: str, default: Any = _MISSING, minimum: int = 0, maximum: int | None = None) -> Any:
         value = self.value(key, (int,), f"a whole number >= {minimum}", default)
-        if isinstance(value, int) and value < minimum:
-            raise self.error(key, f"{self.name} {key} = {value}: expected a whole number >= {minimum}")
+        if isinstance(value, int) and (value < minimum or maximum is not None and value > maximum):
+            within = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
+            raise self.error(key, f"{self.name} {key} = {str(value)[:40]}: expected a whole number {within}")
         return value
 
     def file_path(self, key: str, base, default: Any = _MISSING):

@@ -149,6 +149,9 @@ def _protocol(source: Source) -> dict:
     return t.data
 
 
+MAX_JOBS = 256  # local worker processes of a study or grid: a study file cannot ask for thousands
+
+
 def grids_of(source: Source, base: Path, out: Path, corpora: dict) -> tuple[GridSpec, ...]:
     """[[grids]] entries, each checked as `featbench train` checks its options (the Experiment is built)."""
     defaults = _protocol(source)
@@ -197,7 +200,7 @@ def _grid(t: Table, defaults: dict, out: Path, corpora: dict) -> GridSpec:
                     train_condition=merged.text("train_condition", "clean"),
                     test_conditions=tuple(tests) if tests else None,
                     allow_confounded_speakers=merged.flag("allow_confounded_speakers"),
-                    jobs=t.integer("jobs", None, minimum=1), where=t.path)
+                    jobs=t.integer("jobs", None, minimum=1, maximum=MAX_JOBS), where=t.path)
     t.done()
     _check_experiment(t, grid, corpora)
     return grid
@@ -269,7 +272,7 @@ def load_study(path: str | Path) -> Study:
     name = head.text("name")
     out = head.file_path("out", base, f"{name}-study")
     stores = head.file_path("stores", base, "stores")
-    jobs, scheduler, device = head.integer("jobs", 1, minimum=1), head.text("scheduler", None), head.text("device", "auto")
+    jobs, scheduler, device = head.integer("jobs", 1, minimum=1, maximum=MAX_JOBS), head.text("scheduler", None), head.text("device", "auto")
     head.done()
     if scheduler is not None and jobs != 1:
         raise head.error("scheduler", "[study] jobs and scheduler exclude each other: the cluster's workers do the work")

@@ -169,6 +169,7 @@ def test_a_refusal_names_the_line_of_the_bad_value(demo_corpus_master, tmp_path)
         ('budgets = [2, "all"]', 'budgets = [5000, "all"]', "budget 5000"),
         ('classifiers = ["logreg"]', 'classifiers = ["logrg"]', "unknown classifier"),
         ("jobs = 1", "jobz = 1", "no key 'jobz'"),
+        ("jobs = 1", "jobs = 99999999999999999999", "expected a whole number from 1 to 256"),
     ]:
         path = tmp_path / "small.toml"
         path.write_text(text.replace(old, new))
