@@ -174,3 +174,37 @@ def test_mfcc_deltas_with_a_window_longer_than_the_warm_up_clip_load_and_extract
     assert frames.shape[1] == 13 * (1 + options["deltas"]) and np.isfinite(frames).all()
     assert family.extract(np.zeros(family.samples_for(family.min_frames, 16000), np.float32), 16000).shape[0] \
         >= family.min_frames
+
+
+def test_empty_band_count_equals_librosas_filter_bank():
+    """The mel families refuse empty bands from the band edges alone (mel.empty_bands, no filter bank built):
+    the count equals the all-zero rows of librosa.filters.mel on random configurations, most with empty bands."""
+    import warnings
+
+    import librosa.filters
+
+    from featbench.features.mel import empty_bands
+
+    rng, with_empty = np.random.default_rng(7), 0
+    for _ in range(400):
+        rate = int(rng.choice([100, 8000, 11025, 16000, 22050, 48000]))
+        n_fft, n_mels = int(rng.choice([2, 16, 64, 256, 400, 512, 2048])), int(rng.integers(1, 200))
+        fmax = float(rng.choice([rate / 2, rng.uniform(1, rate / 2)]))
+        fmin = float(rng.choice([0.0, rng.uniform(0, fmax)]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            bank = librosa.filters.mel(sr=rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin, fmax=fmax)
+        expected = int((bank.max(axis=1) <= 0).sum())
+        assert empty_bands(rate, n_fft, n_mels, fmin, fmax) == expected, (rate, n_fft, n_mels, fmin, fmax)
+        with_empty += expected > 0
+    assert 100 < with_empty < 400
+
+
+def test_checking_a_mel_family_does_not_import_scipy_signal():
+    """`study plan` checks every family; librosa.filters (and scipy.signal under it) costs about 1 s to import."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from featbench.features import build_family; build_family('fbank'); build_family('mfcc'); "
+            "print('scipy.signal' in sys.modules, 'librosa.filters' in sys.modules)")
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split() == ["False", "False"]

@@ -23,6 +23,16 @@ class SmileConfig:
     """No user options: each openSMILE family is one fixed, published feature set."""
 
 
+_NAMES: dict[tuple[str, str], tuple[str, ...]] = {}
+
+
+def _feature_names(feature_set: str, level: str, smile) -> tuple[str, ...]:
+    """openSMILE's column names of a feature set at a level, from `smile()` the first time, then from memory."""
+    if (feature_set, level) not in _NAMES:
+        _NAMES[feature_set, level] = tuple(smile().feature_names)
+    return _NAMES[feature_set, level]
+
+
 class OpenSmileFamily(FeatureFamily):
     """Base for the openSMILE families; subclasses fix the feature set and level."""
 
@@ -49,7 +59,9 @@ class OpenSmileFamily(FeatureFamily):
 
     @property
     def columns(self) -> list[str]:
-        return list(self.smile.feature_names)
+        """The feature set's column names, read once per process and level (building a Smile takes about 0.5 s,
+        and `study plan` declares the family once per corpus)."""
+        return list(_feature_names(self.feature_set, self.feature_level, lambda: self.smile))
 
     @property
     def frame_rate(self) -> float:
