@@ -13,9 +13,11 @@ cd "$(dirname "$0")/../../.."
 source results/ravdess/common.sh
 HERE=$OUT/fitpredict
 TIMES=$HERE/wall_times.txt
+: > "$TIMES"  # this run's steps only
 MODELS=${MODELS:-/tmp/featbench-ravdess-models}
 PREDICT_STORE=${PREDICT_STORE:-/tmp/featbench-ravdess-predict-store}
 rm -rf "$PREDICT_STORE"
+rm -f "$HERE"/*.predictions.csv "$HERE"/*.predictions_errors.csv  # this script's own last outputs: predict keeps others
 for entry in "egemaps-func:selected:training" "whisper@weighted:selected(logreg+svm):training" \
              "whisper@weighted:selected(logreg+svm):per-speaker"; do
   IFS=: read -r view classifier normalise <<< "$entry"
@@ -31,24 +33,25 @@ import json, sys
 from pathlib import Path
 import pandas as pd
 from sklearn.metrics import balanced_accuracy_score
-from featbench.results import EntryName
+from featbench.results import read_results
 
 here = Path(sys.argv[1])
-rows = pd.concat([pd.read_csv(f, dtype=str, keep_default_na=False) for f in sys.argv[2:]], ignore_index=True)
+rows = pd.concat([read_results(Path(f), dtype=str).rows for f in sys.argv[2:]], ignore_index=True)
 lines = ["| entry | classifier | chose | benchmark row UA | fit's UA on the store's features | predicted UA from the audio | equal |",
          "|---|---|---|---|---|---|---|"]
 for manifest in sorted(here.glob("*.manifest.json")):
     m = json.loads(manifest.read_text())
     view, entry, holdout = m["view"]["name"], m["choice"]["entry"], m["training"]["holdout"]
-    view = EntryName(view, normalisation=m["training"].get("normalisation", "training")).text
-    row = rows[(rows.family == view) & (rows.classifier == entry) & (rows.fold == str(holdout["fold"]))
+    normalisation = m["training"].get("normalisation", "training")
+    row = rows[(rows.view == view) & (rows.normalisation == normalisation) & (rows.classifier == entry) & (rows.fold == str(holdout["fold"]))
                & (rows.seed == str(m["training"]["seed"])) & (rows.budget == m["training"]["budget"])]
     assert len(row) == 1, f"{len(row)} benchmark rows for {view} {entry}"
     p = pd.read_csv(here / manifest.name.replace(".manifest.json", ".predictions.csv"))
     predicted = balanced_accuracy_score(p["label"], p["predicted"])
     bench = float(row["ua"].iloc[0])
     chose = f"{m['choice']['classifier']} {json.dumps(m['choice']['hparams'])}"
-    lines.append(f"| {view} | {entry} | {chose} | {bench:.6f} | {holdout['ua']:.6f} | {predicted:.6f} ({len(p)} clips) | "
+    shown = view if normalisation == "training" else f"{view} [{normalisation} normalisation]"
+    lines.append(f"| {shown} | {entry} | {chose} | {bench:.6f} | {holdout['ua']:.6f} | {predicted:.6f} ({len(p)} clips) | "
                  f"{'yes' if predicted == bench == holdout['ua'] else 'NO'} |")
     print(lines[-1])
 intro = [
