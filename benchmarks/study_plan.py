@@ -14,9 +14,10 @@ and what `study run` adds to the work it drives (target: under 2%), both on the 
 
     .venv/bin/python benchmarks/study_plan.py
 
-Last run (2026-12-06, 2-core machine at load 4-8 from other jobs): 10,368 training cells (5,184 done): plan 2.17 s
-and status 3.36 s as commands, 0.50 s each in-process; the small study through `run_study` 4.59 s against 4.70 s
-through the library calls (ratio 0.98, medians of 3 alternated runs).
+Last run (2026-12-07, idle 2-core machine): 10,368 training cells (5,184 done): plan 1.31 s and status 1.23 s as
+commands, 0.37 / 0.34 s in-process; the small study through `run_study` 4.75 s against 4.74 s through the library
+calls (ratio 1.002, medians of 3 alternated runs); committed files: multicorpus.toml plan 2.50 s / status 2.45 s,
+ravdess-robustness.toml 2.48 / 2.43 s, ravdess.toml (text encoder: its tokenizer imports torch) 4.22 / 4.16 s.
 """
 from __future__ import annotations
 
