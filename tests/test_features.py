@@ -50,6 +50,10 @@ def test_bad_options_fail_at_construction():
         build_family("fbank", {"win_ms": 50})
     with pytest.raises(FeatbenchError, match="unknown feature family 'plp'"):
         build_family("plp")
+    with pytest.raises(FeatbenchError, match=r"n_mels=1000000000: at least 999999486 of the bands contain no FFT bin"):
+        build_family("fbank", {"n_mels": 10**9})  # refused before any array of that size is made
+    with pytest.raises(FeatbenchError, match=r"n_fft=10000000000: at most 262144"):
+        build_family("mfcc", {"n_fft": 10**10})
 
 
 def test_opensmile_matches_the_library_directly():

@@ -33,6 +33,9 @@ class MelConfig:
     center: bool = True
 
 
+MAX_N_FFT = 1 << 18  # 5.5 s at 48 kHz; a larger value only allocates
+
+
 def empty_bands(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float) -> int:
     """How many bands of librosa's mel filter bank (`librosa.filters.mel`, Slaney scale) contain no FFT bin: band i
     spans the open interval between mel points i and i + 2, and is empty when no bin's centre lies inside it.
@@ -61,6 +64,12 @@ class MelFamily(FeatureFamily):
             raise FeatbenchError(f"{name}: window {win} samples exceeds n_fft {c.n_fft}; raise n_fft")
         if c.n_mels < 1 or c.hop_ms <= 0 or c.win_ms <= 0 or c.log_floor <= 0 or c.n_fft < 2:
             raise FeatbenchError(f"{name}: n_mels >= 1, win_ms > 0, hop_ms > 0, n_fft >= 2 and log_floor > 0 are required")
+        if c.n_fft > MAX_N_FFT:
+            raise FeatbenchError(f"{name}.n_fft={c.n_fft}: at most {MAX_N_FFT} (a window of seconds, not a frame)")
+        bins = 1 + c.n_fft // 2
+        if c.n_mels > 2 * bins:  # each bin lies inside at most two bands: the rest are empty, counted without arrays
+            raise FeatbenchError(f"{name}.n_mels={c.n_mels}: at least {c.n_mels - 2 * bins} of the bands contain no FFT "
+                                 f"bin at n_fft={c.n_fft} (they would be constant); lower n_mels or raise n_fft")
         top = c.fmax or rate / 2
         if c.fmax < 0 or top > rate / 2:
             raise FeatbenchError(f"{name}.fmax={c.fmax:g}: above the Nyquist frequency {rate / 2:g} Hz of {rate} Hz audio "

@@ -40,6 +40,8 @@ transcribe_language = "en"
 
 [families.mfcc]
 n_mfcc = 13
+n_mels = 40
+n_fft = 512
 
 [protocol]
 folds = 2
@@ -65,6 +67,8 @@ KEYS = [
     ("corpora.demo", "transcribe"),
     ("corpora.demo", "transcribe_language"),
     ("families.mfcc", "n_mfcc"),
+    ("families.mfcc", "n_mels"),
+    ("families.mfcc", "n_fft"),
     ("protocol", "folds"),
     ("protocol", "seeds"),
     ("protocol", "budgets"),
